@@ -1,0 +1,268 @@
+"""The ``Store`` protocol and the values it keeps: the only owner of persistent state.
+
+Two backends implement it: ``SqliteStore`` (embedded default) and ``RedisStore`` (production).
+``tests/test_store_conformance.py`` runs one suite unchanged against both, so a behaviour
+described here is a behaviour both backends have.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Collection, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TicketStatus(enum.StrEnum):
+    ESCALATED = "escalated"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    HANDED_BACK = "handed_back"
+
+
+OPEN_STATUSES = frozenset({TicketStatus.ESCALATED, TicketStatus.CLAIMED})
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """An escalation. ``epoch`` grows by one on every transition (compare-and-set token)."""
+
+    id: str
+    ref: ConversationRef
+    customer: Author
+    status: TicketStatus
+    epoch: int
+    reasons: tuple[str, ...]
+    summary: str
+    agent: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    repages: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "ref": _ref_dict(self.ref),
+                "customer": _author_dict(self.customer),
+                "status": self.status.value,
+                "epoch": self.epoch,
+                "reasons": list(self.reasons),
+                "summary": self.summary,
+                "agent": self.agent,
+                "created_at": self.created_at.isoformat(),
+                "updated_at": self.updated_at.isoformat(),
+                "repages": self.repages,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Ticket:
+        data = json.loads(text)
+        return cls(
+            id=data["id"],
+            ref=ConversationRef(**data["ref"]),
+            customer=Author(**data["customer"]),
+            status=TicketStatus(data["status"]),
+            epoch=int(data["epoch"]),
+            reasons=tuple(data["reasons"]),
+            summary=data["summary"],
+            agent=data.get("agent"),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+            repages=int(data.get("repages", 0)),
+        )
+
+    def moved(self, status: TicketStatus, agent: str | None, now: datetime) -> Ticket:
+        return replace(self, status=status, agent=agent, epoch=self.epoch + 1, updated_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One line of a conversation. ``turn_id`` makes appends idempotent on redelivery."""
+
+    turn_id: str
+    role: str  # "customer" | "bot" | "agent" | "system"
+    text: str
+    at: datetime = field(default_factory=utcnow)
+
+    def to_json(self) -> str:
+        data = {"turn_id": self.turn_id, "role": self.role, "text": self.text}
+        return json.dumps({**data, "at": self.at.isoformat()}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Turn:
+        data = json.loads(text)
+        at = datetime.fromisoformat(data["at"])
+        return cls(turn_id=data["turn_id"], role=data["role"], text=data["text"], at=at)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    key: str
+    ref: ConversationRef
+    turns: tuple[Turn, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A message taken from the durable inbound queue; ``ack`` it once fully handled."""
+
+    entry_id: str
+    message: InboundMessage
+    deliveries: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """The replies decided for one inbound message and how many were already delivered."""
+
+    inbound_key: str
+    messages: tuple[OutboundMessage, ...]
+    sent_count: int = 0
+
+    @property
+    def pending(self) -> tuple[OutboundMessage, ...]:
+        return self.messages[self.sent_count :]
+
+
+class Store(Protocol):
+    """Everything Frontdesk persists. All methods are coroutines safe to call concurrently."""
+
+    backend: str
+
+    async def open(self) -> None:
+        """Connect and create schema/groups. Raises ``StoreError`` with a clear message."""
+
+    async def close(self) -> None: ...
+
+    # -- inbound queue with idempotency ------------------------------------------------------
+    async def enqueue(self, message: InboundMessage) -> bool:
+        """Durably append ``message`` unless its idempotency key was seen within the TTL.
+
+        Returns False for a duplicate. The check and the append are one atomic step.
+        """
+
+    async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
+        """Take up to ``count`` new entries for ``consumer``, waiting up to ``block_s``."""
+
+    async def reclaim(self, consumer: str, min_idle_s: float, count: int) -> list[QueueEntry]:
+        """Take over entries another consumer took more than ``min_idle_s`` ago and never acked."""
+
+    async def ack(self, entry_id: str) -> None:
+        """Mark an entry done; it is never delivered again."""
+
+    async def queue_depth(self) -> int:
+        """Entries not yet acked (waiting or in flight)."""
+
+    # -- outbox ------------------------------------------------------------------------------
+    async def outbox_put(
+        self, inbound_key: str, messages: Sequence[OutboundMessage]
+    ) -> OutboxRecord:
+        """Record the replies for ``inbound_key``; if a record exists, keep and return it."""
+
+    async def outbox_get(self, inbound_key: str) -> OutboxRecord | None: ...
+
+    async def outbox_mark_sent(self, inbound_key: str, sent_count: int) -> None: ...
+
+    # -- per-conversation lock (holds across processes) -----------------------------------
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Exclusive lock on ``name``; renewed while held, expires if the holder dies."""
+
+    # -- conversations -----------------------------------------------------------------------
+    async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
+        """Append ``turn`` (bounded history). False if ``turn.turn_id`` is already there."""
+
+    async def get_conversation(self, key: str) -> Conversation | None: ...
+
+    async def purge_expired(self) -> int:
+        """Delete conversations, closed tickets and idempotency keys past retention."""
+
+    # -- tickets -----------------------------------------------------------------------------
+    async def open_ticket(
+        self, ref: ConversationRef, customer: Author, reasons: Sequence[str], summary: str
+    ) -> tuple[Ticket, bool]:
+        """Open an escalation for the conversation, or return its open one (created=False)."""
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None: ...
+
+    async def open_ticket_for(self, conversation_key: str) -> Ticket | None: ...
+
+    async def list_tickets(self, statuses: Collection[TicketStatus]) -> list[Ticket]:
+        """Tickets in ``statuses``, oldest first."""
+
+    async def transition_ticket(
+        self, ticket_id: str, expected_epoch: int, status: TicketStatus, agent: str | None
+    ) -> Ticket | None:
+        """Compare-and-set: apply only if the ticket's epoch is still ``expected_epoch``.
+
+        Returns the updated ticket, or None if someone else moved it first (or it is unknown).
+        """
+
+    # -- counters ----------------------------------------------------------------------------
+    async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None: ...
+
+    async def counters(self, day: date | None = None) -> dict[str, float]: ...
+
+
+def _ref_dict(ref: ConversationRef) -> dict[str, Any]:
+    return {
+        "channel": ref.channel,
+        "conversation_id": ref.conversation_id,
+        "thread_id": ref.thread_id,
+        "workspace_id": ref.workspace_id,
+    }
+
+
+def _author_dict(author: Author) -> dict[str, Any]:
+    return {
+        "id": author.id,
+        "display_name": author.display_name,
+        "email": author.email,
+        "is_bot": author.is_bot,
+    }
+
+
+def ref_to_json(ref: ConversationRef) -> str:
+    return json.dumps(_ref_dict(ref), ensure_ascii=False)
+
+
+def ref_from_json(text: str | bytes) -> ConversationRef:
+    return ConversationRef(**json.loads(text))
+
+
+def outbox_to_json(messages: Sequence[OutboundMessage]) -> str:
+    return json.dumps([m.to_json() for m in messages])
+
+
+def outbox_from_json(text: str | bytes) -> tuple[OutboundMessage, ...]:
+    return tuple(OutboundMessage.from_json(item) for item in json.loads(text))
+
+
+def today(now: datetime | None = None) -> date:
+    return (now or utcnow()).date()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLimits:
+    """Sizes and lifetimes both backends honour (from ``StoreSettings``)."""
+
+    history_limit: int = 50
+    retention_s: float = 30 * 86400
+    idempotency_ttl_s: float = 72 * 3600
+    lock_ttl_s: float = 30.0

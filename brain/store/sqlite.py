@@ -1,0 +1,415 @@
+"""SQLite backend: the embedded default, one file in the data directory.
+
+Every operation runs as one function on a single dedicated thread that owns the connection, so
+the event loop never blocks on disk and each operation is one transaction. WAL mode plus
+``BEGIN IMMEDIATE`` and a busy timeout make a second process (a replica, or ``frontdesk desk``
+in another terminal) safe to share the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from brain.store.base import (
+    OPEN_STATUSES,
+    Conversation,
+    OutboxRecord,
+    QueueEntry,
+    StoreLimits,
+    Ticket,
+    TicketStatus,
+    Turn,
+    outbox_from_json,
+    outbox_to_json,
+    ref_from_json,
+    ref_to_json,
+    today,
+    utcnow,
+)
+from brain.store.lease import LeaseLocks
+from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
+from config.errors import StoreError
+
+T = TypeVar("T")
+
+_OPEN = tuple(sorted(s.value for s in OPEN_STATUSES))
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS inbound_queue (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL,
+    consumer TEXT, taken_at REAL, deliveries INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS inbound_queue_waiting ON inbound_queue (consumer, id);
+CREATE TABLE IF NOT EXISTS outbox (
+    inbound_key TEXT PRIMARY KEY, messages TEXT NOT NULL,
+    sent_count INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL);
+CREATE TABLE IF NOT EXISTS conversations (
+    key TEXT PRIMARY KEY, ref TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS turns (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation_key TEXT NOT NULL,
+    turn_id TEXT NOT NULL, payload TEXT NOT NULL, UNIQUE (conversation_key, turn_id));
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_key TEXT NOT NULL,
+    status TEXT NOT NULL, epoch INTEGER NOT NULL, payload TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_ticket_per_conversation
+    ON tickets (conversation_key) WHERE status IN {_OPEN!r};
+CREATE INDEX IF NOT EXISTS tickets_by_status ON tickets (status, id);
+CREATE TABLE IF NOT EXISTS counters (
+    day TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (day, name));
+"""
+
+# How often a blocked reader looks for rows another process enqueued.
+_POLL_S = 0.05
+
+
+class SqliteStore:
+    backend = "sqlite"
+
+    def __init__(self, path: Path, *, limits: StoreLimits) -> None:
+        self.path = path
+        self.limits = limits
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._enqueued = asyncio.Event()
+        self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
+                                 limits.lock_ttl_s)  # fmt: skip
+
+    # -- plumbing ----------------------------------------------------------------------------
+    async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontdesk-sqlite")
+        try:
+            await self._run(self._connect)
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(f"cannot open SQLite store at {self.path}: {err}") from err
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL loses nothing on a process crash (WAL); only an OS crash may drop the tail.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.executescript(SCHEMA)
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        if self._conn is not None:
+            await self._run(self._conn.close)
+            self._conn = None
+        self._executor.shutdown(wait=True)
+        self._executor = None
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise StoreError("SQLite store used before open() or after close()")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except sqlite3.Error as err:
+            raise StoreError(f"SQLite store {self.path}: {err}") from err
+
+    def _tx(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """Wrap ``fn(conn, *args)`` in one immediate transaction."""
+
+        def run() -> T:
+            conn = self._conn
+            assert conn is not None
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn, *args)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return run
+
+    # -- inbound queue -----------------------------------------------------------------------
+    async def enqueue(self, message: InboundMessage) -> bool:
+        added = await self._run(self._tx(self._enqueue, message, time.time()))
+        if added:
+            self._enqueued.set()
+        return added
+
+    def _enqueue(self, conn: sqlite3.Connection, message: InboundMessage, now: float) -> bool:
+        cursor = conn.execute(
+            "INSERT INTO idempotency (key, expires_at) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at "
+            "WHERE idempotency.expires_at < ?",
+            (message.idempotency_key, now + self.limits.idempotency_ttl_s, now),
+        )
+        if cursor.rowcount != 1:
+            return False
+        conn.execute("INSERT INTO inbound_queue (payload) VALUES (?)", (message.to_json(),))
+        return True
+
+    async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
+        deadline = time.monotonic() + block_s
+        while True:
+            self._enqueued.clear()
+            entries = await self._run(self._tx(self._take, consumer, count, None, time.time()))
+            remaining = deadline - time.monotonic()
+            if entries or remaining <= 0:
+                return entries
+            try:
+                await asyncio.wait_for(self._enqueued.wait(), timeout=min(remaining, _POLL_S))
+            except TimeoutError:
+                pass
+
+    async def reclaim(self, consumer: str, min_idle_s: float, count: int) -> list[QueueEntry]:
+        now = time.time()
+        return await self._run(self._tx(self._take, consumer, count, now - min_idle_s, now))
+
+    def _take(
+        self, conn: sqlite3.Connection, consumer: str, count: int, idle_before: float | None,
+        now: float,
+    ) -> list[QueueEntry]:  # fmt: skip
+        if idle_before is None:
+            where, args = "consumer IS NULL", (count,)
+        else:
+            where, args = "consumer IS NOT NULL AND taken_at < ?", (idle_before, count)
+        rows = conn.execute(
+            "UPDATE inbound_queue SET consumer = ?, taken_at = ?, deliveries = deliveries + 1 "
+            f"WHERE id IN (SELECT id FROM inbound_queue WHERE {where} ORDER BY id LIMIT ?) "
+            "RETURNING id, payload, deliveries",
+            (consumer, now, *args),
+        ).fetchall()
+        return [
+            QueueEntry(str(row[0]), InboundMessage.from_json(row[1]), int(row[2]))
+            for row in sorted(rows)
+        ]
+
+    async def ack(self, entry_id: str) -> None:
+        await self._run(self._tx(_execute, "DELETE FROM inbound_queue WHERE id = ?", (entry_id,)))
+
+    async def queue_depth(self) -> int:
+        rows = await self._run(self._tx(_fetch, "SELECT COUNT(*) FROM inbound_queue", ()))
+        return int(rows[0][0])
+
+    # -- outbox ------------------------------------------------------------------------------
+    async def outbox_put(
+        self, inbound_key: str, messages: Sequence[OutboundMessage]
+    ) -> OutboxRecord:
+        return await self._run(self._tx(self._outbox_put, inbound_key, outbox_to_json(messages)))
+
+    def _outbox_put(self, conn: sqlite3.Connection, key: str, payload: str) -> OutboxRecord:
+        conn.execute(
+            "INSERT OR IGNORE INTO outbox (inbound_key, messages, created_at) VALUES (?, ?, ?)",
+            (key, payload, time.time()),
+        )
+        record = _outbox_row(conn, key)
+        assert record is not None
+        return record
+
+    async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
+        return await self._run(self._tx(_outbox_row, inbound_key))
+
+    async def outbox_mark_sent(self, inbound_key: str, sent_count: int) -> None:
+        sql = "UPDATE outbox SET sent_count = MAX(sent_count, ?) WHERE inbound_key = ?"
+        await self._run(self._tx(_execute, sql, (sent_count, inbound_key)))
+
+    # -- lock --------------------------------------------------------------------------------
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(name)
+
+    async def _lock_acquire(self, name: str, token: str, ttl_s: float) -> bool:
+        now = time.time()
+        sql = (
+            "INSERT INTO locks (name, token, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET token = excluded.token, "
+            "expires_at = excluded.expires_at WHERE locks.expires_at < ?"
+        )
+        return await self._run(self._tx(_changed, sql, (name, token, now + ttl_s, now)))
+
+    async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
+        sql = "UPDATE locks SET expires_at = ? WHERE name = ? AND token = ?"
+        return await self._run(self._tx(_changed, sql, (time.time() + ttl_s, name, token)))
+
+    async def _lock_release(self, name: str, token: str) -> None:
+        sql = "DELETE FROM locks WHERE name = ? AND token = ?"
+        await self._run(self._tx(_execute, sql, (name, token)))
+
+    # -- conversations -----------------------------------------------------------------------
+    async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
+        return await self._run(self._tx(self._append_turn, ref, turn))
+
+    def _append_turn(self, conn: sqlite3.Connection, ref: ConversationRef, turn: Turn) -> bool:
+        inserted = conn.execute(
+            "INSERT OR IGNORE INTO turns (conversation_key, turn_id, payload) VALUES (?, ?, ?)",
+            (ref.key, turn.turn_id, turn.to_json()),
+        ).rowcount
+        if inserted != 1:
+            return False
+        conn.execute(
+            "INSERT INTO conversations (key, ref, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at",
+            (ref.key, ref_to_json(ref), time.time()),
+        )
+        conn.execute(
+            "DELETE FROM turns WHERE conversation_key = ? AND seq NOT IN (SELECT seq FROM turns "
+            "WHERE conversation_key = ? ORDER BY seq DESC LIMIT ?)",
+            (ref.key, ref.key, self.limits.history_limit),
+        )
+        return True
+
+    async def get_conversation(self, key: str) -> Conversation | None:
+        return await self._run(self._tx(_conversation_row, key))
+
+    async def purge_expired(self) -> int:
+        return await self._run(self._tx(self._purge, time.time()))
+
+    def _purge(self, conn: sqlite3.Connection, now: float) -> int:
+        cutoff = now - self.limits.retention_s
+        stale = "SELECT key FROM conversations WHERE updated_at < ?"
+        conn.execute(f"DELETE FROM turns WHERE conversation_key IN ({stale})", (cutoff,))
+        purged = conn.execute("DELETE FROM conversations WHERE updated_at < ?", (cutoff,)).rowcount
+        conn.execute("DELETE FROM idempotency WHERE expires_at < ?", (now,))
+        conn.execute("DELETE FROM outbox WHERE created_at < ?", (cutoff,))
+        conn.execute("DELETE FROM locks WHERE expires_at < ?", (now,))
+        conn.execute(
+            f"DELETE FROM tickets WHERE status NOT IN {_OPEN!r} AND updated_at < ?", (cutoff,)
+        )
+        return int(purged)
+
+    # -- tickets -----------------------------------------------------------------------------
+    async def open_ticket(
+        self, ref: ConversationRef, customer: Author, reasons: Sequence[str], summary: str
+    ) -> tuple[Ticket, bool]:
+        return await self._run(self._tx(self._open_ticket, ref, customer, tuple(reasons), summary))
+
+    def _open_ticket(
+        self, conn: sqlite3.Connection, ref: ConversationRef, customer: Author,
+        reasons: tuple[str, ...], summary: str,
+    ) -> tuple[Ticket, bool]:  # fmt: skip
+        existing = _open_ticket_row(conn, ref.key)
+        if existing is not None:
+            return existing, False
+        now = utcnow()
+        row_id = conn.execute(
+            "INSERT INTO tickets (conversation_key, status, epoch, payload, created_at, updated_at)"
+            " VALUES (?, ?, 0, '', ?, ?)",
+            (ref.key, TicketStatus.ESCALATED.value, now.timestamp(), now.timestamp()),
+        ).lastrowid
+        ticket = Ticket(
+            id=f"T-{row_id}", ref=ref, customer=customer, status=TicketStatus.ESCALATED,
+            epoch=0, reasons=reasons, summary=summary, created_at=now, updated_at=now,
+        )  # fmt: skip
+        conn.execute("UPDATE tickets SET payload = ? WHERE id = ?", (ticket.to_json(), row_id))
+        return ticket, True
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        row_id = _ticket_row_id(ticket_id)
+        if row_id is None:
+            return None
+        rows = await self._run(self._tx(_fetch, "SELECT payload FROM tickets WHERE id = ?",
+                                        (row_id,)))  # fmt: skip
+        return Ticket.from_json(rows[0][0]) if rows else None
+
+    async def open_ticket_for(self, conversation_key: str) -> Ticket | None:
+        return await self._run(self._tx(_open_ticket_row, conversation_key))
+
+    async def list_tickets(self, statuses: Collection[TicketStatus]) -> list[Ticket]:
+        wanted = [TicketStatus(s).value for s in statuses]
+        marks = ",".join("?" * len(wanted))
+        sql = f"SELECT payload FROM tickets WHERE status IN ({marks}) ORDER BY created_at, id"
+        rows = await self._run(self._tx(_fetch, sql, tuple(wanted)))
+        return [Ticket.from_json(row[0]) for row in rows]
+
+    async def transition_ticket(
+        self, ticket_id: str, expected_epoch: int, status: TicketStatus, agent: str | None
+    ) -> Ticket | None:
+        row_id = _ticket_row_id(ticket_id)
+        if row_id is None:
+            return None
+        return await self._run(self._tx(self._transition, row_id, expected_epoch, status, agent))
+
+    def _transition(
+        self, conn: sqlite3.Connection, row_id: int, expected_epoch: int, status: TicketStatus,
+        agent: str | None,
+    ) -> Ticket | None:  # fmt: skip
+        rows = conn.execute(
+            "SELECT payload FROM tickets WHERE id = ? AND epoch = ?", (row_id, expected_epoch)
+        ).fetchall()
+        if not rows:
+            return None
+        ticket = Ticket.from_json(rows[0][0]).moved(status, agent, utcnow())
+        conn.execute(
+            "UPDATE tickets SET status = ?, epoch = ?, payload = ?, updated_at = ? WHERE id = ?",
+            (status.value, ticket.epoch, ticket.to_json(), ticket.updated_at.timestamp(), row_id),
+        )
+        return ticket
+
+    # -- counters ----------------------------------------------------------------------------
+    async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None:
+        sql = (
+            "INSERT INTO counters (day, name, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (day, name) DO UPDATE SET value = value + excluded.value"
+        )
+        await self._run(self._tx(_execute, sql, ((day or today()).isoformat(), name, amount)))
+
+    async def counters(self, day: date | None = None) -> dict[str, float]:
+        sql = "SELECT name, value FROM counters WHERE day = ?"
+        rows = await self._run(self._tx(_fetch, sql, ((day or today()).isoformat(),)))
+        return {str(name): float(value) for name, value in rows}
+
+
+def _execute(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:
+    conn.execute(sql, args)
+
+
+def _changed(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> bool:
+    return conn.execute(sql, args).rowcount == 1
+
+
+def _fetch(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[Any]:
+    return conn.execute(sql, args).fetchall()
+
+
+def _outbox_row(conn: sqlite3.Connection, key: str) -> OutboxRecord | None:
+    row = conn.execute(
+        "SELECT messages, sent_count FROM outbox WHERE inbound_key = ?", (key,)
+    ).fetchone()
+    if row is None:
+        return None
+    return OutboxRecord(inbound_key=key, messages=outbox_from_json(row[0]), sent_count=row[1])
+
+
+def _conversation_row(conn: sqlite3.Connection, key: str) -> Conversation | None:
+    row = conn.execute("SELECT ref, updated_at FROM conversations WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return None
+    turns = conn.execute(
+        "SELECT payload FROM turns WHERE conversation_key = ? ORDER BY seq", (key,)
+    ).fetchall()
+    return Conversation(
+        key=key,
+        ref=ref_from_json(row[0]),
+        turns=tuple(Turn.from_json(t[0]) for t in turns),
+        updated_at=datetime.fromtimestamp(row[1], tz=utcnow().tzinfo),
+    )
+
+
+def _open_ticket_row(conn: sqlite3.Connection, conversation_key: str) -> Ticket | None:
+    row = conn.execute(
+        f"SELECT payload FROM tickets WHERE conversation_key = ? AND status IN {_OPEN!r}",
+        (conversation_key,),
+    ).fetchone()
+    return Ticket.from_json(row[0]) if row else None
+
+
+def _ticket_row_id(ticket_id: str) -> int | None:
+    number = ticket_id.removeprefix("T-")
+    return int(number) if number.isdigit() else None

@@ -1,0 +1,184 @@
+"""The shared vocabulary between channel adapters, the dispatcher and the brain.
+
+Adapters translate platform events into these frozen values and back; nothing past this module
+ever looks at a platform payload. ``InboundMessage.raw`` keeps the original event for debugging
+only: it is excluded from ``repr`` and the brain never reads it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """Where to reply: the channel, the conversation within it and, if any, the thread."""
+
+    channel: str
+    conversation_id: str
+    thread_id: str | None = None
+    workspace_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the conversation across messages (thread included)."""
+        parts = [self.channel, self.workspace_id or "-", self.conversation_id]
+        if self.thread_id:
+            parts.append(self.thread_id)
+        return ":".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: str
+    display_name: str | None = None
+    email: str | None = None
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    name: str
+    content_type: str | None = None
+    size: int | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One customer message, whatever platform it came from."""
+
+    ref: ConversationRef
+    message_id: str
+    author: Author
+    text: str
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    attachments: tuple[Attachment, ...] = ()
+    raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Channel + platform message id: the same event delivered twice has the same key."""
+        return f"{self.ref.channel}:{self.ref.workspace_id or '-'}:{self.message_id}"
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["received_at"] = self.received_at.isoformat()
+        data["raw"] = None  # the platform payload is not persisted in the queue
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> InboundMessage:
+        data = json.loads(text)
+        return cls(
+            ref=ConversationRef(**data["ref"]),
+            message_id=data["message_id"],
+            author=Author(**data["author"]),
+            text=data["text"],
+            received_at=datetime.fromisoformat(data["received_at"]),
+            attachments=tuple(Attachment(**a) for a in data.get("attachments", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message Frontdesk sends to a conversation. ``in_reply_to`` is the inbound message id."""
+
+    ref: ConversationRef
+    text: str
+    in_reply_to: str | None = None
+    sender_name: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> OutboundMessage:
+        data = json.loads(text)
+        return cls(
+            ref=ConversationRef(**data["ref"]),
+            text=data["text"],
+            in_reply_to=data.get("in_reply_to"),
+            sender_name=data.get("sender_name"),
+        )
+
+
+class DeskAction(enum.StrEnum):
+    CLAIM = "claim"
+    REPLY = "reply"
+    NOTE = "note"
+    RESOLVE = "resolve"
+    HAND_BACK = "hand_back"
+    COMMAND = "command"
+
+
+@dataclass(frozen=True, slots=True)
+class DeskEvent:
+    """Something an agent or admin did on a desk (claim, reply in thread, resolve, command)."""
+
+    action: DeskAction
+    agent: Author
+    ticket_id: str | None = None
+    text: str = ""
+    event_id: str | None = None
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+InboundHandler = Callable[[InboundMessage], Awaitable[bool]]
+"""What a channel calls for every customer message. Returns once the message is durably
+queued (True) or recognised as a duplicate (False); only then may the platform be acknowledged."""
+
+DeskHandler = Callable[[DeskEvent], Awaitable[None]]
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A customer-facing channel adapter."""
+
+    name: str
+
+    async def start(self, handler: InboundHandler) -> None:
+        """Begin receiving; call ``handler`` for every inbound customer message."""
+
+    async def stop(self) -> None:
+        """Stop receiving and release connections. Idempotent."""
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Deliver ``message`` to ``message.ref`` (in its thread). Raises ``ChannelError``."""
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationCard:
+    """What a desk shows agents about one ticket; built by the brain, rendered by the desk."""
+
+    ticket_id: str
+    origin: ConversationRef
+    customer: Author
+    status: str
+    reasons: tuple[str, ...]
+    summary: str
+    transcript: tuple[str, ...] = ()
+    category: str | None = None
+    urgency: str | None = None
+    sentiment: float | None = None
+    agent: str | None = None
+    repage: int = 0
+
+
+@runtime_checkable
+class Desk(Protocol):
+    """Where humans see escalations and act on them (Slack channel, terminal desk)."""
+
+    name: str
+
+    async def start(self, handler: DeskHandler) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def page(self, card: EscalationCard) -> None:
+        """Show a new (or re-paged, ``card.repage > 0``) escalation to the agents."""

@@ -1,0 +1,401 @@
+"""Frontdesk settings: the only code that reads the environment.
+
+Sources, highest priority first: environment variables (``FRONTDESK_<SECTION>__<FIELD>``), a
+``.env`` file, an optional YAML file for the non-secret parts (``FRONTDESK_CONFIG_FILE`` or
+``frontdesk --config``), then the defaults below. Lists accept a comma-separated string in the
+environment (``FRONTDESK_SLACK__SUPPORT_CHANNELS=C01,C02``).
+
+``load_settings`` turns every validation problem into one ``ConfigError`` line that names the
+setting the way an operator would type it, e.g. ``FRONTDESK_DIGEST__TIMEZONE: unknown timezone``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from contextvars import ContextVar
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from config.errors import ConfigError
+
+ENV_PREFIX = "FRONTDESK_"
+CONFIG_FILE_ENV = "FRONTDESK_CONFIG_FILE"
+PACKAGED_KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return yaml.safe_load(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Section):
+    """Where state lives: SQLite in ``data_dir`` unless ``redis_url`` is set."""
+
+    redis_url: SecretStr | None = None
+    data_dir: Path = Path(".frontdesk")
+    history_limit: int = Field(50, ge=2, le=10_000)
+    retention_days: float = Field(30.0, gt=0)
+    idempotency_ttl_hours: float = Field(72.0, gt=0)
+    lock_ttl_seconds: PositiveSeconds = 30.0
+    reclaim_idle_seconds: PositiveSeconds = 60.0
+    consumer_name: str | None = None
+
+    @property
+    def backend(self) -> Literal["sqlite", "redis"]:
+        return "redis" if self.redis_url is not None else "sqlite"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            url = value.get_secret_value()
+            if not url.startswith(("redis://", "rediss://", "unix://")):
+                raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
+class SlackSettings(_Section):
+    enabled: bool = False
+    mode: Literal["socket", "http"] = "socket"
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(3000, ge=1, le=65535)
+    support_channels: CsvList = []
+    escalation_channel: str | None = None
+    admin_user_ids: CsvList = []
+    oncall_group: str | None = None
+    command: str = "/frontdesk"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SlackSettings:
+        if not self.enabled:
+            return self
+        _require(self.bot_token, "SLACK__BOT_TOKEN", "when FRONTDESK_SLACK__ENABLED=true")
+        assert self.bot_token is not None
+        if not self.bot_token.get_secret_value().startswith("xoxb-"):
+            raise ValueError("FRONTDESK_SLACK__BOT_TOKEN: must be a bot token starting with xoxb-")
+        if self.mode == "socket":
+            _require(self.app_token, "SLACK__APP_TOKEN", "in Socket Mode (FRONTDESK_SLACK__MODE)")
+            assert self.app_token is not None
+            if not self.app_token.get_secret_value().startswith("xapp-"):
+                raise ValueError(
+                    "FRONTDESK_SLACK__APP_TOKEN: must be an app-level token starting with xapp-"
+                )
+        else:
+            _require(self.signing_secret, "SLACK__SIGNING_SECRET", "in HTTP mode")
+        return self
+
+
+class DiscordSettings(_Section):
+    enabled: bool = False
+    bot_token: SecretStr | None = None
+    support_channel_ids: CsvList = []
+    answer_direct_messages: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DiscordSettings:
+        if self.enabled:
+            _require(self.bot_token, "DISCORD__BOT_TOKEN", "when FRONTDESK_DISCORD__ENABLED=true")
+        for channel_id in self.support_channel_ids:
+            if not channel_id.isdigit():
+                raise ValueError(
+                    f"FRONTDESK_DISCORD__SUPPORT_CHANNEL_IDS: {channel_id!r} is not a numeric id"
+                )
+        return self
+
+
+class EmailSettings(_Section):
+    enabled: bool = False
+    imap_host: str | None = None
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_tls: bool = True
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    from_address: str | None = None
+    max_message_bytes: int = Field(2_000_000, ge=1024)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EmailSettings:
+        if self.enabled:
+            why = "when FRONTDESK_EMAIL__ENABLED=true"
+            for name in ("imap_host", "imap_username", "imap_password", "smtp_host", "from_address"):
+                _require(getattr(self, name), f"EMAIL__{name.upper()}", why)
+        if self.from_address is not None and "@" not in self.from_address:
+            raise ValueError("FRONTDESK_EMAIL__FROM_ADDRESS: not an email address")
+        return self
+
+
+class TerminalSettings(_Section):
+    """The laptop channel. ``enabled`` unset means: on when no other channel is enabled."""
+
+    enabled: bool | None = None
+    customer_name: str = "you"
+
+
+class ProviderSettings(_Section):
+    """LLM providers. Without any, the offline knowledge-base answerer replies."""
+
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_model: str = "claude-haiku-4-5"
+    local_base_url: str | None = None
+    local_model: str = "llama3.1:8b"
+    timeout_seconds: PositiveSeconds = 20.0
+    daily_budget_usd: float = Field(20.0, ge=0)
+
+    @field_validator("local_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class KnowledgeSettings(_Section):
+    dir: Path | None = None
+    answer_threshold: Probability = 0.45
+
+    @property
+    def path(self) -> Path:
+        return self.dir if self.dir is not None else PACKAGED_KNOWLEDGE_DIR
+
+
+class EscalationSettings(_Section):
+    sentiment_threshold: float = Field(-0.6, ge=-1.0, le=1.0)
+    max_turns: int = Field(8, ge=1)
+    sensitive_keywords: CsvList = ["lawyer", "legal action", "chargeback", "cancel my account"]
+    vip_user_ids: CsvList = []
+    vip_email_domains: CsvList = []
+
+
+class DeskSettings(_Section):
+    internal_prefix: str = Field("note:", min_length=1)
+    sla_minutes: dict[Literal["urgent", "high", "normal", "low"], PositiveSeconds] = {
+        "urgent": 5.0,
+        "high": 15.0,
+        "normal": 60.0,
+        "low": 240.0,
+    }
+
+
+class DigestSettings(_Section):
+    enabled: bool = True
+    time: dt.time = dt.time(9, 0)
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)") from err
+        return value
+
+
+class DispatchSettings(_Section):
+    max_concurrency: int = Field(32, ge=1, le=10_000)
+    max_message_chars: int = Field(4000, ge=100)
+    handler_timeout_seconds: PositiveSeconds = 60.0
+    fallback_text: str = (
+        "Sorry, something went wrong on our side while answering you. "
+        "A teammate has been notified and will get back to you here."
+    )
+
+
+class ObservabilitySettings(_Section):
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    heartbeat_seconds: PositiveSeconds = 15.0
+    redact_logs: bool = True
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+_yaml_layer: ContextVar[dict[str, Any]] = ContextVar("frontdesk_yaml_layer", default={})  # noqa: B039
+
+
+class _YamlLayer(PydanticBaseSettingsSource):
+    """The parsed YAML file, below environment and ``.env`` in priority."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_yaml_layer.get())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    store: StoreSettings = StoreSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
+    email: EmailSettings = EmailSettings()
+    terminal: TerminalSettings = TerminalSettings()
+    providers: ProviderSettings = ProviderSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    desk: DeskSettings = DeskSettings()
+    digest: DigestSettings = DigestSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, _YamlLayer(settings_cls))
+
+    @property
+    def terminal_enabled(self) -> bool:
+        if self.terminal.enabled is not None:
+            return self.terminal.enabled
+        return not (self.slack.enabled or self.discord.enabled or self.email.enabled)
+
+
+def _require(value: object, name: str, why: str) -> None:
+    if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+        raise ValueError(f"{ENV_PREFIX}{name}: required {why}")
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """``("slack", "bot_token")`` -> ``FRONTDESK_SLACK__BOT_TOKEN``."""
+    parts = [str(part).upper() for part in loc if not isinstance(part, int)]
+    return ENV_PREFIX + "__".join(parts) if parts else "settings"
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    message = re.sub(r"^(Value|Assertion) error, ", "", str(first["msg"]))
+    if message.startswith(ENV_PREFIX):
+        return message
+    if first["type"] == "extra_forbidden":
+        message = "unknown setting"
+    return f"{env_name(tuple(first['loc']))}: {message}"
+
+
+def _secret_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    paths: set[tuple[str, ...]] = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            paths |= _secret_paths(annotation, (*prefix, name))
+        elif "SecretStr" in str(annotation):
+            paths.add((*prefix, name))
+    return paths
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as err:
+        raise ConfigError(f"{CONFIG_FILE_ENV}: cannot read {path}: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{CONFIG_FILE_ENV}: {path}{where} is not valid YAML") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{CONFIG_FILE_ENV}: {path} must hold a mapping of sections")
+    for section, fields in data.items():
+        if not isinstance(fields, dict):
+            continue
+        for field in fields:
+            if (str(section), str(field)) in _secret_paths(Settings):
+                raise ConfigError(
+                    f"{env_name((section, field))}: secrets do not belong in the YAML file "
+                    f"{path}; set them in the environment or .env"
+                )
+    return data
+
+
+def _check_unknown_env(environ: Mapping[str, str]) -> None:
+    """A typo in a variable name must not be silently ignored."""
+    known = {env_name((name,)) for name in Settings.model_fields}
+    for section, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            known |= {env_name((section, sub)) for sub in annotation.model_fields}
+    for key in environ:
+        upper = key.upper()
+        if upper.startswith(ENV_PREFIX) and upper != CONFIG_FILE_ENV and upper not in known:
+            raise ConfigError(f"{upper}: unknown setting (see .env.example for the valid names)")
+
+
+def load_settings(
+    yaml_file: Path | None = None,
+    env_file: Path | None = Path(".env"),
+) -> Settings:
+    """Read and validate every setting, or raise ``ConfigError`` with one clear line."""
+    environ = os.environ
+    _check_unknown_env(environ)
+    if yaml_file is None and environ.get(CONFIG_FILE_ENV):
+        yaml_file = Path(environ[CONFIG_FILE_ENV])
+    layer = _read_yaml(yaml_file) if yaml_file is not None else {}
+    token = _yaml_layer.set(layer)
+    try:
+        env_file_arg = env_file if env_file is not None and env_file.is_file() else None
+        return Settings(_env_file=env_file_arg)  # type: ignore[call-arg]
+    except ValidationError as err:
+        raise ConfigError(_one_line(err)) from err
+    finally:
+        _yaml_layer.reset(token)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from brain.store.base import Store, StoreLimits
+from brain.store.sqlite import SqliteStore
+from tests.servers import RedisServer, start_redis
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    try:
+        server = start_redis(tmp_path_factory.mktemp("redis"))
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's FRONTDESK_* variables or .env file."""
+    import os
+
+    for key in list(os.environ):
+        if key.upper().startswith("FRONTDESK_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+StoreFactory = Callable[..., Store]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[StoreFactory]:
+    """Build stores of one backend that share state (like two processes would)."""
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    def make(**limits: Any) -> Store:
+        store_limits = StoreLimits(**limits)
+        if request.param == "sqlite":
+            return SqliteStore(tmp_path / "state.db", limits=store_limits)
+        from brain.store.redis import RedisStore
+
+        server: RedisServer = request.getfixturevalue("redis_server")
+        client = aioredis.Redis.from_url(server.url)
+        return RedisStore(client, limits=store_limits, namespace=namespace)
+
+    yield make
+
+
+@pytest.fixture
+async def store(store_factory: StoreFactory) -> AsyncIterator[Store]:
+    instance = store_factory()
+    await instance.open()
+    yield instance
+    await instance.close()

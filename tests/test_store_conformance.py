@@ -1,0 +1,232 @@
+"""One behaviour suite, run unchanged against SQLite and a real redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from brain.store.base import OPEN_STATUSES, Store, TicketStatus, Turn
+from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
+from tests.conftest import StoreFactory
+
+REF = ConversationRef(channel="terminal", conversation_id="c1")
+ALICE = Author(id="u-alice", display_name="Alice")
+
+
+def message(message_id: str, text: str = "hello", ref: ConversationRef = REF) -> InboundMessage:
+    return InboundMessage(ref=ref, message_id=message_id, author=ALICE, text=text)
+
+
+async def test_enqueue_drops_duplicates_atomically(store: Store) -> None:
+    results = await asyncio.gather(*(store.enqueue(message("m1")) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    assert await store.queue_depth() == 1
+
+
+async def test_queue_is_fifo_and_ack_removes(store: Store) -> None:
+    for i in range(3):
+        assert await store.enqueue(message(f"m{i}", text=f"text {i}"))
+    entries = await store.read_queue("w1", count=10, block_s=0.1)
+    assert [e.message.text for e in entries] == ["text 0", "text 1", "text 2"]
+    assert entries[0].message == message("m0", text="text 0").__class__(
+        ref=REF, message_id="m0", author=ALICE, text="text 0",
+        received_at=entries[0].message.received_at,
+    )  # fmt: skip
+    assert all(e.deliveries == 1 for e in entries)
+    assert await store.read_queue("w1", count=10, block_s=0.05) == []
+    assert await store.queue_depth() == 3
+    for entry in entries:
+        await store.ack(entry.entry_id)
+    assert await store.queue_depth() == 0
+
+
+async def test_read_queue_wakes_on_enqueue(store: Store) -> None:
+    reader = asyncio.create_task(store.read_queue("w1", count=1, block_s=5.0))
+    await asyncio.sleep(0.05)
+    await store.enqueue(message("late"))
+    entries = await asyncio.wait_for(reader, timeout=5.0)
+    assert [e.message.message_id for e in entries] == ["late"]
+
+
+async def test_abandoned_entries_are_reclaimed_once(store: Store) -> None:
+    await store.enqueue(message("m1"))
+    taken = await store.read_queue("dead-worker", count=1, block_s=0.1)
+    assert len(taken) == 1
+    assert await store.reclaim("w2", min_idle_s=60, count=10) == []  # not idle long enough
+    await asyncio.sleep(0.15)
+    reclaimed = await store.reclaim("w2", min_idle_s=0.1, count=10)
+    assert [e.message.message_id for e in reclaimed] == ["m1"]
+    assert reclaimed[0].deliveries == 2
+    assert await store.read_queue("w3", count=10, block_s=0.05) == []
+    await store.ack(reclaimed[0].entry_id)
+    await asyncio.sleep(0.15)
+    assert await store.reclaim("w3", min_idle_s=0.1, count=10) == []
+    assert await store.queue_depth() == 0
+
+
+async def test_outbox_keeps_the_first_decision(store: Store) -> None:
+    first = [OutboundMessage(ref=REF, text="one", in_reply_to="m1")]
+    second = [OutboundMessage(ref=REF, text="two", in_reply_to="m1")]
+    assert await store.outbox_get("k1") is None
+    record = await store.outbox_put("k1", first)
+    assert record.messages == tuple(first) and record.sent_count == 0
+    again = await store.outbox_put("k1", second)
+    assert again.messages == tuple(first)
+    await store.outbox_mark_sent("k1", 1)
+    stored = await store.outbox_get("k1")
+    assert stored is not None and stored.sent_count == 1 and stored.pending == ()
+
+
+async def test_lock_is_exclusive_across_store_instances(store_factory: StoreFactory) -> None:
+    one, two = store_factory(lock_ttl_s=2.0), store_factory(lock_ttl_s=2.0)
+    await one.open()
+    await two.open()
+    events: list[str] = []
+
+    async def hold(store: Store, name: str) -> None:
+        async with store.lock("conv-1"):
+            events.append(f"{name}-in")
+            await asyncio.sleep(0.1)
+            events.append(f"{name}-out")
+
+    await asyncio.gather(hold(one, "a"), hold(two, "b"), hold(one, "c"))
+    assert len(events) == 6
+    for i in range(0, 6, 2):  # every entry is followed by its own exit
+        assert events[i].endswith("-in") and events[i + 1] == events[i][:-3] + "-out"
+    await one.close()
+    await two.close()
+
+
+async def test_different_locks_do_not_block_each_other(store: Store) -> None:
+    async with store.lock("a"):
+        await asyncio.wait_for(_enter(store, "b"), timeout=2.0)
+
+
+async def _enter(store: Store, name: str) -> None:
+    async with store.lock(name):
+        pass
+
+
+async def test_lock_outlives_its_ttl_while_held(store_factory: StoreFactory) -> None:
+    one, two = store_factory(lock_ttl_s=0.3), store_factory(lock_ttl_s=0.3)
+    await one.open()
+    await two.open()
+    order: list[str] = []
+    async with one.lock("x"):
+        waiter = asyncio.create_task(_mark(two, "x", order))
+        await asyncio.sleep(0.8)  # well past the TTL: renewal must keep it ours
+        order.append("holder-done")
+    await asyncio.wait_for(waiter, timeout=3.0)
+    assert order == ["holder-done", "waiter"]
+    await one.close()
+    await two.close()
+
+
+async def _mark(store: Store, name: str, order: list[str]) -> None:
+    async with store.lock(name):
+        order.append("waiter")
+
+
+async def test_history_is_bounded_and_idempotent(store_factory: StoreFactory) -> None:
+    store = store_factory(history_limit=5)
+    await store.open()
+    for i in range(8):
+        assert await store.append_turn(REF, Turn(turn_id=f"t{i}", role="customer", text=f"n{i}"))
+    assert not await store.append_turn(REF, Turn(turn_id="t7", role="customer", text="again"))
+    conversation = await store.get_conversation(REF.key)
+    assert conversation is not None
+    assert [t.text for t in conversation.turns] == ["n3", "n4", "n5", "n6", "n7"]
+    assert conversation.ref == REF
+    assert await store.get_conversation("terminal:-:unknown") is None
+    await store.close()
+
+
+async def test_ticket_open_is_unique_per_conversation(store: Store) -> None:
+    ticket, created = await store.open_ticket(REF, ALICE, ["human_requested"], "wants a human")
+    assert created and ticket.status is TicketStatus.ESCALATED and ticket.epoch == 0
+    same, created_again = await store.open_ticket(REF, ALICE, ["other"], "again")
+    assert not created_again and same.id == ticket.id
+    assert (await store.open_ticket_for(REF.key)) == ticket
+    assert await store.get_ticket(ticket.id) == ticket
+    assert await store.get_ticket("T-does-not-exist") is None
+
+
+async def test_concurrent_claims_have_one_winner(store: Store) -> None:
+    ticket, _ = await store.open_ticket(REF, ALICE, ["human_requested"], "help")
+    results = await asyncio.gather(
+        *(
+            store.transition_ticket(ticket.id, ticket.epoch, TicketStatus.CLAIMED, f"agent{i}")
+            for i in range(10)
+        )
+    )
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    claimed = await store.get_ticket(ticket.id)
+    assert claimed == winners[0]
+    assert claimed.status is TicketStatus.CLAIMED and claimed.epoch == 1
+    assert claimed.agent == winners[0].agent
+
+
+async def test_closing_a_ticket_frees_the_conversation(store: Store) -> None:
+    ticket, _ = await store.open_ticket(REF, ALICE, ["low_confidence"], "?")
+    claimed = await store.transition_ticket(ticket.id, 0, TicketStatus.CLAIMED, "bob")
+    assert claimed is not None
+    assert await store.transition_ticket(ticket.id, 0, TicketStatus.RESOLVED, "bob") is None
+    resolved = await store.transition_ticket(ticket.id, 1, TicketStatus.RESOLVED, "bob")
+    assert resolved is not None and not resolved.is_open
+    assert await store.open_ticket_for(REF.key) is None
+    fresh, created = await store.open_ticket(REF, ALICE, ["human_requested"], "again")
+    assert created and fresh.id != ticket.id
+    open_ids = [t.id for t in await store.list_tickets(OPEN_STATUSES)]
+    assert open_ids == [fresh.id]
+    closed = await store.list_tickets([TicketStatus.RESOLVED])
+    assert [t.id for t in closed] == [ticket.id]
+
+
+async def test_list_tickets_oldest_first(store: Store) -> None:
+    ids = []
+    for i in range(3):
+        ref = ConversationRef(channel="terminal", conversation_id=f"c{i}")
+        ticket, _ = await store.open_ticket(ref, ALICE, ["r"], f"s{i}")
+        ids.append(ticket.id)
+    assert [t.id for t in await store.list_tickets(OPEN_STATUSES)] == ids
+
+
+async def test_counters_by_day(store: Store) -> None:
+    day = datetime(2026, 1, 2, tzinfo=UTC).date()
+    await store.incr("answered", day=day)
+    await store.incr("answered", 2, day=day)
+    await store.incr("cost_usd", 0.25, day=day)
+    assert await store.counters(day) == {"answered": 3, "cost_usd": 0.25}
+    assert await store.counters(datetime(2026, 1, 3, tzinfo=UTC).date()) == {}
+
+
+async def test_purge_drops_conversations_past_retention(store_factory: StoreFactory) -> None:
+    store = store_factory(retention_s=0.2, idempotency_ttl_s=0.2)
+    await store.open()
+    await store.append_turn(REF, Turn(turn_id="t1", role="customer", text="old"))
+    assert await store.enqueue(message("m-old"))
+    await asyncio.sleep(1.1)
+    await store.purge_expired()
+    assert await store.get_conversation(REF.key) is None
+    assert await store.enqueue(message("m-old")), "idempotency key should have expired"
+    await store.close()
+
+
+async def test_state_survives_a_restart(store_factory: StoreFactory) -> None:
+    first = store_factory()
+    await first.open()
+    await first.append_turn(REF, Turn(turn_id="t1", role="customer", text="where is my order"))
+    ticket, _ = await first.open_ticket(REF, ALICE, ["human_requested"], "order")
+    await first.enqueue(message("pending-1"))
+    await first.close()
+
+    second = store_factory()
+    await second.open()
+    conversation = await second.get_conversation(REF.key)
+    assert conversation is not None and conversation.turns[0].text == "where is my order"
+    assert await second.open_ticket_for(REF.key) == ticket
+    assert not await second.enqueue(message("pending-1"))
+    entries = await second.read_queue("w1", count=5, block_s=0.1)
+    assert [e.message.message_id for e in entries] == ["pending-1"]
+    await second.close()
