@@ -64,6 +64,16 @@ async def test_abandoned_entries_are_reclaimed_once(store: Store) -> None:
     assert await store.queue_depth() == 0
 
 
+async def test_restarted_consumer_reclaims_only_its_own_entries_at_once(store: Store) -> None:
+    await store.enqueue(message("mine"))
+    await store.enqueue(message("theirs"))
+    assert len(await store.read_queue("host-a", count=1, block_s=0.1)) == 1
+    assert len(await store.read_queue("host-b", count=1, block_s=0.1)) == 1
+    own = await store.reclaim("host-a", min_idle_s=0, count=10, from_consumer="host-a")
+    assert [e.message.message_id for e in own] == ["mine"]
+    assert own[0].deliveries == 2
+
+
 async def test_outbox_keeps_the_first_decision(store: Store) -> None:
     first = [OutboundMessage(ref=REF, text="one", in_reply_to="m1")]
     second = [OutboundMessage(ref=REF, text="two", in_reply_to="m1")]

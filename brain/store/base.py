@@ -161,8 +161,14 @@ class Store(Protocol):
     async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
         """Take up to ``count`` new entries for ``consumer``, waiting up to ``block_s``."""
 
-    async def reclaim(self, consumer: str, min_idle_s: float, count: int) -> list[QueueEntry]:
-        """Take over entries another consumer took more than ``min_idle_s`` ago and never acked."""
+    async def reclaim(
+        self, consumer: str, min_idle_s: float, count: int, from_consumer: str | None = None
+    ) -> list[QueueEntry]:
+        """Take over entries taken more than ``min_idle_s`` ago and never acked.
+
+        ``from_consumer`` limits this to one consumer's entries: a process restarting under
+        its old name reclaims its own unfinished work at once with ``min_idle_s=0``.
+        """
 
     async def ack(self, entry_id: str) -> None:
         """Mark an entry done; it is never delivered again."""

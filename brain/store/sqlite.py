@@ -169,18 +169,23 @@ class SqliteStore:
             except TimeoutError:
                 pass
 
-    async def reclaim(self, consumer: str, min_idle_s: float, count: int) -> list[QueueEntry]:
+    async def reclaim(
+        self, consumer: str, min_idle_s: float, count: int, from_consumer: str | None = None
+    ) -> list[QueueEntry]:
         now = time.time()
-        return await self._run(self._tx(self._take, consumer, count, now - min_idle_s, now))
+        take = self._tx(self._take, consumer, count, now - min_idle_s, now, from_consumer)
+        return await self._run(take)
 
     def _take(
         self, conn: sqlite3.Connection, consumer: str, count: int, idle_before: float | None,
-        now: float,
+        now: float, from_consumer: str | None = None,
     ) -> list[QueueEntry]:  # fmt: skip
         if idle_before is None:
             where, args = "consumer IS NULL", (count,)
+        elif from_consumer is None:
+            where, args = "consumer IS NOT NULL AND taken_at <= ?", (idle_before, count)
         else:
-            where, args = "consumer IS NOT NULL AND taken_at < ?", (idle_before, count)
+            where, args = "consumer = ? AND taken_at <= ?", (from_consumer, idle_before, count)
         rows = conn.execute(
             "UPDATE inbound_queue SET consumer = ?, taken_at = ?, deliveries = deliveries + 1 "
             f"WHERE id IN (SELECT id FROM inbound_queue WHERE {where} ORDER BY id LIMIT ?) "

@@ -1,0 +1,107 @@
+"""The ``frontdesk`` command.
+
+Exit codes: 0 success, 1 runtime failure (e.g. the store is unreachable), 2 invalid settings or
+usage. Errors print one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from bot.app import App, describe
+from bot.observability import configure_logging
+from bot.scheduler import heartbeat_age, heartbeat_path
+from config.errors import ConfigError, FrontdeskError
+from config.settings import Settings, load_settings
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+def _version() -> str:
+    try:
+        return version("frontdesk")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="frontdesk", description="Open-source AI support bot (Slack, Discord, email, terminal)."
+    )
+    parser.add_argument("--version", action="version", version=f"frontdesk {_version()}")
+    parser.add_argument("--config", type=Path, help="YAML file with non-secret settings")
+    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="default: ./.env")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="start every configured channel (terminal if none)")
+    commands.add_parser("check", help="validate settings and show what is enabled and why")
+    health = commands.add_parser("health", help="exit 0 if a running bot wrote a heartbeat")
+    health.add_argument("--max-age", type=float, default=None, help="seconds (default 4 beats)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(yaml_file=args.config, env_file=args.env_file)
+    except ConfigError as err:
+        print(f"frontdesk: invalid setting: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(
+        settings.observability.log_level,
+        settings.observability.log_format,
+        settings.observability.redact_logs,
+    )
+    if args.command == "check":
+        return _check(settings)
+    if args.command == "health":
+        return _health(settings, args.max_age)
+    return _run(settings)
+
+
+def _check(settings: Settings) -> int:
+    print(f"frontdesk {_version()}: settings are valid")
+    for part in describe(settings):
+        state = "on " if part.enabled else "off"
+        print(f"  {part.kind:<8} {part.name:<10} {state}  {part.why}")
+    return EXIT_OK
+
+
+def _health(settings: Settings, max_age: float | None) -> int:
+    limit = max_age if max_age is not None else settings.observability.heartbeat_seconds * 4
+    age = heartbeat_age(heartbeat_path(settings.store.data_dir))
+    if age is None:
+        print("unhealthy: no heartbeat (is `frontdesk run` running?)", file=sys.stderr)
+        return EXIT_FAILURE
+    if age > limit:
+        print(f"unhealthy: last heartbeat {age:.0f}s ago (limit {limit:.0f}s)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"healthy: last heartbeat {age:.1f}s ago")
+    return EXIT_OK
+
+
+def _run(settings: Settings) -> int:
+    log = logging.getLogger("frontdesk")
+    try:
+        app = App(settings)
+        if settings.terminal_enabled:
+            log.info("no other channel is configured: starting the terminal channel")
+        asyncio.run(app.run())
+    except ConfigError as err:
+        print(f"frontdesk: invalid setting: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except FrontdeskError as err:
+        print(f"frontdesk: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

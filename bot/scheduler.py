@@ -1,0 +1,68 @@
+"""Periodic jobs on APScheduler (3.x): retention purge and the liveness heartbeat.
+
+Later issues add the daily digest, SLA re-paging and knowledge-base reload here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from brain.store.base import Store
+from config.errors import FrontdeskError
+
+logger = logging.getLogger(__name__)
+
+PURGE_EVERY_S = 3600
+
+
+def heartbeat_path(data_dir: Path) -> Path:
+    return data_dir / "heartbeat"
+
+
+def write_heartbeat(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{time.time():.3f}\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def heartbeat_age(path: Path) -> float | None:
+    try:
+        return time.time() - float(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+class Scheduler:
+    def __init__(self, store: Store, heartbeat: Path, heartbeat_s: float, timezone: str) -> None:
+        self.store = store
+        self.heartbeat = heartbeat
+        self._scheduler = AsyncIOScheduler(timezone=timezone)
+        self._scheduler.add_job(self._purge, "interval", seconds=PURGE_EVERY_S, id="purge")
+        self._scheduler.add_job(self._beat, "interval", seconds=heartbeat_s, id="heartbeat")
+
+    async def start(self) -> None:
+        await self._beat()
+        await self._purge()
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self.heartbeat.unlink(missing_ok=True)
+
+    async def _beat(self) -> None:
+        write_heartbeat(self.heartbeat)
+
+    async def _purge(self) -> None:
+        try:
+            purged = await self.store.purge_expired()
+        except FrontdeskError:
+            logger.exception("retention purge failed")
+            return
+        if purged:
+            logger.info("retention purge removed %d conversations", purged)

@@ -1,0 +1,27 @@
+"""What the brain decided to do with one customer message."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from channels.base import EscalationCard
+
+
+class DecisionKind(enum.StrEnum):
+    REPLY = "reply"  # the bot answers
+    ESCALATE = "escalate"  # a ticket was opened; ``text`` acknowledges it to the customer
+    RELAY = "relay"  # a human owns the conversation; the message goes to them, not the bot
+    SILENT = "silent"  # nothing to say (e.g. an empty message)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    kind: DecisionKind
+    text: str | None = None
+    ticket_id: str | None = None
+    reasons: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    confidence: float | None = None
+    card: EscalationCard | None = None
+    """Set when agents must be paged about a new ticket."""

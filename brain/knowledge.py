@@ -1,0 +1,223 @@
+"""The knowledge base: loading entries from a folder and retrieving the best ones for a question.
+
+Entries are Markdown files with YAML front matter (``id``, ``title``, ``category``, ``tags``,
+``questions``) or YAML files holding ``entries:``. Retrieval is BM25 (bm25s) over stemmed
+words, with misspelt query words corrected against the corpus vocabulary (rapidfuzz); the top
+candidates are re-scored by fuzzy similarity to their question variants. ``Hit.score`` is a
+confidence in [0, 1] that the entry answers the question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import frontmatter
+import numpy as np
+import Stemmer
+import yaml
+from rapidfuzz import fuzz, process
+
+from config.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOPWORDS = frozenset(
+    """a about all am an and any are as at be been but by can could did do does doing for from
+    get got had has have hi hello hey how i i'm if im in into is it its just me my of on or our
+    please should so than thanks thank that the their them then there these this to too up us
+    was we were what when where which who why will with would you your yours""".split()
+)
+_RERANK = 20
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeEntry:
+    id: str
+    title: str
+    answer: str
+    questions: tuple[str, ...] = ()
+    category: str = "general"
+    tags: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entry: KnowledgeEntry
+    score: float
+
+
+class KnowledgeBase:
+    """An immutable, searchable set of entries. Reload = build a new one and swap it in."""
+
+    def __init__(self, entries: Sequence[KnowledgeEntry]) -> None:
+        self.entries = tuple(entries)
+        self.version = _fingerprint(self.entries)
+        self._stemmer = Stemmer.Stemmer("english")
+        self._vocabulary: set[str] = set()
+        self._variants = [
+            [_normalize(q) for q in (entry.title, *entry.questions)] for entry in self.entries
+        ]
+        corpus = [self._tokens(_document(entry), learn=True) for entry in self.entries]
+        self._vocab_list = sorted(self._vocabulary)
+        self._doc_terms = [frozenset(tokens) for tokens in corpus]
+        document_frequency: dict[str, int] = {}
+        for terms in self._doc_terms:
+            for term in terms:
+                document_frequency[term] = document_frequency.get(term, 0) + 1
+        total = max(len(corpus), 1)
+        self._idf = {t: float(np.log1p(total / n)) for t, n in document_frequency.items()}
+        self._unknown_idf = float(np.log1p(total))
+        self._bm25 = bm25s.BM25()
+        if self.entries:
+            self._bm25.index(corpus, show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> KnowledgeBase:
+        if not directory.is_dir():
+            raise ConfigError(f"FRONTDESK_KNOWLEDGE__DIR: {directory} is not a directory")
+        entries: list[KnowledgeEntry] = []
+        for path in sorted(directory.rglob("*")):
+            if path.suffix.lower() == ".md":
+                entries.append(_load_markdown(path))
+            elif path.suffix.lower() in {".yaml", ".yml"}:
+                entries.extend(_load_yaml(path))
+        seen: dict[str, str] = {}
+        for entry in entries:
+            if entry.id in seen:
+                raise ConfigError(
+                    f"knowledge base: duplicate id {entry.id!r} in {entry.source} and "
+                    f"{seen[entry.id]}"
+                )
+            seen[entry.id] = entry.source
+        logger.info("loaded %d knowledge entries from %s", len(entries), directory)
+        return cls(entries)
+
+    def get(self, entry_id: str) -> KnowledgeEntry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+    def search(self, question: str, k: int = 5) -> list[Hit]:
+        """The ``k`` best entries for ``question``, best first, with confidence scores."""
+        tokens = self._tokens(question, learn=False)
+        if not tokens or not self.entries:
+            return []
+        raw = np.asarray(self._bm25.get_scores(tokens), dtype=float)
+        top = np.argsort(-raw)[: max(k, _RERANK)]
+        best = float(raw[top[0]])
+        if best <= 0:
+            return []
+        query = _normalize(question)
+        hits = []
+        for index in top:
+            if raw[index] <= 0:
+                break
+            similarity = max(fuzz.token_sort_ratio(query, v) for v in self._variants[index]) / 100
+            coverage = self._coverage(tokens, self._doc_terms[index])
+            relative = float(raw[index]) / best
+            score = _confidence(relative, coverage, similarity, best)
+            hits.append(Hit(self.entries[index], score))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:k]
+
+    def _coverage(self, tokens: Sequence[str], terms: frozenset[str]) -> float:
+        """Share of the question's information (IDF-weighted words) the entry contains."""
+        weights = [self._idf.get(t, self._unknown_idf) for t in tokens]
+        found = sum(w for t, w in zip(tokens, weights, strict=True) if t in terms)
+        return found / sum(weights)
+
+    def _tokens(self, text: str, *, learn: bool) -> list[str]:
+        words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1]
+        if learn:
+            self._vocabulary.update(words)
+        else:
+            words = [self._correct(w) for w in words]
+        return list(self._stemmer.stemWords(words))
+
+    def _correct(self, word: str) -> str:
+        """Map a misspelt word ("retrun") to the closest corpus word ("return")."""
+        # Short words have too many one-letter neighbours ("cars" -> "cards") to guess safely.
+        if word in self._vocabulary or len(word) < 6 or word.isdigit():
+            return word
+        match = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
+        return str(match[0]) if match else word
+
+
+def _confidence(relative: float, coverage: float, similarity: float, best_raw: float) -> float:
+    """Blend how much of the question the entry explains, closeness to a known phrasing and
+    the absolute lexical strength of the best match (weak everywhere = off-topic)."""
+    strength = best_raw / (best_raw + 3.0)
+    return round(relative * (0.4 * coverage + 0.3 * similarity + 0.3 * strength), 4)
+
+
+def _document(entry: KnowledgeEntry) -> str:
+    # Question phrasings carry the customer's vocabulary, so they count twice.
+    phrasing = " ".join((entry.title, *entry.questions, *entry.tags))
+    return f"{phrasing} {phrasing} {entry.answer}"
+
+
+def _normalize(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _fingerprint(entries: Iterable[KnowledgeEntry]) -> str:
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(f"{entry.id}\0{entry.title}\0{entry.answer}\0".encode())
+    return digest.hexdigest()[:12]
+
+
+def _entry(data: dict[str, Any], answer: str, source: str) -> KnowledgeEntry:
+    entry_id = data.get("id")
+    if not isinstance(entry_id, str) or not entry_id.strip():
+        raise ConfigError(f"knowledge base: {source}: missing 'id'")
+    questions = data.get("questions") or []
+    tags = data.get("tags") or []
+    if not isinstance(questions, list) or not isinstance(tags, list):
+        raise ConfigError(f"knowledge base: {source} ({entry_id}): questions and tags are lists")
+    if not answer.strip():
+        raise ConfigError(f"knowledge base: {source} ({entry_id}): the answer is empty")
+    title = str(data.get("title") or (questions[0] if questions else entry_id))
+    return KnowledgeEntry(
+        id=entry_id.strip(),
+        title=title,
+        answer=answer.strip(),
+        questions=tuple(str(q) for q in questions),
+        category=str(data.get("category") or "general"),
+        tags=tuple(str(t) for t in tags),
+        source=source,
+    )
+
+
+def _load_markdown(path: Path) -> KnowledgeEntry:
+    try:
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"knowledge base: cannot read {path}: {err}") from err
+    data = dict(post.metadata)
+    data.setdefault("id", path.stem)
+    return _entry(data, str(post.content), str(path))
+
+
+def _load_yaml(path: Path) -> list[KnowledgeEntry]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ConfigError(f"knowledge base: cannot read {path}: {err}") from err
+    items = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise ConfigError(f"knowledge base: {path} must hold a list under 'entries:'")
+    entries = []
+    for number, item in enumerate(items, start=1):
+        where = f"{path} entry {number}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"knowledge base: {where} is not a mapping")
+        entries.append(_entry(item, str(item.get("answer") or ""), where))
+    return entries

@@ -1,0 +1,64 @@
+"""An in-memory channel for tests and benchmarks: inject inbound messages, read what was sent."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+
+from channels.base import Author, ConversationRef, InboundHandler, InboundMessage, OutboundMessage
+from config.errors import ChannelError
+
+
+class FakeChannel:
+    def __init__(self, name: str = "fake") -> None:
+        self.name = name
+        self.sent: list[OutboundMessage] = []
+        self.fail_next_sends = 0
+        self._handler: InboundHandler | None = None
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+
+    async def start(self, handler: InboundHandler) -> None:
+        self._handler = handler
+
+    async def stop(self) -> None:
+        self._handler = None
+
+    async def send(self, message: OutboundMessage) -> None:
+        if self.fail_next_sends > 0:
+            self.fail_next_sends -= 1
+            raise ChannelError(f"{self.name}: injected send failure")
+        async with self._changed:
+            self.sent.append(message)
+            self._changed.notify_all()
+
+    def message(
+        self, text: str, conversation: str = "c1", message_id: str | None = None,
+        author: str = "customer-1",
+    ) -> InboundMessage:  # fmt: skip
+        return InboundMessage(
+            ref=ConversationRef(channel=self.name, conversation_id=conversation),
+            message_id=message_id or f"m{next(self._ids)}",
+            author=Author(id=author, display_name=author),
+            text=text,
+        )
+
+    async def inject(self, message: InboundMessage) -> bool:
+        """Deliver ``message`` as the platform would; True if it was queued, False if a dup."""
+        if self._handler is None:
+            raise ChannelError(f"{self.name}: not started")
+        return await self._handler(message)
+
+    async def wait_for(
+        self, predicate: Callable[[list[OutboundMessage]], bool], timeout: float = 10.0
+    ) -> list[OutboundMessage]:
+        async def waiting() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: predicate(self.sent))
+
+        await asyncio.wait_for(waiting(), timeout)
+        return list(self.sent)
+
+    def sent_to(self, conversation: str) -> list[str]:
+        return [m.text for m in self.sent if m.ref.conversation_id == conversation]
