@@ -14,9 +14,7 @@ import logging
 import signal
 import socket
 from dataclasses import dataclass
-from typing import TextIO
-
-import redis.asyncio as aioredis
+from typing import Any, TextIO
 
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.scheduler import Scheduler, heartbeat_path
@@ -96,8 +94,7 @@ def build_store(settings: Settings) -> Store:
         lock_ttl_s=store.lock_ttl_seconds,
     )
     if store.redis_url is not None:
-        client = aioredis.Redis.from_url(store.redis_url.get_secret_value())
-        return RedisStore(client, limits=limits)
+        return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits)
     return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)
 
 
@@ -169,7 +166,7 @@ class App:
     async def _wait_until_done(
         self, channels: list[Channel], dispatcher: Dispatcher, worker: asyncio.Task[None]
     ) -> None:
-        waits = [asyncio.create_task(self._stop.wait())]
+        waits: list[asyncio.Task[Any]] = [asyncio.create_task(self._stop.wait())]
         terminals = [c for c in channels if isinstance(c, TerminalChannel)]
         if terminals and len(terminals) == len(channels):
             # Only the terminal runs: end of input means we are done once it is answered.

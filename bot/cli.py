@@ -32,7 +32,8 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="frontdesk", description="Open-source AI support bot (Slack, Discord, email, terminal)."
+        prog="frontdesk",
+        description="Open-source AI support bot (Slack, Discord, email, terminal).",
     )
     parser.add_argument("--version", action="version", version=f"frontdesk {_version()}")
     parser.add_argument("--config", type=Path, help="YAML file with non-secret settings")

@@ -213,9 +213,7 @@ class Dispatcher:
             await self.store.incr("oversize_messages")
             message = replace(message, text=message.text[: self.config.max_message_chars])
         try:
-            return await asyncio.wait_for(
-                self.brain.handle(message), self.config.handler_timeout_s
-            )
+            return await asyncio.wait_for(self.brain.handle(message), self.config.handler_timeout_s)
         except Exception:
             logger.exception(
                 "brain failed on message %s in conversation %s",

@@ -51,13 +51,13 @@ class FakeChannel:
         return await self._handler(message)
 
     async def wait_for(
-        self, predicate: Callable[[list[OutboundMessage]], bool], timeout: float = 10.0
+        self, predicate: Callable[[list[OutboundMessage]], bool], within: float = 10.0
     ) -> list[OutboundMessage]:
         async def waiting() -> None:
             async with self._changed:
                 await self._changed.wait_for(lambda: predicate(self.sent))
 
-        await asyncio.wait_for(waiting(), timeout)
+        await asyncio.wait_for(waiting(), within)
         return list(self.sent)
 
     def sent_to(self, conversation: str) -> list[str]:

@@ -11,11 +11,11 @@ setting the way an operator would type it, e.g. ``FRONTDESK_DIGEST__TIMEZONE: un
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -161,7 +161,13 @@ class EmailSettings(_Section):
     def _consistent(self) -> EmailSettings:
         if self.enabled:
             why = "when FRONTDESK_EMAIL__ENABLED=true"
-            for name in ("imap_host", "imap_username", "imap_password", "smtp_host", "from_address"):
+            for name in (
+                "imap_host",
+                "imap_username",
+                "imap_password",
+                "smtp_host",
+                "from_address",
+            ):
                 _require(getattr(self, name), f"EMAIL__{name.upper()}", why)
         if self.from_address is not None and "@" not in self.from_address:
             raise ValueError("FRONTDESK_EMAIL__FROM_ADDRESS: not an email address")
@@ -233,7 +239,9 @@ class DigestSettings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)") from err
+            raise ValueError(
+                f"unknown timezone {value!r} (use an IANA name like Europe/Berlin)"
+            ) from err
         return value
 
 
@@ -394,7 +402,7 @@ def load_settings(
     token = _yaml_layer.set(layer)
     try:
         env_file_arg = env_file if env_file is not None and env_file.is_file() else None
-        return Settings(_env_file=env_file_arg)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file_arg)
     except ValidationError as err:
         raise ConfigError(_one_line(err)) from err
     finally:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 
 from brain.store.base import Store, StoreLimits
 from brain.store.sqlite import SqliteStore
@@ -38,11 +37,10 @@ StoreFactory = Callable[..., Store]
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def store_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[StoreFactory]:
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """Build stores of one backend that share state (like two processes would)."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
+
     def make(**limits: Any) -> Store:
         store_limits = StoreLimits(**limits)
         if request.param == "sqlite":
@@ -50,8 +48,7 @@ def store_factory(
         from brain.store.redis import RedisStore
 
         server: RedisServer = request.getfixturevalue("redis_server")
-        client = aioredis.Redis.from_url(server.url)
-        return RedisStore(client, limits=store_limits, namespace=namespace)
+        return RedisStore.from_url(server.url, limits=store_limits, namespace=namespace)
 
     yield make
 

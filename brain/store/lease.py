@@ -29,9 +29,7 @@ class LeaseLocks:
         self._renew = renew
         self._release = release
         self._ttl_s = ttl_s
-        self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @contextlib.asynccontextmanager
     async def hold(self, name: str) -> AsyncIterator[None]:
@@ -49,7 +47,11 @@ class LeaseLocks:
                 renewer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await renewer
-                await asyncio.shield(self._release(name, token))
+                try:
+                    await asyncio.shield(self._release(name, token))
+                except Exception:
+                    logger.warning("could not release lock %s; it expires by itself", name,
+                                   exc_info=True)  # fmt: skip
 
     async def _acquire(self, name: str, token: str) -> None:
         delay = 0.005

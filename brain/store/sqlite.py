@@ -13,7 +13,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -164,10 +164,8 @@ class SqliteStore:
             remaining = deadline - time.monotonic()
             if entries or remaining <= 0:
                 return entries
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._enqueued.wait(), timeout=min(remaining, _POLL_S))
-            except TimeoutError:
-                pass
 
     async def reclaim(
         self, consumer: str, min_idle_s: float, count: int, from_consumer: str | None = None
@@ -180,6 +178,7 @@ class SqliteStore:
         self, conn: sqlite3.Connection, consumer: str, count: int, idle_before: float | None,
         now: float, from_consumer: str | None = None,
     ) -> list[QueueEntry]:  # fmt: skip
+        args: tuple[Any, ...]
         if idle_before is None:
             where, args = "consumer IS NULL", (count,)
         elif from_consumer is None:

@@ -1,0 +1,432 @@
+"""Redis backend: the production store, shared by every replica of Frontdesk.
+
+Inbound messages live in a stream read through one consumer group, so an entry taken by a
+worker that dies stays pending until another worker claims it. Steps that must be atomic are
+Lua scripts (one command: nothing interleaves) or WATCH/MULTI transactions. Conversations,
+outbox records, idempotency keys and closed tickets carry a TTL, so Redis enforces retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError, ResponseError
+from redis.typing import KeyT, StreamIdT
+
+from brain.store.base import (
+    OPEN_STATUSES,
+    Conversation,
+    OutboxRecord,
+    QueueEntry,
+    StoreLimits,
+    Ticket,
+    TicketStatus,
+    Turn,
+    outbox_from_json,
+    outbox_to_json,
+    ref_from_json,
+    ref_to_json,
+    today,
+    utcnow,
+)
+from brain.store.lease import LeaseLocks
+from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
+from config.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+_SCRIPTS = {
+    # SET NX succeeds only for the first copy of a message, and only that copy is appended.
+    "enqueue": """
+        if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+        redis.call('XADD', KEYS[2], '*', 'message', ARGV[2], 'conv', ARGV[3])
+        return 1""",
+    "outbox_put": """
+        if redis.call('HSETNX', KEYS[1], 'messages', ARGV[1]) == 1 then
+          redis.call('HSET', KEYS[1], 'sent_count', 0)
+          redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        return redis.call('HMGET', KEYS[1], 'messages', 'sent_count')""",
+    # sent_count only grows (a stale update must not cause a resend), and a missing record
+    # stays missing rather than becoming a hash without messages and without a TTL.
+    "outbox_sent": """
+        local current = redis.call('HGET', KEYS[1], 'sent_count')
+        if current and tonumber(current) < tonumber(ARGV[1]) then
+          redis.call('HSET', KEYS[1], 'sent_count', ARGV[1])
+        end""",
+    # A lock is renewed or released only while it still holds our token.
+    "lock_renew": """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        return redis.call('PEXPIRE', KEYS[1], ARGV[2])""",
+    "lock_release": """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end""",
+    # KEYS: meta hash (ref, updated_at, seq), turns list, turn-id zset. The ids are trimmed
+    # with the list, so "already there" means "in the kept history", as with SQLite.
+    "append_turn": """
+        if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+        local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+        redis.call('HSET', KEYS[1], 'ref', ARGV[3], 'updated_at', ARGV[4])
+        redis.call('RPUSH', KEYS[2], ARGV[2])
+        redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
+        redis.call('ZADD', KEYS[3], seq, ARGV[1])
+        redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[5]) - 1)
+        for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[6]) end
+        return 1""",
+}
+
+_CLOSED_STATUSES = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
+
+
+class RedisStore:
+    backend = "redis"
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        limits: StoreLimits,
+        namespace: str = "frontdesk",
+        group: str = "dispatch",
+    ) -> None:
+        self.client = client
+        self.limits = limits
+        self.namespace = namespace
+        self.group = group
+        self._stream = self._key("inbound")
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._scripts = {name: client.register_script(src) for name, src in _SCRIPTS.items()}
+        self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
+                                 limits.lock_ttl_s)  # fmt: skip
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, limits: StoreLimits, max_connections: int = 64, **kwargs: Any
+    ) -> RedisStore:
+        """A store whose pool makes callers wait for a free connection instead of failing
+        ("Too many connections") when many conversations are busy at once."""
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=30
+        )
+        return cls(aioredis.Redis.from_pool(pool), limits=limits, **kwargs)
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.namespace, *parts))
+
+    async def _script(self, name: str, keys: list[str], *args: str | int) -> Any:
+        return await self._scripts[name](keys=keys, args=args)
+
+    # -- plumbing ----------------------------------------------------------------------------
+    async def open(self) -> None:
+        try:
+            await self.client.ping()
+        except (RedisError, OSError) as err:
+            raise StoreError(f"cannot reach Redis at {self._where()}: {err}") from err
+        with _failures("creating the consumer group"):
+            await self._create_group()
+
+    async def _create_group(self) -> None:
+        # From "0", not "$": entries appended before the group existed are still delivered.
+        try:
+            await self.client.xgroup_create(self._stream, self.group, id="0", mkstream=True)
+        except ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise
+
+    def _where(self) -> str:
+        """Host and port (or socket path) for messages; the URL would carry the password."""
+        kwargs = self.client.connection_pool.connection_kwargs
+        if "path" in kwargs:
+            return str(kwargs["path"])
+        return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.aclose()
+
+    # -- inbound queue -----------------------------------------------------------------------
+    async def enqueue(self, message: InboundMessage) -> bool:
+        keys = [self._key("idem", message.idempotency_key), self._stream]
+        args = (_ms(self.limits.idempotency_ttl_s), message.to_json(), message.ref.key)
+        with _failures("enqueue"):
+            return bool(await self._script("enqueue", keys, *args))
+
+    async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
+        streams: dict[KeyT, StreamIdT] = {self._stream: ">"}
+        with _failures("read_queue"):
+            try:
+                reply = await self.client.xreadgroup(
+                    self.group, consumer, streams, count=count, block=_ms(block_s)
+                )
+            except ResponseError as err:
+                if "NOGROUP" not in str(err):
+                    raise
+                # The stream was lost (a restart without persistence): start it afresh.
+                await self._create_group()
+                return []
+        return [_entry(entry_id, fields, 1) for entry_id, fields in _stream_entries(reply)]
+
+    async def reclaim(
+        self, consumer: str, min_idle_s: float, count: int, from_consumer: str | None = None
+    ) -> list[QueueEntry]:
+        idle_ms = int(min_idle_s * 1000)
+        with _failures("reclaim"):
+            rows = await self.client.xpending_range(
+                self._stream, self.group, "-", "+", count, from_consumer, idle_ms
+            )
+            if not rows:
+                return []
+            # XCLAIM re-checks the idle time (racing reclaimers cannot both win), counts one
+            # more delivery and, since Redis 7, drops pending ids whose entry was deleted.
+            ids: list[StreamIdT] = [row["message_id"] for row in rows]
+            claimed: list[Any] = await self.client.xclaim(
+                self._stream, self.group, consumer, idle_ms, ids
+            )
+        times = {_text(row["message_id"]): int(row["times_delivered"]) + 1 for row in rows}
+        return [_entry(i, fields, times[_text(i)]) for i, fields in claimed if fields]
+
+    async def ack(self, entry_id: str) -> None:
+        # Acked entries are deleted too, so the stream holds exactly the unfinished work.
+        with _failures("ack"):
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xack(self._stream, self.group, entry_id)
+                pipe.xdel(self._stream, entry_id)
+                await pipe.execute()
+
+    async def queue_depth(self) -> int:
+        with _failures("queue_depth"):
+            return int(await self.client.xlen(self._stream))
+
+    # -- outbox ------------------------------------------------------------------------------
+    async def outbox_put(
+        self, inbound_key: str, messages: Sequence[OutboundMessage]
+    ) -> OutboxRecord:
+        keys, ttl = [self._key("outbox", inbound_key)], _ms(self.limits.retention_s)
+        with _failures("outbox_put"):
+            raw, sent = await self._script("outbox_put", keys, outbox_to_json(messages), ttl)
+        return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent))
+
+    async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
+        key = self._key("outbox", inbound_key)
+        with _failures("outbox_get"):
+            raw, sent = await self.client.hmget(key, ["messages", "sent_count"])
+        if raw is None:
+            return None
+        return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent or 0))
+
+    async def outbox_mark_sent(self, inbound_key: str, sent_count: int) -> None:
+        with _failures("outbox_mark_sent"):
+            await self._script("outbox_sent", [self._key("outbox", inbound_key)], sent_count)
+
+    # -- lock --------------------------------------------------------------------------------
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(name)
+
+    async def _lock_acquire(self, name: str, token: str, ttl_s: float) -> bool:
+        with _failures(f"lock {name!r}"):
+            return bool(await self.client.set(self._key("lock", name), token, nx=True,
+                                              px=_ms(ttl_s)))  # fmt: skip
+
+    async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
+        with _failures(f"lock {name!r}"):
+            key = self._key("lock", name)
+            return bool(await self._script("lock_renew", [key], token, _ms(ttl_s)))
+
+    async def _lock_release(self, name: str, token: str) -> None:
+        if self._closed:  # no client left: the lock expires by its TTL
+            return
+        with _failures(f"lock {name!r}"):
+            await self._script("lock_release", [self._key("lock", name)], token)
+
+    # -- conversations -----------------------------------------------------------------------
+    def _conversation_keys(self, key: str) -> list[str]:
+        return [self._key("conv", key), self._key("convturns", key), self._key("convids", key)]
+
+    async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
+        keys, limit = self._conversation_keys(ref.key), max(1, self.limits.history_limit)
+        args = (turn.turn_id, turn.to_json(), ref_to_json(ref), utcnow().isoformat(), limit)
+        with _failures("append_turn"):
+            added = await self._script("append_turn", keys, *args, _ms(self.limits.retention_s))
+        return bool(added)
+
+    async def get_conversation(self, key: str) -> Conversation | None:
+        meta, turns, _ = self._conversation_keys(key)
+        with _failures("get_conversation"):
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hmget(meta, ["ref", "updated_at"])
+                pipe.lrange(turns, 0, -1)
+                (ref, updated_at), rows = await pipe.execute()
+        if ref is None or updated_at is None:
+            return None
+        return Conversation(
+            key=key,
+            ref=ref_from_json(ref),
+            turns=tuple(Turn.from_json(row) for row in rows),
+            updated_at=datetime.fromisoformat(_text(updated_at)),
+        )
+
+    async def purge_expired(self) -> int:
+        """Redis expires keys itself; only closed-ticket index entries outlive their ticket."""
+        removed = 0
+        with _failures("purge_expired"):
+            for status in _CLOSED_STATUSES:
+                ids: list[Any] = await self.client.zrange(self._index(status), 0, -1)
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for ticket_id in ids:
+                        pipe.exists(self._key("ticket", _text(ticket_id)))
+                    alive = await pipe.execute()
+                gone = [ticket_id for ticket_id, kept in zip(ids, alive, strict=True) if not kept]
+                if gone:
+                    removed += int(await self.client.zrem(self._index(status), *gone))
+        return removed
+
+    # -- tickets -----------------------------------------------------------------------------
+    async def open_ticket(
+        self, ref: ConversationRef, customer: Author, reasons: Sequence[str], summary: str
+    ) -> tuple[Ticket, bool]:
+        pointer = self._key("openticket", ref.key)
+
+        async def attempt(pipe: Pipeline) -> tuple[Ticket, bool]:
+            # WATCHing the pointer makes EXEC fail (and this run again) if a concurrent opener
+            # set it first. Returning early still EXECs an empty transaction, which is harmless.
+            current = await pipe.get(pointer)
+            existing = await self.get_ticket(_text(current)) if current else None
+            if existing is not None and existing.is_open:
+                return existing, False
+            seq = int(await self.client.incr(self._key("ticket_seq")))
+            now = utcnow()
+            ticket = Ticket(
+                id=f"T-{seq}", ref=ref, customer=customer, status=TicketStatus.ESCALATED, epoch=0,
+                reasons=tuple(reasons), summary=summary, created_at=now, updated_at=now,
+            )  # fmt: skip
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.set(self._key("ticket", ticket.id), ticket.to_json())
+            pipe.set(pointer, ticket.id)
+            pipe.zadd(self._index(ticket.status), {ticket.id: seq})
+            return ticket, True
+
+        with _failures("open_ticket"):
+            result: tuple[Ticket, bool] = await self.client.transaction(
+                attempt, pointer, value_from_callable=True
+            )
+        return result
+
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        with _failures("get_ticket"):
+            raw = await self.client.get(self._key("ticket", ticket_id))
+        return Ticket.from_json(raw) if raw is not None else None
+
+    async def open_ticket_for(self, conversation_key: str) -> Ticket | None:
+        with _failures("open_ticket_for"):
+            ticket_id = await self.client.get(self._key("openticket", conversation_key))
+        ticket = await self.get_ticket(_text(ticket_id)) if ticket_id else None
+        return ticket if ticket is not None and ticket.is_open else None
+
+    async def list_tickets(self, statuses: Collection[TicketStatus]) -> list[Ticket]:
+        wanted = {TicketStatus(s) for s in statuses}
+        scored: list[Any] = []
+        with _failures("list_tickets"):
+            for status in wanted:
+                scored += await self.client.zrange(self._index(status), 0, -1, withscores=True)
+            if not scored:
+                return []
+            scored.sort(key=lambda pair: float(pair[1]))  # score = ticket number = age order
+            raws = await self.client.mget([self._key("ticket", _text(m)) for m, _ in scored])
+        tickets = (Ticket.from_json(raw) for raw in raws if raw is not None)
+        return [t for t in tickets if t.status in wanted]  # in case one moved between reads
+
+    async def transition_ticket(
+        self, ticket_id: str, expected_epoch: int, status: TicketStatus, agent: str | None
+    ) -> Ticket | None:
+        key = self._key("ticket", ticket_id)
+
+        async def attempt(pipe: Pipeline) -> Ticket | None:
+            # KEY is WATCHed: a concurrent transition makes EXEC fail and this run again, and
+            # the rerun then sees the new epoch. That is the compare-and-set.
+            raw = await pipe.get(key)
+            current = Ticket.from_json(raw) if raw is not None else None
+            if current is None or current.epoch != expected_epoch:
+                return None
+            ticket = current.moved(status, agent, utcnow())
+            pointer = self._key("openticket", ticket.ref.key)
+            await pipe.watch(pointer)
+            owner = await pipe.get(pointer)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if ticket.is_open:
+                pipe.set(key, ticket.to_json())
+                if owner is None:
+                    pipe.set(pointer, ticket.id)
+            else:  # closed tickets are kept for the retention period, then expire
+                pipe.set(key, ticket.to_json(), px=_ms(self.limits.retention_s))
+                if owner is not None and _text(owner) == ticket.id:
+                    pipe.delete(pointer)
+            pipe.zrem(self._index(current.status), ticket.id)
+            pipe.zadd(self._index(ticket.status), {ticket.id: int(ticket.id.removeprefix("T-"))})
+            return ticket
+
+        with _failures("transition_ticket"):
+            result: Ticket | None = await self.client.transaction(
+                attempt, key, value_from_callable=True
+            )
+        return result
+
+    def _index(self, status: TicketStatus) -> str:
+        return self._key("tickets", status.value)
+
+    # -- counters ----------------------------------------------------------------------------
+    async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None:
+        with _failures("incr"):
+            await self.client.hincrbyfloat(self._stats(day), name, amount)
+
+    async def counters(self, day: date | None = None) -> dict[str, float]:
+        with _failures("counters"):
+            raw = await self.client.hgetall(self._stats(day))
+        return {_text(name): float(value) for name, value in raw.items()}
+
+    def _stats(self, day: date | None) -> str:
+        return self._key("stats", (day or today()).isoformat())
+
+
+@contextlib.contextmanager
+def _failures(what: str) -> Iterator[None]:
+    try:
+        yield
+    except RedisError as err:
+        raise StoreError(f"Redis {what} failed: {err}") from err
+
+
+def _ms(seconds: float) -> int:
+    """Milliseconds for PX and BLOCK: at least 1, since BLOCK 0 would wait forever."""
+    return max(1, int(seconds * 1000))
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _stream_entries(reply: Any) -> list[tuple[Any, Any]]:
+    """The entries of an XREADGROUP reply, whichever protocol (RESP2/3) the client speaks."""
+    if not reply:
+        return []
+    groups = reply.values() if isinstance(reply, dict) else (item[1] for item in reply)
+    entries: list[tuple[Any, Any]] = []
+    for group in groups:  # RESP3 replies wrap each stream's entries in one more list
+        entries += group[0] if group and isinstance(group[0], list) else group
+    return [(entry_id, fields) for entry_id, fields in entries if fields]
+
+
+def _entry(entry_id: object, fields: dict[Any, Any], deliveries: int) -> QueueEntry:
+    data = {_text(k): v for k, v in fields.items()}
+    message = InboundMessage.from_json(_text(data["message"]))
+    return QueueEntry(entry_id=_text(entry_id), message=message, deliveries=deliveries)
