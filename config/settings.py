@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -342,15 +343,20 @@ def _one_line(err: ValidationError) -> str:
     return f"{env_name(tuple(first['loc']))}: {message}"
 
 
-def _secret_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
-    paths: set[tuple[str, ...]] = set()
-    for name, field in model.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            paths |= _secret_paths(annotation, (*prefix, name))
-        elif "SecretStr" in str(annotation):
-            paths.add((*prefix, name))
-    return paths
+def setting_fields() -> Iterator[tuple[str, str, FieldInfo]]:
+    """Every (section, field name, field) of ``Settings``."""
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        for name, sub in model.model_fields.items():
+            yield section, name, sub
+
+
+def _is_secret(section: str, name: str) -> bool:
+    return any(
+        s == section and n == name and "SecretStr" in str(f.annotation)
+        for s, n, f in setting_fields()
+    )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -368,7 +374,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         if not isinstance(fields, dict):
             continue
         for field in fields:
-            if (str(section), str(field)) in _secret_paths(Settings):
+            if _is_secret(str(section), str(field)):
                 raise ConfigError(
                     f"{env_name((section, field))}: secrets do not belong in the YAML file "
                     f"{path}; set them in the environment or .env"
@@ -378,11 +384,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _check_unknown_env(environ: Mapping[str, str]) -> None:
     """A typo in a variable name must not be silently ignored."""
-    known = {env_name((name,)) for name in Settings.model_fields}
-    for section, field in Settings.model_fields.items():
-        annotation = field.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            known |= {env_name((section, sub)) for sub in annotation.model_fields}
+    known = {env_name((section, name)) for section, name, _ in setting_fields()}
+    known |= {env_name((section,)) for section in Settings.model_fields}
     for key in environ:
         upper = key.upper()
         if upper.startswith(ENV_PREFIX) and upper != CONFIG_FILE_ENV and upper not in known:

@@ -6,21 +6,15 @@ import re
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from config.errors import ConfigError
-from config.settings import Settings, env_name, load_settings
+from config.settings import Settings, env_name, load_settings, setting_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def all_env_names() -> set[str]:
-    names = set()
-    for section, field in Settings.model_fields.items():
-        annotation = field.annotation
-        assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
-        names |= {env_name((section, name)) for name in annotation.model_fields}
-    return names
+    return {env_name((section, name)) for section, name, _ in setting_fields()}
 
 
 def test_env_example_documents_every_setting() -> None:

@@ -11,7 +11,7 @@ import enum
 import json
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -227,21 +227,11 @@ class Store(Protocol):
 
 
 def _ref_dict(ref: ConversationRef) -> dict[str, Any]:
-    return {
-        "channel": ref.channel,
-        "conversation_id": ref.conversation_id,
-        "thread_id": ref.thread_id,
-        "workspace_id": ref.workspace_id,
-    }
+    return asdict(ref)
 
 
 def _author_dict(author: Author) -> dict[str, Any]:
-    return {
-        "id": author.id,
-        "display_name": author.display_name,
-        "email": author.email,
-        "is_bot": author.is_bot,
-    }
+    return asdict(author)
 
 
 def ref_to_json(ref: ConversationRef) -> str:
