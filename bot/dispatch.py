@@ -24,7 +24,7 @@ from typing import Protocol
 from brain.decision import Decision, DecisionKind
 from brain.store.base import OutboxRecord, QueueEntry, Store
 from channels.base import Channel, Desk, InboundMessage, OutboundMessage
-from config.errors import ChannelError, FrontdeskError
+from config.errors import ChannelError, DeliveryRefused, FrontdeskError
 
 logger = logging.getLogger(__name__)
 
@@ -182,26 +182,27 @@ class Dispatcher:
             self._room.notify_all()
 
     async def _process(self, entry: QueueEntry) -> None:
-        message = entry.message
-        async with self.store.lock(f"conversation:{message.ref.key}"):
-            record = await self.store.outbox_get(message.idempotency_key)
-            if record is None:
-                decision = await self._decide(entry)
-                outbound = _replies(message, decision)
-                record = await self.store.outbox_put(message.idempotency_key, outbound)
+        item = entry.message
+        async with self.store.lock(f"conversation:{item.ref.key}"):
+            record = await self.store.outbox_get(item.idempotency_key)
+            if record is not None:
+                logger.info("%s already decided; resuming delivery", item.idempotency_key)
+            elif isinstance(item, OutboundMessage):  # a human's message, queued for delivery
+                record = await self.store.outbox_put(item.idempotency_key, [item])
+            else:
+                decision = await self._decide(item, entry.deliveries)
+                outbound = _replies(item, decision)
+                record = await self.store.outbox_put(item.idempotency_key, outbound)
                 await self.store.incr(f"decisions_{decision.kind.value}")
                 await self._page_desks(decision)
-            else:
-                logger.info("message %s already decided; resuming delivery", message.message_id)
             await self._deliver(record)
             await self.store.ack(entry.entry_id)
 
-    async def _decide(self, entry: QueueEntry) -> Decision:
-        message = entry.message
-        if entry.deliveries > self.config.max_deliveries:
+    async def _decide(self, message: InboundMessage, deliveries: int) -> Decision:
+        if deliveries > self.config.max_deliveries:
             logger.error(
                 "message %s in %s failed %d times; answering with the fallback",
-                message.message_id, message.ref.key, entry.deliveries - 1,
+                message.message_id, message.ref.key, deliveries - 1,
             )  # fmt: skip
             return await self._fallback(message, "repeated_failure")
         if len(message.text) > self.config.max_message_chars:
@@ -240,10 +241,19 @@ class Dispatcher:
     async def _deliver(self, record: OutboxRecord) -> None:
         sent = record.sent_count
         for outbound in record.pending:
-            await self._send_with_retry(outbound)
+            try:
+                await self._send_with_retry(outbound)
+                await self.store.incr("messages_sent")
+            except DeliveryRefused as err:
+                # Permanent (e.g. the customer's terminal session is gone): retrying cannot help.
+                logger.error("could not deliver to %s: %s", outbound.ref.key, err)
+                await self.store.incr("messages_undeliverable")
             sent += 1
             await self.store.outbox_mark_sent(record.inbound_key, sent)
-            await self.store.incr("messages_sent")
+
+    async def submit_outbound(self, message: OutboundMessage) -> bool:
+        """Queue a message a human wrote (relay, closing note) for ordered, once-only delivery."""
+        return await self.store.enqueue(message)
 
     async def _send_with_retry(self, outbound: OutboundMessage) -> None:
         channel = self.channels.get(outbound.ref.channel)
@@ -253,6 +263,8 @@ class Dispatcher:
             try:
                 await channel.send(outbound)
                 return
+            except DeliveryRefused:
+                raise
             except ChannelError:
                 if attempt == self.config.send_attempts:
                     raise

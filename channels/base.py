@@ -70,6 +70,7 @@ class InboundMessage:
         data = asdict(self)
         data["received_at"] = self.received_at.isoformat()
         data["raw"] = None  # the platform payload is not persisted in the queue
+        data["type"] = "inbound"
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -87,15 +88,28 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """A message Frontdesk sends to a conversation. ``in_reply_to`` is the inbound message id."""
+    """A message Frontdesk sends to a conversation.
+
+    ``in_reply_to`` is the inbound message id it answers. ``sender_name`` is set when a human
+    agent wrote it. ``message_id`` identifies messages queued on their own (an agent's relayed
+    reply, a closing note), which makes queueing them idempotent.
+    """
 
     ref: ConversationRef
     text: str
     in_reply_to: str | None = None
     sender_name: str | None = None
+    message_id: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        if self.message_id is None:
+            raise ValueError("only an OutboundMessage with a message_id can be queued")
+        return f"out:{self.ref.channel}:{self.message_id}"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        data = {**asdict(self), "type": "outbound"}
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> OutboundMessage:
@@ -105,7 +119,18 @@ class OutboundMessage:
             text=data["text"],
             in_reply_to=data.get("in_reply_to"),
             sender_name=data.get("sender_name"),
+            message_id=data.get("message_id"),
         )
+
+
+QueueItem = InboundMessage | OutboundMessage
+"""What the durable queue carries: customer messages, and messages humans asked to deliver."""
+
+
+def decode_queue_item(text: str | bytes) -> QueueItem:
+    kind = json.loads(text).get("type", "inbound")
+    raw = text.decode() if isinstance(text, bytes) else text
+    return OutboundMessage.from_json(raw) if kind == "outbound" else InboundMessage.from_json(raw)
 
 
 class DeskAction(enum.StrEnum):

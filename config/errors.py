@@ -20,6 +20,10 @@ class ChannelError(FrontdeskError):
     """A channel adapter could not receive or deliver a message."""
 
 
+class DeliveryRefused(ChannelError):
+    """The platform will never accept this message (unknown conversation, ended session)."""
+
+
 class ProviderError(FrontdeskError):
     """An LLM provider failed (timeout, refusal, malformed answer, ...)."""
 

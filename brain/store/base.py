@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
+from channels.base import Author, ConversationRef, OutboundMessage, QueueItem
 
 
 def utcnow() -> datetime:
@@ -124,7 +124,7 @@ class QueueEntry:
     """A message taken from the durable inbound queue; ``ack`` it once fully handled."""
 
     entry_id: str
-    message: InboundMessage
+    message: QueueItem
     deliveries: int = 1
 
 
@@ -152,7 +152,7 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     # -- inbound queue with idempotency ------------------------------------------------------
-    async def enqueue(self, message: InboundMessage) -> bool:
+    async def enqueue(self, message: QueueItem) -> bool:
         """Durably append ``message`` unless its idempotency key was seen within the TTL.
 
         Returns False for a duplicate. The check and the append are one atomic step.

@@ -38,7 +38,13 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.lease import LeaseLocks
-from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
+from channels.base import (
+    Author,
+    ConversationRef,
+    OutboundMessage,
+    QueueItem,
+    decode_queue_item,
+)
 from config.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -156,7 +162,7 @@ class RedisStore:
         await self.client.aclose()
 
     # -- inbound queue -----------------------------------------------------------------------
-    async def enqueue(self, message: InboundMessage) -> bool:
+    async def enqueue(self, message: QueueItem) -> bool:
         keys = [self._key("idem", message.idempotency_key), self._stream]
         args = (_ms(self.limits.idempotency_ttl_s), message.to_json(), message.ref.key)
         with _failures("enqueue"):
@@ -428,5 +434,5 @@ def _stream_entries(reply: Any) -> list[tuple[Any, Any]]:
 
 def _entry(entry_id: object, fields: dict[Any, Any], deliveries: int) -> QueueEntry:
     data = {_text(k): v for k, v in fields.items()}
-    message = InboundMessage.from_json(_text(data["message"]))
+    message = decode_queue_item(_text(data["message"]))
     return QueueEntry(entry_id=_text(entry_id), message=message, deliveries=deliveries)

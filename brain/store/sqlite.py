@@ -35,7 +35,13 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.lease import LeaseLocks
-from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
+from channels.base import (
+    Author,
+    ConversationRef,
+    OutboundMessage,
+    QueueItem,
+    decode_queue_item,
+)
 from config.errors import StoreError
 
 T = TypeVar("T")
@@ -138,13 +144,13 @@ class SqliteStore:
         return run
 
     # -- inbound queue -----------------------------------------------------------------------
-    async def enqueue(self, message: InboundMessage) -> bool:
+    async def enqueue(self, message: QueueItem) -> bool:
         added = await self._run(self._tx(self._enqueue, message, time.time()))
         if added:
             self._enqueued.set()
         return added
 
-    def _enqueue(self, conn: sqlite3.Connection, message: InboundMessage, now: float) -> bool:
+    def _enqueue(self, conn: sqlite3.Connection, message: QueueItem, now: float) -> bool:
         cursor = conn.execute(
             "INSERT INTO idempotency (key, expires_at) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at "
@@ -192,8 +198,7 @@ class SqliteStore:
             (consumer, now, *args),
         ).fetchall()
         return [
-            QueueEntry(str(row[0]), InboundMessage.from_json(row[1]), int(row[2]))
-            for row in sorted(rows)
+            QueueEntry(str(row[0]), decode_queue_item(row[1]), int(row[2])) for row in sorted(rows)
         ]
 
     async def ack(self, entry_id: str) -> None:
