@@ -13,76 +13,27 @@ import contextlib
 import logging
 import signal
 import socket
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from bot.dispatch import DispatchConfig, Dispatcher
+from bot.inventory import SQLITE_FILE, check_runnable
 from bot.scheduler import Scheduler, heartbeat_path
-from brain.handler import Brain
+from brain.classify import Classifier
+from brain.escalation import Policy
+from brain.handler import Brain, BrainParts
 from brain.knowledge import KnowledgeBase
+from brain.playbook import Playbook
+from brain.providers.offline import OfflineAnswerer
 from brain.store.base import Store, StoreLimits
 from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
 from channels.base import Channel
 from channels.terminal import TerminalChannel
-from config.errors import ConfigError
 from config.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-SQLITE_FILE = "frontdesk.db"
 DRAIN_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One line of ``frontdesk check``: a channel, provider or store and whether it is on."""
-
-    kind: str
-    name: str
-    enabled: bool
-    why: str
-
-
-def describe(settings: Settings) -> list[Part]:
-    store = settings.store
-    if store.backend == "redis":
-        parts = [Part("store", "redis", True, "FRONTDESK_STORE__REDIS_URL is set")]
-    else:
-        where = store.data_dir / SQLITE_FILE
-        parts = [Part("store", "sqlite", True, f"embedded default at {where}")]
-    for name in ("slack", "discord", "email"):
-        section = getattr(settings, name)
-        if section.enabled:
-            why = "enabled, but this version has no adapter for it yet; disable it to run"
-        else:
-            why = f"FRONTDESK_{name.upper()}__ENABLED is not true"
-        parts.append(Part("channel", name, False, why))
-    if settings.terminal_enabled:
-        explicit = settings.terminal.enabled is not None
-        why = "FRONTDESK_TERMINAL__ENABLED=true" if explicit else "no other channel is enabled"
-        parts.append(Part("channel", "terminal", True, why))
-    else:
-        parts.append(Part("channel", "terminal", False, "other channels are enabled"))
-    providers = settings.providers
-    for name, configured in (
-        ("openai", providers.openai_api_key is not None),
-        ("anthropic", providers.anthropic_api_key is not None),
-        ("local", providers.local_base_url is not None),
-    ):
-        why = "configured; LLM answering is not in this version yet" if configured else "no key"
-        parts.append(Part("provider", name, False, why))
-    parts.append(Part("provider", "offline", True, "answers from the knowledge base"))
-    return parts
-
-
-def check_runnable(settings: Settings) -> None:
-    for name in ("slack", "discord", "email"):
-        if getattr(settings, name).enabled:
-            raise ConfigError(
-                f"FRONTDESK_{name.upper()}__ENABLED: the {name} channel is not available in "
-                "this version yet"
-            )
 
 
 def build_store(settings: Settings) -> Store:
@@ -96,6 +47,26 @@ def build_store(settings: Settings) -> Store:
     if store.redis_url is not None:
         return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits)
     return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)
+
+
+def build_brain(settings: Settings, store: Store, knowledge: KnowledgeBase) -> Brain:
+    playbook = Playbook.load(
+        settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
+    )
+    languages = settings.classifier.languages
+    escalation = settings.escalation
+    policy = Policy(
+        answer_threshold=settings.knowledge.answer_threshold,
+        sentiment_threshold=escalation.sentiment_threshold,
+        max_turns=escalation.max_turns,
+        sensitive_keywords=tuple(escalation.sensitive_keywords),
+        vip_user_ids=tuple(escalation.vip_user_ids),
+        vip_email_domains=tuple(escalation.vip_email_domains),
+        vip_always_human=escalation.vip_always_human,
+    )
+    classifier = Classifier(playbook, languages, settings.classifier.oos_threshold)
+    answerer = OfflineAnswerer(default_language=languages[0])
+    return Brain(BrainParts(store, knowledge, classifier, answerer, policy))
 
 
 class App:
@@ -120,7 +91,7 @@ class App:
             stack.push_async_callback(store.close)
             logger.info("store: %s", store.backend)
 
-            brain = Brain(store, knowledge, settings.knowledge.answer_threshold)
+            brain = build_brain(settings, store, knowledge)
             channels = self._channels()
             dispatcher = Dispatcher(
                 store, brain, {c.name: c for c in channels}, self._dispatch_config()

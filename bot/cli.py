@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bot.app import App, describe
+from bot.inventory import describe
 from bot.observability import configure_logging
 from bot.scheduler import heartbeat_age, heartbeat_path
 from config.errors import ConfigError, FrontdeskError
@@ -87,6 +87,8 @@ def _health(settings: Settings, max_age: float | None) -> int:
 
 
 def _run(settings: Settings) -> int:
+    from bot.app import App  # noqa: PLC0415  (heavy: only the commands that run the bot pay)
+
     log = logging.getLogger("frontdesk")
     try:
         app = App(settings)

@@ -44,7 +44,7 @@ class Classification:
 class IntentModel:
     """A text classifier with calibrated-enough probabilities for an out-of-scope cut-off."""
 
-    def __init__(self, c: float = 20.0) -> None:
+    def __init__(self, c: float = 20.0, solver: str = "newton-cg") -> None:
         features = FeatureUnion(
             [
                 ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
@@ -55,7 +55,10 @@ class IntentModel:
             ]
         )  # fmt: skip
         self._pipeline = Pipeline(
-            [("features", features), ("model", LogisticRegression(C=c, max_iter=2000))]
+            [
+                ("features", features),
+                ("model", LogisticRegression(C=c, max_iter=2000, solver=solver)),
+            ]
         )
         self.labels: tuple[str, ...] = ()
         self._blocks: list[tuple[Any, dict[str, int], np.ndarray]] = []
@@ -133,25 +136,26 @@ class Classifier:
 
     def classify(self, text: str) -> Classification:
         label, confidence = self.model.predict_one(text)
-        intent = self._intents[label]
-        out_of_scope = confidence < self.oos_threshold
-        urgency = urgency_cues(text)
+        intent = self._intents.get(label)
+        out_of_scope = intent is None or confidence < self.oos_threshold
+        cue = urgency_cues(text)
         mood = sentiment(text)
-        if not out_of_scope:
-            urgency = max(urgency, intent.urgency)
+        default = Urgency.NORMAL if out_of_scope or intent is None else intent.urgency
+        urgency = default if cue is None else max(cue, default)
         if mood <= -0.6 and urgency < Urgency.HIGH:
             urgency = Urgency.HIGH  # an angry customer should not wait in the normal queue
+        known = None if out_of_scope else intent
         return Classification(
-            intent=None if out_of_scope else label,
-            category="general" if out_of_scope else intent.category,
+            intent=None if known is None else label,
+            category="general" if known is None else known.category,
             confidence=round(confidence, 4),
             out_of_scope=out_of_scope,
             urgency=urgency,
             sentiment=mood,
             language=self.language.detect(text),
             wants_human=wants_human(text),
-            tier=Tier.COMPLEX if out_of_scope else intent.tier,
-            sensitive=not out_of_scope and intent.sensitive,
-            escalate_always=not out_of_scope and intent.escalate_always,
+            tier=Tier.COMPLEX if known is None else known.tier,
+            sensitive=known is not None and known.sensitive,
+            escalate_always=known is not None and known.escalate_always,
             top_intent=label,
         )

@@ -1,33 +1,53 @@
 """The brain's single entry point: one customer message in, one ``Decision`` out.
 
-This first brain answers from the knowledge base when retrieval is confident and otherwise
-opens a ticket for a teammate. It runs under the dispatcher's per-conversation lock, so it may
-read and write the conversation's state without racing other messages of the conversation.
+    state -> classify -> retrieve -> answer (provider) -> escalation policy -> Decision
+
+It runs under the dispatcher's per-conversation lock, so it may read and write the
+conversation's state without racing other messages of the same conversation. Desk actions
+(claim, resolve) do not take that lock; the handler therefore re-checks ownership before it
+releases a reply, and throws the draft away if a human took over meanwhile.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from brain import replies
+from brain.classify import Classification, Classifier
+from brain.conversation import since_reset
 from brain.decision import Decision, DecisionKind
-from brain.knowledge import KnowledgeBase
+from brain.escalation import Facts, Policy, Reason, reasons
+from brain.knowledge import KnowledgeBase, KnowledgeEntry
+from brain.providers.base import Answer, AnswerRequest, Passage, Provider
 from brain.store.base import Store, Ticket, Turn
 from channels.base import EscalationCard, InboundMessage
+from config.errors import ProviderError
 
 logger = logging.getLogger(__name__)
 
-HANDOFF_TEXT = (
-    "I'm not sure I can answer that well, so I've passed your question to a teammate "
-    "(reference {ticket}). They'll reply right here."
-)
-STILL_WAITING_TEXT = "A teammate will reply here (reference {ticket})."
+INTENT_AGREEMENT_BONUS = 0.15
+TRANSCRIPT_TURNS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class BrainParts:
+    store: Store
+    knowledge: KnowledgeBase
+    classifier: Classifier
+    answerer: Provider
+    policy: Policy
 
 
 class Brain:
-    def __init__(self, store: Store, knowledge: KnowledgeBase, answer_threshold: float) -> None:
-        self.store = store
-        self.knowledge = knowledge
-        self.answer_threshold = answer_threshold
+    def __init__(self, parts: BrainParts) -> None:
+        self.store = parts.store
+        self.knowledge = parts.knowledge
+        self.classifier = parts.classifier
+        self.answerer = parts.answerer
+        self.policy = parts.policy
 
     def reload(self, knowledge: KnowledgeBase) -> None:
         """Swap in a freshly loaded knowledge base (takes effect for the next message)."""
@@ -38,41 +58,115 @@ class Brain:
         await self.store.append_turn(message.ref, Turn(message.idempotency_key, "customer", text))
         if not text:
             return Decision(DecisionKind.SILENT)
-        ticket = await self.store.open_ticket_for(message.ref.key)
-        if ticket is not None:
-            return Decision(DecisionKind.RELAY, ticket_id=ticket.id)
-        hits = self.knowledge.search(text, k=3)
-        best = hits[0] if hits else None
-        if best is not None and best.score >= self.answer_threshold:
-            decision = Decision(
-                DecisionKind.REPLY,
-                text=best.entry.answer,
-                sources=(best.entry.id,),
-                confidence=best.score,
-            )
+        owner = await self.store.open_ticket_for(message.ref.key)
+        if owner is not None:
+            return await self._relay(message, owner)
+        conversation = await self.store.get_conversation(message.ref.key)
+        turns = since_reset(conversation.turns if conversation else ())
+        classification = self.classifier.classify(text)
+        answer = await self._answer(text, classification, turns)
+        found = reasons(self.policy, _facts(message, text, classification, answer, turns))
+        if found:
+            decision = await self._escalate(message, classification, found, answer, turns)
+        elif (await self.store.open_ticket_for(message.ref.key)) is not None:
+            # A human claimed the conversation while we were thinking: drop the draft.
+            return Decision(DecisionKind.RELAY, ticket_id=None)
         else:
-            decision = await self._escalate(message, "low_confidence", best.score if best else 0)
+            assert answer is not None
+            decision = Decision(
+                DecisionKind.REPLY, text=answer.text, sources=answer.sources,
+                confidence=answer.confidence,
+            )  # fmt: skip
         await self._remember(message, decision)
         return decision
 
-    async def _escalate(self, message: InboundMessage, reason: str, score: float) -> Decision:
-        summary = message.text.strip()[:200]
-        ticket, created = await self.store.open_ticket(
-            message.ref, message.author, [reason], summary
-        )
-        logger.info(
-            "escalated conversation %s as %s (%s, best score %.2f)",
-            message.ref.key, ticket.id, reason, score,
+    async def _answer(
+        self, text: str, classification: Classification, turns: Sequence[Turn]
+    ) -> Answer | None:
+        intent = self.classifier.playbook.get(classification.intent or "")
+        if intent is not None and intent.reply:
+            return Answer(intent.reply, classification.confidence, provider="playbook")
+        related = set(intent.kb) if intent is not None else set()
+        passages = sorted(
+            (self._passage(hit.entry, hit.score, hit.entry.id in related)
+             for hit in self.knowledge.search(text, k=3)),
+            key=lambda p: p.score,
+            reverse=True,
         )  # fmt: skip
-        template = HANDOFF_TEXT if created else STILL_WAITING_TEXT
-        return Decision(
-            DecisionKind.ESCALATE,
-            text=template.format(ticket=ticket.id),
-            ticket_id=ticket.id,
-            reasons=ticket.reasons,
-            confidence=score,
-            card=_card(ticket) if created else None,
+        request = AnswerRequest(
+            question=text,
+            language=classification.language,
+            passages=tuple(passages),
+            history=tuple(turns[-TRANSCRIPT_TURNS:]),
+            intent=classification.intent,
         )
+        try:
+            return await self.answerer.answer(request)
+        except ProviderError:
+            logger.exception("no provider could answer")
+            return None
+
+    @staticmethod
+    def _passage(entry: KnowledgeEntry, score: float, intent_agrees: bool) -> Passage:
+        # When the classifier's intent lists this entry, two signals agree: trust it more.
+        bonus = INTENT_AGREEMENT_BONUS if intent_agrees else 0.0
+        return Passage(
+            id=entry.id, title=entry.title, text=entry.answer, score=min(1.0, score + bonus),
+            translations=entry.translations,
+        )  # fmt: skip
+
+    async def _relay(self, message: InboundMessage, ticket: Ticket) -> Decision:
+        """A human owns the conversation: acknowledge once, then only pass messages on."""
+        conversation = await self.store.get_conversation(message.ref.key)
+        turns = conversation.turns if conversation else ()
+        acknowledged = any(t.role == "bot" and t.at >= ticket.created_at for t in turns)
+        if acknowledged:
+            return Decision(DecisionKind.RELAY, ticket_id=ticket.id)
+        language = self.classifier.language.detect(message.text)
+        decision = Decision(
+            DecisionKind.RELAY, text=replies.waiting(language, ticket.id), ticket_id=ticket.id
+        )
+        await self._remember(message, decision)
+        return decision
+
+    async def _escalate(
+        self,
+        message: InboundMessage,
+        classification: Classification,
+        found: tuple[Reason, ...],
+        answer: Answer | None,
+        turns: Sequence[Turn],
+    ) -> Decision:
+        details = {
+            "intent": classification.intent or classification.top_intent,
+            "category": classification.category,
+            "urgency": classification.urgency.label,
+            "sentiment": classification.sentiment,
+            "language": classification.language,
+            "confidence": answer.confidence if answer else None,
+        }
+        ticket, created = await self.store.open_ticket(
+            message.ref, message.author, [r.value for r in found], message.text.strip()[:300],
+            details,
+        )  # fmt: skip
+        for reason in found:
+            await self.store.incr(f"escalations_{reason.value}")
+        logger.info("conversation %s escalated as %s: %s", message.ref.key, ticket.id,
+                    ", ".join(r.value for r in found))  # fmt: skip
+        text = replies.handoff(classification.language, ticket.id, Reason.HUMAN_REQUESTED in found)
+        card = None
+        if created:
+            card = EscalationCard(
+                ticket_id=ticket.id, origin=ticket.ref, customer=ticket.customer,
+                status=ticket.status.value, reasons=ticket.reasons, summary=ticket.summary,
+                transcript=tuple(f"{t.role}: {t.text}" for t in turns[-TRANSCRIPT_TURNS:]),
+                category=classification.category, urgency=classification.urgency.label,
+                sentiment=classification.sentiment,
+            )  # fmt: skip
+        return Decision(
+            DecisionKind.ESCALATE, text=text, ticket_id=ticket.id, reasons=ticket.reasons,
+            confidence=answer.confidence if answer else None, card=card,
+        )  # fmt: skip
 
     async def _remember(self, message: InboundMessage, decision: Decision) -> None:
         if decision.text:
@@ -80,13 +174,31 @@ class Brain:
             await self.store.append_turn(message.ref, turn)
 
 
-def _card(ticket: Ticket) -> EscalationCard:
-    return EscalationCard(
-        ticket_id=ticket.id,
-        origin=ticket.ref,
-        customer=ticket.customer,
-        status=ticket.status.value,
-        reasons=ticket.reasons,
-        summary=ticket.summary,
-        transcript=(ticket.summary,),
+def _facts(
+    message: InboundMessage,
+    text: str,
+    classification: Classification,
+    answer: Answer | None,
+    turns: Sequence[Turn],
+) -> Facts:
+    answered = [
+        turn.text
+        for turn, following in itertools.pairwise(turns)
+        if turn.role == "customer" and following.role == "bot"
+    ]
+    return Facts(
+        text=text,
+        classification=classification,
+        # None means no provider could answer at all; needs_human means it found nothing.
+        answer_confidence=_confidence(answer),
+        customer=message.author,
+        customer_turns=sum(1 for t in turns if t.role == "customer"),
+        previous_answered=answered,
     )
+
+
+def _confidence(answer: Answer | None) -> float | None:
+    """None: no provider could answer at all. ``needs_human``: it found nothing to say."""
+    if answer is None:
+        return None
+    return 0.0 if answer.needs_human else answer.confidence

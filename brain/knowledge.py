@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,8 @@ class KnowledgeEntry:
     category: str = "general"
     tags: tuple[str, ...] = ()
     source: str = ""
+    translations: Mapping[str, str] = field(default_factory=dict)
+    """Answer text by language code, for customers who write in another language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +260,20 @@ def _entry(data: dict[str, Any], answer: str, source: str) -> KnowledgeEntry:
         raise ConfigError(f"knowledge base: {source}: missing 'id'")
     questions = data.get("questions") or []
     tags = data.get("tags") or []
+    translations = data.get("translations") or {}
+    if not isinstance(translations, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in translations.items()
+    ):
+        raise ConfigError(
+            f"knowledge base: {source} ({entry_id}): translations maps a language code to "
+            "{questions: [...], answer: ...}"
+        )
+    for language, translated in translations.items():
+        questions = [*questions, *(translated.get("questions") or [])]
+        if not str(translated.get("answer") or "").strip():
+            raise ConfigError(
+                f"knowledge base: {source} ({entry_id}): translation {language!r} has no answer"
+            )
     if not isinstance(questions, list) or not isinstance(tags, list):
         raise ConfigError(f"knowledge base: {source} ({entry_id}): questions and tags are lists")
     if not answer.strip():
@@ -271,6 +287,7 @@ def _entry(data: dict[str, Any], answer: str, source: str) -> KnowledgeEntry:
         category=str(data.get("category") or "general"),
         tags=tuple(str(t) for t in tags),
         source=source,
+        translations={k: str(v["answer"]).strip() for k, v in translations.items()},
     )
 
 

@@ -57,11 +57,17 @@ class Intent:
     escalate_always: bool = False
     sensitive: bool = False
     kb: tuple[str, ...] = ()
+    reply: str | None = None
+
+
+OUT_OF_SCOPE = "__out_of_scope__"
+"""Training label of the playbook's ``out_of_scope`` examples: never a real intent."""
 
 
 @dataclass(frozen=True, slots=True)
 class Playbook:
     intents: tuple[Intent, ...]
+    out_of_scope: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [i.name for i in self.intents]
@@ -79,6 +85,8 @@ class Playbook:
         for intent in self.intents:
             texts.extend(intent.examples)
             labels.extend([intent.name] * len(intent.examples))
+        texts.extend(self.out_of_scope)
+        labels.extend([OUT_OF_SCOPE] * len(self.out_of_scope))
         return texts, labels
 
     @classmethod
@@ -95,7 +103,10 @@ class Playbook:
         if not isinstance(items, list) or not items:
             raise ConfigError(f"playbook: {path} must hold a non-empty list under 'intents:'")
         intents = tuple(_intent(item, number, path) for number, item in enumerate(items, 1))
-        playbook = cls(intents)
+        negatives = document.get("out_of_scope") or []
+        if not isinstance(negatives, list) or not all(isinstance(n, str) for n in negatives):
+            raise ConfigError(f"playbook: {path}: out_of_scope must be a list of messages")
+        playbook = cls(intents, tuple(n.strip() for n in negatives if n.strip()))
         if known_kb_ids is not None:
             known = set(known_kb_ids)
             for intent in intents:
@@ -115,7 +126,7 @@ def _intent(item: Any, number: int, path: Path) -> Intent:
         raise ConfigError(f"playbook: {path} intent #{number} has no 'name'")
     where = f"playbook: intent {name!r}"
     unknown = set(item) - {"name", "category", "tier", "urgency", "escalate", "sensitive",
-                           "kb", "examples"}  # fmt: skip
+                           "kb", "examples", "reply"}  # fmt: skip
     if unknown:
         raise ConfigError(f"{where}: unknown field {sorted(unknown)[0]!r}")
     category = item.get("category", "general")
@@ -141,6 +152,7 @@ def _intent(item: Any, number: int, path: Path) -> Intent:
         escalate_always=escalate == "always",
         sensitive=bool(item.get("sensitive", False)),
         kb=tuple(str(k) for k in kb),
+        reply=str(item["reply"]).strip() if item.get("reply") else None,
     )
 
 

@@ -59,8 +59,8 @@ _HIGH = re.compile(
 )
 
 
-def urgency_cues(text: str) -> Urgency:
-    """The urgency the wording alone suggests (the intent's default is applied by the caller)."""
+def urgency_cues(text: str) -> Urgency | None:
+    """The urgency the wording alone suggests, or None when it suggests nothing."""
     if _URGENT.search(text):
         return Urgency.URGENT
     shouting = _shouting(text)
@@ -68,7 +68,7 @@ def urgency_cues(text: str) -> Urgency:
         return Urgency.URGENT
     if _HIGH.search(text) or re.search(r"!{2,}", text) or shouting:
         return Urgency.HIGH
-    return Urgency.NORMAL
+    return None
 
 
 def _shouting(text: str) -> bool:

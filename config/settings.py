@@ -44,6 +44,7 @@ from config.errors import ConfigError
 ENV_PREFIX = "FRONTDESK_"
 CONFIG_FILE_ENV = "FRONTDESK_CONFIG_FILE"
 PACKAGED_KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
+PACKAGED_PLAYBOOK = Path(__file__).parent / "playbook.yaml"
 
 
 def _split_csv(value: object) -> object:
@@ -211,12 +212,35 @@ class KnowledgeSettings(_Section):
         return self.dir if self.dir is not None else PACKAGED_KNOWLEDGE_DIR
 
 
+class ClassifierSettings(_Section):
+    """Intent classification and language detection."""
+
+    playbook: Path | None = None
+    languages: CsvList = ["en", "de", "fr", "es"]
+    oos_threshold: Probability = 0.3
+
+    @property
+    def playbook_path(self) -> Path:
+        return self.playbook if self.playbook is not None else PACKAGED_PLAYBOOK
+
+    @field_validator("languages")
+    @classmethod
+    def _iso_codes(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one language (ISO 639-1 code such as en)")
+        for code in value:
+            if not re.fullmatch(r"[a-z]{2}", code):
+                raise ValueError(f"{code!r} is not a two-letter ISO 639-1 code such as en or de")
+        return value
+
+
 class EscalationSettings(_Section):
     sentiment_threshold: float = Field(-0.6, ge=-1.0, le=1.0)
     max_turns: int = Field(8, ge=1)
     sensitive_keywords: CsvList = ["lawyer", "legal action", "chargeback", "cancel my account"]
     vip_user_ids: CsvList = []
     vip_email_domains: CsvList = []
+    vip_always_human: bool = True
 
 
 class DeskSettings(_Section):
@@ -298,6 +322,7 @@ class Settings(BaseSettings):
     terminal: TerminalSettings = TerminalSettings()
     providers: ProviderSettings = ProviderSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
     escalation: EscalationSettings = EscalationSettings()
     desk: DeskSettings = DeskSettings()
     digest: DigestSettings = DigestSettings()

@@ -7,8 +7,15 @@ from typing import Any
 
 import pytest
 
+from brain.classify import Classifier
+from brain.escalation import Policy
+from brain.handler import Brain, BrainParts
+from brain.knowledge import KnowledgeBase
+from brain.playbook import Playbook
+from brain.providers.offline import OfflineAnswerer
 from brain.store.base import Store, StoreLimits
 from brain.store.sqlite import SqliteStore
+from config.settings import PACKAGED_KNOWLEDGE_DIR, PACKAGED_PLAYBOOK
 from tests.servers import RedisServer, start_redis
 
 
@@ -59,3 +66,27 @@ async def store(store_factory: StoreFactory) -> AsyncIterator[Store]:
     await instance.open()
     yield instance
     await instance.close()
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> KnowledgeBase:
+    return KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
+
+
+@pytest.fixture(scope="session")
+def classifier(knowledge: KnowledgeBase) -> Classifier:
+    """The sample playbook's classifier, trained once per test run."""
+    playbook = Playbook.load(PACKAGED_PLAYBOOK, known_kb_ids=[e.id for e in knowledge.entries])
+    return Classifier(playbook, ["en", "de", "fr", "es"])
+
+
+BrainFactory = Callable[..., Brain]
+
+
+@pytest.fixture
+def make_brain(knowledge: KnowledgeBase, classifier: Classifier) -> BrainFactory:
+    def make(store: Store, **policy: Any) -> Brain:
+        parts = BrainParts(store, knowledge, classifier, OfflineAnswerer(), Policy(**policy))
+        return Brain(parts)
+
+    return make

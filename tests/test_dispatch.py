@@ -14,13 +14,11 @@ import pytest
 
 from bot.dispatch import DispatchConfig, Dispatcher, Responder
 from brain.decision import Decision, DecisionKind
-from brain.handler import Brain
-from brain.knowledge import KnowledgeBase
 from brain.store.base import OPEN_STATUSES, Store
 from channels.base import InboundMessage
 from channels.fake import FakeChannel
 from config.settings import PACKAGED_KNOWLEDGE_DIR
-from tests.conftest import StoreFactory
+from tests.conftest import BrainFactory, StoreFactory
 
 
 class EchoBrain:
@@ -196,9 +194,11 @@ async def test_oversize_message_is_cut_for_the_brain(store: Store) -> None:
     assert (await store.counters())["oversize_messages"] == 1
 
 
-async def test_first_brain_answers_from_the_knowledge_base(store: Store) -> None:
+async def test_brain_answers_from_the_knowledge_base(
+    store: Store, make_brain: BrainFactory
+) -> None:
     channel = FakeChannel()
-    brain = Brain(store, KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR), answer_threshold=0.45)
+    brain = make_brain(store)
     async with running(store, brain, channel) as dispatcher:
         await channel.inject(channel.message("How do I retrun an item?", conversation="a"))
         await channel.inject(channel.message("what is the meaning of life", conversation="b"))
@@ -209,7 +209,7 @@ async def test_first_brain_answers_from_the_knowledge_base(store: Store) -> None
     handoff = channel.sent_to("b")
     assert len(handoff) == 1 and "teammate" in handoff[0]
     tickets = await store.list_tickets(OPEN_STATUSES)
-    assert [t.reasons for t in tickets] == [("low_confidence",)]
+    assert [t.reasons for t in tickets] == [("out_of_scope",)]
     conversation = await store.get_conversation(tickets[0].ref.key)
     assert conversation is not None
     # The follow-up is kept for the teammate, and the bot did not answer it.

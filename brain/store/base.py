@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -47,6 +47,8 @@ class Ticket:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     repages: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+    """Classification at escalation time (category, urgency, sentiment, ...), for desks."""
 
     @property
     def is_open(self) -> bool:
@@ -66,6 +68,7 @@ class Ticket:
                 "created_at": self.created_at.isoformat(),
                 "updated_at": self.updated_at.isoformat(),
                 "repages": self.repages,
+                "details": self.details,
             },
             ensure_ascii=False,
         )
@@ -85,6 +88,7 @@ class Ticket:
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
             repages=int(data.get("repages", 0)),
+            details=dict(data.get("details") or {}),
         )
 
     def moved(self, status: TicketStatus, agent: str | None, now: datetime) -> Ticket:
@@ -201,7 +205,12 @@ class Store(Protocol):
 
     # -- tickets -----------------------------------------------------------------------------
     async def open_ticket(
-        self, ref: ConversationRef, customer: Author, reasons: Sequence[str], summary: str
+        self,
+        ref: ConversationRef,
+        customer: Author,
+        reasons: Sequence[str],
+        summary: str,
+        details: Mapping[str, Any] | None = None,
     ) -> tuple[Ticket, bool]:
         """Open an escalation for the conversation, or return its open one (created=False)."""
 

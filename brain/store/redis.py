@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Any
@@ -299,7 +299,12 @@ class RedisStore:
 
     # -- tickets -----------------------------------------------------------------------------
     async def open_ticket(
-        self, ref: ConversationRef, customer: Author, reasons: Sequence[str], summary: str
+        self,
+        ref: ConversationRef,
+        customer: Author,
+        reasons: Sequence[str],
+        summary: str,
+        details: Mapping[str, Any] | None = None,
     ) -> tuple[Ticket, bool]:
         pointer = self._key("openticket", ref.key)
 
@@ -315,6 +320,7 @@ class RedisStore:
             ticket = Ticket(
                 id=f"T-{seq}", ref=ref, customer=customer, status=TicketStatus.ESCALATED, epoch=0,
                 reasons=tuple(reasons), summary=summary, created_at=now, updated_at=now,
+                details=dict(details or {}),
             )  # fmt: skip
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.set(self._key("ticket", ticket.id), ticket.to_json())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, suppress
 from datetime import date, datetime
@@ -295,13 +295,19 @@ class SqliteStore:
 
     # -- tickets -----------------------------------------------------------------------------
     async def open_ticket(
-        self, ref: ConversationRef, customer: Author, reasons: Sequence[str], summary: str
+        self,
+        ref: ConversationRef,
+        customer: Author,
+        reasons: Sequence[str],
+        summary: str,
+        details: Mapping[str, Any] | None = None,
     ) -> tuple[Ticket, bool]:
-        return await self._run(self._tx(self._open_ticket, ref, customer, tuple(reasons), summary))
+        opening = self._tx(self._open_ticket, ref, customer, tuple(reasons), summary, details)
+        return await self._run(opening)
 
     def _open_ticket(
         self, conn: sqlite3.Connection, ref: ConversationRef, customer: Author,
-        reasons: tuple[str, ...], summary: str,
+        reasons: tuple[str, ...], summary: str, details: Mapping[str, Any] | None,
     ) -> tuple[Ticket, bool]:  # fmt: skip
         existing = _open_ticket_row(conn, ref.key)
         if existing is not None:
@@ -315,6 +321,7 @@ class SqliteStore:
         ticket = Ticket(
             id=f"T-{row_id}", ref=ref, customer=customer, status=TicketStatus.ESCALATED,
             epoch=0, reasons=reasons, summary=summary, created_at=now, updated_at=now,
+            details=dict(details or {}),
         )  # fmt: skip
         conn.execute("UPDATE tickets SET payload = ? WHERE id = ?", (ticket.to_json(), row_id))
         return ticket, True

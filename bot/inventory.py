@@ -1,0 +1,64 @@
+"""What a configuration turns on, and why: ``frontdesk check`` prints it, ``run`` enforces it.
+
+Kept free of heavy imports so ``frontdesk check`` and ``--version`` answer at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.errors import ConfigError
+from config.settings import Settings
+
+SQLITE_FILE = "frontdesk.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One line of ``frontdesk check``: a channel, provider or store and whether it is on."""
+
+    kind: str
+    name: str
+    enabled: bool
+    why: str
+
+
+def describe(settings: Settings) -> list[Part]:
+    store = settings.store
+    if store.backend == "redis":
+        parts = [Part("store", "redis", True, "FRONTDESK_STORE__REDIS_URL is set")]
+    else:
+        where = store.data_dir / SQLITE_FILE
+        parts = [Part("store", "sqlite", True, f"embedded default at {where}")]
+    for name in ("slack", "discord", "email"):
+        section = getattr(settings, name)
+        if section.enabled:
+            why = "enabled, but this version has no adapter for it yet; disable it to run"
+        else:
+            why = f"FRONTDESK_{name.upper()}__ENABLED is not true"
+        parts.append(Part("channel", name, False, why))
+    if settings.terminal_enabled:
+        explicit = settings.terminal.enabled is not None
+        why = "FRONTDESK_TERMINAL__ENABLED=true" if explicit else "no other channel is enabled"
+        parts.append(Part("channel", "terminal", True, why))
+    else:
+        parts.append(Part("channel", "terminal", False, "other channels are enabled"))
+    providers = settings.providers
+    for name, configured in (
+        ("openai", providers.openai_api_key is not None),
+        ("anthropic", providers.anthropic_api_key is not None),
+        ("local", providers.local_base_url is not None),
+    ):
+        why = "configured; LLM answering is not in this version yet" if configured else "no key"
+        parts.append(Part("provider", name, False, why))
+    parts.append(Part("provider", "offline", True, "answers from the knowledge base"))
+    return parts
+
+
+def check_runnable(settings: Settings) -> None:
+    for name in ("slack", "discord", "email"):
+        if getattr(settings, name).enabled:
+            raise ConfigError(
+                f"FRONTDESK_{name.upper()}__ENABLED: the {name} channel is not available in "
+                "this version yet"
+            )

@@ -1,0 +1,160 @@
+"""Conversation ownership: who may speak to the customer, changed only by compare-and-set.
+
+    bot --escalate--> escalated --claim--> claimed(agent) --resolve|hand back--> bot
+                          \\--resolve|hand back------------------------------^
+
+The owner is derived from the conversation's open ticket (none: the bot). Every transition is a
+compare-and-set on the ticket's epoch, so two agents clicking "claim" at once get one winner.
+Closing a ticket appends a reset marker to the history: from then on the bot reasons only over
+what came after it, so stale history cannot trigger the same escalation again.
+
+``Desk`` holds what agents can do, whatever their front-end (terminal, Slack): each action
+returns feedback for the agent and the messages to queue for the customer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from brain.store.base import Store, Ticket, TicketStatus, Turn
+from channels.base import OutboundMessage
+
+RESET_ROLE = "system"
+_ALLOWED = {
+    TicketStatus.ESCALATED: {TicketStatus.CLAIMED, TicketStatus.RESOLVED, TicketStatus.HANDED_BACK},
+    TicketStatus.CLAIMED: {TicketStatus.RESOLVED, TicketStatus.HANDED_BACK},
+}
+_CAS_ATTEMPTS = 5
+
+CLAIMED_TEXT = "{agent} from our team has joined the conversation and will reply here."
+RESOLVED_TEXT = (
+    "{agent} has marked this conversation as resolved. If you need anything else, just write here."
+)
+HANDED_BACK_TEXT = (
+    "{agent} has handed the conversation back to me, the assistant. How else can I help?"
+)
+
+
+class Outcome(enum.StrEnum):
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    CLOSED = "closed"  # the ticket is already resolved or handed back
+    ALREADY_CLAIMED = "already_claimed"
+    NOT_CLAIMANT = "not_claimant"
+    NOT_CLAIMED = "not_claimed"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True, slots=True)
+class DeskResult:
+    outcome: Outcome
+    feedback: str  # for the agent who acted
+    ticket: Ticket | None = None
+    outbound: tuple[OutboundMessage, ...] = field(default=())  # queue these for the customer
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+
+def since_reset(turns: Sequence[Turn]) -> list[Turn]:
+    """The turns after the last time a human gave the conversation back to the bot."""
+    for index in range(len(turns) - 1, -1, -1):
+        if turns[index].role == RESET_ROLE:
+            return list(turns[index + 1 :])
+    return list(turns)
+
+
+class Desk:
+    def __init__(self, store: Store, internal_prefix: str = "note:") -> None:
+        self.store = store
+        self.internal_prefix = internal_prefix.lower()
+
+    async def claim(self, ticket_id: str, agent: str) -> DeskResult:
+        return await self._move(ticket_id, agent, TicketStatus.CLAIMED, CLAIMED_TEXT)
+
+    async def resolve(self, ticket_id: str, agent: str) -> DeskResult:
+        return await self._move(ticket_id, agent, TicketStatus.RESOLVED, RESOLVED_TEXT)
+
+    async def hand_back(self, ticket_id: str, agent: str) -> DeskResult:
+        return await self._move(ticket_id, agent, TicketStatus.HANDED_BACK, HANDED_BACK_TEXT)
+
+    async def reply(self, ticket_id: str, agent: str, text: str, event_id: str) -> DeskResult:
+        """Relay ``text`` to the customer if ``agent`` owns the ticket and it is not internal."""
+        body = text.strip()
+        if not body:
+            return DeskResult(Outcome.EMPTY, "Nothing to send.")
+        if body.lower().startswith(self.internal_prefix):
+            return await self.note(ticket_id, agent, body, event_id)
+        ticket = await self.store.get_ticket(ticket_id)
+        if ticket is None:
+            return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
+        if not ticket.is_open:
+            return DeskResult(Outcome.CLOSED, f"{ticket.id} is {ticket.status}; not sent.", ticket)
+        if ticket.status is not TicketStatus.CLAIMED:
+            return DeskResult(Outcome.NOT_CLAIMED, f"Claim {ticket.id} before replying.", ticket)
+        if ticket.agent != agent:
+            feedback = f"{ticket.id} is claimed by {ticket.agent}; your message stayed internal."
+            await self._record(ticket, "note", f"{agent}: {body}", event_id)
+            return DeskResult(Outcome.NOT_CLAIMANT, feedback, ticket)
+        await self._record(ticket, "agent", body, event_id)
+        outbound = OutboundMessage(
+            ref=ticket.ref, text=body, sender_name=agent, message_id=f"desk:{event_id}"
+        )
+        return DeskResult(Outcome.OK, f"Sent to the customer on {ticket.ref.channel}.", ticket,
+                          (outbound,))  # fmt: skip
+
+    async def note(self, ticket_id: str, agent: str, text: str, event_id: str) -> DeskResult:
+        ticket = await self.store.get_ticket(ticket_id)
+        if ticket is None:
+            return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
+        await self._record(ticket, "note", f"{agent}: {text.strip()}", event_id)
+        return DeskResult(Outcome.OK, "Internal note saved; the customer does not see it.", ticket)
+
+    async def _move(
+        self, ticket_id: str, agent: str, target: TicketStatus, announcement: str
+    ) -> DeskResult:
+        for _ in range(_CAS_ATTEMPTS):
+            ticket = await self.store.get_ticket(ticket_id)
+            refusal = _refusal(ticket, ticket_id, agent, target)
+            if refusal is not None:
+                return refusal
+            assert ticket is not None
+            moved = await self.store.transition_ticket(ticket.id, ticket.epoch, target, agent)
+            if moved is None:
+                continue  # someone else moved it first: re-read and decide again
+            if not moved.is_open:
+                marker = Turn(f"{moved.id}:{moved.epoch}:reset", RESET_ROLE, f"{target} by {agent}")
+                await self.store.append_turn(moved.ref, marker)
+            await self.store.incr(f"tickets_{target.value}")
+            message = OutboundMessage(
+                ref=moved.ref,
+                text=announcement.format(agent=agent),
+                message_id=f"{moved.id}:{moved.epoch}:{target.value}",
+            )
+            return DeskResult(Outcome.OK, f"{moved.id} {target.value}.", moved, (message,))
+        return DeskResult(Outcome.ALREADY_CLAIMED, f"{ticket_id} keeps changing; try again.")
+
+    async def _record(self, ticket: Ticket, role: str, text: str, event_id: str) -> None:
+        await self.store.append_turn(ticket.ref, Turn(f"desk:{event_id}", role, text))
+
+
+def _refusal(
+    ticket: Ticket | None, ticket_id: str, agent: str, target: TicketStatus
+) -> DeskResult | None:
+    if ticket is None:
+        return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
+    if not ticket.is_open:
+        return DeskResult(Outcome.CLOSED, f"{ticket.id} is already {ticket.status}.", ticket)
+    if target is TicketStatus.CLAIMED and ticket.status is TicketStatus.CLAIMED:
+        who = "you" if ticket.agent == agent else ticket.agent
+        return DeskResult(Outcome.ALREADY_CLAIMED, f"{ticket.id} is already claimed by {who}.",
+                          ticket)  # fmt: skip
+    if ticket.status is TicketStatus.CLAIMED and ticket.agent != agent:
+        return DeskResult(Outcome.NOT_CLAIMANT, f"{ticket.id} is claimed by {ticket.agent}.",
+                          ticket)  # fmt: skip
+    if target not in _ALLOWED[ticket.status]:
+        return DeskResult(Outcome.CLOSED, f"{ticket.id} cannot go to {target}.", ticket)
+    return None

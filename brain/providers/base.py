@@ -1,0 +1,54 @@
+"""The provider protocol: an answer request in, an answer out.
+
+Every way of producing an answer (the offline knowledge-base answerer today; OpenAI, Anthropic
+and local OpenAI-compatible servers through the router later) implements ``Provider``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from brain.store.base import Turn
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A knowledge-base entry retrieved for the question, with its retrieval confidence."""
+
+    id: str
+    title: str
+    text: str
+    score: float
+    translations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRequest:
+    question: str
+    language: str
+    passages: tuple[Passage, ...]
+    history: tuple[Turn, ...] = ()
+    intent: str | None = None
+    max_chars: int = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    confidence: float
+    sources: tuple[str, ...] = ()
+    needs_human: bool = False
+    provider: str = ""
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class Provider(Protocol):
+    name: str
+
+    async def answer(self, request: AnswerRequest) -> Answer:
+        """Answer ``request`` or raise ``ProviderError``."""
