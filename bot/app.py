@@ -16,7 +16,7 @@ import socket
 from typing import Any, TextIO
 
 from bot.dispatch import DispatchConfig, Dispatcher
-from bot.inventory import SQLITE_FILE, check_runnable
+from bot.inventory import build_store, check_runnable
 from bot.scheduler import Scheduler, heartbeat_path
 from brain.classify import Classifier
 from brain.escalation import Policy
@@ -24,9 +24,7 @@ from brain.handler import Brain, BrainParts
 from brain.knowledge import KnowledgeBase
 from brain.playbook import Playbook
 from brain.providers.offline import OfflineAnswerer
-from brain.store.base import Store, StoreLimits
-from brain.store.redis import RedisStore
-from brain.store.sqlite import SqliteStore
+from brain.store.base import Store
 from channels.base import Channel
 from channels.terminal import TerminalChannel
 from config.settings import Settings
@@ -34,19 +32,6 @@ from config.settings import Settings
 logger = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 30.0
-
-
-def build_store(settings: Settings) -> Store:
-    store = settings.store
-    limits = StoreLimits(
-        history_limit=store.history_limit,
-        retention_s=store.retention_days * 86400,
-        idempotency_ttl_s=store.idempotency_ttl_hours * 3600,
-        lock_ttl_s=store.lock_ttl_seconds,
-    )
-    if store.redis_url is not None:
-        return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits)
-    return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)
 
 
 def build_brain(settings: Settings, store: Store, knowledge: KnowledgeBase) -> Brain:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from bot.desk_cli import add_desk_parser, run_desk
 from bot.inventory import describe
 from bot.observability import configure_logging
 from bot.scheduler import heartbeat_age, heartbeat_path
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="start every configured channel (terminal if none)")
     commands.add_parser("check", help="validate settings and show what is enabled and why")
+    add_desk_parser(commands)
     health = commands.add_parser("health", help="exit 0 if a running bot wrote a heartbeat")
     health.add_argument("--max-age", type=float, default=None, help="seconds (default 4 beats)")
     return parser
@@ -62,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(settings)
     if args.command == "health":
         return _health(settings, args.max_age)
+    if args.command == "desk":
+        return _guarded(lambda: run_desk(args, settings))
     return _run(settings)
 
 
@@ -86,24 +91,32 @@ def _health(settings: Settings, max_age: float | None) -> int:
     return EXIT_OK
 
 
-def _run(settings: Settings) -> int:
-    from bot.app import App  # noqa: PLC0415  (heavy: only the commands that run the bot pay)
-
-    log = logging.getLogger("frontdesk")
+def _guarded(command: Callable[[], int]) -> int:
+    """Run a command that needs the store: its failures are one line, not a traceback."""
     try:
-        app = App(settings)
-        if settings.terminal_enabled:
-            log.info("no other channel is configured: starting the terminal channel")
-        asyncio.run(app.run())
+        return command()
     except ConfigError as err:
         print(f"frontdesk: invalid setting: {err}", file=sys.stderr)
         return EXIT_CONFIG
     except FrontdeskError as err:
         print(f"frontdesk: {err}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import App  # noqa: PLC0415  (heavy: only the commands that run the bot pay)
+
+    def run() -> int:
+        app = App(settings)
+        if settings.terminal_enabled:
+            logging.getLogger("frontdesk").info(
+                "no other channel is configured: starting the terminal channel"
+            )
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(app.run())
         return EXIT_OK
-    return EXIT_OK
+
+    return _guarded(run)
 
 
 if __name__ == "__main__":

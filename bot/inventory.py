@@ -1,4 +1,4 @@
-"""What a configuration turns on, and why: ``frontdesk check`` prints it, ``run`` enforces it.
+"""What a configuration turns on, and why (``frontdesk check``), and the store it selects.
 
 Kept free of heavy imports so ``frontdesk check`` and ``--version`` answer at once.
 """
@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from brain.store.base import Store, StoreLimits
+from brain.store.redis import RedisStore
+from brain.store.sqlite import SqliteStore
 from config.errors import ConfigError
 from config.settings import Settings
 
@@ -62,3 +65,16 @@ def check_runnable(settings: Settings) -> None:
                 f"FRONTDESK_{name.upper()}__ENABLED: the {name} channel is not available in "
                 "this version yet"
             )
+
+
+def build_store(settings: Settings) -> Store:
+    store = settings.store
+    limits = StoreLimits(
+        history_limit=store.history_limit,
+        retention_s=store.retention_days * 86400,
+        idempotency_ttl_s=store.idempotency_ttl_hours * 3600,
+        lock_ttl_s=store.lock_ttl_seconds,
+    )
+    if store.redis_url is not None:
+        return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits)
+    return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)

@@ -8,6 +8,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
+_HANDLER_NAME = "frontdesk"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _LONG_NUMBER = re.compile(r"(?<!\w)\+?\d[\d -]{7,}\d(?!\w)")  # phones, card numbers
 
@@ -46,8 +47,11 @@ def configure_logging(level: str, fmt: str, redact_personal_data: bool) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     if redact_personal_data:
         handler.addFilter(RedactingFilter())
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler: embedding applications and test runners keep theirs.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME]
+    root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("apscheduler", "asyncio", "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -166,7 +166,9 @@ class LanguageDetector:
             self._identifier.set_languages(list(self.languages))
 
     def detect(self, text: str) -> str:
-        if self._identifier is None or len(_WORD.findall(text)) < 3:
+        if self._identifier is None or len(_WORD.findall(text)) < 2:
             return self.default
+        if "es" in self.languages and ("¿" in text or "¡" in text):
+            return "es"  # inverted marks are Spanish; brand names otherwise blur short texts
         language, probability = self._identifier.classify(text)
-        return str(language) if probability >= 0.9 else self.default
+        return str(language) if probability >= 0.8 else self.default

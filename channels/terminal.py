@@ -17,6 +17,7 @@ import uuid
 from typing import TextIO
 
 from channels.base import Author, ConversationRef, InboundHandler, InboundMessage, OutboundMessage
+from config.errors import DeliveryRefused
 
 _EOF = None
 
@@ -80,6 +81,9 @@ class TerminalChannel:
             self._pump = None
 
     async def send(self, message: OutboundMessage) -> None:
+        if message.ref != self.ref:
+            # A reply for an earlier session (its window is gone): it can never be shown.
+            raise DeliveryRefused(f"terminal session {message.ref.conversation_id} has ended")
         speaker = message.sender_name or self.bot_name
         body = textwrap.fill(message.text, width=100, subsequent_indent="  ")
         self._write(f"{speaker}> {body}")
