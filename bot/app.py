@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.inventory import build_store, check_runnable
+from bot.reload import Reloader
 from bot.scheduler import Scheduler, heartbeat_path
 from brain.classify import Classifier
 from brain.escalation import Policy
@@ -32,6 +33,7 @@ from config.settings import Settings
 logger = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 30.0
+RELOAD_CHECK_S = 60.0
 
 
 def build_brain(settings: Settings, store: Store, knowledge: KnowledgeBase) -> Brain:
@@ -63,6 +65,7 @@ class App:
         self.stdin = stdin
         self.stdout = stdout
         self._stop = asyncio.Event()
+        self._background: set[asyncio.Task[bool]] = set()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -90,6 +93,8 @@ class App:
                 settings.observability.heartbeat_seconds,
                 settings.digest.timezone,
             )
+            reloader = Reloader(brain, settings)
+            scheduler.every(RELOAD_CHECK_S, "reload", reloader.check)
             await scheduler.start()
             stack.push_async_callback(scheduler.stop)
 
@@ -97,7 +102,7 @@ class App:
                 await channel.start(dispatcher.submit)
                 stack.push_async_callback(channel.stop)
                 logger.info("channel %s started", channel.name)
-            self._install_signal_handlers()
+            self._install_signal_handlers(reloader)
             await self._wait_until_done(channels, dispatcher, worker)
 
     def _channels(self) -> list[Channel]:
@@ -145,8 +150,16 @@ class App:
             logger.warning("in-flight messages did not finish in time; they stay queued")
             worker.cancel()
 
-    def _install_signal_handlers(self) -> None:
+    def _install_signal_handlers(self, reloader: Reloader) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
+
+        def reload() -> None:
+            task = loop.create_task(reloader.reload("SIGHUP"))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, reload)

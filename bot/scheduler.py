@@ -1,12 +1,11 @@
-"""Periodic jobs on APScheduler (3.x): retention purge and the liveness heartbeat.
-
-Later issues add the daily digest, SLA re-paging and knowledge-base reload here.
-"""
+"""Periodic jobs on APScheduler (3.x): retention purge, the liveness heartbeat, and whatever
+the app registers with ``every`` (knowledge-base reload). Later: digest, SLA re-paging."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -44,6 +43,17 @@ class Scheduler:
         self._scheduler = AsyncIOScheduler(timezone=timezone)
         self._scheduler.add_job(self._purge, "interval", seconds=PURGE_EVERY_S, id="purge")
         self._scheduler.add_job(self._beat, "interval", seconds=heartbeat_s, id="heartbeat")
+
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        """Run ``job`` every ``seconds``; a failing run is logged and the next one still runs."""
+
+        async def guarded() -> None:
+            try:
+                await job()
+            except Exception:
+                logger.exception("scheduled job %s failed", name)
+
+        self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name)
 
     async def start(self) -> None:
         await self._beat()

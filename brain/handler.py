@@ -49,9 +49,11 @@ class Brain:
         self.answerer = parts.answerer
         self.policy = parts.policy
 
-    def reload(self, knowledge: KnowledgeBase) -> None:
-        """Swap in a freshly loaded knowledge base (takes effect for the next message)."""
+    def reload(self, knowledge: KnowledgeBase, classifier: Classifier | None = None) -> None:
+        """Swap in a freshly loaded knowledge base (and classifier) for the next message."""
         self.knowledge = knowledge
+        if classifier is not None:
+            self.classifier = classifier
 
     async def handle(self, message: InboundMessage) -> Decision:
         text = message.text.strip()

@@ -1,0 +1,80 @@
+"""Reloading the knowledge base and playbook without a restart.
+
+Triggered by SIGHUP (``kill -HUP <pid>``) or by the scheduler noticing that a file under the
+knowledge directory or the playbook changed. Loading and training run on a worker thread; a
+broken file is logged and the bot keeps answering from what it had.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from pathlib import Path
+
+from brain.classify import Classifier
+from brain.handler import Brain
+from brain.knowledge import KnowledgeBase
+from brain.playbook import Playbook
+from config.errors import FrontdeskError
+from config.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """Changes whenever a file under ``paths`` is added, removed, or modified."""
+    digest = hashlib.sha256()
+    for root in paths:
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            digest.update(f"{path}\0{stat.st_mtime_ns}\0{stat.st_size}\0".encode())
+    return digest.hexdigest()
+
+
+class Reloader:
+    def __init__(self, brain: Brain, settings: Settings) -> None:
+        self.brain = brain
+        self.settings = settings
+        self._paths = [settings.knowledge.path, settings.classifier.playbook_path]
+        self._seen = fingerprint(self._paths)
+        self._lock = asyncio.Lock()
+
+    async def check(self) -> bool:
+        """Reload if the files changed since the last load. True if a reload happened."""
+        current = await asyncio.to_thread(fingerprint, self._paths)
+        if current == self._seen:
+            return False
+        return await self.reload("files changed")
+
+    async def reload(self, why: str) -> bool:
+        async with self._lock:
+            seen = await asyncio.to_thread(fingerprint, self._paths)
+            try:
+                knowledge, classifier = await asyncio.to_thread(self._load)
+            except FrontdeskError as err:
+                logger.error("reload (%s) failed, keeping the current knowledge: %s", why, err)
+                self._seen = seen  # do not retry the same broken files every minute
+                return False
+            self.brain.reload(knowledge, classifier)
+            self._seen = seen
+            logger.info(
+                "reloaded (%s): %d knowledge entries, %d intents",
+                why, len(knowledge.entries), len(classifier.playbook.intents),
+            )  # fmt: skip
+            return True
+
+    def _load(self) -> tuple[KnowledgeBase, Classifier]:
+        settings = self.settings
+        knowledge = KnowledgeBase.load(settings.knowledge.path)
+        playbook = Playbook.load(
+            settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
+        )
+        classifier = Classifier(
+            playbook, settings.classifier.languages, settings.classifier.oos_threshold
+        )
+        return knowledge, classifier
