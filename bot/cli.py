@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bot.desk_cli import add_desk_parser, run_desk
+from bot.evaluate import add_eval_parser, run_eval
 from bot.inventory import describe
 from bot.observability import configure_logging
 from bot.scheduler import heartbeat_age, heartbeat_path
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start every configured channel (terminal if none)")
     commands.add_parser("check", help="validate settings and show what is enabled and why")
     add_desk_parser(commands)
+    add_eval_parser(commands)
     health = commands.add_parser("health", help="exit 0 if a running bot wrote a heartbeat")
     health.add_argument("--max-age", type=float, default=None, help="seconds (default 4 beats)")
     return parser
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(settings)
     if args.command == "health":
         return _health(settings, args.max_age)
+    if args.command == "eval":
+        return run_eval(args, settings)
     if args.command == "desk":
         return _guarded(lambda: run_desk(args, settings))
     return _run(settings)

@@ -1,6 +1,6 @@
 """The playbook: the intents a business handles, with example utterances and handling flags.
 
-Admins edit ``config/playbook.yaml`` (path: ``FRONTDESK_KNOWLEDGE__PLAYBOOK``). A bad file is a
+Admins edit ``config/playbook.yaml`` (path: ``FRONTDESK_CLASSIFIER__PLAYBOOK``). A bad file is a
 ``ConfigError`` naming the intent and the field, so a typo never reaches production silently.
 """
 
