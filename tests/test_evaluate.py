@@ -35,7 +35,9 @@ def evaluate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[
     add_eval_parser(parser.add_subparsers(dest="command", required=True))
     code = run_eval(parser.parse_args(["eval", *argv]), load_settings(env_file=None))
     captured = capsys.readouterr()
-    return code, captured.out.splitlines(), captured.err
+    # Log records (if an earlier test configured logging) are not the command's own output.
+    errors = [line for line in captured.err.splitlines() if line.startswith("frontdesk: ")]
+    return code, captured.out.splitlines(), "\n".join(errors)
 
 
 def figures(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
