@@ -15,16 +15,27 @@ import signal
 import socket
 from typing import Any, TextIO
 
+from pydantic import SecretStr
+
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.inventory import build_store, check_runnable
 from bot.reload import Reloader
 from bot.scheduler import Scheduler, heartbeat_path
+from brain.breaker import BreakerConfig
 from brain.classify import Classifier
 from brain.escalation import Policy
 from brain.handler import Brain, BrainParts
 from brain.knowledge import KnowledgeBase
 from brain.playbook import Playbook
+from brain.prompts import DEFAULT_FORBIDDEN, PromptConfig
+from brain.providers.answerer import LLMAnswerer
+from brain.providers.anthropic import AnthropicClient
+from brain.providers.base import Provider
+from brain.providers.llm import LLMClient, Price
 from brain.providers.offline import OfflineAnswerer
+from brain.providers.openai import OpenAIClient
+from brain.redact import Redactor
+from brain.router import Router, RouterConfig
 from brain.store.base import Store
 from channels.base import Channel
 from channels.terminal import TerminalChannel
@@ -52,8 +63,72 @@ def build_brain(settings: Settings, store: Store, knowledge: KnowledgeBase) -> B
         vip_always_human=escalation.vip_always_human,
     )
     classifier = Classifier(playbook, languages, settings.classifier.oos_threshold)
-    answerer = OfflineAnswerer(default_language=languages[0])
-    return Brain(BrainParts(store, knowledge, classifier, answerer, policy))
+    offline = OfflineAnswerer(default_language=languages[0])
+    answerer = build_router(settings, store, offline)
+    return Brain(BrainParts(store, knowledge, classifier, answerer or offline, policy))
+
+
+def build_clients(settings: Settings) -> list[tuple[str, LLMClient]]:
+    """(tier, client) for every configured model, in the configured order."""
+    p = settings.providers
+    timeout = p.attempt_timeout_seconds
+    clients: list[tuple[str, LLMClient]] = []
+    for deployment in p.deployments():
+        price = Price(deployment.input_price, deployment.output_price)
+        client: LLMClient
+        if deployment.provider == "anthropic":
+            client = AnthropicClient(model=deployment.model, api_key=_secret(p.anthropic_api_key),
+                                     base_url=p.anthropic_base_url, price=price,
+                                     timeout_s=timeout)  # fmt: skip
+        elif deployment.provider == "openai":
+            client = OpenAIClient(model=deployment.model, api_key=_secret(p.openai_api_key),
+                                  base_url=p.openai_base_url, price=price,
+                                  timeout_s=timeout)  # fmt: skip
+        else:
+            client = OpenAIClient(model=deployment.model, api_key=_secret(p.local_api_key),
+                                  base_url=p.local_base_url, price=price, timeout_s=timeout,
+                                  name=f"local:{deployment.model}", json_mode=False)  # fmt: skip
+        clients.append((deployment.tier, client))
+    return clients
+
+
+def build_router(settings: Settings, store: Store, offline: Provider) -> Router | None:
+    """The LLM router, or None when no provider is configured (offline answers only)."""
+    clients = build_clients(settings)
+    if not clients:
+        return None
+    p = settings.providers
+    prompts = PromptConfig(
+        company=p.company_name,
+        tone=p.tone,
+        forbidden=(*DEFAULT_FORBIDDEN, *p.forbidden_phrases),
+    )
+    redactor = Redactor(p.pii_patterns) if p.redact_pii else None
+    by_tier: dict[str, list[Provider]] = {"fast": [], "strong": []}
+    for tier, client in clients:
+        by_tier[tier].append(LLMAnswerer(client, prompts, redactor))
+    # Each tier falls back to the other tier's models before the offline answerer.
+    tiers = {
+        "fast": [*by_tier["fast"], *by_tier["strong"]],
+        "strong": [*by_tier["strong"], *by_tier["fast"]],
+    }
+    config = RouterConfig(
+        attempt_timeout_s=p.attempt_timeout_seconds,
+        deadline_s=p.deadline_seconds,
+        hedge_delay_s=p.hedge_delay_seconds,
+        faq_direct_threshold=p.faq_direct_threshold,
+        daily_budget_usd=p.daily_budget_usd,
+        hard_budget_ratio=p.hard_budget_ratio,
+        cache_ttl_s=p.cache_ttl_seconds,
+    )
+    breaker = BreakerConfig(
+        consecutive_failures=p.breaker_failures, cooldown_s=p.breaker_cooldown_seconds
+    )
+    return Router(tiers, offline, store, config, breaker)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 class App:
@@ -80,6 +155,7 @@ class App:
             logger.info("store: %s", store.backend)
 
             brain = build_brain(settings, store, knowledge)
+            stack.push_async_callback(brain.close)
             channels = self._channels()
             dispatcher = Dispatcher(
                 store, brain, {c.name: c for c in channels}, self._dispatch_config()

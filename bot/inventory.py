@@ -47,14 +47,16 @@ def describe(settings: Settings) -> list[Part]:
     else:
         parts.append(Part("channel", "terminal", False, "other channels are enabled"))
     providers = settings.providers
-    for name, configured in (
-        ("openai", providers.openai_api_key is not None),
-        ("anthropic", providers.anthropic_api_key is not None),
-        ("local", providers.local_base_url is not None),
-    ):
-        why = "configured; LLM answering is not in this version yet" if configured else "no key"
-        parts.append(Part("provider", name, False, why))
-    parts.append(Part("provider", "offline", True, "answers from the knowledge base"))
+    deployments = providers.deployments()
+    for deployment in deployments:
+        price = f"${deployment.input_price:g}/${deployment.output_price:g} per M tokens"
+        parts.append(Part("provider", f"{deployment.provider}:{deployment.model}", True,
+                          f"{deployment.tier} tier, {price}"))  # fmt: skip
+    for name in sorted({"openai", "anthropic", "local"} - providers.available()):
+        setting = "LOCAL_BASE_URL" if name == "local" else f"{name.upper()}_API_KEY"
+        parts.append(Part("provider", name, False, f"FRONTDESK_PROVIDERS__{setting} is not set"))
+    why = "fallback after the LLM providers" if deployments else "answers from the knowledge base"
+    parts.append(Part("provider", "offline", True, why))
     return parts
 
 

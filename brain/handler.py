@@ -19,9 +19,11 @@ from brain import replies
 from brain.classify import Classification, Classifier
 from brain.conversation import since_reset
 from brain.decision import Decision, DecisionKind
-from brain.escalation import Facts, Policy, Reason, reasons
+from brain.escalation import Facts, Policy, Reason, is_vip, reasons
 from brain.knowledge import KnowledgeBase, KnowledgeEntry
+from brain.playbook import Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
+from brain.router import choose_tier
 from brain.store.base import Store, Ticket, Turn
 from channels.base import EscalationCard, InboundMessage
 from config.errors import ProviderError
@@ -55,6 +57,9 @@ class Brain:
         if classifier is not None:
             self.classifier = classifier
 
+    async def close(self) -> None:
+        await self.answerer.close()
+
     async def handle(self, message: InboundMessage) -> Decision:
         text = message.text.strip()
         await self.store.append_turn(message.ref, Turn(message.idempotency_key, "customer", text))
@@ -66,7 +71,7 @@ class Brain:
         conversation = await self.store.get_conversation(message.ref.key)
         turns = since_reset(conversation.turns if conversation else ())
         classification = self.classifier.classify(text)
-        answer = await self._answer(text, classification, turns)
+        answer = await self._answer(message, classification, turns)
         found = reasons(self.policy, _facts(message, text, classification, answer, turns))
         if found:
             decision = await self._escalate(message, classification, found, answer, turns)
@@ -83,8 +88,9 @@ class Brain:
         return decision
 
     async def _answer(
-        self, text: str, classification: Classification, turns: Sequence[Turn]
+        self, message: InboundMessage, classification: Classification, turns: Sequence[Turn]
     ) -> Answer | None:
+        text = message.text.strip()
         intent = self.classifier.playbook.get(classification.intent or "")
         if intent is not None and intent.reply:
             return Answer(intent.reply, classification.confidence, provider="playbook")
@@ -101,6 +107,10 @@ class Brain:
             passages=tuple(passages),
             history=tuple(turns[-TRANSCRIPT_TURNS:]),
             intent=classification.intent,
+            tier=choose_tier(classification, is_vip(self.policy, message.author)),
+            urgent=classification.urgency >= Urgency.URGENT,
+            conversation_key=message.ref.key,
+            kb_version=self.knowledge.version,
         )
         try:
             return await self.answerer.answer(request)

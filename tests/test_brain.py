@@ -143,6 +143,9 @@ class ClaimingAnswerer:
 
     name = "slow"
 
+    async def close(self) -> None:
+        return None
+
     def __init__(self, store: Store) -> None:
         self.store = store
 

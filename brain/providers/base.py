@@ -32,6 +32,12 @@ class AnswerRequest:
     history: tuple[Turn, ...] = ()
     intent: str | None = None
     max_chars: int = 3000
+    # Routing hints, set by the handler from the classification:
+    tier: str = "fast"  # "fast" or "strong"
+    urgent: bool = False  # race providers (hedging)
+    conversation_key: str | None = None  # for cost accounting
+    kb_version: str = ""  # part of the response-cache key
+    timeout_s: float = 20.0  # set per attempt by the router
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class Answer:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    latency_ms: float = 0.0
 
 
 class Provider(Protocol):
@@ -52,3 +59,6 @@ class Provider(Protocol):
 
     async def answer(self, request: AnswerRequest) -> Answer:
         """Answer ``request`` or raise ``ProviderError``."""
+
+    async def close(self) -> None:
+        """Release connections (idempotent)."""

@@ -23,6 +23,9 @@ class OfflineAnswerer:
     def __init__(self, default_language: str = "en") -> None:
         self.default_language = default_language
 
+    async def close(self) -> None:
+        return None
+
     async def answer(self, request: AnswerRequest) -> Answer:
         if not request.passages:
             return Answer(text="", confidence=0.0, needs_human=True, provider=self.name)

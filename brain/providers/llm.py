@@ -1,0 +1,78 @@
+"""The chat-completion protocol every LLM client implements (OpenAI, Anthropic, local, fake).
+
+A client turns one ``ChatRequest`` into one ``Completion`` or raises ``ProviderError`` (a
+subclass says whether retrying elsewhere makes sense). Clients never retry on their own: the
+router owns retries, fallback, circuit breakers and hedging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from config.errors import ProviderError
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    system: str
+    messages: tuple[ChatMessage, ...]
+    max_output_tokens: int = 600
+    temperature: float = 0.2
+    json_output: bool = True  # ask for a JSON object when the API supports it
+    timeout_s: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """US dollars per million tokens."""
+
+    input_per_million: float = 0.0
+    output_per_million: float = 0.0
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        return (
+            input_tokens * self.input_per_million + output_tokens * self.output_per_million
+        ) / 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: float
+
+
+class LLMClient(Protocol):
+    """One provider + model. ``name`` is unique per deployment (e.g. ``openai:gpt-4o-mini``)."""
+
+    name: str
+    price: Price
+
+    async def complete(self, request: ChatRequest) -> Completion: ...
+
+    async def close(self) -> None: ...
+
+
+class ProviderUnavailable(ProviderError):
+    """Timeout, connection failure, rate limit, 5xx: another provider may well succeed."""
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request itself (400, auth, content policy)."""
+
+
+class MalformedOutput(ProviderError):
+    """The provider answered, but not in the structure we asked for."""

@@ -1,0 +1,241 @@
+"""The router: which answerer answers, and what happens when one fails.
+
+For each request: a strong FAQ match is answered offline (no LLM call); a cached answer to the
+same question is reused; otherwise the tier (``fast`` or ``strong``, chosen from the
+classification, degraded when the daily budget is spent) gives an ordered chain of providers.
+The chain is tried in order (or raced, for urgent messages: the next provider starts after
+``hedge_delay_s``), skipping providers whose circuit breaker is open, each attempt bounded by
+``attempt_timeout_s`` and the whole by ``deadline_s``. If every provider fails, the offline
+answerer replies, so the customer always gets an answer or an escalation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from brain.breaker import BreakerConfig, CircuitBreaker, State
+from brain.classify import Classification
+from brain.playbook import Tier
+from brain.providers.base import Answer, AnswerRequest, Provider
+from brain.providers.llm import ProviderUnavailable
+from brain.store.base import Store
+from config.errors import ProviderError
+
+logger = logging.getLogger(__name__)
+
+Alert = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    attempt_timeout_s: float = 8.0
+    deadline_s: float = 20.0
+    hedge_delay_s: float = 0.4
+    faq_direct_threshold: float = 0.8
+    daily_budget_usd: float = 20.0  # 0 = no limit
+    hard_budget_ratio: float = 1.2  # beyond budget x this: offline only
+    cache_ttl_s: float = 3600.0
+    cache_entries: int = 2000
+
+
+def choose_tier(classification: Classification, vip: bool) -> str:
+    """Simple questions go to the cheap model; hard, technical, upset or VIP ones to the strong."""
+    hard = (
+        classification.tier is Tier.COMPLEX
+        or classification.category in ("technical", "bug_report")
+        or classification.sentiment <= -0.3
+        or vip
+    )
+    return "strong" if hard else "fast"
+
+
+@dataclass(slots=True)
+class Route:
+    answerer: Provider
+    breaker: CircuitBreaker
+
+
+class Router:
+    name = "router"
+
+    def __init__(
+        self,
+        tiers: Mapping[str, Sequence[Provider]],
+        offline: Provider,
+        store: Store,
+        config: RouterConfig | None = None,
+        breaker: BreakerConfig | None = None,
+        on_alert: Alert | None = None,
+    ) -> None:
+        self.config = config or RouterConfig()
+        self.offline = offline
+        self.store = store
+        self.on_alert = on_alert
+        self.disabled: set[str] = set()
+        self.routes: dict[str, Route] = {}
+        self.tiers: dict[str, list[str]] = {}
+        for tier, answerers in tiers.items():
+            for answerer in answerers:
+                self.routes.setdefault(answerer.name, Route(answerer, CircuitBreaker(breaker)))
+            self.tiers[tier] = [a.name for a in answerers]
+        self._cache: OrderedDict[str, tuple[float, Answer]] = OrderedDict()
+
+    async def close(self) -> None:
+        for route in self.routes.values():
+            await route.answerer.close()
+        await self.offline.close()
+
+    def breaker_states(self) -> dict[str, State]:
+        return {name: route.breaker.state for name, route in self.routes.items()}
+
+    async def answer(self, request: AnswerRequest) -> Answer:
+        if request.passages and request.passages[0].score >= self.config.faq_direct_threshold:
+            await self.store.incr("router_faq_direct")
+            return await self.offline.answer(request)
+        key = _cache_key(request)
+        cached = self._cached(key)
+        if cached is not None:
+            await self.store.incr("router_cache_hits")
+            return cached
+        tier = await self._affordable(request.tier)
+        chain = [self.routes[n] for n in self.tiers.get(tier, []) if n not in self.disabled]
+        try:
+            if not chain:
+                raise ProviderUnavailable(f"no provider configured for the {tier} tier")
+            run = self._race if request.urgent else self._in_turn
+            answer = await asyncio.wait_for(run(chain, request), self.config.deadline_s)
+        except (ProviderError, ExceptionGroup, TimeoutError) as err:
+            logger.warning("all providers failed for %s tier, answering offline: %s", tier, err)
+            await self.store.incr("router_offline_fallbacks")
+            return await self.offline.answer(request)
+        await self._account(answer, request)
+        if not answer.needs_human:
+            self._remember(key, answer)
+        return answer
+
+    async def _in_turn(self, chain: Sequence[Route], request: AnswerRequest) -> Answer:
+        errors: list[Exception] = []
+        for route in chain:
+            if not route.breaker.allow():
+                errors.append(ProviderUnavailable(f"{route.answerer.name}: circuit open"))
+                continue
+            try:
+                return await self._attempt(route, request)
+            except (ProviderError, TimeoutError) as err:
+                errors.append(err)
+        raise ExceptionGroup("every provider in the chain failed", errors)
+
+    async def _race(self, chain: Sequence[Route], request: AnswerRequest) -> Answer:
+        """Start the first provider; start the next after ``hedge_delay_s`` or on a failure;
+        the first valid answer wins and the others are cancelled."""
+        waiting = [r for r in chain if r.breaker.allow()]
+        running: dict[asyncio.Task[Answer], Route] = {}
+        errors: list[Exception] = [
+            ProviderUnavailable(f"{r.answerer.name}: circuit open") for r in chain
+            if r not in waiting
+        ]  # fmt: skip
+        try:
+            while waiting or running:
+                if waiting and (not running or self.config.hedge_delay_s <= 0):
+                    route = waiting.pop(0)
+                    running[asyncio.create_task(self._attempt(route, request))] = route
+                    continue
+                timeout = self.config.hedge_delay_s if waiting else None
+                done, _ = await asyncio.wait(running, timeout=timeout,
+                                             return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                if not done and waiting:
+                    route = waiting.pop(0)
+                    running[asyncio.create_task(self._attempt(route, request))] = route
+                for task in done:
+                    running.pop(task)
+                    if task.exception() is None:
+                        return task.result()
+                    errors.append(task.exception())  # type: ignore[arg-type]
+        finally:
+            for task, route in running.items():
+                task.cancel()
+                route.breaker.release()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*running, return_exceptions=True)
+        raise ExceptionGroup("every provider in the race failed", errors or
+                             [ProviderUnavailable("no provider available")])  # fmt: skip
+
+    async def _attempt(self, route: Route, request: AnswerRequest) -> Answer:
+        timeout = self.config.attempt_timeout_s
+        started = time.perf_counter()
+        try:
+            answer = await asyncio.wait_for(
+                route.answerer.answer(replace(request, timeout_s=timeout)), timeout
+            )
+        except (ProviderError, TimeoutError) as err:
+            route.breaker.record_failure()
+            await self.store.incr(f"provider_failures:{route.answerer.name}")
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            reason = str(err) or type(err).__name__
+            logger.warning("provider %s failed after %.0f ms: %s", route.answerer.name,
+                           elapsed_ms, reason)  # fmt: skip
+            raise
+        route.breaker.record_success()
+        return answer
+
+    async def _affordable(self, tier: str) -> str:
+        budget = self.config.daily_budget_usd
+        if budget <= 0:
+            return tier
+        spent = (await self.store.counters()).get("llm_cost_usd", 0.0)
+        if spent >= budget * self.config.hard_budget_ratio:
+            await self._alert_once("budget_hard", f"LLM spend ${spent:.2f} is past the hard "
+                                   f"limit; answering offline until midnight UTC")  # fmt: skip
+            return "offline"
+        if spent >= budget:
+            await self._alert_once("budget_soft", f"LLM spend ${spent:.2f} reached the daily "
+                                   f"budget ${budget:.2f}; using the fast tier only")  # fmt: skip
+            return "fast"
+        return tier
+
+    async def _alert_once(self, kind: str, text: str) -> None:
+        counters = await self.store.counters()
+        await self.store.incr(f"alerts_{kind}")
+        if counters.get(f"alerts_{kind}", 0) == 0:
+            logger.warning("%s", text)
+            if self.on_alert is not None:
+                await self.on_alert(text)
+
+    async def _account(self, answer: Answer, request: AnswerRequest) -> None:
+        await self.store.incr("llm_calls")
+        await self.store.incr(f"llm_calls:{answer.provider}")
+        if answer.cost_usd:
+            await self.store.incr("llm_cost_usd", answer.cost_usd)
+            await self.store.incr(f"llm_cost_usd:{answer.provider}", answer.cost_usd)
+            if request.conversation_key:
+                await self.store.incr(f"conversation_cost_usd:{request.conversation_key}",
+                                      answer.cost_usd)  # fmt: skip
+
+    def _cached(self, key: str) -> Answer | None:
+        entry = self._cache.get(key)
+        if entry is None:
+            return None
+        stored_at, answer = entry
+        if time.monotonic() - stored_at > self.config.cache_ttl_s:
+            del self._cache[key]
+            return None
+        self._cache.move_to_end(key)
+        return replace(answer, cost_usd=0.0, input_tokens=0, output_tokens=0, provider="cache")
+
+    def _remember(self, key: str, answer: Answer) -> None:
+        self._cache[key] = (time.monotonic(), answer)
+        while len(self._cache) > self.config.cache_entries:
+            self._cache.popitem(last=False)
+
+
+def _cache_key(request: AnswerRequest) -> str:
+    normalized = " ".join(request.question.lower().split())
+    basis = f"{normalized}\0{request.language}\0{request.kb_version}\0{request.tier}"
+    return hashlib.sha256(basis.encode()).hexdigest()
