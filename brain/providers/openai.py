@@ -21,7 +21,6 @@ and never contains the API key (provider messages can echo it; they are scrubbed
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any, Literal
 
@@ -44,14 +43,12 @@ from brain.providers.llm import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from brain.providers.sdk_common import NO_KEY, Scrubber, count, status_error
 from config.errors import ConfigError, ProviderError
 
 TokenLimitParam = Literal["max_completion_tokens", "max_tokens"]
 
-_NO_KEY = "not-needed"  # local servers ignore the key, the SDK refuses to run without one
 _FREE = Price()
-_KEY_LIKE = re.compile(r"\b(?:sk|key)-[A-Za-z0-9_*.\-]{6,}")
-_RETRYABLE = frozenset({408, 409, 429})  # plus every 5xx
 
 
 class OpenAIClient:
@@ -78,8 +75,8 @@ class OpenAIClient:
         if not api_key:
             if base_url is None:
                 raise ConfigError(f"{self.name}: an API key is required for api.openai.com")
-            api_key = _NO_KEY
-        self._secret = api_key
+            api_key = NO_KEY
+        self._scrub = Scrubber(api_key)
         self._client = AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -110,8 +107,8 @@ class OpenAIClient:
         if not isinstance(response, ChatCompletion):  # e.g. text/plain arrives as a bare str
             raise MalformedOutput(f"{self.name}: not a chat completion response (wrong base URL?)")
         usage = getattr(response, "usage", None)
-        input_tokens = _count(getattr(usage, "prompt_tokens", 0))
-        output_tokens = _count(getattr(usage, "completion_tokens", 0))
+        input_tokens = count(getattr(usage, "prompt_tokens", 0))
+        output_tokens = count(getattr(usage, "completion_tokens", 0))
         model = getattr(response, "model", None)
         return Completion(
             text=self._text(response),
@@ -145,28 +142,16 @@ class OpenAIClient:
         if isinstance(err, openai.APITimeoutError):
             return ProviderUnavailable(f"{self.name}: timed out after {timeout_s:g} s")
         if isinstance(err, openai.APIConnectionError):
-            return ProviderUnavailable(f"{self.name}: connection failed ({self._cause(err)})")
+            return ProviderUnavailable(f"{self.name}: connection failed ({self._scrub.cause(err)})")
         if isinstance(err, openai.APIStatusError):
             status = err.status_code
             body = err.body if isinstance(err.body, dict) else {}
             message = body.get("message")  # err.message repeats "Error code: N - "
             message = message if isinstance(message, str) else err.message
-            detail = f"{self.name}: {_describe(status)} (HTTP {status}): {self._scrub(message)}"
-            if status in _RETRYABLE or status >= 500:
-                return ProviderUnavailable(detail)
-            return ProviderRejected(detail)
+            return status_error(self.name, status, message, self._scrub)
         if isinstance(err, openai.APIResponseValidationError):
             return MalformedOutput(f"{self.name}: unexpected response: {self._scrub(err.message)}")
         return ProviderUnavailable(f"{self.name}: {type(err).__name__}: {self._scrub(err.message)}")
-
-    def _cause(self, err: BaseException) -> str:
-        cause = err.__cause__ or err.__context__
-        return self._scrub(f"{type(cause).__name__}: {cause}" if cause else str(err))
-
-    def _scrub(self, text: str) -> str:
-        if len(self._secret) >= 8:  # a real key; a placeholder or toy key would eat words
-            text = text.replace(self._secret, "[redacted]")
-        return _KEY_LIKE.sub("[redacted]", text)[:300]
 
 
 def _messages(request: ChatRequest) -> list[ChatCompletionMessageParam]:
@@ -181,21 +166,3 @@ def _messages(request: ChatRequest) -> list[ChatCompletionMessageParam]:
                 ChatCompletionAssistantMessageParam(role="assistant", content=message.content)
             )
     return messages
-
-
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _describe(status: int) -> str:
-    known = {
-        400: "request rejected",
-        401: "authentication failed, check the API key",
-        403: "permission denied",
-        404: "not found, check the model name and base URL",
-        408: "request timeout",
-        409: "conflict",
-        422: "request rejected",
-        429: "rate limited",
-    }
-    return known.get(status, "server error" if status >= 500 else "refused")
