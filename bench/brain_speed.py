@@ -166,7 +166,7 @@ def bench_kb(count: int, queries: int) -> tuple[float, float, float]:
 
 async def _idle_brain(data_dir: Path) -> None:
     """Child process: build the bot's brain like ``App.run`` does, then report RSS."""
-    from bot.app import build_brain
+    from bot.wiring import build_brain
     from brain.store.sqlite import SqliteStore
 
     settings = load_settings(env_file=None)

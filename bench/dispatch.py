@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_brain
 from bot.dispatch import DispatchConfig, Dispatcher
+from bot.wiring import build_brain
 from brain.knowledge import KnowledgeBase
 from brain.store.base import Store, StoreLimits
 from brain.store.redis import RedisStore

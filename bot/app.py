@@ -10,34 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
 from typing import Any, TextIO
 
-from pydantic import SecretStr
+from channels.slack import SlackChannel
+from channels.slack_desk import SlackDesk
 
+from bot.admin import Admin, AdminContext, admin_entries, build_digest, sync_disabled
+from bot.desk_hub import DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
-from bot.inventory import build_store, check_runnable
+from bot.home import show_home
+from bot.inventory import check_runnable
 from bot.reload import Reloader
 from bot.scheduler import Scheduler, heartbeat_path
-from brain.breaker import BreakerConfig
-from brain.classify import Classifier
-from brain.escalation import Policy
-from brain.handler import Brain, BrainParts
+from bot.wiring import build_brain, build_store
 from brain.knowledge import KnowledgeBase
-from brain.playbook import Playbook
-from brain.prompts import DEFAULT_FORBIDDEN, PromptConfig
-from brain.providers.answerer import LLMAnswerer
-from brain.providers.anthropic import AnthropicClient
-from brain.providers.base import Provider
-from brain.providers.llm import LLMClient, Price
-from brain.providers.offline import OfflineAnswerer
-from brain.providers.openai import OpenAIClient
-from brain.redact import Redactor
-from brain.router import Router, RouterConfig
+from brain.router import Router
 from brain.store.base import Store
-from channels.base import Channel
+from channels.base import Channel, Desk
+from channels.slack_app import SlackConnection
 from channels.terminal import TerminalChannel
 from config.settings import Settings
 
@@ -45,90 +39,7 @@ logger = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 30.0
 RELOAD_CHECK_S = 60.0
-
-
-def build_brain(settings: Settings, store: Store, knowledge: KnowledgeBase) -> Brain:
-    playbook = Playbook.load(
-        settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
-    )
-    languages = settings.classifier.languages
-    escalation = settings.escalation
-    policy = Policy(
-        answer_threshold=settings.knowledge.answer_threshold,
-        sentiment_threshold=escalation.sentiment_threshold,
-        max_turns=escalation.max_turns,
-        sensitive_keywords=tuple(escalation.sensitive_keywords),
-        vip_user_ids=tuple(escalation.vip_user_ids),
-        vip_email_domains=tuple(escalation.vip_email_domains),
-        vip_always_human=escalation.vip_always_human,
-    )
-    classifier = Classifier(playbook, languages, settings.classifier.oos_threshold)
-    offline = OfflineAnswerer(default_language=languages[0])
-    answerer = build_router(settings, store, offline)
-    return Brain(BrainParts(store, knowledge, classifier, answerer or offline, policy))
-
-
-def build_clients(settings: Settings) -> list[tuple[str, LLMClient]]:
-    """(tier, client) for every configured model, in the configured order."""
-    p = settings.providers
-    timeout = p.attempt_timeout_seconds
-    clients: list[tuple[str, LLMClient]] = []
-    for deployment in p.deployments():
-        price = Price(deployment.input_price, deployment.output_price)
-        client: LLMClient
-        if deployment.provider == "anthropic":
-            client = AnthropicClient(model=deployment.model, api_key=_secret(p.anthropic_api_key),
-                                     base_url=p.anthropic_base_url, price=price,
-                                     timeout_s=timeout)  # fmt: skip
-        elif deployment.provider == "openai":
-            client = OpenAIClient(model=deployment.model, api_key=_secret(p.openai_api_key),
-                                  base_url=p.openai_base_url, price=price,
-                                  timeout_s=timeout)  # fmt: skip
-        else:
-            client = OpenAIClient(model=deployment.model, api_key=_secret(p.local_api_key),
-                                  base_url=p.local_base_url, price=price, timeout_s=timeout,
-                                  name=f"local:{deployment.model}", json_mode=False)  # fmt: skip
-        clients.append((deployment.tier, client))
-    return clients
-
-
-def build_router(settings: Settings, store: Store, offline: Provider) -> Router | None:
-    """The LLM router, or None when no provider is configured (offline answers only)."""
-    clients = build_clients(settings)
-    if not clients:
-        return None
-    p = settings.providers
-    prompts = PromptConfig(
-        company=p.company_name,
-        tone=p.tone,
-        forbidden=(*DEFAULT_FORBIDDEN, *p.forbidden_phrases),
-    )
-    redactor = Redactor(p.pii_patterns) if p.redact_pii else None
-    by_tier: dict[str, list[Provider]] = {"fast": [], "strong": []}
-    for tier, client in clients:
-        by_tier[tier].append(LLMAnswerer(client, prompts, redactor))
-    # Each tier falls back to the other tier's models before the offline answerer.
-    tiers = {
-        "fast": [*by_tier["fast"], *by_tier["strong"]],
-        "strong": [*by_tier["strong"], *by_tier["fast"]],
-    }
-    config = RouterConfig(
-        attempt_timeout_s=p.attempt_timeout_seconds,
-        deadline_s=p.deadline_seconds,
-        hedge_delay_s=p.hedge_delay_seconds,
-        faq_direct_threshold=p.faq_direct_threshold,
-        daily_budget_usd=p.daily_budget_usd,
-        hard_budget_ratio=p.hard_budget_ratio,
-        cache_ttl_s=p.cache_ttl_seconds,
-    )
-    breaker = BreakerConfig(
-        consecutive_failures=p.breaker_failures, cooldown_s=p.breaker_cooldown_seconds
-    )
-    return Router(tiers, offline, store, config, breaker)
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
+SYNC_S = 30.0
 
 
 class App:
@@ -147,47 +58,87 @@ class App:
 
     async def run(self) -> None:
         settings = self.settings
-        knowledge = KnowledgeBase.load(settings.knowledge.path)
         async with contextlib.AsyncExitStack() as stack:
             store = build_store(settings)
             await store.open()
             stack.push_async_callback(store.close)
             logger.info("store: %s", store.backend)
-
+            knowledge = KnowledgeBase.load(settings.knowledge.path, await admin_entries(store))
             brain = build_brain(settings, store, knowledge)
             stack.push_async_callback(brain.close)
-            channels = self._channels()
+            router = brain.answerer if isinstance(brain.answerer, Router) else None
+            await sync_disabled(store, router)
+
+            slack = SlackConnection(settings.slack) if settings.slack.enabled else None
+            channels = self._channels(slack)
+            hub = DeskHub(store, self._desks(slack), settings.desk.internal_prefix,
+                          {str(k): v for k, v in settings.desk.sla_minutes.items()})  # fmt: skip
+            if router is not None:
+                router.on_alert = hub.alert
             dispatcher = Dispatcher(
-                store, brain, {c.name: c for c in channels}, self._dispatch_config()
+                store, brain, {c.name: c for c in channels}, self._dispatch_config(), hub
             )
             worker = asyncio.create_task(dispatcher.run(), name="dispatcher")
             stack.push_async_callback(self._stop_dispatcher, dispatcher, worker)
 
-            scheduler = Scheduler(
-                store,
-                heartbeat_path(settings.store.data_dir),
-                settings.observability.heartbeat_seconds,
-                settings.digest.timezone,
-            )
-            reloader = Reloader(brain, settings)
-            scheduler.every(RELOAD_CHECK_S, "reload", reloader.check)
+            reloader = Reloader(brain, settings, store)
+            admin = Admin(AdminContext(store, tuple(c.name for c in channels), router,
+                                       reloader.reload, hub.alert))  # fmt: skip
+            hub.commands = admin.run
+            hub.home = functools.partial(show_home, store)
+            scheduler = self._scheduler(store, reloader, hub, router)
             await scheduler.start()
             stack.push_async_callback(scheduler.stop)
 
+            for desk in hub.desks:
+                await desk.start(hub.handle)
+                stack.push_async_callback(desk.stop)
             for channel in channels:
                 await channel.start(dispatcher.submit)
                 stack.push_async_callback(channel.stop)
                 logger.info("channel %s started", channel.name)
+            if slack is not None:
+                await slack.start()  # connect only once every listener is registered
+                stack.push_async_callback(slack.stop)
             self._install_signal_handlers(reloader)
             await self._wait_until_done(channels, dispatcher, worker)
 
-    def _channels(self) -> list[Channel]:
+    def _channels(self, slack: SlackConnection | None) -> list[Channel]:
         channels: list[Channel] = []
+        if slack is not None:
+            channels.append(SlackChannel(slack, self.settings.slack))
         if self.settings.terminal_enabled:
             channels.append(
                 TerminalChannel(self.settings.terminal.customer_name, self.stdin, self.stdout)
             )
         return channels
+
+    def _desks(self, slack: SlackConnection | None) -> list[Desk]:
+        if slack is None or self.settings.slack.escalation_channel is None:
+            return []
+        return [SlackDesk(slack, self.settings.slack, self.settings.desk)]
+
+    def _scheduler(
+        self, store: Store, reloader: Reloader, hub: DeskHub, router: Router | None
+    ) -> Scheduler:
+        settings = self.settings
+        scheduler = Scheduler(
+            store,
+            heartbeat_path(settings.store.data_dir),
+            settings.observability.heartbeat_seconds,
+            settings.digest.timezone,
+        )
+        scheduler.every(RELOAD_CHECK_S, "reload", reloader.check)
+        scheduler.every(SYNC_S, "sync-providers", functools.partial(sync_disabled, store, router))
+        if hub.desks:
+            scheduler.every(SYNC_S, "sla-repage", hub.repage_due)
+            if settings.digest.enabled:
+
+                async def post_digest() -> None:
+                    await hub.alert(await build_digest(store, days=1))
+
+                scheduler.daily(settings.digest.time, "digest", post_digest)
+        return scheduler
 
     def _dispatch_config(self) -> DispatchConfig:
         settings = self.settings

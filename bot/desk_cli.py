@@ -13,7 +13,7 @@ import getpass
 import uuid
 from datetime import UTC, datetime
 
-from bot.inventory import build_store
+from bot.wiring import build_store
 from brain.conversation import Desk, DeskResult
 from brain.store.base import OPEN_STATUSES, Store, Ticket, TicketStatus
 from config.settings import Settings

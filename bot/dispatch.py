@@ -21,9 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from bot.desk_hub import DeskHub
 from brain.decision import Decision, DecisionKind
 from brain.store.base import OutboxRecord, QueueEntry, Store
-from channels.base import Channel, Desk, InboundMessage, OutboundMessage
+from channels.base import Channel, InboundMessage, OutboundMessage
 from config.errors import ChannelError, DeliveryRefused, FrontdeskError
 
 logger = logging.getLogger(__name__)
@@ -55,13 +56,13 @@ class Dispatcher:
         brain: Responder,
         channels: Mapping[str, Channel],
         config: DispatchConfig,
-        desks: Sequence[Desk] = (),
+        hub: DeskHub | None = None,
     ) -> None:
         self.store = store
         self.brain = brain
         self.channels = dict(channels)
         self.config = config
-        self.desks = tuple(desks)
+        self.hub = hub
         self._lanes: dict[str, deque[QueueEntry]] = {}
         self._lane_tasks: set[asyncio.Task[None]] = set()
         self._in_flight: set[str] = set()
@@ -191,10 +192,12 @@ class Dispatcher:
                 record = await self.store.outbox_put(item.idempotency_key, [item])
             else:
                 decision = await self._decide(item, entry.deliveries)
+                # Agents hear of it before the outbox records the decision: after a crash in
+                # between, a page or relay may repeat, but is never lost.
+                await self._tell_desks(item, decision)
                 outbound = _replies(item, decision)
                 record = await self.store.outbox_put(item.idempotency_key, outbound)
                 await self.store.incr(f"decisions_{decision.kind.value}")
-                await self._page_desks(decision)
             await self._deliver(record)
             await self.store.ack(entry.entry_id)
 
@@ -273,14 +276,17 @@ class Dispatcher:
                 )
                 await asyncio.sleep(0.2 * 2**attempt)
 
-    async def _page_desks(self, decision: Decision) -> None:
-        if decision.card is None:
+    async def _tell_desks(self, message: InboundMessage, decision: Decision) -> None:
+        if self.hub is None:
             return
-        for desk in self.desks:
-            try:
-                await desk.page(decision.card)
-            except Exception:
-                logger.exception("desk %s could not page ticket %s", desk.name, decision.ticket_id)
+        try:
+            if decision.card is not None:
+                await self.hub.page(decision.card)
+            elif decision.kind is DecisionKind.RELAY and decision.ticket_id:
+                await self.hub.relay(decision.ticket_id, message.author, message.text)
+        except FrontdeskError:
+            # Paging is retried by the SLA job; the conversation keeps every relayed message.
+            logger.exception("could not tell the desks about %s", message.ref.key)
 
 
 def _replies(message: InboundMessage, decision: Decision) -> list[OutboundMessage]:

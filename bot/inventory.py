@@ -1,4 +1,4 @@
-"""What a configuration turns on, and why (``frontdesk check``), and the store it selects.
+"""What a configuration turns on, and why: ``frontdesk check`` prints it, ``run`` enforces it.
 
 Kept free of heavy imports so ``frontdesk check`` and ``--version`` answer at once.
 """
@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brain.store.base import Store, StoreLimits
-from brain.store.redis import RedisStore
-from brain.store.sqlite import SqliteStore
 from config.errors import ConfigError
 from config.settings import Settings
 
 SQLITE_FILE = "frontdesk.db"
+UNAVAILABLE = ("discord", "email")  # channels this version has no adapter for yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +31,9 @@ def describe(settings: Settings) -> list[Part]:
     else:
         where = store.data_dir / SQLITE_FILE
         parts = [Part("store", "sqlite", True, f"embedded default at {where}")]
-    for name in ("slack", "discord", "email"):
-        section = getattr(settings, name)
-        if section.enabled:
+    parts += _slack(settings)
+    for name in UNAVAILABLE:
+        if getattr(settings, name).enabled:
             why = "enabled, but this version has no adapter for it yet; disable it to run"
         else:
             why = f"FRONTDESK_{name.upper()}__ENABLED is not true"
@@ -60,23 +58,25 @@ def describe(settings: Settings) -> list[Part]:
     return parts
 
 
+def _slack(settings: Settings) -> list[Part]:
+    slack = settings.slack
+    if not slack.enabled:
+        return [Part("channel", "slack", False, "FRONTDESK_SLACK__ENABLED is not true")]
+    where = ", ".join(slack.support_channels) or "no support channels"
+    dms = "DMs" if slack.answer_direct_messages else "no DMs"
+    parts = [Part("channel", "slack", True, f"{slack.mode} mode; {where}; {dms}")]
+    if slack.escalation_channel:
+        parts.append(Part("desk", "slack", True, f"cards in {slack.escalation_channel}"))
+    else:
+        parts.append(Part("desk", "slack", False, "FRONTDESK_SLACK__ESCALATION_CHANNEL is not "
+                          "set: use `frontdesk desk` for escalations"))  # fmt: skip
+    return parts
+
+
 def check_runnable(settings: Settings) -> None:
-    for name in ("slack", "discord", "email"):
+    for name in UNAVAILABLE:
         if getattr(settings, name).enabled:
             raise ConfigError(
                 f"FRONTDESK_{name.upper()}__ENABLED: the {name} channel is not available in "
                 "this version yet"
             )
-
-
-def build_store(settings: Settings) -> Store:
-    store = settings.store
-    limits = StoreLimits(
-        history_limit=store.history_limit,
-        retention_s=store.retention_days * 86400,
-        idempotency_ttl_s=store.idempotency_ttl_hours * 3600,
-        lock_ttl_s=store.lock_ttl_seconds,
-    )
-    if store.redis_url is not None:
-        return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits)
-    return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)

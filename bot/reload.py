@@ -1,7 +1,8 @@
 """Reloading the knowledge base and playbook without a restart.
 
-Triggered by SIGHUP (``kill -HUP <pid>``) or by the scheduler noticing that a file under the
-knowledge directory or the playbook changed. Loading and training run on a worker thread; a
+Triggered by SIGHUP (``kill -HUP <pid>``), by ``faq add``/``faq remove`` in chat, or by the
+scheduler noticing that a file under the knowledge directory, the playbook, or the FAQ entries
+added in chat (any replica) changed. Loading and training run on a worker thread; a
 broken file is logged and the bot keeps answering from what it had.
 """
 
@@ -12,10 +13,12 @@ import hashlib
 import logging
 from pathlib import Path
 
+from bot.admin import FAQ_PREFIX, admin_entries
 from brain.classify import Classifier
 from brain.handler import Brain
-from brain.knowledge import KnowledgeBase
+from brain.knowledge import KnowledgeBase, KnowledgeEntry
 from brain.playbook import Playbook
+from brain.store.base import Store
 from config.errors import FrontdeskError
 from config.settings import Settings
 
@@ -37,25 +40,35 @@ def fingerprint(paths: list[Path]) -> str:
 
 
 class Reloader:
-    def __init__(self, brain: Brain, settings: Settings) -> None:
+    def __init__(self, brain: Brain, settings: Settings, store: Store) -> None:
         self.brain = brain
         self.settings = settings
+        self.store = store
         self._paths = [settings.knowledge.path, settings.classifier.playbook_path]
-        self._seen = fingerprint(self._paths)
+        self._seen = ""
         self._lock = asyncio.Lock()
 
+    async def _fingerprint(self) -> str:
+        files = await asyncio.to_thread(fingerprint, self._paths)
+        added = await self.store.kv_scan(FAQ_PREFIX)
+        return hashlib.sha256(f"{files}{sorted(added.items())}".encode()).hexdigest()
+
     async def check(self) -> bool:
-        """Reload if the files changed since the last load. True if a reload happened."""
-        current = await asyncio.to_thread(fingerprint, self._paths)
+        """Reload if files or chat-added FAQ entries changed. True if a reload happened."""
+        current = await self._fingerprint()
+        if not self._seen:
+            self._seen = current  # the first look only records what the bot started with
+            return False
         if current == self._seen:
             return False
-        return await self.reload("files changed")
+        return await self.reload("knowledge changed")
 
     async def reload(self, why: str) -> bool:
         async with self._lock:
-            seen = await asyncio.to_thread(fingerprint, self._paths)
+            seen = await self._fingerprint()
+            extra = await admin_entries(self.store)
             try:
-                knowledge, classifier = await asyncio.to_thread(self._load)
+                knowledge, classifier = await asyncio.to_thread(self._load, extra)
             except FrontdeskError as err:
                 logger.error("reload (%s) failed, keeping the current knowledge: %s", why, err)
                 self._seen = seen  # do not retry the same broken files every minute
@@ -68,9 +81,9 @@ class Reloader:
             )  # fmt: skip
             return True
 
-    def _load(self) -> tuple[KnowledgeBase, Classifier]:
+    def _load(self, extra: list[KnowledgeEntry]) -> tuple[KnowledgeBase, Classifier]:
         settings = self.settings
-        knowledge = KnowledgeBase.load(settings.knowledge.path)
+        knowledge = KnowledgeBase.load(settings.knowledge.path, extra)
         playbook = Playbook.load(
             settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
         )

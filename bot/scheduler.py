@@ -3,6 +3,7 @@ the app registers with ``every`` (knowledge-base reload). Later: digest, SLA re-
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -54,6 +55,17 @@ class Scheduler:
                 logger.exception("scheduled job %s failed", name)
 
         self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name)
+
+    def daily(self, at: dt.time, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        """Run ``job`` every day at ``at`` in the scheduler's timezone."""
+
+        async def guarded() -> None:
+            try:
+                await job()
+            except Exception:
+                logger.exception("scheduled job %s failed", name)
+
+        self._scheduler.add_job(guarded, "cron", hour=at.hour, minute=at.minute, id=name)
 
     async def start(self) -> None:
         await self._beat()

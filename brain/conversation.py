@@ -18,8 +18,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from brain.store.base import Store, Ticket, TicketStatus, Turn
-from channels.base import OutboundMessage
+from brain.store.base import Store, Ticket, TicketStatus, Turn, utcnow
+from channels.base import EscalationCard, OutboundMessage
 
 RESET_ROLE = "system"
 _ALLOWED = {
@@ -72,16 +72,21 @@ class Desk:
         self.store = store
         self.internal_prefix = internal_prefix.lower()
 
-    async def claim(self, ticket_id: str, agent: str) -> DeskResult:
-        return await self._move(ticket_id, agent, TicketStatus.CLAIMED, CLAIMED_TEXT)
+    # ``agent`` is the agent's stable identity (a Slack user id, a login); ``name`` is what the
+    # customer sees (display name), defaulting to the identity.
 
-    async def resolve(self, ticket_id: str, agent: str) -> DeskResult:
-        return await self._move(ticket_id, agent, TicketStatus.RESOLVED, RESOLVED_TEXT)
+    async def claim(self, ticket_id: str, agent: str, name: str | None = None) -> DeskResult:
+        return await self._move(ticket_id, agent, name, TicketStatus.CLAIMED, CLAIMED_TEXT)
 
-    async def hand_back(self, ticket_id: str, agent: str) -> DeskResult:
-        return await self._move(ticket_id, agent, TicketStatus.HANDED_BACK, HANDED_BACK_TEXT)
+    async def resolve(self, ticket_id: str, agent: str, name: str | None = None) -> DeskResult:
+        return await self._move(ticket_id, agent, name, TicketStatus.RESOLVED, RESOLVED_TEXT)
 
-    async def reply(self, ticket_id: str, agent: str, text: str, event_id: str) -> DeskResult:
+    async def hand_back(self, ticket_id: str, agent: str, name: str | None = None) -> DeskResult:
+        return await self._move(ticket_id, agent, name, TicketStatus.HANDED_BACK, HANDED_BACK_TEXT)
+
+    async def reply(
+        self, ticket_id: str, agent: str, text: str, event_id: str, name: str | None = None
+    ) -> DeskResult:
         """Relay ``text`` to the customer if ``agent`` owns the ticket and it is not internal."""
         body = text.strip()
         if not body:
@@ -93,15 +98,19 @@ class Desk:
             return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
         if not ticket.is_open:
             return DeskResult(Outcome.CLOSED, f"{ticket.id} is {ticket.status}; not sent.", ticket)
+        who = name or agent
         if ticket.status is not TicketStatus.CLAIMED:
-            return DeskResult(Outcome.NOT_CLAIMED, f"Claim {ticket.id} before replying.", ticket)
+            await self._record(ticket, "note", f"{who}: {body}", event_id)
+            feedback = f"Claim {ticket.id} first; your message stayed internal."
+            return DeskResult(Outcome.NOT_CLAIMED, feedback, ticket)
         if ticket.agent != agent:
-            feedback = f"{ticket.id} is claimed by {ticket.agent}; your message stayed internal."
-            await self._record(ticket, "note", f"{agent}: {body}", event_id)
+            owner = ticket.details.get("agent_name") or ticket.agent
+            feedback = f"{ticket.id} is claimed by {owner}; your message stayed internal."
+            await self._record(ticket, "note", f"{who}: {body}", event_id)
             return DeskResult(Outcome.NOT_CLAIMANT, feedback, ticket)
         await self._record(ticket, "agent", body, event_id)
         outbound = OutboundMessage(
-            ref=ticket.ref, text=body, sender_name=agent, message_id=f"desk:{event_id}"
+            ref=ticket.ref, text=body, sender_name=who, message_id=f"desk:{event_id}"
         )
         return DeskResult(Outcome.OK, f"Sent to the customer on {ticket.ref.channel}.", ticket,
                           (outbound,))  # fmt: skip
@@ -114,8 +123,9 @@ class Desk:
         return DeskResult(Outcome.OK, "Internal note saved; the customer does not see it.", ticket)
 
     async def _move(
-        self, ticket_id: str, agent: str, target: TicketStatus, announcement: str
-    ) -> DeskResult:
+        self, ticket_id: str, agent: str, name: str | None, target: TicketStatus,
+        announcement: str,
+    ) -> DeskResult:  # fmt: skip
         for _ in range(_CAS_ATTEMPTS):
             ticket = await self.store.get_ticket(ticket_id)
             refusal = _refusal(ticket, ticket_id, agent, target)
@@ -125,13 +135,16 @@ class Desk:
             moved = await self.store.transition_ticket(ticket.id, ticket.epoch, target, agent)
             if moved is None:
                 continue  # someone else moved it first: re-read and decide again
+            if target is TicketStatus.CLAIMED:
+                moved = await self.store.annotate_ticket(moved.id, {"agent_name": name or agent})
+                assert moved is not None
             if not moved.is_open:
                 marker = Turn(f"{moved.id}:{moved.epoch}:reset", RESET_ROLE, f"{target} by {agent}")
                 await self.store.append_turn(moved.ref, marker)
             await self.store.incr(f"tickets_{target.value}")
             message = OutboundMessage(
                 ref=moved.ref,
-                text=announcement.format(agent=agent),
+                text=announcement.format(agent=name or agent),
                 message_id=f"{moved.id}:{moved.epoch}:{target.value}",
             )
             return DeskResult(Outcome.OK, f"{moved.id} {target.value}.", moved, (message,))
@@ -148,13 +161,42 @@ def _refusal(
         return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
     if not ticket.is_open:
         return DeskResult(Outcome.CLOSED, f"{ticket.id} is already {ticket.status}.", ticket)
+    owner = ticket.details.get("agent_name") or ticket.agent
     if target is TicketStatus.CLAIMED and ticket.status is TicketStatus.CLAIMED:
-        who = "you" if ticket.agent == agent else ticket.agent
+        who = "you" if ticket.agent == agent else owner
         return DeskResult(Outcome.ALREADY_CLAIMED, f"{ticket.id} is already claimed by {who}.",
                           ticket)  # fmt: skip
     if ticket.status is TicketStatus.CLAIMED and ticket.agent != agent:
-        return DeskResult(Outcome.NOT_CLAIMANT, f"{ticket.id} is claimed by {ticket.agent}.",
+        return DeskResult(Outcome.NOT_CLAIMANT, f"{ticket.id} is claimed by {owner}.",
                           ticket)  # fmt: skip
     if target not in _ALLOWED[ticket.status]:
         return DeskResult(Outcome.CLOSED, f"{ticket.id} cannot go to {target}.", ticket)
     return None
+
+
+def card_for(ticket: Ticket, turns: Sequence[Turn] = (), repage: int = 0) -> EscalationCard:
+    """What desks show about ``ticket``: its state, why it was escalated, the recent turns."""
+    details = ticket.details
+    handle_time = None
+    if not ticket.is_open:
+        handle_time = (ticket.updated_at - ticket.created_at).total_seconds()
+    sentiment = details.get("sentiment")
+    return EscalationCard(
+        ticket_id=ticket.id,
+        origin=ticket.ref,
+        customer=ticket.customer,
+        status=ticket.status.value,
+        reasons=ticket.reasons,
+        summary=ticket.summary,
+        transcript=tuple(f"{t.role}: {t.text}" for t in since_reset(turns)[-8:]),
+        category=details.get("category"),
+        urgency=details.get("urgency"),
+        sentiment=float(sentiment) if isinstance(sentiment, int | float) else None,
+        agent=details.get("agent_name") or ticket.agent,
+        repage=repage,
+        handle_time_s=handle_time,
+    )
+
+
+def age_s(ticket: Ticket) -> float:
+    return (utcnow() - ticket.created_at).total_seconds()

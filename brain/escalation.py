@@ -29,6 +29,7 @@ class Reason(enum.StrEnum):
     PLAYBOOK = "playbook"
     VIP = "vip"
     NO_ANSWER = "no_answer"
+    CHANNEL_PAUSED = "channel_paused"
     INTERNAL_ERROR = "internal_error"
 
     @property
@@ -48,6 +49,7 @@ _DESCRIPTIONS = {
     Reason.VIP: "a VIP customer",
     Reason.NO_ANSWER: "no answer could be produced (all providers failed)",
     Reason.INTERNAL_ERROR: "an internal error while answering",
+    Reason.CHANNEL_PAUSED: "an admin paused the bot on this channel: humans answer",
 }
 
 
@@ -74,6 +76,7 @@ class Facts:
     customer: Author
     customer_turns: int  # customer messages since the bot (re)took the conversation, incl. this
     previous_answered: Sequence[str] = ()  # earlier customer messages the bot answered
+    channel_paused: bool = False
 
 
 def is_vip(policy: Policy, customer: Author) -> bool:
@@ -85,7 +88,7 @@ def is_vip(policy: Policy, customer: Author) -> bool:
 
 def reasons(policy: Policy, facts: Facts) -> tuple[Reason, ...]:
     """Every reason to hand this message to a human, in a stable order (empty: the bot answers)."""
-    found: list[Reason] = []
+    found: list[Reason] = [Reason.CHANNEL_PAUSED] if facts.channel_paused else []
     c = facts.classification
     if c.wants_human:
         found.append(Reason.HUMAN_REQUESTED)

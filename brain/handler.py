@@ -13,11 +13,11 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from brain import replies
 from brain.classify import Classification, Classifier
-from brain.conversation import since_reset
+from brain.conversation import card_for, since_reset
 from brain.decision import Decision, DecisionKind
 from brain.escalation import Facts, Policy, Reason, is_vip, reasons
 from brain.knowledge import KnowledgeBase, KnowledgeEntry
@@ -25,7 +25,7 @@ from brain.playbook import Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
 from brain.router import choose_tier
 from brain.store.base import Store, Ticket, Turn
-from channels.base import EscalationCard, InboundMessage
+from channels.base import InboundMessage
 from config.errors import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,10 @@ class Brain:
         turns = since_reset(conversation.turns if conversation else ())
         classification = self.classifier.classify(text)
         answer = await self._answer(message, classification, turns)
-        found = reasons(self.policy, _facts(message, text, classification, answer, turns))
+        facts = _facts(message, text, classification, answer, turns)
+        if await self.store.kv_get(f"paused:{message.ref.channel}"):
+            facts = replace(facts, channel_paused=True)
+        found = reasons(self.policy, facts)
         if found:
             decision = await self._escalate(message, classification, found, answer, turns)
         elif (await self.store.open_ticket_for(message.ref.key)) is not None:
@@ -166,15 +169,7 @@ class Brain:
         logger.info("conversation %s escalated as %s: %s", message.ref.key, ticket.id,
                     ", ".join(r.value for r in found))  # fmt: skip
         text = replies.handoff(classification.language, ticket.id, Reason.HUMAN_REQUESTED in found)
-        card = None
-        if created:
-            card = EscalationCard(
-                ticket_id=ticket.id, origin=ticket.ref, customer=ticket.customer,
-                status=ticket.status.value, reasons=ticket.reasons, summary=ticket.summary,
-                transcript=tuple(f"{t.role}: {t.text}" for t in turns[-TRANSCRIPT_TURNS:]),
-                category=classification.category, urgency=classification.urgency.label,
-                sentiment=classification.sentiment,
-            )  # fmt: skip
+        card = card_for(ticket, turns) if created else None
         return Decision(
             DecisionKind.ESCALATE, text=text, ticket_id=ticket.id, reasons=ticket.reasons,
             confidence=answer.confidence if answer else None, card=card,

@@ -161,7 +161,8 @@ class KnowledgeBase:
             self._bm25.index(corpus, show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path) -> KnowledgeBase:
+    def load(cls, directory: Path, extra: Sequence[KnowledgeEntry] = ()) -> KnowledgeBase:
+        """The entries under ``directory`` plus ``extra`` (FAQ entries admins added in chat)."""
         if not directory.is_dir():
             raise ConfigError(f"FRONTDESK_KNOWLEDGE__DIR: {directory} is not a directory")
         entries: list[KnowledgeEntry] = []
@@ -170,6 +171,7 @@ class KnowledgeBase:
                 entries.append(_load_markdown(path))
             elif path.suffix.lower() in {".yaml", ".yml"}:
                 entries.extend(_load_yaml(path))
+        entries.extend(extra)
         seen: dict[str, str] = {}
         for entry in entries:
             if entry.id in seen:

@@ -135,30 +135,51 @@ def decode_queue_item(text: str | bytes) -> QueueItem:
 
 class DeskAction(enum.StrEnum):
     CLAIM = "claim"
-    REPLY = "reply"
+    REPLY = "reply"  # a message in the ticket's thread (relayed if the claimant wrote it)
     NOTE = "note"
     RESOLVE = "resolve"
     HAND_BACK = "hand_back"
-    COMMAND = "command"
+    COMMAND = "command"  # an admin command, ``text`` holds it ("faq list", "pause slack")
+    HOME = "home"  # an agent opened the desk's home view; feedback carries nothing
 
 
 @dataclass(frozen=True, slots=True)
 class DeskEvent:
-    """Something an agent or admin did on a desk (claim, reply in thread, resolve, command)."""
+    """Something an agent or admin did on a desk (claim, reply in thread, resolve, command).
+
+    Button clicks carry ``ticket_id``; thread replies carry ``desk_ref`` (the value ``page``
+    returned for the ticket's card), and the bot maps it back to the ticket. ``is_admin`` is
+    decided by the desk from its settings (admin user ids or group).
+    """
 
     action: DeskAction
     agent: Author
     ticket_id: str | None = None
+    desk_ref: str | None = None
     text: str = ""
     event_id: str | None = None
+    is_admin: bool = False
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class DeskFeedback:
+    """What the bot answers a desk event with, for the agent who acted.
+
+    ``ok=False``: refused (show it privately). ``internal=True``: a thread message that was not
+    relayed to the customer (mark it discreetly, e.g. with a reaction).
+    """
+
+    text: str
+    ok: bool = True
+    internal: bool = False
 
 
 InboundHandler = Callable[[InboundMessage], Awaitable[bool]]
 """What a channel calls for every customer message. Returns once the message is durably
 queued (True) or recognised as a duplicate (False); only then may the platform be acknowledged."""
 
-DeskHandler = Callable[[DeskEvent], Awaitable[None]]
+DeskHandler = Callable[[DeskEvent], Awaitable[DeskFeedback]]
 
 
 @runtime_checkable
@@ -179,20 +200,31 @@ class Channel(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class EscalationCard:
-    """What a desk shows agents about one ticket; built by the brain, rendered by the desk."""
+    """What a desk shows agents about one ticket; built by the bot, rendered by the desk."""
 
     ticket_id: str
     origin: ConversationRef
     customer: Author
-    status: str
+    status: str  # escalated | claimed | resolved | handed_back
     reasons: tuple[str, ...]
     summary: str
     transcript: tuple[str, ...] = ()
     category: str | None = None
-    urgency: str | None = None
+    urgency: str | None = None  # low | normal | high | urgent
     sentiment: float | None = None
     agent: str | None = None
-    repage: int = 0
+    repage: int = 0  # 0 = first page; n = n-th SLA re-page (louder)
+    handle_time_s: float | None = None  # set once resolved
+    origin_link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    """What the desk's home view shows (Slack App Home)."""
+
+    open_tickets: tuple[EscalationCard, ...]
+    created_at: tuple[datetime, ...]  # one per open ticket, for its age
+    stats: tuple[tuple[str, str], ...]  # (label, value) for today
 
 
 @runtime_checkable
@@ -205,5 +237,18 @@ class Desk(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def page(self, card: EscalationCard) -> None:
-        """Show a new (or re-paged, ``card.repage > 0``) escalation to the agents."""
+    async def page(self, card: EscalationCard, thread_of: str | None = None) -> str:
+        """Post a new card and return its desk ref. A re-page (``card.repage > 0``) passes the
+        card's ref as ``thread_of``: the louder reminder goes in its thread."""
+
+    async def update(self, desk_ref: str, card: EscalationCard) -> None:
+        """Redraw the card at ``desk_ref`` (claimed by, resolved, handed back)."""
+
+    async def relay(self, desk_ref: str, author: Author, text: str) -> None:
+        """Show a customer's follow-up message in the ticket's thread."""
+
+    async def alert(self, text: str) -> None:
+        """Tell the agents something operational (budget spent, provider down)."""
+
+    async def show_home(self, agent_id: str, view: HomeView) -> None:
+        """Render the home view for one agent (no-op where the desk has none)."""

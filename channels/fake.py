@@ -1,4 +1,5 @@
-"""An in-memory channel for tests and benchmarks: inject inbound messages, read what was sent."""
+"""In-memory channel and desk for tests and benchmarks: inject what customers and agents do,
+read what Frontdesk sent them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ import asyncio
 import itertools
 from collections.abc import Callable
 
-from channels.base import Author, ConversationRef, InboundHandler, InboundMessage, OutboundMessage
+from channels.base import (
+    Author,
+    ConversationRef,
+    DeskEvent,
+    DeskFeedback,
+    DeskHandler,
+    EscalationCard,
+    HomeView,
+    InboundHandler,
+    InboundMessage,
+    OutboundMessage,
+)
 from config.errors import ChannelError
 
 
@@ -62,3 +74,47 @@ class FakeChannel:
 
     def sent_to(self, conversation: str) -> list[str]:
         return [m.text for m in self.sent if m.ref.conversation_id == conversation]
+
+
+class FakeDesk:
+    """An in-memory desk: records what agents would see; ``act`` plays an agent's action."""
+
+    def __init__(self, name: str = "fakedesk") -> None:
+        self.name = name
+        self.pages: list[tuple[EscalationCard, str | None]] = []
+        self.updates: list[tuple[str, EscalationCard]] = []
+        self.relays: list[tuple[str, str]] = []
+        self.alerts: list[str] = []
+        self.homes: list[tuple[str, HomeView]] = []
+        self.fail_pages = 0
+        self._handler: DeskHandler | None = None
+
+    async def start(self, handler: DeskHandler) -> None:
+        self._handler = handler
+
+    async def stop(self) -> None:
+        self._handler = None
+
+    async def page(self, card: EscalationCard, thread_of: str | None = None) -> str:
+        if self.fail_pages > 0:
+            self.fail_pages -= 1
+            raise ChannelError(f"{self.name}: injected page failure")
+        self.pages.append((card, thread_of))
+        return thread_of or f"card-{len(self.pages)}"
+
+    async def update(self, desk_ref: str, card: EscalationCard) -> None:
+        self.updates.append((desk_ref, card))
+
+    async def relay(self, desk_ref: str, author: Author, text: str) -> None:
+        self.relays.append((desk_ref, text))
+
+    async def alert(self, text: str) -> None:
+        self.alerts.append(text)
+
+    async def show_home(self, agent_id: str, view: HomeView) -> None:
+        self.homes.append((agent_id, view))
+
+    async def act(self, event: DeskEvent) -> DeskFeedback:
+        if self._handler is None:
+            raise ChannelError(f"{self.name}: not started")
+        return await self._handler(event)

@@ -100,10 +100,14 @@ class SlackSettings(_Section):
     http_host: str = "127.0.0.1"
     http_port: int = Field(3000, ge=1, le=65535)
     support_channels: CsvList = []
+    answer_direct_messages: bool = True
     escalation_channel: str | None = None
     admin_user_ids: CsvList = []
+    admin_group: str | None = None
     oncall_group: str | None = None
     command: str = "/frontdesk"
+    max_messages_per_second: float = Field(1.0, gt=0)
+    api_base_url: str = "https://slack.com/api/"
 
     @model_validator(mode="after")
     def _consistent(self) -> SlackSettings:
@@ -122,6 +126,10 @@ class SlackSettings(_Section):
                 )
         else:
             _require(self.signing_secret, "SLACK__SIGNING_SECRET", "in HTTP mode")
+        if not self.command.startswith("/"):
+            raise ValueError("FRONTDESK_SLACK__COMMAND: must start with /")
+        if not self.api_base_url.endswith("/"):
+            raise ValueError("FRONTDESK_SLACK__API_BASE_URL: must end with /")
         return self
 
 

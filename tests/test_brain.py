@@ -187,4 +187,4 @@ async def test_desk_keeps_internal_messages_internal(
     conversation = await store.get_conversation(customer_says("x").ref.key)
     assert conversation is not None
     roles = [t.role for t in conversation.turns]
-    assert roles.count("agent") == 1 and roles.count("note") == 2 and roles[-1] == "system"
+    assert roles.count("agent") == 1 and roles.count("note") == 3 and roles[-1] == "system"

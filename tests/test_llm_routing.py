@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_brain
+from bot.wiring import build_brain
 from brain.breaker import BreakerConfig
 from brain.decision import DecisionKind
 from brain.knowledge import KnowledgeBase

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_brain
 from bot.reload import Reloader
+from bot.wiring import build_brain
 from brain.knowledge import KnowledgeBase
 from brain.store.base import Store
 from config.settings import PACKAGED_KNOWLEDGE_DIR, load_settings
@@ -32,7 +32,7 @@ async def test_changed_files_are_picked_up_and_broken_ones_ignored(
     monkeypatch.setenv("FRONTDESK_KNOWLEDGE__DIR", str(kb_dir))
     settings = load_settings(env_file=None)
     brain = build_brain(settings, store, KnowledgeBase.load(kb_dir))
-    reloader = Reloader(brain, settings)
+    reloader = Reloader(brain, settings, store)
     assert not await reloader.check()
 
     (kb_dir / "garden-gnomes.md").write_text(GNOMES)

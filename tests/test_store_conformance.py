@@ -240,3 +240,29 @@ async def test_state_survives_a_restart(store_factory: StoreFactory) -> None:
     entries = await second.read_queue("w1", count=5, block_s=0.1)
     assert [e.message.message_id for e in entries] == ["pending-1"]
     await second.close()
+
+
+async def test_annotate_merges_details_without_an_ownership_change(store: Store) -> None:
+    ticket, _ = await store.open_ticket(REF, ALICE, ["vip"], "s", {"urgency": "high"})
+    annotated = await store.annotate_ticket(ticket.id, {"desk_ref:slack": "C1:1.2"})
+    assert annotated is not None and annotated.epoch == ticket.epoch
+    assert annotated.details == {"urgency": "high", "desk_ref:slack": "C1:1.2"}
+    assert await store.get_ticket(ticket.id) == annotated
+    assert await store.annotate_ticket("T-404", {"x": 1}) is None
+    claimed = await store.transition_ticket(ticket.id, 0, TicketStatus.CLAIMED, "bob")
+    assert claimed is not None and claimed.details["desk_ref:slack"] == "C1:1.2"
+
+
+async def test_kv_set_get_scan_delete_and_expiry(store: Store) -> None:
+    await store.kv_set("paused:slack", "1")
+    await store.kv_set("paused:email", "1")
+    await store.kv_set("faq:a*b", "{}")
+    await store.kv_set("short", "x", ttl_s=0.1)
+    assert await store.kv_get("paused:slack") == "1"
+    assert await store.kv_scan("paused:") == {"paused:email": "1", "paused:slack": "1"}
+    assert await store.kv_scan("faq:a*") == {"faq:a*b": "{}"}
+    await store.kv_delete("paused:slack")
+    assert await store.kv_get("paused:slack") is None
+    await asyncio.sleep(0.2)
+    assert await store.kv_get("short") is None
+    assert await store.kv_scan("sho") == {}

@@ -229,6 +229,20 @@ class Store(Protocol):
         Returns the updated ticket, or None if someone else moved it first (or it is unknown).
         """
 
+    async def annotate_ticket(self, ticket_id: str, details: Mapping[str, Any]) -> Ticket | None:
+        """Merge ``details`` into the ticket's details (desk refs, SLA ladder). Not an
+        ownership change: the epoch stays. None if the ticket is unknown."""
+
+    # -- small settings and mappings (paused channels, admin FAQ entries) -------------------
+    async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None: ...
+
+    async def kv_get(self, key: str) -> str | None: ...
+
+    async def kv_delete(self, key: str) -> None: ...
+
+    async def kv_scan(self, prefix: str) -> dict[str, str]:
+        """Every live key starting with ``prefix``, with its value."""
+
     # -- counters ----------------------------------------------------------------------------
     async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None: ...
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -392,6 +394,53 @@ class RedisStore:
                 attempt, key, value_from_callable=True
             )
         return result
+
+    async def annotate_ticket(self, ticket_id: str, details: Mapping[str, Any]) -> Ticket | None:
+        key = self._key("ticket", ticket_id)
+
+        async def attempt(pipe: Pipeline) -> Ticket | None:
+            raw = await pipe.get(key)  # WATCHed: a concurrent write makes this run again
+            if raw is None:
+                return None
+            current = Ticket.from_json(raw)
+            ticket = replace(current, details={**current.details, **details})
+            ttl = await pipe.pttl(key)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.set(key, ticket.to_json(), px=ttl if ttl > 0 else None)
+            return ticket
+
+        with _failures("annotate_ticket"):
+            result: Ticket | None = await self.client.transaction(
+                attempt, key, value_from_callable=True
+            )
+        return result
+
+    # -- kv ----------------------------------------------------------------------------------
+    async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        with _failures("kv_set"):
+            await self.client.set(self._key("kv", key), value,
+                                  px=_ms(ttl_s) if ttl_s is not None else None)  # fmt: skip
+
+    async def kv_get(self, key: str) -> str | None:
+        with _failures("kv_get"):
+            raw = await self.client.get(self._key("kv", key))
+        return _text(raw) if raw is not None else None
+
+    async def kv_delete(self, key: str) -> None:
+        with _failures("kv_delete"):
+            await self.client.delete(self._key("kv", key))
+
+    async def kv_scan(self, prefix: str) -> dict[str, str]:
+        head = self._key("kv", "")
+        pattern = head + re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
+        found: dict[str, str] = {}
+        with _failures("kv_scan"):
+            keys = [k async for k in self.client.scan_iter(match=pattern, count=500)]
+            values = await self.client.mget(keys) if keys else []
+        for key, value in zip(keys, values, strict=True):
+            if value is not None:
+                found[_text(key).removeprefix(head)] = _text(value)
+        return dict(sorted(found.items()))
 
     def _index(self, status: TicketStatus) -> str:
         return self._key("tickets", status.value)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, suppress
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,6 +71,7 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_ticket_per_conversation
     ON tickets (conversation_key) WHERE status IN {_OPEN!r};
 CREATE INDEX IF NOT EXISTS tickets_by_status ON tickets (status, id);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL);
 CREATE TABLE IF NOT EXISTS counters (
     day TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (day, name));
 """
@@ -288,6 +290,7 @@ class SqliteStore:
         conn.execute("DELETE FROM idempotency WHERE expires_at < ?", (now,))
         conn.execute("DELETE FROM outbox WHERE created_at < ?", (cutoff,))
         conn.execute("DELETE FROM locks WHERE expires_at < ?", (now,))
+        conn.execute("DELETE FROM kv WHERE expires_at < ?", (now,))
         conn.execute(
             f"DELETE FROM tickets WHERE status NOT IN {_OPEN!r} AND updated_at < ?", (cutoff,)
         )
@@ -367,6 +370,45 @@ class SqliteStore:
             (status.value, ticket.epoch, ticket.to_json(), ticket.updated_at.timestamp(), row_id),
         )
         return ticket
+
+    async def annotate_ticket(self, ticket_id: str, details: Mapping[str, Any]) -> Ticket | None:
+        row_id = _ticket_row_id(ticket_id)
+        if row_id is None:
+            return None
+        return await self._run(self._tx(self._annotate, row_id, dict(details)))
+
+    def _annotate(
+        self, conn: sqlite3.Connection, row_id: int, details: dict[str, Any]
+    ) -> Ticket | None:
+        row = conn.execute("SELECT payload FROM tickets WHERE id = ?", (row_id,)).fetchone()
+        if row is None:
+            return None
+        current = Ticket.from_json(row[0])
+        ticket = replace(current, details={**current.details, **details})
+        conn.execute("UPDATE tickets SET payload = ? WHERE id = ?", (ticket.to_json(), row_id))
+        return ticket
+
+    # -- kv ----------------------------------------------------------------------------------
+    async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        expires = time.time() + ttl_s if ttl_s is not None else None
+        sql = "INSERT OR REPLACE INTO kv (key, value, expires_at) VALUES (?, ?, ?)"
+        await self._run(self._tx(_execute, sql, (key, value, expires)))
+
+    async def kv_get(self, key: str) -> str | None:
+        sql = "SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)"
+        rows = await self._run(self._tx(_fetch, sql, (key, time.time())))
+        return str(rows[0][0]) if rows else None
+
+    async def kv_delete(self, key: str) -> None:
+        await self._run(self._tx(_execute, "DELETE FROM kv WHERE key = ?", (key,)))
+
+    async def kv_scan(self, prefix: str) -> dict[str, str]:
+        sql = (
+            "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? "
+            "AND (expires_at IS NULL OR expires_at > ?) ORDER BY key"
+        )
+        rows = await self._run(self._tx(_fetch, sql, (len(prefix), prefix, time.time())))
+        return {str(k): str(v) for k, v in rows}
 
     # -- counters ----------------------------------------------------------------------------
     async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None:

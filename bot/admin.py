@@ -1,0 +1,211 @@
+"""Admin commands (``/frontdesk ...`` in Slack): status, stats, escalations, FAQ, providers,
+pausing channels, the digest. Mutating commands are for admins only; a refused attempt is
+logged with the user id. State they change lives in the store, so every replica sees it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shlex
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from brain.conversation import age_s
+from brain.digest import digest_text, summarize
+from brain.knowledge import KnowledgeEntry
+from brain.router import Router
+from brain.store.base import OPEN_STATUSES, Store, today, utcnow
+from channels.base import DeskEvent, DeskFeedback
+
+logger = logging.getLogger(__name__)
+
+HELP = """Frontdesk commands:
+• status: channels, providers (circuit breakers), queue depth, store
+• stats [today|7d]: what the bot did
+• escalations: open tickets, oldest first
+• faq list | faq add "question" "answer" | faq remove ID   (admins)
+• provider disable NAME | provider enable NAME   (admins)
+• pause CHANNEL | resume CHANNEL: while paused, every message there goes to a person (admins)
+• digest: post the daily digest now"""
+
+MUTATING = {"faq add", "faq remove", "provider disable", "provider enable", "pause", "resume"}
+FAQ_PREFIX = "faq:"
+DISABLED_PREFIX = "provider_disabled:"
+PAUSED_PREFIX = "paused:"
+
+
+@dataclass
+class AdminContext:
+    store: Store
+    channels: tuple[str, ...]
+    router: Router | None = None
+    reload_knowledge: Callable[[str], Awaitable[bool]] | None = None
+    post_digest: Callable[[str], Awaitable[None]] | None = None
+
+
+class Admin:
+    def __init__(self, context: AdminContext) -> None:
+        self.ctx = context
+
+    async def run(self, event: DeskEvent) -> DeskFeedback:
+        try:
+            words = shlex.split(event.text)
+        except ValueError:
+            return DeskFeedback('Unbalanced quotes. Example: faq add "question" "answer"', ok=False)
+        if not words or words[0] == "help":
+            return DeskFeedback(HELP)
+        verb = " ".join(words[:2]) if words[0] in ("faq", "provider") else words[0]
+        if verb in MUTATING and not event.is_admin:
+            logger.warning("refused %r from non-admin %s", event.text, event.agent.id)
+            return DeskFeedback("Only Frontdesk admins can do that.", ok=False)
+        handler = self._handlers().get(verb)
+        if handler is None:
+            return DeskFeedback(f"Unknown command {words[0]!r}.\n{HELP}", ok=False)
+        args = words[2:] if words[0] in ("faq", "provider") else words[1:]
+        return await handler(args, event)
+
+    def _handlers(self) -> Mapping[str, Callable[[list[str], DeskEvent], Awaitable[DeskFeedback]]]:
+        return {
+            "status": self._status, "stats": self._stats, "escalations": self._escalations,
+            "faq list": self._faq_list, "faq add": self._faq_add, "faq remove": self._faq_remove,
+            "provider disable": self._disable, "provider enable": self._enable,
+            "pause": self._pause, "resume": self._resume, "digest": self._digest,
+        }  # fmt: skip
+
+    async def _status(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        paused = {
+            k.removeprefix(PAUSED_PREFIX) for k in await self.ctx.store.kv_scan(PAUSED_PREFIX)
+        }
+        channels = ", ".join(f"{c} (paused)" if c in paused else c for c in self.ctx.channels)
+        lines = [f"channels: {channels or 'none'}"]
+        router = self.ctx.router
+        if router is None:
+            lines.append("providers: offline answers only (no LLM configured)")
+        else:
+            for name, state in router.breaker_states().items():
+                note = "disabled by an admin" if name in router.disabled else f"circuit {state}"
+                lines.append(f"provider {name}: {note}")
+        lines.append(f"queue depth: {await self.ctx.store.queue_depth()}")
+        lines.append(f"store: {self.ctx.store.backend}")
+        return DeskFeedback("\n".join(lines))
+
+    async def _stats(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        span = args[0] if args else "today"
+        if span not in ("today", "7d"):
+            return DeskFeedback("Use: stats today | stats 7d", ok=False)
+        days = [today() - timedelta(days=i) for i in range(7 if span == "7d" else 1)][::-1]
+        counters = [(day, await self.ctx.store.counters(day)) for day in days]
+        lines = [f"{label}: {value}" for label, value in summarize(counters)]
+        return DeskFeedback(f"Stats ({span}):\n" + "\n".join(lines))
+
+    async def _escalations(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        tickets = await self.ctx.store.list_tickets(OPEN_STATUSES)
+        if not tickets:
+            return DeskFeedback("No open escalations.")
+        lines = []
+        for t in tickets:
+            owner = t.details.get("agent_name") or t.agent or "UNCLAIMED"
+            minutes = int(age_s(t) // 60)
+            lines.append(f"{t.id} · {owner} · {minutes} min · {t.ref.channel} · {t.summary[:80]}")
+        return DeskFeedback("\n".join(lines))
+
+    async def _faq_list(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        entries = await self.ctx.store.kv_scan(FAQ_PREFIX)
+        if not entries:
+            return DeskFeedback("No FAQ entries added here (the knowledge base files still apply).")
+        lines = [f"{k.removeprefix(FAQ_PREFIX)}: {json.loads(v)['question']}"
+                 for k, v in entries.items()]  # fmt: skip
+        return DeskFeedback("\n".join(lines))
+
+    async def _faq_add(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        if len(args) != 2 or not all(a.strip() for a in args):
+            return DeskFeedback('Use: faq add "question" "answer"', ok=False)
+        question, answer = (a.strip() for a in args)
+        slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:40] or "entry"
+        entry_id = f"admin-{slug}"
+        record = {"question": question, "answer": answer, "by": event.agent.id,
+                  "at": utcnow().isoformat()}  # fmt: skip
+        await self.ctx.store.kv_set(FAQ_PREFIX + entry_id, json.dumps(record))
+        await self._reload(f"faq add {entry_id}")
+        return DeskFeedback(f"Added FAQ {entry_id}; the bot answers with it from now on.")
+
+    async def _faq_remove(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        if len(args) != 1:
+            return DeskFeedback("Use: faq remove ID (see faq list)", ok=False)
+        key = FAQ_PREFIX + args[0]
+        if await self.ctx.store.kv_get(key) is None:
+            return DeskFeedback(f"No FAQ entry {args[0]} (see faq list).", ok=False)
+        await self.ctx.store.kv_delete(key)
+        await self._reload(f"faq remove {args[0]}")
+        return DeskFeedback(f"Removed FAQ {args[0]}.")
+
+    async def _disable(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        return await self._set_provider(args, enabled=False)
+
+    async def _enable(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        return await self._set_provider(args, enabled=True)
+
+    async def _set_provider(self, args: list[str], enabled: bool) -> DeskFeedback:
+        router = self.ctx.router
+        names = sorted(router.routes) if router else []
+        if len(args) != 1 or args[0] not in names:
+            return DeskFeedback(f"Name one of: {', '.join(names) or 'no providers'}", ok=False)
+        if enabled:
+            await self.ctx.store.kv_delete(DISABLED_PREFIX + args[0])
+        else:
+            await self.ctx.store.kv_set(DISABLED_PREFIX + args[0], "1")
+        await sync_disabled(self.ctx.store, router)
+        return DeskFeedback(f"{args[0]} {'enabled' if enabled else 'disabled'}.")
+
+    async def _pause(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        return await self._set_paused(args, paused=True)
+
+    async def _resume(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        return await self._set_paused(args, paused=False)
+
+    async def _set_paused(self, args: list[str], paused: bool) -> DeskFeedback:
+        if len(args) != 1 or args[0] not in self.ctx.channels:
+            return DeskFeedback(f"Name one of: {', '.join(self.ctx.channels)}", ok=False)
+        if paused:
+            await self.ctx.store.kv_set(PAUSED_PREFIX + args[0], "1")
+            return DeskFeedback(f"Paused {args[0]}: every message there goes to a person.")
+        await self.ctx.store.kv_delete(PAUSED_PREFIX + args[0])
+        return DeskFeedback(f"Resumed {args[0]}: the bot answers again.")
+
+    async def _digest(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        text = await build_digest(self.ctx.store, days=1)
+        if self.ctx.post_digest is not None:
+            await self.ctx.post_digest(text)
+            return DeskFeedback("Digest posted.")
+        return DeskFeedback(text)
+
+    async def _reload(self, why: str) -> None:
+        if self.ctx.reload_knowledge is not None:
+            await self.ctx.reload_knowledge(why)
+
+
+async def admin_entries(store: Store) -> list[KnowledgeEntry]:
+    """FAQ entries added with ``faq add``, as knowledge-base entries."""
+    entries = []
+    for key, raw in (await store.kv_scan(FAQ_PREFIX)).items():
+        record = json.loads(raw)
+        entries.append(KnowledgeEntry(
+            id=key.removeprefix(FAQ_PREFIX), title=record["question"], answer=record["answer"],
+            questions=(record["question"],), source=f"added in chat by {record.get('by')}",
+        ))  # fmt: skip
+    return entries
+
+
+async def build_digest(store: Store, days: int) -> str:
+    dates = [today() - timedelta(days=i) for i in range(days)][::-1]
+    counters = [(day, await store.counters(day)) for day in dates]
+    return digest_text(counters, await store.list_tickets(OPEN_STATUSES))
+
+
+async def sync_disabled(store: Store, router: Router | None) -> None:
+    """Make this process's router skip exactly the providers admins disabled (any replica)."""
+    if router is not None:
+        disabled = await store.kv_scan(DISABLED_PREFIX)
+        router.disabled = {k.removeprefix(DISABLED_PREFIX) for k in disabled}

@@ -1,0 +1,198 @@
+"""Slack as a customer channel: events -> ``InboundMessage``, ``OutboundMessage`` -> thread posts.
+
+Slack quirks (why the code looks like this):
+
+- A message that mentions the bot in a channel the bot is in arrives twice, as ``message`` and
+  as ``app_mention``, with different ``event_id``s but the same ``channel`` + ``ts``. The message
+  id is therefore ``<channel>:<ts>`` (``ts`` is unique within a channel), never the event id: the
+  dispatcher's idempotency drops the second copy, and an HTTP retry (``X-Slack-Retry-Num``) of
+  either maps to the same id as well.
+- Every ``message`` subtype comes through the same subscription: edits (``message_changed``),
+  deletions, joins, bot posts... Only a person's new message is a question: no subtype,
+  ``file_share`` or ``thread_broadcast``.
+- Slack escapes ``&``, ``<`` and ``>`` in message text because ``<...>`` marks mentions and
+  links. Inbound text is unescaped for the brain (and our own mention removed); outbound text is
+  escaped again so a ``<`` in an answer cannot turn into a broken link or a mention.
+- Slack recommends at most 4,000 characters per message; longer replies are split on paragraph,
+  sentence or word boundaries, each part a separate post in the thread, paced per channel.
+- Replies always go into the message's thread (``thread_ts``, or the message's own ``ts``), so
+  each thread is one conversation and a busy support channel stays readable.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.base import (
+    Attachment,
+    Author,
+    ConversationRef,
+    InboundHandler,
+    InboundMessage,
+    OutboundMessage,
+)
+from channels.slack_app import SlackConnection
+from config.errors import ChannelError, DeliveryRefused
+from config.settings import SlackSettings
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NAME = "slack"
+MAX_CHUNK = 3900
+HUMAN_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+# Preferred cut points, best first; the first two only if the part keeps at least half the limit.
+_BREAKS = (("\n\n", True), ("\n", True), (". ", True), ("! ", True), ("? ", True), (" ", False))
+
+
+def to_inbound(
+    event: Mapping[str, Any],
+    team_id: str | None,
+    bot_user_id: str | None,
+    settings: SlackSettings,
+) -> InboundMessage | None:
+    """The customer message in a Slack event, or None when the bot should not answer it."""
+    if not _for_us(event, bot_user_id, settings):
+        return None
+    text = unescape(_without_mention(str(event.get("text") or ""), bot_user_id)).strip()
+    if not text:
+        return None
+    channel, ts = str(event["channel"]), str(event["ts"])
+    ref = ConversationRef(
+        channel=CHANNEL_NAME,
+        conversation_id=channel,
+        thread_id=str(event.get("thread_ts") or ts),
+        workspace_id=team_id or event.get("team"),
+    )
+    return InboundMessage(
+        ref=ref,
+        message_id=f"{channel}:{ts}",
+        author=author_of(event),
+        text=text,
+        received_at=datetime.fromtimestamp(float(ts), UTC),
+        attachments=tuple(_attachment(f) for f in event.get("files") or () if isinstance(f, dict)),
+        raw=event,
+    )
+
+
+def is_human_message(event: Mapping[str, Any], bot_user_id: str | None) -> bool:
+    """A new message written by a person (not an edit, a join, a bot or ourselves)."""
+    user = event.get("user")
+    return (
+        event.get("subtype") in HUMAN_SUBTYPES
+        and not event.get("bot_id")
+        and bool(user)
+        and user != bot_user_id
+        and bool(event.get("channel"))
+        and bool(event.get("ts"))
+    )
+
+
+def _for_us(event: Mapping[str, Any], bot_user_id: str | None, settings: SlackSettings) -> bool:
+    kind = event.get("type")
+    if kind not in ("message", "app_mention") or not is_human_message(event, bot_user_id):
+        return False
+    channel = event["channel"]
+    if channel == settings.escalation_channel:
+        return False  # the desk's channel: agents talk there, not customers
+    if kind == "app_mention":
+        return True  # addressed to the bot explicitly, wherever it is
+    if event.get("channel_type") == "im":
+        return settings.answer_direct_messages
+    return channel in settings.support_channels
+
+
+def author_of(event: Mapping[str, Any]) -> Author:
+    profile = event.get("user_profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or None
+    return Author(id=str(event["user"]), display_name=name)
+
+
+def _attachment(file: Mapping[str, Any]) -> Attachment:
+    return Attachment(
+        name=str(file.get("name") or file.get("title") or "file"),
+        content_type=file.get("mimetype"),
+        size=file.get("size"),
+        url=file.get("url_private"),
+    )
+
+
+def _without_mention(text: str, bot_user_id: str | None) -> str:
+    if not bot_user_id:
+        return text
+    return re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", "", text)
+
+
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def split_text(text: str, limit: int = MAX_CHUNK) -> list[str]:
+    """Parts of at most ``limit`` characters, cut at the best boundary available."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = _cut(rest, limit)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def _cut(text: str, limit: int) -> int:
+    for separator, needs_half in _BREAKS:
+        position = text.rfind(separator, 0, limit)
+        if position > (limit // 2 if needs_half else 0):
+            return position + len(separator)
+    return limit
+
+
+class SlackChannel:
+    """Customers on Slack: DMs, the support channels, and mentions of the bot."""
+
+    name = CHANNEL_NAME
+
+    def __init__(self, connection: SlackConnection, settings: SlackSettings) -> None:
+        self._connection = connection
+        self._settings = settings
+        self._handler: InboundHandler | None = None
+
+    async def start(self, handler: InboundHandler) -> None:
+        self._handler = handler
+        self._connection.on_customer_message(self._on_event)
+        await self._connection.start()
+
+    async def stop(self) -> None:
+        self._handler = None
+        self._connection.on_customer_message(None)
+        if not self._connection.has_routes:
+            await self._connection.stop()
+
+    async def _on_event(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        team_id = body.get("team_id") or self._connection.team_id
+        message = to_inbound(event, team_id, self._connection.bot_user_id, self._settings)
+        if message is None:
+            return
+        handler = self._handler
+        if handler is None:
+            raise ChannelError("slack: a customer message arrived while the channel is stopped")
+        if not await handler(message):
+            log.debug("slack: duplicate delivery of %s dropped", message.message_id)
+
+    async def send(self, message: OutboundMessage) -> None:
+        ref = message.ref
+        if ref.channel != self.name:
+            raise DeliveryRefused(f"slack cannot deliver to a {ref.channel} conversation")
+        text = escape(message.text)
+        if message.sender_name:
+            text = f"*{escape(message.sender_name)}*: {text}"
+        for part in split_text(text):
+            await self._connection.post(ref.conversation_id, part, thread_ts=ref.thread_id)

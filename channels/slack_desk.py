@@ -1,0 +1,394 @@
+"""The agents' desk in Slack: escalation cards in one channel, buttons, thread replies, a command.
+
+Slack quirks (why the code looks like this):
+
+- Button clicks and slash commands must be acknowledged within 3 s or the agent sees an error,
+  and Slack does not retry them: they are acked at once and the work runs as a tracked task
+  (``SlackConnection.spawn``); refusals come back privately (``chat.postEphemeral`` or the
+  command's ``response_url``).
+- Thread replies are plain ``message`` events, routed here by the connection when they are in
+  the escalation channel. They reach the bot before the event is acknowledged, like customer
+  messages, so an agent's reply is never lost; ``event_id`` is ``<channel>:<ts>``, the same for a
+  redelivery.
+- A card is addressed by ``<channel id>:<ts>`` of its message: that is what ``chat.update`` and
+  ``thread_ts`` need, and what a thread reply carries back as its ``thread_ts``.
+- A user group is only notified through ``<!subteam^ID>``, and ``@here`` is ``<!here>``.
+  Notifications show ``text``, not blocks, so every post carries a readable ``text`` as well.
+- Group membership needs an API call (``usergroups.users.list``): cached for five minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from channels.base import (
+    Author,
+    DeskAction,
+    DeskEvent,
+    DeskFeedback,
+    DeskHandler,
+    EscalationCard,
+    HomeView,
+)
+from channels.slack import author_of, escape, is_human_message, split_text, unescape
+from channels.slack_app import SlackConnection
+from config.errors import ChannelError, ConfigError
+from config.settings import DeskSettings, SlackSettings
+
+log = logging.getLogger(__name__)
+
+ACTIONS = {
+    "frontdesk_claim": DeskAction.CLAIM,
+    "frontdesk_resolve": DeskAction.RESOLVE,
+    "frontdesk_handback": DeskAction.HAND_BACK,
+}
+_LABELS = {"frontdesk_claim": "Claim", "frontdesk_resolve": "Resolve",
+           "frontdesk_handback": "Hand back to bot"}  # fmt: skip
+_BUTTONS = {"escalated": tuple(ACTIONS), "claimed": ("frontdesk_resolve", "frontdesk_handback")}
+_TRANSCRIPT_LINES = 6
+_LINE_CHARS = 200
+_HOME_TICKETS = 40  # a home tab holds at most 100 blocks
+_GROUP_TTL_S = 300.0
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{6,}")
+
+
+def desk_ref(channel: str, ts: str) -> str:
+    return f"{channel}:{ts}"
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    channel, _, ts = ref.partition(":")
+    if not channel or not ts:
+        raise ChannelError(f"not a Slack desk reference: {ref!r}")
+    return channel, ts
+
+
+# -- rendering (pure) -------------------------------------------------------------------------
+
+
+def card_blocks(card: EscalationCard, desk: DeskSettings) -> list[dict[str, Any]]:
+    urgency = card.urgency or "normal"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(f"🆘 {card.ticket_id} · {urgency}")}
+    ]
+    if (status := status_line(card)) is not None:
+        blocks.append(_section(f"*{status}*"))
+    blocks.append({"type": "section", "fields": [_md(f"*{k}*\n{v}") for k, v in _facts(card)]})
+    reasons = "\n".join(f"• {escape(_readable(r))}" for r in card.reasons) or "–"
+    blocks += [_section(f"*Why*\n{reasons}"), _section(f"*Summary*\n{escape(card.summary)}")]
+    if card.transcript:
+        lines = [_md(escape(_short(line))) for line in card.transcript[-_TRANSCRIPT_LINES:]]
+        blocks.append({"type": "context", "elements": lines})
+    if card.status in _BUTTONS:
+        hint = f"Claim, then reply in this thread; `{desk.internal_prefix}` keeps a reply internal."
+        buttons = [_button(action_id, card.ticket_id) for action_id in _BUTTONS[card.status]]
+        blocks.append({"type": "context", "elements": [_md(escape(hint))]})
+        blocks.append({"type": "actions", "block_id": "frontdesk", "elements": buttons})
+    return blocks
+
+
+def status_line(card: EscalationCard) -> str | None:
+    who = _who(card.agent)
+    if card.status == "claimed":
+        return f"Claimed by {who}"
+    if card.status == "resolved":
+        took = f" in {_duration(card.handle_time_s)}" if card.handle_time_s is not None else ""
+        return f"Resolved by {who}{took}"
+    if card.status == "handed_back":
+        return f"Handed back to the bot by {who}"
+    return None
+
+
+def card_text(card: EscalationCard, mentions: str = "") -> str:
+    status = status_line(card) or f"{card.urgency or 'normal'}: {_short(card.summary, 150)}"
+    return f"{mentions}🆘 {card.ticket_id} · {escape(status)}".strip()
+
+
+def home_blocks(view: HomeView, desk: DeskSettings, now: datetime) -> list[dict[str, Any]]:
+    tickets = view.open_tickets
+    sla = {str(urgency): minutes * 60 for urgency, minutes in desk.sla_minutes.items()}
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(f"Open tickets ({len(tickets)})")}
+    ]
+    for card, created in list(zip(tickets, view.created_at, strict=False))[:_HOME_TICKETS]:
+        age = (now - created).total_seconds()
+        urgency = card.urgency or "normal"
+        late = " · ⚠ over SLA" if age > sla.get(urgency, float("inf")) else ""
+        line = f"*{card.ticket_id}* · {card.status} · {urgency} · {_duration(age)}{late}"
+        blocks.append(_section(f"{line}\n{escape(_short(card.summary, 300))}"))
+    if len(tickets) > _HOME_TICKETS:
+        blocks.append(
+            {"type": "context", "elements": [_md(f"…and {len(tickets) - _HOME_TICKETS} more")]}
+        )
+    if not tickets:
+        blocks.append(_section("No open tickets."))
+    blocks += [{"type": "divider"}, {"type": "header", "text": _plain("Today")}]
+    stats = [_md(f"*{escape(label)}*\n{escape(value)}") for label, value in view.stats]
+    blocks += [{"type": "section", "fields": stats[i : i + 10]} for i in range(0, len(stats), 10)]
+    return blocks
+
+
+def _facts(card: EscalationCard) -> list[tuple[str, str]]:
+    origin = card.origin.channel
+    sentiment = f"{card.sentiment:+.2f}" if card.sentiment is not None else "–"
+    return [
+        ("Customer", escape(card.customer.display_name or card.customer.id)),
+        ("From", f"<{card.origin_link}|{origin}>" if card.origin_link else origin),
+        ("Category", escape(card.category or "–")),
+        ("Urgency", card.urgency or "normal"),
+        ("Sentiment", sentiment),
+    ]
+
+
+def _button(action_id: str, ticket_id: str) -> dict[str, Any]:
+    button = {"type": "button", "action_id": action_id, "value": ticket_id,
+              "text": _plain(_LABELS[action_id])}  # fmt: skip
+    if action_id == "frontdesk_claim":
+        button["style"] = "primary"
+    return button
+
+
+def _readable(reason: str) -> str:
+    text = reason.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _who(agent: str | None) -> str:
+    if agent is None:
+        return "someone"
+    return f"<@{agent}>" if _SLACK_USER.fullmatch(agent) else escape(agent)
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return f"{round(seconds)} s"
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _short(text: str, limit: int = _LINE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _short(text, 150), "emoji": True}
+
+
+def _md(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": _short(text, 2000)}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": _md(text)}
+
+
+def desk_reply(event: Mapping[str, Any], bot_user_id: str | None) -> DeskEvent | None:
+    """An agent's reply in a card's thread; top-level chatter and bots are not events."""
+    thread_ts, ts = event.get("thread_ts"), event.get("ts")
+    if not is_human_message(event, bot_user_id) or not thread_ts or thread_ts == ts:
+        return None
+    channel = str(event["channel"])
+    return DeskEvent(
+        action=DeskAction.REPLY,
+        agent=author_of(event),
+        desk_ref=desk_ref(channel, str(thread_ts)),
+        text=unescape(str(event.get("text") or "")).strip(),
+        event_id=f"{channel}:{ts}",
+    )
+
+
+# -- the desk ----------------------------------------------------------------------------------
+
+
+class SlackDesk:
+    """The Desk protocol on Slack (see ``page`` for the re-page keyword)."""
+
+    name = "slack"
+
+    def __init__(
+        self, connection: SlackConnection, slack: SlackSettings, desk: DeskSettings
+    ) -> None:
+        if not slack.escalation_channel:
+            raise ConfigError("FRONTDESK_SLACK__ESCALATION_CHANNEL: the Slack desk needs it")
+        self._conn, self._slack, self._desk = connection, slack, desk
+        self._channel = slack.escalation_channel
+        self._handler: DeskHandler | None = None
+        self._registered = False
+        self._group: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+
+    async def start(self, handler: DeskHandler) -> None:
+        self._handler = handler
+        if not self._registered:
+            app = self._conn.app
+            for action_id in ACTIONS:
+                app.action(action_id)(self._on_button)
+            app.command(self._slack.command)(self._on_command)
+            app.event("app_home_opened")(self._on_home_opened)
+            self._registered = True
+        self._conn.on_desk_message(self._on_thread_message)
+        await self._conn.start()
+
+    async def stop(self) -> None:
+        self._handler = None
+        self._conn.on_desk_message(None)
+        if not self._conn.has_routes:
+            await self._conn.stop()
+
+    # -- showing -----------------------------------------------------------------------------
+
+    async def page(self, card: EscalationCard, thread_of: str | None = None) -> str:
+        """Post ``card``; return its desk ref ``<channel>:<ts>``.
+
+        Re-page (``card.repage > 0``) with ``thread_of`` = the card's ref: a reply in the card's
+        thread, also broadcast to the channel, with ``@here`` and the on-call group; returns
+        ``thread_of`` unchanged so the ticket keeps one thread. Without ``thread_of`` a re-page
+        posts a new card (louder) and returns the new ref.
+        """
+        loud = card.repage > 0
+        mentions = self._mentions(card, loud)
+        if thread_of is not None:
+            channel, ts = split_ref(thread_of)
+            text = f"{mentions}⏰ {card.ticket_id} is still unclaimed (re-page {card.repage})"
+            await self._conn.post(channel, text, thread_ts=ts, reply_broadcast=True)
+            return thread_of
+        blocks = card_blocks(card, self._desk)
+        response = await self._conn.post(self._channel, card_text(card, mentions), blocks=blocks)
+        return desk_ref(str(response["channel"]), str(response["ts"]))
+
+    async def update(self, desk_ref: str, card: EscalationCard) -> None:
+        channel, ts = split_ref(desk_ref)
+        request = self._conn.client.chat_update(
+            channel=channel, ts=ts, text=card_text(card), blocks=card_blocks(card, self._desk)
+        )
+        await self._conn.api("chat.update", request)
+
+    async def relay(self, desk_ref: str, author: Author, text: str) -> None:
+        channel, ts = split_ref(desk_ref)
+        who = escape(author.display_name or author.id)
+        for part in split_text(f"*Customer ({who}):* {escape(text)}"):
+            await self._conn.post(channel, part, thread_ts=ts)
+
+    async def alert(self, text: str) -> None:
+        for part in split_text(escape(text)):
+            await self._conn.post(self._channel, part)
+
+    async def show_home(self, agent_id: str, view: HomeView) -> None:
+        home = {"type": "home", "blocks": home_blocks(view, self._desk, datetime.now(UTC))}
+        await self._conn.api(
+            "views.publish", self._conn.client.views_publish(user_id=agent_id, view=home)
+        )
+
+    def _mentions(self, card: EscalationCard, loud: bool) -> str:
+        group = self._slack.oncall_group
+        parts = ["<!here>"] if loud else []
+        if group and (loud or card.urgency == "urgent"):
+            parts.append(f"<!subteam^{group}>")
+        return "".join(f"{part} " for part in parts)
+
+    # -- listening ---------------------------------------------------------------------------
+
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        self._conn.spawn(self._button_clicked(body, action), "desk button")
+
+    async def _button_clicked(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        user = body.get("user") or {}
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
+        agent = Author(id=str(user["id"]), display_name=user.get("name") or user.get("username"))
+        feedback = await self._act(
+            ACTIONS[action["action_id"]],
+            agent,
+            ticket_id=action.get("value"),
+            desk_ref=desk_ref(channel, ts) if channel and ts else None,
+            event_id=action.get("action_ts") or body.get("trigger_id"),
+        )
+        if feedback is not None and not feedback.ok and channel:
+            await self._ephemeral(channel, agent.id, feedback.text)
+
+    async def _on_thread_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        reply = desk_reply(event, self._conn.bot_user_id)
+        if reply is None:
+            return
+        if self._handler is None:
+            raise ChannelError("slack desk: a thread reply arrived while the desk is stopped")
+        feedback = await self._handler(reply)  # before the ack: a failure means redelivery
+        self._conn.spawn(self._mark(event, feedback), "desk thread feedback")
+
+    async def _mark(self, event: dict[str, Any], feedback: DeskFeedback) -> None:
+        channel, ts = str(event["channel"]), str(event["ts"])
+        if feedback.internal:
+            try:
+                await self._conn.client.reactions_add(channel=channel, timestamp=ts, name="lock")
+            except SlackApiError as err:
+                if err.response.get("error") != "already_reacted":  # a redelivered reply
+                    raise
+        if not feedback.ok:
+            await self._ephemeral(channel, str(event["user"]), feedback.text, event["thread_ts"])
+
+    async def _on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        self._conn.spawn(self._run_command(command, respond), "slash command")
+
+    async def _run_command(self, command: dict[str, Any], respond: AsyncRespond) -> None:
+        agent = Author(id=str(command["user_id"]), display_name=command.get("user_name"))
+        text = str(command.get("text") or "").strip()
+        feedback = await self._act(DeskAction.COMMAND, agent, text=text,
+                                   event_id=command.get("trigger_id"))  # fmt: skip
+        answer = feedback.text if feedback is not None else "Frontdesk is starting; try again soon."
+        await respond(text=escape(answer), response_type="ephemeral")
+
+    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+        user = event.get("user")
+        if event.get("tab", "home") == "home" and user:
+            home_id = f"home:{user}:{event.get('event_ts')}"
+            self._conn.spawn(self._act(DeskAction.HOME, Author(id=str(user)), event_id=home_id),
+                             "desk home")  # fmt: skip
+
+    async def _act(self, action: DeskAction, agent: Author, **fields: Any) -> DeskFeedback | None:
+        is_admin = await self._is_admin(agent.id)
+        return await self._dispatch(DeskEvent(action, agent, is_admin=is_admin, **fields))
+
+    async def _dispatch(self, event: DeskEvent) -> DeskFeedback | None:
+        if self._handler is None:
+            log.warning("slack desk: %s by %s while stopped; ignored", event.action, event.agent.id)
+            return None
+        return await self._handler(event)
+
+    async def _ephemeral(
+        self, channel: str, user: str, text: str, thread: str | None = None
+    ) -> None:
+        request = self._conn.client.chat_postEphemeral(
+            channel=channel, user=user, text=escape(text), thread_ts=thread
+        )
+        await self._conn.api("chat.postEphemeral", request)
+
+    async def _is_admin(self, user_id: str) -> bool:
+        if user_id in self._slack.admin_user_ids:
+            return True
+        group = self._slack.admin_group
+        if not group:
+            return False
+        fetched, members = self._group
+        if time.monotonic() - fetched >= _GROUP_TTL_S:
+            try:
+                request = self._conn.client.usergroups_users_list(usergroup=group)
+                response = await self._conn.api("usergroups.users.list", request)
+            except ChannelError as err:
+                log.warning("slack desk: cannot read admin group %s (%s): not admin", group, err)
+                return False
+            members = frozenset(str(u) for u in response.get("users") or ())
+            self._group = (time.monotonic(), members)
+        return user_id in members

@@ -1,0 +1,139 @@
+"""The hand-off loop through the desk hub: page, claim, relay both ways, resolve, SLA re-page."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.desk_hub import DeskHub
+from bot.dispatch import DispatchConfig, Dispatcher
+from brain.store.base import OPEN_STATUSES, Store
+from channels.base import Author, DeskAction, DeskEvent
+from channels.fake import FakeChannel, FakeDesk
+from tests.conftest import BrainFactory
+
+ALICE = Author(id="U_ALICE", display_name="Alice")
+BOB = Author(id="U_BOB", display_name="Bob")
+
+
+@dataclass
+class Loop:
+    store: Store
+    channel: FakeChannel
+    desk: FakeDesk
+    hub: DeskHub
+    dispatcher: Dispatcher
+
+    async def customer(self, text: str) -> None:
+        await self.channel.inject(self.channel.message(text, conversation="c1"))
+        await self.dispatcher.drain()
+
+    async def agent(self, action: DeskAction, who: Author = ALICE, **fields: object) -> object:
+        event = DeskEvent(action=action, agent=who, **fields)  # type: ignore[arg-type]
+        feedback = await self.desk.act(event)
+        await self.dispatcher.drain()
+        return feedback
+
+
+@pytest.fixture
+async def loop(store: Store, make_brain: BrainFactory) -> AsyncIterator[Loop]:
+    channel, desk = FakeChannel(), FakeDesk()
+    hub = DeskHub(store, [desk], "note:", {"urgent": 5, "high": 15, "normal": 60, "low": 240})
+    dispatcher = Dispatcher(store, make_brain(store), {channel.name: channel},
+                            DispatchConfig(consumer="hub-test"), hub)  # fmt: skip
+    await channel.start(dispatcher.submit)
+    await desk.start(hub.handle)
+    worker = asyncio.create_task(dispatcher.run())
+    yield Loop(store, channel, desk, hub, dispatcher)
+    dispatcher.stop()
+    await worker
+
+
+async def test_the_whole_hand_off_loop(loop: Loop) -> None:
+    await loop.customer("I'd like to speak to a real person please")
+    assert "teammate" in loop.channel.sent_to("c1")[-1]
+    card, _ = loop.desk.pages[0]
+    ticket_id, ref = card.ticket_id, "card-1"
+    assert card.reasons == ("human_requested",)
+
+    await loop.customer("it's about order 12345")
+    assert loop.desk.relays == [(ref, "it's about order 12345")]
+    assert len(loop.channel.sent_to("c1")) == 1, "the bot stays silent while a human owns it"
+
+    claim = await loop.agent(DeskAction.CLAIM, ticket_id=ticket_id)
+    assert claim.ok  # type: ignore[attr-defined]
+    assert loop.desk.updates[-1][1].status == "claimed"
+    assert loop.desk.updates[-1][1].agent == "Alice"
+    assert "Alice from our team has joined" in loop.channel.sent_to("c1")[-1]
+
+    await loop.agent(DeskAction.REPLY, desk_ref=ref, text="Hi! Looking at 12345 now.",
+                     event_id="e1")  # fmt: skip
+    relayed = loop.channel.sent[-1]
+    assert relayed.text == "Hi! Looking at 12345 now." and relayed.sender_name == "Alice"
+
+    note = await loop.agent(DeskAction.REPLY, desk_ref=ref, text="note: refund approved",
+                            event_id="e2")  # fmt: skip
+    other = await loop.agent(DeskAction.REPLY, BOB, desk_ref=ref, text="I can take it",
+                             event_id="e3")  # fmt: skip
+    assert note.internal and other.internal  # type: ignore[attr-defined]
+    assert [m.text for m in loop.channel.sent].count("note: refund approved") == 0
+    assert all("I can take it" not in m.text for m in loop.channel.sent)
+
+    await loop.agent(DeskAction.RESOLVE, ticket_id=ticket_id)
+    resolved = loop.desk.updates[-1][1]
+    assert resolved.status == "resolved" and resolved.handle_time_s is not None
+    assert "resolved" in loop.channel.sent_to("c1")[-1]
+
+    await loop.customer("How do I return an item?")
+    assert "30 days" in loop.channel.sent_to("c1")[-1], "the bot answers again by itself"
+    assert await loop.store.list_tickets(OPEN_STATUSES) == []
+
+
+async def test_two_agents_claim_at_once(loop: Loop) -> None:
+    await loop.customer("can I talk to a human")
+    ticket_id = loop.desk.pages[0][0].ticket_id
+    results = await asyncio.gather(
+        loop.desk.act(DeskEvent(DeskAction.CLAIM, ALICE, ticket_id=ticket_id)),
+        loop.desk.act(DeskEvent(DeskAction.CLAIM, BOB, ticket_id=ticket_id)),
+    )
+    assert sorted(r.ok for r in results) == [False, True]
+    loser = next(r for r in results if not r.ok)
+    assert "already claimed by" in loser.text
+
+
+async def test_thread_reply_outside_a_ticket_is_refused(loop: Loop) -> None:
+    feedback = await loop.desk.act(DeskEvent(DeskAction.REPLY, ALICE, desk_ref="nowhere",
+                                             text="hello"))  # fmt: skip
+    assert not feedback.ok
+
+
+async def test_unclaimed_ticket_is_repaged_past_its_sla(loop: Loop) -> None:
+    loop.hub.sla_minutes = dict.fromkeys(("urgent", "high", "normal", "low"), 0.01)  # 0.6 s
+    await loop.customer("I want a human")
+    assert await loop.hub.repage_due() == 0
+    await asyncio.sleep(0.65)
+    assert await loop.hub.repage_due() == 1
+    card, thread_of = loop.desk.pages[-1]
+    assert card.repage == 1 and thread_of == "card-1"
+    ticket = await loop.store.get_ticket(card.ticket_id)
+    assert ticket is not None and [r["level"] for r in ticket.details["repages"]] == [1]
+    assert await loop.hub.repage_due() == 0, "the next step of the ladder is not due yet"
+    await loop.agent(DeskAction.CLAIM, ticket_id=card.ticket_id)
+    await asyncio.sleep(0.7)
+    assert await loop.hub.repage_due() == 0, "claimed tickets are never re-paged"
+
+
+async def test_a_failed_page_is_retried(loop: Loop) -> None:
+    loop.desk.fail_pages = 1
+    await loop.customer("please get me a human")
+    assert loop.desk.pages == []
+    await loop.hub.repage_due()
+    assert len(loop.desk.pages) == 1 and loop.desk.pages[0][1] is None
+
+
+async def test_alerts_reach_every_desk(loop: Loop) -> None:
+    await loop.hub.alert("budget reached")
+    assert loop.desk.alerts == ["budget reached"]
