@@ -101,10 +101,11 @@ class Sizes:
     hedge_requests: int
     cost_messages: int
     cost_without_cache: bool
+    busy_counters: int
 
 
-FULL = Sizes(2000, 200, 200, 40, 1000, cost_without_cache=True)
-QUICK = Sizes(300, 50, 50, 10, 300, cost_without_cache=False)
+FULL = Sizes(2000, 200, 200, 40, 1000, cost_without_cache=True, busy_counters=5000)
+QUICK = Sizes(150, 20, 30, 6, 200, cost_without_cache=False, busy_counters=2000)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ async def measure_overhead(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> Overhe
     config = RouterConfig(cache_ttl_s=0)
     sqlite = await open_store(tmp / "overhead.db")
     busy = await open_store(tmp / "busy.db")
-    result = Overhead(busy_counters=5000)
+    result = Overhead(busy_counters=sizes.busy_counters)
     for i in range(result.busy_counters):  # a busy day: one cost counter per conversation
         await busy.incr(f"conversation_cost_usd:slack:-:C{i}", 0.0004)
     memory = cast(Store, CountersInMemory())
@@ -319,7 +320,7 @@ def prompt_cpu_ms(kb: KnowledgeBase, rounds: int = 2000) -> float:
 # -- (b) dead primary ----------------------------------------------------------------------
 @dataclass(slots=True)
 class DeadPrimary:
-    baseline_p50: dict[str, float] = field(default_factory=dict)
+    baseline_p50: dict[tuple[str, str], float] = field(default_factory=dict)
     p50: dict[tuple[str, str], float] = field(default_factory=dict)
     p95: dict[tuple[str, str], float] = field(default_factory=dict)
     p99: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -327,7 +328,7 @@ class DeadPrimary:
     primary_hits: dict[tuple[str, str], int | None] = field(default_factory=dict)
 
     def added_p95(self, system: str, mode: str) -> float:
-        return self.p95[system, mode] - self.baseline_p50[system]
+        return self.p95[system, mode] - self.baseline_p50[system, mode]
 
 
 MODES = ("refused", "http500", "hang")
@@ -381,16 +382,13 @@ async def measure_dead_primary(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> De
     ll_alone = litellm.Router(
         model_list=[deployment("secondary", healthy.openai_base_url)], **ll_options
     )
-    baseline_calls = {
-        "frontdesk": lambda: alone.answer(request),
-        "litellm": ll_call(ll_alone, "secondary"),
+    baseline = {
+        "frontdesk alone": lambda: alone.answer(request),
+        "litellm alone": ll_call(ll_alone, "secondary"),
     }
     for _ in range(20):
-        for call in baseline_calls.values():
+        for call in baseline.values():
             await call()
-    for name, values in (await interleaved(baseline_calls, sizes.dead_requests)).items():
-        result.baseline_p50[name] = pct(values, 50)
-    await alone.close()
 
     for mode in MODES:
         ours_url, ours_fake = await dead_target(mode)
@@ -413,22 +411,30 @@ async def measure_dead_primary(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> De
             "frontdesk": lambda r=ours: r.answer(request),
             "litellm": ll_call(theirs, "primary"),
         }
-        # Warm-up: until the breaker is open, then as many requests again for LiteLLM too.
-        started, needed = time.perf_counter(), 0
-        while ours.breaker_states()["primary"] is not State.OPEN and needed < 20:
-            await calls["frontdesk"]()
-            needed += 1
-        result.warmup["frontdesk", mode] = (needed, time.perf_counter() - started)
-        started = time.perf_counter()
-        for _ in range(needed + 2):
-            await calls["litellm"]()
-        result.warmup["litellm", mode] = (needed + 2, time.perf_counter() - started)
-        for _ in range(3):
-            await calls["frontdesk"]()
+
+        async def warm_ours(r: Router = ours) -> tuple[int, float]:
+            started, sent = time.perf_counter(), 0
+            while r.breaker_states()["primary"] is not State.OPEN and sent < 20:
+                await r.answer(request)
+                sent += 1
+            return sent, time.perf_counter() - started
+
+        async def warm_theirs(call: Callable[[], Awaitable[object]]) -> tuple[int, float]:
+            started = time.perf_counter()
+            for _ in range(LITELLM_ALLOWED_FAILS + 3):  # one past the cooldown, and a spare
+                await call()
+            return LITELLM_ALLOWED_FAILS + 3, time.perf_counter() - started
+
+        # The failure becomes known: Frontdesk's breaker opens, LiteLLM's cooldown starts.
+        warm = await asyncio.gather(warm_ours(), warm_theirs(calls["litellm"]))
+        result.warmup["frontdesk", mode], result.warmup["litellm", mode] = warm
         seen = {"frontdesk": ours_fake, "litellm": theirs_fake}
         hits_before = {k: len(f.requests) if f else 0 for k, f in seen.items()}
-        samples = await interleaved(calls, sizes.dead_requests)
-        for name, values in samples.items():
+        # The secondary alone runs in the same loop, so both see the same machine load.
+        samples = await interleaved({**calls, **baseline}, sizes.dead_requests)
+        for name in calls:
+            values = samples[name]
+            result.baseline_p50[name, mode] = pct(samples[f"{name} alone"], 50)
             result.p50[name, mode] = pct(values, 50)
             result.p95[name, mode] = pct(values, 95)
             result.p99[name, mode] = pct(values, 99)
@@ -440,30 +446,44 @@ async def measure_dead_primary(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> De
         for fake in (ours_fake, theirs_fake):
             if fake is not None:
                 await fake.stop()
+    await alone.close()
     await store.close()
     await healthy.stop()
     return result
 
 
 # -- (c) hedging ---------------------------------------------------------------------------
-async def measure_hedging(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> dict[str, float]:
+@dataclass(slots=True)
+class Hedging:
+    p50: dict[str, float]
+    answers: int  # urgent requests the race answered
+    primary_requests: int  # requests the race started at the slow primary (all abandoned)
+    secondary_requests: int
+    accounted_calls: float  # what the router's counters say it spent calls on
+
+
+async def measure_hedging(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> Hedging:
     litellm = quiet_litellm()
-    slow = await FakeLLMServer(reply=ANSWER_JSON).start()
-    fast = await FakeLLMServer(reply=ANSWER_JSON).start()
-    slow.latency, fast.latency = 1.0, 0.3
+    fakes = [await FakeLLMServer(reply=ANSWER_JSON).start() for _ in range(4)]
+    slow, fast, race_slow, race_fast = fakes  # the race gets its own pair, to count requests
+    for fake, latency in zip(fakes, (1.0, 0.3, 1.0, 0.3), strict=True):
+        fake.latency = latency
     store = await open_store(tmp / "hedge.db")
+    race_store = await open_store(tmp / "race.db")
     urgent = bench_request(kb, urgent=True)
     normal = bench_request(kb)
     messages = sdk_messages(normal)
 
-    def chain() -> list[Provider]:
+    def chain(primary: FakeLLMServer, secondary: FakeLLMServer) -> list[Provider]:
         return [
-            answerer("primary", slow.openai_base_url),
-            answerer("secondary", fast.openai_base_url),
+            answerer("primary", primary.openai_base_url),
+            answerer("secondary", secondary.openai_base_url),
         ]
 
-    race = router(chain(), store, RouterConfig(hedge_delay_s=0.0, cache_ttl_s=0))
-    delayed = router(chain(), store, RouterConfig(cache_ttl_s=0))  # default hedge_delay_s 0.4
+    race = router(
+        chain(race_slow, race_fast), race_store, RouterConfig(hedge_delay_s=0.0, cache_ttl_s=0)
+    )
+    delayed = router(chain(slow, fast), store, RouterConfig(cache_ttl_s=0))  # hedge_delay_s 0.4
     alone = router(
         [answerer("secondary", fast.openai_base_url)], store, RouterConfig(cache_ttl_s=0)
     )
@@ -502,14 +522,22 @@ async def measure_hedging(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> dict[st
 
     # The series run side by side (each one request at a time): the time is the fakes' sleep.
     p50s = await asyncio.gather(*(run(call) for call in series.values()))
+    result = Hedging(
+        p50=dict(zip(series, p50s, strict=True)),
+        answers=sizes.hedge_requests,
+        primary_requests=len(race_slow.requests),
+        secondary_requests=len(race_fast.requests),
+        accounted_calls=(await race_store.counters()).get("llm_calls", 0.0),
+    )
     answer = await race.answer(urgent)
     assert answer.provider == "secondary", answer
     for closing in (race, delayed, alone):
         await closing.close()
     await store.close()
-    await slow.stop()
-    await fast.stop()
-    return dict(zip(series, p50s, strict=True))
+    await race_store.close()
+    for fake in fakes:
+        await fake.stop()
+    return result
 
 
 # -- (d) cost ------------------------------------------------------------------------------
@@ -547,6 +575,19 @@ class MeteredFake(FakeLLMServer):
         return total
 
 
+# Escalation reasons that hold whatever the answer says (brain/escalation.py): an LLM answer
+# to such a message is thrown away.
+ANSWER_INDEPENDENT = frozenset(
+    {
+        "human_requested",
+        "negative_sentiment",
+        "sensitive",
+        "playbook",
+        "vip",
+        "too_many_turns",
+        "repeated_question",
+    }
+)
 MIX = (("simple", 0.70), ("complex", 0.20), ("urgent", 0.08), ("technical", 0.02))
 
 
@@ -603,6 +644,8 @@ class CostRun:
     escalated_without_llm: int = 0
     escalated_after_llm: int = 0
     escalated_after_llm_usd: float = 0.0
+    needless: int = 0  # LLM called, then escalated for a reason the answer could not change
+    needless_usd: float = 0.0
     seconds: float = 0.0
 
 
@@ -672,6 +715,9 @@ async def run_mix(
             else:
                 run.escalated_after_llm += 1
                 run.escalated_after_llm_usd += spent
+                if set(decision.reasons) & ANSWER_INDEPENDENT:
+                    run.needless += 1
+                    run.needless_usd += spent
     run.seconds = time.perf_counter() - started
     run.llm_requests = len(fake.requests)
     run.bill_usd = fake.bill(prices)
@@ -764,22 +810,19 @@ def report_dead(d: DeadPrimary, requests: int) -> dict[str, float]:
         f"warm-up, attempt timeout {ATTEMPT_TIMEOUT_S:g} s"
     )
     print(
-        f"secondary alone, p50: Frontdesk {d.baseline_p50['frontdesk']:.2f} ms, "
-        f"LiteLLM {d.baseline_p50['litellm']:.2f} ms"
-    )
-    print(
-        f"{'mode':<9} {'system':<10} {'warm-up':>16} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'+p95 ms':>8} {'hits on primary':>16}"
+        f"{'mode':<9} {'system':<10} {'warm-up':>16} {'alone p50':>10} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'p99 ms':>8} {'+p95 ms':>8} {'primary hits':>13}"
     )
     for mode in MODES:
         for system in ("frontdesk", "litellm"):
-            n, secs = d.warmup[system, mode]
-            hits = d.primary_hits[system, mode]
+            key = (system, mode)
+            n, secs = d.warmup[key]
+            hits = d.primary_hits[key]
             print(
                 f"{mode:<9} {system:<10} {f'{n} req, {secs:.2f} s':>16} "
-                f"{d.p50[system, mode]:>8.2f} {d.p95[system, mode]:>8.2f} "
-                f"{d.p99[system, mode]:>8.2f} {d.added_p95(system, mode):>8.2f} "
-                f"{'-' if hits is None else hits:>16}"
+                f"{d.baseline_p50[key]:>10.2f} {d.p50[key]:>8.2f} {d.p95[key]:>8.2f} "
+                f"{d.p99[key]:>8.2f} {d.added_p95(*key):>8.2f} "
+                f"{'-' if hits is None else hits:>13}"
             )
     ours = max(d.added_p95("frontdesk", m) for m in MODES)
     theirs = max(d.added_p95("litellm", m) for m in MODES)
@@ -794,7 +837,8 @@ def report_dead(d: DeadPrimary, requests: int) -> dict[str, float]:
     return {"dead_primary_p95_ms": ours, "litellm_dead_primary_p95_ms": theirs}
 
 
-def report_hedging(h: dict[str, float], requests: int) -> dict[str, float]:
+def report_hedging(hedging: Hedging, requests: int) -> dict[str, float]:
+    h = hedging.p50
     print(
         f"\n(c) Urgent hedging: primary 1.0 s, secondary 0.3 s (fake latency), {requests} "
         f"requests per series, p50"
@@ -808,7 +852,12 @@ def report_hedging(h: dict[str, float], requests: int) -> dict[str, float]:
     }
     faster = h["secondary_alone"]
     for name, label in labels.items():
-        print(f"{label:<56} {h[name] * 1:>9.1f} ms  {h[name] / faster:>5.2f}x faster")
+        print(f"{label:<56} {h[name]:>9.1f} ms  {h[name] / faster:>5.2f}x the faster")
+    print(
+        f"the race: {hedging.answers} answers, {hedging.primary_requests} requests started at "
+        f"the primary (all abandoned) + {hedging.secondary_requests} at the secondary; the "
+        f"router's counters record {hedging.accounted_calls:.0f} LLM calls"
+    )
     ratio = h["frontdesk_race"] / faster
     print(
         f"target: hedged p50 <= {TARGET_HEDGE_RATIO}x the faster provider's -> {ratio:.3f}x, "
@@ -859,6 +908,12 @@ def report_cost(c: Cost) -> dict[str, float]:
         f"escalated: {ours.escalated} ({ours.escalated_without_llm} without an LLM call, "
         f"{ours.escalated_after_llm} after one, costing ${ours.escalated_after_llm_usd:.4f} "
         f"= {ours.escalated_after_llm_usd / ours.bill_usd:.1%} of ours)"
+    )
+    print(
+        f"of those, {ours.needless} escalated for a reason that does not depend on the answer "
+        f"(sensitive, playbook, asked for a human, upset, ...): ${ours.needless_usd:.4f}; "
+        f"skipping those calls would make the reduction "
+        f"{1 - (ours.bill_usd - ours.needless_usd) / strong.bill_usd:.1%}"
     )
     print(
         f"brain time: ours {ours.seconds:.1f} s, all-strong {strong.seconds:.1f} s "

@@ -13,7 +13,6 @@ import getpass
 import uuid
 from datetime import UTC, datetime
 
-from bot.wiring import build_store
 from brain.conversation import Desk, DeskResult
 from brain.store.base import OPEN_STATUSES, Store, Ticket, TicketStatus
 from config.settings import Settings
@@ -50,6 +49,8 @@ def run_desk(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.wiring import build_store  # noqa: PLC0415  (keeps `frontdesk --help` instant)
+
     store = build_store(settings)
     await store.open()
     try:
