@@ -53,6 +53,7 @@ from brain.playbook import Playbook, Tier, Urgency
 from brain.prompts import PromptConfig, build_chat
 from brain.providers.answerer import LLMAnswerer
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
+from brain.providers.llm import Price
 from brain.providers.offline import OfflineAnswerer
 from brain.providers.openai import OpenAIClient
 from brain.redact import Redactor
@@ -71,6 +72,7 @@ LITELLM_ALLOWED_FAILS = BREAKER_FAILURES - 1  # ... LiteLLM cools down when fail
 COOLDOWN_S = 30.0  # both, the production default of Frontdesk
 PROMPTS = PromptConfig(company="Larkspur Home")  # what build_router makes from the defaults
 REDACTOR = Redactor({})  # redaction on, as in production (redact_pii defaults to true)
+PRICE = Price(0.15, 0.60)  # gpt-4o-mini, config/settings.py _DEFAULT_MODELS
 
 ANSWER_TEXT = (
     "You can return most items within 30 days of delivery. Start the return from your "
@@ -156,8 +158,11 @@ def deployment(group: str, base_url: str) -> dict[str, Any]:
     return {"model_name": group, "litellm_params": params}
 
 
-def answerer(name: str, base_url: str, model: str = MODEL) -> LLMAnswerer:
-    client = OpenAIClient(model=model, api_key=KEY, base_url=base_url, name=name, timeout_s=8.0)
+def answerer(name: str, base_url: str) -> LLMAnswerer:
+    """gpt-4o-mini at its list price, so the router writes every cost counter, as in production."""
+    client = OpenAIClient(
+        model=MODEL, api_key=KEY, base_url=base_url, name=name, timeout_s=8.0, price=PRICE
+    )
     return LLMAnswerer(client, PROMPTS, REDACTOR)
 
 
@@ -733,6 +738,7 @@ class Cost:
     strong: CostRun
     no_cache: CostRun | None
     mix: Counter[str]
+    distinct: int  # different texts in the mix: repeats are what the response cache serves
 
     @property
     def reduction(self) -> float:
@@ -754,7 +760,9 @@ async def measure_cost(sizes: Sizes, tmp: Path) -> Cost:
             mix = build_mix(Playbook.load(settings.classifier.playbook_path), sizes.cost_messages)
         runs[name] = await run_mix(fake, settings, mix, all_strong)
         await fake.stop()
-    return Cost(runs["ours"], runs["strong"], runs.get("no_cache"), Counter(k for k, _ in mix))
+    kinds = Counter(kind for kind, _ in mix)
+    distinct = len({text for _, text in mix})
+    return Cost(runs["ours"], runs["strong"], runs.get("no_cache"), kinds, distinct)
 
 
 # -- report --------------------------------------------------------------------------------
@@ -880,7 +888,8 @@ def report_cost(c: Cost) -> dict[str, float]:
     ours, strong = c.ours, c.strong
     mix = ", ".join(f"{c.mix[k]} {k}" for k, _ in MIX)
     print(
-        f"\n(d) Cost, {ours.messages} messages ({mix}) through build_brain; tokens = characters / 4"
+        f"\n(d) Cost, {ours.messages} messages ({mix}; {c.distinct} different texts) through "
+        f"build_brain, each in its own conversation; tokens = characters / 4"
     )
     print(
         f"{'kind':<10} {'msgs':>5} "
@@ -926,6 +935,9 @@ def report_cost(c: Cost) -> dict[str, float]:
             f"without the response cache (cache_ttl_seconds=0): ${nc.bill_usd:.4f}, "
             f"reduction {1 - nc.bill_usd / strong.bill_usd:.1%}; "
             + ", ".join(f"{r} {nc.routes[r]}" for r in ROUTES if nc.routes[r])
+            + f"; {nc.needless} LLM answers thrown away by an answer-independent escalation "
+            f"(${nc.needless_usd:.4f}; skipped: reduction "
+            f"{1 - (nc.bill_usd - nc.needless_usd) / strong.bill_usd:.1%})"
         )
     print(
         f"target: cost reduction >= {TARGET_COST_REDUCTION:.0%} -> {c.reduction:.1%}, "

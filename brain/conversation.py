@@ -98,12 +98,13 @@ class Desk:
             return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
         if not ticket.is_open:
             return DeskResult(Outcome.CLOSED, f"{ticket.id} is {ticket.status}; not sent.", ticket)
-        who = name or agent
+        claimant = ticket.agent == agent
+        who = name or (ticket.details.get("agent_name") if claimant else None) or agent
         if ticket.status is not TicketStatus.CLAIMED:
             await self._record(ticket, "note", f"{who}: {body}", event_id)
             feedback = f"Claim {ticket.id} first; your message stayed internal."
             return DeskResult(Outcome.NOT_CLAIMED, feedback, ticket)
-        if ticket.agent != agent:
+        if not claimant:
             owner = ticket.details.get("agent_name") or ticket.agent
             feedback = f"{ticket.id} is claimed by {owner}; your message stayed internal."
             await self._record(ticket, "note", f"{who}: {body}", event_id)

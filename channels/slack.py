@@ -61,10 +61,15 @@ def to_inbound(
     if not text:
         return None
     channel, ts = str(event["channel"]), str(event["ts"])
+    # In a channel every top-level message opens its own conversation, answered in its thread.
+    # A DM is one running chat: customers write top-level follow-ups there, so the DM itself is
+    # the conversation and the bot answers in it, as a chat partner would.
+    direct = event.get("channel_type") == "im"
+    thread = None if direct else (event.get("thread_ts") or ts)
     ref = ConversationRef(
         channel=CHANNEL_NAME,
         conversation_id=channel,
-        thread_id=str(event.get("thread_ts") or ts),
+        thread_id=str(thread) if thread else None,
         workspace_id=team_id or event.get("team"),
     )
     return InboundMessage(
@@ -156,7 +161,11 @@ def _cut(text: str, limit: int) -> int:
 
 
 class SlackChannel:
-    """Customers on Slack: DMs, the support channels, and mentions of the bot."""
+    """Customers on Slack: DMs, the support channels, and mentions of the bot.
+
+    ``start``/``stop`` only attach to and detach from the shared connection; its owner starts the
+    connection once every listener is attached (so no event arrives before its listener).
+    """
 
     name = CHANNEL_NAME
 
@@ -168,13 +177,10 @@ class SlackChannel:
     async def start(self, handler: InboundHandler) -> None:
         self._handler = handler
         self._connection.on_customer_message(self._on_event)
-        await self._connection.start()
 
     async def stop(self) -> None:
         self._handler = None
         self._connection.on_customer_message(None)
-        if not self._connection.has_routes:
-            await self._connection.stop()
 
     async def _on_event(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         team_id = body.get("team_id") or self._connection.team_id

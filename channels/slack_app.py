@@ -3,7 +3,9 @@
 Slack delivers every event of an installation to one place (one Socket Mode connection or one
 Request URL), so the customer channel and the desk cannot each own an app. This module owns the
 Web API client, the Bolt app and its transport, and routes ``message`` events by channel: the
-escalation channel belongs to the desk, every other channel to the customer side.
+escalation channel belongs to the desk, every other channel to the customer side. The channel
+and the desk attach their listeners; the owner (``bot/app.py``) then calls ``start``, so no event
+arrives before the listener meant for it, and ``stop`` at the end.
 
 Slack quirks handled here (why the code looks like this):
 
@@ -107,10 +109,6 @@ class SlackConnection:
         if callback is not None:
             self._attached.add(route)
 
-    @property
-    def has_routes(self) -> bool:
-        return any(callback is not None for callback in self._routes.values())
-
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> BoltResponse | None:
         escalation = self.settings.escalation_channel
         route: Route = "desk" if escalation and event.get("channel") == escalation else "customer"
@@ -140,7 +138,7 @@ class SlackConnection:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Identify the bot and open the transport. Idempotent: channel and desk both call it."""
+        """Identify the bot and open the transport; call it once every listener is attached."""
         async with self._start_lock:
             if self._started:
                 return

@@ -20,7 +20,6 @@ Slack quirks (why the code looks like this):
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -41,154 +40,13 @@ from channels.base import (
 )
 from channels.slack import author_of, escape, is_human_message, split_text, unescape
 from channels.slack_app import SlackConnection
+from channels.slack_blocks import ACTIONS, card_blocks, card_text, desk_ref, home_blocks, split_ref
 from config.errors import ChannelError, ConfigError
 from config.settings import DeskSettings, SlackSettings
 
 log = logging.getLogger(__name__)
 
-ACTIONS = {
-    "frontdesk_claim": DeskAction.CLAIM,
-    "frontdesk_resolve": DeskAction.RESOLVE,
-    "frontdesk_handback": DeskAction.HAND_BACK,
-}
-_LABELS = {"frontdesk_claim": "Claim", "frontdesk_resolve": "Resolve",
-           "frontdesk_handback": "Hand back to bot"}  # fmt: skip
-_BUTTONS = {"escalated": tuple(ACTIONS), "claimed": ("frontdesk_resolve", "frontdesk_handback")}
-_TRANSCRIPT_LINES = 6
-_LINE_CHARS = 200
-_HOME_TICKETS = 40  # a home tab holds at most 100 blocks
 _GROUP_TTL_S = 300.0
-_SLACK_USER = re.compile(r"[UW][A-Z0-9]{6,}")
-
-
-def desk_ref(channel: str, ts: str) -> str:
-    return f"{channel}:{ts}"
-
-
-def split_ref(ref: str) -> tuple[str, str]:
-    channel, _, ts = ref.partition(":")
-    if not channel or not ts:
-        raise ChannelError(f"not a Slack desk reference: {ref!r}")
-    return channel, ts
-
-
-# -- rendering (pure) -------------------------------------------------------------------------
-
-
-def card_blocks(card: EscalationCard, desk: DeskSettings) -> list[dict[str, Any]]:
-    urgency = card.urgency or "normal"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(f"🆘 {card.ticket_id} · {urgency}")}
-    ]
-    if (status := status_line(card)) is not None:
-        blocks.append(_section(f"*{status}*"))
-    blocks.append({"type": "section", "fields": [_md(f"*{k}*\n{v}") for k, v in _facts(card)]})
-    reasons = "\n".join(f"• {escape(_readable(r))}" for r in card.reasons) or "–"
-    blocks += [_section(f"*Why*\n{reasons}"), _section(f"*Summary*\n{escape(card.summary)}")]
-    if card.transcript:
-        lines = [_md(escape(_short(line))) for line in card.transcript[-_TRANSCRIPT_LINES:]]
-        blocks.append({"type": "context", "elements": lines})
-    if card.status in _BUTTONS:
-        hint = f"Claim, then reply in this thread; `{desk.internal_prefix}` keeps a reply internal."
-        buttons = [_button(action_id, card.ticket_id) for action_id in _BUTTONS[card.status]]
-        blocks.append({"type": "context", "elements": [_md(escape(hint))]})
-        blocks.append({"type": "actions", "block_id": "frontdesk", "elements": buttons})
-    return blocks
-
-
-def status_line(card: EscalationCard) -> str | None:
-    who = _who(card.agent)
-    if card.status == "claimed":
-        return f"Claimed by {who}"
-    if card.status == "resolved":
-        took = f" in {_duration(card.handle_time_s)}" if card.handle_time_s is not None else ""
-        return f"Resolved by {who}{took}"
-    if card.status == "handed_back":
-        return f"Handed back to the bot by {who}"
-    return None
-
-
-def card_text(card: EscalationCard, mentions: str = "") -> str:
-    status = status_line(card) or f"{card.urgency or 'normal'}: {_short(card.summary, 150)}"
-    return f"{mentions}🆘 {card.ticket_id} · {escape(status)}".strip()
-
-
-def home_blocks(view: HomeView, desk: DeskSettings, now: datetime) -> list[dict[str, Any]]:
-    tickets = view.open_tickets
-    sla = {str(urgency): minutes * 60 for urgency, minutes in desk.sla_minutes.items()}
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": _plain(f"Open tickets ({len(tickets)})")}
-    ]
-    for card, created in list(zip(tickets, view.created_at, strict=False))[:_HOME_TICKETS]:
-        age = (now - created).total_seconds()
-        urgency = card.urgency or "normal"
-        late = " · ⚠ over SLA" if age > sla.get(urgency, float("inf")) else ""
-        line = f"*{card.ticket_id}* · {card.status} · {urgency} · {_duration(age)}{late}"
-        blocks.append(_section(f"{line}\n{escape(_short(card.summary, 300))}"))
-    if len(tickets) > _HOME_TICKETS:
-        blocks.append(
-            {"type": "context", "elements": [_md(f"…and {len(tickets) - _HOME_TICKETS} more")]}
-        )
-    if not tickets:
-        blocks.append(_section("No open tickets."))
-    blocks += [{"type": "divider"}, {"type": "header", "text": _plain("Today")}]
-    stats = [_md(f"*{escape(label)}*\n{escape(value)}") for label, value in view.stats]
-    blocks += [{"type": "section", "fields": stats[i : i + 10]} for i in range(0, len(stats), 10)]
-    return blocks
-
-
-def _facts(card: EscalationCard) -> list[tuple[str, str]]:
-    origin = card.origin.channel
-    sentiment = f"{card.sentiment:+.2f}" if card.sentiment is not None else "–"
-    return [
-        ("Customer", escape(card.customer.display_name or card.customer.id)),
-        ("From", f"<{card.origin_link}|{origin}>" if card.origin_link else origin),
-        ("Category", escape(card.category or "–")),
-        ("Urgency", card.urgency or "normal"),
-        ("Sentiment", sentiment),
-    ]
-
-
-def _button(action_id: str, ticket_id: str) -> dict[str, Any]:
-    button = {"type": "button", "action_id": action_id, "value": ticket_id,
-              "text": _plain(_LABELS[action_id])}  # fmt: skip
-    if action_id == "frontdesk_claim":
-        button["style"] = "primary"
-    return button
-
-
-def _readable(reason: str) -> str:
-    text = reason.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def _who(agent: str | None) -> str:
-    if agent is None:
-        return "someone"
-    return f"<@{agent}>" if _SLACK_USER.fullmatch(agent) else escape(agent)
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if seconds < 60:
-        return f"{round(seconds)} s"
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
-
-
-def _short(text: str, limit: int = _LINE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": _short(text, 150), "emoji": True}
-
-
-def _md(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": _short(text, 2000)}
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _md(text)}
 
 
 def desk_reply(event: Mapping[str, Any], bot_user_id: str | None) -> DeskEvent | None:
@@ -210,7 +68,11 @@ def desk_reply(event: Mapping[str, Any], bot_user_id: str | None) -> DeskEvent |
 
 
 class SlackDesk:
-    """The Desk protocol on Slack (see ``page`` for the re-page keyword)."""
+    """The Desk protocol on Slack (see ``page`` for the re-page keyword).
+
+    Like ``SlackChannel``, ``start``/``stop`` only attach to the shared connection, which its
+    owner starts once every listener is attached.
+    """
 
     name = "slack"
 
@@ -235,13 +97,10 @@ class SlackDesk:
             app.event("app_home_opened")(self._on_home_opened)
             self._registered = True
         self._conn.on_desk_message(self._on_thread_message)
-        await self._conn.start()
 
     async def stop(self) -> None:
         self._handler = None
         self._conn.on_desk_message(None)
-        if not self._conn.has_routes:
-            await self._conn.stop()
 
     # -- showing -----------------------------------------------------------------------------
 

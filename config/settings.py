@@ -98,7 +98,7 @@ class SlackSettings(_Section):
     app_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     http_host: str = "127.0.0.1"
-    http_port: int = Field(3000, ge=1, le=65535)
+    http_port: int = Field(3000, ge=0, le=65535)  # 0: any free port (tests)
     support_channels: CsvList = []
     answer_direct_messages: bool = True
     escalation_channel: str | None = None
@@ -126,6 +126,15 @@ class SlackSettings(_Section):
                 )
         else:
             _require(self.signing_secret, "SLACK__SIGNING_SECRET", "in HTTP mode")
+        # Events carry channel ids, never names: a name here would silently match nothing.
+        named = [("ESCALATION_CHANNEL", self.escalation_channel)]
+        named += [("SUPPORT_CHANNELS", c) for c in self.support_channels]
+        for setting, value in named:
+            if value is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
+                raise ValueError(
+                    f"FRONTDESK_SLACK__{setting}: {value!r} is not a channel id "
+                    "(C... or G...: channel details, bottom of the About tab)"
+                )
         if not self.command.startswith("/"):
             raise ValueError("FRONTDESK_SLACK__COMMAND: must start with /")
         if not self.api_base_url.endswith("/"):

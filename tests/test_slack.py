@@ -48,14 +48,16 @@ async def http(fake: FakeSlack) -> AsyncIterator[tuple[SlackChannel, Inbox, str]
     connection = SlackConnection(settings)
     channel, inbox = SlackChannel(connection, settings), Inbox()
     await channel.start(inbox)
+    await connection.start()
     yield channel, inbox, f"http://127.0.0.1:{connection.port}/slack/events"
     await channel.stop()
+    await connection.stop()
 
 
 # -- pure translation ------------------------------------------------------------------------
 
 ANSWERED = {
-    "dm.json": ("D0ALICE:1718000001.000100", "D0ALICE", "1718000001.000100", None,
+    "dm.json": ("D0ALICE:1718000001.000100", "D0ALICE", None, None,
                 "Hi, my parcel never arrived & the tracking says <delivered>"),
     "channel_message.json": ("C0SUPPORT:1718000002.000200", "C0SUPPORT", "1718000002.000200",
                              "alice", "How do I reset my password?"),
@@ -185,6 +187,16 @@ async def test_handler_failure_asks_slack_to_redeliver(
     assert status == 503  # not acknowledged: Slack sends it again
 
 
+async def test_events_while_the_channel_stops_are_redelivered(
+    http: tuple[SlackChannel, Inbox, str],
+) -> None:
+    channel, inbox, url = http
+    await channel.stop()  # the connection still receives (the desk may be attached)
+    body = json.dumps(load("dm.json"))
+    assert (await post(url, body, sign(body, SECRET)))[0] == 503
+    assert inbox.messages == []
+
+
 async def test_ignored_events_are_acknowledged(http: tuple[SlackChannel, Inbox, str]) -> None:
     _, inbox, url = http
     for name in IGNORED:
@@ -201,6 +213,7 @@ async def test_socket_mode_envelope_is_acked_after_the_handler(fake: FakeSlack) 
     connection = SlackConnection(settings)
     channel, inbox = SlackChannel(connection, settings), Inbox()
     await channel.start(inbox)
+    await connection.start()
     try:
         envelope = await fake.send_envelope("events_api", load("dm.json"))
         await fake.wait_for(lambda: fake.ack_for(envelope) is not None)
@@ -208,7 +221,7 @@ async def test_socket_mode_envelope_is_acked_after_the_handler(fake: FakeSlack) 
         opened = [c for c in fake.calls if c.method == "apps.connections.open"]
         assert opened[0].headers["authorization"].startswith("Bearer xapp-")
     finally:
-        await channel.stop()
+        await connection.stop()
 
 
 async def test_socket_mode_with_a_bad_app_token_fails_fast(fake: FakeSlack) -> None:

@@ -16,7 +16,9 @@ import pytest
 
 from channels.base import (
     Author,
+    Channel,
     ConversationRef,
+    Desk,
     DeskAction,
     DeskEvent,
     DeskFeedback,
@@ -25,7 +27,8 @@ from channels.base import (
 )
 from channels.slack import SlackChannel
 from channels.slack_app import SlackConnection
-from channels.slack_desk import SlackDesk, card_blocks
+from channels.slack_blocks import card_blocks
+from channels.slack_desk import SlackDesk
 from config.settings import DeskSettings, SlackSettings
 from tests.fakes.fake_slack import FORM, SECRET, FakeSlack, Inbox, load, post, sign, slack_settings
 
@@ -74,9 +77,11 @@ async def env(fake: FakeSlack) -> AsyncIterator[Env]:
     connection = SlackConnection(settings)
     desk, agents = SlackDesk(connection, settings, DeskSettings()), Agents()
     await desk.start(agents)
+    await connection.start()
     url = f"http://127.0.0.1:{connection.port}/slack/events"
     yield Env(connection, desk, agents, fake, url, settings)
     await desk.stop()
+    await connection.stop()
 
 
 def card(**changes: Any) -> EscalationCard:
@@ -103,6 +108,15 @@ def buttons(blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def block_text(blocks: list[dict[str, Any]]) -> str:
     return json.dumps(blocks, ensure_ascii=False)
+
+
+def test_adapters_implement_the_protocols(fake: FakeSlack) -> None:
+    settings = settings_for(fake)
+    connection = SlackConnection(settings)
+    desk: Desk = SlackDesk(connection, settings, DeskSettings())  # page(card, thread_of=None)
+    channel: Channel = SlackChannel(connection, settings)
+    assert isinstance(desk, Desk) and isinstance(channel, Channel)
+    assert (desk.name, channel.name) == ("slack", "slack")
 
 
 # -- showing -------------------------------------------------------------------------------------
@@ -148,8 +162,10 @@ async def test_update_redraws_the_card(env: Env) -> None:
     assert buttons(claimed["blocks"]) == [("frontdesk_resolve", "T-42"),
                                           ("frontdesk_handback", "T-42")]  # fmt: skip
     await env.desk.update(ref, card(status="resolved", agent="U0CAROL1", handle_time_s=725.0))
-    resolved = env.fake.calls_to("chat.update")[1]["blocks"]
-    assert "Resolved by <@U0CAROL1> in 12 min" in block_text(resolved) and buttons(resolved) == []
+    resolved = env.fake.calls_to("chat.update")[1]
+    assert resolved["text"] == "🆘 T-42 · Resolved by <@U0CAROL1> in 12 min"
+    assert "Resolved by <@U0CAROL1> in 12 min" in block_text(resolved["blocks"])
+    assert buttons(resolved["blocks"]) == []
     handed_back = card_blocks(card(status="handed_back", agent="bob"), DeskSettings())
     assert "Handed back to the bot by bob" in block_text(handed_back)
 
@@ -207,6 +223,7 @@ async def test_click_over_socket_mode(fake: FakeSlack) -> None:
     connection = SlackConnection(settings)
     desk, agents = SlackDesk(connection, settings, DeskSettings()), Agents()
     await desk.start(agents)
+    await connection.start()
     try:
         payload = load("block_actions_claim.json")
         payload["actions"][0]["action_id"] = "frontdesk_handback"
@@ -215,7 +232,7 @@ async def test_click_over_socket_mode(fake: FakeSlack) -> None:
         await connection.drain()  # the click's work runs after the ack
         assert [e.action for e in agents.events] == [DeskAction.HAND_BACK]
     finally:
-        await desk.stop()
+        await connection.stop()
 
 
 async def test_thread_reply_becomes_a_reply_event(env: Env) -> None:
@@ -249,14 +266,14 @@ async def test_top_level_messages_in_the_escalation_channel_are_ignored(fake: Fa
     channel = SlackChannel(connection, settings)
     await desk.start(agents)
     await channel.start(inbox)
+    await connection.start()
     try:
         body = json.dumps(load("escalation_channel.json"))
         url = f"http://127.0.0.1:{connection.port}/slack/events"
         assert (await post(url, body, sign(body, SECRET)))[0] == 200
         assert agents.events == [] and inbox.messages == []
     finally:
-        await channel.stop()
-        await desk.stop()
+        await connection.stop()
 
 
 def command_body(fake: FakeSlack, user_id: str = "U0CAROL") -> str:

@@ -61,6 +61,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[RecordedCall] = []
         self.hooks: list[tuple[str, Mapping[str, Any]]] = []
+        self.posted: list[tuple[str, str, Mapping[str, Any]]] = []  # channel, ts, params
         self.acks: list[dict[str, Any]] = []
         self.usergroups: dict[str, list[str]] = {}
         self.port = 0
@@ -163,6 +164,8 @@ class FakeSlack:
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link?ticket={uuid.uuid4()}"}
         if method in ("chat.postMessage", "chat.update"):
             ts = str(params.get("ts") or self.next_ts())
+            if method == "chat.postMessage":
+                self.posted.append((str(params.get("channel")), ts, params))
             message = {"type": "message", "text": params.get("text"), "ts": ts,
                        "bot_id": BOT_ID, "user": BOT_USER_ID}  # fmt: skip
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
@@ -173,6 +176,10 @@ class FakeSlack:
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}
         return {"ok": True}
+
+    def posted_ts(self, channel: str) -> list[str]:
+        """The ts of every top-level message posted to ``channel`` (card refs), in order."""
+        return [ts for ch, ts, p in self.posted if ch == channel and not p.get("thread_ts")]
 
     def next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
