@@ -21,10 +21,11 @@ import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 ApiKind = Literal["openai", "anthropic"]
 _PATHS: dict[ApiKind, str] = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
@@ -54,7 +55,7 @@ def _anthropic_error(status: int, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_fake"}
 
 
-class FakeLLMServer:
+class FakeLLMServer(LoopbackServer):
     def __init__(self, reply: str = "Hello from the fake LLM.") -> None:
         self.reply = reply
         self.latency = 0.0
@@ -62,12 +63,11 @@ class FakeLLMServer:
         self.output_tokens = 7
         self.requests: list[RecordedRequest] = []
         self._steps: dict[ApiKind, list[dict[str, Any]]] = {"openai": [], "anthropic": []}
-        self.port = 0
         app = web.Application()
         app.router.add_post(_PATHS["openai"], self._chat_completions)
         app.router.add_post(_PATHS["anthropic"], self._messages)
         # handler_cancellation: a client that gave up (timeout) must not leave a sleeping handler
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
+        super().__init__(app, handler_cancellation=True)
 
     @property
     def openai_base_url(self) -> str:
@@ -85,27 +85,6 @@ class FakeLLMServer:
 
     def requests_for(self, kind: ApiKind) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == _PATHS[kind]]
-
-    async def start(self) -> Self:
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        return self
-
-    async def stop(self) -> None:
-        await self._runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def _handle(
         self,

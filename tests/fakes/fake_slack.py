@@ -27,8 +27,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -37,6 +36,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from channels.base import InboundMessage
 from config.settings import SlackSettings
+from tests.fakes.loopback import LoopbackServer
 
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
@@ -57,14 +57,13 @@ class _Failure:
     headers: Mapping[str, str]
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     def __init__(self) -> None:
         self.calls: list[RecordedCall] = []
         self.hooks: list[tuple[str, Mapping[str, Any]]] = []
         self.posted: list[tuple[str, str, Mapping[str, Any]]] = []  # channel, ts, params
         self.acks: list[dict[str, Any]] = []
         self.usergroups: dict[str, list[str]] = {}
-        self.port = 0
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -73,7 +72,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/hooks/{tail:.*}", self._hook)
         app.router.add_get("/link", self._socket_mode)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
+        super().__init__(app)
 
     @property
     def base_url(self) -> str:
@@ -86,27 +85,10 @@ class FakeSlack:
     def hook_url(self, name: str = "commands/T0TEAM/1/abc") -> str:
         return f"{self.base_url}/hooks/{name}"
 
-    async def start(self) -> Self:
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = int(self._runner.addresses[0][1])
-        return self
-
     async def stop(self) -> None:
         for socket in list(self._sockets):
             await socket.close()
-        await self._runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        await super().stop()
 
     # -- scripting and inspection --------------------------------------------------------------
 
