@@ -204,7 +204,7 @@ def sdk_messages(request: AnswerRequest) -> list[dict[str, str]]:
 
 
 class CountersInMemory:
-    """The two store calls the router makes (``incr``, ``counters``), without SQLite."""
+    """The store calls the router makes (counters, the per-conversation cost), without SQLite."""
 
     def __init__(self) -> None:
         self.values: Counter[str] = Counter()
@@ -212,8 +212,17 @@ class CountersInMemory:
     async def incr(self, name: str, amount: float = 1, day: object = None) -> None:
         self.values[name] += amount
 
+    async def incr_many(self, amounts: dict[str, float], day: object = None) -> None:
+        self.values.update(amounts)
+
     async def counters(self, day: object = None) -> dict[str, float]:
         return dict(self.values)
+
+    async def kv_get(self, key: str) -> str | None:
+        return None
+
+    async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None:
+        return None
 
 
 async def open_store(path: Path) -> SqliteStore:
@@ -488,7 +497,7 @@ async def measure_hedging(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> Hedging
     race = router(
         chain(race_slow, race_fast), race_store, RouterConfig(hedge_delay_s=0.0, cache_ttl_s=0)
     )
-    delayed = router(chain(slow, fast), store, RouterConfig(cache_ttl_s=0))  # hedge_delay_s 0.4
+    delayed = router(chain(slow, fast), store, RouterConfig(cache_ttl_s=0, hedge_delay_s=0.4))
     alone = router(
         [answerer("secondary", fast.openai_base_url)], store, RouterConfig(cache_ttl_s=0)
     )
@@ -853,7 +862,7 @@ def report_hedging(hedging: Hedging, requests: int) -> dict[str, float]:
     )
     labels = {
         "frontdesk_race": "Frontdesk, urgent, hedge_delay_s=0 (race)",
-        "frontdesk_hedge_0.4": "Frontdesk, urgent, hedge_delay_s=0.4 (default)",
+        "frontdesk_hedge_0.4": "Frontdesk, urgent, hedge_delay_s=0.4",
         "secondary_alone": "secondary alone (Frontdesk router, one provider)",
         "litellm_fallback": "LiteLLM, primary -> secondary fallbacks (no hedging)",
         "litellm_latency_based": "LiteLLM, both in one group, latency-based-routing",

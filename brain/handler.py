@@ -71,11 +71,17 @@ class Brain:
         conversation = await self.store.get_conversation(message.ref.key)
         turns = since_reset(conversation.turns if conversation else ())
         classification = self.classifier.classify(text)
-        answer = await self._answer(message, classification, turns)
-        facts = _facts(message, text, classification, answer, turns)
-        if await self.store.kv_get(f"paused:{message.ref.channel}"):
-            facts = replace(facts, channel_paused=True)
+        paused = bool(await self.store.kv_get(f"paused:{message.ref.channel}"))
+        # Reasons that do not depend on an answer (a request for a person, a sensitive topic,
+        # a paused channel, ...) hand over at once: no LLM call is spent on a draft nobody sees.
+        facts = replace(_facts(message, text, classification, None, turns),
+                        answer_confidence=1.0, channel_paused=paused)  # fmt: skip
         found = reasons(self.policy, facts)
+        answer = None
+        if not found:
+            answer = await self._answer(message, classification, turns)
+            facts = replace(facts, answer_confidence=_confidence(answer))
+            found = reasons(self.policy, facts)
         if found:
             decision = await self._escalate(message, classification, found, answer, turns)
         elif (await self.store.open_ticket_for(message.ref.key)) is not None:
@@ -108,7 +114,7 @@ class Brain:
             question=text,
             language=classification.language,
             passages=tuple(passages),
-            history=tuple(turns[-TRANSCRIPT_TURNS:]),
+            history=tuple(turns[-TRANSCRIPT_TURNS - 1 : -1]),  # the last turn is the question
             intent=classification.intent,
             tier=choose_tier(classification, is_vip(self.policy, message.author)),
             urgent=classification.urgency >= Urgency.URGENT,

@@ -81,8 +81,6 @@ def build_chat(request: AnswerRequest, config: PromptConfig, timeout_s: float) -
             messages.append(ChatMessage("user", _fence(turn.text)))
         elif turn.role in ("bot", "agent"):
             messages.append(ChatMessage("assistant", turn.text))
-    if messages and messages[-1].role == "user" and request.history:
-        messages.pop()  # the latest customer turn is the question itself, added below
     messages.append(ChatMessage("user", _fence(request.question)))
     return ChatRequest(
         system=system_prompt(request, config),

@@ -25,24 +25,26 @@ from brain.classify import Classification
 from brain.playbook import Tier
 from brain.providers.base import Answer, AnswerRequest, Provider
 from brain.providers.llm import ProviderUnavailable
-from brain.store.base import Store
+from brain.store.base import Store, today
 from config.errors import ProviderError
 
 logger = logging.getLogger(__name__)
 
 Alert = Callable[[str], Awaitable[None]]
+CONVERSATION_COST_TTL_S = 90 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
 class RouterConfig:
     attempt_timeout_s: float = 8.0
     deadline_s: float = 20.0
-    hedge_delay_s: float = 0.4
+    hedge_delay_s: float = 0.0  # urgent messages race all providers of the tier at once
     faq_direct_threshold: float = 0.8
     daily_budget_usd: float = 20.0  # 0 = no limit
     hard_budget_ratio: float = 1.2  # beyond budget x this: offline only
     cache_ttl_s: float = 3600.0
     cache_entries: int = 2000
+    spend_refresh_s: float = 5.0  # how stale the budget check may be (other replicas' spend)
 
 
 def choose_tier(classification: Classification, vip: bool) -> str:
@@ -86,6 +88,9 @@ class Router:
                 self.routes.setdefault(answerer.name, Route(answerer, CircuitBreaker(breaker)))
             self.tiers[tier] = [a.name for a in answerers]
         self._cache: OrderedDict[str, tuple[float, Answer]] = OrderedDict()
+        self._spent = 0.0
+        self._spent_read_at = float("-inf")
+        self._spent_day = today()
 
     async def close(self) -> None:
         for route in self.routes.values():
@@ -99,8 +104,10 @@ class Router:
         if request.passages and request.passages[0].score >= self.config.faq_direct_threshold:
             await self.store.incr("router_faq_direct")
             return await self.offline.answer(request)
-        key = _cache_key(request)
-        cached = self._cached(key)
+        # Only a conversation's first question may share answers: later ones depend on what was
+        # said before, and an answer that carried someone's personal data is never reused.
+        key = _cache_key(request) if not request.history else None
+        cached = self._cached(key) if key else None
         if cached is not None:
             await self.store.incr("router_cache_hits")
             return cached
@@ -116,7 +123,7 @@ class Router:
             await self.store.incr("router_offline_fallbacks")
             return await self.offline.answer(request)
         await self._account(answer, request)
-        if not answer.needs_human:
+        if key and answer.cacheable and not answer.needs_human:
             self._remember(key, answer)
         return answer
 
@@ -135,33 +142,41 @@ class Router:
     async def _race(self, chain: Sequence[Route], request: AnswerRequest) -> Answer:
         """Start the first provider; start the next after ``hedge_delay_s`` or on a failure;
         the first valid answer wins and the others are cancelled."""
-        waiting = [r for r in chain if r.breaker.allow()]
+        waiting = list(chain)
         running: dict[asyncio.Task[Answer], Route] = {}
-        errors: list[Exception] = [
-            ProviderUnavailable(f"{r.answerer.name}: circuit open") for r in chain
-            if r not in waiting
-        ]  # fmt: skip
-        try:
-            while waiting or running:
-                if waiting and (not running or self.config.hedge_delay_s <= 0):
-                    route = waiting.pop(0)
+        errors: list[Exception] = []
+
+        def start_next() -> None:
+            # Ask a breaker only when its provider is really about to be called: a half-open
+            # breaker grants a single probe, and an unused grant would block it for good.
+            while waiting:
+                route = waiting.pop(0)
+                if route.breaker.allow():
                     running[asyncio.create_task(self._attempt(route, request))] = route
+                    return
+                errors.append(ProviderUnavailable(f"{route.answerer.name}: circuit open"))
+
+        try:
+            start_next()
+            while running:
+                if waiting and self.config.hedge_delay_s <= 0:
+                    start_next()
                     continue
                 timeout = self.config.hedge_delay_s if waiting else None
                 done, _ = await asyncio.wait(running, timeout=timeout,
                                              return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-                if not done and waiting:
-                    route = waiting.pop(0)
-                    running[asyncio.create_task(self._attempt(route, request))] = route
+                if not done:
+                    start_next()
                 for task in done:
                     running.pop(task)
                     if task.exception() is None:
                         return task.result()
                     errors.append(task.exception())  # type: ignore[arg-type]
+                    if not running:
+                        start_next()  # a failure starts the next provider at once
         finally:
-            for task, route in running.items():
+            for task in running:
                 task.cancel()
-                route.breaker.release()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*running, return_exceptions=True)
         raise ExceptionGroup("every provider in the race failed", errors or
@@ -174,6 +189,9 @@ class Router:
             answer = await asyncio.wait_for(
                 route.answerer.answer(replace(request, timeout_s=timeout)), timeout
             )
+        except asyncio.CancelledError:
+            route.breaker.release()  # hedged away or past the deadline: no verdict
+            raise
         except (ProviderError, TimeoutError) as err:
             route.breaker.record_failure()
             await self.store.incr(f"provider_failures:{route.answerer.name}")
@@ -189,7 +207,7 @@ class Router:
         budget = self.config.daily_budget_usd
         if budget <= 0:
             return tier
-        spent = (await self.store.counters()).get("llm_cost_usd", 0.0)
+        spent = await self._spent_today()
         if spent >= budget * self.config.hard_budget_ratio:
             await self._alert_once("budget_hard", f"LLM spend ${spent:.2f} is past the hard "
                                    f"limit; answering offline until midnight UTC")  # fmt: skip
@@ -208,15 +226,28 @@ class Router:
             if self.on_alert is not None:
                 await self.on_alert(text)
 
+    async def _spent_today(self) -> float:
+        """Today's LLM spend, re-read from the store at most every few seconds (other replicas
+        spend too); this process's own calls are added as they happen."""
+        now = time.monotonic()
+        day = today()
+        if now - self._spent_read_at >= self.config.spend_refresh_s or day != self._spent_day:
+            self._spent = (await self.store.counters(day)).get("llm_cost_usd", 0.0)
+            self._spent_read_at, self._spent_day = now, day
+        return self._spent
+
     async def _account(self, answer: Answer, request: AnswerRequest) -> None:
-        await self.store.incr("llm_calls")
-        await self.store.incr(f"llm_calls:{answer.provider}")
+        amounts = {"llm_calls": 1.0, f"llm_calls:{answer.provider}": 1.0}
         if answer.cost_usd:
-            await self.store.incr("llm_cost_usd", answer.cost_usd)
-            await self.store.incr(f"llm_cost_usd:{answer.provider}", answer.cost_usd)
-            if request.conversation_key:
-                await self.store.incr(f"conversation_cost_usd:{request.conversation_key}",
-                                      answer.cost_usd)  # fmt: skip
+            amounts |= {"llm_cost_usd": answer.cost_usd,
+                        f"llm_cost_usd:{answer.provider}": answer.cost_usd}  # fmt: skip
+            self._spent += answer.cost_usd
+        await self.store.incr_many(amounts)
+        if answer.cost_usd and request.conversation_key:
+            # Runs under the conversation's lock, so read-modify-write is safe here.
+            key = f"conversation_cost_usd:{request.conversation_key}"
+            total = float(await self.store.kv_get(key) or 0.0) + answer.cost_usd
+            await self.store.kv_set(key, f"{total:.6f}", ttl_s=CONVERSATION_COST_TTL_S)
 
     def _cached(self, key: str) -> Answer | None:
         entry = self._cache.get(key)

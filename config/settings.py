@@ -223,7 +223,7 @@ class ProviderSettings(_Section):
     models: list[ModelSettings] = []
     attempt_timeout_seconds: PositiveSeconds = 8.0
     deadline_seconds: PositiveSeconds = 20.0
-    hedge_delay_seconds: float = Field(0.4, ge=0)
+    hedge_delay_seconds: float = Field(0.0, ge=0)
     daily_budget_usd: float = Field(20.0, ge=0)
     hard_budget_ratio: float = Field(1.2, ge=1.0)
     faq_direct_threshold: Probability = 0.8

@@ -188,3 +188,29 @@ async def test_desk_keeps_internal_messages_internal(
     assert conversation is not None
     roles = [t.role for t in conversation.turns]
     assert roles.count("agent") == 1 and roles.count("note") == 3 and roles[-1] == "system"
+
+
+class CountingAnswerer:
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def close(self) -> None:
+        return None
+
+    async def answer(self, request: AnswerRequest) -> Answer:
+        self.calls += 1
+        return Answer(text="drafted", confidence=0.9, sources=("x",))
+
+
+async def test_no_answer_is_drafted_when_a_person_must_take_over(
+    store: Store, make_brain: BrainFactory
+) -> None:
+    brain = make_brain(store)
+    counting = CountingAnswerer()
+    brain.answerer = counting
+    handed = await brain.handle(customer_says("Can I talk to a real person?"))
+    assert handed.kind is DecisionKind.ESCALATE and counting.calls == 0
+    answered = await brain.handle(customer_says("do you ship to Norway?", "c2"))
+    assert answered.kind is DecisionKind.REPLY and counting.calls == 1

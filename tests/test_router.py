@@ -15,8 +15,9 @@ from brain.providers.base import AnswerRequest, Passage
 from brain.providers.fake import Delay, ScriptedClient, json_answer
 from brain.providers.llm import MalformedOutput, Price, ProviderUnavailable
 from brain.providers.offline import OfflineAnswerer
+from brain.redact import Redactor
 from brain.router import Router, RouterConfig
-from brain.store.base import StoreLimits
+from brain.store.base import StoreLimits, Turn
 from brain.store.sqlite import SqliteStore
 
 PASSAGE = Passage(id="return-an-item", title="Returns", text="30 days to return.", score=0.5)
@@ -36,7 +37,9 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 def router(store: SqliteStore, tiers: dict[str, list[ScriptedClient]], **config: object) -> Router:
     prompts = PromptConfig(company="Larkspur Home")
-    answerers = {t: [LLMAnswerer(c, prompts) for c in clients] for t, clients in tiers.items()}
+    answerers = {
+        t: [LLMAnswerer(c, prompts, Redactor()) for c in clients] for t, clients in tiers.items()
+    }
     settings = {"hedge_delay_s": 0.05, "attempt_timeout_s": 2.0, **config}
     return Router(answerers, OfflineAnswerer(), store, RouterConfig(**settings),  # type: ignore[arg-type]
                   BreakerConfig(consecutive_failures=3, cooldown_s=0.3))  # fmt: skip
@@ -149,7 +152,7 @@ async def test_budget_degrades_strong_to_fast_then_offline(store: SqliteStore) -
 
     cheap, pricey = ScriptedClient("cheap"), ScriptedClient("pricey")
     routing = router(store, {"fast": [cheap], "strong": [pricey]}, daily_budget_usd=1.0,
-                     cache_ttl_s=0)  # fmt: skip
+                     cache_ttl_s=0, spend_refresh_s=0)  # fmt: skip
     routing.on_alert = alert
     assert (await routing.answer(ask("a", tier="strong"))).provider == "pricey"
     await store.incr("llm_cost_usd", 1.0)
@@ -166,7 +169,9 @@ async def test_cost_is_recorded_per_call_and_conversation(store: SqliteStore) ->
     counters = await store.counters()
     assert answer.cost_usd > 0
     assert counters["llm_cost_usd"] == pytest.approx(answer.cost_usd)
-    assert counters["conversation_cost_usd:conv-9"] == pytest.approx(answer.cost_usd)
+    per_conversation = await store.kv_get("conversation_cost_usd:conv-9")
+    assert float(per_conversation or 0) == pytest.approx(answer.cost_usd, abs=1e-6)
+    assert not any(k.startswith("conversation_cost") for k in counters), "keeps stats small"
     assert counters["llm_calls:metered"] == 1
 
 
@@ -223,3 +228,31 @@ def test_parse_rejects_wrong_shapes() -> None:
     body = '{"answer": "x", "confidence": 0.5, "needs_human": false, "sources": ["a", "zz"]}'
     fenced = f"```json\n{body}\n```"
     assert parse(fenced, ["a"]).sources == ("a",)
+
+
+async def test_cache_never_shares_personal_or_contextual_answers(store: SqliteStore) -> None:
+    client = ScriptedClient("llm", default=json_answer("We'll write to [EMAIL_1] today."))
+    routing = router(store, {"fast": [client]})
+    mine = await routing.answer(ask("Can you email me at robin@home.example?"))
+    assert mine.text == "We'll write to robin@home.example today." and not mine.cacheable
+    await routing.answer(ask("Can you email me at robin@home.example?"))
+    assert len(client.requests) == 2, "an answer carrying personal data is never reused"
+    earlier = (Turn("t1", "customer", "I bought a lamp"), Turn("t2", "bot", "Nice!"))
+    await routing.answer(ask("can I return it?", history=earlier))
+    await routing.answer(ask("can I return it?", history=earlier))
+    assert len(client.requests) == 4, "follow-ups depend on context: no cache"
+
+
+async def test_half_open_breaker_is_not_stuck_after_a_race(store: SqliteStore) -> None:
+    first = ScriptedClient("first", latency_s=0.01)
+    second = ScriptedClient("second", [ProviderUnavailable("down")] * 3)
+    routing = router(store, {"fast": [second, first]}, cache_ttl_s=0)
+    for i in range(3):  # open the second provider's breaker
+        await routing.answer(ask(f"q{i}"))
+    await asyncio.sleep(0.35)  # cooldown over: the next call may probe it
+    routing.tiers["fast"] = ["first", "second"]
+    answer = await routing.answer(ask("urgent one", urgent=True))
+    assert answer.provider in ("first", "second")
+    routing.tiers["fast"] = ["second", "first"]
+    probe = await routing.answer(ask("after the race"))
+    assert probe.provider == "second", "the half-open breaker must still grant its probe"

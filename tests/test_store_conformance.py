@@ -208,6 +208,8 @@ async def test_counters_by_day(store: Store) -> None:
     await store.incr("answered", 2, day=day)
     await store.incr("cost_usd", 0.25, day=day)
     assert await store.counters(day) == {"answered": 3, "cost_usd": 0.25}
+    await store.incr_many({"answered": 1, "llm_calls": 2}, day=day)
+    assert await store.counters(day) == {"answered": 4, "cost_usd": 0.25, "llm_calls": 2}
     assert await store.counters(datetime(2026, 1, 3, tzinfo=UTC).date()) == {}
 
 

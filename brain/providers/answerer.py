@@ -54,6 +54,8 @@ class LLMAnswerer:
             output_tokens=sum(c.output_tokens for c in completions),
             cost_usd=sum(c.cost_usd for c in completions),
             latency_ms=sum(c.latency_ms for c in completions),
+            # Without redaction we cannot know what personal data the answer carries.
+            cacheable=redaction is not None and not redaction.mapping,
         )
 
     def _redact(self, request: AnswerRequest) -> tuple[AnswerRequest, Redaction | None]:

@@ -29,7 +29,7 @@ class AnswerRequest:
     question: str
     language: str
     passages: tuple[Passage, ...]
-    history: tuple[Turn, ...] = ()
+    history: tuple[Turn, ...] = ()  # the turns before the question (since the bot took over)
     intent: str | None = None
     max_chars: int = 3000
     # Routing hints, set by the handler from the classification:
@@ -52,6 +52,7 @@ class Answer:
     output_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
+    cacheable: bool = True  # False when it was written with a customer's personal data
 
 
 class Provider(Protocol):

@@ -246,6 +246,9 @@ class Store(Protocol):
     # -- counters ----------------------------------------------------------------------------
     async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None: ...
 
+    async def incr_many(self, amounts: Mapping[str, float], day: date | None = None) -> None:
+        """Several counters in one round trip (all or none)."""
+
     async def counters(self, day: date | None = None) -> dict[str, float]: ...
 
 

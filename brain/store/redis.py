@@ -447,8 +447,15 @@ class RedisStore:
 
     # -- counters ----------------------------------------------------------------------------
     async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None:
+        await self.incr_many({name: amount}, day)
+
+    async def incr_many(self, amounts: Mapping[str, float], day: date | None = None) -> None:
+        key = self._stats(day)
         with _failures("incr"):
-            await self.client.hincrbyfloat(self._stats(day), name, amount)
+            async with self.client.pipeline(transaction=True) as pipe:
+                for name, amount in amounts.items():
+                    pipe.hincrbyfloat(key, name, amount)
+                await pipe.execute()
 
     async def counters(self, day: date | None = None) -> dict[str, float]:
         with _failures("counters"):

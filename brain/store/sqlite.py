@@ -412,16 +412,25 @@ class SqliteStore:
 
     # -- counters ----------------------------------------------------------------------------
     async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None:
-        sql = (
-            "INSERT INTO counters (day, name, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (day, name) DO UPDATE SET value = value + excluded.value"
-        )
-        await self._run(self._tx(_execute, sql, ((day or today()).isoformat(), name, amount)))
+        await self.incr_many({name: amount}, day)
+
+    async def incr_many(self, amounts: Mapping[str, float], day: date | None = None) -> None:
+        bucket = (day or today()).isoformat()
+        rows = [(bucket, name, amount) for name, amount in amounts.items()]
+        await self._run(self._tx(_upsert_counters, rows))
 
     async def counters(self, day: date | None = None) -> dict[str, float]:
         sql = "SELECT name, value FROM counters WHERE day = ?"
         rows = await self._run(self._tx(_fetch, sql, ((day or today()).isoformat(),)))
         return {str(name): float(value) for name, value in rows}
+
+
+def _upsert_counters(conn: sqlite3.Connection, rows: list[tuple[str, str, float]]) -> None:
+    conn.executemany(
+        "INSERT INTO counters (day, name, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (day, name) DO UPDATE SET value = value + excluded.value",
+        rows,
+    )
 
 
 def _execute(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> None:
