@@ -6,10 +6,10 @@ fake OpenAI API (``tests.fakes.fake_llm.FakeLLMServer``, replying with a valid J
 127.0.0.1, a SQLite store in a temporary directory, and signed Slack requests. Nothing leaves
 the machine. Run: ``python bench/escalation.py [--escalations N] [--concurrency K]``.
 
-For each escalation a different customer (DM ``D0CUSTnnnn``, user ``U0CUSTnnnn``) writes "I want
-to talk to a real person" as a signed ``message`` event; then an agent clicks Claim on the card
-(a signed ``block_actions`` request with the ticket id from the card's button and the card's
-ts). Measured, with ``time.perf_counter()`` stamped by the fake Slack when it records the post:
+For each escalation a different customer (DM ``D0CUSTnnnn``, user ``U0CUSTnnnn``) sends one
+message as a signed ``message`` event; then an agent clicks Claim on the card (a signed
+``block_actions`` request with the ticket id from the card's button and the card's ts).
+Measured, with ``time.perf_counter()`` stamped by the fake Slack when it records the post:
 
 - trigger -> card: from just before POSTing the event to the card's ``chat.postMessage`` in
   the escalation channel;
@@ -17,13 +17,14 @@ ts). Measured, with ``time.perf_counter()`` stamped by the fake Slack when it re
   customer's DM saying a teammate "joined".
 
 First N escalations one after the other, then (``--concurrency K``, 0 skips) N more with K
-customers in flight at once. The brain asks the answerer before the escalation policy decides,
-but with the production routing settings this message never reaches the LLM: the KB entry
-``contact-support`` scores 0.73 + 0.15 (the intent lists it) >= ``faq_direct_threshold`` 0.8,
-so the router answers offline. By default (``--routing llm``) the bench therefore sets that
-threshold to 1.0 and the answer cache's TTL to 0, so every escalation makes one LLM call to the
-loopback fake (``--llm-latency`` seconds each, default 0); ``--routing default`` keeps the
-production routing. Slack pacing is ``--slack-rate`` posts per second per channel (the
+customers in flight at once. ``--trigger human`` (default): "I want to talk to a real person",
+handed over for a reason that needs no answer (since 7f79a2a the brain then asks no LLM).
+``--trigger low-confidence``: a product question the knowledge base barely covers, answered by
+the fake LLM with confidence 0.2, so the hand-over waits for the LLM call. ``--routing llm``
+(default) sets ``faq_direct_threshold`` to 1.0 and the answer cache's TTL to 0, so every answer
+the brain asks for is a call to the fake (``--llm-latency`` seconds each, default 0);
+``--routing default`` keeps the shipped routing. The printed count of LLM requests says how
+many calls were in the loop. Slack pacing is ``--slack-rate`` posts per second per channel (the
 default 1,000 does not throttle; production's default is 1). The last line printed is one JSON
 object.
 """
@@ -55,7 +56,10 @@ from tests.servers import free_port, wait_for_port
 
 ESC = "C0ESC"
 AGENT = "U0AGENT"
-TEXT = "I want to talk to a real person"
+TRIGGERS = {  # what the customer writes
+    "human": "I want to talk to a real person",
+    "low-confidence": "Does the oak table come in a darker stain?",
+}
 TARGET_MS = 1000.0  # p99 of each measure
 FIELD_BAR_MS = 30_000.0  # the common bar in the field ("a human within 30 seconds")
 WAIT_S = 60.0  # give up on one post after this long
@@ -102,6 +106,7 @@ class Run:
 class Bench:
     fake: StampedSlack
     url: str
+    text: str
 
     async def escalate(self, n: int, run: Run) -> None:
         user, dm = f"U0CUST{n:04d}", f"D0CUST{n:04d}"
@@ -110,7 +115,7 @@ class Bench:
         )
         ts = f"1800000000.{n:06d}"
         event = {"type": "message", "channel": dm, "channel_type": "im", "user": user,
-                 "text": TEXT, "ts": ts, "event_ts": ts}  # fmt: skip
+                 "text": self.text, "ts": ts, "event_ts": ts}  # fmt: skip
         body = json.dumps({"type": "event_callback", "team_id": "T0TEAM", "api_app_id": "A0APP",
                            "event": event, "event_id": f"Ev{n:06d}", "event_time": 1})  # fmt: skip
         started = time.perf_counter()
@@ -189,7 +194,7 @@ def configure(tmp: Path, slack: FakeSlack, llm: FakeLLMServer, rate: float, rout
         "DIGEST__ENABLED": "false",
     }.items():  # fmt: skip
         os.environ[f"FRONTDESK_{key}"] = value
-    if routing == "llm":  # no FAQ-direct answer, no cached answer: one LLM call per escalation
+    if routing == "llm":  # no FAQ-direct answer, no cached answer: every answer is an LLM call
         os.environ["FRONTDESK_PROVIDERS__FAQ_DIRECT_THRESHOLD"] = "1.0"
         os.environ["FRONTDESK_PROVIDERS__CACHE_TTL_SECONDS"] = "0"
     return port
@@ -225,19 +230,24 @@ async def main() -> None:
     parser.add_argument("--slack-rate", type=float, default=1000.0,
                         help="FRONTDESK_SLACK__MAX_MESSAGES_PER_SECOND")  # fmt: skip
     parser.add_argument("--routing", choices=("llm", "default"), default="llm",
-                        help="llm: one LLM call per escalation; default: as shipped")  # fmt: skip
+                        help="llm: no FAQ bypass, no cache; default: as shipped")  # fmt: skip
+    parser.add_argument("--trigger", choices=tuple(TRIGGERS), default="human")
     parser.add_argument("--llm-latency", type=float, default=0.0, help="seconds per LLM reply")
     args = parser.parse_args()
     runs: dict[str, Run] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        async with StampedSlack() as slack, FakeLLMServer(json_answer(ANSWER)) as llm:
+        # A confident answer, or for --trigger low-confidence one below the 0.45 threshold.
+        reply = json_answer(ANSWER, confidence=0.2 if args.trigger == "low-confidence" else 0.9)
+        async with StampedSlack() as slack, FakeLLMServer(reply) as llm:
             llm.latency = args.llm_latency
             port = configure(Path(tmp), slack, llm, args.slack_rate, args.routing)
             app = App(load_settings(env_file=None))
             task = asyncio.create_task(app.run())
             try:
                 await asyncio.to_thread(wait_for_port, port, 60.0)
-                bench = Bench(slack, f"http://127.0.0.1:{port}/slack/events")
+                bench = Bench(
+                    slack, f"http://127.0.0.1:{port}/slack/events", TRIGGERS[args.trigger]
+                )
                 runs["sequential"] = await sequential(bench, 1, args.escalations)
                 if args.concurrency > 0:
                     first = args.escalations + 1
@@ -250,10 +260,10 @@ async def main() -> None:
             llm_calls = len(llm.requests_for("openai"))
 
     total = sum(len(run.trigger_ms) for run in runs.values())
-    print(f"{args.escalations} escalations per run, SQLite store, Slack HTTP mode, "
-          f"Slack pacing {args.slack_rate:g} posts/s per channel, routing {args.routing}; "
-          f"{llm_calls} LLM requests (latency {args.llm_latency:g} s) for {total} "
-          f"escalations")  # fmt: skip
+    print(f"{args.escalations} escalations per run ({args.trigger}: {TRIGGERS[args.trigger]!r}), "
+          f"SQLite store, Slack HTTP mode, Slack pacing {args.slack_rate:g} posts/s per channel, "
+          f"routing {args.routing}; {llm_calls} LLM requests (latency {args.llm_latency:g} s) "
+          f"for {total} escalations")  # fmt: skip
     print(f"{'measure':<38} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  p99 < 1 s")
     result: dict[str, float] = {}
     for name, run in runs.items():
