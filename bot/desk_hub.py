@@ -26,8 +26,15 @@ CommandRunner = Callable[[DeskEvent], Awaitable[DeskFeedback]]
 HomeRenderer = Callable[[Desk, str], Awaitable[None]]
 
 
+PAGING_GRACE_S = 300.0
+
+
 def ref_key(desk: Desk) -> str:
     return f"desk_ref:{desk.name}"
+
+
+def _paging_key(desk: Desk, ticket_id: str) -> str:
+    return f"paging:{desk.name}:{ticket_id}"
 
 
 class DeskHub:
@@ -49,11 +56,15 @@ class DeskHub:
     async def page(self, card: EscalationCard) -> None:
         """Show a new ticket on every desk; a desk that fails is retried by ``repage_due``."""
         for desk in self.desks:
+            # Marks the card as on its way (a busy channel paces posts), so that the re-page
+            # job does not post a second card for the same ticket meanwhile.
+            await self.store.kv_set(_paging_key(desk, card.ticket_id), "1", ttl_s=PAGING_GRACE_S)
             try:
                 ref = await desk.page(card)
             except Exception:
                 logger.exception("desk %s could not page %s; retrying later", desk.name,
                                  card.ticket_id)  # fmt: skip
+                await self.store.kv_delete(_paging_key(desk, card.ticket_id))
                 continue
             await self.store.annotate_ticket(card.ticket_id, {ref_key(desk): ref})
             await self.store.kv_set(f"{ref_key(desk)}:{ref}", card.ticket_id)
@@ -95,7 +106,8 @@ class DeskHub:
             for desk in self.desks:
                 ref = ticket.details.get(ref_key(desk))
                 if ref is None:
-                    await self.page(card_for(ticket))
+                    if await self.store.kv_get(_paging_key(desk, ticket.id)) is None:
+                        await self.page(card_for(ticket))
                     continue
                 if await self._repage(desk, ticket, ref):
                     count += 1

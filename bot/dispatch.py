@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.desk_hub import DeskHub
 from brain.decision import Decision, DecisionKind
@@ -28,6 +28,8 @@ from channels.base import Channel, InboundMessage, OutboundMessage
 from config.errors import ChannelError, DeliveryRefused, FrontdeskError
 
 logger = logging.getLogger(__name__)
+
+SIDE_TASK_GRACE_S = 10.0
 
 
 class Responder(Protocol):
@@ -71,6 +73,7 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._side_tasks: set[asyncio.Task[None]] = set()
 
     # -- the channel side --------------------------------------------------------------------
     async def submit(self, message: InboundMessage) -> bool:
@@ -99,14 +102,28 @@ class Dispatcher:
                 await reclaimer
             if self._lane_tasks:
                 await asyncio.gather(*self._lane_tasks, return_exceptions=True)
+            if self._side_tasks:
+                await asyncio.wait(self._side_tasks, timeout=SIDE_TASK_GRACE_S)
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_done)
+
+    def _side_done(self, task: asyncio.Task[None]) -> None:
+        self._side_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("desk work failed", exc_info=task.exception())
 
     async def drain(self, poll_s: float = 0.02) -> None:
         """Wait until every queued message has been handled (used by piped stdin and tests)."""
         while True:
             await self._idle.wait()
+            if self._side_tasks:
+                await asyncio.wait(self._side_tasks)
             if await self.store.queue_depth() == 0 and self._idle.is_set():
                 return
             await asyncio.sleep(poll_s)
@@ -281,7 +298,10 @@ class Dispatcher:
             return
         try:
             if decision.card is not None:
-                await self.hub.page(decision.card)
+                # Paging may wait on the desk channel's posting pace: never hold the
+                # conversation (or a worker slot) for it. A page lost here is retried by the
+                # SLA job, which pages every open ticket that has no card.
+                self._spawn(self.hub.page(decision.card))
             elif decision.kind is DecisionKind.RELAY and decision.ticket_id:
                 await self.hub.relay(decision.ticket_id, message.author, message.text)
         except FrontdeskError:

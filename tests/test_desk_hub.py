@@ -137,3 +137,21 @@ async def test_a_failed_page_is_retried(loop: Loop) -> None:
 async def test_alerts_reach_every_desk(loop: Loop) -> None:
     await loop.hub.alert("budget reached")
     assert loop.desk.alerts == ["budget reached"]
+
+
+async def test_a_card_on_its_way_is_not_posted_twice(loop: Loop) -> None:
+    release = asyncio.Event()
+    posted = loop.desk.page
+
+    async def slow_page(card: object, thread_of: str | None = None) -> str:
+        await release.wait()  # the desk channel's posting pace holds this card back
+        return await posted(card, thread_of)  # type: ignore[arg-type]
+
+    loop.desk.page = slow_page  # type: ignore[method-assign]
+    await loop.channel.inject(loop.channel.message("get me a human please", conversation="c1"))
+    # The customer is told at once, while the card still waits for its turn.
+    await loop.channel.wait_for(lambda sent: len(sent) >= 1, within=5.0)
+    await loop.hub.repage_due()  # the SLA job runs while the card waits its turn
+    release.set()
+    await loop.dispatcher.drain()
+    assert len(loop.desk.pages) == 1
