@@ -14,10 +14,7 @@ import functools
 import logging
 import signal
 import socket
-from typing import Any, TextIO
-
-from channels.slack import SlackChannel
-from channels.slack_desk import SlackDesk
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.admin import Admin, AdminContext, admin_entries, build_digest, sync_disabled
 from bot.desk_hub import DeskHub
@@ -31,15 +28,26 @@ from brain.knowledge import KnowledgeBase
 from brain.router import Router
 from brain.store.base import Store
 from channels.base import Channel, Desk
-from channels.slack_app import SlackConnection
 from channels.terminal import TerminalChannel
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from channels.slack_app import SlackConnection
 
 logger = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 30.0
 RELOAD_CHECK_S = 60.0
 SYNC_S = 30.0
+
+
+def _slack_connection(settings: Settings) -> SlackConnection | None:
+    """The shared Slack app, imported only when Slack is on (it brings aiohttp and Bolt)."""
+    if not settings.slack.enabled:
+        return None
+    from channels.slack_app import SlackConnection  # noqa: PLC0415
+
+    return SlackConnection(settings.slack)
 
 
 class App:
@@ -69,7 +77,7 @@ class App:
             router = brain.answerer if isinstance(brain.answerer, Router) else None
             await sync_disabled(store, router)
 
-            slack = SlackConnection(settings.slack) if settings.slack.enabled else None
+            slack = _slack_connection(settings)
             channels = self._channels(slack)
             hub = DeskHub(store, self._desks(slack), settings.desk.internal_prefix,
                           {str(k): v for k, v in settings.desk.sla_minutes.items()})  # fmt: skip
@@ -106,6 +114,8 @@ class App:
     def _channels(self, slack: SlackConnection | None) -> list[Channel]:
         channels: list[Channel] = []
         if slack is not None:
+            from channels.slack import SlackChannel  # noqa: PLC0415
+
             channels.append(SlackChannel(slack, self.settings.slack))
         if self.settings.terminal_enabled:
             channels.append(
@@ -116,6 +126,8 @@ class App:
     def _desks(self, slack: SlackConnection | None) -> list[Desk]:
         if slack is None or self.settings.slack.escalation_channel is None:
             return []
+        from channels.slack_desk import SlackDesk  # noqa: PLC0415
+
         return [SlackDesk(slack, self.settings.slack, self.settings.desk)]
 
     def _scheduler(

@@ -16,11 +16,9 @@ from brain.knowledge import KnowledgeBase
 from brain.playbook import Playbook
 from brain.prompts import DEFAULT_FORBIDDEN, PromptConfig
 from brain.providers.answerer import LLMAnswerer
-from brain.providers.anthropic import AnthropicClient
 from brain.providers.base import Provider
 from brain.providers.llm import LLMClient, Price
 from brain.providers.offline import OfflineAnswerer
-from brain.providers.openai import OpenAIClient
 from brain.redact import Redactor
 from brain.router import Router, RouterConfig
 from brain.store.base import Store, StoreLimits
@@ -64,7 +62,10 @@ def build_brain(settings: Settings, store: Store, knowledge: KnowledgeBase) -> B
 
 
 def build_clients(settings: Settings) -> list[tuple[str, LLMClient]]:
-    """(tier, client) for every configured model, in the configured order."""
+    """(tier, client) for every configured model, in the configured order.
+
+    The SDKs are imported only when a model uses them: together they cost an idle bot about
+    50 MB of memory."""
     p = settings.providers
     timeout = p.attempt_timeout_seconds
     clients: list[tuple[str, LLMClient]] = []
@@ -72,14 +73,20 @@ def build_clients(settings: Settings) -> list[tuple[str, LLMClient]]:
         price = Price(deployment.input_price, deployment.output_price)
         client: LLMClient
         if deployment.provider == "anthropic":
+            from brain.providers.anthropic import AnthropicClient  # noqa: PLC0415
+
             client = AnthropicClient(model=deployment.model, api_key=_secret(p.anthropic_api_key),
                                      base_url=p.anthropic_base_url, price=price,
                                      timeout_s=timeout)  # fmt: skip
         elif deployment.provider == "openai":
+            from brain.providers.openai import OpenAIClient  # noqa: PLC0415
+
             client = OpenAIClient(model=deployment.model, api_key=_secret(p.openai_api_key),
                                   base_url=p.openai_base_url, price=price,
                                   timeout_s=timeout)  # fmt: skip
         else:
+            from brain.providers.openai import OpenAIClient  # noqa: PLC0415
+
             client = OpenAIClient(model=deployment.model, api_key=_secret(p.local_api_key),
                                   base_url=p.local_base_url, price=price, timeout_s=timeout,
                                   name=f"local:{deployment.model}", json_mode=False)  # fmt: skip

@@ -162,8 +162,12 @@ class LanguageDetector:
         self.default = self.languages[0]
         self._identifier: LanguageIdentifier | None = None
         if len(self.languages) > 1:
-            self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            self._identifier.set_languages(list(self.languages))
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier.set_languages(list(self.languages))
+            # set_languages keeps the 142-language tables for a later reset we never do: drop
+            # them (26 MB of an idle bot's memory).
+            identifier._full_model = (identifier.nb_ptc, identifier.nb_pc, identifier.nb_classes)
+            self._identifier = identifier
 
     def detect(self, text: str) -> str:
         if self._identifier is None or len(_WORD.findall(text)) < 2:
