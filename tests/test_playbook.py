@@ -19,6 +19,7 @@ GOOD = """intents:
     examples: [where is my order, track my parcel]
 out_of_scope: [tell me a joke]
 """
+TWICE = GOOD.split("intents:\n")[1].split("out_of_scope", maxsplit=1)[0] + "out_of_scope:"
 
 
 def load(tmp_path: Path, text: str, kb: list[str] | None = None) -> Playbook:
@@ -52,8 +53,7 @@ def test_fields_are_read(tmp_path: Path) -> None:
         (GOOD.replace("examples: [where is my order, track my parcel]", "examples: [one]"),
          "needs a list of at least 2 'examples'"),
         (GOOD.replace("    kb:", "    colour: red\n    kb:"), "unknown field 'colour'"),
-        (GOOD.replace("out_of_scope:", GOOD.split("intents:\n")[1].split("out_of_scope", maxsplit=1)[0]
-                      + "out_of_scope:"), "is defined twice"),
+        (GOOD.replace("out_of_scope:", TWICE), "is defined twice"),
         ("intents: [", "is not valid YAML"),
         ("intents: []", "non-empty list"),
         (GOOD.replace("  - name: track_order\n", "  - nme: track_order\n"), "has no 'name'"),
