@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -52,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`frontdesk check | head`): nothing left to say, no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(yaml_file=args.config, env_file=args.env_file)
@@ -76,9 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(settings: Settings) -> int:
     print(f"frontdesk {_version()}: settings are valid")
-    for part in describe(settings):
+    parts = describe(settings)
+    width = max(len(p.name) for p in parts)
+    for part in parts:
         state = "on " if part.enabled else "off"
-        print(f"  {part.kind:<8} {part.name:<10} {state}  {part.why}")
+        print(f"  {part.kind:<8} {part.name:<{width}} {state}  {part.why}")
     return EXIT_OK
 
 

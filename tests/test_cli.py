@@ -94,9 +94,10 @@ def test_unreachable_redis_is_one_line_exit_1(tmp_path: Path) -> None:
 def test_check_reports_what_is_enabled_and_why(tmp_path: Path) -> None:
     result = run("check", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "store    sqlite" in result.stdout
-    assert "terminal   on " in result.stdout
-    assert "slack      off  FRONTDESK_SLACK__ENABLED is not true" in result.stdout
+    lines = {" ".join(line.split()[:3]): line for line in result.stdout.splitlines()[1:]}
+    assert "store sqlite on" in lines
+    assert "channel terminal on" in lines
+    assert lines["channel slack off"].endswith("off  FRONTDESK_SLACK__ENABLED is not true")
 
 
 def test_secrets_are_never_printed(tmp_path: Path) -> None:
