@@ -58,6 +58,10 @@ def to_inbound(
     if not _for_us(event, bot_user_id, settings):
         return None
     text = unescape(_without_mention(str(event.get("text") or ""), bot_user_id)).strip()
+    files = [f for f in event.get("files") or () if isinstance(f, dict)]
+    if not text and files:
+        # A photo of a broken parcel with no words is still a customer waiting for someone.
+        text = "(sent " + ", ".join(str(f.get("name") or "a file") for f in files) + ")"
     if not text:
         return None
     channel, ts = str(event["channel"]), str(event["ts"])
@@ -78,7 +82,7 @@ def to_inbound(
         author=author_of(event),
         text=text,
         received_at=datetime.fromtimestamp(float(ts), UTC),
-        attachments=tuple(_attachment(f) for f in event.get("files") or () if isinstance(f, dict)),
+        attachments=tuple(_attachment(f) for f in files),
         raw=event,
     )
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +48,7 @@ from config.settings import DeskSettings, SlackSettings
 log = logging.getLogger(__name__)
 
 _GROUP_TTL_S = 300.0
+_NAME_TTL_S = 3600.0
 
 
 def desk_reply(event: Mapping[str, Any], bot_user_id: str | None) -> DeskEvent | None:
@@ -86,6 +88,7 @@ class SlackDesk:
         self._handler: DeskHandler | None = None
         self._registered = False
         self._group: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+        self._names: dict[str, tuple[float, str | None]] = {}
 
     async def start(self, handler: DeskHandler) -> None:
         self._handler = handler
@@ -181,6 +184,7 @@ class SlackDesk:
             return
         if self._handler is None:
             raise ChannelError("slack desk: a thread reply arrived while the desk is stopped")
+        reply = replace(reply, agent=await self._named(reply.agent))
         feedback = await self._handler(reply)  # before the ack: a failure means redelivery
         self._conn.spawn(self._mark(event, feedback), "desk thread feedback")
 
@@ -218,7 +222,29 @@ class SlackDesk:
 
     async def _act(self, action: DeskAction, agent: Author, **fields: Any) -> DeskFeedback | None:
         is_admin = await self._is_admin(agent.id)
+        agent = await self._named(agent)
         return await self._dispatch(DeskEvent(action, agent, is_admin=is_admin, **fields))
+
+    async def _named(self, agent: Author) -> Author:
+        """The agent with the name people see in Slack (customers see it on relayed replies).
+
+        Payloads carry only the handle ("alice.smith"); users.info has the display name.
+        Cached for an hour; if the lookup fails the handle is used."""
+        cached = self._names.get(agent.id)
+        if cached is None or time.monotonic() - cached[0] >= _NAME_TTL_S:
+            try:
+                response = await self._conn.api(
+                    "users.info", self._conn.client.users_info(user=agent.id)
+                )
+            except ChannelError as err:
+                log.info("slack desk: no profile for %s (%s); using the handle", agent.id, err)
+                return agent
+            user = response.get("user") or {}
+            profile = user.get("profile") or {}
+            name = profile.get("display_name") or profile.get("real_name") or user.get("name")
+            cached = (time.monotonic(), str(name) if name else None)
+            self._names[agent.id] = cached
+        return replace(agent, display_name=cached[1] or agent.display_name)
 
     async def _dispatch(self, event: DeskEvent) -> DeskFeedback | None:
         if self._handler is None:

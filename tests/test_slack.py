@@ -113,6 +113,14 @@ def test_file_share_keeps_the_files() -> None:
     assert (photo.name, photo.content_type, photo.size) == ("box.jpg", "image/jpeg", 48213)
 
 
+def test_a_file_without_words_is_still_a_message() -> None:
+    body = load("file_share.json")
+    body["event"]["text"] = ""
+    message = to_inbound(body["event"], TEAM_ID, BOT_USER_ID, slack_settings())
+    assert message is not None and message.text == "(sent box.jpg)"
+    assert [a.name for a in message.attachments] == ["box.jpg"]
+
+
 def test_split_text_prefers_paragraphs_then_sentences_then_words() -> None:
     paragraphs = "\n\n".join(["a" * 3000, "b" * 3000, "c" * 100])
     assert split_text(paragraphs) == ["a" * 3000, "b" * 3000 + "\n\n" + "c" * 100]

@@ -101,6 +101,7 @@ async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
             "STORE__DATA_DIR": str(tmp_path / "data"),
         }.items():  # fmt: skip
             monkeypatch.setenv(f"FRONTDESK_{key}", value)
+        fake.profiles = {"U0ALICE": "Alice", "U0BOB": "Bob"}
         app = App(load_settings(env_file=None))
         task = asyncio.create_task(app.run())
         await asyncio.to_thread(wait_for_port, port, 30.0)
@@ -136,12 +137,15 @@ async def test_the_whole_slack_hand_off(bot: Bot, caplog: pytest.LogCaptureFixtu
     loser = bot.fake.calls_to("chat.postEphemeral")[0]["user"]
     winner = "U0BOB" if loser == "U0ALICE" else "U0ALICE"
     assert "already claimed" in bot.fake.calls_to("chat.postEphemeral")[0]["text"]
+    name = {"U0ALICE": "Alice", "U0BOB": "Bob"}[winner]
     await bot.until(lambda: any("joined" in p["text"] for p in bot.posts_to(DM)))
+    assert any(p["text"].startswith(f"{name} from our team") for p in bot.posts_to(DM))
 
     await bot.agent_says(winner, card_ts, "Hi Robin, I'm on it.")
     await bot.agent_says(winner, card_ts, "note: check the warehouse first")
     await bot.agent_says(loser, card_ts, "I could also help")
     await bot.until(lambda: any("I'm on it" in p["text"] for p in bot.posts_to(DM)))
+    assert any(p["text"] == f"*{name}*: Hi Robin, I'm on it." for p in bot.posts_to(DM))
     await bot.until(lambda: len(bot.fake.calls_to("reactions.add")) >= 2)
     texts = [p["text"] for p in bot.posts_to(DM)][2:]  # what came after the hand-off
     assert not any("warehouse" in t or "could also help" in t for t in texts)

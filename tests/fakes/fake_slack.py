@@ -64,6 +64,7 @@ class FakeSlack(LoopbackServer):
         self.posted: list[tuple[str, str, Mapping[str, Any]]] = []  # channel, ts, params
         self.acks: list[dict[str, Any]] = []
         self.usergroups: dict[str, list[str]] = {}
+        self.profiles: dict[str, str] = {}  # user id -> display name, for users.info
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -155,6 +156,12 @@ class FakeSlack(LoopbackServer):
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V0HOME", **dict(params.get("view") or {})}}
+        if method == "users.info":
+            user = str(params.get("user"))
+            if user not in self.profiles:
+                return {"ok": False, "error": "user_not_found"}
+            profile = {"display_name": self.profiles[user]}
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "profile": profile}}
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}
         return {"ok": True}
