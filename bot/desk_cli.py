@@ -11,9 +11,8 @@ import argparse
 import asyncio
 import getpass
 import uuid
-from datetime import UTC, datetime
 
-from brain.conversation import Desk, DeskResult
+from brain.conversation import Desk, DeskResult, age_s
 from brain.store.base import OPEN_STATUSES, Store, Ticket, TicketStatus
 from config.settings import Settings
 
@@ -128,7 +127,7 @@ async def _acting_agent(store: Store, ticket_id: str, named: str | None) -> str:
 
 
 def _age(ticket: Ticket) -> str:
-    minutes = int((datetime.now(UTC) - ticket.created_at).total_seconds() // 60)
+    minutes = int(age_s(ticket) // 60)
     return f"{minutes}m" if minutes < 120 else f"{minutes // 60}h"
 
 

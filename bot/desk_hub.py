@@ -56,18 +56,21 @@ class DeskHub:
     async def page(self, card: EscalationCard) -> None:
         """Show a new ticket on every desk; a desk that fails is retried by ``repage_due``."""
         for desk in self.desks:
-            # Marks the card as on its way (a busy channel paces posts), so that the re-page
-            # job does not post a second card for the same ticket meanwhile.
-            await self.store.kv_set(_paging_key(desk, card.ticket_id), "1", ttl_s=PAGING_GRACE_S)
-            try:
-                ref = await desk.page(card)
-            except Exception:
-                logger.exception("desk %s could not page %s; retrying later", desk.name,
-                                 card.ticket_id)  # fmt: skip
-                await self.store.kv_delete(_paging_key(desk, card.ticket_id))
-                continue
-            await self.store.annotate_ticket(card.ticket_id, {ref_key(desk): ref})
-            await self.store.kv_set(f"{ref_key(desk)}:{ref}", card.ticket_id)
+            await self._page_on(desk, card)
+
+    async def _page_on(self, desk: Desk, card: EscalationCard) -> None:
+        # Marks the card as on its way (a busy channel paces posts), so that the re-page job
+        # does not post a second card for the same ticket meanwhile.
+        await self.store.kv_set(_paging_key(desk, card.ticket_id), "1", ttl_s=PAGING_GRACE_S)
+        try:
+            ref = await desk.page(card)
+        except Exception:
+            logger.exception("desk %s could not page %s; retrying later", desk.name,
+                             card.ticket_id)  # fmt: skip
+            await self.store.kv_delete(_paging_key(desk, card.ticket_id))
+            return
+        await self.store.annotate_ticket(card.ticket_id, {ref_key(desk): ref})
+        await self.store.kv_set(f"{ref_key(desk)}:{ref}", card.ticket_id)
 
     async def relay(self, ticket_id: str, author: Author, text: str) -> None:
         ticket = await self.store.get_ticket(ticket_id)
@@ -107,7 +110,7 @@ class DeskHub:
                 ref = ticket.details.get(ref_key(desk))
                 if ref is None:
                     if await self.store.kv_get(_paging_key(desk, ticket.id)) is None:
-                        await self.page(card_for(ticket))
+                        await self._page_on(desk, card_for(ticket))
                     continue
                 if await self._repage(desk, ticket, ref):
                     count += 1

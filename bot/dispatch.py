@@ -26,6 +26,7 @@ from brain.decision import Decision, DecisionKind
 from brain.store.base import OutboxRecord, QueueEntry, Store
 from channels.base import Channel, InboundMessage, OutboundMessage
 from config.errors import ChannelError, DeliveryRefused, FrontdeskError
+from config.settings import FALLBACK_TEXT
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,7 @@ class DispatchConfig:
     max_message_chars: int = 4000
     max_deliveries: int = 5
     send_attempts: int = 3
-    fallback_text: str = (
-        "Sorry, something went wrong on our side while answering you. "
-        "A teammate has been notified and will get back to you here."
-    )
+    fallback_text: str = FALLBACK_TEXT
 
 
 class Dispatcher:

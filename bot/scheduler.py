@@ -47,25 +47,12 @@ class Scheduler:
 
     def every(self, seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
         """Run ``job`` every ``seconds``; a failing run is logged and the next one still runs."""
-
-        async def guarded() -> None:
-            try:
-                await job()
-            except Exception:
-                logger.exception("scheduled job %s failed", name)
-
-        self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name)
+        self._scheduler.add_job(_guarded(name, job), "interval", seconds=seconds, id=name)
 
     def daily(self, at: dt.time, name: str, job: Callable[[], Awaitable[object]]) -> None:
         """Run ``job`` every day at ``at`` in the scheduler's timezone."""
-
-        async def guarded() -> None:
-            try:
-                await job()
-            except Exception:
-                logger.exception("scheduled job %s failed", name)
-
-        self._scheduler.add_job(guarded, "cron", hour=at.hour, minute=at.minute, id=name)
+        run = _guarded(name, job)
+        self._scheduler.add_job(run, "cron", hour=at.hour, minute=at.minute, id=name)
 
     async def start(self) -> None:
         await self._beat()
@@ -88,3 +75,15 @@ class Scheduler:
             return
         if purged:
             logger.info("retention purge removed %d conversations", purged)
+
+
+def _guarded(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """``job`` with its failures logged, so one bad run never stops the schedule."""
+
+    async def guarded() -> None:
+        try:
+            await job()
+        except Exception:
+            logger.exception("scheduled job %s failed", name)
+
+    return guarded

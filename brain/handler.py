@@ -74,8 +74,8 @@ class Brain:
         paused = bool(await self.store.kv_get(f"paused:{message.ref.channel}"))
         # Reasons that do not depend on an answer (a request for a person, a sensitive topic,
         # a paused channel, ...) hand over at once: no LLM call is spent on a draft nobody sees.
-        facts = replace(_facts(message, text, classification, None, turns),
-                        answer_confidence=1.0, channel_paused=paused)  # fmt: skip
+        # (A full confidence stands in for the answer, so only those reasons can fire.)
+        facts = _facts(message, classification, turns, answer_confidence=1.0, paused=paused)
         found = reasons(self.policy, facts)
         answer = None
         if not found:
@@ -170,8 +170,7 @@ class Brain:
             message.ref, message.author, [r.value for r in found], message.text.strip()[:300],
             details,
         )  # fmt: skip
-        for reason in found:
-            await self.store.incr(f"escalations_{reason.value}")
+        await self.store.incr_many({f"escalations_{reason.value}": 1 for reason in found})
         logger.info("conversation %s escalated as %s: %s", message.ref.key, ticket.id,
                     ", ".join(r.value for r in found))  # fmt: skip
         text = replies.handoff(classification.language, ticket.id, Reason.HUMAN_REQUESTED in found)
@@ -189,10 +188,10 @@ class Brain:
 
 def _facts(
     message: InboundMessage,
-    text: str,
     classification: Classification,
-    answer: Answer | None,
     turns: Sequence[Turn],
+    answer_confidence: float | None,
+    paused: bool,
 ) -> Facts:
     answered = [
         turn.text
@@ -200,13 +199,13 @@ def _facts(
         if turn.role == "customer" and following.role == "bot"
     ]
     return Facts(
-        text=text,
+        text=message.text.strip(),
         classification=classification,
-        # None means no provider could answer at all; needs_human means it found nothing.
-        answer_confidence=_confidence(answer),
+        answer_confidence=answer_confidence,
         customer=message.author,
         customer_turns=sum(1 for t in turns if t.role == "customer"),
         previous_answered=answered,
+        channel_paused=paused,
     )
 
 

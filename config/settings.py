@@ -45,6 +45,10 @@ ENV_PREFIX = "FRONTDESK_"
 CONFIG_FILE_ENV = "FRONTDESK_CONFIG_FILE"
 PACKAGED_KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
 PACKAGED_PLAYBOOK = Path(__file__).parent / "playbook.yaml"
+FALLBACK_TEXT = (
+    "Sorry, something went wrong on our side while answering you. "
+    "A teammate has been notified and will get back to you here."
+)
 
 
 def _split_csv(value: object) -> object:
@@ -374,10 +378,7 @@ class DispatchSettings(_Section):
     max_concurrency: int = Field(32, ge=1, le=10_000)
     max_message_chars: int = Field(4000, ge=100)
     handler_timeout_seconds: PositiveSeconds = 60.0
-    fallback_text: str = (
-        "Sorry, something went wrong on our side while answering you. "
-        "A teammate has been notified and will get back to you here."
-    )
+    fallback_text: str = FALLBACK_TEXT
 
 
 class ObservabilitySettings(_Section):

@@ -46,7 +46,6 @@ class Ticket:
     agent: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
-    repages: int = 0
     details: dict[str, Any] = field(default_factory=dict)
     """Classification at escalation time (category, urgency, sentiment, ...), for desks."""
 
@@ -58,8 +57,8 @@ class Ticket:
         return json.dumps(
             {
                 "id": self.id,
-                "ref": _ref_dict(self.ref),
-                "customer": _author_dict(self.customer),
+                "ref": asdict(self.ref),
+                "customer": asdict(self.customer),
                 "status": self.status.value,
                 "epoch": self.epoch,
                 "reasons": list(self.reasons),
@@ -67,7 +66,6 @@ class Ticket:
                 "agent": self.agent,
                 "created_at": self.created_at.isoformat(),
                 "updated_at": self.updated_at.isoformat(),
-                "repages": self.repages,
                 "details": self.details,
             },
             ensure_ascii=False,
@@ -87,7 +85,6 @@ class Ticket:
             agent=data.get("agent"),
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
-            repages=int(data.get("repages", 0)),
             details=dict(data.get("details") or {}),
         )
 
@@ -252,16 +249,8 @@ class Store(Protocol):
     async def counters(self, day: date | None = None) -> dict[str, float]: ...
 
 
-def _ref_dict(ref: ConversationRef) -> dict[str, Any]:
-    return asdict(ref)
-
-
-def _author_dict(author: Author) -> dict[str, Any]:
-    return asdict(author)
-
-
 def ref_to_json(ref: ConversationRef) -> str:
-    return json.dumps(_ref_dict(ref), ensure_ascii=False)
+    return json.dumps(asdict(ref), ensure_ascii=False)
 
 
 def ref_from_json(text: str | bytes) -> ConversationRef:
