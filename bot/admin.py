@@ -17,7 +17,7 @@ from brain.digest import digest_text, summarize
 from brain.knowledge import KnowledgeEntry
 from brain.router import Router
 from brain.store.base import OPEN_STATUSES, Store, today, utcnow
-from channels.base import DeskEvent, DeskFeedback
+from channels.base import DeskEvent, DeskFeedback, Role
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class Admin:
         if not words or words[0] == "help":
             return DeskFeedback(HELP)
         verb = " ".join(words[:2]) if words[0] in ("faq", "provider") else words[0]
-        if verb in MUTATING and not event.is_admin:
+        if verb in MUTATING and event.role < Role.ADMIN:
             logger.warning("refused %r from non-admin %s", event.text, event.agent.id)
             return DeskFeedback("Only Frontdesk admins can do that.", ok=False)
         handler = self._handlers().get(verb)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from brain.conversation import card_for
 from brain.digest import summarize
 from brain.store.base import OPEN_STATUSES, Store, today
-from channels.base import Desk, HomeView
+from channels.base import Desk, HomeDesk, HomeView
 
 
 async def home_view(store: Store) -> HomeView:
@@ -18,4 +18,5 @@ async def home_view(store: Store) -> HomeView:
 
 
 async def show_home(store: Store, desk: Desk, agent_id: str) -> None:
-    await desk.show_home(agent_id, await home_view(store))
+    if isinstance(desk, HomeDesk):
+        await desk.show_home(agent_id, await home_view(store))

@@ -9,20 +9,73 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TextIO, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyHints:
+    """What a platform needs to answer a conversation later, long after the inbound payload is
+    gone: persisted with the conversation and the ticket, so a desk relay days later threads.
+
+    ``reply_to`` is the platform message to answer or reference (email Message-ID, Discord
+    message id); ``references`` the email References chain; ``address`` where the customer is
+    reached (email address); ``subject`` the email subject. ``extra`` holds any other small
+    platform value as (name, value) pairs.
+    """
+
+    reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    address: str | None = None
+    subject: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def get(self, name: str) -> str | None:
+        return dict(self.extra).get(name)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> ReplyHints:
+        if not data:
+            return cls()
+        return cls(
+            reply_to=data.get("reply_to"),
+            references=tuple(data.get("references") or ()),
+            address=data.get("address"),
+            subject=data.get("subject"),
+            extra=tuple((str(k), str(v)) for k, v in data.get("extra") or ()),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class ConversationRef:
-    """Where to reply: the channel, the conversation within it and, if any, the thread."""
+    """Where to reply: the channel, the conversation within it and, if any, the thread.
+
+    ``workspace_id`` is the Slack team or Discord guild. ``hints`` travel with the reference
+    but are not part of its identity (``key``, equality): a conversation keeps its key while
+    its latest message (the one to reply to) changes.
+    """
 
     channel: str
     conversation_id: str
     thread_id: str | None = None
     workspace_id: str | None = None
+    hints: ReplyHints = field(default_factory=ReplyHints, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConversationRef:
+        return cls(
+            channel=data["channel"],
+            conversation_id=data["conversation_id"],
+            thread_id=data.get("thread_id"),
+            workspace_id=data.get("workspace_id"),
+            hints=ReplyHints.from_dict(data.get("hints")),
+        )
 
     @property
     def key(self) -> str:
@@ -77,7 +130,7 @@ class InboundMessage:
     def from_json(cls, text: str) -> InboundMessage:
         data = json.loads(text)
         return cls(
-            ref=ConversationRef(**data["ref"]),
+            ref=ConversationRef.from_dict(data["ref"]),
             message_id=data["message_id"],
             author=Author(**data["author"]),
             text=data["text"],
@@ -115,7 +168,7 @@ class OutboundMessage:
     def from_json(cls, text: str) -> OutboundMessage:
         data = json.loads(text)
         return cls(
-            ref=ConversationRef(**data["ref"]),
+            ref=ConversationRef.from_dict(data["ref"]),
             text=data["text"],
             in_reply_to=data.get("in_reply_to"),
             sender_name=data.get("sender_name"),
@@ -143,22 +196,34 @@ class DeskAction(enum.StrEnum):
     HOME = "home"  # an agent opened the desk's home view; feedback carries nothing
 
 
+class Role(enum.IntEnum):
+    """What a desk user may do, decided by the desk from its platform (Slack user ids and user
+    groups, Discord roles, the terminal operator). Customers share the workspace or server
+    with the agents, so seeing a channel never makes anyone an agent."""
+
+    NONE = 0
+    AGENT = 1
+    ADMIN = 2
+
+
 @dataclass(frozen=True, slots=True)
 class DeskEvent:
     """Something an agent or admin did on a desk (claim, reply in thread, resolve, command).
 
-    Button clicks carry ``ticket_id``; thread replies carry ``desk_ref`` (the value ``page``
-    returned for the ticket's card), and the bot maps it back to the ticket. ``is_admin`` is
-    decided by the desk from its settings (admin user ids or group).
+    ``desk`` names the desk it came from. Button clicks carry ``ticket_id`` and the ``desk_ref``
+    of the card clicked (the hub refuses a click whose card is not the ticket's card); thread
+    replies carry only ``desk_ref`` (the value ``page`` returned for the ticket's card), which
+    the hub maps back to the ticket. ``role`` is decided by the desk from its settings.
     """
 
     action: DeskAction
     agent: Author
+    desk: str = ""
     ticket_id: str | None = None
     desk_ref: str | None = None
     text: str = ""
     event_id: str | None = None
-    is_admin: bool = False
+    role: Role = Role.NONE
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -250,5 +315,49 @@ class Desk(Protocol):
     async def alert(self, text: str) -> None:
         """Tell the agents something operational (budget spent, provider down)."""
 
-    async def show_home(self, agent_id: str, view: HomeView) -> None:
-        """Render the home view for one agent (no-op where the desk has none)."""
+
+@runtime_checkable
+class HomeDesk(Desk, Protocol):
+    """A desk with a per-user home view (Slack App Home). Only agents get tickets in it."""
+
+    async def show_home(self, user_id: str, view: HomeView | None) -> None:
+        """Render ``view`` for one user; None: the neutral page a non-agent sees."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One line of ``frontdesk check``: a channel, desk, provider or store, on or off, and why."""
+
+    kind: str
+    name: str
+    enabled: bool
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Streams:
+    """The process's own terminal, for adapters that talk through it (the terminal channel)."""
+
+    stdin: TextIO | None = None
+    stdout: TextIO | None = None
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """What one platform package builds from the settings (``channels.<platform>.build``).
+
+    The app starts every desk and channel (they register their handlers), then enters the
+    adapter's context, which connects to the platform (Slack's shared Bolt app, the Discord
+    gateway, the IMAP mailbox); leaving it disconnects. Building never connects: ``frontdesk
+    check`` builds enabled adapters only to ``describe`` them.
+    """
+
+    name: str
+    channels: Sequence[Channel]
+    desks: Sequence[Desk]
+
+    def connection(self) -> AbstractAsyncContextManager[None]:
+        """Connect on enter (after channels and desks started), disconnect on exit."""
+
+    def describe(self) -> list[Part]:
+        """What ``frontdesk check`` prints for this platform: each part, on or off, and why."""

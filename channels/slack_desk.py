@@ -38,6 +38,7 @@ from channels.base import (
     DeskHandler,
     EscalationCard,
     HomeView,
+    Role,
 )
 from channels.slack import author_of, escape, is_human_message, split_text, unescape
 from channels.slack_app import SlackConnection
@@ -184,7 +185,8 @@ class SlackDesk:
             return
         if self._handler is None:
             raise ChannelError("slack desk: a thread reply arrived while the desk is stopped")
-        reply = replace(reply, agent=await self._named(reply.agent))
+        role = Role.ADMIN if await self._is_admin(reply.agent.id) else Role.AGENT
+        reply = replace(reply, agent=await self._named(reply.agent), desk=self.name, role=role)
         feedback = await self._handler(reply)  # before the ack: a failure means redelivery
         self._conn.spawn(self._mark(event, feedback), "desk thread feedback")
 
@@ -221,9 +223,9 @@ class SlackDesk:
                              "desk home")  # fmt: skip
 
     async def _act(self, action: DeskAction, agent: Author, **fields: Any) -> DeskFeedback | None:
-        is_admin = await self._is_admin(agent.id)
+        role = Role.ADMIN if await self._is_admin(agent.id) else Role.AGENT
         agent = await self._named(agent)
-        return await self._dispatch(DeskEvent(action, agent, is_admin=is_admin, **fields))
+        return await self._dispatch(DeskEvent(action, agent, desk=self.name, role=role, **fields))
 
     async def _named(self, agent: Author) -> Author:
         """The agent with the name people see in Slack (customers see it on relayed replies).

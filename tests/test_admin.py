@@ -17,7 +17,14 @@ from brain.providers.fake import ScriptedClient
 from brain.providers.offline import OfflineAnswerer
 from brain.router import Router
 from brain.store.base import Store
-from channels.base import Author, ConversationRef, DeskAction, DeskEvent, InboundMessage
+from channels.base import (
+    Author,
+    ConversationRef,
+    DeskAction,
+    DeskEvent,
+    InboundMessage,
+    Role,
+)
 from config.settings import PACKAGED_KNOWLEDGE_DIR, load_settings
 
 ADMIN = Author(id="U_ADMIN", display_name="Ada")
@@ -25,7 +32,8 @@ AGENT = Author(id="U_AGENT", display_name="Sam")
 
 
 def command(text: str, admin: bool = True) -> DeskEvent:
-    return DeskEvent(DeskAction.COMMAND, ADMIN if admin else AGENT, text=text, is_admin=admin)
+    role = Role.ADMIN if admin else Role.AGENT
+    return DeskEvent(DeskAction.COMMAND, ADMIN if admin else AGENT, text=text, role=role)
 
 
 def customer(text: str, message_id: str, channel: str = "slack") -> InboundMessage:

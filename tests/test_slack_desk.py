@@ -24,6 +24,7 @@ from channels.base import (
     DeskFeedback,
     EscalationCard,
     HomeView,
+    Role,
 )
 from channels.slack import SlackChannel
 from channels.slack_app import SlackConnection
@@ -212,7 +213,7 @@ async def test_claim_click_becomes_a_desk_event_and_refusal_is_private(env: Env)
     assert (event.action, event.ticket_id, event.desk_ref) == (
         DeskAction.CLAIM, "T-42", f"C0ESC:{CARD_TS}")  # fmt: skip
     assert event.agent == Author("U0CAROL", "carol") and event.event_id == "1718000120.001500"
-    assert not event.is_admin
+    assert event.role is not Role.ADMIN
     (ephemeral,) = env.fake.calls_to("chat.postEphemeral")
     assert (ephemeral["channel"], ephemeral["user"]) == ("C0ESC", "U0CAROL")
     assert ephemeral["text"] == "T-42 is already claimed by bob."
@@ -313,7 +314,7 @@ async def test_admin_by_user_id_or_group(
     body = command_body(env.fake, user_id)
     await post(env.url, body, sign(body, SECRET), FORM)
     await env.connection.drain()
-    assert [e.is_admin for e in env.agents.events] == [expected]
+    assert [e.role is Role.ADMIN for e in env.agents.events] == [expected]
     lookups = len(env.fake.calls_to("usergroups.users.list"))
     assert lookups == (0 if user_id == "U0ADMIN" else 1)
 
@@ -324,7 +325,7 @@ async def test_admin_group_is_cached(env: Env) -> None:
         body = command_body(env.fake)
         await post(env.url, body, sign(body, SECRET), FORM)
         await env.connection.drain()
-    assert [e.is_admin for e in env.agents.events] == [True, True]
+    assert [e.role is Role.ADMIN for e in env.agents.events] == [True, True]
     assert len(env.fake.calls_to("usergroups.users.list")) == 1
 
 

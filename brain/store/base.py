@@ -57,7 +57,7 @@ class Ticket:
         return json.dumps(
             {
                 "id": self.id,
-                "ref": asdict(self.ref),
+                "ref": self.ref.to_dict(),
                 "customer": asdict(self.customer),
                 "status": self.status.value,
                 "epoch": self.epoch,
@@ -76,7 +76,7 @@ class Ticket:
         data = json.loads(text)
         return cls(
             id=data["id"],
-            ref=ConversationRef(**data["ref"]),
+            ref=ConversationRef.from_dict(data["ref"]),
             customer=Author(**data["customer"]),
             status=TicketStatus(data["status"]),
             epoch=int(data["epoch"]),
@@ -250,11 +250,11 @@ class Store(Protocol):
 
 
 def ref_to_json(ref: ConversationRef) -> str:
-    return json.dumps(asdict(ref), ensure_ascii=False)
+    return json.dumps(ref.to_dict(), ensure_ascii=False)
 
 
 def ref_from_json(text: str | bytes) -> ConversationRef:
-    return ConversationRef(**json.loads(text))
+    return ConversationRef.from_dict(json.loads(text))
 
 
 def outbox_to_json(messages: Sequence[OutboundMessage]) -> str:
