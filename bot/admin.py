@@ -17,6 +17,7 @@ from brain.digest import digest_text, summarize
 from brain.knowledge import KnowledgeEntry
 from brain.router import Router
 from brain.store.base import OPEN_STATUSES, Store, today, utcnow
+from brain.store.state import FaqRecord, SharedState
 from channels.base import DeskEvent, DeskFeedback, Role
 
 logger = logging.getLogger(__name__)
@@ -31,9 +32,6 @@ HELP = """Frontdesk commands:
 • digest: post the daily digest now"""
 
 MUTATING = {"faq add", "faq remove", "provider disable", "provider enable", "pause", "resume"}
-FAQ_PREFIX = "faq:"
-DISABLED_PREFIX = "provider_disabled:"
-PAUSED_PREFIX = "paused:"
 
 
 @dataclass
@@ -48,6 +46,7 @@ class AdminContext:
 class Admin:
     def __init__(self, context: AdminContext) -> None:
         self.ctx = context
+        self.state = SharedState(context.store)
 
     async def run(self, event: DeskEvent) -> DeskFeedback:
         try:
@@ -75,9 +74,7 @@ class Admin:
         }  # fmt: skip
 
     async def _status(self, args: list[str], event: DeskEvent) -> DeskFeedback:
-        paused = {
-            k.removeprefix(PAUSED_PREFIX) for k in await self.ctx.store.kv_scan(PAUSED_PREFIX)
-        }
+        paused = await self.state.paused_channels()
         channels = ", ".join(f"{c} (paused)" if c in paused else c for c in self.ctx.channels)
         lines = [f"channels: {channels or 'none'}"]
         router = self.ctx.router
@@ -106,17 +103,16 @@ class Admin:
             return DeskFeedback("No open escalations.")
         lines = []
         for t in tickets:
-            owner = t.details.get("agent_name") or t.agent or "UNCLAIMED"
+            owner = t.owner_name or "UNCLAIMED"
             minutes = int(age_s(t) // 60)
             lines.append(f"{t.id} · {owner} · {minutes} min · {t.ref.channel} · {t.summary[:80]}")
         return DeskFeedback("\n".join(lines))
 
     async def _faq_list(self, args: list[str], event: DeskEvent) -> DeskFeedback:
-        entries = await self.ctx.store.kv_scan(FAQ_PREFIX)
+        entries = await self.state.faq_entries()
         if not entries:
             return DeskFeedback("No FAQ entries added here (the knowledge base files still apply).")
-        lines = [f"{k.removeprefix(FAQ_PREFIX)}: {json.loads(v)['question']}"
-                 for k, v in entries.items()]  # fmt: skip
+        lines = [f"{entry_id}: {record.question}" for entry_id, record in entries.items()]
         return DeskFeedback("\n".join(lines))
 
     async def _faq_add(self, args: list[str], event: DeskEvent) -> DeskFeedback:
@@ -125,19 +121,16 @@ class Admin:
         question, answer = (a.strip() for a in args)
         slug = re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-")[:40] or "entry"
         entry_id = f"admin-{slug}"
-        record = {"question": question, "answer": answer, "by": event.agent.id,
-                  "at": utcnow().isoformat()}  # fmt: skip
-        await self.ctx.store.kv_set(FAQ_PREFIX + entry_id, json.dumps(record))
+        record = FaqRecord(question, answer, by=event.agent.id, at=utcnow().isoformat())
+        await self.state.add_faq(entry_id, record)
         await self._reload(f"faq add {entry_id}")
         return DeskFeedback(f"Added FAQ {entry_id}; the bot answers with it from now on.")
 
     async def _faq_remove(self, args: list[str], event: DeskEvent) -> DeskFeedback:
         if len(args) != 1:
             return DeskFeedback("Use: faq remove ID (see faq list)", ok=False)
-        key = FAQ_PREFIX + args[0]
-        if await self.ctx.store.kv_get(key) is None:
+        if not await self.state.remove_faq(args[0]):
             return DeskFeedback(f"No FAQ entry {args[0]} (see faq list).", ok=False)
-        await self.ctx.store.kv_delete(key)
         await self._reload(f"faq remove {args[0]}")
         return DeskFeedback(f"Removed FAQ {args[0]}.")
 
@@ -152,10 +145,7 @@ class Admin:
         names = sorted(router.routes) if router else []
         if len(args) != 1 or args[0] not in names:
             return DeskFeedback(f"Name one of: {', '.join(names) or 'no providers'}", ok=False)
-        if enabled:
-            await self.ctx.store.kv_delete(DISABLED_PREFIX + args[0])
-        else:
-            await self.ctx.store.kv_set(DISABLED_PREFIX + args[0], "1")
+        await self.state.set_provider_enabled(args[0], enabled)
         await sync_disabled(self.ctx.store, router)
         return DeskFeedback(f"{args[0]} {'enabled' if enabled else 'disabled'}.")
 
@@ -169,9 +159,9 @@ class Admin:
         if len(args) != 1 or args[0] not in self.ctx.channels:
             return DeskFeedback(f"Name one of: {', '.join(self.ctx.channels)}", ok=False)
         if paused:
-            await self.ctx.store.kv_set(PAUSED_PREFIX + args[0], "1")
+            await self.state.pause(args[0])
             return DeskFeedback(f"Paused {args[0]}: every message there goes to a person.")
-        await self.ctx.store.kv_delete(PAUSED_PREFIX + args[0])
+        await self.state.resume(args[0])
         return DeskFeedback(f"Resumed {args[0]}: the bot answers again.")
 
     async def _digest(self, args: list[str], event: DeskEvent) -> DeskFeedback:
@@ -188,14 +178,16 @@ class Admin:
 
 async def admin_entries(store: Store) -> list[KnowledgeEntry]:
     """FAQ entries added with ``faq add``, as knowledge-base entries."""
-    entries = []
-    for key, raw in (await store.kv_scan(FAQ_PREFIX)).items():
-        record = json.loads(raw)
-        entries.append(KnowledgeEntry(
-            id=key.removeprefix(FAQ_PREFIX), title=record["question"], answer=record["answer"],
-            questions=(record["question"],), source=f"added in chat by {record.get('by')}",
-        ))  # fmt: skip
-    return entries
+    return [
+        KnowledgeEntry(
+            id=entry_id,
+            title=record.question,
+            answer=record.answer,
+            questions=(record.question,),
+            source=f"added in chat by {record.by}",
+        )
+        for entry_id, record in (await SharedState(store).faq_entries()).items()
+    ]
 
 
 async def build_digest(store: Store, days: int) -> str:
@@ -207,5 +199,4 @@ async def build_digest(store: Store, days: int) -> str:
 async def sync_disabled(store: Store, router: Router | None) -> None:
     """Make this process's router skip exactly the providers admins disabled (any replica)."""
     if router is not None:
-        disabled = await store.kv_scan(DISABLED_PREFIX)
-        router.disabled = {k.removeprefix(DISABLED_PREFIX) for k in disabled}
+        router.disabled = await SharedState(store).disabled_providers()

@@ -28,11 +28,11 @@ from brain.knowledge import KnowledgeBase
 from brain.router import Router
 from brain.store.base import Store
 from channels.base import Channel, Desk
-from channels.terminal import TerminalChannel
+from channels.terminal.customers import TerminalChannel
 from config.settings import Settings
 
 if TYPE_CHECKING:
-    from channels.slack_app import SlackConnection
+    from channels.slack.connection import SlackConnection
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _slack_connection(settings: Settings) -> SlackConnection | None:
     """The shared Slack app, imported only when Slack is on (it brings aiohttp and Bolt)."""
     if not settings.slack.enabled:
         return None
-    from channels.slack_app import SlackConnection  # noqa: PLC0415
+    from channels.slack.connection import SlackConnection  # noqa: PLC0415
 
     return SlackConnection(settings.slack)
 
@@ -114,7 +114,7 @@ class App:
     def _channels(self, slack: SlackConnection | None) -> list[Channel]:
         channels: list[Channel] = []
         if slack is not None:
-            from channels.slack import SlackChannel  # noqa: PLC0415
+            from channels.slack.customers import SlackChannel  # noqa: PLC0415
 
             channels.append(SlackChannel(slack, self.settings.slack))
         if self.settings.terminal_enabled:
@@ -126,7 +126,7 @@ class App:
     def _desks(self, slack: SlackConnection | None) -> list[Desk]:
         if slack is None or self.settings.slack.escalation_channel is None:
             return []
-        from channels.slack_desk import SlackDesk  # noqa: PLC0415
+        from channels.slack.desk import SlackDesk  # noqa: PLC0415
 
         return [SlackDesk(slack, self.settings.slack, self.settings.desk)]
 

@@ -13,12 +13,13 @@ import hashlib
 import logging
 from pathlib import Path
 
-from bot.admin import FAQ_PREFIX, admin_entries
+from bot.admin import admin_entries
 from brain.classify import Classifier
 from brain.handler import Brain
 from brain.knowledge import KnowledgeBase, KnowledgeEntry
 from brain.playbook import Playbook
 from brain.store.base import Store
+from brain.store.state import SharedState
 from config.errors import FrontdeskError
 from config.settings import Settings
 
@@ -50,7 +51,7 @@ class Reloader:
 
     async def _fingerprint(self) -> str:
         files = await asyncio.to_thread(fingerprint, self._paths)
-        added = await self.store.kv_scan(FAQ_PREFIX)
+        added = await SharedState(self.store).faq_entries()
         return hashlib.sha256(f"{files}{sorted(added.items())}".encode()).hexdigest()
 
     async def check(self) -> bool:

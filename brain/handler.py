@@ -25,6 +25,7 @@ from brain.playbook import Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
 from brain.router import choose_tier
 from brain.store.base import Store, Ticket, Turn
+from brain.store.state import SharedState
 from channels.base import InboundMessage
 from config.errors import ProviderError
 
@@ -71,7 +72,7 @@ class Brain:
         conversation = await self.store.get_conversation(message.ref.key)
         turns = since_reset(conversation.turns if conversation else ())
         classification = self.classifier.classify(text)
-        paused = bool(await self.store.kv_get(f"paused:{message.ref.channel}"))
+        paused = await SharedState(self.store).is_paused(message.ref.channel)
         # Reasons that do not depend on an answer (a request for a person, a sensitive topic,
         # a paused channel, ...) hand over at once: no LLM call is spent on a draft nobody sees.
         # (A full confidence stands in for the answer, so only those reasons can fire.)

@@ -7,6 +7,7 @@ only: it is excluded from ``repr`` and the brain never reads it.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -176,16 +177,6 @@ class OutboundMessage:
         )
 
 
-QueueItem = InboundMessage | OutboundMessage
-"""What the durable queue carries: customer messages, and messages humans asked to deliver."""
-
-
-def decode_queue_item(text: str | bytes) -> QueueItem:
-    kind = json.loads(text).get("type", "inbound")
-    raw = text.decode() if isinstance(text, bytes) else text
-    return OutboundMessage.from_json(raw) if kind == "outbound" else InboundMessage.from_json(raw)
-
-
 class DeskAction(enum.StrEnum):
     CLAIM = "claim"
     REPLY = "reply"  # a message in the ticket's thread (relayed if the claimant wrote it)
@@ -232,12 +223,53 @@ class DeskFeedback:
     """What the bot answers a desk event with, for the agent who acted.
 
     ``ok=False``: refused (show it privately). ``internal=True``: a thread message that was not
-    relayed to the customer (mark it discreetly, e.g. with a reaction).
+    relayed to the customer (mark it discreetly, e.g. with a reaction). ``withheld=True``: it was
+    meant for the customer but stayed internal (the sender is not the claimant).
     """
 
     text: str
     ok: bool = True
     internal: bool = False
+    withheld: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CardRefresh:
+    """Queued by a desk action taken away from the running bot (``frontdesk desk claim``): the
+    bot redraws the ticket's card on every live desk, in order with the conversation."""
+
+    ref: ConversationRef
+    ticket_id: str
+    epoch: int
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"refresh:{self.ticket_id}:{self.epoch}"
+
+    def to_json(self) -> str:
+        data = {"ref": self.ref.to_dict(), "ticket_id": self.ticket_id, "epoch": self.epoch}
+        return json.dumps({**data, "type": "refresh"}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> CardRefresh:
+        data = json.loads(text)
+        ref = ConversationRef.from_dict(data["ref"])
+        return cls(ref=ref, ticket_id=data["ticket_id"], epoch=int(data["epoch"]))
+
+
+QueueItem = InboundMessage | OutboundMessage | CardRefresh
+"""What the durable queue carries: customer messages, messages humans asked to deliver, and
+card redraws asked for by desk actions taken outside the running bot."""
+
+
+def decode_queue_item(text: str | bytes) -> QueueItem:
+    kind = json.loads(text).get("type", "inbound")
+    raw = text.decode() if isinstance(text, bytes) else text
+    if kind == "outbound":
+        return OutboundMessage.from_json(raw)
+    if kind == "refresh":
+        return CardRefresh.from_json(raw)
+    return InboundMessage.from_json(raw)
 
 
 InboundHandler = Callable[[InboundMessage], Awaitable[bool]]
@@ -281,6 +313,8 @@ class EscalationCard:
     repage: int = 0  # 0 = first page; n = n-th SLA re-page (louder)
     handle_time_s: float | None = None  # set once resolved
     origin_link: str | None = None
+    claimant: str | None = None  # the claiming agent's identity (``agent`` is the shown name)
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +356,26 @@ class HomeDesk(Desk, Protocol):
 
     async def show_home(self, user_id: str, view: HomeView | None) -> None:
         """Render ``view`` for one user; None: the neutral page a non-agent sees."""
+
+
+class DeskBackend(Protocol):
+    """The desk path as a desk without a live connection sees it (the terminal desk): the bot
+    builds it on its store; every action goes through the same checks as a live desk's."""
+
+    async def handle(self, event: DeskEvent) -> DeskFeedback: ...
+
+    async def open_cards(self) -> list[EscalationCard]:
+        """Open tickets, oldest first."""
+
+    async def ticket_card(self, ticket_id: str) -> EscalationCard | None:
+        """One ticket with its whole conversation since the last hand-back, timestamped."""
+
+
+@runtime_checkable
+class FiniteChannel(Channel, Protocol):
+    """A channel whose input can end (piped stdin): ``finished`` is set at end of input."""
+
+    finished: asyncio.Event
 
 
 @dataclass(frozen=True, slots=True)

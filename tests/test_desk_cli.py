@@ -102,7 +102,7 @@ def test_unknown_ticket_and_closed_ticket(
 
 def test_terminal_session_refuses_replies_for_an_ended_session() -> None:
     from channels.base import OutboundMessage
-    from channels.terminal import TerminalChannel
+    from channels.terminal.customers import TerminalChannel
     from config.errors import DeliveryRefused
 
     channel = TerminalChannel()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from brain.store.base import OPEN_STATUSES, Store, TicketStatus, Turn
-from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
+from brain.store.base import OPEN_STATUSES, Repage, Store, TicketPatch, TicketStatus, Turn, utcnow
+from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage, ReplyHints
 from tests.conftest import StoreFactory
 
 REF = ConversationRef(channel="terminal", conversation_id="c1")
@@ -244,15 +245,37 @@ async def test_state_survives_a_restart(store_factory: StoreFactory) -> None:
     await second.close()
 
 
-async def test_annotate_merges_details_without_an_ownership_change(store: Store) -> None:
-    ticket, _ = await store.open_ticket(REF, ALICE, ["vip"], "s", {"urgency": "high"})
-    annotated = await store.annotate_ticket(ticket.id, {"desk_ref:slack": "C1:1.2"})
+async def test_annotate_applies_a_typed_patch_without_an_ownership_change(store: Store) -> None:
+    ticket, _ = await store.open_ticket(REF, ALICE, ["vip"], "s", {"urgency": "high", "x": 1})
+    assert ticket.urgency == "high" and ticket.details == {"x": 1}
+    annotated = await store.annotate_ticket(ticket.id, TicketPatch(desk_ref=("slack", "C1:1.2")))
     assert annotated is not None and annotated.epoch == ticket.epoch
-    assert annotated.details == {"urgency": "high", "desk_ref:slack": "C1:1.2"}
+    assert annotated.desk_refs == {"slack": "C1:1.2"}
+    step = Repage(1, utcnow(), "slack")
+    annotated = await store.annotate_ticket(ticket.id, TicketPatch(repage=step, agent_name="Al"))
+    assert annotated is not None and annotated.repages == (step,)
+    assert annotated.agent_name == "Al" and annotated.desk_refs == {"slack": "C1:1.2"}
     assert await store.get_ticket(ticket.id) == annotated
-    assert await store.annotate_ticket("T-404", {"x": 1}) is None
-    claimed = await store.transition_ticket(ticket.id, 0, TicketStatus.CLAIMED, "bob")
-    assert claimed is not None and claimed.details["desk_ref:slack"] == "C1:1.2"
+    assert await store.annotate_ticket("T-404", TicketPatch(agent_name="x")) is None
+    claimed = await store.transition_ticket(ticket.id, annotated.epoch, TicketStatus.CLAIMED, "bob")
+    assert claimed is not None and claimed.desk_refs == {"slack": "C1:1.2"}
+    assert claimed.repages == (step,)
+
+
+async def test_reply_hints_survive_the_store(store: Store) -> None:
+    hinted = replace(REF, hints=ReplyHints(reply_to="<m2@x>", references=("<m1@x>", "<m2@x>"),
+                                           address="robin@example.test", subject="Order 12",
+                                           extra=(("guild", "42"),)))  # fmt: skip
+    ticket, _ = await store.open_ticket(hinted, ALICE, ["vip"], "s")
+    assert (await store.get_ticket(ticket.id)).ref.hints == hinted.hints  # type: ignore[union-attr]
+    await store.append_turn(hinted, Turn("t1", "customer", "hi"))
+    conversation = await store.get_conversation(hinted.key)
+    assert conversation is not None and conversation.ref.hints == hinted.hints
+    later = replace(REF, hints=ReplyHints(reply_to="<m3@x>"))
+    await store.append_turn(REF, Turn("t2", "agent", "desk turns keep the customer's hints"))
+    await store.append_turn(later, Turn("t3", "customer", "and the customer's newest wins"))
+    conversation = await store.get_conversation(hinted.key)
+    assert conversation is not None and conversation.ref.hints.reply_to == "<m3@x>"
 
 
 async def test_kv_set_get_scan_delete_and_expiry(store: Store) -> None:

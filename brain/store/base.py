@@ -33,8 +33,42 @@ OPEN_STATUSES = frozenset({TicketStatus.ESCALATED, TicketStatus.CLAIMED})
 
 
 @dataclass(frozen=True, slots=True)
+class Repage:
+    """One step of a ticket's SLA ladder: the ``level``-th louder re-page, on ``desk``."""
+
+    level: int
+    at: datetime
+    desk: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPatch:
+    """Bookkeeping a store merges into a ticket without an ownership change (the epoch stays):
+    the claimant's shown name, where a desk shows the ticket's card, one more SLA re-page."""
+
+    agent_name: str | None = None
+    desk_ref: tuple[str, str] | None = None  # (desk name, ref)
+    repage: Repage | None = None
+
+    def apply(self, ticket: Ticket) -> Ticket:
+        changes: dict[str, Any] = {}
+        if self.agent_name is not None:
+            changes["agent_name"] = self.agent_name
+        if self.desk_ref is not None:
+            desk, ref = self.desk_ref
+            changes["desk_refs"] = {**ticket.desk_refs, desk: ref}
+        if self.repage is not None:
+            changes["repages"] = (*ticket.repages, self.repage)
+        return replace(ticket, **changes)
+
+
+@dataclass(frozen=True, slots=True)
 class Ticket:
-    """An escalation. ``epoch`` grows by one on every transition (compare-and-set token)."""
+    """An escalation. ``epoch`` grows by one on every transition (compare-and-set token).
+
+    ``agent_name`` is the claimant's name as customers see it; ``desk_refs`` where each desk
+    shows the card; ``repages`` the SLA ladder; ``details`` the classification at escalation
+    time (intent, category, sentiment, language), shown on cards."""
 
     id: str
     ref: ConversationRef
@@ -47,7 +81,35 @@ class Ticket:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     details: dict[str, Any] = field(default_factory=dict)
-    """Classification at escalation time (category, urgency, sentiment, ...), for desks."""
+    urgency: str | None = None
+    agent_name: str | None = None
+    desk_refs: dict[str, str] = field(default_factory=dict)
+    repages: tuple[Repage, ...] = ()
+
+    @classmethod
+    def opened(
+        cls,
+        ticket_id: str,
+        ref: ConversationRef,
+        customer: Author,
+        reasons: Sequence[str],
+        summary: str,
+        details: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> Ticket:
+        """A new escalation; the urgency (which sets the SLA) is lifted out of ``details``."""
+        facts = dict(details or {})
+        urgency = facts.pop("urgency", None)
+        return cls(
+            id=ticket_id, ref=ref, customer=customer, status=TicketStatus.ESCALATED, epoch=0,
+            reasons=tuple(reasons), summary=summary, created_at=now, updated_at=now,
+            details=facts, urgency=str(urgency) if urgency is not None else None,
+        )  # fmt: skip
+
+    @property
+    def owner_name(self) -> str | None:
+        """Who owns it, as people see it."""
+        return self.agent_name or self.agent
 
     @property
     def is_open(self) -> bool:
@@ -67,6 +129,12 @@ class Ticket:
                 "created_at": self.created_at.isoformat(),
                 "updated_at": self.updated_at.isoformat(),
                 "details": self.details,
+                "urgency": self.urgency,
+                "agent_name": self.agent_name,
+                "desk_refs": self.desk_refs,
+                "repages": [
+                    {"level": r.level, "at": r.at.isoformat(), "desk": r.desk} for r in self.repages
+                ],
             },
             ensure_ascii=False,
         )
@@ -86,10 +154,20 @@ class Ticket:
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
             details=dict(data.get("details") or {}),
+            urgency=data.get("urgency"),
+            agent_name=data.get("agent_name"),
+            desk_refs=dict(data.get("desk_refs") or {}),
+            repages=tuple(
+                Repage(int(r["level"]), datetime.fromisoformat(r["at"]), r["desk"])
+                for r in data.get("repages") or ()
+            ),
         )
 
     def moved(self, status: TicketStatus, agent: str | None, now: datetime) -> Ticket:
         return replace(self, status=status, agent=agent, epoch=self.epoch + 1, updated_at=now)
+
+
+CUSTOMER_ROLE = "customer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +304,8 @@ class Store(Protocol):
         Returns the updated ticket, or None if someone else moved it first (or it is unknown).
         """
 
-    async def annotate_ticket(self, ticket_id: str, details: Mapping[str, Any]) -> Ticket | None:
-        """Merge ``details`` into the ticket's details (desk refs, SLA ladder). Not an
+    async def annotate_ticket(self, ticket_id: str, patch: TicketPatch) -> Ticket | None:
+        """Apply ``patch`` atomically (claimant's name, desk ref, SLA ladder). Not an
         ownership change: the epoch stays. None if the ticket is unknown."""
 
     # -- small settings and mappings (paused channels, admin FAQ entries) -------------------

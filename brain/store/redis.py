@@ -24,12 +24,14 @@ from redis.exceptions import RedisError, ResponseError
 from redis.typing import KeyT, StreamIdT
 
 from brain.store.base import (
+    CUSTOMER_ROLE,
     OPEN_STATUSES,
     Conversation,
     OutboxRecord,
     QueueEntry,
     StoreLimits,
     Ticket,
+    TicketPatch,
     TicketStatus,
     Turn,
     outbox_from_json,
@@ -77,11 +79,15 @@ _SCRIPTS = {
     "lock_release": """
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end""",
     # KEYS: meta hash (ref, updated_at, seq), turns list, turn-id zset. The ids are trimmed
-    # with the list, so "already there" means "in the kept history", as with SQLite.
+    # with the list, so "already there" means "in the kept history", as with SQLite. The ref
+    # (with its reply hints) follows the customer's latest message (ARGV[7] == '1').
     "append_turn": """
         if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
         local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-        redis.call('HSET', KEYS[1], 'ref', ARGV[3], 'updated_at', ARGV[4])
+        redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
+        if ARGV[7] == '1' or redis.call('HEXISTS', KEYS[1], 'ref') == 0 then
+            redis.call('HSET', KEYS[1], 'ref', ARGV[3])
+        end
         redis.call('RPUSH', KEYS[2], ARGV[2])
         redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
         redis.call('ZADD', KEYS[3], seq, ARGV[1])
@@ -265,7 +271,8 @@ class RedisStore:
         keys, limit = self._conversation_keys(ref.key), max(1, self.limits.history_limit)
         args = (turn.turn_id, turn.to_json(), ref_to_json(ref), utcnow().isoformat(), limit)
         with _failures("append_turn"):
-            added = await self._script("append_turn", keys, *args, _ms(self.limits.retention_s))
+            added = await self._script("append_turn", keys, *args, _ms(self.limits.retention_s),
+                                       "1" if turn.role == CUSTOMER_ROLE else "0")  # fmt: skip
         return bool(added)
 
     async def get_conversation(self, key: str) -> Conversation | None:
@@ -319,11 +326,7 @@ class RedisStore:
                 return existing, False
             seq = int(await self.client.incr(self._key("ticket_seq")))
             now = utcnow()
-            ticket = Ticket(
-                id=f"T-{seq}", ref=ref, customer=customer, status=TicketStatus.ESCALATED, epoch=0,
-                reasons=tuple(reasons), summary=summary, created_at=now, updated_at=now,
-                details=dict(details or {}),
-            )  # fmt: skip
+            ticket = Ticket.opened(f"T-{seq}", ref, customer, reasons, summary, details, now)
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.set(self._key("ticket", ticket.id), ticket.to_json())
             pipe.set(pointer, ticket.id)
@@ -395,7 +398,7 @@ class RedisStore:
             )
         return result
 
-    async def annotate_ticket(self, ticket_id: str, details: Mapping[str, Any]) -> Ticket | None:
+    async def annotate_ticket(self, ticket_id: str, patch: TicketPatch) -> Ticket | None:
         key = self._key("ticket", ticket_id)
 
         async def attempt(pipe: Pipeline) -> Ticket | None:
@@ -403,7 +406,7 @@ class RedisStore:
             if raw is None:
                 return None
             current = Ticket.from_json(raw)
-            ticket = replace(current, details={**current.details, **details})
+            ticket = patch.apply(current)
             ttl = await pipe.pttl(key)
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.set(key, ticket.to_json(), px=ttl if ttl > 0 else None)

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from brain.store.base import (
+    CUSTOMER_ROLE,
     OPEN_STATUSES,
     Conversation,
     OutboxRecord,
     QueueEntry,
     StoreLimits,
     Ticket,
+    TicketPatch,
     TicketStatus,
     Turn,
     outbox_from_json,
@@ -264,9 +266,13 @@ class SqliteStore:
         ).rowcount
         if inserted != 1:
             return False
+        # The stored ref (with its reply hints) follows the customer's latest message.
+        update = "updated_at = excluded.updated_at"
+        if turn.role == CUSTOMER_ROLE:
+            update += ", ref = excluded.ref"
         conn.execute(
             "INSERT INTO conversations (key, ref, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at",
+            f"ON CONFLICT (key) DO UPDATE SET {update}",
             (ref.key, ref_to_json(ref), time.time()),
         )
         conn.execute(
@@ -321,11 +327,7 @@ class SqliteStore:
             " VALUES (?, ?, 0, '', ?, ?)",
             (ref.key, TicketStatus.ESCALATED.value, now.timestamp(), now.timestamp()),
         ).lastrowid
-        ticket = Ticket(
-            id=f"T-{row_id}", ref=ref, customer=customer, status=TicketStatus.ESCALATED,
-            epoch=0, reasons=reasons, summary=summary, created_at=now, updated_at=now,
-            details=dict(details or {}),
-        )  # fmt: skip
+        ticket = Ticket.opened(f"T-{row_id}", ref, customer, reasons, summary, details, now)
         conn.execute("UPDATE tickets SET payload = ? WHERE id = ?", (ticket.to_json(), row_id))
         return ticket, True
 
@@ -371,20 +373,20 @@ class SqliteStore:
         )
         return ticket
 
-    async def annotate_ticket(self, ticket_id: str, details: Mapping[str, Any]) -> Ticket | None:
+    async def annotate_ticket(self, ticket_id: str, patch: TicketPatch) -> Ticket | None:
         row_id = _ticket_row_id(ticket_id)
         if row_id is None:
             return None
-        return await self._run(self._tx(self._annotate, row_id, dict(details)))
+        return await self._run(self._tx(self._annotate, row_id, patch))
 
     def _annotate(
-        self, conn: sqlite3.Connection, row_id: int, details: dict[str, Any]
+        self, conn: sqlite3.Connection, row_id: int, patch: TicketPatch
     ) -> Ticket | None:
         row = conn.execute("SELECT payload FROM tickets WHERE id = ?", (row_id,)).fetchone()
         if row is None:
             return None
         current = Ticket.from_json(row[0])
-        ticket = replace(current, details={**current.details, **details})
+        ticket = patch.apply(current)
         conn.execute("UPDATE tickets SET payload = ? WHERE id = ?", (ticket.to_json(), row_id))
         return ticket
 

@@ -35,7 +35,7 @@ from channels.base import (
     InboundMessage,
     OutboundMessage,
 )
-from channels.slack_app import SlackConnection
+from channels.slack.connection import SlackConnection
 from config.errors import ChannelError, DeliveryRefused
 from config.settings import SlackSettings
 

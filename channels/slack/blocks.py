@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from channels.base import DeskAction, EscalationCard, HomeView
-from channels.slack import escape
+from channels.slack.customers import escape
 from config.errors import ChannelError
 from config.settings import DeskSettings
 

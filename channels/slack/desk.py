@@ -40,9 +40,9 @@ from channels.base import (
     HomeView,
     Role,
 )
-from channels.slack import author_of, escape, is_human_message, split_text, unescape
-from channels.slack_app import SlackConnection
-from channels.slack_blocks import ACTIONS, card_blocks, card_text, desk_ref, home_blocks, split_ref
+from channels.slack.customers import author_of, escape, is_human_message, split_text, unescape
+from channels.slack.connection import SlackConnection
+from channels.slack.blocks import ACTIONS, card_blocks, card_text, desk_ref, home_blocks, split_ref
 from config.errors import ChannelError, ConfigError
 from config.settings import DeskSettings, SlackSettings
 

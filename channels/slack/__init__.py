@@ -1,0 +1,74 @@
+"""Slack: customers in DMs, support channels and mentions; the escalation-channel desk.
+
+``build`` wires one shared ``SlackConnection`` (one Bolt app: Slack delivers every event of an
+installation to one place) into the customer channel and, when an escalation channel is set,
+the desk. Importing this package is cheap: Bolt and aiohttp load only in ``build``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
+
+from channels.base import Channel, Desk, Part, Streams
+from config.settings import Settings
+
+if TYPE_CHECKING:
+    from channels.slack.connection import SlackConnection
+
+
+class SlackAdapter:
+    name = "slack"
+
+    def __init__(
+        self,
+        settings: Settings,
+        connection: SlackConnection,
+        channels: Sequence[Channel],
+        desks: Sequence[Desk],
+    ) -> None:
+        self.settings = settings
+        self.conn = connection
+        self.channels = tuple(channels)
+        self.desks = tuple(desks)
+
+    def connection(self) -> AbstractAsyncContextManager[None]:
+        return self._connected()
+
+    @asynccontextmanager
+    async def _connected(self) -> AsyncIterator[None]:
+        await self.conn.start()  # only once every listener is registered
+        try:
+            yield
+        finally:
+            await self.conn.stop()
+
+    def describe(self) -> list[Part]:
+        return describe(self.settings)
+
+
+def describe(settings: Settings) -> list[Part]:
+    slack = settings.slack
+    where = ", ".join(slack.support_channels) or "no support channels"
+    dms = "DMs" if slack.answer_direct_messages else "no DMs"
+    parts = [Part("channel", "slack", True, f"{slack.mode} mode; {where}; {dms}")]
+    if slack.escalation_channel:
+        parts.append(Part("desk", "slack", True, f"cards in {slack.escalation_channel}"))
+    else:
+        why = "FRONTDESK_SLACK__ESCALATION_CHANNEL is not set: use `frontdesk desk` for escalations"
+        parts.append(Part("desk", "slack", False, why))
+    return parts
+
+
+def build(settings: Settings, streams: Streams | None = None) -> SlackAdapter:
+    from channels.slack.connection import SlackConnection  # noqa: PLC0415
+    from channels.slack.customers import SlackChannel  # noqa: PLC0415
+    from channels.slack.desk import SlackDesk  # noqa: PLC0415
+
+    connection = SlackConnection(settings.slack)
+    desks: list[Desk] = []
+    if settings.slack.escalation_channel is not None:
+        desks.append(SlackDesk(connection, settings.slack, settings.desk))
+    channels = [SlackChannel(connection, settings.slack)]
+    return SlackAdapter(settings, connection, channels, desks)
