@@ -172,7 +172,7 @@ async def _idle_brain(data_dir: Path) -> None:
     settings = load_settings(env_file=None)
     store = SqliteStore(data_dir / "frontdesk.db", limits=StoreLimits())
     await store.open()
-    brain = build_brain(settings, store, KnowledgeBase.load(settings.knowledge.path))
+    brain, _ = build_brain(settings, store, KnowledgeBase.load(settings.knowledge.path))
     brain.classifier.classify("warm-up: where is my order?")
     print(json.dumps(_rss_mb()))
     await store.close()

@@ -42,7 +42,7 @@ QUESTIONS = [
 async def measure(store: Store, kb: KnowledgeBase, messages: int, conversations: int) -> float:
     await store.open()
     channel = FakeChannel()
-    brain = build_brain(load_settings(env_file=None), store, kb)
+    brain, _ = build_brain(load_settings(env_file=None), store, kb)
     dispatcher = Dispatcher(
         store, brain, {channel.name: channel}, DispatchConfig(consumer="bench", max_concurrency=32)
     )

@@ -696,7 +696,7 @@ async def run_mix(
     """The mix through ``build_brain``; ``all_strong`` swaps the router for its gpt-4o answerer."""
     kb = KnowledgeBase.load(settings.knowledge.path)
     store = await open_store(settings.store.data_dir / "bench.db")
-    brain: Brain = build_brain(settings, store, kb)
+    brain, _ = build_brain(settings, store, kb)
     prices = {d.model: (d.input_price, d.output_price) for d in settings.providers.deployments()}
     real_router = cast(Router, brain.answerer)
     strong = next(d.model for d in settings.providers.deployments() if d.tier == "strong")

@@ -4,7 +4,6 @@ logged with the user id. State they change lives in the store, so every replica 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import shlex

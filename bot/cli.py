@@ -9,17 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
-from bot.desk_cli import add_desk_parser, run_desk
 from bot.evaluate import add_eval_parser, run_eval
-from bot.inventory import describe
 from bot.observability import configure_logging
+from bot.platforms import platform_modules
 from bot.scheduler import heartbeat_age, heartbeat_path
 from config.errors import ConfigError, FrontdeskError
 from config.settings import Settings, load_settings
@@ -45,8 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="start every configured channel (terminal if none)")
     commands.add_parser("check", help="validate settings and show what is enabled and why")
-    add_desk_parser(commands)
     add_eval_parser(commands)
+    for module in platform_modules():  # e.g. `frontdesk desk ...` from the terminal package
+        add_commands = getattr(module, "add_commands", None)
+        if add_commands is not None:
+            add_commands(commands)
     health = commands.add_parser("health", help="exit 0 if a running bot wrote a heartbeat")
     health.add_argument("--max-age", type=float, default=None, help="seconds (default 4 beats)")
     return parser
@@ -79,14 +81,37 @@ def _main(argv: Sequence[str] | None) -> int:
         return _health(settings, args.max_age)
     if args.command == "eval":
         return run_eval(args, settings)
-    if args.command == "desk":
-        return _guarded(lambda: run_desk(args, settings))
+    desk_command = getattr(args, "desk_command_run", None)
+    if desk_command is not None:
+        return _guarded(lambda: asyncio.run(_with_desk(desk_command, args, settings)))
+    platform_command = getattr(args, "platform_command", None)
+    if platform_command is not None:
+        return _guarded(lambda: int(platform_command(args, settings)))
     return _run(settings)
 
 
+async def _with_desk(command: Any, args: argparse.Namespace, settings: Settings) -> int:
+    """Run a desk command of a desk without a live connection (``frontdesk desk``) through the
+    one desk path, on the store the running bot uses."""
+    from bot.wiring import build_hub, build_store  # noqa: PLC0415  (heavy)
+
+    store = build_store(settings)
+    await store.open()
+    try:
+        return int(await command(args, build_hub(settings, store, live=False)))
+    finally:
+        await store.close()
+
+
 def _check(settings: Settings) -> int:
+    from bot.wiring import describe  # noqa: PLC0415  (heavy: only `check` pays)
+
+    try:
+        parts = describe(settings)
+    except ConfigError as err:
+        print(f"frontdesk: invalid setting: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"frontdesk {_version()}: settings are valid")
-    parts = describe(settings)
     width = max(len(p.name) for p in parts)
     for part in parts:
         state = "on " if part.enabled else "off"
@@ -124,10 +149,6 @@ def _run(settings: Settings) -> int:
 
     def run() -> int:
         app = App(settings)
-        if settings.terminal_enabled:
-            logging.getLogger("frontdesk").info(
-                "no other channel is configured: starting the terminal channel"
-            )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(app.run())
         return EXIT_OK

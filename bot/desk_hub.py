@@ -1,56 +1,102 @@
-"""Connects the desks (Slack escalation channel, ...) with tickets and customers.
+"""The one path every desk action takes, and the one way tickets reach the desks.
 
-Outbound to agents: page a new ticket on every desk and remember where its card is (the desk ref
-is stored on the ticket, and the reverse mapping in the store), pass customers' follow-ups into
-the card's thread, redraw cards when ownership changes, re-page unclaimed tickets past their
-SLA, forward operational alerts. Inbound from agents: every ``DeskEvent`` goes through
-``handle``, which applies the ownership rules (``brain.conversation.Desk``), queues what the
-customer must see through the dispatcher's durable queue, and answers the agent.
+From the agents (``handle``): access check by role -> the ownership rules
+(``brain.conversation.Ownership``) -> what the customer must see goes to the durable queue, in
+order with the conversation -> the ticket's card is redrawn on every desk. The Slack desk, the
+Discord desk and the terminal desk (``frontdesk desk ...``, through ``DeskBackend``) all call
+``handle``; none of them decides who may do what beyond telling the hub the actor's role.
+
+Towards the agents: page a new ticket on every desk and remember where its card is, show a
+customer's follow-ups in the card's thread, redraw cards when ownership changes, re-page
+unclaimed tickets past their SLA, forward operational alerts. Card text is minimised (personal
+data masked) before any desk sees it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
-from brain.conversation import Desk as Ownership
-from brain.conversation import DeskResult, Outcome, age_s, card_for
-from brain.store.base import OPEN_STATUSES, Store, Ticket, TicketStatus, utcnow
-from channels.base import Author, Desk, DeskAction, DeskEvent, DeskFeedback, EscalationCard
+from brain.conversation import DeskResult, Outcome, Ownership, age_s, card_for
+from brain.redact import Redactor
+from brain.store.base import OPEN_STATUSES, Repage, Store, Ticket, TicketPatch, TicketStatus, utcnow
+from brain.store.state import SharedState
+from channels.base import (
+    Author,
+    CardRefresh,
+    Desk,
+    DeskAction,
+    DeskEvent,
+    DeskFeedback,
+    EscalationCard,
+    HomeDesk,
+    HomeView,
+    Role,
+)
 from config.errors import FrontdeskError
 
 logger = logging.getLogger(__name__)
 
 CommandRunner = Callable[[DeskEvent], Awaitable[DeskFeedback]]
-HomeRenderer = Callable[[Desk, str], Awaitable[None]]
-
+HomeSource = Callable[[], Awaitable[HomeView]]
 
 PAGING_GRACE_S = 300.0
+REFUSED = "Sorry, only Frontdesk agents can do that. Ask an admin to add you as an agent."
+NEEDS: dict[DeskAction, Role] = {
+    DeskAction.CLAIM: Role.AGENT,
+    DeskAction.REPLY: Role.AGENT,
+    DeskAction.NOTE: Role.AGENT,
+    DeskAction.RESOLVE: Role.AGENT,
+    DeskAction.HAND_BACK: Role.AGENT,
+    DeskAction.COMMAND: Role.AGENT,  # changing commands need admin: checked in bot/admin.py
+    DeskAction.HOME: Role.NONE,  # everyone gets a home view; only agents see tickets in it
+}
+_REDRAWN_ON = (DeskAction.CLAIM, DeskAction.RESOLVE, DeskAction.HAND_BACK)
 
 
-def ref_key(desk: Desk) -> str:
-    return f"desk_ref:{desk.name}"
+class DeskAlerts:
+    """Operational alerts (budget spent, provider down, the digest), shown on every desk."""
 
+    def __init__(self, desks: Sequence[Desk]) -> None:
+        self.desks = tuple(desks)
 
-def _paging_key(desk: Desk, ticket_id: str) -> str:
-    return f"paging:{desk.name}:{ticket_id}"
+    async def send(self, text: str) -> None:
+        for desk in self.desks:
+            try:
+                await desk.alert(text)
+            except Exception:
+                logger.exception("desk %s could not show an alert", desk.name)
 
 
 class DeskHub:
+    """``live=False`` is the hub of a process without desk connections (``frontdesk desk``):
+    instead of redrawing cards itself it queues a ``CardRefresh`` for the running bot."""
+
     def __init__(
         self,
         store: Store,
         desks: Sequence[Desk],
-        internal_prefix: str,
+        ownership: Ownership,
         sla_minutes: dict[str, float],
+        *,
+        commands: CommandRunner | None = None,
+        home: HomeSource | None = None,
+        redactor: Redactor | None = None,
+        live: bool = True,
+        alerts: DeskAlerts | None = None,
     ) -> None:
         self.store = store
+        self.state = SharedState(store)
         self.desks = tuple(desks)
-        self.ownership = Ownership(store, internal_prefix)
+        self.ownership = ownership
         self.sla_minutes = sla_minutes
-        self.commands: CommandRunner | None = None
-        self.home: HomeRenderer | None = None
+        self.commands = commands
+        self.home = home
+        self.redactor = redactor or Redactor()
+        self.live = live
+        self.alerts = alerts or DeskAlerts(desks)
 
     # -- towards the agents --------------------------------------------------------------
     async def page(self, card: EscalationCard) -> None:
@@ -61,21 +107,20 @@ class DeskHub:
     async def _page_on(self, desk: Desk, card: EscalationCard) -> None:
         # Marks the card as on its way (a busy channel paces posts), so that the re-page job
         # does not post a second card for the same ticket meanwhile.
-        await self.store.kv_set(_paging_key(desk, card.ticket_id), "1", ttl_s=PAGING_GRACE_S)
+        await self.state.mark_paging(desk.name, card.ticket_id, PAGING_GRACE_S)
         try:
-            ref = await desk.page(card)
+            ref = await desk.page(self.minimised(card))
         except Exception:
-            logger.exception("desk %s could not page %s; retrying later", desk.name,
-                             card.ticket_id)  # fmt: skip
-            await self.store.kv_delete(_paging_key(desk, card.ticket_id))
+            logger.exception("desk %s could not page %s; retrying later", desk.name, card.ticket_id)
+            await self.state.clear_paging(desk.name, card.ticket_id)
             return
-        await self.store.annotate_ticket(card.ticket_id, {ref_key(desk): ref})
-        await self.store.kv_set(f"{ref_key(desk)}:{ref}", card.ticket_id)
+        await self.store.annotate_ticket(card.ticket_id, TicketPatch(desk_ref=(desk.name, ref)))
+        await self.state.map_card(desk.name, ref, card.ticket_id)
 
     async def relay(self, ticket_id: str, author: Author, text: str) -> None:
         ticket = await self.store.get_ticket(ticket_id)
         for desk in self.desks:
-            ref = ticket.details.get(ref_key(desk)) if ticket else None
+            ref = ticket.desk_refs.get(desk.name) if ticket else None
             if ref is None:
                 continue
             try:
@@ -84,10 +129,12 @@ class DeskHub:
                 logger.exception("desk %s could not relay into %s", desk.name, ticket_id)
 
     async def redraw(self, ticket: Ticket) -> None:
-        conversation = await self.store.get_conversation(ticket.ref.key)
-        card = card_for(ticket, conversation.turns if conversation else ())
+        if not self.live:
+            await self.store.enqueue(CardRefresh(ticket.ref, ticket.id, ticket.epoch))
+            return
+        card = self.minimised(await self._card(ticket))
         for desk in self.desks:
-            ref = ticket.details.get(ref_key(desk))
+            ref = ticket.desk_refs.get(desk.name)
             if ref is None:
                 continue
             try:
@@ -95,45 +142,74 @@ class DeskHub:
             except Exception:
                 logger.exception("desk %s could not redraw %s", desk.name, ticket.id)
 
+    async def refresh(self, request: CardRefresh) -> None:
+        """Redraw a ticket's card for a desk action taken outside this process."""
+        ticket = await self.store.get_ticket(request.ticket_id)
+        if ticket is not None and self.live:
+            await self.redraw(ticket)
+
     async def alert(self, text: str) -> None:
-        for desk in self.desks:
-            try:
-                await desk.alert(text)
-            except Exception:
-                logger.exception("desk %s could not show an alert", desk.name)
+        await self.alerts.send(text)
 
     async def repage_due(self) -> int:
-        """Re-page unclaimed tickets past their SLA step; page tickets no desk has shown yet."""
+        """Re-page unclaimed tickets past their SLA step; page tickets no desk has shown yet.
+        One broken ticket or card never stops the others."""
         count = 0
         for ticket in await self.store.list_tickets([TicketStatus.ESCALATED]):
             for desk in self.desks:
-                ref = ticket.details.get(ref_key(desk))
-                if ref is None:
-                    if await self.store.kv_get(_paging_key(desk, ticket.id)) is None:
-                        await self._page_on(desk, card_for(ticket))
-                    continue
-                if await self._repage(desk, ticket, ref):
-                    count += 1
+                try:
+                    count += await self._repage_on(desk, ticket)
+                except Exception:
+                    logger.exception("desk %s: re-paging %s failed", desk.name, ticket.id)
         return count
 
-    async def _repage(self, desk: Desk, ticket: Ticket, ref: str) -> bool:
-        minutes = self.sla_minutes.get(str(ticket.details.get("urgency") or "normal"), 60.0)
-        ladder = list(ticket.details.get("repages") or [])
-        if age_s(ticket) < minutes * 60 * (len(ladder) + 1):
-            return False
-        level = len(ladder) + 1
-        conversation = await self.store.get_conversation(ticket.ref.key)
-        card = card_for(ticket, conversation.turns if conversation else (), repage=level)
-        await desk.page(card, thread_of=ref)
-        ladder.append({"level": level, "at": utcnow().isoformat(), "desk": desk.name})
-        await self.store.annotate_ticket(ticket.id, {"repages": ladder})
+    async def _repage_on(self, desk: Desk, ticket: Ticket) -> int:
+        ref = ticket.desk_refs.get(desk.name)
+        if ref is None:
+            if not await self.state.is_paging(desk.name, ticket.id):
+                await self._page_on(desk, card_for(ticket))
+            return 0
+        minutes = self.sla_minutes.get(ticket.urgency or "normal", 60.0)
+        done = sum(1 for step in ticket.repages if step.desk == desk.name)
+        if age_s(ticket) < minutes * 60 * (done + 1):
+            return 0
+        level = done + 1
+        card = dataclasses.replace(await self._card(ticket), repage=level)
+        await desk.page(self.minimised(card), thread_of=ref)
+        step = Repage(level=level, at=utcnow(), desk=desk.name)
+        await self.store.annotate_ticket(ticket.id, TicketPatch(repage=step))
         await self.store.incr("sla_repages")
-        logger.warning("%s unclaimed for %s: re-page %d", ticket.id,
-                       timedelta(seconds=int(age_s(ticket))), level)  # fmt: skip
-        return True
+        age = timedelta(seconds=int(age_s(ticket)))
+        logger.warning("%s unclaimed for %s: re-page %d on %s", ticket.id, age, level, desk.name)
+        return 1
+
+    def minimised(self, card: EscalationCard) -> EscalationCard:
+        """The card with personal data masked: desks are seen by more people than the thread."""
+        mask = self.redactor.redact
+        return dataclasses.replace(
+            card,
+            summary=mask(card.summary).text,
+            transcript=tuple(mask(line).text for line in card.transcript),
+        )
+
+    async def _card(self, ticket: Ticket, last: int | None = 8) -> EscalationCard:
+        conversation = await self.store.get_conversation(ticket.ref.key)
+        return card_for(ticket, conversation.turns if conversation else (), last=last)
+
+    # -- the desk path as ``frontdesk desk`` sees it (DeskBackend) -------------------------
+    async def open_cards(self) -> list[EscalationCard]:
+        return [self.minimised(card_for(t)) for t in await self.store.list_tickets(OPEN_STATUSES)]
+
+    async def ticket_card(self, ticket_id: str) -> EscalationCard | None:
+        ticket = await self.store.get_ticket(ticket_id)
+        return await self._card(ticket, last=None) if ticket is not None else None
 
     # -- from the agents -------------------------------------------------------------------
     async def handle(self, event: DeskEvent) -> DeskFeedback:
+        if event.role < NEEDS[event.action]:
+            logger.warning("desk %s: refused %s by %s (role %s)", event.desk, event.action,
+                           event.agent.id, event.role.name.lower())  # fmt: skip
+            return DeskFeedback(REFUSED, ok=False)
         try:
             return await self._handle(event)
         except FrontdeskError as err:
@@ -146,49 +222,62 @@ class DeskHub:
                 return DeskFeedback("Commands are not available.", ok=False)
             return await self.commands(event)
         if event.action is DeskAction.HOME:
-            if self.home is not None:
-                for desk in self.desks:
-                    await self.home(desk, event.agent.id)
+            await self._show_home(event)
             return DeskFeedback("")
-        ticket_id = event.ticket_id or await self._ticket_of(event)
+        ticket_id = await self._ticket_of(event)
         if ticket_id is None:
-            return DeskFeedback("This thread is not a Frontdesk ticket.", ok=False, internal=True)
-        agent, name = event.agent.id, event.agent.display_name
-        result: DeskResult
-        if event.action is DeskAction.CLAIM:
-            result = await self.ownership.claim(ticket_id, agent, name)
-        elif event.action is DeskAction.RESOLVE:
-            result = await self.ownership.resolve(ticket_id, agent, name)
-        elif event.action is DeskAction.HAND_BACK:
-            result = await self.ownership.hand_back(ticket_id, agent, name)
-        elif event.action is DeskAction.NOTE:
-            result = await self.ownership.note(ticket_id, name or agent, event.text,
-                                               event.event_id or "")  # fmt: skip
-        else:
-            result = await self.ownership.reply(ticket_id, agent, event.text,
-                                                event.event_id or "", name)  # fmt: skip
+            return DeskFeedback("This is not a current Frontdesk ticket card.", ok=False,
+                                internal=True)  # fmt: skip
+        result = await self._act(event, ticket_id)
         return await self._apply(event, result)
+
+    async def _act(self, event: DeskEvent, ticket_id: str) -> DeskResult:
+        agent, name, event_id = event.agent.id, event.agent.display_name, event.event_id or ""
+        own = self.ownership
+        if event.action is DeskAction.CLAIM:
+            return await own.claim(ticket_id, agent, name)
+        if event.action is DeskAction.RESOLVE:
+            return await own.resolve(ticket_id, agent, name)
+        if event.action is DeskAction.HAND_BACK:
+            return await own.hand_back(ticket_id, agent, name)
+        if event.action is DeskAction.NOTE:
+            return await own.note(ticket_id, name or agent, event.text, event_id)
+        return await own.reply(ticket_id, agent, event.text, event_id, name)
 
     async def _apply(self, event: DeskEvent, result: DeskResult) -> DeskFeedback:
         for message in result.outbound:
             await self.store.enqueue(message)  # delivered in order by the dispatcher
-        if result.ok and result.ticket is not None and event.action in (
-            DeskAction.CLAIM, DeskAction.RESOLVE, DeskAction.HAND_BACK,
-        ):  # fmt: skip
+        if result.ok and result.ticket is not None and event.action in _REDRAWN_ON:
             await self.redraw(result.ticket)
         internal = event.action in (DeskAction.REPLY, DeskAction.NOTE) and not result.outbound
-        refused = result.outcome not in (Outcome.OK, Outcome.NOT_CLAIMANT, Outcome.NOT_CLAIMED)
-        return DeskFeedback(result.feedback, ok=not refused, internal=internal)
+        withheld = result.outcome in (Outcome.NOT_CLAIMANT, Outcome.NOT_CLAIMED)
+        refused = not result.ok and not withheld
+        return DeskFeedback(result.feedback, ok=not refused, internal=internal, withheld=withheld)
 
     async def _ticket_of(self, event: DeskEvent) -> str | None:
+        """The ticket an event acts on. A click names its ticket and carries its card's ref:
+        the ref must be the ticket's card on that desk (an old card after data loss, or a
+        forged payload, is refused). A thread reply carries only the ref."""
+        if event.ticket_id is not None:
+            ticket = await self.store.get_ticket(event.ticket_id)
+            if ticket is None:
+                return event.ticket_id  # the ownership rules answer "no such ticket"
+            card = ticket.desk_refs.get(event.desk)
+            if (event.desk_ref is not None or card is not None) and card != event.desk_ref:
+                logger.warning("desk %s: %s by %s on a card that is not %s's card",
+                               event.desk, event.action, event.agent.id, ticket.id)  # fmt: skip
+                return None
+            return ticket.id
         if event.desk_ref is None:
             return None
-        for desk in self.desks:
-            ticket_id = await self.store.kv_get(f"{ref_key(desk)}:{event.desk_ref}")
-            if ticket_id is not None:
-                return ticket_id
-        return None
+        return await self.state.ticket_of_card(event.desk, event.desk_ref)
 
-    async def open_cards(self) -> list[tuple[Ticket, EscalationCard]]:
-        tickets = await self.store.list_tickets(OPEN_STATUSES)
-        return [(t, card_for(t)) for t in tickets]
+    async def _show_home(self, event: DeskEvent) -> None:
+        view = await self.home() if self.home is not None and event.role >= Role.AGENT else None
+        if view is not None:
+            view = dataclasses.replace(
+                view, open_tickets=tuple(self.minimised(c) for c in view.open_tickets)
+            )
+        for desk in self.desks:
+            if desk.name == event.desk and isinstance(desk, HomeDesk):
+                await desk.show_home(event.agent.id, view)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from bot.desk_hub import DeskHub
 from brain.decision import Decision, DecisionKind
 from brain.store.base import OutboxRecord, QueueEntry, Store
-from channels.base import Channel, InboundMessage, OutboundMessage
+from channels.base import CardRefresh, Channel, InboundMessage, OutboundMessage
 from config.errors import ChannelError, DeliveryRefused, FrontdeskError
 from config.settings import FALLBACK_TEXT
 
@@ -182,8 +182,8 @@ class Dispatcher:
                 except Exception:
                     # Store or channel down: leave the entry unacked; reclaim retries it later.
                     logger.exception(
-                        "could not finish message %s in %s; it will be retried",
-                        entry.message.message_id, key,
+                        "could not finish queue entry %s in %s; it will be retried",
+                        entry.entry_id, key,
                     )  # fmt: skip
                 lane.popleft()
                 await self._release(entry)
@@ -200,6 +200,11 @@ class Dispatcher:
     async def _process(self, entry: QueueEntry) -> None:
         item = entry.message
         async with self.store.lock(f"conversation:{item.ref.key}"):
+            if isinstance(item, CardRefresh):  # a desk action taken outside this process
+                if self.hub is not None:
+                    await self.hub.refresh(item)
+                await self.store.ack(entry.entry_id)
+                return
             record = await self.store.outbox_get(item.idempotency_key)
             if record is not None:
                 logger.info("%s already decided; resuming delivery", item.idempotency_key)
@@ -268,10 +273,6 @@ class Dispatcher:
                 await self.store.incr("messages_undeliverable")
             sent += 1
             await self.store.outbox_mark_sent(record.inbound_key, sent)
-
-    async def submit_outbound(self, message: OutboundMessage) -> bool:
-        """Queue a message a human wrote (relay, closing note) for ordered, once-only delivery."""
-        return await self.store.enqueue(message)
 
     async def _send_with_retry(self, outbound: OutboundMessage) -> None:
         channel = self.channels.get(outbound.ref.channel)

@@ -1,15 +1,33 @@
-"""Builds every part of Frontdesk from ``Settings``: the store, the brain and its LLM router,
-the Slack connection with its channel and desk. The only module (with ``bot/app.py``, which
-runs what this builds) that imports concrete stores, providers and channel adapters.
+"""The composition root: builds every part of Frontdesk from ``Settings`` and returns them.
+
+The only module (with ``bot/app.py``, which runs what this builds) that imports concrete
+stores, providers and channel packages. Channel packages are found through the registry in
+``bot/platforms.py``, the one place that names them, and imported only when their settings
+section is enabled (Slack's Bolt, discord.py and the IMAP client cost memory and start-up
+time).
+
+Nothing here connects to anything: ``frontdesk check`` builds the same parts to validate them.
 """
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from pydantic import SecretStr
 
-from bot.inventory import SQLITE_FILE
+from bot.admin import Admin, AdminContext, admin_entries, build_digest, sync_disabled
+from bot.desk_hub import DeskAlerts, DeskHub
+from bot.dispatch import DispatchConfig, Dispatcher
+from bot.home import home_view
+from bot.platforms import PLATFORMS, enabled_platforms, platform_module, section
+from bot.reload import Reloader
+from bot.scheduler import Scheduler, heartbeat_path
 from brain.breaker import BreakerConfig
 from brain.classify import Classifier
+from brain.conversation import Ownership
 from brain.escalation import Policy
 from brain.handler import Brain, BrainParts
 from brain.knowledge import KnowledgeBase
@@ -24,9 +42,77 @@ from brain.router import Router, RouterConfig
 from brain.store.base import Store, StoreLimits
 from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
+from channels.base import Adapter, Channel, Desk, Part, Streams
+from config.errors import ConfigError
 from config.settings import Settings
 
+SQLITE_FILE = "frontdesk.db"
+RELOAD_CHECK_S = 60.0
+SYNC_S = 30.0
 
+Alert = Callable[[str], Awaitable[None]]
+
+
+# -- platforms ---------------------------------------------------------------------------------
+def build_adapters(settings: Settings, streams: Streams | None = None) -> list[Adapter]:
+    adapters: list[Adapter] = []
+    for name in enabled_platforms(settings):
+        module = platform_module(name)
+        if module is None:
+            raise ConfigError(
+                f"FRONTDESK_{name.upper()}__ENABLED: the {name} channel is not available in "
+                "this version yet"
+            )
+        adapters.append(module.build(settings, streams or Streams()))
+    if not adapters:
+        raise ConfigError(
+            "FRONTDESK_TERMINAL__ENABLED: every channel is disabled, so nobody could reach the "
+            "bot; enable one (e.g. FRONTDESK_SLACK__ENABLED=true) or leave the terminal on"
+        )
+    return adapters
+
+
+def describe(settings: Settings) -> list[Part]:
+    """What ``frontdesk check`` prints: the store, each platform and each provider, and why."""
+    parts = [_store_part(settings)]
+    enabled = enabled_platforms(settings)
+    for name in PLATFORMS:
+        if name in enabled:
+            continue
+        if section(settings, name).enabled is None:
+            why = "other channels are enabled"
+        else:
+            why = f"FRONTDESK_{name.upper()}__ENABLED is not true"
+        parts.append(Part("channel", name, False, why))
+    for adapter in build_adapters(settings):
+        parts += adapter.describe()
+    return parts + _provider_parts(settings)
+
+
+def _store_part(settings: Settings) -> Part:
+    store = settings.store
+    if store.backend == "redis":
+        return Part("store", "redis", True, "FRONTDESK_STORE__REDIS_URL is set")
+    where = (store.data_dir / SQLITE_FILE).resolve()
+    return Part("store", "sqlite", True, f"embedded default at {where}")
+
+
+def _provider_parts(settings: Settings) -> list[Part]:
+    providers = settings.providers
+    deployments = providers.deployments()
+    parts = []
+    for d in deployments:
+        price = f"${d.input_price:g}/${d.output_price:g} per M tokens"
+        parts.append(Part("provider", f"{d.provider}:{d.model}", True, f"{d.tier} tier, {price}"))
+    for name in sorted({"openai", "anthropic", "local"} - providers.available()):
+        setting = "LOCAL_BASE_URL" if name == "local" else f"{name.upper()}_API_KEY"
+        parts.append(Part("provider", name, False, f"FRONTDESK_PROVIDERS__{setting} is not set"))
+    why = "fallback after the LLM providers" if deployments else "answers from the knowledge base"
+    parts.append(Part("provider", "offline", True, why))
+    return parts
+
+
+# -- the store and the brain ---------------------------------------------------------------
 def build_store(settings: Settings) -> Store:
     store = settings.store
     limits = StoreLimits(
@@ -40,7 +126,10 @@ def build_store(settings: Settings) -> Store:
     return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)
 
 
-def build_brain(settings: Settings, store: Store, knowledge: KnowledgeBase) -> Brain:
+def build_brain(
+    settings: Settings, store: Store, knowledge: KnowledgeBase, alert: Alert | None = None
+) -> tuple[Brain, Router | None]:
+    """The brain, and its LLM router when a provider is configured (None: offline only)."""
     playbook = Playbook.load(
         settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
     )
@@ -57,8 +146,13 @@ def build_brain(settings: Settings, store: Store, knowledge: KnowledgeBase) -> B
     )
     classifier = Classifier(playbook, languages, settings.classifier.oos_threshold)
     offline = OfflineAnswerer(default_language=languages[0])
-    answerer = build_router(settings, store, offline)
-    return Brain(BrainParts(store, knowledge, classifier, answerer or offline, policy))
+    router = build_router(settings, store, offline, alert)
+    brain = Brain(BrainParts(store, knowledge, classifier, router or offline, policy))
+    return brain, router
+
+
+def build_redactor(settings: Settings) -> Redactor:
+    return Redactor(settings.providers.pii_patterns)
 
 
 def build_clients(settings: Settings) -> list[tuple[str, LLMClient]]:
@@ -67,34 +161,37 @@ def build_clients(settings: Settings) -> list[tuple[str, LLMClient]]:
     The SDKs are imported only when a model uses them: together they cost an idle bot about
     50 MB of memory."""
     p = settings.providers
-    timeout = p.attempt_timeout_seconds
     clients: list[tuple[str, LLMClient]] = []
     for deployment in p.deployments():
-        price = Price(deployment.input_price, deployment.output_price)
+        common: dict[str, Any] = {
+            "model": deployment.model,
+            "price": Price(deployment.input_price, deployment.output_price),
+            "timeout_s": p.attempt_timeout_seconds,
+        }
         client: LLMClient
         if deployment.provider == "anthropic":
             from brain.providers.anthropic import AnthropicClient  # noqa: PLC0415
 
-            client = AnthropicClient(model=deployment.model, api_key=_secret(p.anthropic_api_key),
-                                     base_url=p.anthropic_base_url, price=price,
-                                     timeout_s=timeout)  # fmt: skip
-        elif deployment.provider == "openai":
-            from brain.providers.openai import OpenAIClient  # noqa: PLC0415
-
-            client = OpenAIClient(model=deployment.model, api_key=_secret(p.openai_api_key),
-                                  base_url=p.openai_base_url, price=price,
-                                  timeout_s=timeout)  # fmt: skip
+            key, url = _secret(p.anthropic_api_key), p.anthropic_base_url
+            client = AnthropicClient(api_key=key, base_url=url, **common)
         else:
             from brain.providers.openai import OpenAIClient  # noqa: PLC0415
 
-            client = OpenAIClient(model=deployment.model, api_key=_secret(p.local_api_key),
-                                  base_url=p.local_base_url, price=price, timeout_s=timeout,
-                                  name=f"local:{deployment.model}", json_mode=False)  # fmt: skip
+            if deployment.provider == "openai":
+                key, url = _secret(p.openai_api_key), p.openai_base_url
+                client = OpenAIClient(api_key=key, base_url=url, **common)
+            else:
+                key, url = _secret(p.local_api_key), p.local_base_url
+                name = f"local:{deployment.model}"
+                client = OpenAIClient(api_key=key, base_url=url, name=name, json_mode=False,
+                                      **common)  # fmt: skip
         clients.append((deployment.tier, client))
     return clients
 
 
-def build_router(settings: Settings, store: Store, offline: Provider) -> Router | None:
+def build_router(
+    settings: Settings, store: Store, offline: Provider, alert: Alert | None = None
+) -> Router | None:
     """The LLM router, or None when no provider is configured (offline answers only)."""
     clients = build_clients(settings)
     if not clients:
@@ -105,7 +202,7 @@ def build_router(settings: Settings, store: Store, offline: Provider) -> Router 
         tone=p.tone,
         forbidden=(*DEFAULT_FORBIDDEN, *p.forbidden_phrases),
     )
-    redactor = Redactor(p.pii_patterns) if p.redact_pii else None
+    redactor = build_redactor(settings) if p.redact_pii else None
     by_tier: dict[str, list[Provider]] = {"fast": [], "strong": []}
     for tier, client in clients:
         by_tier[tier].append(LLMAnswerer(client, prompts, redactor))
@@ -126,8 +223,113 @@ def build_router(settings: Settings, store: Store, offline: Provider) -> Router 
     breaker = BreakerConfig(
         consecutive_failures=p.breaker_failures, cooldown_s=p.breaker_cooldown_seconds
     )
-    return Router(tiers, offline, store, config, breaker)
+    return Router(tiers, offline, store, config, breaker, on_alert=alert)
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+# -- the running bot ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """Everything ``frontdesk run`` runs, built and wired but not started."""
+
+    adapters: tuple[Adapter, ...]
+    channels: tuple[Channel, ...]
+    desks: tuple[Desk, ...]
+    brain: Brain
+    router: Router | None
+    hub: DeskHub
+    admin: Admin
+    dispatcher: Dispatcher
+    reloader: Reloader
+    scheduler: Scheduler
+
+
+async def build_parts(settings: Settings, store: Store, streams: Streams | None = None) -> Parts:
+    """Every part of the running bot on an opened ``store``; nothing is started."""
+    adapters = tuple(build_adapters(settings, streams))
+    channels = tuple(c for a in adapters for c in a.channels)
+    desks = tuple(d for a in adapters for d in a.desks)
+    alerts = DeskAlerts(desks)  # before the hub: the router and admin commands need it
+    knowledge = KnowledgeBase.load(settings.knowledge.path, await admin_entries(store))
+    brain, router = build_brain(settings, store, knowledge, alerts.send)
+    reloader = Reloader(brain, settings, store)
+    names = tuple(c.name for c in channels)
+    admin = Admin(AdminContext(store, names, router, reloader.reload, alerts.send))
+    hub = build_hub(settings, store, desks, admin.run, alerts)
+    dispatcher = Dispatcher(store, brain, {c.name: c for c in channels},
+                            dispatch_config(settings), hub)  # fmt: skip
+    scheduler = build_scheduler(settings, store, reloader, hub, router, alerts)
+    return Parts(adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader,
+                 scheduler)  # fmt: skip
+
+
+def build_hub(
+    settings: Settings,
+    store: Store,
+    desks: Sequence[Desk] = (),
+    commands: Callable[..., Awaitable[Any]] | None = None,
+    alerts: DeskAlerts | None = None,
+    live: bool = True,
+) -> DeskHub:
+    """The desk path. ``live=False`` for a process without desk connections (``frontdesk
+    desk``): card redraws are then queued for the running bot."""
+
+    async def home() -> Any:
+        return await home_view(store)
+
+    return DeskHub(
+        store,
+        desks,
+        Ownership(store, settings.desk.internal_prefix),
+        {str(k): v for k, v in settings.desk.sla_minutes.items()},
+        commands=commands,
+        home=home,
+        redactor=build_redactor(settings),
+        live=live,
+        alerts=alerts,
+    )
+
+
+def dispatch_config(settings: Settings) -> DispatchConfig:
+    return DispatchConfig(
+        consumer=settings.store.consumer_name or socket.gethostname(),
+        max_concurrency=settings.dispatch.max_concurrency,
+        handler_timeout_s=settings.dispatch.handler_timeout_seconds,
+        reclaim_idle_s=settings.store.reclaim_idle_seconds,
+        max_message_chars=settings.dispatch.max_message_chars,
+        fallback_text=settings.dispatch.fallback_text,
+    )
+
+
+def build_scheduler(
+    settings: Settings,
+    store: Store,
+    reloader: Reloader,
+    hub: DeskHub,
+    router: Router | None,
+    alerts: DeskAlerts,
+) -> Scheduler:
+    scheduler = Scheduler(
+        store,
+        heartbeat_path(settings.store.data_dir),
+        settings.observability.heartbeat_seconds,
+        settings.digest.timezone,
+    )
+    scheduler.every(RELOAD_CHECK_S, "reload", reloader.check)
+
+    async def sync_providers() -> None:
+        await sync_disabled(store, router)
+
+    scheduler.every(SYNC_S, "sync-providers", sync_providers)
+    if hub.desks:
+        scheduler.every(SYNC_S, "sla-repage", hub.repage_due)
+        if settings.digest.enabled:
+
+            async def post_digest() -> None:
+                await alerts.send(await build_digest(store, days=1))
+
+            scheduler.daily(settings.digest.time, "digest", post_digest)
+    return scheduler

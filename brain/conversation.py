@@ -8,8 +8,9 @@ compare-and-set on the ticket's epoch, so two agents clicking "claim" at once ge
 Closing a ticket appends a reset marker to the history: from then on the bot reasons only over
 what came after it, so stale history cannot trigger the same escalation again.
 
-``Desk`` holds what agents can do, whatever their front-end (terminal, Slack): each action
-returns feedback for the agent and the messages to queue for the customer.
+``Ownership`` is the service behind every desk (terminal, Slack, Discord): each action applies
+these rules and returns feedback for the agent and the messages to queue for the customer. Who
+may act at all (the agent and admin roles) is checked before, in ``bot/desk_hub.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from brain.store.base import Store, Ticket, TicketStatus, Turn, utcnow
+from brain.store.base import Store, Ticket, TicketPatch, TicketStatus, Turn, utcnow
 from channels.base import EscalationCard, OutboundMessage
 
 RESET_ROLE = "system"
@@ -67,7 +68,7 @@ def since_reset(turns: Sequence[Turn]) -> list[Turn]:
     return list(turns)
 
 
-class Desk:
+class Ownership:
     def __init__(self, store: Store, internal_prefix: str = "note:") -> None:
         self.store = store
         self.internal_prefix = internal_prefix.lower()
@@ -99,13 +100,13 @@ class Desk:
         if not ticket.is_open:
             return DeskResult(Outcome.CLOSED, f"{ticket.id} is {ticket.status}; not sent.", ticket)
         claimant = ticket.agent == agent
-        who = name or (ticket.details.get("agent_name") if claimant else None) or agent
+        who = name or (ticket.agent_name if claimant else None) or agent
         if ticket.status is not TicketStatus.CLAIMED:
             await self._record(ticket, "note", f"{who}: {body}", event_id)
             feedback = f"Claim {ticket.id} first; your message stayed internal."
             return DeskResult(Outcome.NOT_CLAIMED, feedback, ticket)
         if not claimant:
-            owner = ticket.details.get("agent_name") or ticket.agent
+            owner = ticket.owner_name
             feedback = f"{ticket.id} is claimed by {owner}; your message stayed internal."
             await self._record(ticket, "note", f"{who}: {body}", event_id)
             return DeskResult(Outcome.NOT_CLAIMANT, feedback, ticket)
@@ -137,7 +138,9 @@ class Desk:
             if moved is None:
                 continue  # someone else moved it first: re-read and decide again
             if target is TicketStatus.CLAIMED:
-                moved = await self.store.annotate_ticket(moved.id, {"agent_name": name or agent})
+                moved = await self.store.annotate_ticket(
+                    moved.id, TicketPatch(agent_name=name or agent)
+                )
                 assert moved is not None
             if not moved.is_open:
                 marker = Turn(f"{moved.id}:{moved.epoch}:reset", RESET_ROLE, f"{target} by {agent}")
@@ -162,7 +165,7 @@ def _refusal(
         return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
     if not ticket.is_open:
         return DeskResult(Outcome.CLOSED, f"{ticket.id} is already {ticket.status}.", ticket)
-    owner = ticket.details.get("agent_name") or ticket.agent
+    owner = ticket.owner_name
     if target is TicketStatus.CLAIMED and ticket.status is TicketStatus.CLAIMED:
         who = "you" if ticket.agent == agent else owner
         return DeskResult(Outcome.ALREADY_CLAIMED, f"{ticket.id} is already claimed by {who}.",
@@ -175,8 +178,11 @@ def _refusal(
     return None
 
 
-def card_for(ticket: Ticket, turns: Sequence[Turn] = (), repage: int = 0) -> EscalationCard:
-    """What desks show about ``ticket``: its state, why it was escalated, the recent turns."""
+def card_for(
+    ticket: Ticket, turns: Sequence[Turn] = (), repage: int = 0, last: int | None = 8
+) -> EscalationCard:
+    """What desks show about ``ticket``: its state, why it was escalated, the ``last`` turns
+    since the last hand-back (``last=None``: the whole kept history, timestamped)."""
     details = ticket.details
     handle_time = None
     if not ticket.is_open:
@@ -189,14 +195,22 @@ def card_for(ticket: Ticket, turns: Sequence[Turn] = (), repage: int = 0) -> Esc
         status=ticket.status.value,
         reasons=ticket.reasons,
         summary=ticket.summary,
-        transcript=tuple(f"{t.role}: {t.text}" for t in since_reset(turns)[-8:]),
+        transcript=_transcript(turns, last),
         category=details.get("category"),
-        urgency=details.get("urgency"),
+        urgency=ticket.urgency,
         sentiment=float(sentiment) if isinstance(sentiment, int | float) else None,
-        agent=details.get("agent_name") or ticket.agent,
+        agent=ticket.owner_name,
         repage=repage,
         handle_time_s=handle_time,
+        claimant=ticket.agent if ticket.status is TicketStatus.CLAIMED else None,
+        created_at=ticket.created_at,
     )
+
+
+def _transcript(turns: Sequence[Turn], last: int | None) -> tuple[str, ...]:
+    if last is not None:
+        return tuple(f"{t.role}: {t.text}" for t in since_reset(turns)[-last:])
+    return tuple(f"[{t.at:%H:%M}] {t.role:>8}: {t.text}" for t in turns)
 
 
 def age_s(ticket: Ticket) -> float:

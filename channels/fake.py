@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from channels.base import (
     Author,
@@ -18,6 +19,7 @@ from channels.base import (
     InboundHandler,
     InboundMessage,
     OutboundMessage,
+    Role,
 )
 from config.errors import ChannelError
 
@@ -77,15 +79,26 @@ class FakeChannel:
 
 
 class FakeDesk:
-    """An in-memory desk: records what agents would see; ``act`` plays an agent's action."""
+    """An in-memory desk: records what agents would see; ``act`` plays an agent's action.
 
-    def __init__(self, name: str = "fakedesk") -> None:
+    Like a real desk it decides the actor's role: ``roles`` by user id, ``default_role`` for
+    everyone else (an agent, unless a test says otherwise)."""
+
+    def __init__(
+        self,
+        name: str = "fakedesk",
+        roles: Mapping[str, Role] | None = None,
+        default_role: Role = Role.AGENT,
+    ) -> None:
         self.name = name
+        self.roles = dict(roles or {})
+        self.default_role = default_role
+        self.cards: dict[str, str] = {}  # ticket id -> the ref of the card it posted
         self.pages: list[tuple[EscalationCard, str | None]] = []
         self.updates: list[tuple[str, EscalationCard]] = []
         self.relays: list[tuple[str, str]] = []
         self.alerts: list[str] = []
-        self.homes: list[tuple[str, HomeView]] = []
+        self.homes: list[tuple[str, HomeView | None]] = []
         self.fail_pages = 0
         self._handler: DeskHandler | None = None
 
@@ -100,7 +113,9 @@ class FakeDesk:
             self.fail_pages -= 1
             raise ChannelError(f"{self.name}: injected page failure")
         self.pages.append((card, thread_of))
-        return thread_of or f"card-{len(self.pages)}"
+        ref = thread_of or f"card-{len(self.pages)}"
+        self.cards.setdefault(card.ticket_id, ref)
+        return ref
 
     async def update(self, desk_ref: str, card: EscalationCard) -> None:
         self.updates.append((desk_ref, card))
@@ -111,10 +126,15 @@ class FakeDesk:
     async def alert(self, text: str) -> None:
         self.alerts.append(text)
 
-    async def show_home(self, agent_id: str, view: HomeView) -> None:
-        self.homes.append((agent_id, view))
+    async def show_home(self, user_id: str, view: HomeView | None) -> None:
+        self.homes.append((user_id, view))
 
     async def act(self, event: DeskEvent) -> DeskFeedback:
         if self._handler is None:
             raise ChannelError(f"{self.name}: not started")
+        role = self.roles.get(event.agent.id, self.default_role)
+        event = replace(event, desk=self.name, role=role)
+        if event.ticket_id is not None and event.desk_ref is None:
+            # A button sits on its card: the click carries that card's ref.
+            event = replace(event, desk_ref=self.cards.get(event.ticket_id))
         return await self._handler(event)

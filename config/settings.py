@@ -441,12 +441,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, dotenv_settings, _YamlLayer(settings_cls))
 
-    @property
-    def terminal_enabled(self) -> bool:
-        if self.terminal.enabled is not None:
-            return self.terminal.enabled
-        return not (self.slack.enabled or self.discord.enabled or self.email.enabled)
-
 
 def _require(value: object, name: str, why: str) -> None:
     if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):

@@ -64,7 +64,7 @@ async def test_non_admin_cannot_mutate_and_is_logged(
 
 async def test_faq_add_is_answered_at_once_and_can_be_removed(store: Store, kb_dir: Path) -> None:
     settings = load_settings(env_file=None)
-    brain = build_brain(settings, store, KnowledgeBase.load(kb_dir))
+    brain, _ = build_brain(settings, store, KnowledgeBase.load(kb_dir))
     reloader = Reloader(brain, settings, store)
     admin = Admin(AdminContext(store, ("slack",), reload_knowledge=reloader.reload))
     question = "Do you sell handmade ceramic garden gnomes?"
@@ -86,7 +86,7 @@ async def test_faq_add_is_answered_at_once_and_can_be_removed(store: Store, kb_d
 
 
 async def test_pause_sends_everything_to_humans(store: Store, kb_dir: Path) -> None:
-    brain = build_brain(load_settings(env_file=None), store, KnowledgeBase.load(kb_dir))
+    brain, _ = build_brain(load_settings(env_file=None), store, KnowledgeBase.load(kb_dir))
     admin = Admin(AdminContext(store, ("slack", "terminal")))
     assert (await admin.run(command("pause slack"))).ok
     paused = await brain.handle(customer("How do I return an item?", "p1"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from brain.conversation import Desk, Outcome
+from brain.conversation import Outcome, Ownership
 from brain.decision import DecisionKind
 from brain.knowledge import KnowledgeBase
 from brain.providers.base import Answer, AnswerRequest
@@ -79,7 +79,7 @@ async def test_asking_for_a_human_opens_a_ticket_with_a_card(
     assert decision.reasons == ("human_requested",)
     assert decision.card is not None and decision.card.ticket_id == decision.ticket_id
     ticket = await store.get_ticket(decision.ticket_id or "")
-    assert ticket is not None and ticket.details["urgency"] == "normal"
+    assert ticket is not None and ticket.urgency == "normal"
     assert ticket.details["category"] == "general"
 
 
@@ -87,7 +87,7 @@ async def test_concurrent_claims_have_exactly_one_winner(
     store: Store, make_brain: BrainFactory
 ) -> None:
     escalation = await make_brain(store).handle(customer_says("I want a human"))
-    desk = Desk(store)
+    desk = Ownership(store)
     results = await asyncio.gather(
         *(desk.claim(escalation.ticket_id or "", f"agent-{i}") for i in range(8))
     )
@@ -109,7 +109,7 @@ async def test_silent_while_claimed_then_answers_after_hand_back(
     assert last.kind is DecisionKind.ESCALATE
     assert "too_many_turns" in last.reasons
     ticket_id = last.ticket_id or ""
-    desk = Desk(store)
+    desk = Ownership(store)
     claim = await desk.claim(ticket_id, "alice")
     assert claim.ok and "alice" in claim.outbound[0].text
 
@@ -152,7 +152,7 @@ class ClaimingAnswerer:
     async def answer(self, request: AnswerRequest) -> Answer:
         ref = ConversationRef(channel="fake", conversation_id="c1")
         ticket, _ = await self.store.open_ticket(ref, Author(id="x"), ["desk"], "taken")
-        await Desk(self.store).claim(ticket.id, "bob")
+        await Ownership(self.store).claim(ticket.id, "bob")
         return Answer(text="a stale draft", confidence=0.99, sources=("x",))
 
 
@@ -170,7 +170,7 @@ async def test_desk_keeps_internal_messages_internal(
 ) -> None:
     escalation = await make_brain(store).handle(customer_says("let me speak to a manager"))
     ticket_id = escalation.ticket_id or ""
-    desk = Desk(store, internal_prefix="note:")
+    desk = Ownership(store, internal_prefix="note:")
     early = await desk.reply(ticket_id, "alice", "hello", "e0")
     assert early.outcome is Outcome.NOT_CLAIMED and not early.outbound
     await desk.claim(ticket_id, "alice")

@@ -32,7 +32,7 @@ def test_piped_question_is_answered_from_the_sample_kb(tmp_path: Path) -> None:
     result = run("run", stdin="How do I return an item?\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "30 days" in result.stdout
-    assert "terminal channel" in result.stderr
+    assert "channel terminal started" in result.stderr
     assert (tmp_path / ".frontdesk" / "frontdesk.db").is_file()
 
 

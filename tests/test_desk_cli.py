@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.dispatch import DispatchConfig, Dispatcher
-from bot.inventory import SQLITE_FILE
+from bot.wiring import SQLITE_FILE
 from brain.decision import Decision
 from brain.store.base import StoreLimits
 from brain.store.sqlite import SqliteStore

@@ -10,6 +10,7 @@ import pytest
 
 from bot.desk_hub import DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
+from brain.conversation import Ownership
 from brain.store.base import OPEN_STATUSES, Store
 from channels.base import Author, DeskAction, DeskEvent
 from channels.fake import FakeChannel, FakeDesk
@@ -41,7 +42,12 @@ class Loop:
 @pytest.fixture
 async def loop(store: Store, make_brain: BrainFactory) -> AsyncIterator[Loop]:
     channel, desk = FakeChannel(), FakeDesk()
-    hub = DeskHub(store, [desk], "note:", {"urgent": 5, "high": 15, "normal": 60, "low": 240})
+    hub = DeskHub(
+        store,
+        [desk],
+        Ownership(store, "note:"),
+        {"urgent": 5, "high": 15, "normal": 60, "low": 240},
+    )
     dispatcher = Dispatcher(store, make_brain(store), {channel.name: channel},
                             DispatchConfig(consumer="hub-test"), hub)  # fmt: skip
     await channel.start(dispatcher.submit)
@@ -119,7 +125,7 @@ async def test_unclaimed_ticket_is_repaged_past_its_sla(loop: Loop) -> None:
     card, thread_of = loop.desk.pages[-1]
     assert card.repage == 1 and thread_of == "card-1"
     ticket = await loop.store.get_ticket(card.ticket_id)
-    assert ticket is not None and [r["level"] for r in ticket.details["repages"]] == [1]
+    assert ticket is not None and [r.level for r in ticket.repages] == [1]
     assert await loop.hub.repage_due() == 0, "the next step of the ladder is not due yet"
     await loop.agent(DeskAction.CLAIM, ticket_id=card.ticket_id)
     await asyncio.sleep(0.7)

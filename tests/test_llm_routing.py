@@ -171,7 +171,7 @@ async def test_brain_answers_through_the_llm_when_configured(
     monkeypatch.setenv("FRONTDESK_PROVIDERS__OPENAI_BASE_URL", fake.openai_base_url)
     monkeypatch.setenv("FRONTDESK_PROVIDERS__FAQ_DIRECT_THRESHOLD", "0.95")
     fake.reply_with(json_answer("Bis zu 30 Tage.", 0.9, ["return-an-item"]))
-    brain = build_brain(
+    brain, _ = build_brain(
         load_settings(env_file=None), store, KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
     )
     message = InboundMessage(

@@ -31,7 +31,7 @@ async def test_changed_files_are_picked_up_and_broken_ones_ignored(
     shutil.copytree(PACKAGED_KNOWLEDGE_DIR, kb_dir)
     monkeypatch.setenv("FRONTDESK_KNOWLEDGE__DIR", str(kb_dir))
     settings = load_settings(env_file=None)
-    brain = build_brain(settings, store, KnowledgeBase.load(kb_dir))
+    brain, _ = build_brain(settings, store, KnowledgeBase.load(kb_dir))
     reloader = Reloader(brain, settings, store)
     assert not await reloader.check()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.platforms import enabled_platforms
 from config.errors import ConfigError
 from config.settings import Settings, env_name, load_settings, setting_fields
 
@@ -35,7 +36,7 @@ def test_env_example_values_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_defaults_need_nothing() -> None:
     settings = load_settings(env_file=None)
     assert settings.store.backend == "sqlite"
-    assert settings.terminal_enabled
+    assert enabled_platforms(settings) == ["terminal"]
 
 
 def test_comma_lists_and_nesting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,7 +52,7 @@ def test_enabled_slack_with_tokens_is_valid(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("FRONTDESK_SLACK__BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("FRONTDESK_SLACK__APP_TOKEN", "xapp-1")
     settings = load_settings(env_file=None)
-    assert settings.slack.enabled and not settings.terminal_enabled
+    assert enabled_platforms(settings) == ["slack"]
     assert "xoxb-1" not in repr(settings)
 
 

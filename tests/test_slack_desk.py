@@ -26,9 +26,9 @@ from channels.base import (
     HomeView,
     Role,
 )
-from channels.slack.customers import SlackChannel
-from channels.slack.connection import SlackConnection
 from channels.slack.blocks import card_blocks
+from channels.slack.connection import SlackConnection
+from channels.slack.customers import SlackChannel
 from channels.slack.desk import SlackDesk
 from config.settings import DeskSettings, SlackSettings
 from tests.fakes.fake_slack import FORM, SECRET, FakeSlack, Inbox, load, post, sign, slack_settings

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, suppress
-from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -379,9 +378,7 @@ class SqliteStore:
             return None
         return await self._run(self._tx(self._annotate, row_id, patch))
 
-    def _annotate(
-        self, conn: sqlite3.Connection, row_id: int, patch: TicketPatch
-    ) -> Ticket | None:
+    def _annotate(self, conn: sqlite3.Connection, row_id: int, patch: TicketPatch) -> Ticket | None:
         row = conn.execute("SELECT payload FROM tickets WHERE id = ?", (row_id,)).fetchone()
         if row is None:
             return None

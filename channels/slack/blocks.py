@@ -106,6 +106,12 @@ def home_blocks(view: HomeView, desk: DeskSettings, now: datetime) -> list[dict[
     return blocks
 
 
+def neutral_home() -> list[dict[str, Any]]:
+    """What everyone who is not an agent sees on the Home tab."""
+    text = "Hi! Send me a message here and I will help, or bring in a teammate when needed."
+    return [{"type": "header", "text": _plain("Frontdesk")}, _section(text)]
+
+
 def _facts(card: EscalationCard) -> list[tuple[str, str]]:
     origin = card.origin.channel
     sentiment = f"{card.sentiment:+.2f}" if card.sentiment is not None else "–"

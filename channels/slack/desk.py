@@ -40,9 +40,17 @@ from channels.base import (
     HomeView,
     Role,
 )
-from channels.slack.customers import author_of, escape, is_human_message, split_text, unescape
+from channels.slack.blocks import (
+    ACTIONS,
+    card_blocks,
+    card_text,
+    desk_ref,
+    home_blocks,
+    neutral_home,
+    split_ref,
+)
 from channels.slack.connection import SlackConnection
-from channels.slack.blocks import ACTIONS, card_blocks, card_text, desk_ref, home_blocks, split_ref
+from channels.slack.customers import author_of, escape, is_human_message, split_text, unescape
 from config.errors import ChannelError, ConfigError
 from config.settings import DeskSettings, SlackSettings
 
@@ -144,10 +152,13 @@ class SlackDesk:
         for part in split_text(escape(text)):
             await self._conn.post(self._channel, part)
 
-    async def show_home(self, agent_id: str, view: HomeView) -> None:
-        home = {"type": "home", "blocks": home_blocks(view, self._desk, datetime.now(UTC))}
+    async def show_home(self, user_id: str, view: HomeView | None) -> None:
+        """The App Home tab; ``view=None`` (not an agent: customers DM this app too) gets the
+        neutral page, with no ticket, name or text."""
+        blocks = home_blocks(view, self._desk, datetime.now(UTC)) if view else neutral_home()
+        home = {"type": "home", "blocks": blocks}
         await self._conn.api(
-            "views.publish", self._conn.client.views_publish(user_id=agent_id, view=home)
+            "views.publish", self._conn.client.views_publish(user_id=user_id, view=home)
         )
 
     def _mentions(self, card: EscalationCard, loud: bool) -> str:

@@ -31,7 +31,9 @@ class TerminalAdapter:
         return _nothing()
 
     def describe(self) -> list[Part]:
-        why = "FRONTDESK_TERMINAL__ENABLED=true" if self._explicit else "no other channel is enabled"
+        why = (
+            "FRONTDESK_TERMINAL__ENABLED=true" if self._explicit else "no other channel is enabled"
+        )
         return [Part("channel", "terminal", True, why)]
 
 
@@ -44,4 +46,3 @@ def build(settings: Settings, streams: Streams | None = None) -> TerminalAdapter
     streams = streams or Streams()
     channel = TerminalChannel(settings.terminal.customer_name, streams.stdin, streams.stdout)
     return TerminalAdapter(channel, explicit=settings.terminal.enabled is not None)
-
