@@ -47,7 +47,6 @@ from openai import AsyncOpenAI
 from bot.app import build_brain
 from brain.breaker import BreakerConfig, State
 from brain.decision import DecisionKind
-from brain.handler import Brain
 from brain.knowledge import KnowledgeBase
 from brain.playbook import Playbook, Tier, Urgency
 from brain.prompts import PromptConfig, build_chat
