@@ -1,11 +1,13 @@
-"""The desk's home view (Slack App Home): open escalations with their age, today's numbers."""
+"""What a desk's home view shows agents (Slack App Home): open escalations, today's numbers.
+
+The desk hub renders it only for agents; everyone else gets the desk's neutral page."""
 
 from __future__ import annotations
 
 from brain.conversation import card_for
 from brain.digest import summarize
 from brain.store.base import OPEN_STATUSES, Store, today
-from channels.base import Desk, HomeDesk, HomeView
+from channels.base import HomeView
 
 
 async def home_view(store: Store) -> HomeView:
@@ -15,8 +17,3 @@ async def home_view(store: Store) -> HomeView:
         created_at=tuple(t.created_at for t in tickets),
         stats=tuple(summarize([(today(), await store.counters())])),
     )
-
-
-async def show_home(store: Store, desk: Desk, agent_id: str) -> None:
-    if isinstance(desk, HomeDesk):
-        await desk.show_home(agent_id, await home_view(store))

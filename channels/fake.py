@@ -21,12 +21,17 @@ from channels.base import (
     OutboundMessage,
     Role,
 )
-from config.errors import ChannelError
+from channels.text import split_text
+from config.errors import ChannelError, DeliveryRefused
 
 
 class FakeChannel:
-    def __init__(self, name: str = "fake") -> None:
+    """An in-memory customer channel. With ``max_chars`` it splits long text like a platform
+    with a message size limit (each part is one entry of ``sent``)."""
+
+    def __init__(self, name: str = "fake", max_chars: int | None = None) -> None:
         self.name = name
+        self.max_chars = max_chars
         self.sent: list[OutboundMessage] = []
         self.fail_next_sends = 0
         self._handler: InboundHandler | None = None
@@ -43,8 +48,13 @@ class FakeChannel:
         if self.fail_next_sends > 0:
             self.fail_next_sends -= 1
             raise ChannelError(f"{self.name}: injected send failure")
+        if message.ref.channel != self.name:
+            raise DeliveryRefused(f"{self.name} cannot deliver to a {message.ref.channel} chat")
+        parts = [message.text]
+        if self.max_chars is not None:
+            parts = split_text(message.text, self.max_chars)
         async with self._changed:
-            self.sent.append(message)
+            self.sent += [replace(message, text=part) for part in parts]
             self._changed.notify_all()
 
     def message(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -10,10 +11,12 @@ import pytest
 
 from bot.desk_hub import DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
+from bot.home import home_view
 from brain.conversation import Ownership
 from brain.store.base import OPEN_STATUSES, Store
-from channels.base import Author, DeskAction, DeskEvent
+from channels.base import Author, DeskAction, DeskEvent, EscalationCard, Role
 from channels.fake import FakeChannel, FakeDesk
+from config.errors import ChannelError
 from tests.conftest import BrainFactory
 
 ALICE = Author(id="U_ALICE", display_name="Alice")
@@ -47,6 +50,7 @@ async def loop(store: Store, make_brain: BrainFactory) -> AsyncIterator[Loop]:
         [desk],
         Ownership(store, "note:"),
         {"urgent": 5, "high": 15, "normal": 60, "low": 240},
+        home=functools.partial(home_view, store),
     )
     dispatcher = Dispatcher(store, make_brain(store), {channel.name: channel},
                             DispatchConfig(consumer="hub-test"), hub)  # fmt: skip
@@ -161,3 +165,89 @@ async def test_a_card_on_its_way_is_not_posted_twice(loop: Loop) -> None:
     release.set()
     await loop.dispatcher.drain()
     assert len(loop.desk.pages) == 1
+
+
+# -- one desk path for every desk --------------------------------------------------------------
+async def test_a_claim_from_the_terminal_desk_redraws_the_card_on_the_live_desk(
+    loop: Loop,
+) -> None:
+    await loop.customer("I'd like to talk to a human")
+    ticket_id = loop.desk.pages[0][0].ticket_id
+    # `frontdesk desk claim` runs in another process: a hub without live desks on the store.
+    remote = DeskHub(loop.store, [], Ownership(loop.store), {}, live=False)
+    terminal = DeskEvent(DeskAction.CLAIM, ALICE, desk="terminal", ticket_id=ticket_id,
+                         role=Role.ADMIN)  # fmt: skip
+    assert (await remote.handle(terminal)).ok
+    await loop.dispatcher.drain()  # the running bot takes the queued redraw
+    assert loop.desk.updates[-1] == ("card-1", loop.desk.updates[-1][1])
+    assert loop.desk.updates[-1][1].status == "claimed"
+    assert "Alice from our team has joined" in loop.channel.sent_to("c1")[-1]
+
+
+@pytest.mark.parametrize("action", [DeskAction.CLAIM, DeskAction.RESOLVE, DeskAction.HAND_BACK])
+async def test_only_agents_act_on_tickets(loop: Loop, action: DeskAction,
+                                          caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    loop.desk.roles[BOB.id] = Role.NONE
+    await loop.customer("I'd like to talk to a human")
+    ticket_id = loop.desk.pages[0][0].ticket_id
+    feedback = await loop.agent(action, BOB, ticket_id=ticket_id)
+    assert not feedback.ok and "only Frontdesk agents" in feedback.text  # type: ignore[attr-defined]
+    ticket = await loop.store.get_ticket(ticket_id)
+    assert ticket is not None and ticket.status.value == "escalated"
+    assert f"refused {action} by {BOB.id}" in caplog.text
+
+
+async def test_a_customer_cannot_relay_from_the_ticket_thread(loop: Loop) -> None:
+    loop.desk.roles[BOB.id] = Role.NONE
+    await loop.customer("I'd like to talk to a human")
+    await loop.agent(DeskAction.CLAIM, ALICE, ticket_id=loop.desk.pages[0][0].ticket_id)
+    sent = len(loop.channel.sent)
+    feedback = await loop.agent(DeskAction.REPLY, BOB, desk_ref="card-1", text="hi", event_id="x")
+    assert not feedback.ok  # type: ignore[attr-defined]
+    assert len(loop.channel.sent) == sent
+
+
+async def test_a_click_on_a_card_that_is_not_the_tickets_card_is_refused(loop: Loop) -> None:
+    await loop.customer("I'd like to talk to a human")
+    ticket_id = loop.desk.pages[0][0].ticket_id
+    forged = DeskEvent(DeskAction.CLAIM, ALICE, ticket_id=ticket_id, desk_ref="card-99")
+    assert not (await loop.desk.act(forged)).ok
+    ticket = await loop.store.get_ticket(ticket_id)
+    assert ticket is not None and ticket.agent is None
+
+
+async def test_cards_carry_no_personal_data(loop: Loop) -> None:
+    await loop.customer("I want a human, card 4111 1111 1111 1111, mail robin@example.com")
+    card = loop.desk.pages[0][0]
+    shown = " ".join((card.summary, *card.transcript))
+    assert "4111" not in shown and "robin@example.com" not in shown
+    assert "[CARD_1]" in shown and "[EMAIL_1]" in shown
+
+
+async def test_the_home_view_shows_tickets_to_agents_only(loop: Loop) -> None:
+    loop.desk.roles["U_CUSTOMER"] = Role.NONE
+    await loop.customer("I'd like to talk to a human")
+    await loop.agent(DeskAction.HOME, ALICE)
+    await loop.agent(DeskAction.HOME, Author(id="U_CUSTOMER"))
+    (agent, agent_view), (customer, customer_view) = loop.desk.homes
+    assert agent == ALICE.id and agent_view is not None and len(agent_view.open_tickets) == 1
+    assert customer == "U_CUSTOMER" and customer_view is None
+
+
+async def test_one_broken_card_does_not_stop_the_other_repages(loop: Loop) -> None:
+    loop.hub.sla_minutes = dict.fromkeys(("urgent", "high", "normal", "low"), 0.01)
+    await loop.customer("I want a human")
+    await loop.channel.inject(loop.channel.message("get me a human", conversation="c2"))
+    await loop.dispatcher.drain()
+    await asyncio.sleep(0.65)
+    real_page, calls = loop.desk.page, []
+
+    async def page_failing_first(card: EscalationCard, thread_of: str | None = None) -> str:
+        calls.append(card.ticket_id)
+        if len(calls) == 1:
+            raise ChannelError("the card was deleted")
+        return await real_page(card, thread_of)
+
+    loop.desk.page = page_failing_first  # type: ignore[method-assign]
+    assert await loop.hub.repage_due() == 1
+    assert len(calls) == 2

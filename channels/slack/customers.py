@@ -36,6 +36,7 @@ from channels.base import (
     OutboundMessage,
 )
 from channels.slack.connection import SlackConnection
+from channels.text import split_text as split
 from config.errors import ChannelError, DeliveryRefused
 from config.settings import SlackSettings
 
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 CHANNEL_NAME = "slack"
 MAX_CHUNK = 3900
 HUMAN_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
-# Preferred cut points, best first; the first two only if the part keeps at least half the limit.
-_BREAKS = (("\n\n", True), ("\n", True), (". ", True), ("! ", True), ("? ", True), (" ", False))
 
 
 def to_inbound(
@@ -144,24 +143,8 @@ def escape(text: str) -> str:
 
 
 def split_text(text: str, limit: int = MAX_CHUNK) -> list[str]:
-    """Parts of at most ``limit`` characters, cut at the best boundary available."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        cut = _cut(rest, limit)
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
-
-
-def _cut(text: str, limit: int) -> int:
-    for separator, needs_half in _BREAKS:
-        position = text.rfind(separator, 0, limit)
-        if position > (limit // 2 if needs_half else 0):
-            return position + len(separator)
-    return limit
+    """Parts of at most ``limit`` characters (Slack's recommended size), see ``channels.text``."""
+    return split(text, limit)
 
 
 class SlackChannel:

@@ -10,11 +10,11 @@ run this command can read the bot's store, so the operator acts with the admin r
 from __future__ import annotations
 
 import argparse
-import getpass
 import uuid
 from datetime import UTC, datetime
 
 from channels.base import Author, DeskAction, DeskBackend, DeskEvent, EscalationCard, Role
+from channels.terminal.customers import login_name
 
 EXIT_OK, EXIT_REFUSED = 0, 1
 DESK = "terminal"
@@ -87,10 +87,7 @@ def _default_agent(card: EscalationCard | None) -> str:
     """Without --as, the terminal's operator acts as the ticket's claimant (or the login)."""
     if card is not None and card.status == "claimed" and card.claimant:
         return card.claimant
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "agent"
+    return login_name("agent")
 
 
 def _list(cards: list[EscalationCard]) -> int:

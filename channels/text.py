@@ -1,0 +1,77 @@
+"""Text helpers every channel shares: splitting long replies within a platform's limit, and
+making customer text safe to show agents.
+
+``split_text`` cuts at the best boundary available (paragraph, line, sentence, word), never
+inside a fenced code block when it can be avoided (and closes and reopens the fence when a
+block is itself too long), and never inside a link or URL unless a single word is longer than
+the limit.
+"""
+
+from __future__ import annotations
+
+import re
+
+FENCE = "```"
+# Preferred cut points, best first; the first ones only if the part keeps at least half the limit.
+_BREAKS = (("\n\n", True), ("\n", True), (". ", True), ("! ", True), ("? ", True), (" ", False))
+_LINK = re.compile(r"\[[^\]\n]*\]\([^)\s]*\)|<[^>\s]+>|https?://\S+")
+# C0/C1 controls except tab and newline, DEL, bidirectional overrides and isolates, and ANSI
+# escape sequences: what a customer could use to retitle, recolour or reorder an agent's screen.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Parts of at most ``limit`` characters, cut at the best boundary available."""
+    if limit < 16:
+        raise ValueError("a message limit under 16 characters cannot hold a code fence")
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut, reopen = _cut(rest, limit)
+        part = rest[:cut].rstrip()
+        rest = rest[cut:].lstrip()
+        if reopen:
+            part, rest = f"{part}\n{FENCE}", f"{FENCE}\n{rest}"
+        parts.append(part)
+    if rest:
+        parts.append(rest)
+    return parts
+
+
+def _cut(text: str, limit: int) -> tuple[int, bool]:
+    """Where to cut, and whether the cut falls inside a code block (close and reopen it)."""
+    cut = _boundary(text, limit)
+    fences = [m.start() for m in re.finditer(re.escape(FENCE), text[:cut])]
+    if len(fences) % 2 == 1:  # inside a code block
+        opening = fences[-1]
+        if opening > 0:
+            return opening, False
+        # The block alone is longer than the limit: cut at a line inside it, room for fences.
+        room = limit - len(FENCE) * 2 - 2
+        line = text.rfind("\n", len(FENCE), room)
+        return (line if line > len(FENCE) else room), True
+    return _outside_links(text, cut), False
+
+
+def _boundary(text: str, limit: int) -> int:
+    for separator, needs_half in _BREAKS:
+        position = text.rfind(separator, 0, limit)
+        if position > (limit // 2 if needs_half else 0):
+            return position + len(separator)
+    return limit
+
+
+def _outside_links(text: str, cut: int) -> int:
+    for match in _LINK.finditer(text):
+        if match.start() < cut < match.end() and match.start() > 0:
+            return match.start()
+    return cut
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters, ANSI escapes and bidi overrides made harmless (shown
+    as a visible placeholder), so what a customer wrote cannot change how an agent's terminal
+    or desk shows anything else."""
+    text = _ANSI.sub("\N{REPLACEMENT CHARACTER}", text)
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text)

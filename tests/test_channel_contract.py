@@ -1,0 +1,165 @@
+"""The channel contract: one suite, run unchanged against every customer channel adapter (like
+``tests/test_store_conformance.py`` for stores).
+
+Every adapter must: give the same platform event the same message id every time it arrives
+(a platform retry, a replay after reconnecting), so the dispatcher can drop the duplicate;
+refuse to send to a conversation it cannot reach with ``DeliveryRefused`` (never retried);
+split long text into parts within the platform's limit, losing nothing; and stop idempotently.
+
+A new platform joins by adding a ``Harness`` below: how to start it against its fake peer,
+deliver one platform event twice, read what reached the platform, and name a foreign ref.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from channels.base import Channel, ConversationRef, InboundMessage, OutboundMessage
+from channels.fake import FakeChannel
+from config.errors import DeliveryRefused
+from tests.fakes.fake_slack import SECRET, TEAM_ID, FakeSlack, Inbox, post, sign, slack_settings
+
+
+@dataclass
+class Harness:
+    channel: Channel
+    inbox: Inbox
+    limit: int  # the platform's message size limit, in characters
+    deliver_twice: Callable[[], Awaitable[None]]  # one platform event, delivered two times
+    received: Callable[[], list[str]]  # texts that reached the platform, in order
+    reachable: ConversationRef  # a conversation the adapter can deliver to
+    foreign: ConversationRef  # one it can never deliver to
+
+
+# -- harnesses, one per adapter -----------------------------------------------------------------
+async def fake_harness() -> AsyncIterator[Harness]:
+    channel, inbox = FakeChannel("fake", max_chars=500), Inbox()
+    await channel.start(inbox)
+    message = channel.message("where is my order?", message_id="m-1")
+
+    async def twice() -> None:
+        await channel.inject(message)
+        await channel.inject(message)
+
+    yield Harness(channel, inbox, 500, twice, lambda: [m.text for m in channel.sent],
+                  message.ref, ConversationRef("slack", "C1"))  # fmt: skip
+    await channel.stop()
+
+
+async def terminal_harness() -> AsyncIterator[Harness]:
+    from channels.terminal.customers import TerminalChannel
+
+    # The terminal is one session: a line typed is one message; the contract's "same event
+    # twice" is the same line object handed to the channel twice (as a replay would).
+    stdin, stdout = io.StringIO(""), io.StringIO()
+    channel, inbox = TerminalChannel("robin", stdin, stdout), Inbox()
+    await channel.start(inbox)
+
+    async def twice() -> None:
+        for _ in range(2):
+            await inbox(channel.to_inbound("where is my order?", number=1))
+
+    def received() -> list[str]:
+        messages: list[str] = []
+        for line in stdout.getvalue().splitlines():
+            if line.startswith("frontdesk> "):
+                messages.append(line.removeprefix("frontdesk> "))
+            elif line.startswith("  ") and messages:  # a wrapped line of the same message
+                messages[-1] += " " + line.strip()
+        return messages
+
+    yield Harness(channel, inbox, channel.width_limit, twice, received, channel.ref,
+                  ConversationRef("terminal", "someone-else-session"))  # fmt: skip
+    await channel.stop()
+
+
+async def slack_harness() -> AsyncIterator[Harness]:
+    from channels.slack.connection import SlackConnection
+    from channels.slack.customers import MAX_CHUNK, SlackChannel
+
+    async with FakeSlack() as fake:
+        settings = slack_settings(fake)
+        connection = SlackConnection(settings)
+        channel, inbox = SlackChannel(connection, settings), Inbox()
+        await channel.start(inbox)
+        await connection.start()
+        url = f"http://127.0.0.1:{connection.port}/slack/events"
+        event = {
+            "type": "message",
+            "channel": "D0ROBIN",
+            "channel_type": "im",
+            "user": "U0ROBIN",
+            "text": "where is my order?",
+            "ts": "1800000000.000100",
+        }
+        body = json.dumps({"type": "event_callback", "team_id": TEAM_ID, "event": event,
+                           "event_id": "Ev1", "event_time": 1})  # fmt: skip
+
+        async def twice() -> None:
+            for retry in (0, 1):  # Slack's own retry carries X-Slack-Retry-Num
+                headers = sign(body, SECRET) | ({"X-Slack-Retry-Num": "1"} if retry else {})
+                status, _ = await post(url, body, headers)
+                assert status == 200
+
+        def received() -> list[str]:
+            return [str(params.get("text")) for _, _, params in fake.posted]
+
+        yield Harness(channel, inbox, MAX_CHUNK + 100, twice, received,
+                      ConversationRef("slack", "D0ROBIN", None, TEAM_ID),
+                      ConversationRef("discord", "123"))  # fmt: skip
+        await channel.stop()
+        await connection.stop()
+
+
+HARNESSES: dict[str, Callable[[], AsyncIterator[Harness]]] = {
+    "fake": fake_harness,
+    "terminal": terminal_harness,
+    "slack": slack_harness,
+}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    async for built in HARNESSES[request.param]():
+        yield built
+
+
+# -- the contract -------------------------------------------------------------------------------
+async def test_the_same_event_twice_has_one_stable_id(harness: Harness) -> None:
+    await harness.deliver_twice()
+    messages: list[InboundMessage] = harness.inbox.messages
+    assert len(messages) == 2
+    first, second = messages
+    assert first.idempotency_key == second.idempotency_key
+    assert first.ref == second.ref and first.text == second.text
+
+
+async def test_sending_to_a_foreign_conversation_is_refused(harness: Harness) -> None:
+    with pytest.raises(DeliveryRefused):
+        await harness.channel.send(OutboundMessage(ref=harness.foreign, text="hello"))
+    assert harness.received() == []
+
+
+async def test_long_text_is_split_within_the_limit_and_nothing_is_lost(harness: Harness) -> None:
+    paragraphs = [f"Paragraph {i}: " + "word " * 120 for i in range(12)]
+    text = "\n\n".join(p.strip() for p in paragraphs)
+    await harness.channel.send(OutboundMessage(ref=harness.reachable, text=text))
+    parts = harness.received()
+    assert len(parts) >= (2 if len(text) > harness.limit else 1)
+    assert all(len(part) <= harness.limit for part in parts)
+    assert _words(" ".join(parts)) == _words(text)
+
+
+async def test_stop_is_idempotent(harness: Harness) -> None:
+    await harness.channel.stop()
+    await harness.channel.stop()
+
+
+def _words(text: str) -> list[Any]:
+    return text.split()
