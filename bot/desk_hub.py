@@ -206,6 +206,8 @@ class DeskHub:
 
     # -- from the agents -------------------------------------------------------------------
     async def handle(self, event: DeskEvent) -> DeskFeedback:
+        if not event.agent.id.strip():
+            return DeskFeedback("Say who you are: an agent needs a name.", ok=False)
         if event.role < NEEDS[event.action]:
             logger.warning("desk %s: refused %s by %s (role %s)", event.desk, event.action,
                            event.agent.id, event.role.name.lower())  # fmt: skip

@@ -98,7 +98,9 @@ class Ownership:
         if ticket is None:
             return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
         if not ticket.is_open:
-            return DeskResult(Outcome.CLOSED, f"{ticket.id} is {ticket.status}; not sent.", ticket)
+            return DeskResult(
+                Outcome.CLOSED, f"{ticket.id} is {ticket.status.label}; not sent.", ticket
+            )
         claimant = ticket.agent == agent
         who = name or (ticket.agent_name if claimant else None) or agent
         if ticket.status is not TicketStatus.CLAIMED:
@@ -118,10 +120,15 @@ class Ownership:
                           (outbound,))  # fmt: skip
 
     async def note(self, ticket_id: str, agent: str, text: str, event_id: str) -> DeskResult:
+        body = text.strip()
+        if body.lower().startswith(self.internal_prefix):  # "note: ..." is a note already
+            body = body[len(self.internal_prefix) :].strip()
+        if not body:
+            return DeskResult(Outcome.EMPTY, "An empty note was not saved.")
         ticket = await self.store.get_ticket(ticket_id)
         if ticket is None:
             return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
-        await self._record(ticket, "note", f"{agent}: {text.strip()}", event_id)
+        await self._record(ticket, "note", f"{agent}: {body}", event_id)
         return DeskResult(Outcome.OK, "Internal note saved; the customer does not see it.", ticket)
 
     async def _move(
@@ -151,7 +158,7 @@ class Ownership:
                 text=announcement.format(agent=name or agent),
                 message_id=f"{moved.id}:{moved.epoch}:{target.value}",
             )
-            return DeskResult(Outcome.OK, f"{moved.id} {target.value}.", moved, (message,))
+            return DeskResult(Outcome.OK, f"{moved.id} {target.label}.", moved, (message,))
         return DeskResult(Outcome.ALREADY_CLAIMED, f"{ticket_id} keeps changing; try again.")
 
     async def _record(self, ticket: Ticket, role: str, text: str, event_id: str) -> None:
@@ -164,7 +171,7 @@ def _refusal(
     if ticket is None:
         return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
     if not ticket.is_open:
-        return DeskResult(Outcome.CLOSED, f"{ticket.id} is already {ticket.status}.", ticket)
+        return DeskResult(Outcome.CLOSED, f"{ticket.id} is already {ticket.status.label}.", ticket)
     owner = ticket.owner_name
     if target is TicketStatus.CLAIMED and ticket.status is TicketStatus.CLAIMED:
         who = "you" if ticket.agent == agent else owner
@@ -174,7 +181,7 @@ def _refusal(
         return DeskResult(Outcome.NOT_CLAIMANT, f"{ticket.id} is claimed by {owner}.",
                           ticket)  # fmt: skip
     if target not in _ALLOWED[ticket.status]:
-        return DeskResult(Outcome.CLOSED, f"{ticket.id} cannot go to {target}.", ticket)
+        return DeskResult(Outcome.CLOSED, f"{ticket.id} cannot be {target.label}.", ticket)
     return None
 
 

@@ -77,7 +77,8 @@ def test_claim_reply_resolve_reach_the_customer_in_order(
 
     assert main(["desk", "show", ticket]) == 0
     shown = capsys.readouterr().out
-    assert "resolved" in shown and "note: check the order first" in shown
+    assert "resolved" in shown and "alice: check the order first" in shown
+    assert "note: check" not in shown, "the internal prefix is not stored twice"
     assert "bob: I can help" in shown
 
     delivered = asyncio.run(deliver_queued(data_dir))
@@ -95,7 +96,7 @@ def test_unknown_ticket_and_closed_ticket(
     assert "No ticket T-999" in capsys.readouterr().out
     assert main(["desk", "handback", ticket, "--as", "alice"]) == 0
     assert main(["desk", "reply", ticket, "--as", "alice", "too late"]) == 1
-    assert "handed_back" in capsys.readouterr().out
+    assert "handed back" in capsys.readouterr().out
     assert main(["desk", "list"]) == 0
     assert "No open tickets." in capsys.readouterr().out
 
@@ -109,3 +110,41 @@ def test_terminal_session_refuses_replies_for_an_ended_session() -> None:
     stale = OutboundMessage(ref=REF, text="hello?")
     with pytest.raises(DeliveryRefused):
         asyncio.run(channel.send(stale))
+
+
+def test_blank_agents_empty_notes_and_huge_numbers_are_refused(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ticket = asyncio.run(open_ticket(data_dir))
+    assert main(["desk", "claim", ticket, "--as", ""]) == 1
+    assert "needs a name" in capsys.readouterr().out
+    assert main(["desk", "note", ticket, "  "]) == 1
+    assert main(["desk", "note", ticket, "note:"]) == 1
+    assert "empty note" in capsys.readouterr().out
+    assert main(["desk", "claim", "T-" + "9" * 40, "--as", "alice"]) == 1
+    assert "No ticket" in capsys.readouterr().out
+    assert main(["desk", "show", "T-" + "9" * 40]) == 1
+
+
+async def _open_hostile(data_dir: Path) -> str:
+    store = store_at(data_dir)
+    await store.open()
+    hostile = "\x1b]0;pwned\x07\x1b[31mred\x1b[0m \u202eevil"
+    ticket, _ = await store.open_ticket(REF, Author(id="cust", display_name="Eve\x1b[2J"),
+                                        ["human_requested"], hostile)  # fmt: skip
+    from brain.store.base import Turn
+
+    await store.append_turn(REF, Turn("t1", "customer", hostile))
+    await store.close()
+    return ticket.id
+
+
+def test_customer_text_cannot_drive_the_agents_terminal(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ticket = asyncio.run(_open_hostile(data_dir))
+    assert main(["desk", "list"]) == 0
+    assert main(["desk", "show", ticket]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "red" in out and "evil" in out

@@ -28,6 +28,11 @@ class TicketStatus(enum.StrEnum):
     RESOLVED = "resolved"
     HANDED_BACK = "handed_back"
 
+    @property
+    def label(self) -> str:
+        """The state in words, for people ("handed back")."""
+        return self.value.replace("_", " ")
+
 
 OPEN_STATUSES = frozenset({TicketStatus.ESCALATED, TicketStatus.CLAIMED})
 

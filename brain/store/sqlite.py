@@ -478,4 +478,6 @@ def _open_ticket_row(conn: sqlite3.Connection, conversation_key: str) -> Ticket 
 
 def _ticket_row_id(ticket_id: str) -> int | None:
     number = ticket_id.removeprefix("T-")
-    return int(number) if number.isdigit() else None
+    if not number.isascii() or not number.isdigit() or len(number) > 18:
+        return None  # not one of ours (SQLite row ids are 64-bit)
+    return int(number)

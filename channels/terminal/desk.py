@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from channels.base import Author, DeskAction, DeskBackend, DeskEvent, EscalationCard, Role
 from channels.terminal.customers import login_name
+from channels.text import printable
 
 EXIT_OK, EXIT_REFUSED = 0, 1
 DESK = "terminal"
@@ -70,7 +71,7 @@ async def run(args: argparse.Namespace, backend: DeskBackend) -> int:
 def to_event(args: argparse.Namespace, ticket_id: str, card: EscalationCard | None) -> DeskEvent:
     """The desk event a ``frontdesk desk ACTION`` command stands for."""
     action = _ACTIONS[args.desk_command]
-    name = args.agent if args.agent is not None else _default_agent(card)
+    name = (args.agent if args.agent is not None else _default_agent(card)).strip()
     text = " ".join(getattr(args, "text", None) or ())
     return DeskEvent(
         action=action,
@@ -95,17 +96,19 @@ def _list(cards: list[EscalationCard]) -> int:
         print("No open tickets.")
         return EXIT_OK
     for card in cards:
-        owner = card.claimant or "unclaimed"
+        owner = printable(card.claimant or "unclaimed")
         print(
-            f"{card.ticket_id:<8} {card.status:<10} {owner:<12} {_age(card):>6}  "
-            f"{card.origin.channel:<8} {','.join(card.reasons):<28} {card.summary[:60]}"
+            f"{card.ticket_id:<8} {_words(card.status):<12} {owner:<12} {_age(card):>6}  "
+            f"{card.origin.channel:<8} {','.join(card.reasons):<28} {printable(card.summary[:60])}"
         )
     return EXIT_OK
 
 
 def _show(card: EscalationCard) -> None:
-    print(f"{card.ticket_id}  {card.status}  agent: {card.agent or '-'}  age: {_age(card)}")
-    print(f"customer: {card.customer.display_name or card.customer.id} on {card.origin.channel}")
+    agent = printable(card.agent or "-")
+    print(f"{card.ticket_id}  {_words(card.status)}  agent: {agent}  age: {_age(card)}")
+    customer = printable(card.customer.display_name or card.customer.id)
+    print(f"customer: {customer} on {card.origin.channel}")
     print(f"reasons:  {', '.join(card.reasons)}")
     for key, value in (("category", card.category), ("urgency", card.urgency),
                        ("sentiment", card.sentiment)):  # fmt: skip
@@ -113,7 +116,11 @@ def _show(card: EscalationCard) -> None:
             print(f"{key + ':':<9} {value}")
     print("--- conversation")
     for line in card.transcript:
-        print(line)
+        print(printable(line))
+
+
+def _words(status: str) -> str:
+    return status.replace("_", " ")
 
 
 def _age(card: EscalationCard) -> str:
