@@ -66,11 +66,18 @@ class Admin:
 
     def _handlers(self) -> Mapping[str, Callable[[list[str], DeskEvent], Awaitable[DeskFeedback]]]:
         return {
-            "status": self._status, "stats": self._stats, "escalations": self._escalations,
-            "faq list": self._faq_list, "faq add": self._faq_add, "faq remove": self._faq_remove,
-            "provider disable": self._disable, "provider enable": self._enable,
-            "pause": self._pause, "resume": self._resume, "digest": self._digest,
-        }  # fmt: skip
+            "status": self._status,
+            "stats": self._stats,
+            "escalations": self._escalations,
+            "faq list": self._faq_list,
+            "faq add": self._faq_add,
+            "faq remove": self._faq_remove,
+            "provider disable": self._disable,
+            "provider enable": self._enable,
+            "pause": self._pause,
+            "resume": self._resume,
+            "digest": self._digest,
+        }
 
     async def _status(self, args: list[str], event: DeskEvent) -> DeskFeedback:
         paused = await self.state.paused_channels()

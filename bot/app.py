@@ -92,8 +92,11 @@ class App:
             try:
                 await asyncio.wait_for(dispatcher.drain(), DRAIN_TIMEOUT_S)
             except TimeoutError:
-                logger.warning("input ended, but messages were still unanswered after %.0f s; "
-                               "they stay queued for the next start", DRAIN_TIMEOUT_S)  # fmt: skip
+                logger.warning(
+                    "input ended, but messages were still unanswered after %.0f s; "
+                    "they stay queued for the next start",
+                    DRAIN_TIMEOUT_S,
+                )
 
     async def _stop_dispatcher(self, dispatcher: Dispatcher, worker: asyncio.Task[None]) -> None:
         dispatcher.stop()

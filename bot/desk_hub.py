@@ -209,8 +209,13 @@ class DeskHub:
         if not event.agent.id.strip():
             return DeskFeedback("Say who you are: an agent needs a name.", ok=False)
         if event.role < NEEDS[event.action]:
-            logger.warning("desk %s: refused %s by %s (role %s)", event.desk, event.action,
-                           event.agent.id, event.role.name.lower())  # fmt: skip
+            logger.warning(
+                "desk %s: refused %s by %s (role %s)",
+                event.desk,
+                event.action,
+                event.agent.id,
+                event.role.name.lower(),
+            )
             return DeskFeedback(REFUSED, ok=False)
         try:
             return await self._handle(event)
@@ -228,8 +233,9 @@ class DeskHub:
             return DeskFeedback("")
         ticket_id = await self._ticket_of(event)
         if ticket_id is None:
-            return DeskFeedback("This is not a current Frontdesk ticket card.", ok=False,
-                                internal=True)  # fmt: skip
+            return DeskFeedback(
+                "This is not a current Frontdesk ticket card.", ok=False, internal=True
+            )
         result = await self._act(event, ticket_id)
         return await self._apply(event, result)
 
@@ -266,8 +272,13 @@ class DeskHub:
                 return event.ticket_id  # the ownership rules answer "no such ticket"
             card = ticket.desk_refs.get(event.desk)
             if (event.desk_ref is not None or card is not None) and card != event.desk_ref:
-                logger.warning("desk %s: %s by %s on a card that is not %s's card",
-                               event.desk, event.action, event.agent.id, ticket.id)  # fmt: skip
+                logger.warning(
+                    "desk %s: %s by %s on a card that is not %s's card",
+                    event.desk,
+                    event.action,
+                    event.agent.id,
+                    ticket.id,
+                )
                 return None
             return ticket.id
         if event.desk_ref is None:

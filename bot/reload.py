@@ -78,8 +78,10 @@ class Reloader:
             self._seen = seen
             logger.info(
                 "reloaded (%s): %d knowledge entries, %d intents",
-                why, len(knowledge.entries), len(classifier.playbook.intents),
-            )  # fmt: skip
+                why,
+                len(knowledge.entries),
+                len(classifier.playbook.intents),
+            )
             return True
 
     def _load(self, extra: list[KnowledgeEntry]) -> tuple[KnowledgeBase, Classifier]:

@@ -1,5 +1,6 @@
-"""Periodic jobs on APScheduler (3.x): retention purge, the liveness heartbeat, and whatever
-the app registers with ``every`` (knowledge-base reload). Later: digest, SLA re-paging."""
+"""Periodic jobs on APScheduler (3.x): the retention purge and the liveness heartbeat, plus
+what ``bot/wiring.py`` registers with ``every`` and ``daily``: the knowledge-base reload check,
+the disabled-provider sync, SLA re-paging and the daily digest."""
 
 from __future__ import annotations
 

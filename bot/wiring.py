@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import SecretStr
-
 from bot.admin import Admin, AdminContext, admin_entries, build_digest, sync_disabled
 from bot.desk_hub import DeskAlerts, DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
@@ -44,7 +42,7 @@ from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
 from channels.base import Adapter, Channel, Desk, Part, Streams
 from config.errors import ConfigError
-from config.settings import Settings
+from config.settings import Settings, secret_value
 
 SQLITE_FILE = "frontdesk.db"
 RELOAD_CHECK_S = 60.0
@@ -172,19 +170,20 @@ def build_clients(settings: Settings) -> list[tuple[str, LLMClient]]:
         if deployment.provider == "anthropic":
             from brain.providers.anthropic import AnthropicClient  # noqa: PLC0415
 
-            key, url = _secret(p.anthropic_api_key), p.anthropic_base_url
+            key, url = secret_value(p.anthropic_api_key), p.anthropic_base_url
             client = AnthropicClient(api_key=key, base_url=url, **common)
         else:
             from brain.providers.openai import OpenAIClient  # noqa: PLC0415
 
             if deployment.provider == "openai":
-                key, url = _secret(p.openai_api_key), p.openai_base_url
+                key, url = secret_value(p.openai_api_key), p.openai_base_url
                 client = OpenAIClient(api_key=key, base_url=url, **common)
             else:
-                key, url = _secret(p.local_api_key), p.local_base_url
+                key, url = secret_value(p.local_api_key), p.local_base_url
                 name = f"local:{deployment.model}"
-                client = OpenAIClient(api_key=key, base_url=url, name=name, json_mode=False,
-                                      **common)  # fmt: skip
+                client = OpenAIClient(
+                    api_key=key, base_url=url, name=name, json_mode=False, **common
+                )
         clients.append((deployment.tier, client))
     return clients
 
@@ -226,10 +225,6 @@ def build_router(
     return Router(tiers, offline, store, config, breaker, on_alert=alert)
 
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
 # -- the running bot ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Parts:
@@ -259,11 +254,13 @@ async def build_parts(settings: Settings, store: Store, streams: Streams | None 
     names = tuple(c.name for c in channels)
     admin = Admin(AdminContext(store, names, router, reloader.reload, alerts.send))
     hub = build_hub(settings, store, desks, admin.run, alerts)
-    dispatcher = Dispatcher(store, brain, {c.name: c for c in channels},
-                            dispatch_config(settings), hub)  # fmt: skip
+    dispatcher = Dispatcher(
+        store, brain, {c.name: c for c in channels}, dispatch_config(settings), hub
+    )
     scheduler = build_scheduler(settings, store, reloader, hub, router, alerts)
-    return Parts(adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader,
-                 scheduler)  # fmt: skip
+    return Parts(
+        adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler
+    )
 
 
 def build_hub(

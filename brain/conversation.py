@@ -116,8 +116,9 @@ class Ownership:
         outbound = OutboundMessage(
             ref=ticket.ref, text=body, sender_name=who, message_id=f"desk:{event_id}"
         )
-        return DeskResult(Outcome.OK, f"Sent to the customer on {ticket.ref.channel}.", ticket,
-                          (outbound,))  # fmt: skip
+        return DeskResult(
+            Outcome.OK, f"Sent to the customer on {ticket.ref.channel}.", ticket, (outbound,)
+        )
 
     async def note(self, ticket_id: str, agent: str, text: str, event_id: str) -> DeskResult:
         body = text.strip()
@@ -132,9 +133,13 @@ class Ownership:
         return DeskResult(Outcome.OK, "Internal note saved; the customer does not see it.", ticket)
 
     async def _move(
-        self, ticket_id: str, agent: str, name: str | None, target: TicketStatus,
+        self,
+        ticket_id: str,
+        agent: str,
+        name: str | None,
+        target: TicketStatus,
         announcement: str,
-    ) -> DeskResult:  # fmt: skip
+    ) -> DeskResult:
         for _ in range(_CAS_ATTEMPTS):
             ticket = await self.store.get_ticket(ticket_id)
             refusal = _refusal(ticket, ticket_id, agent, target)
@@ -175,11 +180,11 @@ def _refusal(
     owner = ticket.owner_name
     if target is TicketStatus.CLAIMED and ticket.status is TicketStatus.CLAIMED:
         who = "you" if ticket.agent == agent else owner
-        return DeskResult(Outcome.ALREADY_CLAIMED, f"{ticket.id} is already claimed by {who}.",
-                          ticket)  # fmt: skip
+        return DeskResult(
+            Outcome.ALREADY_CLAIMED, f"{ticket.id} is already claimed by {who}.", ticket
+        )
     if ticket.status is TicketStatus.CLAIMED and ticket.agent != agent:
-        return DeskResult(Outcome.NOT_CLAIMANT, f"{ticket.id} is claimed by {owner}.",
-                          ticket)  # fmt: skip
+        return DeskResult(Outcome.NOT_CLAIMANT, f"{ticket.id} is claimed by {owner}.", ticket)
     if target not in _ALLOWED[ticket.status]:
         return DeskResult(Outcome.CLOSED, f"{ticket.id} cannot be {target.label}.", ticket)
     return None

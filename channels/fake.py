@@ -58,9 +58,12 @@ class FakeChannel:
             self._changed.notify_all()
 
     def message(
-        self, text: str, conversation: str = "c1", message_id: str | None = None,
+        self,
+        text: str,
+        conversation: str = "c1",
+        message_id: str | None = None,
         author: str = "customer-1",
-    ) -> InboundMessage:  # fmt: skip
+    ) -> InboundMessage:
         return InboundMessage(
             ref=ConversationRef(channel=self.name, conversation_id=conversation),
             message_id=message_id or f"m{next(self._ids)}",

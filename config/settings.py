@@ -530,3 +530,8 @@ def load_settings(
         raise ConfigError(_one_line(err)) from err
     finally:
         _yaml_layer.reset(token)
+
+
+def secret_value(value: SecretStr | None) -> str | None:
+    """The plain value of an optional secret, for the one call that hands it to a client."""
+    return value.get_secret_value() if value is not None else None

@@ -37,7 +37,6 @@ from typing import Any, Literal, TypeVar
 
 import aiohttp
 from aiohttp import web
-from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -48,7 +47,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from config.errors import ChannelError, ConfigError, DeliveryRefused
-from config.settings import SlackSettings
+from config.settings import SlackSettings, secret_value
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ class SlackConnection:
     """The Bolt app, its Web API client and its transport (Socket Mode or HTTP)."""
 
     def __init__(self, settings: SlackSettings, *, client: AsyncWebClient | None = None) -> None:
-        bot_token = _secret(settings.bot_token)
+        bot_token = secret_value(settings.bot_token)
         if bot_token is None and client is None:
             raise ConfigError("FRONTDESK_SLACK__BOT_TOKEN: required for Slack")
         self.settings = settings
@@ -78,7 +77,7 @@ class SlackConnection:
             client=self.client,
             name="frontdesk",
             # "" rather than None: None makes Bolt read SLACK_SIGNING_SECRET from the environment
-            signing_secret=_secret(settings.signing_secret) or "",
+            signing_secret=secret_value(settings.signing_secret) or "",
             request_verification_enabled=settings.mode == "http",
             process_before_response=True,
         )
@@ -167,7 +166,7 @@ class SlackConnection:
         log.info("Slack: connected as %s in team %s", self.bot_user_id, self.team_id)
 
     async def _start_socket_mode(self) -> None:
-        app_token = _secret(self.settings.app_token)
+        app_token = secret_value(self.settings.app_token)
         if app_token is None:
             raise ConfigError("FRONTDESK_SLACK__APP_TOKEN: required in Socket Mode")
         handler = AsyncSocketModeHandler(self.app, app_token=app_token)
@@ -269,10 +268,6 @@ def _web_client(token: str, settings: SlackSettings) -> AsyncWebClient:
     client = AsyncWebClient(token=token, base_url=settings.api_base_url)
     client.retry_handlers = [AsyncRateLimitErrorRetryHandler(max_retry_count=3)]
     return client
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
 
 
 def _redeliver() -> BoltResponse:

@@ -102,8 +102,11 @@ class TerminalChannel:
                 return
             except Exception as err:  # the store is down, or anything else in the intake
                 if not told:
-                    log.error("terminal: could not queue message %s (%s); retrying",
-                              message.message_id, err)  # fmt: skip
+                    log.error(
+                        "terminal: could not queue message %s (%s); retrying",
+                        message.message_id,
+                        err,
+                    )
                     self._write(f"{self.bot_name}> {STORE_DOWN}")
                     told = True
                 await asyncio.sleep(delay)

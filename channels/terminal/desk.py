@@ -110,8 +110,11 @@ def _show(card: EscalationCard) -> None:
     customer = printable(card.customer.display_name or card.customer.id)
     print(f"customer: {customer} on {card.origin.channel}")
     print(f"reasons:  {', '.join(card.reasons)}")
-    for key, value in (("category", card.category), ("urgency", card.urgency),
-                       ("sentiment", card.sentiment)):  # fmt: skip
+    for key, value in (
+        ("category", card.category),
+        ("urgency", card.urgency),
+        ("sentiment", card.sentiment),
+    ):
         if value is not None:
             print(f"{key + ':':<9} {value}")
     print("--- conversation")
