@@ -242,9 +242,12 @@ class Parts:
     scheduler: Scheduler
 
 
-async def build_parts(settings: Settings, store: Store, streams: Streams | None = None) -> Parts:
-    """Every part of the running bot on an opened ``store``; nothing is started."""
-    adapters = tuple(build_adapters(settings, streams))
+async def build_parts(
+    settings: Settings, store: Store, adapters: Sequence[Adapter] | None = None
+) -> Parts:
+    """Every part of the running bot on an opened ``store``; nothing is started. ``adapters``
+    default to those the settings enable (the app builds them first, to fail fast)."""
+    adapters = tuple(adapters if adapters is not None else build_adapters(settings))
     channels = tuple(c for a in adapters for c in a.channels)
     desks = tuple(d for a in adapters for d in a.desks)
     alerts = DeskAlerts(desks)  # before the hub: the router and admin commands need it
