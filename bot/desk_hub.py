@@ -118,6 +118,8 @@ class DeskHub:
         await self.state.map_card(desk.name, ref, card.ticket_id)
 
     async def relay(self, ticket_id: str, author: Author, text: str) -> None:
+        """Show a customer's follow-up in the ticket's thread on every desk (masked)."""
+        text = self.redactor.redact(text).text
         ticket = await self.store.get_ticket(ticket_id)
         for desk in self.desks:
             ref = ticket.desk_refs.get(desk.name) if ticket else None

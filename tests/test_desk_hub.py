@@ -224,6 +224,13 @@ async def test_cards_carry_no_personal_data(loop: Loop) -> None:
     assert "[CARD_1]" in shown and "[EMAIL_1]" in shown
 
 
+async def test_follow_ups_shown_on_desks_carry_no_personal_data(loop: Loop) -> None:
+    await loop.customer("I want a human")
+    await loop.customer("my IBAN is DE89 3704 0044 0532 0130 00")
+    (_, shown), *_ = loop.desk.relays
+    assert "3704" not in shown and "[IBAN_1]" in shown
+
+
 async def test_the_home_view_shows_tickets_to_agents_only(loop: Loop) -> None:
     loop.desk.roles["U_CUSTOMER"] = Role.NONE
     await loop.customer("I'd like to talk to a human")
