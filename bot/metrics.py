@@ -1,0 +1,137 @@
+"""Prometheus metrics, one registry per process (no module globals: tests build their own).
+
+Counters and histograms count what this process did; gauges that describe shared state (queue
+depth, open tickets) are read from the store at scrape time, so every replica reports the same
+value for them. Label values are bounded: channel and provider names, decision kinds,
+escalation reasons, outcomes; never ids or text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+HANDLE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+LLM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Shared and slow-changing state, read when Prometheus scrapes."""
+
+    queue_depth: int
+    tickets_open: int
+    breakers_open: Mapping[tuple[str, str], bool] = field(default_factory=dict)
+    channels_connected: Mapping[str, bool] = field(default_factory=dict)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.messages_received = Counter(
+            "frontdesk_messages_received", "Customer messages queued", ["channel"], registry=r
+        )
+        self.replies_sent = Counter(
+            "frontdesk_replies_sent", "Messages delivered to customers", ["channel"], registry=r
+        )
+        self.decisions = Counter(
+            "frontdesk_decisions", "Brain decisions by kind", ["kind"], registry=r
+        )
+        self.escalations = Counter(
+            "frontdesk_escalations", "Escalations by reason", ["reason"], registry=r
+        )
+        self.handle_seconds = Histogram(
+            "frontdesk_handle_seconds",
+            "From a customer message being queued to its reply being sent",
+            buckets=HANDLE_BUCKETS,
+            registry=r,
+        )
+        self.llm_requests = Counter(
+            "frontdesk_llm_requests",
+            "LLM requests by outcome (ok, error, timeout, invalid, rejected)",
+            ["provider", "model", "outcome"],
+            registry=r,
+        )
+        self.llm_seconds = Histogram(
+            "frontdesk_llm_seconds", "LLM request latency", ["provider", "model"],
+            buckets=LLM_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.llm_tokens = Counter(
+            "frontdesk_llm_tokens", "LLM tokens", ["provider", "model", "type"], registry=r
+        )
+        self.llm_cost = Counter(
+            "frontdesk_llm_cost_usd", "LLM spend in US dollars", ["provider", "model"], registry=r
+        )
+        self.breaker_open = Gauge(
+            "frontdesk_breaker_open", "1 while a provider's circuit breaker is open",
+            ["provider", "model"], registry=r,
+        )  # fmt: skip
+        self.queue_depth = Gauge(
+            "frontdesk_queue_depth", "Queued messages not yet handled (all replicas)", registry=r
+        )
+        self.duplicates_dropped = Counter(
+            "frontdesk_duplicates_dropped", "Platform redeliveries dropped", registry=r
+        )
+        self.suppressed = Counter(
+            "frontdesk_suppressed",
+            "Inbound messages deliberately not answered (auto-replies, bounces, ...)",
+            ["reason"],
+            registry=r,
+        )
+        self.tickets_open = Gauge(
+            "frontdesk_tickets_open", "Escalated or claimed tickets (all replicas)", registry=r
+        )
+        self.channel_connected = Gauge(
+            "frontdesk_channel_connected", "1 while a channel is connected", ["channel"],
+            registry=r,
+        )  # fmt: skip
+
+    # -- what happened -------------------------------------------------------------------------
+    def received(self, channel: str) -> None:
+        self.messages_received.labels(channel).inc()
+
+    def replied(self, channel: str, seconds: float | None = None) -> None:
+        self.replies_sent.labels(channel).inc()
+        if seconds is not None and seconds >= 0:
+            self.handle_seconds.observe(seconds)
+
+    def decided(self, kind: str, reasons: Iterable[str] = ()) -> None:
+        self.decisions.labels(kind).inc()
+        for reason in reasons:
+            self.escalations.labels(reason).inc()
+
+    def duplicate(self) -> None:
+        self.duplicates_dropped.inc()
+
+    def suppress(self, reason: str) -> None:
+        self.suppressed.labels(reason).inc()
+
+    def llm(
+        self,
+        provider: str,
+        model: str,
+        outcome: str,
+        seconds: float,
+        tokens: Mapping[str, int] | None = None,
+        cost_usd: float = 0.0,
+    ) -> None:
+        self.llm_requests.labels(provider, model, outcome).inc()
+        self.llm_seconds.labels(provider, model).observe(seconds)
+        for kind, count in (tokens or {}).items():
+            if count:
+                self.llm_tokens.labels(provider, model, kind).inc(count)
+        if cost_usd:
+            self.llm_cost.labels(provider, model).inc(cost_usd)
+
+    # -- scrape ----------------------------------------------------------------------------
+    def render(self, snapshot: Snapshot) -> bytes:
+        self.queue_depth.set(snapshot.queue_depth)
+        self.tickets_open.set(snapshot.tickets_open)
+        for (provider, model), is_open in snapshot.breakers_open.items():
+            self.breaker_open.labels(provider, model).set(1 if is_open else 0)
+        for channel, connected in snapshot.channels_connected.items():
+            self.channel_connected.labels(channel).set(1 if connected else 0)
+        return generate_latest(self.registry)

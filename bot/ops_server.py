@@ -1,0 +1,104 @@
+"""The operator's HTTP endpoints on one aiohttp server: ``/metrics`` (Prometheus),
+``/healthz`` (liveness: the process and its event loop answer) and ``/readyz`` (readiness: the
+store answers, every channel is connected, an answer path exists). Off unless
+``FRONTDESK_OBSERVABILITY__METRICS_PORT`` is set.
+
+``/readyz`` answers 503 with the failing checks as JSON while the bot cannot serve, so a load
+balancer or Kubernetes takes the replica out of rotation, and 200 again once it can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.metrics import Metrics, Snapshot
+from config.errors import ChannelError
+
+log = logging.getLogger(__name__)
+
+CHECK_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Each check's name with ``"ok"`` or what is wrong."""
+
+    checks: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return all(state == "ok" for state in self.checks.values())
+
+
+SnapshotSource = Callable[[], Awaitable[Snapshot]]
+ReadinessSource = Callable[[], Awaitable[Readiness]]
+
+
+class OpsServer:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        metrics: Metrics,
+        snapshot: SnapshotSource,
+        readiness: ReadinessSource,
+    ) -> None:
+        self.host, self.port = host, port
+        self.metrics = metrics
+        self._snapshot = snapshot
+        self._readiness = readiness
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        return app
+
+    async def start(self) -> None:
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except OSError as err:
+            await runner.cleanup()
+            raise ChannelError(
+                f"metrics server cannot listen on {self.host}:{self.port}: {err}"
+            ) from err
+        self._runner = runner
+        self.bound_port = int(runner.addresses[0][1])
+        log.info("metrics and health on http://%s:%s/metrics", self.host, self.bound_port)
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        try:
+            snapshot = await asyncio.wait_for(self._snapshot(), CHECK_TIMEOUT_S)
+        except Exception as err:  # the store is down: the process's own counters still count
+            log.warning("metrics: shared gauges unavailable (%s)", err)
+            snapshot = Snapshot(queue_depth=-1, tickets_open=-1)
+        body = self.metrics.render(snapshot)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        try:
+            readiness = await asyncio.wait_for(self._readiness(), CHECK_TIMEOUT_S)
+        except Exception as err:
+            readiness = Readiness({"readiness": f"check failed: {err or type(err).__name__}"})
+        status = 200 if readiness.ready else 503
+        body = {"status": "ready" if readiness.ready else "not ready", "checks": readiness.checks}
+        return web.json_response(body, status=status)
