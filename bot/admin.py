@@ -205,4 +205,4 @@ async def build_digest(store: Store, days: int) -> str:
 async def sync_disabled(store: Store, router: Router | None) -> None:
     """Make this process's router skip exactly the providers admins disabled (any replica)."""
     if router is not None:
-        router.disabled = await SharedState(store).disabled_providers()
+        router.set_disabled(await SharedState(store).disabled_providers())

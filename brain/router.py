@@ -7,6 +7,15 @@ The chain is tried in order (or raced, for urgent messages: the next provider st
 ``hedge_delay_s``), skipping providers whose circuit breaker is open, each attempt bounded by
 ``attempt_timeout_s`` and the whole by ``deadline_s``. If every provider fails, the offline
 answerer replies, so the customer always gets an answer or an escalation.
+
+Only the provider's own failures (timeouts, connection errors, HTTP errors, broken responses)
+count against its breaker. An answer whose content is unusable (``InvalidAnswer``) or a model
+that declines (``Refusal``) says something about the message, not the provider: a customer can
+provoke either at will, and must not be able to switch the LLMs off for everyone.
+
+Every completion is paid for and counted (``llm_calls``, ``llm_cost_usd``, per provider and per
+conversation), repairs, rejected answers and cancelled hedges included: the answerers record
+them in a per-request ``Ledger`` that the router totals when the request is done.
 """
 
 from __future__ import annotations
@@ -16,15 +25,15 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from brain.breaker import BreakerConfig, CircuitBreaker, State
 from brain.classify import Classification
 from brain.playbook import Tier
-from brain.providers.base import Answer, AnswerRequest, Provider
-from brain.providers.llm import ProviderUnavailable
+from brain.providers.base import Answer, AnswerRequest, Ledger, Provider
+from brain.providers.llm import InvalidAnswer, ProviderUnavailable, Refusal
 from brain.store.base import Store, today
 from config.errors import ProviderError
 
@@ -79,8 +88,8 @@ class Router:
         self.config = config or RouterConfig()
         self.offline = offline
         self.store = store
-        self.on_alert = on_alert
-        self.disabled: set[str] = set()
+        self._on_alert = on_alert
+        self._disabled: frozenset[str] = frozenset()
         self.routes: dict[str, Route] = {}
         self.tiers: dict[str, list[str]] = {}
         for tier, answerers in tiers.items():
@@ -97,6 +106,28 @@ class Router:
             await route.answerer.close()
         await self.offline.close()
 
+    @property
+    def disabled(self) -> frozenset[str]:
+        """The providers an admin switched off (skipped until switched on again)."""
+        return self._disabled
+
+    def set_disabled(self, names: Iterable[str]) -> None:
+        """Skip exactly these providers from now on (names not configured here are ignored)."""
+        self._disabled = frozenset(names)
+
+    def set_alert(self, callback: Alert | None) -> None:
+        """Where budget alerts go (the desks), once each per day."""
+        self._on_alert = callback
+
+    @property
+    def on_alert(self) -> Alert | None:
+        return self._on_alert
+
+    @on_alert.setter
+    def on_alert(self, callback: Alert | None) -> None:
+        # Only until bot/app.py calls set_alert (issue 8): then delete this property.
+        self.set_alert(callback)
+
     def breaker_states(self) -> dict[str, State]:
         return {name: route.breaker.state for name, route in self.routes.items()}
 
@@ -112,17 +143,20 @@ class Router:
             await self.store.incr("router_cache_hits")
             return cached
         tier = await self._affordable(request.tier)
-        chain = [self.routes[n] for n in self.tiers.get(tier, []) if n not in self.disabled]
+        chain = [self.routes[n] for n in self.tiers.get(tier, []) if n not in self._disabled]
+        ledger = Ledger()
         try:
             if not chain:
                 raise ProviderUnavailable(f"no provider configured for the {tier} tier")
             run = self._race if request.urgent else self._in_turn
-            answer = await asyncio.wait_for(run(chain, request), self.config.deadline_s)
+            routed = replace(request, ledger=ledger)
+            answer = await asyncio.wait_for(run(chain, routed), self.config.deadline_s)
         except (ProviderError, ExceptionGroup, TimeoutError) as err:
             logger.warning("all providers failed for %s tier, answering offline: %s", tier, err)
             await self.store.incr("router_offline_fallbacks")
             return await self.offline.answer(request)
-        await self._account(answer, request)
+        finally:
+            await self._account(ledger, request.conversation_key)
         if key and answer.cacheable and not answer.needs_human:
             self._remember(key, answer)
         return answer
@@ -163,8 +197,9 @@ class Router:
                     start_next()
                     continue
                 timeout = self.config.hedge_delay_s if waiting else None
-                done, _ = await asyncio.wait(running, timeout=timeout,
-                                             return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                done, _ = await asyncio.wait(
+                    running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
                 if not done:
                     start_next()
                 for task in done:
@@ -179,8 +214,9 @@ class Router:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*running, return_exceptions=True)
-        raise ExceptionGroup("every provider in the race failed", errors or
-                             [ProviderUnavailable("no provider available")])  # fmt: skip
+        if not errors:
+            errors.append(ProviderUnavailable("no provider available"))
+        raise ExceptionGroup("every provider in the race failed", errors)
 
     async def _attempt(self, route: Route, request: AnswerRequest) -> Answer:
         timeout = self.config.attempt_timeout_s
@@ -192,13 +228,18 @@ class Router:
         except asyncio.CancelledError:
             route.breaker.release()  # hedged away or past the deadline: no verdict
             raise
+        except (InvalidAnswer, Refusal) as err:
+            route.breaker.release()  # the provider works; this message's answer does not
+            await self.store.incr(f"provider_unusable_answers:{route.answerer.name}")
+            logger.info("provider %s gave no usable answer: %s", route.answerer.name, err)
+            raise
         except (ProviderError, TimeoutError) as err:
             route.breaker.record_failure()
             await self.store.incr(f"provider_failures:{route.answerer.name}")
             elapsed_ms = (time.perf_counter() - started) * 1000
             reason = str(err) or type(err).__name__
-            logger.warning("provider %s failed after %.0f ms: %s", route.answerer.name,
-                           elapsed_ms, reason)  # fmt: skip
+            name = route.answerer.name
+            logger.warning("provider %s failed after %.0f ms: %s", name, elapsed_ms, reason)
             raise
         route.breaker.record_success()
         return answer
@@ -209,12 +250,18 @@ class Router:
             return tier
         spent = await self._spent_today()
         if spent >= budget * self.config.hard_budget_ratio:
-            await self._alert_once("budget_hard", f"LLM spend ${spent:.2f} is past the hard "
-                                   f"limit; answering offline until midnight UTC")  # fmt: skip
+            text = (
+                f"LLM spend ${spent:.2f} is past the hard limit; "
+                "answering offline until midnight UTC"
+            )
+            await self._alert_once("budget_hard", text)
             return "offline"
         if spent >= budget:
-            await self._alert_once("budget_soft", f"LLM spend ${spent:.2f} reached the daily "
-                                   f"budget ${budget:.2f}; using the fast tier only")  # fmt: skip
+            text = (
+                f"LLM spend ${spent:.2f} reached the daily budget ${budget:.2f}; "
+                "using the fast tier only"
+            )
+            await self._alert_once("budget_soft", text)
             return "fast"
         return tier
 
@@ -223,8 +270,8 @@ class Router:
         await self.store.incr(f"alerts_{kind}")
         if counters.get(f"alerts_{kind}", 0) == 0:
             logger.warning("%s", text)
-            if self.on_alert is not None:
-                await self.on_alert(text)
+            if self._on_alert is not None:
+                await self._on_alert(text)
 
     async def _spent_today(self) -> float:
         """Today's LLM spend, re-read from the store at most every few seconds (other replicas
@@ -236,17 +283,24 @@ class Router:
             self._spent_read_at, self._spent_day = now, day
         return self._spent
 
-    async def _account(self, answer: Answer, request: AnswerRequest) -> None:
-        amounts = {"llm_calls": 1.0, f"llm_calls:{answer.provider}": 1.0}
-        if answer.cost_usd:
-            amounts |= {"llm_cost_usd": answer.cost_usd,
-                        f"llm_cost_usd:{answer.provider}": answer.cost_usd}  # fmt: skip
-            self._spent += answer.cost_usd
-        await self.store.incr_many(amounts)
-        if answer.cost_usd and request.conversation_key:
+    async def _account(self, ledger: Ledger, conversation_key: str | None) -> None:
+        """Count every completion of one request, in one round trip (plus one per conversation)."""
+        amounts: defaultdict[str, float] = defaultdict(float)
+        for spend in ledger.entries:
+            amounts["llm_calls"] += 1
+            amounts[f"llm_calls:{spend.provider}"] += 1
+            if spend.cost_usd:
+                amounts["llm_cost_usd"] += spend.cost_usd
+                amounts[f"llm_cost_usd:{spend.provider}"] += spend.cost_usd
+        if not amounts:
+            return
+        await self.store.incr_many(dict(amounts))
+        cost = amounts["llm_cost_usd"]
+        self._spent += cost
+        if cost and conversation_key:
             # Runs under the conversation's lock, so read-modify-write is safe here.
-            key = f"conversation_cost_usd:{request.conversation_key}"
-            total = float(await self.store.kv_get(key) or 0.0) + answer.cost_usd
+            key = f"conversation_cost_usd:{conversation_key}"
+            total = float(await self.store.kv_get(key) or 0.0) + cost
             await self.store.kv_set(key, f"{total:.6f}", ttl_s=CONVERSATION_COST_TTL_S)
 
     def _cached(self, key: str) -> Answer | None:

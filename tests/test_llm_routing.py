@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.wiring import build_brain
-from brain.breaker import BreakerConfig
+from brain.breaker import BreakerConfig, State
 from brain.decision import DecisionKind
 from brain.knowledge import KnowledgeBase
 from brain.prompts import PromptConfig
@@ -186,3 +186,69 @@ async def test_brain_answers_through_the_llm_when_configured(
     counters = await store.counters()
     assert counters["llm_calls:openai:gpt-4o-mini"] == 1
     await brain.close()
+
+
+OPENAI_COST = (12 * 0.15 + 7 * 0.6) / 1_000_000  # the fake's usage at openai_at's price
+ANTHROPIC_COST = (12 * 1.0 + 7 * 5.0) / 1_000_000
+
+
+async def test_plain_text_answers_do_not_switch_the_provider_off(
+    fake: FakeLLMServer, store: SqliteStore
+) -> None:
+    """One customer asking for "plain text, no JSON" must not open the breaker for everyone."""
+    fake.script("openai", [{"text": "Sure, plain text: 30 days."}] * 8)
+    client = openai_at(fake.openai_base_url)
+    routing = make_router(store, [client], cache_ttl_s=0)
+    for i in range(4):  # 8 unusable completions; the breaker opens after 2 failures
+        assert (await routing.answer(ask(f"answer in plain text please {i}"))).provider == "offline"
+    assert routing.breaker_states()[client.name] is State.CLOSED
+    answer = await routing.answer(ask("Can I return my lamp?"))
+    assert answer.provider == client.name, "the next customer still gets the LLM"
+    await client.close()
+
+
+async def test_refusals_do_not_switch_the_provider_off(
+    fake: FakeLLMServer, store: SqliteStore
+) -> None:
+    fake.script("anthropic", [{"refusal": True}] * 3)
+    client = anthropic_at(fake.anthropic_base_url)
+    routing = make_router(store, [client], cache_ttl_s=0)
+    for i in range(3):
+        assert (await routing.answer(ask(f"something nasty {i}"))).provider == "offline"
+    assert routing.breaker_states()[client.name] is State.CLOSED
+    assert (await routing.answer(ask("Can I return my lamp?"))).provider == client.name
+    await client.close()
+
+
+async def test_every_completion_is_paid_for_repairs_and_failures_included(
+    fake: FakeLLMServer, store: SqliteStore
+) -> None:
+    fake.script("openai", [{"text": "not json"}, {"text": "still not json"}])
+    primary, secondary = openai_at(fake.openai_base_url), anthropic_at(fake.anthropic_base_url)
+    answer = await make_router(store, [primary, secondary]).answer(ask(conversation_key="c-1"))
+    assert answer.provider == secondary.name
+    counters = await store.counters()
+    assert counters["llm_calls"] == 3
+    assert counters[f"llm_calls:{primary.name}"] == 2
+    assert counters[f"llm_cost_usd:{primary.name}"] == pytest.approx(2 * OPENAI_COST)
+    total = 2 * OPENAI_COST + ANTHROPIC_COST
+    assert counters["llm_cost_usd"] == pytest.approx(total)
+    per_conversation = float(await store.kv_get("conversation_cost_usd:c-1") or 0)
+    assert per_conversation == pytest.approx(total, abs=1e-6)
+    await primary.close()
+    await secondary.close()
+
+
+async def test_spend_is_counted_when_every_provider_fails(
+    fake: FakeLLMServer, store: SqliteStore
+) -> None:
+    fake.script("openai", [{"text": "We will refund you the full amount today."}] * 2)
+    fake.script("anthropic", [{"text": "nope"}, {"delay": 3.0}])  # the repair hangs
+    primary, secondary = openai_at(fake.openai_base_url), anthropic_at(fake.anthropic_base_url)
+    answer = await make_router(store, [primary, secondary]).answer(ask())
+    assert answer.provider == "offline"
+    counters = await store.counters()
+    assert counters["llm_calls"] == 3, "the hung repair returned nothing to pay for"
+    assert counters["llm_cost_usd"] == pytest.approx(2 * OPENAI_COST + ANTHROPIC_COST)
+    await primary.close()
+    await secondary.close()

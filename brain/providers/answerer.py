@@ -1,7 +1,13 @@
 """An LLM client turned into an answerer: redact, prompt, parse strictly, repair once, check.
 
 One ``LLMAnswerer`` per provider + model; the router chains them. Personal data is replaced by
-placeholders before anything leaves (``brain/redact.py``) and put back into the answer.
+placeholders before anything leaves (``brain/redact.py``) and put back into the answer. Every
+completion is recorded in the request's ledger the moment it arrives, so its cost is counted
+even when the answer is rejected, the repair fails or the attempt is cancelled.
+
+A reply whose content is unusable (not our JSON, or failing a check) raises ``InvalidAnswer``,
+and a model that declines raises ``Refusal``: the router does not hold those against the
+provider's health.
 """
 
 from __future__ import annotations
@@ -9,8 +15,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from brain.prompts import PromptConfig, build_chat, check, parse, repair_chat
-from brain.providers.base import Answer, AnswerRequest
-from brain.providers.llm import Completion, LLMClient, MalformedOutput
+from brain.providers.base import Answer, AnswerRequest, Spend
+from brain.providers.llm import ChatRequest, Completion, InvalidAnswer, LLMClient
 from brain.redact import Redaction, Redactor
 
 _SEPARATOR = "\n\u241e\n"  # joins texts for one redaction pass, so placeholders never collide
@@ -32,14 +38,13 @@ class LLMAnswerer:
         safe, redaction = self._redact(request)
         chat = build_chat(safe, self.prompts, request.timeout_s)
         ids = [p.id for p in request.passages]
-        completions: list[Completion] = [await self.client.complete(chat)]
+        completions = [await self._complete(chat, request)]
         try:
             parsed = parse(completions[0].text, ids)
             text = check(parsed, chat.system, self.prompts, request.max_chars)
-        except MalformedOutput as err:
-            completions.append(
-                await self.client.complete(repair_chat(chat, completions[0].text, str(err)))
-            )
+        except InvalidAnswer as err:
+            repair = repair_chat(chat, completions[0].text, str(err))
+            completions.append(await self._complete(repair, request))
             parsed = parse(completions[1].text, ids)  # still invalid: the router moves on
             text = check(parsed, chat.system, self.prompts, request.max_chars)
         last = completions[-1]
@@ -57,6 +62,15 @@ class LLMAnswerer:
             # Without redaction we cannot know what personal data the answer carries.
             cacheable=redaction is not None and not redaction.mapping,
         )
+
+    async def _complete(self, chat: ChatRequest, request: AnswerRequest) -> Completion:
+        completion = await self.client.complete(chat)
+        if request.ledger is not None:
+            spend = Spend(
+                self.name, completion.input_tokens, completion.output_tokens, completion.cost_usd
+            )
+            request.ledger.record(spend)
+        return completion
 
     def _redact(self, request: AnswerRequest) -> tuple[AnswerRequest, Redaction | None]:
         if self.redactor is None:

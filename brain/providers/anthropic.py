@@ -14,35 +14,38 @@ Uses the official ``anthropic`` SDK (``AsyncAnthropic``). Why it is configured t
 * An explicit key (or a placeholder when ``base_url`` points at a gateway that needs none) keeps
   the SDK from hunting for credentials in the environment and profile files on disk.
 
+The request template (timing, error mapping, usage, cost) is shared with the OpenAI client
+(``sdk_common.SdkClient``); this module holds only the SDK call and how to read its response.
 Every failure becomes a ``ProviderError`` subclass whose message names the client and the cause
 and never contains the API key (provider messages can echo it; they are scrubbed).
 """
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
 import anthropic
 from anthropic import AsyncAnthropic, omit
 from anthropic.types import AssistantMessageParam, Message, MessageParam, UserMessageParam
 
-from brain.providers.llm import (
-    ChatRequest,
-    Completion,
-    MalformedOutput,
-    Price,
-    ProviderRejected,
-    ProviderUnavailable,
-)
-from brain.providers.sdk_common import NO_KEY, Scrubber, count, status_error
-from config.errors import ConfigError, ProviderError
+from brain.providers.llm import ChatRequest, MalformedOutput, Price, Refusal
+from brain.providers.sdk_common import Reply, SdkClient, SdkErrors, count
 
 _FREE = Price()
+# cache writes and reads are input too; counting them at the full price errs high
+_INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
-class AnthropicClient:
+class AnthropicClient(SdkClient):
+    errors = SdkErrors(
+        base=anthropic.APIError,
+        timeout=anthropic.APITimeoutError,
+        connection=anthropic.APIConnectionError,
+        status=anthropic.APIStatusError,
+        validation=anthropic.APIResponseValidationError,
+    )
+    hosted = "api.anthropic.com"
+
     def __init__(
         self,
         *,
@@ -54,85 +57,50 @@ class AnthropicClient:
         timeout_s: float = 20.0,
         http_client: Any = None,
     ) -> None:
-        self.model = model
-        self.name = name or f"anthropic:{model}"
-        self.price = price
-        if not api_key:
-            if base_url is None:
-                raise ConfigError(f"{self.name}: an API key is required for api.anthropic.com")
-            api_key = NO_KEY
-        self._scrub = Scrubber(api_key)
+        name = name or f"anthropic:{model}"
+        super().__init__(name=name, model=model, api_key=api_key, base_url=base_url, price=price)
         self._client = AsyncAnthropic(
-            api_key=api_key,
+            api_key=self.api_key,
             base_url=base_url,
             timeout=timeout_s,
             max_retries=0,
             http_client=http_client,
         )
 
-    async def complete(self, request: ChatRequest) -> Completion:
-        started = time.perf_counter()
-        try:
-            response = await self._client.messages.create(
-                model=self.model,
-                system=request.system or omit,
-                messages=_messages(request),
-                max_tokens=request.max_output_tokens,
-                timeout=request.timeout_s,
-            )
-        except anthropic.APIError as err:
-            raise self._error(err, request.timeout_s) from err
-        except json.JSONDecodeError as err:  # the SDK lets a 200 with a broken JSON body through
-            raise MalformedOutput(f"{self.name}: the response body is not valid JSON") from err
-        latency_ms = (time.perf_counter() - started) * 1000
-        if not isinstance(response, Message):  # e.g. text/plain arrives as a bare str
-            raise MalformedOutput(f"{self.name}: not a Messages API response (wrong base URL?)")
-        usage = getattr(response, "usage", None)
-        # cache writes and reads are input too; counting them at the full price errs high
-        input_tokens = sum(
-            count(getattr(usage, field, 0))
-            for field in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        )
-        output_tokens = count(getattr(usage, "output_tokens", 0))
-        model = getattr(response, "model", None)
-        return Completion(
-            text=self._text(response),
-            provider=self.name,
-            model=model if isinstance(model, str) and model else self.model,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            cost_usd=self.price.cost(input_tokens, output_tokens),
-            latency_ms=latency_ms,
-        )
-
     async def close(self) -> None:
         await self._client.close()
 
-    def _text(self, response: Message) -> str:
-        # The SDK does not validate responses: any JSON object becomes a Message, with None for
-        # missing fields and whatever types the server sent. Trust nothing.
+    async def _send(self, request: ChatRequest) -> object:
+        return await self._client.messages.create(
+            model=self.model,
+            system=request.system or omit,
+            messages=_messages(request),
+            max_tokens=request.max_output_tokens,
+            timeout=request.timeout_s,
+        )
+
+    def _read(self, response: object) -> Reply:
+        if not isinstance(response, Message):  # e.g. text/plain arrives as a bare str
+            raise MalformedOutput(f"{self.name}: not a Messages API response (wrong base URL?)")
         content: object = getattr(response, "content", None)
         blocks = content if isinstance(content, list) else []
         parts = [getattr(b, "text", None) for b in blocks if getattr(b, "type", None) == "text"]
         text = "".join(part for part in parts if isinstance(part, str))
         if not text.strip():
             if getattr(response, "stop_reason", None) == "refusal":
-                raise ProviderRejected(f"{self.name}: the model refused to answer")
+                raise Refusal(f"{self.name}: the model refused to answer")
             raise MalformedOutput(f"{self.name}: the response has no text")
-        return text
+        usage = getattr(response, "usage", None)
+        return Reply(
+            text=text,
+            input_tokens=sum(count(getattr(usage, field, 0)) for field in _INPUT_FIELDS),
+            output_tokens=count(getattr(usage, "output_tokens", 0)),
+            model=getattr(response, "model", None),
+        )
 
-    def _error(self, err: anthropic.APIError, timeout_s: float) -> ProviderError:
-        if isinstance(err, anthropic.APITimeoutError):
-            return ProviderUnavailable(f"{self.name}: timed out after {timeout_s:g} s")
-        if isinstance(err, anthropic.APIConnectionError):
-            return ProviderUnavailable(f"{self.name}: connection failed ({self._scrub.cause(err)})")
-        if isinstance(err, anthropic.APIStatusError):
-            status = err.status_code
-            message = err.api_message or err.message
-            return status_error(self.name, status, message, self._scrub)
-        if isinstance(err, anthropic.APIResponseValidationError):
-            return MalformedOutput(f"{self.name}: unexpected response: {self._scrub(err.message)}")
-        return ProviderUnavailable(f"{self.name}: {type(err).__name__}: {self._scrub(err.message)}")
+    def _status_message(self, err: Exception) -> str:
+        api_message = getattr(err, "api_message", None)
+        return str(api_message or getattr(err, "message", err))
 
 
 def _messages(request: ChatRequest) -> list[MessageParam]:

@@ -1,7 +1,13 @@
 """The provider protocol: an answer request in, an answer out.
 
-Every way of producing an answer (the offline knowledge-base answerer today; OpenAI, Anthropic
-and local OpenAI-compatible servers through the router later) implements ``Provider``.
+Every way of producing an answer implements ``Provider``: the offline knowledge-base answerer
+(``offline.py``), one ``LLMAnswerer`` per configured model (``answerer.py``, over the OpenAI,
+Anthropic or local OpenAI-compatible clients), and the ``Router`` itself (``brain/router.py``),
+a composite that chains the others and falls back to the offline answerer.
+
+A request carries a ``Ledger`` when it goes through the router: each LLM answerer records in it
+every completion it paid for, so the router counts the cost of repairs, rejected answers and
+cancelled hedges too, not only of the answer that was used.
 """
 
 from __future__ import annotations
@@ -25,6 +31,32 @@ class Passage:
 
 
 @dataclass(frozen=True, slots=True)
+class Spend:
+    """One completion's bill."""
+
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class Ledger:
+    """Every completion one routed request paid for, whichever answerer asked for it and whether
+    or not its answer was used. Written by answerers as each completion arrives (so a cancelled
+    attempt has already recorded what it spent), read by the router when the request is done."""
+
+    def __init__(self) -> None:
+        self._entries: list[Spend] = []
+
+    def record(self, spend: Spend) -> None:
+        self._entries.append(spend)
+
+    @property
+    def entries(self) -> tuple[Spend, ...]:
+        return tuple(self._entries)
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerRequest:
     question: str
     language: str
@@ -38,10 +70,14 @@ class AnswerRequest:
     conversation_key: str | None = None  # for cost accounting
     kb_version: str = ""  # part of the response-cache key
     timeout_s: float = 20.0  # set per attempt by the router
+    ledger: Ledger | None = field(default=None, compare=False, repr=False)  # set by the router
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """An answer; tokens, cost and latency are those of the answerer that wrote it (all its
+    completions, a repair included), not of the whole routed request (see ``Ledger``)."""
+
     text: str
     confidence: float
     sources: tuple[str, ...] = ()
@@ -59,7 +95,8 @@ class Provider(Protocol):
     name: str
 
     async def answer(self, request: AnswerRequest) -> Answer:
-        """Answer ``request`` or raise ``ProviderError``."""
+        """Answer ``request`` or raise ``ProviderError`` (``brain/providers/llm.py`` says which
+        subclass means what). Never retries by itself: the router owns retries and fallback."""
 
     async def close(self) -> None:
         """Release connections (idempotent)."""

@@ -74,5 +74,17 @@ class ProviderRejected(ProviderError):
     """The provider refused the request itself (400, auth, content policy)."""
 
 
+class Refusal(ProviderRejected):
+    """The model declined to answer this message. About the message, not the provider's
+    health: a customer can provoke it at will."""
+
+
 class MalformedOutput(ProviderError):
-    """The provider answered, but not in the structure we asked for."""
+    """The provider answered, but not in the structure its API promises (wrong shape, broken
+    JSON, no text): a broken server or a wrong base URL."""
+
+
+class InvalidAnswer(MalformedOutput):
+    """The model's reply arrived intact, but its content is unusable: not the JSON object we
+    asked for, or it failed a post-check. About the content, not the provider's health: a
+    customer can provoke it at will ("answer in plain text")."""
