@@ -1,32 +1,82 @@
-"""Logging set-up (text or JSON lines on stderr) and a filter that keeps personal data out."""
+"""Logging set-up (text or JSON lines on stderr) that keeps personal data out of the logs.
+
+With redaction on, the same detectors that guard the LLM path (``brain/redact.py``: validated
+cards and IBANs, emails, phone numbers) mask personal data everywhere a record can carry it: the
+message with its arguments (``RedactingFilter``), and the formatter's traceback, exception text
+and stack (``RedactingFormatter``). Platform ids stay readable, because tracing a problem needs
+them: Slack message timestamps ("1800000000.000123") and 17-20 digit ids such as Discord
+snowflakes are never taken for phone or card numbers.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
+from types import TracebackType
+
+from brain.redact import Redactor
 
 _HANDLER_NAME = "frontdesk"
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_LONG_NUMBER = re.compile(r"(?<!\w)\+?\d[\d -]{7,}\d(?!\w)")  # phones, card numbers
+# Slack message ts; bare 17-20 digit runs (Discord snowflakes and other 64-bit ids: a card of 17
+# to 19 digits typed without separators is kept too, a limit docs/security.md states); and
+# 13-digit runs starting with 1 (epoch milliseconds, 2001-2033; no card has that shape).
+PLATFORM_IDS = (
+    r"(?<![\w.])[0-9]{10}\.[0-9]{6}(?![\w.])"
+    r"|(?<![\w\-.+])(?:[0-9]{17,20}|1[0-9]{12})(?![\w\-])"
+)
+
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 
-def redact(text: str) -> str:
-    return _LONG_NUMBER.sub("[number]", _EMAIL.sub("[email]", text))
+def log_redactor() -> Redactor:
+    return Redactor(keep=PLATFORM_IDS)
 
 
 class RedactingFilter(logging.Filter):
+    """Redacts the message (with its arguments filled in) of every record it passes."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = self.redactor.redact(message).text
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
 
 
-class JsonFormatter(logging.Formatter):
+class RedactingFormatter(logging.Formatter):
+    """Redacts what the formatter adds itself: tracebacks with the exception's text, and stacks
+    (their source lines can hold anything). ``redactor=None`` formats as usual."""
+
+    def __init__(self, fmt: str | None = None, redactor: Redactor | None = None) -> None:
+        super().__init__(fmt)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        # logging caches the formatted traceback on the record; another handler (a test
+        # runner's, an embedding application's) may have cached it unredacted before us.
+        cached, record.exc_text = record.exc_text, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = cached
+
+    def formatException(self, ei: _ExcInfo) -> str:
+        return self._clean(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return self._clean(super().formatStack(stack_info))
+
+    def _clean(self, text: str) -> str:
+        return self.redactor.redact(text).text if self.redactor is not None else text
+
+
+class JsonFormatter(RedactingFormatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
@@ -36,6 +86,8 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            data["stack"] = self.formatStack(record.stack_info)
         return json.dumps(data, ensure_ascii=False)
 
 
@@ -50,12 +102,14 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure_logging(level: str, fmt: str, redact_personal_data: bool) -> None:
     handler = StderrHandler(sys.stderr)
+    redactor = log_redactor() if redact_personal_data else None
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(redactor=redactor))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    if redact_personal_data:
-        handler.addFilter(RedactingFilter())
+        text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        handler.setFormatter(RedactingFormatter(text, redactor=redactor))
+    if redactor is not None:
+        handler.addFilter(RedactingFilter(redactor))
     handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     # Replace only our own handler: embedding applications and test runners keep theirs.

@@ -34,6 +34,10 @@ looks exactly like a card number, and a random digit string passes Luhn only one
 reference the customer is asking about. Checksums keep false positives rare while real cards and
 IBANs, which always carry a valid checksum, are still caught.
 
+Spans matching the optional ``keep`` pattern are hidden from every detector and left as they
+are: the log redactor keeps platform ids this way (a Slack ``ts`` such as "1800000000.000123",
+a 19-digit Discord snowflake, which passes the Luhn check one time in ten like any number).
+
 It is a single pass of precompiled regular expressions and a few arithmetic checks: no network,
 no model, microseconds for a typical message. It is a safety net, not a guarantee: personal data
 with no recognisable shape (names, street addresses) passes through.
@@ -313,7 +317,10 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 class Redactor:
     """Replaces personal data with numbered placeholders; build once, use for every message."""
 
-    def __init__(self, extra_patterns: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, extra_patterns: Mapping[str, str] | None = None, keep: str | None = None
+    ) -> None:
+        self._keep = re.compile(keep) if keep else None
         extras: list[tuple[str, _Finder]] = []
         for kind, regex in (extra_patterns or {}).items():
             if not _KIND_NAME.fullmatch(kind):
@@ -339,6 +346,8 @@ class Redactor:
         found: list[tuple[int, int, str, str]] = []  # start, end, kind, identity
         claimed = bytearray(len(text))
         working = text
+        if self._keep is not None:
+            working = _mask(working, [m.span() for m in self._keep.finditer(text) if m[0]])
         for kind, finder in [*self._detectors, ("PHONE", _find_phones)]:
             if finder is _find_phones:
                 # Dates, times, amounts, invalid cards and IBANs: hidden from phones, kept.

@@ -302,3 +302,10 @@ def test_a_long_message_is_fast(redactor: Redactor) -> None:
     redaction = redactor.redact(text)
     assert time.perf_counter() - started < 1.0
     assert redaction.text.count("[CARD_1]") == 50
+
+
+def test_kept_spans_are_never_redacted() -> None:
+    text = "ref 4111111111111111 and 4111 1111 1111 1111, ref 0612345678"
+    assert Redactor().redact(text).text == "ref [CARD_1] and [CARD_1], ref [PHONE_1]"
+    redaction = Redactor(keep=r"(?<=ref )[0-9]+").redact(text)
+    assert redaction.text == "ref 4111111111111111 and [CARD_1], ref 0612345678"
