@@ -181,7 +181,6 @@ _CONDITION = re.compile(
     r"|si|s'il|s'ils|des que|des reception|une fois|lorsque|quand|apres|a condition|sauf si"
     r"|cuando|una vez|en cuanto|tras|siempre que|segun|en caso de|despues de)\b"
 )
-# ...unless the bot speaks for itself, or promises it for right now.
 _PERSONAL_OR_NOW = re.compile(
     r"\b(?:i|i'll|i've|ich|je|j'ai|voy a|reembolsare|devolvere|today|right away|right now"
     r"|immediately|straight away|heute|sofort|gleich|umgehend|aujourd'hui|immediatement"
@@ -196,15 +195,19 @@ _NEGATION = re.compile(
 @dataclass(frozen=True, slots=True)
 class _Kind:
     what: str  # said to the model when it is asked to repair its answer
-    patterns: tuple[re.Pattern[str], ...]
+    pattern: re.Pattern[str]  # one alternation: a single pass over each sentence
     conditional_ok: bool
 
 
+def _any(patterns: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+
 _KINDS = (
-    _Kind("it states a refund decision", tuple(map(re.compile, _DECISIONS)), True),
-    _Kind("it promises a refund or payment", tuple(map(re.compile, _PROMISES)), True),
-    _Kind("it offers compensation or an exception", tuple(map(re.compile, _COMPENSATION)), False),
-    _Kind("it gives legal advice", tuple(map(re.compile, _LEGAL)), False),
+    _Kind("it states a refund decision", _any(_DECISIONS), True),
+    _Kind("it promises a refund or payment", _any(_PROMISES), True),
+    _Kind("it offers compensation or an exception", _any(_COMPENSATION), False),
+    _Kind("it gives legal advice", _any(_LEGAL), False),
 )
 
 
@@ -218,18 +221,13 @@ def normalize(text: str) -> str:
 def commitment(answer: str) -> str | None:
     """Why the answer makes a commitment only a person may make, or None if it makes none."""
     for sentence in _SENTENCE_END.split(normalize(answer)):
-        conditional = _CONDITION.search(sentence) is not None
+        # a condition makes it policy, unless the bot speaks for itself or promises it for now
+        policy = _CONDITION.search(sentence) is not None and not _PERSONAL_OR_NOW.search(sentence)
         for kind in _KINDS:
-            for pattern in kind.patterns:
-                for match in pattern.finditer(sentence):
-                    if _negated(sentence, match.start(), match.end()):
-                        continue
-                    if (
-                        kind.conditional_ok
-                        and conditional
-                        and not _PERSONAL_OR_NOW.search(sentence)
-                    ):
-                        continue
+            if policy and kind.conditional_ok:
+                continue
+            for match in kind.pattern.finditer(sentence):
+                if not _negated(sentence, match.start(), match.end()):
                     return f'{kind.what}: "{sentence[:120]}"'
     return None
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from brain.answer_cache import AnswerCache, cache_key
 from brain.breaker import BreakerConfig, CircuitBreaker, State
 from brain.classify import Classification
 from brain.playbook import Tier
@@ -40,7 +40,6 @@ from config.errors import ProviderError
 logger = logging.getLogger(__name__)
 
 Alert = Callable[[str], Awaitable[None]]
-CONVERSATION_COST_TTL_S = 90 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +53,7 @@ class RouterConfig:
     cache_ttl_s: float = 3600.0
     cache_entries: int = 2000
     spend_refresh_s: float = 5.0  # how stale the budget check may be (other replicas' spend)
+    cost_ttl_s: float = 30 * 86400.0  # per-conversation cost key: no longer than retention
 
 
 def choose_tier(classification: Classification, vip: bool) -> str:
@@ -96,7 +96,7 @@ class Router:
             for answerer in answerers:
                 self.routes.setdefault(answerer.name, Route(answerer, CircuitBreaker(breaker)))
             self.tiers[tier] = [a.name for a in answerers]
-        self._cache: OrderedDict[str, tuple[float, Answer]] = OrderedDict()
+        self._cache = AnswerCache(self.config.cache_entries, self.config.cache_ttl_s)
         self._spent = 0.0
         self._spent_read_at = float("-inf")
         self._spent_day = today()
@@ -137,8 +137,8 @@ class Router:
             return await self.offline.answer(request)
         # Only a conversation's first question may share answers: later ones depend on what was
         # said before, and an answer that carried someone's personal data is never reused.
-        key = _cache_key(request) if not request.history else None
-        cached = self._cached(key) if key else None
+        key = cache_key(request) if not request.history else None
+        cached = self._cache.get(key) if key else None
         if cached is not None:
             await self.store.incr("router_cache_hits")
             return cached
@@ -158,7 +158,7 @@ class Router:
         finally:
             await self._account(ledger, request.conversation_key)
         if key and answer.cacheable and not answer.needs_human:
-            self._remember(key, answer)
+            self._cache.put(key, answer)
         return answer
 
     async def _in_turn(self, chain: Sequence[Route], request: AnswerRequest) -> Answer:
@@ -301,26 +301,4 @@ class Router:
             # Runs under the conversation's lock, so read-modify-write is safe here.
             key = f"conversation_cost_usd:{conversation_key}"
             total = float(await self.store.kv_get(key) or 0.0) + cost
-            await self.store.kv_set(key, f"{total:.6f}", ttl_s=CONVERSATION_COST_TTL_S)
-
-    def _cached(self, key: str) -> Answer | None:
-        entry = self._cache.get(key)
-        if entry is None:
-            return None
-        stored_at, answer = entry
-        if time.monotonic() - stored_at > self.config.cache_ttl_s:
-            del self._cache[key]
-            return None
-        self._cache.move_to_end(key)
-        return replace(answer, cost_usd=0.0, input_tokens=0, output_tokens=0, provider="cache")
-
-    def _remember(self, key: str, answer: Answer) -> None:
-        self._cache[key] = (time.monotonic(), answer)
-        while len(self._cache) > self.config.cache_entries:
-            self._cache.popitem(last=False)
-
-
-def _cache_key(request: AnswerRequest) -> str:
-    normalized = " ".join(request.question.lower().split())
-    basis = f"{normalized}\0{request.language}\0{request.kb_version}\0{request.tier}"
-    return hashlib.sha256(basis.encode()).hexdigest()
+            await self.store.kv_set(key, f"{total:.6f}", ttl_s=self.config.cost_ttl_s)

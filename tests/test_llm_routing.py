@@ -53,21 +53,28 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 
 def openai_at(url: str) -> OpenAIClient:
-    return OpenAIClient(model="gpt-4o-mini", api_key="sk-test", base_url=url,
-                        price=Price(0.15, 0.6))  # fmt: skip
+    return OpenAIClient(
+        model="gpt-4o-mini", api_key="sk-test", base_url=url, price=Price(0.15, 0.6)
+    )
 
 
 def anthropic_at(url: str) -> AnthropicClient:
-    return AnthropicClient(model="claude-haiku-4-5", api_key="sk-ant-test", base_url=url,
-                           price=Price(1.0, 5.0))  # fmt: skip
+    return AnthropicClient(
+        model="claude-haiku-4-5", api_key="sk-ant-test", base_url=url, price=Price(1.0, 5.0)
+    )
 
 
 def make_router(store: Store, clients: list[Any], **config: Any) -> Router:
     prompts = PromptConfig(company="Larkspur Home")
     answerers = [LLMAnswerer(c, prompts, Redactor()) for c in clients]
     settings = {"attempt_timeout_s": 0.5, "deadline_s": 5.0, **config}
-    return Router({"fast": answerers}, OfflineAnswerer(), store, RouterConfig(**settings),
-                  BreakerConfig(consecutive_failures=2, cooldown_s=60))  # fmt: skip
+    return Router(
+        {"fast": answerers},
+        OfflineAnswerer(),
+        store,
+        RouterConfig(**settings),
+        BreakerConfig(consecutive_failures=2, cooldown_s=60),
+    )
 
 
 def ask(question: str = "Can I return my lamp?", **fields: Any) -> AnswerRequest:
@@ -175,9 +182,11 @@ async def test_brain_answers_through_the_llm_when_configured(
         load_settings(env_file=None), store, KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
     )
     message = InboundMessage(
-        ref=ConversationRef(channel="fake", conversation_id="c1"), message_id="m1",
-        author=Author(id="cust"), text="Kann ich einen Artikel zurückschicken, den ich nicht mag?",
-    )  # fmt: skip
+        ref=ConversationRef(channel="fake", conversation_id="c1"),
+        message_id="m1",
+        author=Author(id="cust"),
+        text="Kann ich einen Artikel zurückschicken, den ich nicht mag?",
+    )
     decision = await brain.handle(message)
     assert decision.kind is DecisionKind.REPLY and decision.text == "Bis zu 30 Tage."
     body = fake.requests_for("openai")[0].body

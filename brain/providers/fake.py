@@ -63,10 +63,14 @@ class ScriptedClient:
         prompt = len(request.system) + sum(len(m.content) for m in request.messages)
         tokens_in, tokens_out = prompt // 4, len(step) // 4
         return Completion(
-            text=step, provider=self.name, model=self.name, input_tokens=tokens_in,
-            output_tokens=tokens_out, cost_usd=self.price.cost(tokens_in, tokens_out),
+            text=step,
+            provider=self.name,
+            model=self.name,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cost_usd=self.price.cost(tokens_in, tokens_out),
             latency_ms=(time.perf_counter() - started) * 1000,
-        )  # fmt: skip
+        )
 
     async def close(self) -> None:
         return None
