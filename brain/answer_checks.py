@@ -33,163 +33,55 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from brain import commitment_words as w
+
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CLAUSE_END = re.compile(r"[,:;()\u2013\u2014]|\s-\s|\b(?:but|aber|mais|pero|however|jedoch)\b")
 
-_MODAL = (
-    r"(?:'ll|'d| will| shall| would| can| could"
-    r"| are going to| am going to|'re going to|'m going to)?"
-)
-_ADVERB = (
-    r"(?: also| then| gladly| happily| certainly| definitely| immediately| already| now| just)?"
-)
-_MONEY = r"(?:a |an |your |the |you |some )?(?:full |partial |complete |100% |\d+% )?"
-_GOODS = (
-    r"(?:refund|reimbursement|compensation|credit|money back|voucher|coupon|discount|gift card)"
-)
 
-_DECISIONS = (
-    # English
-    r"\b(?:refund|reimbursement|compensation|credit note|chargeback)(?: request)?"
-    r" (?:has|have|'s|is|was|were)(?: now| already| just)?(?: been)?"
-    r" (?:approved|issued|processed|granted|authori[sz]ed|initiated|sent|confirmed|arranged"
-    r"|accepted)",
-    r"\b(?:i|we)(?:'ve| have)(?: now| just| already)?"
-    r" (?:refunded|reimbursed|credited|compensated)\b",
-    r"\b(?:i|we)(?:'ve| have)(?: now| just| already)? (?:approved|issued|processed|arranged|granted"
-    r"|authori[sz]ed|sent)(?: you)? " + _MONEY + _GOODS,
-    r"\b(?:money|amount|payment|order|purchase|item|difference|costs?|fees?|charge)(?: \w+)?"
-    r" (?:will be|'ll be|has been|have been|was|were|is being)(?: fully| immediately| already)?"
-    r" (?:refunded|reimbursed|credited|paid back)",
-    # German
-    r"\b(?:erstattung|ruckerstattung|gutschrift|entschadigung|ruckzahlung)\b[^.!?]{0,40}?"
-    r"\b(?:wurde|ist|wurden|sind)\b[^.!?]{0,30}?\b(?:genehmigt|veranlasst|bewilligt|angewiesen"
-    r"|ausgezahlt|bestatigt|freigegeben|eingeleitet|gebucht|erteilt|uberwiesen)\b",
-    r"\b(?:ich|wir) (?:habe|haben)\b[^.!?]{0,40}?\b(?:erstattet|zuruckerstattet|gutgeschrieben"
-    r"|uberwiesen|genehmigt|ausgezahlt|entschadigt)\b",
-    r"\b(?:habe ich|haben wir)\b[^.!?]{0,40}?\b(?:erstattet|zuruckerstattet|gutgeschrieben"
-    r"|uberwiesen|genehmigt|ausgezahlt|entschadigt)\b",
-    # French
-    r"\b(?:remboursement|dedommagement|avoir|indemnisation)\b[^.!?]{0,40}?"
-    r"\b(?:a ete|est|vient d'etre)(?: bien| deja)? (?:approuve|valide|accepte|effectue|accorde"
-    r"|confirme|declenche|emis|envoye|traite|vire)e?s?\b",
-    r"\b(?:je vous ai|nous vous avons|j'ai|nous avons)\b[^.!?]{0,30}?\b(?:rembourse|approuve"
-    r"|credite|accorde|dedommage|indemnise)e?s?\b",
-    # Spanish
-    r"\b(?:reembolso|devolucion del dinero|compensacion|indemnizacion|abono)\b[^.!?]{0,40}?"
-    r"\b(?:ha sido|fue|esta|queda|se ha)(?: \w+)? (?:aprobad|procesad|autorizad|emitid|confirmad"
-    r"|realizad|concedid|tramitad|aceptad)[oa]s?\b",
-    r"\b(?:he|hemos)(?: \w+)? (?:reembolsado|aprobado|devuelto|abonado|acreditado|compensado)\b",
-)
+def _by_words(sentence: str, policy: bool) -> str | None:
+    text = w.POLICY_NOUNS.sub(" ", sentence)
+    if w.TO_A_PERSON.search(text) is None:
+        what = _money_words(text, policy)
+        if what is not None:
+            return what
+    if w.LEGAL_WORDS.search(text) and w.ADVICE.search(text) and not _negated(text, 0, len(text)):
+        return "it gives legal advice"
+    return None
 
-_PROMISES = (
-    # English
-    r"\b(?:i|we)" + _MODAL + _ADVERB + r" (?:refund|reimburse|compensate|credit)\b",
-    r"\b(?:i|we)" + _MODAL + _ADVERB + r" (?:issue|process|give|send|offer|arrange|approve|grant"
-    r"|authori[sz]e|initiate|pay)(?: you)?(?: back)? " + _MONEY + _GOODS,
-    r"\byou" + _MODAL + r" (?:get|receive|be given|be sent|be issued)(?: back)? " + _MONEY + _GOODS,
-    r"\byou(?:'ll| will| are going to) be (?:fully )?(?:refunded|reimbursed|compensated|credited)",
-    r"\byou(?:'ll| will) get (?:all )?(?:of )?your money back",
-    r"\b(?:i|we)(?: can)? guarantee\b",
-    # German
-    r"\b(?:ich|wir)\b(?: \w+)?(?: werde| werden)?(?: \w+){0,4}? (?:erstatten|zuruckerstatten"
-    r"|ruckerstatten|erstatte|entschadigen|gutschreiben|zuruckzahlen|zuruckuberweisen)\b",
-    r"\b(?:erstatten|erstatte|zuruckerstatten|entschadigen|ersetzen) (?:wir|ich)\b",
-    r"\b(?:sie (?:erhalten|bekommen)|(?:erhalten|bekommen) sie)\b[^.!?]{0,30}?\b(?:erstattung"
-    r"|ruckerstattung|ihr geld|betrag|gutschein|entschadigung|gutschrift)",
-    r"\bsie werden\b[^.!?]{0,30}?\b(?:erstattet|entschadigt)\b",
-    r"\b(?:ich|wir) garantieren?\b",
-    # French
-    r"\b(?:nous|je)(?: vous)?(?: (?:allons|vais|pouvons|pourrons|devons))?(?: vous)?"
-    r" (?:rembourser|remboursons|rembourserons|rembourse|rembourserai|dedommager|dedommagerons"
-    r"|dedommageons|indemniser|indemniserons|indemnisons|crediter|crediterons|creditons)\b",
-    r"\bvous (?:serez|allez etre|etes|sera) (?:integralement |entierement |totalement )?"
-    r"(?:rembourse|dedommage|indemnise|credite)e?s?\b",
-    r"\bvous (?:recevrez|obtiendrez|allez recevoir|aurez)\b[^.!?]{0,30}?\b(?:remboursement|avoir"
-    r"|bon d'achat|dedommagement|indemnisation|compensation)",
-    r"\b(?:nous|je) (?:vous )?garanti(?:ssons|s)\b",
-    # Spanish
-    r"\b(?:le|te|les) (?:reembolsaremos|reembolsamos|reembolsare|devolveremos|devolvemos"
-    r"|devolvere|compensaremos|compensamos|abonaremos|abonamos|indemnizaremos"
-    r"|haremos (?:el|un) reembolso)",
-    r"\b(?:vamos a|voy a) (?:reembolsar|devolver|compensar|abonar|indemnizar)",
-    r"\b(?:reembolsaremos|devolveremos|compensaremos|abonaremos|indemnizaremos)\b",
-    r"\b(?:recibira|obtendra|recibiras|tendra)\b[^.!?]{0,30}?\b(?:reembolso|devolucion"
-    r"|compensacion|indemnizacion|cupon|vale)\b",
-    r"\b(?:se le|le sera|le seran) (?:\w+ )?(?:reembolsad|devuelt|abonad)[oa]s?\b",
-    r"\b(?:le )?garantiz(?:amos|o)\b",
-)
 
-_COMPENSATION = (
-    r"\bas (?:a |an )?(?:compensation|goodwill|gesture|apology|exception|token)\b",
-    r"\bgoodwill\b",
-    r"\bmak(?:e|ing) an exception\b",
-    r"\b(?:i|we)" + _MODAL + _ADVERB + r" (?:offer|give|send|add|pay|owe)(?: you)?"
-    r" (?:a |an |some |your )?(?:[$€£] ?\d+ |\d+ ?(?:%|€|eur|euros?) (?:off )?)?"
-    r"(?:compensation|voucher|discount|coupon|credit|gift card|store credit|off)\b",
-    r"\b(?:als|zur) (?:entschadigung|wiedergutmachung|kulanz\w*|ausnahme|entschuldigung)\b",
-    r"\b(?:aus )?kulanz\w*",
-    r"\bausnahmsweise\b",
-    r"\b(?:ich|wir)\b[^.!?]{0,20}?\b(?:schenken|schicken|senden|geben|schreiben)\b[^.!?]{0,30}?"
-    r"\b(?:gutschein|rabatt|gutschrift|entschadigung)",
-    r"\b(?:a titre de|en|comme|pour) (?:compensation|dedommagement|geste commercial|geste de bonne"
-    r" volonte)",
-    r"\bgeste commercial\b",
-    r"\bexceptionnellement\b",
-    r"\b(?:nous|je)\b[^.!?]{0,20}?\b(?:offr\w*|envoy\w*|accord\w*|donn\w*)\b[^.!?]{0,30}?"
-    r"\b(?:bon d'achat|code promo|reduction|remise|avoir|compensation|dedommagement)",
-    r"\b(?:como|a modo de|en) (?:compensacion|gesto de buena voluntad|cortesia|disculpa"
-    r"|excepcion)\b",
-    r"\b(?:excepcionalmente|de forma excepcional)\b",
-    r"\b(?:le|te) (?:\w+ )?(?:enviaremos|daremos|ofrecemos|regalaremos|ofreceremos|regalamos)\b"
-    r"[^.!?]{0,30}?\b(?:cupon|vale|descuento|codigo|compensacion)",
-)
+def _money_words(text: str, policy: bool) -> str | None:
+    def first(pattern: re.Pattern[str]) -> re.Match[str] | None:
+        found = (m for m in pattern.finditer(text) if not _negated(text, m.start(), m.end()))
+        return next(found, None)
 
-_LEGAL = (
-    r"\blegal advice\b",
-    r"\byou (?:should|could|can|may|might|must)(?: want to| consider| definitely| also)?"
-    r" (?:sue|suing|take (?:legal action|them to court|us to court|\w+ to court)|go to court"
-    r"|file a (?:lawsuit|claim|complaint)|contact a (?:lawyer|solicitor|attorney)|get a lawyer)",
-    r"\b(?:under|according to) (?:the )?(?:\w+ ){0,2}(?:law|directive|regulation|rights act)\b",
-    r"\byou(?: are|'re) (?:legally )?entitled to\b",
-    r"\b(?:is|was|that's|it's) (?:illegal|unlawful)\b",
-    r"\bwe(?: are|'re) (?:legally )?liable\b",
-    r"\brechtsberatung\b",
-    r"\bverklagen\b",
-    r"\brechtliche schritte\b",
-    r"\bsie (?:sollten|konnen|mussen)\b[^.!?]{0,30}?\b(?:klagen|vor gericht|anwalt)",
-    r"\b(?:sie haben|haben sie)\b[^.!?]{0,20}?\b(?:rechtlich|gesetzlich)\w*\b[^.!?]{0,20}?anspruch",
-    r"\b(?:rechtlich|gesetzlich) (?:haben|steht|stehen|sind) (?:sie|ihnen)\b",
-    r"\b(?:conseil|avis) juridique\b",
-    r"\bvous (?:devriez|pouvez|pourriez|devez)\b[^.!?]{0,30}?\b(?:porter plainte|poursuivre"
-    r"|saisir (?:le tribunal|la justice)|engager (?:des|une) (?:poursuites|action)|un avocat)",
-    r"\bselon la loi\b",
-    r"\bvous avez (?:legalement )?droit a\b",
-    r"\b(?:asesoramiento|consejo|asesoria) (?:legal|juridic[oa])\b",
-    r"\b(?:deberia|puede|podria|debe) (?:\w+ )?(?:demandar|denunciar|emprender acciones legales"
-    r"|acudir a los tribunales|contratar a un abogado|consultar a un abogado)",
-    r"\bsegun la ley\b",
-    r"\btiene (?:el )?derecho (?:legal )?a\b",
-)
+    gift, money = first(w.GIFT), first(w.MONEY)
+    if gift is not None and (
+        w.FOR_THE_TROUBLE.search(text) or (gift[0].startswith("waiv") and not policy)
+    ):
+        return "it offers compensation or an exception"
+    if money is None:
+        return None
+    if w.FOR_THE_TROUBLE.search(text):
+        return "it offers compensation or an exception"
+    if policy:
+        return None
+    if w.DONE.search(text):
+        return "it states a refund decision"
+    # who gives the money must be in the money's own clause: in "we apologise for the delay,
+    # refunds take 3-5 days" nobody promises anything
+    clause = _clause_of(text, money.start(), money.end())
+    if w.BOT_OR_YOU.search(clause) or w.WILL_REACH_YOU.search(clause):
+        return "it promises a refund or payment"
+    return None
 
-# A condition turns a promise into the description of a policy ("once it arrives, we refund").
-_CONDITION = re.compile(
-    r"\b(?:if|once|when|whenever|as soon as|after|provided|unless|as long as|whichever|in case"
-    r"|depending|wenn|sobald|falls|nachdem|sofern|soweit|je nachdem|wahlweise|vorausgesetzt"
-    r"|si|s'il|s'ils|des que|des reception|une fois|lorsque|quand|apres|a condition|sauf si"
-    r"|cuando|una vez|en cuanto|tras|siempre que|segun|en caso de|despues de)\b"
-)
-_PERSONAL_OR_NOW = re.compile(
-    r"\b(?:i|i'll|i've|ich|je|j'ai|voy a|reembolsare|devolvere|today|right away|right now"
-    r"|immediately|straight away|heute|sofort|gleich|umgehend|aujourd'hui|immediatement"
-    r"|tout de suite|hoy|ahora mismo|inmediatamente|enseguida)\b"
-)
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|cannot|can't|won't|don't|unable|nicht|kein\w*|nie|niemals|ne|n'\w+|pas"
-    r"|jamais|aucun\w*|nunca|ningun\w*)\b|n't\b"
-)
+
+def _clause_of(text: str, start: int, end: int) -> str:
+    before = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    after = next((m.start() for m in _CLAUSE_END.finditer(text, end)), len(text))
+    return text[before:after]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +96,10 @@ def _any(patterns: Sequence[str]) -> re.Pattern[str]:
 
 
 _KINDS = (
-    _Kind("it states a refund decision", _any(_DECISIONS), True),
-    _Kind("it promises a refund or payment", _any(_PROMISES), True),
-    _Kind("it offers compensation or an exception", _any(_COMPENSATION), False),
-    _Kind("it gives legal advice", _any(_LEGAL), False),
+    _Kind("it states a refund decision", _any(w.DECISIONS), True),
+    _Kind("it promises a refund or payment", _any(w.PROMISES), True),
+    _Kind("it offers compensation or an exception", _any(w.COMPENSATION), False),
+    _Kind("it gives legal advice", _any(w.LEGAL), False),
 )
 
 
@@ -222,19 +114,22 @@ def commitment(answer: str) -> str | None:
     """Why the answer makes a commitment only a person may make, or None if it makes none."""
     for sentence in _SENTENCE_END.split(normalize(answer)):
         # a condition makes it policy, unless the bot speaks for itself or promises it for now
-        policy = _CONDITION.search(sentence) is not None and not _PERSONAL_OR_NOW.search(sentence)
+        policy = w.CONDITION.search(sentence) is not None and not w.PERSONAL_OR_NOW.search(sentence)
         for kind in _KINDS:
             if policy and kind.conditional_ok:
                 continue
             for match in kind.pattern.finditer(sentence):
                 if not _negated(sentence, match.start(), match.end()):
                     return f'{kind.what}: "{sentence[:120]}"'
+        what = _by_words(sentence, policy)
+        if what is not None:
+            return f'{what}: "{sentence[:120]}"'
     return None
 
 
 def _negated(sentence: str, start: int, end: int) -> bool:
     clause_start = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, start)), default=0)
-    return _NEGATION.search(sentence, clause_start, end) is not None
+    return w.NEGATION.search(sentence, clause_start, end) is not None
 
 
 def leaks(answer: str, instructions: str, run: int = 8, slack: int = 3) -> bool:
