@@ -31,7 +31,7 @@ from brain.store.base import Store, StoreLimits
 from brain.store.sqlite import SqliteStore
 from channels.base import Author, ConversationRef, InboundMessage
 from config.settings import PACKAGED_KNOWLEDGE_DIR, load_settings
-from tests.fakes.fake_llm import FakeLLMServer
+from tests.fakes.fake_llm import ApiKind, FakeLLMServer
 from tests.servers import free_port
 
 PASSAGE = Passage(id="return-an-item", title="Returns", text="You have 30 days.", score=0.5)
@@ -216,11 +216,25 @@ async def test_plain_text_answers_do_not_switch_the_provider_off(
     await client.close()
 
 
+@pytest.mark.parametrize(
+    ("kind", "step"),
+    [
+        ("anthropic", {"refusal": True}),
+        ("openai", {"refusal": "I can't help with that."}),
+        ("openai", {"content_filter": True}),
+        ("openai", {"status": 400, "code": "content_filter", "message": "filtered"}),
+    ],
+    ids=["anthropic-refusal", "openai-refusal", "openai-filter", "openai-filter-400"],
+)
 async def test_refusals_do_not_switch_the_provider_off(
-    fake: FakeLLMServer, store: SqliteStore
+    fake: FakeLLMServer, store: SqliteStore, kind: ApiKind, step: dict[str, Any]
 ) -> None:
-    fake.script("anthropic", [{"refusal": True}] * 3)
-    client = anthropic_at(fake.anthropic_base_url)
+    fake.script(kind, [step] * 3)
+    client = (
+        openai_at(fake.openai_base_url)
+        if kind == "openai"
+        else anthropic_at(fake.anthropic_base_url)
+    )
     routing = make_router(store, [client], cache_ttl_s=0)
     for i in range(3):
         assert (await routing.answer(ask(f"something nasty {i}"))).provider == "offline"

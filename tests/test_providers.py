@@ -25,6 +25,7 @@ from brain.providers.llm import (
     Price,
     ProviderRejected,
     ProviderUnavailable,
+    Refusal,
 )
 from brain.providers.openai import OpenAIClient
 from config.errors import ConfigError, ProviderError
@@ -294,8 +295,26 @@ async def test_full_key_echoed_in_an_error_is_scrubbed(api: Api) -> None:
 async def test_refusal_is_rejected(api: Api) -> None:
     api.script({"refusal": "I can't help with that."})
     err = await failure(api)
-    assert isinstance(err, ProviderRejected)
+    assert isinstance(err, Refusal) and isinstance(err, ProviderRejected)
     assert "refused" in str(err)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [{"content_filter": True}, {"status": 400, "code": "content_filter", "message": "filtered"}],
+    ids=["finish-reason", "http-400"],
+)
+async def test_openai_content_filter_is_a_refusal(
+    fake: FakeLLMServer, step: dict[str, Any]
+) -> None:
+    """What the customer wrote tripped the filter: about the message, not the provider."""
+    client = make_client("openai", fake.openai_base_url)
+    fake.script("openai", [step])
+    try:
+        with pytest.raises(Refusal, match="content filter"):
+            await client.complete(REQUEST)
+    finally:
+        await client.close()
 
 
 # ---------- malformed output: the provider answered, but not usably ----------

@@ -109,6 +109,8 @@ class OpenAIClient(SdkClient):
             refusal = getattr(message, "refusal", None)
             if isinstance(refusal, str) and refusal:
                 raise Refusal(f"{self.name}: the model refused: {self._scrub(refusal)}")
+            if getattr(choices[0], "finish_reason", None) == "content_filter":
+                raise Refusal(f"{self.name}: the content filter withheld the answer")
             raise MalformedOutput(f"{self.name}: the response has no text")
         usage = getattr(response, "usage", None)
         return Reply(

@@ -24,11 +24,14 @@ from brain.providers.llm import (
     Price,
     ProviderRejected,
     ProviderUnavailable,
+    Refusal,
 )
 from config.errors import ConfigError, ProviderError
 
 NO_KEY = "not-needed"  # local servers ignore the key; the SDKs refuse to run without one
 _KEY_LIKE = re.compile(r"\b(?:sk|key)-[A-Za-z0-9_*.\-]{6,}")
+# What a customer's own words can provoke: about the message, never the provider's health.
+_CONTENT_CODES = frozenset({"content_filter", "content_policy_violation"})
 _RETRYABLE = frozenset({408, 409, 429})  # plus every 5xx, including Anthropic's 529
 _STATUS_TEXT = {
     400: "request rejected",
@@ -161,6 +164,9 @@ class SdkClient(ABC):
             return ProviderUnavailable(f"{self.name}: connection failed ({self._scrub.cause(err)})")
         if isinstance(err, self.errors.status):
             status = count(getattr(err, "status_code", 0))
+            if getattr(err, "code", None) in _CONTENT_CODES:
+                detail = self._scrub(self._status_message(err))
+                return Refusal(f"{self.name}: the content filter refused (HTTP {status}): {detail}")
             return status_error(self.name, status, self._status_message(err), self._scrub)
         if isinstance(err, self.errors.validation):
             return MalformedOutput(f"{self.name}: unexpected response: {message}")

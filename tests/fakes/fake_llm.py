@@ -9,7 +9,9 @@ classes and response parsing. So the tests point the official clients at this se
 Steps are consumed one per request, in order; then the default reply applies. A step is one of
 ``{"status": N, "headers": {...}, "message": "..."}`` (an error in the provider's shape),
 ``{"delay": s}`` (sleep, then a normal reply), ``{"text": "..."}`` (this reply once),
-``{"refusal": "..."}`` (the model declines), and a 200 the API would never send:
+``{"refusal": "..."}`` (the model declines), ``{"content_filter": True}`` (OpenAI's filter
+withheld the answer: no content, ``finish_reason`` "content_filter"; an error step may carry
+``"code": "content_filter"`` too), and a 200 the API would never send:
 ``{"malformed": True}`` (JSON of the wrong shape), ``{"malformed": "not-json"}`` (broken JSON)
 or ``{"malformed": "text"}`` (text/plain, as from a wrong base_url). ``latency`` delays every
 response (benchmarks). Every request is recorded in ``requests``.
@@ -38,14 +40,14 @@ class RecordedRequest:
     body: Any  # the parsed JSON, or None when the body was not JSON
 
 
-def _openai_error(status: int, message: str) -> dict[str, Any]:
+def _openai_error(status: int, message: str, code: str | None = None) -> dict[str, Any]:
     kind = {429: "rate_limit_exceeded", 401: "invalid_api_key"}.get(status, "invalid_request_error")
     if status >= 500:
         kind = "server_error"
-    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
-def _anthropic_error(status: int, message: str) -> dict[str, Any]:
+def _anthropic_error(status: int, message: str, code: str | None = None) -> dict[str, Any]:
     kind = {
         400: "invalid_request_error",
         401: "authentication_error",
@@ -90,7 +92,7 @@ class FakeLLMServer(LoopbackServer):
         self,
         request: web.Request,
         kind: ApiKind,
-        error_body: Callable[[int, str], dict[str, Any]],
+        error_body: Callable[[int, str, str | None], dict[str, Any]],
         success_body: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
     ) -> web.Response:
         try:
@@ -105,7 +107,9 @@ class FakeLLMServer(LoopbackServer):
             status = int(step["status"])
             message = str(step.get("message", f"fake error {status}"))
             return web.json_response(
-                error_body(status, message), status=status, headers=step.get("headers")
+                error_body(status, message, step.get("code")),
+                status=status,
+                headers=step.get("headers"),
             )
         if step.get("malformed") == "not-json":
             return web.Response(text='{"choices": [', content_type="application/json")
@@ -123,15 +127,17 @@ class FakeLLMServer(LoopbackServer):
 
     def _openai_reply(self, body: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
         refusal = step.get("refusal")
-        text = None if refusal else str(step.get("text", self.reply))
+        filtered = bool(step.get("content_filter"))
+        text = None if refusal or filtered else str(step.get("text", self.reply))
         message = {"role": "assistant", "content": text, "refusal": refusal}
+        finish = "content_filter" if filtered else "stop"
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
             "object": "chat.completion",
             "created": 1_700_000_000,
             "model": body.get("model", "unknown"),
             "choices": [
-                {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+                {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
             ],
             "usage": {
                 "prompt_tokens": self.input_tokens,
