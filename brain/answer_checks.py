@@ -3,21 +3,24 @@ no piece of the instructions.
 
 **Commitments** (refunds, compensation, exceptions, legal advice) are found per sentence, in
 the languages the bot answers in (English, German, French, Spanish), on text that is case-folded,
-stripped of accents, zero-width characters and typographic apostrophes. Three kinds of sentence:
+stripped of accents, zero-width characters and typographic apostrophes. Two layers, whose words
+live in ``brain/commitment_words.py``:
 
-* a *decision* ("your refund has been approved", "Ihre Erstattung wurde veranlasst", "I have
-  refunded you") or a *promise* to this customer ("we will refund you the full amount", "Wir
-  erstatten Ihnen den vollen Betrag", "vous serez remboursé", "le reembolsaremos"). A sentence
-  that states a condition ("once it reaches us, we refund you", "sobald ..., erstatten wir")
-  explains the policy and passes, unless the bot speaks for itself ("I will refund you") or
-  promises it for now ("today", "sofort");
-* *compensation and exceptions* ("as a goodwill gesture", "als Entschädigung", "geste
-  commercial", "como compensación");
-* *legal advice* ("you should sue", "under EU law you are entitled to", "Sie sollten klagen").
+* **phrases**: a *decision* ("your refund has been approved", "Ihre Erstattung wurde
+  veranlasst", "I have refunded you"), a *promise* ("we will refund you the full amount", "Wir
+  erstatten Ihnen den vollen Betrag", "vous serez remboursé", "le reembolsaremos"),
+  *compensation or an exception* ("as a goodwill gesture", "als Entschädigung", "geste
+  commercial", "just this once") and *legal advice* ("you should sue", "Sie sollten klagen");
+* **words**, for the paraphrases the phrases miss: money going to the customer ("your money",
+  "€59 ... back", "procederemos al reembolso") said as done, or with the bot or the customer in
+  the money's own clause, or something free given "for the trouble"; legal words next to advice.
 
-A clause that negates before the match ("I can't promise a refund") passes: that is exactly what
-the system prompt asks the model to say. The knowledge base's own answers explain the refund
-policy with such conditions, so they pass (``tests/test_answer_checks.py`` runs every one).
+What excuses a sentence: a condition or a habit ("once it reaches us, we refund you", "sobald
+..., erstatten wir", "refunds usually take 3-5 days") makes it a description of the policy,
+unless the bot speaks for itself ("I will refund you") or promises it for now ("today",
+"sofort"); a clause that negates before the match ("I can't promise a refund": exactly what the
+system prompt asks the model to say); handing the matter to a person ("a teammate will check
+whether..."). Every answer of the packaged knowledge base passes (the tests run each one).
 
 **Leaks**: the answer may not contain a run of the instructions' words in their order, even with
 a few other words slipped in between (the trick that defeats a plain n-gram search).
