@@ -119,15 +119,6 @@ class Router:
         """Where budget alerts go (the desks), once each per day."""
         self._on_alert = callback
 
-    @property
-    def on_alert(self) -> Alert | None:
-        return self._on_alert
-
-    @on_alert.setter
-    def on_alert(self, callback: Alert | None) -> None:
-        # Only until bot/app.py calls set_alert (issue 8): then delete this property.
-        self.set_alert(callback)
-
     def breaker_states(self) -> dict[str, State]:
         return {name: route.breaker.state for name, route in self.routes.items()}
 
