@@ -1,8 +1,20 @@
 """The chat-completion protocol every LLM client implements (OpenAI, Anthropic, local, fake).
 
-A client turns one ``ChatRequest`` into one ``Completion`` or raises ``ProviderError`` (a
-subclass says whether retrying elsewhere makes sense). Clients never retry on their own: the
-router owns retries, fallback, circuit breakers and hedging.
+A client turns one ``ChatRequest`` into one ``Completion`` or raises ``ProviderError``; the
+subclass says what went wrong and so what the router does with it:
+
+* ``ProviderUnavailable`` (timeout, connection, 429, 5xx): try the next provider; counts
+  against this one's circuit breaker;
+* ``ProviderRejected`` (400, auth, permission): the same, retrying here is pointless;
+* ``MalformedOutput`` (a response that breaks the API's own shape: a broken server or a wrong
+  base URL): the same;
+* ``Refusal`` (a ``ProviderRejected``: the model or its content filter declined this message) and
+  ``InvalidAnswer`` (a ``MalformedOutput`` raised by the answerer: the content is not our JSON
+  or fails a check): try the next provider, but never held against this one's health, since a
+  customer can provoke either at will.
+
+Clients never retry on their own: the router owns retries, fallback, breakers and hedging. The
+OpenAI and Anthropic clients share one request template (``sdk_common.SdkClient``).
 """
 
 from __future__ import annotations
