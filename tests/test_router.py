@@ -275,3 +275,17 @@ async def test_the_response_cache_is_bounded_in_size_and_age(store: SqliteStore)
     await asyncio.sleep(0.25)
     await routing.answer(ask("a new question after a quiet spell"))
     assert len(routing._cache) == 1, "expired answers are dropped, not kept until asked again"
+
+
+async def test_the_ledger_records_every_completion_of_an_answerer() -> None:
+    from dataclasses import replace
+
+    from brain.providers.base import Ledger
+
+    client = ScriptedClient("only", ["Sure! 30 days.", json_answer("30 days", 0.8)])
+    answerer = LLMAnswerer(client, PromptConfig(), Redactor())
+    ledger = Ledger()
+    answer = await answerer.answer(replace(ask(), ledger=ledger))
+    assert [(s.provider, s.model) for s in ledger.entries] == [("only", "only"), ("only", "only")]
+    assert sum(s.input_tokens for s in ledger.entries) == answer.input_tokens
+    assert all(s.latency_ms >= 0 for s in ledger.entries)

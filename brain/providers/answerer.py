@@ -67,7 +67,12 @@ class LLMAnswerer:
         completion = await self.client.complete(chat)
         if request.ledger is not None:
             spend = Spend(
-                self.name, completion.input_tokens, completion.output_tokens, completion.cost_usd
+                self.name,
+                completion.input_tokens,
+                completion.output_tokens,
+                completion.cost_usd,
+                completion.model,
+                completion.latency_ms,
             )
             request.ledger.record(spend)
         return completion

@@ -32,12 +32,14 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class Spend:
-    """One completion's bill."""
+    """One completion's bill (what a metrics hook needs: who, which model, how long, how much)."""
 
     provider: str
     input_tokens: int
     output_tokens: int
     cost_usd: float
+    model: str = ""
+    latency_ms: float = 0.0
 
 
 class Ledger:
