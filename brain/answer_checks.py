@@ -30,6 +30,7 @@ Both are heuristics on wording, not understanding: see ``docs/security.md`` for 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -40,6 +41,9 @@ from brain import commitment_words as w
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"), None)
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_WORD = re.compile(r"\w+")
+_SPACES = re.compile(r"[ \t\u00a0\u202f]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CLAUSE_END = re.compile(r"[,:;()\u2013\u2014]|\s-\s|\b(?:but|aber|mais|pero|however|jedoch)\b")
 
@@ -109,13 +113,15 @@ _KINDS = (
 def normalize(text: str) -> str:
     """Case-folded, without accents, invisible characters or typographic apostrophes."""
     folded = unicodedata.normalize("NFKD", text.translate(_INVISIBLE).casefold())
-    plain = "".join(char for char in folded if not unicodedata.combining(char))
-    return re.sub(r"[ \t\u00a0\u202f]+", " ", plain.translate(_APOSTROPHES))
+    plain = _COMBINING.sub("", folded)
+    return _SPACES.sub(" ", plain.translate(_APOSTROPHES))
 
 
 def commitment(answer: str) -> str | None:
     """Why the answer makes a commitment only a person may make, or None if it makes none."""
     for sentence in _SENTENCE_END.split(normalize(answer)):
+        if not _triggered(sentence):
+            continue
         # a condition makes it policy, unless the bot speaks for itself or promises it for now
         policy = w.CONDITION.search(sentence) is not None and not w.PERSONAL_OR_NOW.search(sentence)
         for kind in _KINDS:
@@ -130,21 +136,71 @@ def commitment(answer: str) -> str | None:
     return None
 
 
+def _triggered(sentence: str) -> bool:
+    if any(sign in sentence for sign in w.TRIGGER_SIGNS):
+        return True
+    return any(word.startswith(w.TRIGGER_STEMS) for word in _WORD.findall(sentence))
+
+
 def _negated(sentence: str, start: int, end: int) -> bool:
     clause_start = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, start)), default=0)
     return w.NEGATION.search(sentence, clause_start, end) is not None
 
 
-def leaks(answer: str, instructions: str, run: int = 8, slack: int = 3) -> bool:
-    """True if ``run`` words of ``instructions`` appear in the answer in their order, with at
-    most ``slack`` foreign words between two of them (and at most one instruction word skipped):
-    inserting a word every few words, or dropping one, does not hide a copied passage."""
-    source = re.findall(r"\w+", normalize(instructions))
-    said = re.findall(r"\w+", normalize(answer))
-    where: defaultdict[str, list[int]] = defaultdict(list)
-    for position, word in enumerate(source):
-        where[word].append(position)
-    # chain[(i, j)]: the longest run ending with source word i matched to answer word j
+# Words too common to tell a copy from an ordinary sentence: they neither count towards a run
+# nor break one (so sprinkling them in between hides nothing).
+_FILLER = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "does",
+        "for",
+        "from",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "s",
+        "t",
+        "that",
+        "the",
+        "their",
+        "them",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "ll",
+        "re",
+        "ve",
+        "you",
+        "your",
+        "with",
+    }
+)
+
+
+def leaks(answer: str, instructions: str, run: int = 6, slack: int = 3) -> bool:
+    """True if ``run`` telling words of ``instructions`` appear in the answer in their order,
+    with at most ``slack`` other telling words between two of them and at most one of the
+    instructions' words skipped: inserting a word every few words, or dropping one, does not
+    hide a copied passage. Common words (``_FILLER``) are ignored on both sides."""
+    where = _positions(instructions)
+    said = [word for word in re.findall(r"\w+", normalize(answer)) if word not in _FILLER]
+    # chain[(i, j)]: the longest run ending with instruction word i matched to answer word j
     chain: dict[tuple[int, int], int] = {}
     for j, word in enumerate(said):
         for i in where.get(word, ()):
@@ -156,6 +212,17 @@ def leaks(answer: str, instructions: str, run: int = 8, slack: int = 3) -> bool:
             if best + 1 >= run:
                 return True
     return False
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(instructions: str) -> dict[str, tuple[int, ...]]:
+    """Where each telling word of the instructions stands (the same few prompts come back for
+    every answer: one per language and channel limit)."""
+    source = [w for w in re.findall(r"\w+", normalize(instructions)) if w not in _FILLER]
+    where: defaultdict[str, list[int]] = defaultdict(list)
+    for position, word in enumerate(source):
+        where[word].append(position)
+    return {word: tuple(positions) for word, positions in where.items()}
 
 
 def instructions_of(system: str, marker: str) -> str:

@@ -261,3 +261,22 @@ ADVICE = re.compile(
     r"|je vous conseille|je recommande|je vous recommande|deberia|puede|debe|tiene"
     r"|le recomiendo|le aconsejo|recomiendo)\b"
 )
+
+# A sentence with no word starting with one of these stems (and no currency or percent sign)
+# cannot match anything above: most sentences of an answer are skipped after one cheap test.
+_STEMS = (
+    "refund reimburs repai repay pay paid money compens voucher coupon discount promo credit "
+    "cover price amount free waiv gift goodwill gesture apolog token exception once one guarant "
+    "approved make trouble inconvenien lawyer attorney solicitor sue suing court legal illegal "
+    "unlawful law statut entitl liable case police erstatt ruckerstatt ruckzahl zuruck zahl "
+    "gutschrift gutschein gut entschad entschuld rabatt geld summe betrag kosten kaufpreis "
+    "kulanz ausnahm garantier genehmig bewillig veranlass unannehmlich wiedergutmach anwalt "
+    "klag verklag gericht recht gesetz anspruch schaden rembours dedommag indemn argent montant "
+    "avoir bon reduction remise geste exceptionnel offr gratuit livraison excuse gene prend "
+    "valide approuv avocat justice tribunal loi juridi droit plainte poursui reembols devol "
+    "devuel dinero importe cupon vale descuento abon acredit cortesia gesto excepcion regal "
+    "molestia disculp gastos cargo cubri aprobad tramit garantiz abogad demand ley derecho "
+    "judicial reclam denunci"
+)
+TRIGGER_STEMS = tuple(_STEMS.split())
+TRIGGER_SIGNS = "$€£%"

@@ -40,6 +40,7 @@ LANGUAGE_NAMES = {
 DEFAULT_FORBIDDEN: tuple[str, ...] = ()
 
 _PASSAGES_MARKER = "Knowledge-base passages:"
+_NONCE = re.compile(r"(?<=customer_message_)[0-9a-f]+")
 SYSTEM_TEMPLATE = (
     """You are the customer support assistant of {company}. Tone: {tone}.
 Answer the customer's latest message using ONLY the knowledge-base passages below. If they do
@@ -158,7 +159,9 @@ def parse(output: str, known_ids: Sequence[str]) -> ParsedAnswer:
 def check(parsed: ParsedAnswer, system: str, config: PromptConfig, max_chars: int) -> str:
     """The answer text if it passes the post-checks; ``InvalidAnswer`` (saying why, in words
     the model can act on when it repairs its answer) otherwise."""
-    if leaks(parsed.answer, instructions_of(system, _PASSAGES_MARKER)):
+    # The fence's delimiter is new for every request: left in, no two prompts would be alike.
+    instructions = _NONCE.sub("", instructions_of(system, _PASSAGES_MARKER))
+    if leaks(parsed.answer, instructions):
         raise InvalidAnswer("the answer repeats the system prompt")
     why = commitment(parsed.answer)
     if why is not None:
