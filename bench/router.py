@@ -14,7 +14,7 @@ litellm). Everything talks to ``tests.fakes.fake_llm.FakeLLMServer`` instances s
     LiteLLM's cooldown is on, minus the same system's p50 with the secondary alone.
 (c) urgent hedging: primary p50 1 s, secondary 300 ms; Frontdesk races them (``urgent=True``).
 (d) cost of a 1,000-message mix from the sample playbook through the real brain
-    (``bot.app.build_brain``) against the same messages all sent to the strong model.
+    (``bot.wiring.build_brain``) against the same messages all sent to the strong model.
 
 The last line printed is one JSON object with the headline figures.
 """
@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from openai import AsyncOpenAI
 
-from bot.app import build_brain
+from bot.wiring import build_brain
 from brain.breaker import BreakerConfig, State
 from brain.decision import DecisionKind
 from brain.knowledge import KnowledgeBase

@@ -218,6 +218,7 @@ def build_router(
         daily_budget_usd=p.daily_budget_usd,
         hard_budget_ratio=p.hard_budget_ratio,
         cache_ttl_s=p.cache_ttl_seconds,
+        cost_ttl_s=settings.store.retention_days * 86400,
     )
     breaker = BreakerConfig(
         consecutive_failures=p.breaker_failures, cooldown_s=p.breaker_cooldown_seconds
