@@ -1,0 +1,652 @@
+"""A fake Discord: gateway (websocket, zlib-stream like the real one) and REST API on one
+loopback aiohttp server, for tests through the REAL discord.py.
+
+Point discord.py at it with the settings ``api_base_url=fake.api_base_url`` and
+``gateway_url=fake.gateway_url`` (the connection sets them). It serves one guild with a
+support channel, a forum channel (tags ``billing``, ``shipping``), a staff desk channel, the
+roles ``STAFF_ROLE`` and ``ADMIN_ROLE``, and answers what the bot calls: ``/users/@me``,
+``/oauth2/applications/@me``, channel and message create / edit, thread creation (followed by
+``THREAD_CREATE`` on the gateway, as Discord does), thread edits, reactions, typing, command
+sync, interaction callbacks and follow-ups. Anything else is a 404.
+
+Scripting: ``fail("POST", r"/channels/\\d+/messages$", 403, code=50013)`` makes the next
+matching request fail; ``drop()`` closes the gateway like a network cut (the client resumes,
+and ``replay`` events are delivered again after the RESUME, as Discord may do).
+
+Pitfalls (from the rig): discord.py parses JSON only with ``Content-Type`` exactly
+``application/json``; ``"message_reference": null`` crashes its parser; a 429 without a
+``Via`` header is taken for a Cloudflare ban; interaction callbacks carry no Authorization.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.fakes.loopback import LoopbackServer
+
+TOKEN = "fake-discord-token"
+EPOCH_MS = 1420070400000
+BOT = {
+    "id": "1100000000000000001",
+    "username": "frontdesk",
+    "discriminator": "0",
+    "global_name": "Frontdesk",
+    "avatar": None,
+    "bot": True,
+}
+APP_ID = BOT["id"]
+GUILD = "1200000000000000001"
+SUPPORT = "1300000000000000001"
+FORUM = "1300000000000000002"
+DESK = "1300000000000000003"
+ELSEWHERE = "1300000000000000004"  # a text channel the bot does not serve
+STAFF_ROLE = "1250000000000000001"
+ADMIN_ROLE = "1250000000000000002"
+TAGS = {"billing": "1260000000000000001", "shipping": "1260000000000000002"}
+
+
+def user(n: int, name: str, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": f"14000000000000000{n:02d}",
+        "username": name.lower(),
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+        "bot": bot,
+    }
+
+
+ROBIN = user(1, "Robin")  # a customer
+ALICE = user(2, "Alice")  # staff
+BOB = user(3, "Bob")  # staff
+CAROL = user(4, "Carol")  # admin
+MALLORY = user(5, "Mallory")  # a member without a staff role
+OTHER_BOT = user(6, "Otherbot", bot=True)
+ROLES = {ALICE["id"]: [STAFF_ROLE], BOB["id"]: [STAFF_ROLE], CAROL["id"]: [ADMIN_ROLE]}
+
+
+def iso(ts: float | None = None) -> str:
+    return datetime.fromtimestamp(time.time() if ts is None else ts, UTC).isoformat()
+
+
+_counter = itertools.count(1)
+
+
+def snowflake() -> str:
+    return str(((int(time.time() * 1000) - EPOCH_MS) << 22) | (next(_counter) % 4096))
+
+
+def _json(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    body = json.dumps(obj).encode()
+    return web.Response(
+        body=body, status=status, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+@dataclass
+class Failure:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    query: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeDiscord(LoopbackServer):
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.sent: list[dict[str, Any]] = []  # messages the bot created: channel_id, id, body
+        self.edits: list[dict[str, Any]] = []  # message edits: channel_id, message_id, body
+        self.callbacks: list[dict[str, Any]] = []  # interaction callbacks and follow-ups
+        self.gateway_in: list[dict[str, Any]] = []  # frames the bot sent (IDENTIFY, RESUME...)
+        self.threads: dict[str, dict[str, Any]] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.connections = 0
+        self.replay: list[tuple[str, dict[str, Any]]] = []  # sent again after the next RESUME
+        self._failures: list[Failure] = []
+        self._ws: web.WebSocketResponse | None = None
+        self._z: Any = None
+        self._seq = 0
+        self._identified = asyncio.Event()
+        self._changed = asyncio.Condition()
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        super().__init__(app)
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    async def stop(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        await super().stop()
+
+    # -- scripting and inspection ----------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        code: int = 0,
+        message: str = "",
+        headers: Mapping[str, str] | None = None,
+        **body: Any,
+    ) -> None:
+        """The next ``method`` request whose path matches the regex ``path`` fails."""
+        payload = {"message": message or f"{status}: fake failure", "code": code, **body}
+        self._failures.append(
+            Failure(method, re.compile(path), status, payload, dict(headers or {}))
+        )
+
+    def posts(self, method: str, pattern: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
+
+    def sent_to(self, channel_id: str) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m["channel_id"] == channel_id]
+
+    async def wait_for(self, predicate: Callable[[], object], within: float = 5.0) -> None:
+        async def waiting() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: bool(predicate()))
+
+        await asyncio.wait_for(waiting(), within)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- REST ------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        body: dict[str, Any] | None = None
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                body = await request.json()
+            elif request.content_type.startswith("multipart"):
+                form = await request.post()
+                body = json.loads(str(form.get("payload_json", "{}")))
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.requests.append(Request(request.method, path, body, dict(request.query), headers))
+        await self._notify()
+        for failure in self._failures:
+            if failure.method == request.method and failure.path.search(path):
+                self._failures.remove(failure)
+                return _json(failure.body, failure.status, failure.headers)
+        if path.startswith(("/interactions/", "/webhooks/")):  # no Authorization on these
+            return await self._interaction(request.method, path, body or {}, request.query)
+        if headers.get("authorization") != f"Bot {TOKEN}":
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        answer = await self._answer(request.method, path, body or {})
+        if isinstance(answer, web.Response):
+            return answer
+        if answer is None:
+            return _json({"message": "404: Not Found (fake)", "code": 0}, 404)
+        if answer == {}:
+            return web.Response(status=204)
+        return _json(answer)
+
+    async def _answer(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        if method == "GET" and path == "/users/@me":
+            return BOT
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return {
+                "id": APP_ID,
+                "name": "frontdesk",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "owner": ROBIN,
+                "team": None,
+                "summary": "",
+            }
+        parts = path.strip("/").split("/")
+        if parts[0] == "channels" and len(parts) >= 2:
+            return await self._channel_call(method, parts[1], parts[2:], body)
+        if parts[0] == "applications" and method == "PUT" and parts[-1] == "commands":
+            self.commands = [
+                {
+                    **c,
+                    "id": snowflake(),
+                    "application_id": APP_ID,
+                    "version": "1",
+                    "guild_id": GUILD,
+                }
+                for c in body or []
+            ]
+            return self.commands
+        return None
+
+    async def _channel_call(
+        self, method: str, channel: str, rest: list[str], body: dict[str, Any]
+    ) -> Any:
+        if not rest:
+            if method == "GET":
+                return self.channel(channel)
+            if method == "PATCH" and channel in self.threads:
+                self.threads[channel].update(body)
+                return self.threads[channel]
+            return None
+        if rest == ["typing"] and method == "POST":
+            return {}
+        if rest == ["messages"] and method == "POST":
+            message = {
+                **self.message(channel, BOT, body.get("content") or ""),
+                "embeds": body.get("embeds") or [],
+                "components": body.get("components") or [],
+            }
+            if body.get("message_reference"):  # a JSON null here crashes discord.py
+                message["message_reference"] = {**body["message_reference"], "channel_id": channel}
+            self.sent.append({"channel_id": channel, "id": message["id"], **body})
+            await self._notify()
+            return message
+        if len(rest) == 2 and rest[0] == "messages" and method == "PATCH":
+            self.edits.append({"channel_id": channel, "message_id": rest[1], **body})
+            await self._notify()
+            return {
+                **self.message(channel, BOT, body.get("content") or ""),
+                "id": rest[1],
+                "embeds": body.get("embeds") or [],
+                "components": body.get("components") or [],
+            }
+        if len(rest) == 3 and rest[0] == "messages" and rest[2] == "threads" and method == "POST":
+            return await self._start_thread(channel, rest[1], str(body.get("name")))
+        if len(rest) >= 4 and rest[2] == "reactions" and method == "PUT":
+            return {}
+        return None
+
+    async def _start_thread(self, parent: str, message_id: str, name: str) -> Any:
+        if message_id in self.threads:
+            return _failure_body(400, 160004, "A thread has already been created for this message")
+        thread = self.thread(message_id, parent, name)
+        self.threads[message_id] = thread
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        return thread
+
+    async def _interaction(
+        self, method: str, path: str, body: dict[str, Any], query: Mapping[str, str]
+    ) -> web.Response:
+        data = body.get("data") or body
+        self.callbacks.append({"method": method, "path": path, **body})
+        await self._notify()
+        message = {
+            **self.message(DESK, BOT, data.get("content") or ""),
+            "flags": data.get("flags", 0),
+        }
+        if path.startswith("/interactions/") and query.get("with_response") in ("1", "true"):
+            iid = path.split("/")[2]
+            return _json(
+                {
+                    "interaction": {
+                        "id": iid,
+                        "type": 3,
+                        "response_message_id": message["id"],
+                        "response_message_loading": body.get("type") == 5,
+                        "response_message_ephemeral": bool(message["flags"] & 64),
+                    },
+                    "resource": {"type": body.get("type", 4), "message": message},
+                }
+            )
+        if path.startswith("/interactions/"):
+            return web.Response(status=204)
+        return _json(message)
+
+    # -- gateway ---------------------------------------------------------------------------
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        ws = self._ws
+        if ws is None or ws.closed:
+            return
+        data = json.dumps(payload).encode()
+        if self._z is not None:
+            await ws.send_bytes(self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH))
+        else:
+            await ws.send_str(data.decode())
+
+    async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
+        """Send one DISPATCH event to the connected bot (waits until it identified)."""
+        await asyncio.wait_for(self._identified.wait(), 10)
+        self._seq += 1
+        await self._send({"op": 0, "t": event, "s": self._seq, "d": dict(data)})
+
+    async def drop(self, code: int = 4000) -> None:
+        """Close the gateway connection as a network cut would; the client resumes."""
+        self._identified.clear()
+        if self._ws is not None:
+            await self._ws.close(code=code)
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws, self.connections = ws, self.connections + 1
+        compress = request.query.get("compress") == "zlib-stream"
+        self._z = zlib.compressobj() if compress else None
+        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        async for message in ws:
+            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                break
+            frame = json.loads(message.data)
+            self.gateway_in.append(frame)
+            await self._notify()
+            if frame["op"] == 1:
+                await self._send({"op": 11, "d": None, "s": None, "t": None})
+            elif frame["op"] == 2:
+                await self._ready()
+            elif frame["op"] == 6:
+                self._identified.set()
+                for event, data in self.replay:
+                    await self.dispatch(event, data)
+                self.replay = []
+                await self.dispatch("RESUMED", {})
+        if self._ws is ws:
+            self._identified.clear()
+        return ws
+
+    async def _ready(self) -> None:
+        self._seq += 1
+        await self._send(
+            {
+                "op": 0,
+                "t": "READY",
+                "s": self._seq,
+                "d": {
+                    "v": 10,
+                    "user": {**BOT, "verified": True, "mfa_enabled": False, "flags": 0},
+                    "guilds": [{"id": GUILD, "unavailable": True}],
+                    "session_id": "fake-session",
+                    "resume_gateway_url": self.gateway_url,
+                    "shard": [0, 1],
+                    "application": {"id": APP_ID, "flags": 0},
+                    "private_channels": [],
+                    "relationships": [],
+                },
+            }
+        )
+        self._seq += 1
+        await self._send({"op": 0, "t": "GUILD_CREATE", "s": self._seq, "d": self.guild()})
+        self._identified.set()
+
+    # -- payloads --------------------------------------------------------------------------
+
+    def guild(self) -> dict[str, Any]:
+        def role(rid: str, name: str, position: int) -> dict[str, Any]:
+            return {
+                "id": rid,
+                "name": name,
+                "permissions": "1071698660929",
+                "position": position,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+            }
+
+        members = [self.member(u) for u in (BOT, ROBIN, ALICE, BOB, CAROL, MALLORY)]
+        return {
+            "id": GUILD,
+            "name": "Larkspur",
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "owner_id": CAROL["id"],
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "features": [],
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "public_updates_channel_id": None,
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "roles": [
+                role(GUILD, "@everyone", 0),
+                role(STAFF_ROLE, "staff", 1),
+                role(ADMIN_ROLE, "admin", 2),
+            ],
+            "emojis": [],
+            "stickers": [],
+            "large": False,
+            "member_count": len(members),
+            "unavailable": False,
+            "joined_at": iso(),
+            "voice_states": [],
+            "presences": [],
+            "threads": list(self.threads.values()),
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "members": members,
+            "channels": [self.channel(c) for c in (SUPPORT, FORUM, DESK, ELSEWHERE)],
+        }
+
+    def channel(self, channel_id: str) -> dict[str, Any] | None:
+        if channel_id in self.threads:
+            return self.threads[channel_id]
+        names = {
+            SUPPORT: "support",
+            FORUM: "help-forum",
+            DESK: "frontdesk-staff",
+            ELSEWHERE: "general",
+        }
+        if channel_id not in names:
+            return None
+        base = {
+            "id": channel_id,
+            "type": 0,
+            "guild_id": GUILD,
+            "name": names[channel_id],
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "topic": None,
+            "last_message_id": None,
+            "parent_id": None,
+            "rate_limit_per_user": 0,
+        }
+        if channel_id == FORUM:
+            tags = [
+                {"id": tid, "name": name, "moderated": False, "emoji_id": None, "emoji_name": None}
+                for name, tid in TAGS.items()
+            ]
+            base |= {
+                "type": 15,
+                "available_tags": tags,
+                "default_reaction_emoji": None,
+                "default_thread_rate_limit_per_user": 0,
+                "flags": 0,
+                "default_sort_order": None,
+                "default_forum_layout": 0,
+            }
+        return base
+
+    def thread(
+        self,
+        thread_id: str,
+        parent: str,
+        name: str,
+        owner: str = BOT["id"],
+        tags: list[str] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "id": thread_id,
+            "type": 11,
+            "guild_id": GUILD,
+            "parent_id": parent,
+            "owner_id": owner,
+            "name": name,
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "last_message_id": None,
+            "applied_tags": tags or [],
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": iso(),
+                "locked": False,
+            },
+        }
+
+    @staticmethod
+    def member(who: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "user": dict(who),
+            "roles": ROLES.get(str(who["id"]), []),
+            "joined_at": iso(),
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "nick": None,
+        }
+
+    @staticmethod
+    def message(
+        channel_id: str, author: Mapping[str, Any], content: str, message_id: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": message_id or snowflake(),
+            "channel_id": channel_id,
+            "author": dict(author),
+            "content": content,
+            "timestamp": iso(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+            "components": [],
+        }
+
+    def guild_message(
+        self,
+        content: str,
+        channel_id: str = SUPPORT,
+        author: Mapping[str, Any] = ROBIN,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        message = self.message(channel_id, author, content)
+        member = {k: v for k, v in self.member(author).items() if k != "user"}
+        return {**message, "guild_id": GUILD, "member": member, **extra}
+
+    def dm_message(
+        self,
+        content: str,
+        channel_id: str = "1500000000000000001",
+        author: Mapping[str, Any] = ROBIN,
+    ) -> dict[str, Any]:
+        return self.message(channel_id, author, content)  # no guild_id: a DM
+
+    async def forum_post(
+        self, title: str, content: str, author: Mapping[str, Any] = ROBIN
+    ) -> dict[str, Any]:
+        """A new forum post: THREAD_CREATE, then its starter message (same id as the thread)."""
+        thread_id = snowflake()
+        thread = self.thread(thread_id, FORUM, title, owner=str(author["id"]))
+        self.threads[thread_id] = thread
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        starter = {**self.guild_message(content, thread_id, author), "id": thread_id}
+        await self.dispatch("MESSAGE_CREATE", starter)
+        return starter
+
+    def click(
+        self, custom_id: str, message_id: str, who: Mapping[str, Any], channel_id: str = DESK
+    ) -> dict[str, Any]:
+        return self._interaction_payload(
+            3,
+            who,
+            channel_id,
+            {"custom_id": custom_id, "component_type": 2},
+            message={**self.message(channel_id, BOT, ""), "id": message_id},
+        )
+
+    def slash(self, who: Mapping[str, Any], *path: str, **options: str) -> dict[str, Any]:
+        """``/frontdesk <path...> option=value``: an APPLICATION_COMMAND interaction."""
+        leaf: list[dict[str, Any]] = [
+            {"name": k, "type": 3, "value": v} for k, v in options.items()
+        ]
+        for depth, name in reversed(list(enumerate(path))):
+            kind = 1 if depth == len(path) - 1 else 2  # sub-command, sub-command group
+            leaf = [{"name": name, "type": kind, "options": leaf}]
+        command_id = self.commands[0]["id"] if self.commands else snowflake()
+        data = {
+            "id": command_id,
+            "name": "frontdesk",
+            "type": 1,
+            "options": leaf,
+            "guild_id": GUILD,
+        }
+        return self._interaction_payload(2, who, DESK, data)
+
+    def _interaction_payload(
+        self, kind: int, who: Mapping[str, Any], channel_id: str, data: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "id": snowflake(),
+            "application_id": APP_ID,
+            "type": kind,
+            "token": f"token-{snowflake()}",
+            "version": 1,
+            "guild_id": GUILD,
+            "channel_id": channel_id,
+            "channel": self.channel(channel_id),
+            "member": {**self.member(who), "permissions": "1071698660929"},
+            "data": data,
+            "app_permissions": "1071698660929",
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": GUILD},
+            "context": 0,
+            "attachment_size_limit": 8388608,
+            **extra,
+        }
+
+
+def _failure_body(status: int, code: int, message: str) -> web.Response:
+    return _json({"message": message, "code": code}, status)
