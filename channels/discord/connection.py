@@ -99,6 +99,7 @@ class DiscordConnection:
         self._setups: list[SetupCallback] = []
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._stopping = False
         for handler in (self.on_message, self.on_ready, self.on_disconnect, self.on_resumed):
             self.client.event(handler)
 
@@ -169,6 +170,7 @@ class DiscordConnection:
 
     async def stop(self) -> None:
         """Close the gateway and the HTTP session. Idempotent."""
+        self._stopping = True
         if not self.client.is_closed():
             await self.client.close()
         task, self._task = self._task, None
@@ -193,6 +195,8 @@ class DiscordConnection:
         self._ready.set()
 
     async def on_disconnect(self) -> None:
+        if self._stopping:
+            return
         self.disconnects += 1
         log.warning("discord: gateway disconnected (%d so far); reconnecting", self.disconnects)
 

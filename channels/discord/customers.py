@@ -229,17 +229,13 @@ class DiscordChannel:
         self._stop_typing(target)
         self._stop_typing(int(ref.conversation_id.partition(":")[0]))
         for number, part in enumerate(split_message(text)):
-            reference: Any = discord.utils.MISSING
+            options: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
             if number == 0 and reply_to is not None:
-                reference = discord.MessageReference(
+                options["reference"] = discord.MessageReference(
                     message_id=reply_to, channel_id=target, fail_if_not_exists=False
                 )
-            mentions = discord.AllowedMentions.none()
-            mentions.replied_user = reference is not discord.utils.MISSING
-            await self._conn.rest(
-                f"send to {target}",
-                channel.send(part, reference=reference, allowed_mentions=mentions),
-            )
+                options["allowed_mentions"].replied_user = True  # only the customer is pinged
+            await self._conn.rest(f"send to {target}", channel.send(part, **options))
 
     async def _open_thread(self, ref: ConversationRef, thread_id: int) -> None:
         if thread_id in self._threads:

@@ -21,6 +21,7 @@ Pitfalls (from the rig): discord.py parses JSON only with ``Content-Type`` exact
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
@@ -124,6 +125,7 @@ class FakeDiscord(LoopbackServer):
         self.connections = 0
         self.replay: list[tuple[str, dict[str, Any]]] = []  # sent again after the next RESUME
         self._failures: list[Failure] = []
+        self._closing: set[asyncio.Task[bool]] = set()
         self._ws: web.WebSocketResponse | None = None
         self._z: Any = None
         self._seq = 0
@@ -172,9 +174,14 @@ class FakeDiscord(LoopbackServer):
         return [m for m in self.sent if m["channel_id"] == channel_id]
 
     async def wait_for(self, predicate: Callable[[], object], within: float = 5.0) -> None:
+        """Until ``predicate()`` holds: re-checked on every request the fake records and at
+        least every 10 ms (for conditions on the bot's side, such as a handler's inbox)."""
+
         async def waiting() -> None:
             async with self._changed:
-                await self._changed.wait_for(lambda: bool(predicate()))
+                while not predicate():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.01)
 
         await asyncio.wait_for(waiting(), within)
 
@@ -343,7 +350,9 @@ class FakeDiscord(LoopbackServer):
         """Close the gateway connection as a network cut would; the client resumes."""
         self._identified.clear()
         if self._ws is not None:
-            await self._ws.close(code=code)
+            # Not awaited to the end: the closing handshake waits on the client for seconds.
+            self._closing.add(asyncio.create_task(self._ws.close(code=code)))
+            await asyncio.sleep(0)
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
