@@ -606,13 +606,18 @@ class FakeDiscord(LoopbackServer):
     def click(
         self, custom_id: str, message_id: str, who: Mapping[str, Any], channel_id: str = DESK
     ) -> dict[str, Any]:
-        return self._interaction_payload(
-            3,
-            who,
-            channel_id,
-            {"custom_id": custom_id, "component_type": 2},
-            message={**self.message(channel_id, BOT, ""), "id": message_id},
-        )
+        """A button click on a message the bot posted: the payload carries that message with
+        its current components, as Discord's does (discord.py looks the button up there)."""
+        message = {**self.message(channel_id, BOT, ""), "id": message_id,
+                   "components": self.components_of(message_id)}  # fmt: skip
+        data = {"custom_id": custom_id, "component_type": 2}
+        return self._interaction_payload(3, who, channel_id, data, message=message)
+
+    def components_of(self, message_id: str) -> list[dict[str, Any]]:
+        for record in [*reversed(self.edits), *reversed(self.sent)]:
+            if message_id in (record.get("message_id"), record.get("id")):
+                return list(record.get("components") or [])
+        return []
 
     def slash(self, who: Mapping[str, Any], *path: str, **options: str) -> dict[str, Any]:
         """``/frontdesk <path...> option=value``: an APPLICATION_COMMAND interaction."""
