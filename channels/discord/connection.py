@@ -79,6 +79,8 @@ class DiscordConnection:
         if settings.bot_token is None or not settings.bot_token.get_secret_value():
             raise ConfigError("FRONTDESK_DISCORD__BOT_TOKEN: required for Discord")
         self.settings = settings
+        # Frontdesk never joins voice: no "PyNaCl is not installed" warning at every start.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = intents.guild_messages = intents.dm_messages = True
         intents.message_content = True

@@ -59,6 +59,7 @@ class Place:
     channel_id: int
     parent_id: int | None = None
     parent_is_forum: bool = False
+    guild_id: int | None = None
 
 
 def place_of(channel: object) -> Place:
@@ -66,9 +67,9 @@ def place_of(channel: object) -> Place:
         return Place("dm", channel.id)
     if isinstance(channel, discord.Thread):
         forum = isinstance(channel.parent, discord.ForumChannel)
-        return Place("thread", channel.id, channel.parent_id, forum)
+        return Place("thread", channel.id, channel.parent_id, forum, channel.guild.id)
     if isinstance(channel, discord.TextChannel):
-        return Place("channel", channel.id)
+        return Place("channel", channel.id, guild_id=channel.guild.id)
     if isinstance(channel, discord.PartialMessageable) and channel.guild_id is None:
         return Place("dm", channel.id)  # a DM channel not cached yet
     return Place("unknown", getattr(channel, "id", 0))
@@ -106,7 +107,8 @@ def to_inbound(
 def _ref(
     message: discord.Message, place: Place, settings: DiscordSettings
 ) -> ConversationRef | None:
-    guild = str(message.guild.id) if message.guild is not None else None
+    guild_id = message.guild.id if message.guild is not None else place.guild_id
+    guild = str(guild_id) if guild_id is not None else None
     if place.kind == "dm":
         if not settings.answer_direct_messages:
             return None

@@ -11,8 +11,9 @@ Discord quirks (why the code looks like this):
   ``ADMIN_ROLE_IDS`` -> admin, else none); the hub refuses by role, never by visibility.
 - Each card gets a thread started from the card message, so the thread's id is the card's
   message id and a staff message in it maps back to the card (``desk_ref``) with no lookup.
-- Thread messages cannot be answered ephemerally: an internal note gets a 🔒 reaction, a
-  refusal a short reply that deletes itself.
+- Thread messages cannot be answered ephemerally: a message that stayed internal gets a 🔒
+  reaction; a refusal, or a reply withheld from the customer (not the claimant's), gets a
+  short reply saying why, which deletes itself after a minute.
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ class DiscordDesk:
         try:
             if feedback.internal:
                 await message.add_reaction(INTERNAL_MARK)
-            if not feedback.ok:
+            if not feedback.ok or feedback.withheld:  # tell the sender why it stayed here
                 await message.reply(
                     feedback.text,
                     delete_after=_REFUSAL_SECONDS,
