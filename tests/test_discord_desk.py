@@ -134,7 +134,8 @@ async def test_page_posts_a_card_with_buttons_and_a_thread(env: Env) -> None:
     embed = posted["embeds"][0]
     assert "T-00042" in embed["title"] and "@\u200beveryone" in embed["description"]
     assert posted["allowed_mentions"]["parse"] == []
-    assert env.fake.threads[posted["id"]]["parent_id"] == DESK  # the ticket's thread
+    await env.fake.wait_for(lambda: posted["id"] in env.fake.threads)  # the ticket's thread
+    assert env.fake.threads[posted["id"]]["parent_id"] == DESK
 
     await env.desk.relay(ref, Author("1", "Robin"), "my order is 55555 @here")
     relayed = env.fake.sent_to(posted["id"])[-1]
@@ -186,6 +187,7 @@ async def test_non_staff_click_is_sent_with_no_role_and_refused_privately(env: E
 async def test_thread_messages_become_replies_and_notes_get_a_lock(env: Env) -> None:
     ref = await env.desk.page(card())
     thread = ref.split(":")[1]
+    await env.fake.wait_for(lambda: thread in env.fake.threads)
     env.agents.feedback = DeskFeedback("Kept internal.", internal=True)
     await env.thread_message("note: check the warehouse", thread, BOB)
     await env.fake.wait_for(lambda: env.fake.posts("PUT", r"/reactions/"))

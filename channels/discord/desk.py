@@ -18,6 +18,7 @@ Discord quirks (why the code looks like this):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable
@@ -105,6 +106,7 @@ class DiscordDesk:
         self._conn, self._settings, self._desk = connection, settings, desk
         self._channel_id = int(settings.desk_channel_id)
         self._handler: DeskHandler | None = None
+        self._opening: dict[int, asyncio.Task[None]] = {}
         self.tree = app_commands.CommandTree(connection.client)
         self.tree.add_command(frontdesk_command(self._run_command))
         connection.on_setup(self._setup)
@@ -116,6 +118,8 @@ class DiscordDesk:
     async def stop(self) -> None:
         self._handler = None
         self._conn.on_desk_message(None)
+        if self._opening:
+            await asyncio.wait(set(self._opening.values()), timeout=5.0)
 
     async def _setup(self, connection: DiscordConnection) -> None:
         """Once per process: every card's buttons, and the command in the desk's server."""
@@ -146,7 +150,7 @@ class DiscordDesk:
         if thread_of is not None:
             _, thread_id = split_ref(thread_of)
             text = f"{roles} ⏰ {card.ticket_id} is still unclaimed (re-page {card.repage})"
-            thread = self._conn.client.get_partial_messageable(thread_id)
+            thread = await self._thread(thread_id)
             await self._conn.rest("re-page", thread.send(text, allowed_mentions=staff))
             return thread_of
         channel = await self._channel()
@@ -161,16 +165,27 @@ class DiscordDesk:
                 allowed_mentions=staff if loud else discord.AllowedMentions.none(),
             ),
         )
+        # The thread opens beside the returned ref: the hub maps the card to its ticket only
+        # once ``page`` returns, and a click before that would be refused as a stranger's card.
         name = f"{card.ticket_id} · {card.customer.display_name or card.customer.id}"
+        task = asyncio.create_task(self._open_thread(message, name, card.ticket_id))
+        self._opening[message.id] = task
+        task.add_done_callback(lambda _: self._opening.pop(message.id, None))
+        return desk_ref(channel.id, message.id)
+
+    async def _open_thread(self, message: discord.Message, name: str, ticket_id: str) -> None:
         try:
             await message.create_thread(name=name[:_THREAD_NAME_CHARS], auto_archive_duration=10080)
-        except discord.HTTPException as err:  # the card stands; replies then cannot be threaded
-            log.error(
-                "discord desk: no thread for %s: %s",
-                card.ticket_id,
-                self._conn.error("thread", err),
-            )
-        return desk_ref(channel.id, message.id)
+        except (discord.HTTPException, OSError) as err:  # the card stands, without a thread
+            log.error("discord desk: no thread for %s: %s", ticket_id,
+                      self._conn.error("thread", err))  # fmt: skip
+
+    async def _thread(self, thread_id: int) -> discord.PartialMessageable:
+        """The card's thread, once it is open (the opening may still be on its way)."""
+        opening = self._opening.get(thread_id)
+        if opening is not None:
+            await asyncio.shield(opening)
+        return self._conn.client.get_partial_messageable(thread_id)
 
     async def update(self, desk_ref: str, card: EscalationCard) -> None:
         channel_id, message_id = split_ref(desk_ref)
@@ -185,7 +200,7 @@ class DiscordDesk:
 
     async def relay(self, desk_ref: str, author: Author, text: str) -> None:
         _, thread_id = split_ref(desk_ref)
-        thread = self._conn.client.get_partial_messageable(thread_id)
+        thread = await self._thread(thread_id)
         who = discord.utils.escape_markdown(author.display_name or author.id)
         for part in split_message(f"**Customer ({who}):** {text}"):
             await self._conn.rest("relay", thread.send(part))

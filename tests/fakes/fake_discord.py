@@ -124,7 +124,9 @@ class FakeDiscord(LoopbackServer):
         self.commands: list[dict[str, Any]] = []
         self.connections = 0
         self.replay: list[tuple[str, dict[str, Any]]] = []  # sent again after the next RESUME
+        self.on_sent: Callable[[dict[str, Any]], None] | None = None  # e.g. to time posts
         self._failures: list[Failure] = []
+        self._sending = asyncio.Lock()  # zlib-stream frames must leave in compression order
         self._closing: set[asyncio.Task[bool]] = set()
         self._ws: web.WebSocketResponse | None = None
         self._z: Any = None
@@ -274,7 +276,10 @@ class FakeDiscord(LoopbackServer):
             }
             if body.get("message_reference"):  # a JSON null here crashes discord.py
                 message["message_reference"] = {**body["message_reference"], "channel_id": channel}
-            self.sent.append({"channel_id": channel, "id": message["id"], **body})
+            record = {"channel_id": channel, "id": message["id"], **body}
+            self.sent.append(record)
+            if self.on_sent is not None:
+                self.on_sent(record)
             await self._notify()
             return message
         if len(rest) == 2 and rest[0] == "messages" and method == "PATCH":
@@ -335,10 +340,11 @@ class FakeDiscord(LoopbackServer):
         if ws is None or ws.closed:
             return
         data = json.dumps(payload).encode()
-        if self._z is not None:
-            await ws.send_bytes(self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH))
-        else:
-            await ws.send_str(data.decode())
+        async with self._sending:
+            if self._z is not None:
+                await ws.send_bytes(self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH))
+            else:
+                await ws.send_str(data.decode())
 
     async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
         """Send one DISPATCH event to the connected bot (waits until it identified)."""
