@@ -200,10 +200,6 @@ class DiscordSettings(_Section):
             raise ValueError("FRONTDESK_DISCORD__GATEWAY_URL: must be a ws:// or wss:// URL")
         return self
 
-    @property
-    def desk_enabled(self) -> bool:
-        return self.enabled and self.desk_channel_id is not None
-
 
 class EmailSettings(_Section):
     enabled: bool = False

@@ -19,7 +19,7 @@ import pytest
 from channels.base import InboundMessage, OutboundMessage
 from channels.discord.connection import DiscordConnection
 from channels.discord.customers import DiscordChannel
-from config.errors import DeliveryRefused
+from config.errors import ChannelError, DeliveryRefused
 from config.settings import DiscordSettings
 from tests.fakes.fake_discord import (
     BOT,
@@ -197,9 +197,14 @@ async def test_long_answer_is_split_under_2000(env: Env) -> None:
 
 async def test_429_is_waited_out_and_delivered(env: Env) -> None:
     message = await env.receive(env.fake.guild_message("hello"))
-    env.fake.fail("POST", rf"/channels/{SUPPORT}/messages$", 429, retry_after=0.3,
-                  headers={"Retry-After": "0.3", "X-RateLimit-Scope": "user",
-                           "Via": "1.1 google"}, **{"global": False})  # fmt: skip
+    env.fake.fail(
+        "POST",
+        rf"/channels/{SUPPORT}/messages$",
+        429,
+        retry_after=0.3,
+        headers={"Retry-After": "0.3", "X-RateLimit-Scope": "user", "Via": "1.1 google"},
+        **{"global": False},
+    )
     await env.channel.send(reply_to(message, "after the limit"))
     assert len(env.fake.posts("POST", rf"/channels/{SUPPORT}/messages$")) == 2
     assert env.fake.sent_to(SUPPORT)[-1]["content"] == "after the limit"
@@ -222,11 +227,16 @@ async def test_permanent_errors_are_refused_once_with_a_hint(
 
 async def test_nobody_is_pinged_through_the_bot(env: Env) -> None:
     message = await env.receive(env.fake.guild_message("hello"))
-    relayed = replace(reply_to(message, "@everyone look <@&1250000000000000001>"),
-                      in_reply_to=None, sender_name="Alice *staff*")  # fmt: skip
+    relayed = replace(
+        reply_to(message, "@everyone look <@&1250000000000000001>"),
+        in_reply_to=None,
+        sender_name="Alice *staff*",
+    )
     await env.channel.send(relayed)
     sent = env.fake.sent_to(SUPPORT)[-1]
-    assert sent["allowed_mentions"]["parse"] == [] and not sent["allowed_mentions"].get("replied_user")
+    assert sent["allowed_mentions"]["parse"] == [] and not sent["allowed_mentions"].get(
+        "replied_user"
+    )
     assert sent["content"].startswith("**Alice \\*staff\\***: @everyone")
 
 
@@ -238,8 +248,9 @@ async def test_thread_per_conversation_answers_in_a_new_thread(fake: FakeDiscord
         await env.channel.send(reply_to(message, "Sorry! Send a photo here."))
         await env.channel.send(reply_to(message, "Still there?"))
         assert fake.threads[payload["id"]]["parent_id"] == SUPPORT
+        assert fake.threads[payload["id"]]["name"] == "My table arrived scratched"
         assert len(fake.posts("POST", r"/threads$")) == 1
-        assert [m["content"] for m in fake.sent_to(payload["id"])][0].startswith("Sorry!")
+        assert fake.sent_to(payload["id"])[0]["content"].startswith("Sorry!")
         assert "message_reference" not in fake.sent_to(payload["id"])[0]
         # The customer answers in the thread: the same conversation.
         follow_up = await env.receive(fake.guild_message("here", payload["id"]), count=2)
@@ -253,3 +264,35 @@ async def test_messages_outside_support_channels_are_not_for_us(env: Env) -> Non
     await env.receive(env.fake.guild_message("in support"))
     assert len(env.inbox.messages) == 1
     await asyncio.sleep(0)
+
+
+async def test_a_queue_hiccup_does_not_lose_the_message(env: Env) -> None:
+    failures = iter([RuntimeError("queue unavailable")])
+    queue = env.inbox
+
+    async def flaky(message: InboundMessage) -> bool:
+        for error in failures:
+            raise error
+        return await queue(message)
+
+    await env.channel.start(flaky)
+    await env.fake.dispatch("MESSAGE_CREATE", env.fake.guild_message("still there?"))
+    await env.fake.wait_for(lambda: queue.messages, within=5)
+    assert [m.text for m in queue.messages] == ["still there?"]
+
+
+async def test_a_long_rate_limit_is_left_to_the_outbox(env: Env) -> None:
+    message = await env.receive(env.fake.guild_message("hello"))
+    env.fake.fail(
+        "POST",
+        rf"/channels/{SUPPORT}/messages$",
+        429,
+        retry_after=120.0,
+        headers={"Retry-After": "120", "Via": "1.1 google"},
+        **{"global": False},
+    )
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(ChannelError, match="rate limited") as raised:
+        await env.channel.send(reply_to(message, "later"))
+    assert not isinstance(raised.value, DeliveryRefused)  # transient: the outbox retries
+    assert asyncio.get_running_loop().time() - started < 5

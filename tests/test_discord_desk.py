@@ -56,8 +56,13 @@ class Agents:
 
 
 def desk_settings(fake: FakeDiscord, **changes: Any) -> DiscordSettings:
-    return discord_settings(fake, desk_channel_id=DESK, staff_role_ids=[STAFF_ROLE],
-                            admin_role_ids=[ADMIN_ROLE], **changes)  # fmt: skip
+    return discord_settings(
+        fake,
+        desk_channel_id=DESK,
+        staff_role_ids=[STAFF_ROLE],
+        admin_role_ids=[ADMIN_ROLE],
+        **changes,
+    )
 
 
 def card(status: str = "escalated", **changes: Any) -> EscalationCard:
@@ -121,16 +126,28 @@ async def test_command_is_synced_to_the_desk_server(env: Env) -> None:
     [command] = env.fake.commands
     assert command["name"] == "frontdesk"
     names = {o["name"] for o in command["options"]}
-    assert {"status", "stats", "escalations", "faq", "provider", "pause", "resume",
-            "digest", "help"} <= names  # fmt: skip
+    assert {
+        "status",
+        "stats",
+        "escalations",
+        "faq",
+        "provider",
+        "pause",
+        "resume",
+        "digest",
+        "help",
+    } <= names
 
 
 async def test_page_posts_a_card_with_buttons_and_a_thread(env: Env) -> None:
     ref = await env.desk.page(card())
     [posted] = env.fake.sent_to(DESK)
     assert ref == f"{DESK}:{posted['id']}"
-    assert custom_ids(posted) == ["frontdesk:claim:T-00042", "frontdesk:resolve:T-00042",
-                                  "frontdesk:handback:T-00042"]  # fmt: skip
+    assert custom_ids(posted) == [
+        "frontdesk:claim:T-00042",
+        "frontdesk:resolve:T-00042",
+        "frontdesk:handback:T-00042",
+    ]
     embed = posted["embeds"][0]
     assert "T-00042" in embed["title"] and "@\u200beveryone" in embed["description"]
     assert posted["allowed_mentions"]["parse"] == []
@@ -194,8 +211,12 @@ async def test_thread_messages_become_replies_and_notes_get_a_lock(env: Env) -> 
     event = env.agents.events[0]
     assert (event.action, event.desk_ref, event.role) == (DeskAction.REPLY, ref, Role.AGENT)
     assert event.text == "note: check the warehouse" and event.event_id
-    # Top-level chatter in the desk channel is not a ticket event.
+    # Top-level chatter in the desk channel, and threads staff open, are not ticket events.
     await env.thread_message("coffee anyone?", DESK, ALICE)
+    own = env.fake.thread("1312009999999999999", DESK, "lunch", owner=ALICE["id"])
+    env.fake.threads[own["id"]] = own
+    await env.fake.dispatch("THREAD_CREATE", {**own, "newly_created": True})
+    await env.thread_message("pizza?", own["id"], ALICE)
     await env.thread_message("refused", thread, MALLORY)
     await env.fake.wait_for(lambda: len(env.agents.events) == 2 and env.fake.sent_to(thread))
     assert env.agents.events[1].role is Role.NONE
@@ -226,10 +247,10 @@ async def test_buttons_work_after_a_restart(fake: FakeDiscord) -> None:
         ref = await first.desk.page(card())
     async for second in running(fake):  # a new process: new client, same cards
         await second.click("resolve", ref.split(":")[1], BOB)
-        await fake.wait_for(lambda: second.agents.events)
+        await fake.wait_for(lambda env=second: env.agents.events)
         event = second.agents.events[0]
         assert (event.action, event.desk_ref) == (DeskAction.RESOLVE, ref)
         await second.thread_message("still here", ref.split(":")[1], BOB)
-        await fake.wait_for(lambda: len(second.agents.events) == 2)
+        await fake.wait_for(lambda env=second: len(env.agents.events) == 2)
         assert second.agents.events[1].desk_ref == ref
     await asyncio.sleep(0)

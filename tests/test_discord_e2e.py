@@ -71,13 +71,18 @@ class Bot:
 async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
     async with FakeDiscord() as fake:
         for key, value in {
-            "DISCORD__ENABLED": "true", "DISCORD__BOT_TOKEN": TOKEN,
-            "DISCORD__SUPPORT_CHANNEL_IDS": SUPPORT, "DISCORD__FORUM_CHANNEL_IDS": FORUM,
-            "DISCORD__DESK_CHANNEL_ID": DESK, "DISCORD__STAFF_ROLE_IDS": STAFF_ROLE,
-            "DISCORD__ADMIN_ROLE_IDS": ADMIN_ROLE, "DISCORD__API_BASE_URL": fake.api_base_url,
-            "DISCORD__GATEWAY_URL": fake.gateway_url, "STORE__DATA_DIR": str(tmp_path / "data"),
+            "DISCORD__ENABLED": "true",
+            "DISCORD__BOT_TOKEN": TOKEN,
+            "DISCORD__SUPPORT_CHANNEL_IDS": SUPPORT,
+            "DISCORD__FORUM_CHANNEL_IDS": FORUM,
+            "DISCORD__DESK_CHANNEL_ID": DESK,
+            "DISCORD__STAFF_ROLE_IDS": STAFF_ROLE,
+            "DISCORD__ADMIN_ROLE_IDS": ADMIN_ROLE,
+            "DISCORD__API_BASE_URL": fake.api_base_url,
+            "DISCORD__GATEWAY_URL": fake.gateway_url,
+            "STORE__DATA_DIR": str(tmp_path / "data"),
             "DIGEST__ENABLED": "false",
-        }.items():  # fmt: skip
+        }.items():
             monkeypatch.setenv(f"FRONTDESK_{key}", value)
         app = App(load_settings(env_file=None))
         task = asyncio.create_task(app.run())
@@ -87,33 +92,47 @@ async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
         await asyncio.wait_for(task, 30)
 
 
-async def test_the_whole_discord_hand_off(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
-    fake = bot.fake
+async def answer_once(bot: Bot) -> None:
     await bot.customer("How do I return an item?", times=2)  # as after a RESUME
     await bot.until(lambda: bot.texts(DM))
     await asyncio.sleep(0.5)  # room for a wrong second answer
     assert len(bot.texts(DM)) == 1 and "30 days" in bot.texts(DM)[0]
-    assert fake.sent_to(DM)[0]["message_reference"]["message_id"]
+    assert bot.fake.sent_to(DM)[0]["message_reference"]["message_id"]
 
+
+async def escalate(bot: Bot) -> tuple[str, str]:
+    """A request for a human: the card's message id (= its thread) and the ticket."""
+    fake = bot.fake
     await bot.customer("I want to talk to a real person please")
     await bot.until(lambda: fake.sent_to(DESK) and len(bot.texts(DM)) >= 2)
     assert "teammate" in bot.texts(DM)[1]
     card = fake.sent_to(DESK)[0]
     ticket = card["components"][0]["components"][0]["custom_id"].split(":")[2]
-    assert ticket.startswith("T-") and card["id"] in fake.threads  # the ticket's thread
+    assert ticket.startswith("T-")
+    await bot.until(lambda: card["id"] in fake.threads)  # the ticket's thread
+    return str(card["id"]), ticket
 
-    await asyncio.gather(bot.click(ALICE, "claim", ticket, card["id"]),
-                         bot.click(BOB, "claim", ticket, card["id"]))  # fmt: skip
+
+async def claim_race(bot: Bot, card: str, ticket: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two staff click Claim at once: (winner, loser)."""
+    fake = bot.fake
+    await asyncio.gather(
+        bot.click(ALICE, "claim", ticket, card), bot.click(BOB, "claim", ticket, card)
+    )
     await bot.until(lambda: fake.edits and bot.follow_ups())
     await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
     await asyncio.sleep(0.3)
     [refusal] = bot.follow_ups()  # exactly one loser, told privately
     assert "already claimed" in refusal["content"] and refusal["flags"] & EPHEMERAL
     joined = next(t for t in bot.texts(DM) if "joined" in t)
-    winner, loser = (ALICE, BOB) if joined.startswith("Alice") else (BOB, ALICE)
     assert "Claimed by" in str(fake.edits[-1]["embeds"])
+    return (ALICE, BOB) if joined.startswith("Alice") else (BOB, ALICE)
 
-    thread = card["id"]
+
+async def relay_rules(bot: Bot, thread: str, winner: dict[str, Any], loser: dict[str, Any]) -> None:
+    """Only the claimant's non-note messages reach the customer, pinging nobody."""
+    fake = bot.fake
+    before = len(bot.texts(DM))
     await bot.staff_says(winner, thread, "Hi Robin @everyone, I'm on it.")
     await bot.staff_says(winner, thread, "note: check the warehouse first")
     await bot.staff_says(loser, thread, "I could also help")
@@ -122,21 +141,34 @@ async def test_the_whole_discord_hand_off(bot: Bot, caplog: pytest.LogCaptureFix
     assert relayed["content"] == f"**{winner['global_name']}**: Hi Robin @everyone, I'm on it."
     assert relayed["allowed_mentions"]["parse"] == []
     await bot.until(lambda: len(fake.posts("PUT", r"/reactions/")) >= 2)
-    after = bot.texts(DM)[bot.texts(DM).index(joined) :]  # what came after the hand-off
-    assert not any("warehouse" in t or "also help" in t for t in after)
+    assert not any("warehouse" in t or "also help" in t for t in bot.texts(DM)[before:])
+
+
+async def test_the_whole_discord_hand_off(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    fake = bot.fake
+    await answer_once(bot)
+    thread, ticket = await escalate(bot)
+    winner, loser = await claim_race(bot, thread, ticket)
+    await relay_rules(bot, thread, winner, loser)
 
     await bot.customer("thanks, it's order 55555")
     await bot.until(lambda: any("55555" in t for t in bot.texts(thread)))
 
-    await bot.click(MALLORY, "resolve", ticket, card["id"])
+    await bot.click(MALLORY, "resolve", ticket, thread)
     await bot.until(lambda: len(bot.follow_ups()) >= 2)
     assert "only Frontdesk agents" in bot.follow_ups()[1]["content"]
 
-    await bot.click(winner, "resolve", ticket, card["id"])
+    await bot.click(winner, "resolve", ticket, thread)
     await bot.until(lambda: any("resolved" in t for t in bot.texts(DM)))
 
-    fake.fail("POST", rf"/channels/{DM}/messages$", 429, retry_after=0.2, **{"global": False},
-              headers={"Retry-After": "0.2", "Via": "1.1 google"})  # fmt: skip
+    fake.fail(
+        "POST",
+        rf"/channels/{DM}/messages$",
+        429,
+        retry_after=0.2,
+        **{"global": False},
+        headers={"Retry-After": "0.2", "Via": "1.1 google"},
+    )
     await bot.customer("How do I reset my password?")
     await bot.until(lambda: "password" in bot.texts(DM)[-1].lower())
 
@@ -150,8 +182,10 @@ async def test_the_whole_discord_hand_off(bot: Bot, caplog: pytest.LogCaptureFix
 
     staff_add = fake.slash(ALICE, "faq", "add", question="Do you sell gnomes?", answer="Yes.")
     await fake.dispatch("INTERACTION_CREATE", staff_add)
-    await bot.until(lambda: any("Only Frontdesk admins" in str(c.get("content"))
-                                for c in bot.follow_ups()))  # fmt: skip
-    assert any(ALICE["id"] in r.getMessage() and r.levelno == logging.WARNING
-               for r in caplog.records)  # fmt: skip
+    await bot.until(
+        lambda: any("Only Frontdesk admins" in str(c.get("content")) for c in bot.follow_ups())
+    )
+    assert any(
+        ALICE["id"] in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records
+    )
     assert ROBIN["id"] not in str(fake.sent_to(DESK)[0]["embeds"][0].get("title"))

@@ -40,9 +40,11 @@ def parse(name: str) -> discord.Message:
     data = load(name)
     client = discord.Client(intents=discord.Intents.none())
     kind = discord.ChannelType.text if data.get("guild_id") else discord.ChannelType.private
-    channel = client.get_partial_messageable(int(data["channel_id"]), type=kind,
-                                             guild_id=int(data.get("guild_id") or 0) or None)  # fmt: skip
-    return discord.Message(state=client._connection, channel=channel, data=data)  # type: ignore[arg-type]
+    channel = client.get_partial_messageable(
+        int(data["channel_id"]), type=kind, guild_id=int(data.get("guild_id") or 0) or None
+    )
+    state = client._connection
+    return discord.Message(state=state, channel=channel, data=data)  # type: ignore[arg-type]
 
 
 def test_guild_message_is_one_conversation_per_customer_per_channel() -> None:
@@ -88,7 +90,10 @@ def test_forum_post_is_its_own_conversation_with_attachments_in_words() -> None:
     assert message.text.endswith("[attachment: charge.png (47 KB, image/png)]")
     [attachment] = message.attachments
     assert (attachment.name, attachment.size, attachment.content_type) == (
-        "charge.png", 48213, "image/png")  # fmt: skip
+        "charge.png",
+        48213,
+        "image/png",
+    )
     assert attachment.url is None  # CDN links expire: never kept
     assert "cdn.discordapp.com" not in message.to_json()
 
@@ -128,8 +133,9 @@ def test_our_own_message_is_ignored() -> None:
 
 
 def test_roles_decide_the_desk_role() -> None:
-    settings = DiscordSettings(staff_role_ids=["1250000000000000001"],
-                               admin_role_ids=["1250000000000000002"])  # fmt: skip
+    settings = DiscordSettings(
+        staff_role_ids=["1250000000000000001"], admin_role_ids=["1250000000000000002"]
+    )
     assert role_of([1250000000000000001], settings) is Role.AGENT
     assert role_of([1250000000000000001, 1250000000000000002], settings) is Role.ADMIN
     assert role_of([1250000000000000009], settings) is Role.NONE
@@ -183,18 +189,27 @@ def test_text_without_any_boundary_is_cut_hard() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"SUPPORT_CHANNEL_IDS": "1300000000000000001,#support"}, "SUPPORT_CHANNEL_IDS: '#support'"),
+        (
+            {"SUPPORT_CHANNEL_IDS": "1300000000000000001,#support"},
+            "SUPPORT_CHANNEL_IDS: '#support'",
+        ),
         ({"FORUM_CHANNEL_IDS": "help-forum"}, "FORUM_CHANNEL_IDS: 'help-forum' is not a numeric"),
         ({"STAFF_ROLE_IDS": "@staff"}, "STAFF_ROLE_IDS: '@staff'"),
         ({"ADMIN_ROLE_IDS": "12"}, "ADMIN_ROLE_IDS: '12'"),
         ({"DESK_CHANNEL_ID": "1300000000000000003"}, "STAFF_ROLE_IDS: required when"),
-        ({"DESK_CHANNEL_ID": "1300000000000000001", "STAFF_ROLE_IDS": "1250000000000000001",
-          "SUPPORT_CHANNEL_IDS": "1300000000000000001"}, "DESK_CHANNEL_ID: also a support"),
+        (
+            {
+                "DESK_CHANNEL_ID": "1300000000000000001",
+                "STAFF_ROLE_IDS": "1250000000000000001",
+                "SUPPORT_CHANNEL_IDS": "1300000000000000001",
+            },
+            "DESK_CHANNEL_ID: also a support",
+        ),
         ({"ENABLED": "true"}, "BOT_TOKEN: required"),
         ({"GATEWAY_URL": "http://127.0.0.1/"}, "GATEWAY_URL: must be a ws://"),
         ({"API_BASE_URL": "discord.com/api/v10"}, "API_BASE_URL: must be an http"),
     ],
-)  # fmt: skip
+)
 def test_invalid_settings_name_the_setting(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
 ) -> None:
@@ -205,18 +220,21 @@ def test_invalid_settings_name_the_setting(
 
 
 def test_valid_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in {"ENABLED": "true", "BOT_TOKEN": "secret-token",
-                       "SUPPORT_CHANNEL_IDS": "1300000000000000001, 1300000000000000005",
-                       "DESK_CHANNEL_ID": "1300000000000000003",
-                       "STAFF_ROLE_IDS": "1250000000000000001"}.items():  # fmt: skip
+    for key, value in {
+        "ENABLED": "true",
+        "BOT_TOKEN": "secret-token",
+        "SUPPORT_CHANNEL_IDS": "1300000000000000001, 1300000000000000005",
+        "DESK_CHANNEL_ID": "1300000000000000003",
+        "STAFF_ROLE_IDS": "1250000000000000001",
+    }.items():
         monkeypatch.setenv(f"FRONTDESK_DISCORD__{key}", value)
     settings = load_settings(env_file=None)
     assert settings.discord.support_channel_ids == ["1300000000000000001", "1300000000000000005"]
-    assert settings.discord.desk_enabled
+    assert settings.discord.desk_channel_id == "1300000000000000003"
     assert "secret-token" not in repr(settings)
     parts = {(p.kind, p.name): p for p in describe(settings.discord)}
-    assert parts["channel", "discord"].enabled and "2 support channels" in parts["channel",
-                                                                                  "discord"].why  # fmt: skip
+    channel = parts["channel", "discord"]
+    assert channel.enabled and "2 support channels" in channel.why
     assert parts["desk", "discord"].enabled and "1 staff" in parts["desk", "discord"].why
 
 

@@ -229,7 +229,8 @@ class DiscordConnection:
         """Await a REST call, mapping failures with ``error``."""
         try:
             return await request
-        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as err:
+        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
+                TimeoutError) as err:  # fmt: skip
             raise self.error(what, err) from err
 
     def error(self, what: str, err: BaseException) -> ChannelError:

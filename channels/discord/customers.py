@@ -14,7 +14,8 @@ Where a conversation lives (``ConversationRef``):
 Discord quirks (why the code looks like this): the gateway may deliver a MESSAGE_CREATE again
 after a RESUME, so the message id is the idempotency key; system messages (pins, joins,
 "thread created") share the event, so only default messages and replies are questions; the
-bot's typing indicator lasts 10 s, so it is renewed until the answer is sent (at most a minute).
+bot's typing indicator lasts 10 s, so it is renewed until the answer is sent (for at most 15 s:
+a message relayed to a person gets no answer from the bot).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ QUESTION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.rep
 OPEN_THREAD = "open_thread"  # hint: start a thread from the customer's message on first reply
 FORUM = "forum"  # hint: the conversation is a forum post (tags can be applied)
 _TYPING_RENEW_S = 8.0
-_TYPING_MAX_S = 60.0
+_QUEUE_RETRY_S = (0.5, 1.0, 2.0, 4.0)
+_TYPING_MAX_S = 15.0  # a relayed message gets no bot answer: do not type on for long
 _THREAD_NAME_CHARS = 90
 
 
@@ -123,7 +125,8 @@ def _ref(
     if place.kind == "channel" and str(place.channel_id) in settings.support_channel_ids:
         channel = str(place.channel_id)
         if settings.thread_per_conversation:
-            return _conversation(channel, str(message.id), guild, message, ((OPEN_THREAD, "1"),))
+            opening = ((OPEN_THREAD, "1"),)
+            return _conversation(channel, str(message.id), guild, message, opening, subject=True)
         return _conversation(f"{channel}:{message.author.id}", None, guild, message)
     return None
 
@@ -134,8 +137,10 @@ def _conversation(
     guild: str | None,
     message: discord.Message,
     extra: tuple[tuple[str, str], ...] = (),
+    subject: bool = False,
 ) -> ConversationRef:
-    hints = ReplyHints(reply_to=str(message.id), extra=extra)
+    title = " ".join(message.clean_content.split())[:_THREAD_NAME_CHARS] if subject else None
+    hints = ReplyHints(reply_to=str(message.id), subject=title or None, extra=extra)
     return ConversationRef(
         channel=CHANNEL_NAME,
         conversation_id=conversation,
@@ -181,13 +186,30 @@ class DiscordChannel:
         )
         if inbound is None:
             return
-        handler = self._handler
-        if handler is None:
-            raise ChannelError("discord: a customer message arrived while the channel is stopped")
-        if not await handler(inbound):
+        if not await self._queue(inbound):
             log.info("discord: duplicate delivery of message %s dropped", message.id)
             return
         self._start_typing(message.channel.id)
+
+    async def _queue(self, inbound: InboundMessage) -> bool:
+        """Hand the message to the durable queue, retrying a few times: the gateway never
+        delivers an event again, so a queue that is briefly down must not lose it."""
+        for attempt, pause in enumerate(_QUEUE_RETRY_S, start=1):
+            try:
+                return await self._submit(inbound)
+            except ChannelError:
+                raise  # stopping
+            except Exception:
+                log.warning("discord: cannot queue message %s (attempt %d); retrying in %.1f s",
+                            inbound.message_id, attempt, pause, exc_info=True)  # fmt: skip
+                await asyncio.sleep(pause)
+        return await self._submit(inbound)
+
+    async def _submit(self, inbound: InboundMessage) -> bool:
+        handler = self._handler
+        if handler is None:
+            raise ChannelError(f"discord: message {inbound.message_id} arrived while stopped")
+        return await handler(inbound)
 
     # -- typing ----------------------------------------------------------------------------
 
@@ -246,7 +268,7 @@ class DiscordChannel:
             int(ref.conversation_id), guild_id=int(ref.workspace_id or 0) or None
         )
         starter = parent.get_partial_message(thread_id)
-        name = f"Support · {ref.hints.subject or thread_id}"[:_THREAD_NAME_CHARS]
+        name = (ref.hints.subject or f"Support {thread_id}")[:_THREAD_NAME_CHARS]
         try:
             await starter.create_thread(name=name, auto_archive_duration=1440)
         except discord.HTTPException as err:

@@ -77,6 +77,8 @@ def desk_reply(message: discord.Message, bot_user_id: int | None, role: Role) ->
     channel = message.channel
     if not isinstance(channel, discord.Thread) or channel.parent_id is None:
         return None  # top-level chatter in the desk channel is not a ticket event
+    if bot_user_id is not None and channel.owner_id != bot_user_id:
+        return None  # a thread staff opened themselves; card threads are the bot's
     files = [(a.filename, a.size, a.content_type) for a in message.attachments]
     text = without_mention(message.content, bot_user_id).strip()
     if files:
