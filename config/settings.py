@@ -183,8 +183,9 @@ class DiscordSettings(_Section):
                 )
         if self.desk_channel_id is not None and not self.staff_role_ids:
             raise ValueError(
-                "FRONTDESK_DISCORD__STAFF_ROLE_IDS: required when FRONTDESK_DISCORD__DESK_CHANNEL_ID"
-                " is set (who may act on tickets; seeing the channel is not enough)"
+                "FRONTDESK_DISCORD__STAFF_ROLE_IDS: required when "
+                "FRONTDESK_DISCORD__DESK_CHANNEL_ID is set (who may act on tickets; seeing the "
+                "channel is not enough)"
             )
         customers = {*self.support_channel_ids, *self.forum_channel_ids}
         if self.desk_channel_id in customers:
