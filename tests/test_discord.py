@@ -19,13 +19,15 @@ import pytest
 from channels.base import InboundMessage, OutboundMessage
 from channels.discord.connection import DiscordConnection
 from channels.discord.customers import DiscordChannel
-from config.errors import ChannelError, DeliveryRefused
-from config.settings import DiscordSettings
+from channels.discord.desk import DiscordDesk
+from config.errors import ChannelError, ConfigError, DeliveryRefused
+from config.settings import DeskSettings, DiscordSettings
 from tests.fakes.fake_discord import (
     BOT,
     FORUM,
     OTHER_BOT,
     ROBIN,
+    STAFF_ROLE,
     SUPPORT,
     TAGS,
     TOKEN,
@@ -296,3 +298,25 @@ async def test_a_long_rate_limit_is_left_to_the_outbox(env: Env) -> None:
         await env.channel.send(reply_to(message, "later"))
     assert not isinstance(raised.value, DeliveryRefused)  # transient: the outbox retries
     assert asyncio.get_running_loop().time() - started < 5
+
+
+async def test_start_up_fails_with_the_fix_named(fake: FakeDiscord) -> None:
+    wrong_token = DiscordConnection(discord_settings(fake, bot_token="not-the-token"))
+    with pytest.raises(ConfigError, match="FRONTDESK_DISCORD__BOT_TOKEN: Discord rejected"):
+        await wrong_token.start()
+    fake.refuse_intents = True
+    no_intent = DiscordConnection(discord_settings(fake), ready_timeout_s=0.05)
+    with pytest.raises(ConfigError, match="Privileged Gateway Intents -> Message Content"):
+        await no_intent.start()
+    fake.refuse_intents = False
+
+    settings = discord_settings(
+        fake, desk_channel_id="1399999999999999999", staff_role_ids=[STAFF_ROLE]
+    )
+    connection = DiscordConnection(settings, ready_timeout_s=0.05)
+    DiscordDesk(connection, settings, DeskSettings())
+    with pytest.raises(
+        ConfigError, match="FRONTDESK_DISCORD__DESK_CHANNEL_ID: 1399999999999999999"
+    ):
+        await connection.start()
+    assert connection.client.is_closed()

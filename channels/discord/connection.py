@@ -141,22 +141,25 @@ class DiscordConnection:
         token = self.settings.bot_token
         assert token is not None
         try:
-            await self.client.login(token.get_secret_value())
+            await self.client.login(token.get_secret_value())  # runs setup_hook too
         except discord.LoginFailure as err:
             await self.client.close()
             raise ConfigError("FRONTDESK_DISCORD__BOT_TOKEN: Discord rejected the token") from err
         except (discord.HTTPException, aiohttp.ClientError, OSError) as err:
             await self.client.close()
             raise ChannelError(f"Discord: cannot log in ({err})") from err
-        self._task = asyncio.create_task(self._run(), name="discord-gateway")
+        except BaseException:
+            await self.client.close()  # e.g. a set-up step that found the settings wrong
+            raise
+        task = self._task = asyncio.create_task(self._run(), name="discord-gateway")
         ready = asyncio.create_task(self._ready.wait())
         done, _ = await asyncio.wait(
-            {ready, self._task}, timeout=_READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+            {ready, task}, timeout=_READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
         )
         ready.cancel()
-        if self._task in done:
+        if task in done:
             await self.stop()
-            self._task.result()  # raises what ended the gateway
+            task.result()  # raises what ended the gateway (e.g. the intent refused)
         if not self._ready.is_set():
             await self.stop()
             raise ChannelError(f"Discord: not READY after {_READY_TIMEOUT_S:.0f} s")

@@ -126,7 +126,13 @@ class DiscordDesk:
     async def _setup(self, connection: DiscordConnection) -> None:
         """Once per process: every card's buttons, and the command in the desk's server."""
         connection.client.add_dynamic_items(_card_button(self))
-        channel = await self._channel()
+        try:
+            channel = await self._channel()
+        except DeliveryRefused as err:  # a wrong id, or a channel the bot cannot see
+            raise ConfigError(
+                f"FRONTDESK_DISCORD__DESK_CHANNEL_ID: {self._channel_id} is not a text channel the"
+                " bot can see (invite it, and give it View Channel there)"
+            ) from err
         guild = discord.Object(id=channel.guild.id)
         self.tree.copy_global_to(guild=guild)
         await connection.rest("/frontdesk command sync", self.tree.sync(guild=guild))

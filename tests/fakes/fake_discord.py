@@ -123,6 +123,7 @@ class FakeDiscord(LoopbackServer):
         self.threads: dict[str, dict[str, Any]] = {}
         self.commands: list[dict[str, Any]] = []
         self.connections = 0
+        self.refuse_intents = False  # as when the message content intent is not switched on
         self.replay: list[tuple[str, dict[str, Any]]] = []  # sent again after the next RESUME
         self.on_sent: Callable[[dict[str, Any]], None] | None = None  # e.g. to time posts
         self._failures: list[Failure] = []
@@ -375,6 +376,8 @@ class FakeDiscord(LoopbackServer):
             await self._notify()
             if frame["op"] == 1:
                 await self._send({"op": 11, "d": None, "s": None, "t": None})
+            elif frame["op"] == 2 and self.refuse_intents:
+                await ws.close(code=4014)  # "disallowed intents": message content is off
             elif frame["op"] == 2:
                 await self._ready()
             elif frame["op"] == 6:
