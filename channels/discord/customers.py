@@ -49,6 +49,7 @@ OPEN_THREAD = "open_thread"  # hint: start a thread from the customer's message 
 FORUM = "forum"  # hint: the conversation is a forum post (tags can be applied)
 _TYPING_RENEW_S = 8.0
 _QUEUE_RETRY_S = (0.5, 1.0, 2.0, 4.0)
+_KNOWN_THREADS = 10_000
 _TYPING_MAX_S = 15.0  # a relayed message gets no bot answer: do not type on for long
 _THREAD_NAME_CHARS = 90
 
@@ -274,6 +275,8 @@ class DiscordChannel:
         except discord.HTTPException as err:
             if err.code != 160004:  # "a thread has already been created for this message"
                 raise self._conn.error(f"thread for {thread_id}", err) from err
+        if len(self._threads) >= _KNOWN_THREADS:
+            self._threads.clear()  # a forgotten thread costs one "already created" answer
         self._threads.add(thread_id)
 
     async def apply_tags(self, ref: ConversationRef, category: str | None) -> None:
