@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,13 +38,11 @@ from channels.base import (
 from channels.discord.commands import frontdesk_command
 from channels.discord.connection import DiscordConnection
 from channels.discord.embeds import (
-    CUSTOM_ID,
-    button,
+    card_button_type,
     card_embed,
     card_text,
     card_view,
     desk_ref,
-    parse_custom_id,
     split_ref,
 )
 from channels.discord.text import describe_files, split_message, without_mention
@@ -125,7 +122,7 @@ class DiscordDesk:
 
     async def _setup(self, connection: DiscordConnection) -> None:
         """Once per process: every card's buttons, and the command in the desk's server."""
-        connection.client.add_dynamic_items(_card_button(self))
+        connection.client.add_dynamic_items(card_button_type(self.clicked))
         try:
             channel = await self._channel()
         except DeliveryRefused as err:  # a wrong id, or a channel the bot cannot see
@@ -288,28 +285,3 @@ class DiscordDesk:
 
 def _or_missing(view: discord.ui.View | None) -> Any:
     return view if view is not None else discord.utils.MISSING
-
-
-def _card_button(desk: DiscordDesk) -> type[discord.ui.DynamicItem[Any]]:
-    """The persistent item matching every card button's ``custom_id``, bound to ``desk``."""
-
-    class CardButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID):
-        def __init__(self, action: str, ticket_id: str) -> None:
-            super().__init__(button(action, ticket_id))
-            self.action, self.ticket_id = action, ticket_id
-
-        @classmethod
-        async def from_custom_id(
-            cls,
-            interaction: discord.Interaction[Any],
-            item: discord.ui.Item[Any],
-            match: re.Match[str],
-        ) -> CardButton:
-            return cls(match["action"], match["ticket"])
-
-        async def callback(self, interaction: discord.Interaction[Any]) -> None:
-            parsed = parse_custom_id(f"frontdesk:{self.action}:{self.ticket_id}")
-            if parsed is not None:
-                await desk.clicked(interaction, *parsed)
-
-    return CardButton

@@ -15,12 +15,16 @@ Discord quirks (why the code looks like this):
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
 from channels.base import DeskAction, EscalationCard
 from config.errors import ChannelError
 from config.settings import DeskSettings
+
+Clicked = Callable[["discord.Interaction[Any]", DeskAction, str], Awaitable[None]]
 
 ACTIONS = {
     "claim": DeskAction.CLAIM,
@@ -174,3 +178,27 @@ def _field(text: str) -> str:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def card_button_type(on_click: Clicked) -> type[discord.ui.DynamicItem[Any]]:
+    """The persistent item that matches every card button's ``custom_id`` (registered once per
+    process with ``add_dynamic_items``) and calls ``on_click(interaction, action, ticket)``."""
+
+    class CardButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUSTOM_ID):
+        def __init__(self, action: str, ticket_id: str) -> None:
+            super().__init__(button(action, ticket_id))
+            self.action, self.ticket_id = ACTIONS[action], ticket_id
+
+        @classmethod
+        async def from_custom_id(
+            cls,
+            interaction: discord.Interaction[Any],
+            item: discord.ui.Item[Any],
+            match: re.Match[str],
+        ) -> CardButton:
+            return cls(match["action"], match["ticket"])
+
+        async def callback(self, interaction: discord.Interaction[Any]) -> None:
+            await on_click(interaction, self.action, self.ticket_id)
+
+    return CardButton
