@@ -104,6 +104,7 @@ def reply_to(message: InboundMessage, text: str, **fields: Any) -> OutboundMessa
 
 
 async def test_identifies_with_the_message_content_intent(env: Env) -> None:
+    assert env.connection.is_connected()
     identify = next(f for f in env.fake.gateway_in if f["op"] == 2)
     assert identify["d"]["intents"] & MESSAGE_CONTENT_INTENT
     assert identify["d"]["token"] == TOKEN
@@ -184,6 +185,9 @@ async def test_replayed_message_after_resume_is_the_same_message(env: Env) -> No
     assert env.connection.disconnects == 1 and env.connection.resumes == 1
     assert any(f["op"] == 6 for f in env.fake.gateway_in)  # RESUME, not a new IDENTIFY
     assert env.inbox.seen == {first.idempotency_key}  # the queue took it once
+    await env.fake.wait_for(env.connection.is_connected)
+    await env.connection.stop()
+    assert not env.connection.is_connected()
 
 
 async def test_long_answer_is_split_under_2000(env: Env) -> None:

@@ -44,6 +44,16 @@ class DiscordAdapter:
         async with self.conn.connected():
             yield
 
+    @property
+    def connected(self) -> bool:
+        """The gateway is up (for readiness checks and the ``channel_connected`` gauge)."""
+        return self.conn.is_connected()
+
+    @property
+    def disconnects(self) -> int:
+        """Gateway disconnects since start (each one reconnected by itself)."""
+        return self.conn.disconnects
+
     def describe(self) -> list[Part]:
         return describe(self.settings)
 

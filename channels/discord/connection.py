@@ -121,6 +121,11 @@ class DiscordConnection:
     def bot_user_id(self) -> int | None:
         return self.client.user.id if self.client.user is not None else None
 
+    def is_connected(self) -> bool:
+        """READY was seen and the gateway socket is open now (false while reconnecting)."""
+        ws = self.client.ws if self._ready.is_set() else None
+        return ws is not None and ws.open and not self.client.is_closed()
+
     def is_desk_channel(self, channel_id: int | None) -> bool:
         desk = self.settings.desk_channel_id
         return desk is not None and channel_id is not None and str(channel_id) == desk
