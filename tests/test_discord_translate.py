@@ -234,8 +234,10 @@ def test_valid_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert "secret-token" not in repr(settings)
     parts = {(p.kind, p.name): p for p in describe(settings.discord)}
     channel = parts["channel", "discord"]
-    assert channel.enabled and "2 support channels" in channel.why
-    assert parts["desk", "discord"].enabled and "1 staff" in parts["desk", "discord"].why
+    assert channel.enabled
+    assert channel.why == "support channels 1300000000000000001, 1300000000000000005; DMs"
+    assert parts["desk", "discord"].enabled
+    assert "staff roles 1250000000000000001; admin roles none" in parts["desk", "discord"].why
 
 
 def test_check_says_why_discord_is_off() -> None:

@@ -62,16 +62,19 @@ def describe(settings: DiscordSettings) -> list[Part]:
     """What ``frontdesk check`` says about Discord: each part, on or off, and why."""
     if not settings.enabled:
         return [Part("channel", NAME, False, "FRONTDESK_DISCORD__ENABLED is not true")]
-    where = [f"{len(settings.support_channel_ids)} support channels"]
+    support = ", ".join(settings.support_channel_ids) or "none"
+    where = [f"support channels {support}"]
     if settings.forum_channel_ids:
-        where.append(f"{len(settings.forum_channel_ids)} forum channels")
+        where.append(f"forum channels {', '.join(settings.forum_channel_ids)}")
     where.append("DMs" if settings.answer_direct_messages else "no DMs")
     if settings.thread_per_conversation:
         where.append("a thread per conversation")
     parts = [Part("channel", NAME, True, "; ".join(where))]
     if settings.desk_channel_id:
-        roles = f"{len(settings.staff_role_ids)} staff, {len(settings.admin_role_ids)} admin roles"
-        parts.append(Part("desk", NAME, True, f"cards in {settings.desk_channel_id}; {roles}"))
+        staff = ", ".join(settings.staff_role_ids)
+        admins = ", ".join(settings.admin_role_ids) or "none"
+        why = f"cards in {settings.desk_channel_id}; staff roles {staff}; admin roles {admins}"
+        parts.append(Part("desk", NAME, True, why))
     else:
         parts.append(Part("desk", NAME, False, "FRONTDESK_DISCORD__DESK_CHANNEL_ID is not set"))
     return parts
