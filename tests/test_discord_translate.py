@@ -82,7 +82,7 @@ def test_dm_is_the_conversation_unless_dms_are_off() -> None:
 
 
 def test_forum_post_is_its_own_conversation_with_attachments_in_words() -> None:
-    post = Place("thread", 1312001000000000005, int(FORUM_ID), parent_is_forum=True)
+    post = Place("thread", 1312001000000000005, int(FORUM_ID))
     message = to_inbound(parse("forum_starter.json"), post, BOT_ID, SETTINGS)
     assert message is not None
     assert (message.ref.conversation_id, message.ref.thread_id) == (FORUM_ID, "1312001000000000005")

@@ -48,9 +48,9 @@ QUESTION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.rep
 OPEN_THREAD = "open_thread"  # hint: start a thread from the customer's message on first reply
 FORUM = "forum"  # hint: the conversation is a forum post (tags can be applied)
 _TYPING_RENEW_S = 8.0
+_TYPING_MAX_S = 15.0  # a relayed message gets no bot answer: do not type on for long
 _QUEUE_RETRY_S = (0.5, 1.0, 2.0, 4.0)
 _KNOWN_THREADS = 10_000
-_TYPING_MAX_S = 15.0  # a relayed message gets no bot answer: do not type on for long
 _THREAD_NAME_CHARS = 90
 
 
@@ -61,7 +61,6 @@ class Place:
     kind: Literal["dm", "channel", "thread", "unknown"]
     channel_id: int
     parent_id: int | None = None
-    parent_is_forum: bool = False
     guild_id: int | None = None
 
 
@@ -69,8 +68,7 @@ def place_of(channel: object) -> Place:
     if isinstance(channel, discord.DMChannel):
         return Place("dm", channel.id)
     if isinstance(channel, discord.Thread):
-        forum = isinstance(channel.parent, discord.ForumChannel)
-        return Place("thread", channel.id, channel.parent_id, forum, channel.guild.id)
+        return Place("thread", channel.id, channel.parent_id, channel.guild.id)
     if isinstance(channel, discord.TextChannel):
         return Place("channel", channel.id, guild_id=channel.guild.id)
     if isinstance(channel, discord.PartialMessageable) and channel.guild_id is None:
