@@ -262,6 +262,14 @@ async def test_thread_per_conversation_answers_in_a_new_thread(fake: FakeDiscord
         follow_up = await env.receive(fake.guild_message("here", payload["id"]), count=2)
         assert follow_up.ref.key == message.ref.key
 
+        # Without Create Public Threads the answer goes beside the question instead.
+        other = await env.receive(fake.guild_message("And my lamp?"), count=3)
+        fake.fail("POST", r"/threads$", 403, code=50013)
+        await env.channel.send(reply_to(other, "Checking the lamp."))
+        beside = fake.sent_to(SUPPORT)[-1]
+        assert beside["content"] == "Checking the lamp."
+        assert beside["message_reference"]["message_id"] == int(other.message_id)
+
 
 async def test_messages_outside_support_channels_are_not_for_us(env: Env) -> None:
     from tests.fakes.fake_discord import ELSEWHERE

@@ -241,8 +241,8 @@ class DiscordChannel:
             raise DeliveryRefused(f"discord cannot deliver to a {ref.channel} conversation")
         target = target_of(ref)
         opened = ref.hints.get(OPEN_THREAD) is not None and ref.thread_id is not None
-        if opened:
-            await self._open_thread(ref, target)
+        if opened and not await self._open_thread(ref, target):
+            target, opened = int(ref.conversation_id), False  # answer beside the question
         text = message.text
         if message.sender_name:
             text = f"**{discord.utils.escape_markdown(message.sender_name)}**: {text}"
@@ -260,9 +260,11 @@ class DiscordChannel:
                 options["allowed_mentions"].replied_user = True  # only the customer is pinged
             await self._conn.rest(f"send to {target}", channel.send(part, **options))
 
-    async def _open_thread(self, ref: ConversationRef, thread_id: int) -> None:
+    async def _open_thread(self, ref: ConversationRef, thread_id: int) -> bool:
+        """Start the conversation's thread from the customer's message; False when Discord
+        refuses (no Create Public Threads there): the answer then goes to the channel."""
         if thread_id in self._threads:
-            return
+            return True
         parent = self._conn.client.get_partial_messageable(
             int(ref.conversation_id), guild_id=int(ref.workspace_id or 0) or None
         )
@@ -272,10 +274,14 @@ class DiscordChannel:
             await starter.create_thread(name=name, auto_archive_duration=1440)
         except discord.HTTPException as err:
             if err.code != 160004:  # "a thread has already been created for this message"
-                raise self._conn.error(f"thread for {thread_id}", err) from err
+                error = self._conn.error(f"thread for {thread_id}", err)
+                if isinstance(error, DeliveryRefused):
+                    return False
+                raise error from err
         if len(self._threads) >= _KNOWN_THREADS:
             self._threads.clear()  # a forgotten thread costs one "already created" answer
         self._threads.add(thread_id)
+        return True
 
     async def apply_tags(self, ref: ConversationRef, category: str | None) -> None:
         """Tag a forum post with the forum's tag named like ``category``, if there is one."""
