@@ -146,21 +146,59 @@ class SlackSettings(_Section):
         return self
 
 
+_SNOWFLAKE = re.compile(r"[0-9]{15,21}")
+
+
 class DiscordSettings(_Section):
+    """Discord: customers in DMs, support channels, their threads and forum posts; optionally
+    a staff channel as the desk. Ids are Discord's numeric snowflakes (Developer Mode on, then
+    right-click -> Copy ID)."""
+
     enabled: bool = False
     bot_token: SecretStr | None = None
     support_channel_ids: CsvList = []
+    forum_channel_ids: CsvList = []
     answer_direct_messages: bool = True
+    thread_per_conversation: bool = False
+    desk_channel_id: str | None = None
+    staff_role_ids: CsvList = []
+    admin_role_ids: CsvList = []
+    api_base_url: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
 
     @model_validator(mode="after")
     def _consistent(self) -> DiscordSettings:
         if self.enabled:
             _require(self.bot_token, "DISCORD__BOT_TOKEN", "when FRONTDESK_DISCORD__ENABLED=true")
-        for channel_id in self.support_channel_ids:
-            if not channel_id.isdigit():
+        # Events carry ids, never names: a channel or role name here would match nothing.
+        named = [("DESK_CHANNEL_ID", self.desk_channel_id)]
+        for setting in ("support_channel_ids", "forum_channel_ids", "staff_role_ids",
+                        "admin_role_ids"):  # fmt: skip
+            named += [(setting.upper(), value) for value in getattr(self, setting)]
+        for setting, value in named:
+            if value is not None and not _SNOWFLAKE.fullmatch(value):
                 raise ValueError(
-                    f"FRONTDESK_DISCORD__SUPPORT_CHANNEL_IDS: {channel_id!r} is not a numeric id"
+                    f"FRONTDESK_DISCORD__{setting}: {value!r} is not a numeric Discord id "
+                    "(Developer Mode on, then right-click -> Copy ID)"
                 )
+        if self.desk_channel_id is not None and not self.staff_role_ids:
+            raise ValueError(
+                "FRONTDESK_DISCORD__STAFF_ROLE_IDS: required when "
+                "FRONTDESK_DISCORD__DESK_CHANNEL_ID is set (who may act on tickets; seeing the "
+                "channel is not enough)"
+            )
+        customers = {*self.support_channel_ids, *self.forum_channel_ids}
+        if self.desk_channel_id in customers:
+            raise ValueError(
+                "FRONTDESK_DISCORD__DESK_CHANNEL_ID: also a support or forum channel; staff and "
+                "customers need separate channels"
+            )
+        if not self.api_base_url.startswith(("http://", "https://")):
+            raise ValueError("FRONTDESK_DISCORD__API_BASE_URL: must be an http:// or https:// URL")
+        if self.api_base_url.endswith("/"):
+            raise ValueError("FRONTDESK_DISCORD__API_BASE_URL: no trailing / (.../api/v10)")
+        if not self.gateway_url.startswith(("ws://", "wss://")):
+            raise ValueError("FRONTDESK_DISCORD__GATEWAY_URL: must be a ws:// or wss:// URL")
         return self
 
 

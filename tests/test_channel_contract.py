@@ -117,10 +117,41 @@ async def slack_harness() -> AsyncIterator[Harness]:
         await connection.stop()
 
 
+async def discord_harness() -> AsyncIterator[Harness]:
+    from channels.discord.connection import DiscordConnection
+    from channels.discord.customers import DiscordChannel
+    from channels.discord.text import MAX_CHARS
+    from tests.fakes.fake_discord import FakeDiscord
+    from tests.test_discord import discord_settings
+
+    async with FakeDiscord() as fake:
+        settings = discord_settings(fake)
+        connection = DiscordConnection(settings, ready_timeout_s=0.05)
+        channel, inbox = DiscordChannel(connection, settings), Inbox()
+        await channel.start(inbox)
+        await connection.start()
+        payload = fake.dm_message("where is my order?")
+
+        async def twice() -> None:
+            for count in (1, 2):  # the second as the gateway replays it after a RESUME
+                await fake.dispatch("MESSAGE_CREATE", payload)
+                await fake.wait_for(lambda n=count: len(inbox.messages) >= n)
+
+        def received() -> list[str]:
+            return [str(m.get("content")) for m in fake.sent]
+
+        yield Harness(channel, inbox, MAX_CHARS, twice, received,
+                      ConversationRef("discord", payload["channel_id"]),
+                      ConversationRef("slack", "C1"))  # fmt: skip
+        await channel.stop()
+        await connection.stop()
+
+
 HARNESSES: dict[str, Callable[[], AsyncIterator[Harness]]] = {
     "fake": fake_harness,
     "terminal": terminal_harness,
     "slack": slack_harness,
+    "discord": discord_harness,
 }
 
 

@@ -1,0 +1,300 @@
+"""Discord as a customer channel: messages -> ``InboundMessage``, ``OutboundMessage`` -> posts.
+
+Where a conversation lives (``ConversationRef``):
+
+- a DM: the DM channel (``conversation_id``), no thread;
+- a support channel: one conversation per customer in that channel
+  (``conversation_id`` = ``<channel id>:<user id>``), answered in the channel with a reply
+  reference; with ``THREAD_PER_CONVERSATION`` each top-level message opens its own thread
+  instead (``thread_id`` = the message id: Discord gives a thread started from a message the
+  message's id), created on the first answer;
+- a thread of a support channel, or a forum post: the thread (``conversation_id`` = parent,
+  ``thread_id`` = thread). A forum post's starter message has the thread's id.
+
+Discord quirks (why the code looks like this): the gateway may deliver a MESSAGE_CREATE again
+after a RESUME, so the message id is the idempotency key; system messages (pins, joins,
+"thread created") share the event, so only default messages and replies are questions; the
+bot's typing indicator lasts 10 s, so it is renewed until the answer is sent (for at most 15 s:
+a message relayed to a person gets no answer from the bot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import discord
+
+from channels.base import (
+    Attachment,
+    Author,
+    ConversationRef,
+    InboundHandler,
+    InboundMessage,
+    OutboundMessage,
+    ReplyHints,
+)
+from channels.discord.connection import DiscordConnection
+from channels.discord.text import describe_files, split_message, without_mention
+from config.errors import ChannelError, DeliveryRefused
+from config.settings import DiscordSettings
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NAME = "discord"
+QUESTION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+OPEN_THREAD = "open_thread"  # hint: start a thread from the customer's message on first reply
+FORUM = "forum"  # hint: the conversation is a forum post (tags can be applied)
+_TYPING_RENEW_S = 8.0
+_TYPING_MAX_S = 15.0  # a relayed message gets no bot answer: do not type on for long
+_QUEUE_RETRY_S = (0.5, 1.0, 2.0, 4.0)
+_KNOWN_THREADS = 10_000
+_THREAD_NAME_CHARS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a message was written, as the gateway cache knows it."""
+
+    kind: Literal["dm", "channel", "thread", "unknown"]
+    channel_id: int
+    parent_id: int | None = None
+    guild_id: int | None = None
+
+
+def place_of(channel: object) -> Place:
+    if isinstance(channel, discord.DMChannel):
+        return Place("dm", channel.id)
+    if isinstance(channel, discord.Thread):
+        return Place("thread", channel.id, channel.parent_id, channel.guild.id)
+    if isinstance(channel, discord.TextChannel):
+        return Place("channel", channel.id, guild_id=channel.guild.id)
+    if isinstance(channel, discord.PartialMessageable) and channel.guild_id is None:
+        return Place("dm", channel.id)  # a DM channel not cached yet
+    return Place("unknown", getattr(channel, "id", 0))
+
+
+def to_inbound(
+    message: discord.Message, place: Place, bot_user_id: int | None, settings: DiscordSettings
+) -> InboundMessage | None:
+    """The customer message, or None when the bot should not answer it. Pure."""
+    if message.author.bot or message.webhook_id is not None or message.author.id == bot_user_id:
+        return None
+    if message.type not in QUESTION_TYPES:
+        return None
+    ref = _ref(message, place, settings)
+    if ref is None:
+        return None
+    files = [(a.filename, a.size, a.content_type) for a in message.attachments]
+    text = without_mention(message.content, bot_user_id).strip()
+    if files:  # the CDN links expire: the names, sizes and types go into the text
+        text = f"{text}\n{describe_files(files)}".strip()
+    if not text:
+        return None
+    author = Author(id=str(message.author.id), display_name=message.author.display_name)
+    attachments = tuple(Attachment(name=n, content_type=t, size=s) for n, s, t in files)
+    return InboundMessage(
+        ref=ref,
+        message_id=str(message.id),
+        author=author,
+        text=text,
+        received_at=message.created_at,
+        attachments=attachments,
+    )
+
+
+def _ref(
+    message: discord.Message, place: Place, settings: DiscordSettings
+) -> ConversationRef | None:
+    guild_id = message.guild.id if message.guild is not None else place.guild_id
+    guild = str(guild_id) if guild_id is not None else None
+    if place.kind == "dm":
+        if not settings.answer_direct_messages:
+            return None
+        return _conversation(str(place.channel_id), None, None, message)
+    if place.kind == "thread" and place.parent_id is not None:
+        parent = str(place.parent_id)
+        forum = parent in settings.forum_channel_ids
+        if parent not in settings.support_channel_ids and not forum:
+            return None
+        extra = ((FORUM, "1"),) if forum else ()
+        return _conversation(parent, str(place.channel_id), guild, message, extra)
+    if place.kind == "channel" and str(place.channel_id) in settings.support_channel_ids:
+        channel = str(place.channel_id)
+        if settings.thread_per_conversation:
+            opening = ((OPEN_THREAD, "1"),)
+            return _conversation(channel, str(message.id), guild, message, opening, subject=True)
+        return _conversation(f"{channel}:{message.author.id}", None, guild, message)
+    return None
+
+
+def _conversation(
+    conversation: str,
+    thread: str | None,
+    guild: str | None,
+    message: discord.Message,
+    extra: tuple[tuple[str, str], ...] = (),
+    subject: bool = False,
+) -> ConversationRef:
+    title = " ".join(message.clean_content.split())[:_THREAD_NAME_CHARS] if subject else None
+    hints = ReplyHints(reply_to=str(message.id), subject=title or None, extra=extra)
+    return ConversationRef(
+        channel=CHANNEL_NAME,
+        conversation_id=conversation,
+        thread_id=thread,
+        workspace_id=guild,
+        hints=hints,
+    )
+
+
+def target_of(ref: ConversationRef) -> int:
+    """The Discord channel (or thread) an answer to ``ref`` is posted in."""
+    where = ref.thread_id or ref.conversation_id.partition(":")[0]
+    if not where.isdigit():
+        raise DeliveryRefused(f"not a Discord conversation: {ref.key}")
+    return int(where)
+
+
+class DiscordChannel:
+    """Customers on Discord: DMs, support channels, their threads and forum posts."""
+
+    name = CHANNEL_NAME
+
+    def __init__(self, connection: DiscordConnection, settings: DiscordSettings) -> None:
+        self._conn = connection
+        self._settings = settings
+        self._handler: InboundHandler | None = None
+        self._typing: dict[int, asyncio.Task[None]] = {}
+        self._threads: set[int] = set()  # threads this process knows exist
+
+    async def start(self, handler: InboundHandler) -> None:
+        self._handler = handler
+        self._conn.on_customer_message(self._on_message)
+
+    async def stop(self) -> None:
+        self._handler = None
+        self._conn.on_customer_message(None)
+        for task in list(self._typing.values()):
+            task.cancel()
+
+    async def _on_message(self, message: discord.Message) -> None:
+        inbound = to_inbound(
+            message, place_of(message.channel), self._conn.bot_user_id, self._settings
+        )
+        if inbound is None:
+            return
+        if not await self._queue(inbound):
+            log.info("discord: duplicate delivery of message %s dropped", message.id)
+            return
+        self._start_typing(message.channel.id)
+
+    async def _queue(self, inbound: InboundMessage) -> bool:
+        """Hand the message to the durable queue, retrying a few times: the gateway never
+        delivers an event again, so a queue that is briefly down must not lose it."""
+        for attempt, pause in enumerate(_QUEUE_RETRY_S, start=1):
+            try:
+                return await self._submit(inbound)
+            except ChannelError:
+                raise  # stopping
+            except Exception:
+                log.warning("discord: cannot queue message %s (attempt %d); retrying in %.1f s",
+                            inbound.message_id, attempt, pause, exc_info=True)  # fmt: skip
+                await asyncio.sleep(pause)
+        return await self._submit(inbound)
+
+    async def _submit(self, inbound: InboundMessage) -> bool:
+        handler = self._handler
+        if handler is None:
+            raise ChannelError(f"discord: message {inbound.message_id} arrived while stopped")
+        return await handler(inbound)
+
+    # -- typing ----------------------------------------------------------------------------
+
+    def _start_typing(self, channel_id: int) -> None:
+        if channel_id not in self._typing:
+            self._typing[channel_id] = asyncio.create_task(self._keep_typing(channel_id))
+
+    async def _keep_typing(self, channel_id: int) -> None:
+        channel = self._conn.client.get_partial_messageable(channel_id)
+        try:
+            async with asyncio.timeout(_TYPING_MAX_S):
+                while True:
+                    await channel.typing()
+                    await asyncio.sleep(_TYPING_RENEW_S)
+        except (TimeoutError, discord.HTTPException, OSError) as err:
+            log.debug("discord: typing in %s ended (%s)", channel_id, type(err).__name__)
+        finally:
+            self._typing.pop(channel_id, None)
+
+    def _stop_typing(self, channel_id: int) -> None:
+        task = self._typing.pop(channel_id, None)
+        if task is not None:
+            task.cancel()
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> None:
+        ref = message.ref
+        if ref.channel != self.name:
+            raise DeliveryRefused(f"discord cannot deliver to a {ref.channel} conversation")
+        target = target_of(ref)
+        opened = ref.hints.get(OPEN_THREAD) is not None and ref.thread_id is not None
+        if opened and not await self._open_thread(ref, target):
+            target, opened = int(ref.conversation_id), False  # answer beside the question
+        text = message.text
+        if message.sender_name:
+            text = f"**{discord.utils.escape_markdown(message.sender_name)}**: {text}"
+        # A reply must reference a message in the same channel: not the one a thread came from.
+        reply_to = None if opened or message.in_reply_to is None else int(message.in_reply_to)
+        channel = self._conn.client.get_partial_messageable(target)
+        self._stop_typing(target)
+        self._stop_typing(int(ref.conversation_id.partition(":")[0]))
+        for number, part in enumerate(split_message(text)):
+            options: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+            if number == 0 and reply_to is not None:
+                options["reference"] = discord.MessageReference(
+                    message_id=reply_to, channel_id=target, fail_if_not_exists=False
+                )
+                options["allowed_mentions"].replied_user = True  # only the customer is pinged
+            await self._conn.rest(f"send to {target}", channel.send(part, **options))
+
+    async def _open_thread(self, ref: ConversationRef, thread_id: int) -> bool:
+        """Start the conversation's thread from the customer's message; False when Discord
+        refuses (no Create Public Threads there): the answer then goes to the channel."""
+        if thread_id in self._threads:
+            return True
+        parent = self._conn.client.get_partial_messageable(
+            int(ref.conversation_id), guild_id=int(ref.workspace_id or 0) or None
+        )
+        starter = parent.get_partial_message(thread_id)
+        name = (ref.hints.subject or f"Support {thread_id}")[:_THREAD_NAME_CHARS]
+        try:
+            await starter.create_thread(name=name, auto_archive_duration=1440)
+        except discord.HTTPException as err:
+            if err.code != 160004:  # "a thread has already been created for this message"
+                error = self._conn.error(f"thread for {thread_id}", err)
+                if isinstance(error, DeliveryRefused):
+                    return False
+                raise error from err
+        if len(self._threads) >= _KNOWN_THREADS:
+            self._threads.clear()  # a forgotten thread costs one "already created" answer
+        self._threads.add(thread_id)
+        return True
+
+    async def apply_tags(self, ref: ConversationRef, category: str | None) -> None:
+        """Tag a forum post with the forum's tag named like ``category``, if there is one."""
+        if category is None or ref.hints.get(FORUM) is None or ref.thread_id is None:
+            return
+        thread = self._conn.client.get_channel(int(ref.thread_id))
+        if not isinstance(thread, discord.Thread) or not isinstance(
+            thread.parent, discord.ForumChannel
+        ):
+            return
+        wanted = category.casefold()
+        tags = [t for t in thread.parent.available_tags if t.name.casefold() == wanted]
+        if not tags or tags[0] in thread.applied_tags:
+            return
+        applied = [*thread.applied_tags, tags[0]][-5:]  # a post carries at most 5 tags
+        await self._conn.rest(f"tag {thread.id}", thread.edit(applied_tags=applied))

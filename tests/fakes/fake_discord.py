@@ -1,0 +1,418 @@
+"""A fake Discord: gateway (websocket, zlib-stream like the real one) and REST API on one
+loopback aiohttp server, for tests through the REAL discord.py.
+
+Point discord.py at it with the settings ``api_base_url=fake.api_base_url`` and
+``gateway_url=fake.gateway_url`` (the connection sets them). It serves one guild with a
+support channel, a forum channel (tags ``billing``, ``shipping``), a staff desk channel, the
+roles ``STAFF_ROLE`` and ``ADMIN_ROLE``, and answers what the bot calls: ``/users/@me``,
+``/oauth2/applications/@me``, channel and message create / edit, thread creation (followed by
+``THREAD_CREATE`` on the gateway, as Discord does), thread edits, reactions, typing, command
+sync, interaction callbacks and follow-ups. Anything else is a 404.
+
+Scripting: ``fail("POST", r"/channels/\\d+/messages$", 403, code=50013)`` makes the next
+matching request fail; ``drop()`` closes the gateway like a network cut (the client resumes,
+and ``replay`` events are delivered again after the RESUME, as Discord may do).
+
+Pitfalls (from the rig): discord.py parses JSON only with ``Content-Type`` exactly
+``application/json``; ``"message_reference": null`` crashes its parser; a 429 without a
+``Via`` header is taken for a Cloudflare ban; interaction callbacks carry no Authorization.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.fakes.discord_payloads import (
+    ADMIN_ROLE,
+    ALICE,
+    APP_ID,
+    BOB,
+    BOT,
+    CAROL,
+    DESK,
+    ELSEWHERE,
+    FORUM,
+    GUILD,
+    MALLORY,
+    OTHER_BOT,
+    ROBIN,
+    STAFF_ROLE,
+    SUPPORT,
+    TAGS,
+    TOKEN,
+    Payloads,
+    snowflake,
+)
+from tests.fakes.loopback import LoopbackServer
+
+__all__ = [
+    "ADMIN_ROLE",
+    "ALICE",
+    "BOB",
+    "BOT",
+    "CAROL",
+    "DESK",
+    "ELSEWHERE",
+    "FORUM",
+    "GUILD",
+    "MALLORY",
+    "OTHER_BOT",
+    "ROBIN",
+    "STAFF_ROLE",
+    "SUPPORT",
+    "TAGS",
+    "TOKEN",
+    "FakeDiscord",
+]
+
+
+def _json(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    body = json.dumps(obj).encode()
+    return web.Response(
+        body=body, status=status, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+
+
+@dataclass
+class Failure:
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    query: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeDiscord(Payloads, LoopbackServer):
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self.sent: list[dict[str, Any]] = []  # messages the bot created: channel_id, id, body
+        self.edits: list[dict[str, Any]] = []  # message edits: channel_id, message_id, body
+        self.callbacks: list[dict[str, Any]] = []  # interaction callbacks and follow-ups
+        self.gateway_in: list[dict[str, Any]] = []  # frames the bot sent (IDENTIFY, RESUME...)
+        self.threads: dict[str, dict[str, Any]] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.connections = 0
+        self.refuse_intents = False  # as when the message content intent is not switched on
+        self.replay: list[tuple[str, dict[str, Any]]] = []  # sent again after the next RESUME
+        self.on_sent: Callable[[dict[str, Any]], None] | None = None  # e.g. to time posts
+        self._failures: list[Failure] = []
+        self._sending = asyncio.Lock()  # zlib-stream frames must leave in compression order
+        self._closing: set[asyncio.Task[bool]] = set()
+        self._ws: web.WebSocketResponse | None = None
+        self._z: Any = None
+        self._seq = 0
+        self._identified = asyncio.Event()
+        self._changed = asyncio.Condition()
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        super().__init__(app)
+
+    @property
+    def api_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    async def stop(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        await super().stop()
+
+    # -- scripting and inspection ----------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        code: int = 0,
+        message: str = "",
+        headers: Mapping[str, str] | None = None,
+        **body: Any,
+    ) -> None:
+        """The next ``method`` request whose path matches the regex ``path`` fails."""
+        payload = {"message": message or f"{status}: fake failure", "code": code, **body}
+        self._failures.append(
+            Failure(method, re.compile(path), status, payload, dict(headers or {}))
+        )
+
+    def posts(self, method: str, pattern: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
+
+    def sent_to(self, channel_id: str) -> list[dict[str, Any]]:
+        return [m for m in self.sent if m["channel_id"] == channel_id]
+
+    async def wait_for(self, predicate: Callable[[], object], within: float = 5.0) -> None:
+        """Until ``predicate()`` holds: re-checked on every request the fake records and at
+        least every 10 ms (for conditions on the bot's side, such as a handler's inbox)."""
+
+        async def waiting() -> None:
+            async with self._changed:
+                while not predicate():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.01)
+
+        await asyncio.wait_for(waiting(), within)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- REST ------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        body: dict[str, Any] | None = None
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                body = await request.json()
+            elif request.content_type.startswith("multipart"):
+                form = await request.post()
+                body = json.loads(str(form.get("payload_json", "{}")))
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        self.requests.append(Request(request.method, path, body, dict(request.query), headers))
+        await self._notify()
+        for failure in self._failures:
+            if failure.method == request.method and failure.path.search(path):
+                self._failures.remove(failure)
+                return _json(failure.body, failure.status, failure.headers)
+        if path.startswith(("/interactions/", "/webhooks/")):  # no Authorization on these
+            return await self._interaction(request.method, path, body or {}, request.query)
+        if headers.get("authorization") != f"Bot {TOKEN}":
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        answer = await self._answer(request.method, path, body or {})
+        if isinstance(answer, web.Response):
+            return answer
+        if answer is None:
+            return _json({"message": "404: Not Found (fake)", "code": 0}, 404)
+        if answer == {}:
+            return web.Response(status=204)
+        return _json(answer)
+
+    async def _answer(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        if method == "GET" and path == "/users/@me":
+            return BOT
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return {
+                "id": APP_ID,
+                "name": "frontdesk",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "owner": ROBIN,
+                "team": None,
+                "summary": "",
+            }
+        parts = path.strip("/").split("/")
+        if parts[0] == "channels" and len(parts) >= 2:
+            return await self._channel_call(method, parts[1], parts[2:], body)
+        if parts[0] == "applications" and method == "PUT" and parts[-1] == "commands":
+            self.commands = [
+                {
+                    **c,
+                    "id": snowflake(),
+                    "application_id": APP_ID,
+                    "version": "1",
+                    "guild_id": GUILD,
+                }
+                for c in body or []
+            ]
+            return self.commands
+        return None
+
+    async def _channel_call(
+        self, method: str, channel: str, rest: list[str], body: dict[str, Any]
+    ) -> Any:
+        if not rest:
+            if method == "GET":
+                return self.channel(channel)
+            if method == "PATCH" and channel in self.threads:
+                self.threads[channel].update(body)
+                return self.threads[channel]
+            return None
+        if rest == ["typing"] and method == "POST":
+            return {}
+        if rest == ["messages"] and method == "POST":
+            message = {
+                **self.message(channel, BOT, body.get("content") or ""),
+                "embeds": body.get("embeds") or [],
+                "components": body.get("components") or [],
+            }
+            if body.get("message_reference"):  # a JSON null here crashes discord.py
+                message["message_reference"] = {**body["message_reference"], "channel_id": channel}
+            record = {"channel_id": channel, "id": message["id"], **body}
+            self.sent.append(record)
+            if self.on_sent is not None:
+                self.on_sent(record)
+            await self._notify()
+            return message
+        if len(rest) == 2 and rest[0] == "messages" and method == "PATCH":
+            self.edits.append({"channel_id": channel, "message_id": rest[1], **body})
+            await self._notify()
+            return {
+                **self.message(channel, BOT, body.get("content") or ""),
+                "id": rest[1],
+                "embeds": body.get("embeds") or [],
+                "components": body.get("components") or [],
+            }
+        if len(rest) == 3 and rest[0] == "messages" and rest[2] == "threads" and method == "POST":
+            return await self._start_thread(channel, rest[1], str(body.get("name")))
+        if len(rest) >= 4 and rest[2] == "reactions" and method == "PUT":
+            return {}
+        return None
+
+    async def _start_thread(self, parent: str, message_id: str, name: str) -> Any:
+        if message_id in self.threads:
+            return _failure_body(400, 160004, "A thread has already been created for this message")
+        thread = self.thread(message_id, parent, name)
+        self.threads[message_id] = thread
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        return thread
+
+    async def _interaction(
+        self, method: str, path: str, body: dict[str, Any], query: Mapping[str, str]
+    ) -> web.Response:
+        data = body.get("data") or body
+        self.callbacks.append({"method": method, "path": path, **body})
+        await self._notify()
+        message = {
+            **self.message(DESK, BOT, data.get("content") or ""),
+            "flags": data.get("flags", 0),
+        }
+        if path.startswith("/interactions/") and query.get("with_response") in ("1", "true"):
+            iid = path.split("/")[2]
+            return _json(
+                {
+                    "interaction": {
+                        "id": iid,
+                        "type": 3,
+                        "response_message_id": message["id"],
+                        "response_message_loading": body.get("type") == 5,
+                        "response_message_ephemeral": bool(message["flags"] & 64),
+                    },
+                    "resource": {"type": body.get("type", 4), "message": message},
+                }
+            )
+        if path.startswith("/interactions/"):
+            return web.Response(status=204)
+        return _json(message)
+
+    # -- gateway ---------------------------------------------------------------------------
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        ws = self._ws
+        if ws is None or ws.closed:
+            return
+        data = json.dumps(payload).encode()
+        async with self._sending:
+            if self._z is not None:
+                await ws.send_bytes(self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH))
+            else:
+                await ws.send_str(data.decode())
+
+    async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
+        """Send one DISPATCH event to the connected bot (waits until it identified)."""
+        await asyncio.wait_for(self._identified.wait(), 10)
+        self._seq += 1
+        await self._send({"op": 0, "t": event, "s": self._seq, "d": dict(data)})
+
+    async def drop(self, code: int = 4000) -> None:
+        """Close the gateway connection as a network cut would; the client resumes."""
+        self._identified.clear()
+        if self._ws is not None:
+            # Not awaited to the end: the closing handshake waits on the client for seconds.
+            self._closing.add(asyncio.create_task(self._ws.close(code=code)))
+            await asyncio.sleep(0)
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws, self.connections = ws, self.connections + 1
+        compress = request.query.get("compress") == "zlib-stream"
+        self._z = zlib.compressobj() if compress else None
+        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        async for message in ws:
+            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                break
+            frame = json.loads(message.data)
+            self.gateway_in.append(frame)
+            await self._notify()
+            if frame["op"] == 1:
+                await self._send({"op": 11, "d": None, "s": None, "t": None})
+            elif frame["op"] == 2 and self.refuse_intents:
+                await ws.close(code=4014)  # "disallowed intents": message content is off
+            elif frame["op"] == 2:
+                await self._ready()
+            elif frame["op"] == 6:
+                self._identified.set()
+                for event, data in self.replay:
+                    await self.dispatch(event, data)
+                self.replay = []
+                await self.dispatch("RESUMED", {})
+        if self._ws is ws:
+            self._identified.clear()
+        return ws
+
+    async def _ready(self) -> None:
+        self._seq += 1
+        await self._send(
+            {
+                "op": 0,
+                "t": "READY",
+                "s": self._seq,
+                "d": {
+                    "v": 10,
+                    "user": {**BOT, "verified": True, "mfa_enabled": False, "flags": 0},
+                    "guilds": [{"id": GUILD, "unavailable": True}],
+                    "session_id": "fake-session",
+                    "resume_gateway_url": self.gateway_url,
+                    "shard": [0, 1],
+                    "application": {"id": APP_ID, "flags": 0},
+                    "private_channels": [],
+                    "relationships": [],
+                },
+            }
+        )
+        self._seq += 1
+        await self._send({"op": 0, "t": "GUILD_CREATE", "s": self._seq, "d": self.guild()})
+        self._identified.set()
+
+    async def forum_post(
+        self, title: str, content: str, author: Mapping[str, Any] = ROBIN
+    ) -> dict[str, Any]:
+        """A new forum post: THREAD_CREATE, then its starter message (same id as the thread)."""
+        thread_id = snowflake()
+        thread = self.thread(thread_id, FORUM, title, owner=str(author["id"]))
+        self.threads[thread_id] = thread
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
+        starter = {**self.guild_message(content, thread_id, author), "id": thread_id}
+        await self.dispatch("MESSAGE_CREATE", starter)
+        return starter
+
+
+def _failure_body(status: int, code: int, message: str) -> web.Response:
+    return _json({"message": message, "code": code}, status)
