@@ -62,8 +62,10 @@ class Env:
 
 
 def settings_for(fake: FakeSlack, **changes: Any) -> SlackSettings:
-    return slack_settings(fake, oncall_group="S0ONCALL", admin_user_ids=["U0ADMIN"],
-                          admin_group="S0ADMINS", **changes)  # fmt: skip
+    values = {"oncall_group": "S0ONCALL", "admin_user_ids": ["U0ADMIN"],
+              "admin_group": "S0ADMINS", "agent_user_ids": ["U0CAROL"]} | changes  # fmt: skip
+    fake.profiles |= {"U0CAROL": "carol", "U0ADMIN": "Ada"}
+    return slack_settings(fake, **values)
 
 
 @pytest.fixture
@@ -250,14 +252,17 @@ async def test_thread_reply_becomes_a_reply_event(env: Env) -> None:
     assert (reaction["name"], reaction["timestamp"]) == ("lock", "1718000100.001300")
 
 
-async def test_refused_thread_reply_is_explained_privately(env: Env) -> None:
-    env.agents.feedback = DeskFeedback("Claim T-42 first; your message stayed internal.", ok=False)
+async def test_refused_thread_reply_is_explained_privately_and_marked(env: Env) -> None:
+    env.agents.feedback = DeskFeedback("Sorry, only Frontdesk agents can do that.", ok=False)
     body = json.dumps(load("escalation_thread_reply.json"))
     await post(env.url, body, sign(body, SECRET))
-    await env.fake.wait_for(lambda: bool(env.fake.calls_to("chat.postEphemeral")))
-    ephemeral = env.fake.calls_to("chat.postEphemeral")[0]
+    await env.connection.drain()
+    (ephemeral,) = env.fake.calls_to("chat.postEphemeral")
     assert (ephemeral["user"], ephemeral["thread_ts"]) == ("U0CAROL", CARD_TS)
-    assert env.fake.calls_to("reactions.add") == []
+    assert ephemeral["text"] == "Sorry, only Frontdesk agents can do that."
+    (reaction,) = env.fake.calls_to("reactions.add")  # not relayed: marked like a note
+    assert (reaction["name"], reaction["timestamp"]) == ("lock", "1718000100.001300")
+    assert env.fake.calls_to("chat.postMessage") == []
 
 
 async def test_top_level_messages_in_the_escalation_channel_are_ignored(fake: FakeSlack) -> None:

@@ -93,6 +93,7 @@ class SlackConnection:
         self._runner: web.AppRunner | None = None
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._checks: list[Callable[[], Awaitable[None]]] = []
         self.app.event("message")(self._on_message)
         self.app.event("app_mention")(self._on_mention)
 
@@ -137,12 +138,20 @@ class SlackConnection:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    def check_at_start(self, check: Callable[[], Awaitable[None]]) -> None:
+        """Run ``check`` in ``start`` once the token is known good, before any event arrives
+        (it may raise ``ConfigError``: the bot then does not start)."""
+        if check not in self._checks:
+            self._checks.append(check)
+
     async def start(self) -> None:
         """Identify the bot and open the transport; call it once every listener is attached."""
         async with self._start_lock:
             if self._started:
                 return
             await self._identify()
+            for check in self._checks:
+                await check()
             if self.settings.mode == "socket":
                 await self._start_socket_mode()
             else:
