@@ -31,22 +31,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from channels.slack.cache import TtlCache
+from channels.slack.pacing import Pacer
+from channels.slack.requests import body_problem, signature_problem
 from config.errors import ChannelError, ConfigError, DeliveryRefused
 from config.settings import SlackSettings, secret_value
 
@@ -205,8 +206,26 @@ class SlackConnection:
         log.info("Slack: receiving events on http://%s:%s%s", host, self.port, EVENTS_PATH)
 
     async def _serve(self, request: web.Request) -> web.Response:
-        response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        """One HTTP request from Slack: checked (``channels.slack.requests``), then Bolt."""
+        raw = await request.read()
+        secret = secret_value(self.settings.signing_secret) or ""
+        refused = signature_problem(secret, raw, request.headers)
+        if refused is None:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                refused = 400, "body is not UTF-8"
+            else:
+                problem = body_problem(text, request.content_type)
+                refused = (400, problem) if problem is not None else None
+        if refused is not None:
+            status, reason = refused
+            level = logging.WARNING if status == 400 else logging.INFO
+            log.log(level, "Slack HTTP: refused a request with %d: %s", status, reason)
+            return web.json_response({"error": "invalid request"}, status=status)
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                        headers=dict(request.headers))  # fmt: skip
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     # -- background work -------------------------------------------------------------------------
 
@@ -239,43 +258,6 @@ class SlackConnection:
         await self._pacer.wait(channel)
         request = self.client.chat_postMessage(channel=channel, text=text, **fields)
         return await self.api(f"chat.postMessage to {channel}", request)
-
-
-class Pacer:
-    """At most ``rate`` posts per second per Slack channel; channels don't wait on each other.
-
-    Slack allows about one message per second per channel and answers bursts with 429. The state
-    per channel is bounded (``TtlCache``): a channel idle for a few seconds needs no memory of
-    its last post, and a lane dropped while in use only costs one early post, which Slack would
-    answer with a 429 that the client retries after ``Retry-After``.
-    """
-
-    def __init__(self, rate: float, max_channels: int = 10_000) -> None:
-        self._interval = 1.0 / rate
-        self._lanes: TtlCache[str, _Lane] = TtlCache(max_channels, max(self._interval, 1.0) * 10)
-
-    async def wait(self, channel: str) -> None:
-        lane = self._lanes.get(channel)
-        if lane is None:
-            lane = _Lane()
-        self._lanes.put(channel, lane)
-        async with lane.lock:
-            delay = lane.last + self._interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            lane.last = time.monotonic()
-            self._lanes.put(channel, lane)
-
-    def __len__(self) -> int:
-        return len(self._lanes)
-
-
-class _Lane:
-    __slots__ = ("last", "lock")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.last = float("-inf")
 
 
 def describe(err: BaseException) -> str:

@@ -183,7 +183,7 @@ class SlackDesk:
         self._conn.spawn(self._button_clicked(body, action), "desk button")
 
     async def _button_clicked(self, body: dict[str, Any], action: dict[str, Any]) -> None:
-        user = body.get("user") or {}
+        user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
         container = body.get("container") or {}
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
         ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
