@@ -340,3 +340,41 @@ async def test_app_home_opened_is_a_home_event(env: Env) -> None:
     await env.connection.drain()
     (event,) = env.agents.events
     assert (event.action, event.agent.id) == (DeskAction.HOME, "U0CAROL")
+
+
+# -- customer text is printable on every desk surface ----------------------------------------------
+
+HOSTILE = "Hi\x1b]0;pwned\x07 \x1b[31mred\x1b[0m \u202eevil\u202c\x00 <@U0ADMIN> &"
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [s for item in value for s in strings(item)] if isinstance(value, list) else []
+
+
+def assert_printable(value: Any) -> None:
+    for text in strings(value):
+        assert not any(c in text for c in ("\x1b", "\x07", "\x00", "\u202e", "\u202c")), text
+        assert "<@U0ADMIN>" not in text  # and still Slack-escaped: no mention of anyone
+
+
+async def test_customer_text_on_cards_relays_and_home_is_printable(env: Env) -> None:
+    hostile = card(summary=HOSTILE, transcript=(f"customer: {HOSTILE}",),
+                   customer=Author("U0ALICE", f"Alice{HOSTILE}"), category=HOSTILE,
+                   reasons=(HOSTILE,))  # fmt: skip
+    ref = await env.desk.page(hostile)
+    await env.desk.update(ref, dataclasses.replace(hostile, status="claimed", agent=HOSTILE))
+    await env.desk.relay(ref, Author("U0ALICE", HOSTILE), HOSTILE)
+    now = datetime.now(UTC)
+    await env.desk.show_home("U0CAROL", HomeView((hostile,), (now,), ((HOSTILE, HOSTILE),)))
+    posted, relayed = env.fake.calls_to("chat.postMessage")
+    (updated,) = env.fake.calls_to("chat.update")
+    (home,) = env.fake.calls_to("views.publish")
+    for shown in (posted["text"], posted["blocks"], updated["text"], updated["blocks"],
+                  relayed["text"], home["view"]["blocks"]):  # fmt: skip
+        assert_printable(shown)
+    assert strings(posted["blocks"])  # the check saw the text
+    assert "red" in relayed["text"] and "&amp;" in relayed["text"]

@@ -157,7 +157,7 @@ class SlackDesk:
             await self._conn.post(channel, part, thread_ts=ts)
 
     async def alert(self, text: str) -> None:
-        for part in split_text(escape(text)):
+        for part in split_text(escape(printable(text))):
             await self._conn.post(self._channel, part)
 
     async def show_home(self, user_id: str, view: HomeView | None) -> None:
