@@ -131,7 +131,7 @@ async def test_roles_from_the_settings(fake: FakeSlack, user: str, role: Role) -
 async def test_without_agent_settings_a_private_channels_members_are_agents(
     fake: FakeSlack,
 ) -> None:
-    members = tuple(f"U0M{i:04d}" for i in range(450)) + ("U0CAROL", "U0GUEST")
+    members = (*(f"U0M{i:04d}" for i in range(450)), "U0CAROL", "U0GUEST")
     fake.channels[ESC] = FakeChannel(private=True, members=members)
     async with running(fake, admin_user_ids=["U0ADMIN"]) as desk:
         roles = [await desk.command(u) for u in ("U0CAROL", "U0NOBODY", "U0GUEST", "U0ADMIN")]
@@ -154,7 +154,7 @@ async def test_a_public_escalation_channel_without_agents_is_refused_at_start(
 
 
 async def test_an_unknown_escalation_channel_is_a_setting_error(fake: FakeSlack) -> None:
-    with pytest.raises(ConfigError, match="^FRONTDESK_SLACK__ESCALATION_CHANNEL: "):
+    with pytest.raises(ConfigError, match=r"^FRONTDESK_SLACK__ESCALATION_CHANNEL: "):
         async with running(fake):
             pass
 

@@ -173,23 +173,7 @@ async def test_the_whole_slack_hand_off(bot: Bot, caplog: pytest.LogCaptureFixtu
     texts = [p["text"] for p in bot.posts_to(DM)][2:]  # what came after the hand-off
     assert not any("warehouse" in t or "could also help" in t or "card" in t for t in texts)
 
-    def refusal() -> list[Any]:
-        return [e for e in bot.fake.calls_to("chat.postEphemeral") if e["user"] == "U0NOBODY"]
-
-    await bot.until(refusal)
-    assert len(refusal()) == 1 and "only Frontdesk agents" in refusal()[0]["text"]
-    logged = [r.getMessage() for r in caplog.records if "U0NOBODY" in r.getMessage()]
-    assert any("reply" in line and "refused" in line for line in logged)
-    assert not any("card number" in r.getMessage() for r in caplog.records)
-
-    # A customer opening the app's Home tab sees the neutral page, no ticket.
-    home = {"type": "app_home_opened", "user": CUSTOMER, "channel": DM, "tab": "home",
-            "event_ts": "1800000002.000001"}  # fmt: skip
-    assert await bot.event(home, "EvHOME1") == 200
-    await bot.until(lambda: bot.fake.calls_to("views.publish"))
-    (published,) = bot.fake.calls_to("views.publish")
-    assert published["user_id"] == CUSTOMER and ticket not in json.dumps(published["view"])
-    assert "Open tickets" not in json.dumps(published["view"])
+    await non_agent_is_refused_privately(bot, ticket, caplog)
 
     await bot.customer("thanks, it's order 55555")
     await bot.until(lambda: any("55555" in p["text"] for p in bot.posts_to(ESC)))
@@ -217,3 +201,25 @@ async def test_the_whole_slack_hand_off(bot: Bot, caplog: pytest.LogCaptureFixtu
     assert "only Frontdesk agents" in json.dumps(bot.fake.hooks)
     assert any("U0NOBODY" in r.getMessage() and r.levelno == logging.WARNING
                for r in caplog.records)  # fmt: skip
+
+
+async def non_agent_is_refused_privately(
+    bot: Bot, ticket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refusal() -> list[Any]:
+        return [e for e in bot.fake.calls_to("chat.postEphemeral") if e["user"] == "U0NOBODY"]
+
+    await bot.until(refusal)
+    assert len(refusal()) == 1 and "only Frontdesk agents" in refusal()[0]["text"]
+    logged = [r.getMessage() for r in caplog.records if "U0NOBODY" in r.getMessage()]
+    assert any("reply" in line and "refused" in line for line in logged)
+    assert not any("card number" in r.getMessage() for r in caplog.records)
+
+    # A customer opening the app's Home tab sees the neutral page, no ticket.
+    home = {"type": "app_home_opened", "user": CUSTOMER, "channel": DM, "tab": "home",
+            "event_ts": "1800000002.000001"}  # fmt: skip
+    assert await bot.event(home, "EvHOME1") == 200
+    await bot.until(lambda: bot.fake.calls_to("views.publish"))
+    (published,) = bot.fake.calls_to("views.publish")
+    assert published["user_id"] == CUSTOMER and ticket not in json.dumps(published["view"])
+    assert "Open tickets" not in json.dumps(published["view"])
