@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from channels.slack.cache import TtlCache
-from channels.slack.connection import Pacer
+from channels.slack.pacing import Pacer
 
 
 class Clock:

@@ -133,12 +133,11 @@ async def test_a_public_escalation_channel_without_agents_exits_2(
 
 
 async def test_the_whole_slack_hand_off(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
-    first = await bot.customer("How do I return an item?", retries=2)  # delivered 3 times
+    await bot.customer("How do I return an item?", retries=2)  # delivered 3 times
     await bot.until(lambda: len(bot.posts_to(DM)) >= 1)
     await asyncio.sleep(0.5)  # room for a wrong second reply to show up
     answers = bot.posts_to(DM)
     assert len(answers) == 1 and answers[0].get("thread_ts") is None  # a DM is one chat
-    assert first
     assert "30 days" in answers[0]["text"]
 
     await bot.customer("I want to talk to a real person please")
