@@ -19,7 +19,7 @@ from channels.base import DeskAction, DeskEvent, DeskFeedback, Role
 from channels.slack.connection import SlackConnection
 from channels.slack.desk import SlackDesk
 from config.errors import ConfigError
-from config.settings import DeskSettings, load_settings
+from config.settings import DeskSettings, Settings, load_settings
 from tests.fakes.fake_slack import (
     FORM,
     SECRET,
@@ -221,3 +221,16 @@ async def test_a_non_agents_refusals_are_private(fake: FakeSlack) -> None:
         assert [h["response_type"] for _, h in fake.hooks] == ["ephemeral"]
         assert [r["name"] for r in fake.calls_to("reactions.add")] == ["lock"]
         assert fake.calls_to("chat.postMessage") == []
+
+
+def test_check_says_who_the_agents_are() -> None:
+    from channels.slack import describe
+
+    def desk_line(**changes: Any) -> str:
+        settings = Settings(slack=slack_settings(**changes))
+        return next(p.why for p in describe(settings) if p.kind == "desk")
+
+    assert desk_line().endswith("agents: the members of C0ESC (it must be private)")
+    assert desk_line(agent_user_ids=["U0A", "U0B"], agent_group="S0AG").endswith(
+        "agents: 2 user ids + group S0AG, and the admins"
+    )

@@ -67,13 +67,6 @@ class SlackAccess:
         """True when the escalation channel's members are the agents (no agent setting)."""
         return not self._settings.agent_user_ids and not self._settings.agent_group
 
-    def describe(self) -> str:
-        s = self._settings
-        if self.by_channel:
-            return f"agents: members of {s.escalation_channel} (must be private; checked at start)"
-        group = f", group {s.agent_group}" if s.agent_group else ""
-        return f"agents: {len(s.agent_user_ids)} user ids{group}; admins are agents too"
-
     async def check(self) -> None:
         """At start: the escalation channel may stand for the agents only if it is private."""
         channel = self._settings.escalation_channel
