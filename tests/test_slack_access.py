@@ -15,7 +15,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from channels.base import DeskAction, DeskEvent, DeskFeedback, Role
+from channels.base import Author, DeskAction, DeskEvent, DeskFeedback, Role
+from channels.slack.access import GROUP_TTL_S, SlackAccess
 from channels.slack.connection import SlackConnection
 from channels.slack.desk import SlackDesk
 from config.errors import ConfigError
@@ -234,3 +235,28 @@ def test_check_says_who_the_agents_are() -> None:
     assert desk_line(agent_user_ids=["U0A", "U0B"], agent_group="S0AG").endswith(
         "agents: 2 user ids + group S0AG, and the admins"
     )
+
+
+async def test_member_and_group_caches_are_bounded_and_expire(fake: FakeSlack) -> None:
+    class Clock:
+        now = 1000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    agents = [f"U0AG{i}" for i in range(6)]
+    fake.profiles |= {a: a for a in agents}
+    fake.usergroups["S0AGENTS"] = agents
+    settings = slack_settings(fake, agent_group="S0AGENTS")
+    connection = SlackConnection(settings)
+    access = SlackAccess(connection, settings, max_members=3, clock=clock)
+    for agent in agents:
+        assert (await access.identify(Author(agent)))[1] is Role.AGENT
+    assert len(access.members) == 3
+    assert len(fake.calls_to("usergroups.users.list")) == 1
+    clock.now += GROUP_TTL_S
+    fake.usergroups["S0AGENTS"] = agents[:1]  # removed from the group: gone after the TTL
+    assert (await access.identify(Author(agents[-1])))[1] is Role.NONE
+    assert len(fake.calls_to("usergroups.users.list")) == 2
+    await connection.stop()
