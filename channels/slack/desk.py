@@ -183,10 +183,9 @@ class SlackDesk:
         self._conn.spawn(self._button_clicked(body, action), "desk button")
 
     async def _button_clicked(self, body: dict[str, Any], action: dict[str, Any]) -> None:
-        user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
+        user, container = _obj(body.get("user")), _obj(body.get("container"))
+        channel = _obj(body.get("channel")).get("id") or container.get("channel_id")
+        ts = _obj(body.get("message")).get("ts") or container.get("message_ts")
         ids = {"user": user.get("id"), "channel": channel, "message_ts": ts}
         if (bad := malformed(ids, ("user",))) is not None:
             log.warning("slack desk: click with a malformed %s (%s) ignored", bad,
@@ -273,3 +272,8 @@ class SlackDesk:
             channel=channel, user=user, text=escape(text), thread_ts=thread
         )
         await self._conn.api("chat.postEphemeral", request)
+
+
+def _obj(value: object) -> dict[str, Any]:
+    """A payload field that should be an object (Socket Mode payloads are not shape-checked)."""
+    return value if isinstance(value, dict) else {}
