@@ -167,6 +167,9 @@ class SlackAccess:
             cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
                 break
+        else:
+            log.warning("slack: %s has more than %d members; only the first are agents",
+                        channel, _PAGE * _MAX_PAGES)  # fmt: skip
         return frozenset(members)
 
     async def _is_private(self, channel: str) -> bool:

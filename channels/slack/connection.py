@@ -25,6 +25,11 @@ Slack quirks handled here (why the code looks like this):
   ``start`` calls it too, to fail fast on a bad token and to learn the bot's own user id.
 - ``SocketModeClient.connect`` retries forever on failure; asking for the WebSocket URL first
   turns a bad app token into a start-up error.
+- Bolt trusts the shape of a signed HTTP request and answers a malformed one with a 500 and a
+  traceback (which Slack then retries): ``_serve`` checks the signature and the body first
+  (``channels.slack.requests``), so those get a 400 and one log line.
+- Checks that need the Web API but must pass before any event is taken in (the desk's "is the
+  escalation channel private?") run in ``start`` (``check_at_start``), after ``auth.test``.
 """
 
 from __future__ import annotations
