@@ -272,3 +272,35 @@ async def test_malformed_user_in_a_command_is_ignored(running: Running) -> None:
     body = urlencode(fields)
     assert await running.send(body, FORM) == 200
     assert running.agents.events == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [("events_api", {"type": "event_callback", "team_id": TEAM_ID, "event": "hello"}),
+     ("interactive", click(actions="x")), ("events_api", {"type": "event_callback",
+                                                          "event": {"type": "message",
+                                                                    "user": 42}})],
+)  # fmt: skip
+async def test_a_malformed_socket_mode_envelope_is_acked_and_logged_once(
+    kind: str, payload: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with FakeSlack() as fake:
+        fake.profiles = {"U0CAROL": "carol"}
+        settings = slack_settings(fake, mode="socket", agent_user_ids=["U0CAROL"])
+        connection = SlackConnection(settings)
+        channel, inbox = SlackChannel(connection, settings), Inbox()
+        desk, agents = SlackDesk(connection, settings, DeskSettings()), Agents()
+        await channel.start(inbox)
+        await desk.start(agents)
+        await connection.start()
+        try:
+            envelope = await fake.send_envelope(kind, payload)
+            await fake.wait_for(lambda: fake.ack_for(envelope) is not None)
+            await connection.drain()
+            good = await fake.send_envelope("events_api", load("dm.json"))
+            await fake.wait_for(lambda: fake.ack_for(good) is not None)
+        finally:
+            await connection.stop()
+    assert [m.message_id for m in inbox.messages] == ["D0ALICE:1718000001.000100"]
+    assert agents.events == []
+    assert_one_line(caplog)

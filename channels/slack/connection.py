@@ -42,7 +42,6 @@ from typing import Any, Literal, TypeVar
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -52,7 +51,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from channels.slack.pacing import Pacer
-from channels.slack.requests import body_problem, signature_problem
+from channels.slack.requests import CheckedSocketModeHandler, body_problem, signature_problem
 from config.errors import ChannelError, ConfigError, DeliveryRefused
 from config.settings import SlackSettings, secret_value
 
@@ -95,7 +94,7 @@ class SlackConnection:
         self._attached: set[Route] = set()
         self._pacer = Pacer(settings.max_messages_per_second)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._socket: AsyncSocketModeHandler | None = None
+        self._socket: CheckedSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self._started = False
         self._start_lock = asyncio.Lock()
@@ -185,7 +184,7 @@ class SlackConnection:
         app_token = secret_value(self.settings.app_token)
         if app_token is None:
             raise ConfigError("FRONTDESK_SLACK__APP_TOKEN: required in Socket Mode")
-        handler = AsyncSocketModeHandler(self.app, app_token=app_token)
+        handler = CheckedSocketModeHandler(self.app, app_token=app_token)
         try:
             handler.client.wss_uri = await handler.client.issue_new_wss_url()
             connect = handler.connect_async()  # type: ignore[no-untyped-call]

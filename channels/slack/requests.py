@@ -5,18 +5,26 @@ JSON body, a list instead of an object, an ``event`` that is a string or a bad `
 all end in an exception inside Bolt (a 500 and a traceback), and Slack then retries the same
 broken request. Here the signature is checked first (so an unsigned request stays a 401 and
 reveals nothing), then the body is parsed exactly as Bolt parses it and the fields Bolt and our
-listeners read are checked for type; anything else is a 400 with one log line.
+listeners read are checked for type; anything else is a 400 with one log line. Socket Mode
+payloads get the same type checks (``CheckedSocketModeHandler``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.internals import parse_body
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+
+log = logging.getLogger(__name__)
 
 MAX_AGE_S = 300  # Slack's (and Bolt's) replay window for signed requests
 # Fields Bolt's context extraction reads, in the body and in the nested objects below.
@@ -57,6 +65,11 @@ def body_problem(text: str, content_type: str | None) -> str | None:
         body: Any = parse_body(text, content_type)
     except ValueError as err:  # JSONDecodeError: truncated JSON or a bad ``payload=`` form
         return f"body is not valid JSON ({err})"
+    return payload_problem(body)
+
+
+def payload_problem(body: object) -> str | None:
+    """Why a parsed body (or a Socket Mode envelope's payload) cannot be handled, or None."""
     if not isinstance(body, dict):
         return f"body is {_kind(body)}, not an object"
     if body.get("type") in _INTERACTIVE and not isinstance(body.get("user"), dict):
@@ -97,3 +110,17 @@ def _kind(value: object) -> str:
     names = {list: "a list", str: "a string", int: "a number", float: "a number",
              bool: "a boolean", dict: "an object"}  # fmt: skip
     return names.get(type(value), type(value).__name__)
+
+
+class CheckedSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode with the same payload checks as HTTP mode: a malformed envelope is logged
+    and acknowledged (Slack would resend it, and it would fail again) instead of raising in Bolt.
+    """
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        problem = payload_problem(req.payload)
+        if problem is None:
+            await super().handle(client, req)
+            return
+        log.warning("Slack Socket Mode: dropped a malformed %s envelope: %s", req.type, problem)
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
