@@ -1,4 +1,4 @@
-"""Checks on an HTTP request from Slack before Bolt sees it (HTTP mode only).
+"""Checks on requests from Slack before Bolt sees them: HTTP requests and Socket Mode envelopes.
 
 Bolt trusts the shape of a correctly signed request: a non-numeric timestamp header, a truncated
 JSON body, a list instead of an object, an ``event`` that is a string or a bad ``payload=`` form
