@@ -106,12 +106,32 @@ class SlackSettings(_Section):
     support_channels: CsvList = []
     answer_direct_messages: bool = True
     escalation_channel: str | None = None
+    # Who may use the desk (admins are agents too). With neither agent setting, the members of
+    # the escalation channel are the agents, which is accepted only for a private channel.
+    agent_user_ids: CsvList = []
+    agent_group: str | None = None
     admin_user_ids: CsvList = []
     admin_group: str | None = None
     oncall_group: str | None = None
     command: str = "/frontdesk"
     max_messages_per_second: float = Field(1.0, gt=0)
     api_base_url: str = "https://slack.com/api/"
+
+    @field_validator("agent_user_ids", "admin_user_ids")
+    @classmethod
+    def _user_ids(cls, value: list[str]) -> list[str]:
+        for user_id in value:
+            if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user_id):
+                raise ValueError(f"{user_id!r} is not a Slack user id (U... or W..., from the "
+                                 "member's profile: More, Copy member ID)")  # fmt: skip
+        return value
+
+    @field_validator("agent_group", "admin_group", "oncall_group")
+    @classmethod
+    def _group_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"S[A-Z0-9]{2,}", value):
+            raise ValueError(f"{value!r} is not a Slack user group id (S...)")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> SlackSettings:

@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from channels.base import ConversationRef, InboundMessage, OutboundMessage
-from channels.slack.connection import Pacer, SlackConnection
+from channels.slack.connection import SlackConnection
 from channels.slack.customers import SlackChannel, split_text, to_inbound
+from channels.slack.pacing import Pacer
 from config.errors import ChannelError, DeliveryRefused
 from config.settings import SlackSettings
 from tests.fakes.fake_slack import (

@@ -62,8 +62,10 @@ class Env:
 
 
 def settings_for(fake: FakeSlack, **changes: Any) -> SlackSettings:
-    return slack_settings(fake, oncall_group="S0ONCALL", admin_user_ids=["U0ADMIN"],
-                          admin_group="S0ADMINS", **changes)  # fmt: skip
+    values = {"oncall_group": "S0ONCALL", "admin_user_ids": ["U0ADMIN"],
+              "admin_group": "S0ADMINS", "agent_user_ids": ["U0CAROL"]} | changes  # fmt: skip
+    fake.profiles |= {"U0CAROL": "carol", "U0ADMIN": "Ada"}
+    return slack_settings(fake, **values)
 
 
 @pytest.fixture
@@ -250,14 +252,17 @@ async def test_thread_reply_becomes_a_reply_event(env: Env) -> None:
     assert (reaction["name"], reaction["timestamp"]) == ("lock", "1718000100.001300")
 
 
-async def test_refused_thread_reply_is_explained_privately(env: Env) -> None:
-    env.agents.feedback = DeskFeedback("Claim T-42 first; your message stayed internal.", ok=False)
+async def test_refused_thread_reply_is_explained_privately_and_marked(env: Env) -> None:
+    env.agents.feedback = DeskFeedback("Sorry, only Frontdesk agents can do that.", ok=False)
     body = json.dumps(load("escalation_thread_reply.json"))
     await post(env.url, body, sign(body, SECRET))
-    await env.fake.wait_for(lambda: bool(env.fake.calls_to("chat.postEphemeral")))
-    ephemeral = env.fake.calls_to("chat.postEphemeral")[0]
+    await env.connection.drain()
+    (ephemeral,) = env.fake.calls_to("chat.postEphemeral")
     assert (ephemeral["user"], ephemeral["thread_ts"]) == ("U0CAROL", CARD_TS)
-    assert env.fake.calls_to("reactions.add") == []
+    assert ephemeral["text"] == "Sorry, only Frontdesk agents can do that."
+    (reaction,) = env.fake.calls_to("reactions.add")  # not relayed: marked like a note
+    assert (reaction["name"], reaction["timestamp"]) == ("lock", "1718000100.001300")
+    assert env.fake.calls_to("chat.postMessage") == []
 
 
 async def test_top_level_messages_in_the_escalation_channel_are_ignored(fake: FakeSlack) -> None:
@@ -335,3 +340,41 @@ async def test_app_home_opened_is_a_home_event(env: Env) -> None:
     await env.connection.drain()
     (event,) = env.agents.events
     assert (event.action, event.agent.id) == (DeskAction.HOME, "U0CAROL")
+
+
+# -- customer text is printable on every desk surface ----------------------------------------------
+
+HOSTILE = "Hi\x1b]0;pwned\x07 \x1b[31mred\x1b[0m \u202eevil\u202c\x00 <@U0ADMIN> &"
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [s for item in value for s in strings(item)] if isinstance(value, list) else []
+
+
+def assert_printable(value: Any) -> None:
+    for text in strings(value):
+        assert not any(c in text for c in ("\x1b", "\x07", "\x00", "\u202e", "\u202c")), text
+        assert "<@U0ADMIN>" not in text  # and still Slack-escaped: no mention of anyone
+
+
+async def test_customer_text_on_cards_relays_and_home_is_printable(env: Env) -> None:
+    hostile = card(summary=HOSTILE, transcript=(f"customer: {HOSTILE}",),
+                   customer=Author("U0ALICE", f"Alice{HOSTILE}"), category=HOSTILE,
+                   reasons=(HOSTILE,))  # fmt: skip
+    ref = await env.desk.page(hostile)
+    await env.desk.update(ref, dataclasses.replace(hostile, status="claimed", agent=HOSTILE))
+    await env.desk.relay(ref, Author("U0ALICE", HOSTILE), HOSTILE)
+    now = datetime.now(UTC)
+    await env.desk.show_home("U0CAROL", HomeView((hostile,), (now,), ((HOSTILE, HOSTILE),)))
+    posted, relayed = env.fake.calls_to("chat.postMessage")
+    (updated,) = env.fake.calls_to("chat.update")
+    (home,) = env.fake.calls_to("views.publish")
+    for shown in (posted["text"], posted["blocks"], updated["text"], updated["blocks"],
+                  relayed["text"], home["view"]["blocks"]):  # fmt: skip
+        assert_printable(shown)
+    assert strings(posted["blocks"])  # the check saw the text
+    assert "red" in relayed["text"] and "&amp;" in relayed["text"]

@@ -21,8 +21,9 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.app import App
+from bot.cli import main
 from config.settings import load_settings
-from tests.fakes.fake_slack import FORM, SECRET, FakeSlack, post, sign
+from tests.fakes.fake_slack import FORM, SECRET, FakeChannel, FakeSlack, post, sign
 from tests.servers import free_port, wait_for_port
 
 CUSTOMER, DM = "U0ROBIN", "D0ROBIN"
@@ -88,20 +89,26 @@ class Bot:
         await self.fake.wait_for(check, within=15.0)
 
 
+def configure(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, port: int, data: Path) -> None:
+    for key, value in {
+        "SLACK__ENABLED": "true", "SLACK__MODE": "http", "SLACK__BOT_TOKEN": "xoxb-e2e",
+        "SLACK__SIGNING_SECRET": SECRET, "SLACK__HTTP_PORT": str(port),
+        "SLACK__ESCALATION_CHANNEL": ESC, "SLACK__SUPPORT_CHANNELS": "C0HELP",
+        "SLACK__ADMIN_USER_IDS": "U0ADMIN",
+        "SLACK__API_BASE_URL": fake.api_base_url, "SLACK__MAX_MESSAGES_PER_SECOND": "100",
+        "STORE__DATA_DIR": str(data),
+    }.items():  # fmt: skip
+        monkeypatch.setenv(f"FRONTDESK_{key}", value)
+
+
 @pytest.fixture
 async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
     async with FakeSlack() as fake:
         port = free_port()
-        for key, value in {
-            "SLACK__ENABLED": "true", "SLACK__MODE": "http", "SLACK__BOT_TOKEN": "xoxb-e2e",
-            "SLACK__SIGNING_SECRET": SECRET, "SLACK__HTTP_PORT": str(port),
-            "SLACK__ESCALATION_CHANNEL": ESC, "SLACK__SUPPORT_CHANNELS": "C0HELP",
-            "SLACK__ADMIN_USER_IDS": "U0ADMIN",
-            "SLACK__API_BASE_URL": fake.api_base_url, "SLACK__MAX_MESSAGES_PER_SECOND": "100",
-            "STORE__DATA_DIR": str(tmp_path / "data"),
-        }.items():  # fmt: skip
-            monkeypatch.setenv(f"FRONTDESK_{key}", value)
-        fake.profiles = {"U0ALICE": "Alice", "U0BOB": "Bob"}
+        configure(monkeypatch, fake, port, tmp_path / "data")
+        fake.profiles = {"U0ALICE": "Alice", "U0BOB": "Bob", "U0NOBODY": "Nobody"}
+        # No agent setting: the members of the (private) escalation channel are the agents.
+        fake.channels[ESC] = FakeChannel(private=True, members=("U0BOT", "U0ALICE", "U0BOB"))
         app = App(load_settings(env_file=None))
         task = asyncio.create_task(app.run())
         await asyncio.to_thread(wait_for_port, port, 30.0)
@@ -110,13 +117,27 @@ async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
         await asyncio.wait_for(task, 30)
 
 
+async def test_a_public_escalation_channel_without_agents_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with FakeSlack() as fake:
+        configure(monkeypatch, fake, free_port(), tmp_path / "data")
+        fake.channels[ESC] = FakeChannel(private=False, members=("U0ALICE",))
+        code = await asyncio.wait_for(asyncio.to_thread(main, ["run"]), 60)
+    assert code == 2
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("frontdesk:")]
+    assert line.startswith("frontdesk: invalid setting: FRONTDESK_SLACK__AGENT_USER_IDS: ")
+    assert "Traceback" not in err
+    assert fake.calls_to("chat.postMessage") == []
+
+
 async def test_the_whole_slack_hand_off(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
-    first = await bot.customer("How do I return an item?", retries=2)  # delivered 3 times
+    await bot.customer("How do I return an item?", retries=2)  # delivered 3 times
     await bot.until(lambda: len(bot.posts_to(DM)) >= 1)
     await asyncio.sleep(0.5)  # room for a wrong second reply to show up
     answers = bot.posts_to(DM)
     assert len(answers) == 1 and answers[0].get("thread_ts") is None  # a DM is one chat
-    assert first
     assert "30 days" in answers[0]["text"]
 
     await bot.customer("I want to talk to a real person please")
@@ -144,11 +165,14 @@ async def test_the_whole_slack_hand_off(bot: Bot, caplog: pytest.LogCaptureFixtu
     await bot.agent_says(winner, card_ts, "Hi Robin, I'm on it.")
     await bot.agent_says(winner, card_ts, "note: check the warehouse first")
     await bot.agent_says(loser, card_ts, "I could also help")
+    await bot.agent_says("U0NOBODY", card_ts, "Send me your card number")  # not an agent
     await bot.until(lambda: any("I'm on it" in p["text"] for p in bot.posts_to(DM)))
     assert any(p["text"] == f"*{name}*: Hi Robin, I'm on it." for p in bot.posts_to(DM))
-    await bot.until(lambda: len(bot.fake.calls_to("reactions.add")) >= 2)
+    await bot.until(lambda: len(bot.fake.calls_to("reactions.add")) >= 3)
     texts = [p["text"] for p in bot.posts_to(DM)][2:]  # what came after the hand-off
-    assert not any("warehouse" in t or "could also help" in t for t in texts)
+    assert not any("warehouse" in t or "could also help" in t or "card" in t for t in texts)
+
+    await non_agent_is_refused_privately(bot, ticket, caplog)
 
     await bot.customer("thanks, it's order 55555")
     await bot.until(lambda: any("55555" in p["text"] for p in bot.posts_to(ESC)))
@@ -173,6 +197,28 @@ async def test_the_whole_slack_hand_off(bot: Bot, caplog: pytest.LogCaptureFixtu
 
     await bot.command("U0NOBODY", 'faq add "Do you sell gnomes?" "Yes."')
     await bot.until(lambda: bot.fake.hooks)
-    assert "Only Frontdesk admins" in json.dumps(bot.fake.hooks)
+    assert "only Frontdesk agents" in json.dumps(bot.fake.hooks)
     assert any("U0NOBODY" in r.getMessage() and r.levelno == logging.WARNING
                for r in caplog.records)  # fmt: skip
+
+
+async def non_agent_is_refused_privately(
+    bot: Bot, ticket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refusal() -> list[Any]:
+        return [e for e in bot.fake.calls_to("chat.postEphemeral") if e["user"] == "U0NOBODY"]
+
+    await bot.until(refusal)
+    assert len(refusal()) == 1 and "only Frontdesk agents" in refusal()[0]["text"]
+    logged = [r.getMessage() for r in caplog.records if "U0NOBODY" in r.getMessage()]
+    assert any("reply" in line and "refused" in line for line in logged)
+    assert not any("card number" in r.getMessage() for r in caplog.records)
+
+    # A customer opening the app's Home tab sees the neutral page, no ticket.
+    home = {"type": "app_home_opened", "user": CUSTOMER, "channel": DM, "tab": "home",
+            "event_ts": "1800000002.000001"}  # fmt: skip
+    assert await bot.event(home, "EvHOME1") == 200
+    await bot.until(lambda: bot.fake.calls_to("views.publish"))
+    (published,) = bot.fake.calls_to("views.publish")
+    assert published["user_id"] == CUSTOMER and ticket not in json.dumps(published["view"])
+    assert "Open tickets" not in json.dumps(published["view"])

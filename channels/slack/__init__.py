@@ -54,11 +54,22 @@ def describe(settings: Settings) -> list[Part]:
     dms = "DMs" if slack.answer_direct_messages else "no DMs"
     parts = [Part("channel", "slack", True, f"{slack.mode} mode; {where}; {dms}")]
     if slack.escalation_channel:
-        parts.append(Part("desk", "slack", True, f"cards in {slack.escalation_channel}"))
+        desk = f"cards in {slack.escalation_channel}; {agents(settings)}"
+        parts.append(Part("desk", "slack", True, desk))
     else:
         why = "FRONTDESK_SLACK__ESCALATION_CHANNEL is not set: use `frontdesk desk` for escalations"
         parts.append(Part("desk", "slack", False, why))
     return parts
+
+
+def agents(settings: Settings) -> str:
+    """Who counts as an agent on the Slack desk (``channels.slack.access`` decides)."""
+    slack = settings.slack
+    if not slack.agent_user_ids and not slack.agent_group:
+        return f"agents: the members of {slack.escalation_channel} (it must be private)"
+    named = [f"{len(slack.agent_user_ids)} user ids"] if slack.agent_user_ids else []
+    named += [f"group {slack.agent_group}"] if slack.agent_group else []
+    return f"agents: {' + '.join(named)}, and the admins"
 
 
 def build(settings: Settings, streams: Streams | None = None) -> SlackAdapter:

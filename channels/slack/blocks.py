@@ -1,7 +1,10 @@
 """Block Kit rendering for the Slack desk: escalation cards and the App Home tab.
 
-Pure functions of a card or a home view; ``channels/slack_desk.py`` posts what they return.
+Pure functions of a card or a home view; ``channels/slack/desk.py`` posts what they return.
 Notifications show a message's ``text``, not its blocks, so ``card_text`` is always sent too.
+Text that came from a customer (or any text not ours) goes through ``shown``: control and escape
+characters neutralised (``channels.text.printable``), then Slack-escaped, so it can neither
+mention anyone, form a link, nor change how the agent's client shows the rest.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 from channels.base import DeskAction, EscalationCard, HomeView
 from channels.slack.customers import escape
+from channels.text import printable
 from config.errors import ChannelError
 from config.settings import DeskSettings
 
@@ -27,6 +31,10 @@ _TRANSCRIPT_LINES = 6
 _LINE_CHARS = 200
 _HOME_TICKETS = 40  # a home tab holds at most 100 blocks
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{6,}")
+
+
+def shown(text: str) -> str:
+    return escape(printable(text))
 
 
 def desk_ref(channel: str, ts: str) -> str:
@@ -51,10 +59,10 @@ def card_blocks(card: EscalationCard, desk: DeskSettings) -> list[dict[str, Any]
     if (status := status_line(card)) is not None:
         blocks.append(_section(f"*{status}*"))
     blocks.append({"type": "section", "fields": [_md(f"*{k}*\n{v}") for k, v in _facts(card)]})
-    reasons = "\n".join(f"• {escape(_readable(r))}" for r in card.reasons) or "–"
-    blocks += [_section(f"*Why*\n{reasons}"), _section(f"*Summary*\n{escape(card.summary)}")]
+    reasons = "\n".join(f"• {shown(_readable(r))}" for r in card.reasons) or "–"
+    blocks += [_section(f"*Why*\n{reasons}"), _section(f"*Summary*\n{shown(card.summary)}")]
     if card.transcript:
-        lines = [_md(escape(_short(line))) for line in card.transcript[-_TRANSCRIPT_LINES:]]
+        lines = [_md(shown(_short(line))) for line in card.transcript[-_TRANSCRIPT_LINES:]]
         blocks.append({"type": "context", "elements": lines})
     if card.status in _BUTTONS:
         hint = f"Claim, then reply in this thread; `{desk.internal_prefix}` keeps a reply internal."
@@ -78,7 +86,7 @@ def status_line(card: EscalationCard) -> str | None:
 
 def card_text(card: EscalationCard, mentions: str = "") -> str:
     """The notification text (blocks are not shown in notifications)."""
-    summary = f"{card.urgency or 'normal'}: {escape(_short(card.summary, 150))}"
+    summary = f"{card.urgency or 'normal'}: {shown(_short(card.summary, 150))}"
     return f"{mentions}🆘 {card.ticket_id} · {status_line(card) or summary}"
 
 
@@ -93,7 +101,7 @@ def home_blocks(view: HomeView, desk: DeskSettings, now: datetime) -> list[dict[
         urgency = card.urgency or "normal"
         late = " · ⚠ over SLA" if age > sla.get(urgency, float("inf")) else ""
         line = f"*{card.ticket_id}* · {card.status} · {urgency} · {_duration(age)}{late}"
-        blocks.append(_section(f"{line}\n{escape(_short(card.summary, 300))}"))
+        blocks.append(_section(f"{line}\n{shown(_short(card.summary, 300))}"))
     if len(tickets) > _HOME_TICKETS:
         blocks.append(
             {"type": "context", "elements": [_md(f"…and {len(tickets) - _HOME_TICKETS} more")]}
@@ -101,7 +109,7 @@ def home_blocks(view: HomeView, desk: DeskSettings, now: datetime) -> list[dict[
     if not tickets:
         blocks.append(_section("No open tickets."))
     blocks += [{"type": "divider"}, {"type": "header", "text": _plain("Today")}]
-    stats = [_md(f"*{escape(label)}*\n{escape(value)}") for label, value in view.stats]
+    stats = [_md(f"*{shown(label)}*\n{shown(value)}") for label, value in view.stats]
     blocks += [{"type": "section", "fields": stats[i : i + 10]} for i in range(0, len(stats), 10)]
     return blocks
 
@@ -116,9 +124,9 @@ def _facts(card: EscalationCard) -> list[tuple[str, str]]:
     origin = card.origin.channel
     sentiment = f"{card.sentiment:+.2f}" if card.sentiment is not None else "–"
     return [
-        ("Customer", escape(card.customer.display_name or card.customer.id)),
-        ("From", f"<{card.origin_link}|{origin}>" if card.origin_link else origin),
-        ("Category", escape(card.category or "–")),
+        ("Customer", shown(card.customer.display_name or card.customer.id)),
+        ("From", f"<{card.origin_link}|{shown(origin)}>" if card.origin_link else shown(origin)),
+        ("Category", shown(card.category or "–")),
         ("Urgency", card.urgency or "normal"),
         ("Sentiment", sentiment),
     ]
@@ -140,7 +148,7 @@ def _readable(reason: str) -> str:
 def _who(agent: str | None) -> str:
     if agent is None:
         return "someone"
-    return f"<@{agent}>" if _SLACK_USER.fullmatch(agent) else escape(agent)
+    return f"<@{agent}>" if _SLACK_USER.fullmatch(agent) else shown(agent)
 
 
 def _duration(seconds: float) -> str:

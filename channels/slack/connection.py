@@ -25,27 +25,33 @@ Slack quirks handled here (why the code looks like this):
   ``start`` calls it too, to fail fast on a bad token and to learn the bot's own user id.
 - ``SocketModeClient.connect`` retries forever on failure; asking for the WebSocket URL first
   turns a bad app token into a start-up error.
+- Bolt trusts the shape of a signed HTTP request and answers a malformed one with a 500 and a
+  traceback (which Slack then retries): ``_serve`` checks the signature and the body first
+  (``channels.slack.requests``), so those get a 400 and one log line.
+- Checks that need the Web API but must pass before any event is taken in (the desk's "is the
+  escalation channel private?") run in ``start`` (``check_at_start``), after ``auth.test``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from channels.slack.pacing import Pacer
+from channels.slack.requests import CheckedSocketModeHandler, body_problem, signature_problem
 from config.errors import ChannelError, ConfigError, DeliveryRefused
 from config.settings import SlackSettings, secret_value
 
@@ -88,10 +94,11 @@ class SlackConnection:
         self._attached: set[Route] = set()
         self._pacer = Pacer(settings.max_messages_per_second)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._socket: AsyncSocketModeHandler | None = None
+        self._socket: CheckedSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._checks: list[Callable[[], Awaitable[None]]] = []
         self.app.event("message")(self._on_message)
         self.app.event("app_mention")(self._on_mention)
 
@@ -136,12 +143,20 @@ class SlackConnection:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    def check_at_start(self, check: Callable[[], Awaitable[None]]) -> None:
+        """Run ``check`` in ``start`` once the token is known good, before any event arrives
+        (it may raise ``ConfigError``: the bot then does not start)."""
+        if check not in self._checks:
+            self._checks.append(check)
+
     async def start(self) -> None:
         """Identify the bot and open the transport; call it once every listener is attached."""
         async with self._start_lock:
             if self._started:
                 return
             await self._identify()
+            for check in self._checks:
+                await check()
             if self.settings.mode == "socket":
                 await self._start_socket_mode()
             else:
@@ -169,7 +184,7 @@ class SlackConnection:
         app_token = secret_value(self.settings.app_token)
         if app_token is None:
             raise ConfigError("FRONTDESK_SLACK__APP_TOKEN: required in Socket Mode")
-        handler = AsyncSocketModeHandler(self.app, app_token=app_token)
+        handler = CheckedSocketModeHandler(self.app, app_token=app_token)
         try:
             handler.client.wss_uri = await handler.client.issue_new_wss_url()
             connect = handler.connect_async()  # type: ignore[no-untyped-call]
@@ -195,8 +210,26 @@ class SlackConnection:
         log.info("Slack: receiving events on http://%s:%s%s", host, self.port, EVENTS_PATH)
 
     async def _serve(self, request: web.Request) -> web.Response:
-        response = await self.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+        """One HTTP request from Slack: checked (``channels.slack.requests``), then Bolt."""
+        raw = await request.read()
+        secret = secret_value(self.settings.signing_secret) or ""
+        refused = signature_problem(secret, raw, request.headers)
+        if refused is None:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                refused = 400, "body is not UTF-8"
+            else:
+                problem = body_problem(text, request.content_type)
+                refused = (400, problem) if problem is not None else None
+        if refused is not None:
+            status, reason = refused
+            level = logging.WARNING if status == 400 else logging.INFO
+            log.log(level, "Slack HTTP: refused a request with %d: %s", status, reason)
+            return web.json_response({"error": "invalid request"}, status=status)
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                        headers=dict(request.headers))  # fmt: skip
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     # -- background work -------------------------------------------------------------------------
 
@@ -229,25 +262,6 @@ class SlackConnection:
         await self._pacer.wait(channel)
         request = self.client.chat_postMessage(channel=channel, text=text, **fields)
         return await self.api(f"chat.postMessage to {channel}", request)
-
-
-class Pacer:
-    """At most ``rate`` posts per second per Slack channel; channels don't wait on each other.
-
-    Slack allows about one message per second per channel and answers bursts with 429.
-    """
-
-    def __init__(self, rate: float) -> None:
-        self._interval = 1.0 / rate
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._last: dict[str, float] = {}
-
-    async def wait(self, channel: str) -> None:
-        async with self._locks.setdefault(channel, asyncio.Lock()):
-            delay = self._last.get(channel, float("-inf")) + self._interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._last[channel] = time.monotonic()
 
 
 def describe(err: BaseException) -> str:

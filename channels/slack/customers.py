@@ -17,6 +17,19 @@ Slack quirks (why the code looks like this):
   sentence or word boundaries, each part a separate post in the thread, paced per channel.
 - Replies always go into the message's thread (``thread_ts``, or the message's own ``ts``), so
   each thread is one conversation and a busy support channel stays readable.
+- A customer's thread is theirs. In a channel, a message by someone else in a customer's thread
+  (Slack thread replies carry ``parent_user_id``, the author of the thread's first message) is
+  ignored, with a log line naming who wrote where (not what). Joining it to the customer's
+  conversation would let a stranger steer what the bot tells that customer and see the answers
+  to their questions; answering it as a conversation of its own would post into the customer's
+  thread and mix two customers in public. The other person can ask in a message of their own
+  (its own thread) or in a DM. An agent helping in the thread is not taken for the customer.
+  ``app_mention`` events carry no ``parent_user_id``, so a mention inside a thread is judged on
+  its ``message`` copy (the app subscribes to channel messages; same channel and ``ts``, so the
+  same message id): a ``message`` that mentions the bot counts as addressed to it anywhere, and
+  an ``app_mention`` that is a thread reply is left to that copy.
+- Ids are checked before use (``channels.slack.ids``): an event with a malformed ``ts``,
+  ``thread_ts``, channel or user id is logged and ignored (acknowledged, so not redelivered).
 """
 
 from __future__ import annotations
@@ -36,6 +49,7 @@ from channels.base import (
     OutboundMessage,
 )
 from channels.slack.connection import SlackConnection
+from channels.slack.ids import malformed, shown
 from channels.text import split_text as split
 from config.errors import ChannelError, DeliveryRefused
 from config.settings import SlackSettings
@@ -103,18 +117,46 @@ def _for_us(event: Mapping[str, Any], bot_user_id: str | None, settings: SlackSe
     kind = event.get("type")
     if kind not in ("message", "app_mention") or not is_human_message(event, bot_user_id):
         return False
+    if (bad := malformed(event, ("channel", "ts", "user"))) is not None:
+        log.warning("slack: %s event with a malformed %s (%s) ignored", kind, bad,
+                    shown(event.get(bad)))  # fmt: skip
+        return False
     channel = event["channel"]
     if channel == settings.escalation_channel:
         return False  # the desk's channel: agents talk there, not customers
-    if kind == "app_mention":
-        return True  # addressed to the bot explicitly, wherever it is
-    if event.get("channel_type") == "im":
-        return settings.answer_direct_messages
-    return channel in settings.support_channels
+    direct = event.get("channel_type") == "im"
+    if kind == "app_mention" or _mentions_bot(event, bot_user_id):
+        addressed = True  # addressed to the bot explicitly, wherever it is
+    elif direct:
+        addressed = settings.answer_direct_messages
+    else:
+        addressed = channel in settings.support_channels
+    return addressed and (direct or not _not_theirs(event))
+
+
+def _mentions_bot(event: Mapping[str, Any], bot_user_id: str | None) -> bool:
+    return bool(bot_user_id) and f"<@{bot_user_id}" in str(event.get("text") or "")
+
+
+def _not_theirs(event: Mapping[str, Any]) -> bool:
+    """A reply in a thread that someone else started (see the module docstring)."""
+    thread, parent, user = event.get("thread_ts"), event.get("parent_user_id"), event["user"]
+    if not thread or thread == event["ts"] or parent == user:
+        return False
+    if parent is None:
+        if event.get("type") == "app_mention":
+            log.debug("slack: mention in thread %s: its message copy decides", thread)
+            return True
+        return False
+    log.info("slack: %s wrote in %s's thread %s in %s: not their conversation, ignored",
+             user, parent, thread, event["channel"])  # fmt: skip
+    return True
 
 
 def author_of(event: Mapping[str, Any]) -> Author:
-    profile = event.get("user_profile") or {}
+    profile = event.get("user_profile")
+    if not isinstance(profile, dict):
+        profile = {}
     name = profile.get("display_name") or profile.get("real_name") or None
     return Author(id=str(event["user"]), display_name=name)
 

@@ -14,13 +14,18 @@ Slack quirks (why the code looks like this):
   ``thread_ts`` need, and what a thread reply carries back as its ``thread_ts``.
 - A user group is only notified through ``<!subteam^ID>``, and ``@here`` is ``<!here>``.
   Notifications show ``text``, not blocks, so every post carries a readable ``text`` as well.
-- Group membership needs an API call (``usergroups.users.list``): cached for five minutes.
+- Who may act is decided in ``channels.slack.access`` (agents, admins, guests, the escalation
+  channel's members) and handed to the hub as ``DeskEvent.role``; the hub refuses by role and
+  logs it. A refusal is always private: an ephemeral message for clicks and thread replies, an
+  ephemeral ``respond`` for the slash command. A refused thread reply was not relayed and gets
+  the same lock reaction as an internal note.
+- Ids in payloads (channel, ``ts``, ``thread_ts``, users) are checked (``channels.slack.ids``)
+  before use; an event with a malformed one is logged and ignored.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -38,8 +43,8 @@ from channels.base import (
     DeskHandler,
     EscalationCard,
     HomeView,
-    Role,
 )
+from channels.slack.access import SlackAccess
 from channels.slack.blocks import (
     ACTIONS,
     card_blocks,
@@ -51,19 +56,22 @@ from channels.slack.blocks import (
 )
 from channels.slack.connection import SlackConnection
 from channels.slack.customers import author_of, escape, is_human_message, split_text, unescape
+from channels.slack.ids import malformed, shown
+from channels.text import printable
 from config.errors import ChannelError, ConfigError
 from config.settings import DeskSettings, SlackSettings
 
 log = logging.getLogger(__name__)
-
-_GROUP_TTL_S = 300.0
-_NAME_TTL_S = 3600.0
 
 
 def desk_reply(event: Mapping[str, Any], bot_user_id: str | None) -> DeskEvent | None:
     """An agent's reply in a card's thread; top-level chatter and bots are not events."""
     thread_ts, ts = event.get("thread_ts"), event.get("ts")
     if not is_human_message(event, bot_user_id) or not thread_ts or thread_ts == ts:
+        return None
+    if (bad := malformed(event, ("channel", "ts", "user"))) is not None:
+        log.warning("slack desk: thread message with a malformed %s (%s) ignored", bad,
+                    shown(event.get(bad)))  # fmt: skip
         return None
     channel = str(event["channel"])
     return DeskEvent(
@@ -96,8 +104,7 @@ class SlackDesk:
         self._channel = slack.escalation_channel
         self._handler: DeskHandler | None = None
         self._registered = False
-        self._group: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
-        self._names: dict[str, tuple[float, str | None]] = {}
+        self.access = SlackAccess(connection, slack)
 
     async def start(self, handler: DeskHandler) -> None:
         self._handler = handler
@@ -107,6 +114,7 @@ class SlackDesk:
                 app.action(action_id)(self._on_button)
             app.command(self._slack.command)(self._on_command)
             app.event("app_home_opened")(self._on_home_opened)
+            self._conn.check_at_start(self.access.check)
             self._registered = True
         self._conn.on_desk_message(self._on_thread_message)
 
@@ -144,12 +152,12 @@ class SlackDesk:
 
     async def relay(self, desk_ref: str, author: Author, text: str) -> None:
         channel, ts = split_ref(desk_ref)
-        who = escape(author.display_name or author.id)
-        for part in split_text(f"*Customer ({who}):* {escape(text)}"):
+        who = escape(printable(author.display_name or author.id))
+        for part in split_text(f"*Customer ({who}):* {escape(printable(text))}"):
             await self._conn.post(channel, part, thread_ts=ts)
 
     async def alert(self, text: str) -> None:
-        for part in split_text(escape(text)):
+        for part in split_text(escape(printable(text))):
             await self._conn.post(self._channel, part)
 
     async def show_home(self, user_id: str, view: HomeView | None) -> None:
@@ -175,15 +183,20 @@ class SlackDesk:
         self._conn.spawn(self._button_clicked(body, action), "desk button")
 
     async def _button_clicked(self, body: dict[str, Any], action: dict[str, Any]) -> None:
-        user = body.get("user") or {}
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
+        user, container = _obj(body.get("user")), _obj(body.get("container"))
+        channel = _obj(body.get("channel")).get("id") or container.get("channel_id")
+        ts = _obj(body.get("message")).get("ts") or container.get("message_ts")
+        ids = {"user": user.get("id"), "channel": channel, "message_ts": ts}
+        if (bad := malformed(ids, ("user",))) is not None:
+            log.warning("slack desk: click with a malformed %s (%s) ignored", bad,
+                        shown(ids[bad]))  # fmt: skip
+            return
         agent = Author(id=str(user["id"]), display_name=user.get("name") or user.get("username"))
+        value = action.get("value")
         feedback = await self._act(
             ACTIONS[action["action_id"]],
             agent,
-            ticket_id=action.get("value"),
+            ticket_id=value if isinstance(value, str) else None,
             desk_ref=desk_ref(channel, ts) if channel and ts else None,
             event_id=action.get("action_ts") or body.get("trigger_id"),
         )
@@ -196,14 +209,14 @@ class SlackDesk:
             return
         if self._handler is None:
             raise ChannelError("slack desk: a thread reply arrived while the desk is stopped")
-        role = Role.ADMIN if await self._is_admin(reply.agent.id) else Role.AGENT
-        reply = replace(reply, agent=await self._named(reply.agent), desk=self.name, role=role)
+        agent, role = await self.access.identify(reply.agent)
+        reply = replace(reply, agent=agent, desk=self.name, role=role)
         feedback = await self._handler(reply)  # before the ack: a failure means redelivery
         self._conn.spawn(self._mark(event, feedback), "desk thread feedback")
 
     async def _mark(self, event: dict[str, Any], feedback: DeskFeedback) -> None:
         channel, ts = str(event["channel"]), str(event["ts"])
-        if feedback.internal:
+        if feedback.internal or not feedback.ok:  # not relayed: marked like a note
             try:
                 await self._conn.client.reactions_add(channel=channel, timestamp=ts, name="lock")
             except SlackApiError as err:
@@ -219,6 +232,10 @@ class SlackDesk:
         self._conn.spawn(self._run_command(command, respond), "slash command")
 
     async def _run_command(self, command: dict[str, Any], respond: AsyncRespond) -> None:
+        if (bad := malformed(command, ("user_id",))) is not None:
+            log.warning("slack desk: %s with a malformed %s (%s) ignored", self._slack.command,
+                        bad, shown(command.get(bad)))  # fmt: skip
+            return
         agent = Author(id=str(command["user_id"]), display_name=command.get("user_name"))
         text = str(command.get("text") or "").strip()
         feedback = await self._act(DeskAction.COMMAND, agent, text=text,
@@ -228,36 +245,19 @@ class SlackDesk:
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
         user = event.get("user")
-        if event.get("tab", "home") == "home" and user:
-            home_id = f"home:{user}:{event.get('event_ts')}"
-            self._conn.spawn(self._act(DeskAction.HOME, Author(id=str(user)), event_id=home_id),
-                             "desk home")  # fmt: skip
+        if event.get("tab", "home") != "home" or not user:
+            return
+        if (bad := malformed(event, ("user",))) is not None:
+            log.warning("slack desk: app_home_opened with a malformed %s (%s) ignored", bad,
+                        shown(event.get(bad)))  # fmt: skip
+            return
+        home_id = f"home:{user}:{event.get('event_ts')}"
+        self._conn.spawn(self._act(DeskAction.HOME, Author(id=str(user)), event_id=home_id),
+                         "desk home")  # fmt: skip
 
     async def _act(self, action: DeskAction, agent: Author, **fields: Any) -> DeskFeedback | None:
-        role = Role.ADMIN if await self._is_admin(agent.id) else Role.AGENT
-        agent = await self._named(agent)
+        agent, role = await self.access.identify(agent)
         return await self._dispatch(DeskEvent(action, agent, desk=self.name, role=role, **fields))
-
-    async def _named(self, agent: Author) -> Author:
-        """The agent with the name people see in Slack (customers see it on relayed replies).
-
-        Payloads carry only the handle ("alice.smith"); users.info has the display name.
-        Cached for an hour; if the lookup fails the handle is used."""
-        cached = self._names.get(agent.id)
-        if cached is None or time.monotonic() - cached[0] >= _NAME_TTL_S:
-            try:
-                response = await self._conn.api(
-                    "users.info", self._conn.client.users_info(user=agent.id)
-                )
-            except ChannelError as err:
-                log.info("slack desk: no profile for %s (%s); using the handle", agent.id, err)
-                return agent
-            user = response.get("user") or {}
-            profile = user.get("profile") or {}
-            name = profile.get("display_name") or profile.get("real_name") or user.get("name")
-            cached = (time.monotonic(), str(name) if name else None)
-            self._names[agent.id] = cached
-        return replace(agent, display_name=cached[1] or agent.display_name)
 
     async def _dispatch(self, event: DeskEvent) -> DeskFeedback | None:
         if self._handler is None:
@@ -273,20 +273,7 @@ class SlackDesk:
         )
         await self._conn.api("chat.postEphemeral", request)
 
-    async def _is_admin(self, user_id: str) -> bool:
-        if user_id in self._slack.admin_user_ids:
-            return True
-        group = self._slack.admin_group
-        if not group:
-            return False
-        fetched, members = self._group
-        if time.monotonic() - fetched >= _GROUP_TTL_S:
-            try:
-                request = self._conn.client.usergroups_users_list(usergroup=group)
-                response = await self._conn.api("usergroups.users.list", request)
-            except ChannelError as err:
-                log.warning("slack desk: cannot read admin group %s (%s): not admin", group, err)
-                return False
-            members = frozenset(str(u) for u in response.get("users") or ())
-            self._group = (time.monotonic(), members)
-        return user_id in members
+
+def _obj(value: object) -> dict[str, Any]:
+    """A payload field that should be an object (Socket Mode payloads are not shape-checked)."""
+    return value if isinstance(value, dict) else {}

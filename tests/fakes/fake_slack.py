@@ -5,8 +5,13 @@ Point ``AsyncWebClient(base_url=fake.api_base_url)`` at it (the trailing slash m
 - records every Web API call (``calls``: method, params from the query, a form or JSON body,
   lower-cased headers) and answers ``auth.test`` (bot ``U0BOT`` in team ``T0TEAM``),
   ``chat.postMessage`` (increasing fake ``ts``), ``chat.update``, ``chat.postEphemeral``,
-  ``reactions.add``, ``views.publish``, ``usergroups.users.list`` (members from ``usergroups``)
-  and ``apps.connections.open`` (this server's WebSocket URL); anything else is ``{"ok": true}``;
+  ``reactions.add``, ``views.publish``, ``usergroups.users.list`` (members from ``usergroups``),
+  ``users.info`` (``profiles`` gives a member's display name, ``guests`` marks restricted
+  (``"restricted"``) or ultra-restricted (``"ultra"``) members; anyone else is ``user_not_found``),
+  ``conversations.info`` and ``conversations.members`` (from ``channels``: id -> ``FakeChannel``,
+  members paginated by ``limit`` and ``cursor`` like Slack; unknown ids are
+  ``channel_not_found``) and ``apps.connections.open`` (this server's WebSocket URL); anything
+  else is ``{"ok": true}``;
 - scripts failures: ``fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})``
   or ``fail_next("chat.postMessage", error="channel_not_found")`` (HTTP 200, ``ok: false``);
 - records ``response_url`` posts under ``/hooks/...`` (``hooks``);
@@ -51,6 +56,12 @@ class RecordedCall:
 
 
 @dataclass(frozen=True, slots=True)
+class FakeChannel:
+    private: bool
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class _Failure:
     status: int
     error: str
@@ -65,6 +76,8 @@ class FakeSlack(LoopbackServer):
         self.acks: list[dict[str, Any]] = []
         self.usergroups: dict[str, list[str]] = {}
         self.profiles: dict[str, str] = {}  # user id -> display name, for users.info
+        self.guests: dict[str, str] = {}  # user id -> "restricted" or "ultra"
+        self.channels: dict[str, FakeChannel] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -157,14 +170,35 @@ class FakeSlack(LoopbackServer):
         if method == "views.publish":
             return {"ok": True, "view": {"id": "V0HOME", **dict(params.get("view") or {})}}
         if method == "users.info":
-            user = str(params.get("user"))
-            if user not in self.profiles:
-                return {"ok": False, "error": "user_not_found"}
-            profile = {"display_name": self.profiles[user]}
-            return {"ok": True, "user": {"id": user, "name": user.lower(), "profile": profile}}
+            return self._user(str(params.get("user")))
+        if method in ("conversations.info", "conversations.members"):
+            return self._conversation(method, params)
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}
         return {"ok": True}
+
+    def _user(self, user: str) -> dict[str, Any]:
+        if user not in self.profiles and user not in self.guests:
+            return {"ok": False, "error": "user_not_found"}
+        guest = self.guests.get(user)
+        return {"ok": True, "user": {
+            "id": user, "name": user.lower(), "profile": {"display_name": self.profiles.get(user)},
+            "is_restricted": guest is not None, "is_ultra_restricted": guest == "ultra",
+        }}  # fmt: skip
+
+    def _conversation(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        channel_id = str(params.get("channel"))
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if method == "conversations.info":
+            info = {"id": channel_id, "is_channel": True, "is_private": channel.private}
+            return {"ok": True, "channel": info}
+        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+        page = list(channel.members[start : start + limit])
+        more = start + limit < len(channel.members)
+        cursor = str(start + limit) if more else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
 
     def posted_ts(self, channel: str) -> list[str]:
         """The ts of every top-level message posted to ``channel`` (card refs), in order."""
