@@ -218,7 +218,9 @@ class DeskHub:
                 event.agent.id,
                 event.role.name.lower(),
             )
-            return DeskFeedback(REFUSED, ok=False)
+            # A refused thread message is internal too: the desk marks it as not relayed.
+            internal = event.action in (DeskAction.REPLY, DeskAction.NOTE)
+            return DeskFeedback(REFUSED, ok=False, internal=internal)
         try:
             return await self._handle(event)
         except FrontdeskError as err:
