@@ -12,16 +12,21 @@ setting the way an operator would type it, e.g. ``FRONTDESK_DIGEST__TIMEZONE: un
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from dotenv import dotenv_values
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -34,12 +39,16 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
+from pydantic_settings.sources.utils import parse_env_vars
 
 from config.errors import ConfigError
+from config.yamlfile import read_yaml
 
 ENV_PREFIX = "FRONTDESK_"
 CONFIG_FILE_ENV = "FRONTDESK_CONFIG_FILE"
@@ -55,25 +64,53 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            return yaml.safe_load(text)
+            try:
+                return yaml.safe_load(text)
+            except yaml.YAMLError as err:
+                raise ValueError(
+                    'not a valid list: write a,b or a JSON list such as ["a", "b"]'
+                ) from err
         return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("empty: customers would be sent a blank message; set a text or leave it out")
+    return value
+
+
+def _not_empty_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None and not value.get_secret_value().strip():
+        raise ValueError("empty: set a value or leave the variable out")
+    return value
+
+
+def _path_not_empty(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("empty: name a directory or leave the variable out for the default")
     return value
 
 
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
+CustomerText = Annotated[str, AfterValidator(_not_blank)]
+"""Text a customer may be sent: an empty one would leave them in silence."""
+Key = Annotated[SecretStr | None, AfterValidator(_not_empty_secret)]
+DirPath = Annotated[Path, BeforeValidator(_path_not_empty)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan pass ``gt=0`` and then break timers (``timedelta(seconds=inf)``) far away.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StoreSettings(_Section):
     """Where state lives: SQLite in ``data_dir`` unless ``redis_url`` is set."""
 
-    redis_url: SecretStr | None = None
-    data_dir: Path = Path(".frontdesk")
+    redis_url: Key = None
+    data_dir: DirPath = Path(".frontdesk")
     history_limit: int = Field(50, ge=2, le=10_000)
     retention_days: float = Field(30.0, gt=0)
     idempotency_ttl_hours: float = Field(72.0, gt=0)
@@ -92,6 +129,19 @@ class StoreSettings(_Section):
             url = value.get_secret_value()
             if not url.startswith(("redis://", "rediss://", "unix://")):
                 raise ValueError("must start with redis://, rediss:// or unix://")
+            parts = urlsplit(url)
+            if parts.scheme != "unix":
+                # redis-py parses the URL only when it connects: a bad port would surface as
+                # a traceback at start-up, after `frontdesk check` said all was well.
+                try:
+                    port = parts.port
+                except ValueError as err:
+                    port_text = parts.netloc.rpartition(":")[2]
+                    raise ValueError(f"port {port_text} is not a port number (1-65535)") from err
+                if port == 0:
+                    raise ValueError("port 0 is not a port number (1-65535)")
+                if not parts.hostname:
+                    raise ValueError("no host in the URL (redis://HOST:PORT/DB)")
         return value
 
 
@@ -275,9 +325,9 @@ class ModelSettings(_Section):
 class ProviderSettings(_Section):
     """LLM providers. Without any, the offline knowledge-base answerer replies."""
 
-    openai_api_key: SecretStr | None = None
+    openai_api_key: Key = None
     openai_base_url: str | None = None
-    anthropic_api_key: SecretStr | None = None
+    anthropic_api_key: Key = None
     anthropic_base_url: str | None = None
     local_base_url: str | None = None
     local_api_key: SecretStr | None = None
@@ -294,7 +344,7 @@ class ProviderSettings(_Section):
     breaker_cooldown_seconds: PositiveSeconds = 30.0
     redact_pii: bool = True
     pii_patterns: dict[str, str] = {}
-    company_name: str = "Larkspur Home"
+    company_name: CustomerText = "Larkspur Home"
     tone: str = "friendly, concise and precise"
     forbidden_phrases: CsvList = []
 
@@ -420,6 +470,12 @@ class DigestSettings(_Section):
     time: dt.time = dt.time(9, 0)
     timezone: str = "UTC"
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time_of_day(cls, value: object) -> object:
+        # Text only: pydantic would read a number as seconds after midnight.
+        return value if isinstance(value, dt.time) else parse_time_of_day(value)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -436,7 +492,7 @@ class DispatchSettings(_Section):
     max_concurrency: int = Field(32, ge=1, le=10_000)
     max_message_chars: int = Field(4000, ge=100)
     handler_timeout_seconds: PositiveSeconds = 60.0
-    fallback_text: str = FALLBACK_TEXT
+    fallback_text: CustomerText = FALLBACK_TEXT
 
 
 class ObservabilitySettings(_Section):
@@ -444,6 +500,8 @@ class ObservabilitySettings(_Section):
     log_format: Literal["text", "json"] = "text"
     heartbeat_seconds: PositiveSeconds = 15.0
     redact_logs: bool = True
+    log_file: DirPath | None = None
+    """Where log lines go while the terminal channel owns the screen (``frontdesk -v``: both)."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -451,7 +509,29 @@ class ObservabilitySettings(_Section):
         return value.upper() if isinstance(value, str) else value
 
 
+def parse_time_of_day(value: object) -> dt.time:
+    """``"09:30"`` or ``"9:30:15"`` -> a time; anything else is refused with a clear reason."""
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a time: write it as HH:MM, e.g. 09:30")
+    hour, minute, second = (int(part or 0) for part in match.groups())
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(f"{text} is not a time of day (00:00 to 23:59)")
+    return dt.time(hour, minute, second)
+
+
 _yaml_layer: ContextVar[dict[str, Any]] = ContextVar("frontdesk_yaml_layer", default={})  # noqa: B039
+_dotenv_layer: ContextVar[dict[str, str]] = ContextVar("frontdesk_dotenv", default={})  # noqa: B039
+
+
+class _DotEnvLayer(EnvSettingsSource):
+    """The ``FRONTDESK_*`` lines of the ``.env`` file (read by ``load_settings``), below the
+    environment. Other tools' variables in a shared ``.env`` never reach validation."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(_dotenv_layer.get(), self.case_sensitive, self.env_ignore_empty,
+                              self.env_parse_none_str)  # fmt: skip
 
 
 class _YamlLayer(PydanticBaseSettingsSource):
@@ -468,8 +548,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
-        env_file=".env",
-        env_file_encoding="utf-8",
         extra="forbid",
         frozen=True,
     )
@@ -497,7 +575,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings, _YamlLayer(settings_cls))
+        return (init_settings, env_settings, _DotEnvLayer(settings_cls), _YamlLayer(settings_cls))
 
 
 def _require(value: object, name: str, why: str) -> None:
@@ -538,14 +616,7 @@ def _is_secret(section: str, name: str) -> bool:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as err:
-        raise ConfigError(f"{CONFIG_FILE_ENV}: cannot read {path}: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{CONFIG_FILE_ENV}: {path}{where} is not valid YAML") from err
+    data = read_yaml(path, CONFIG_FILE_ENV) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{CONFIG_FILE_ENV}: {path} must hold a mapping of sections")
     for section, fields in data.items():
@@ -560,34 +631,109 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _check_unknown_env(environ: Mapping[str, str]) -> None:
+def _read_env_file(path: Path) -> dict[str, str]:
+    """The ``FRONTDESK_*`` variables of a ``.env`` file; lines of other tools are left alone."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"--env-file: cannot read {path}: {err.strerror or err}") from err
+    lines = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            name = re.match(rb"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
+            key = name.group(1).decode().upper() if name else ""
+            if not name or key.startswith(ENV_PREFIX):
+                where = f"{key} in {path}" if key else str(path)
+                raise ConfigError(f"{where}, line {number}: not valid UTF-8 text") from err
+            lines.append("")  # another tool's line: not ours to judge
+    values = dotenv_values(stream=io.StringIO("\n".join(lines)))
+    return {
+        key: value
+        for key, value in values.items()
+        if value is not None and key.upper().startswith(ENV_PREFIX)
+    }
+
+
+def _check_unknown_env(environ: Mapping[str, str | None], where: str = "") -> None:
     """A typo in a variable name must not be silently ignored."""
     known = {env_name((section, name)) for section, name, _ in setting_fields()}
     known |= {env_name((section,)) for section in Settings.model_fields}
     for key in environ:
         upper = key.upper()
         if upper.startswith(ENV_PREFIX) and upper != CONFIG_FILE_ENV and upper not in known:
-            raise ConfigError(f"{upper}: unknown setting (see .env.example for the valid names)")
+            raise ConfigError(
+                f"{upper}: unknown setting{where} (see .env.example for the valid names)"
+            )
+
+
+def _json_fields() -> dict[str, str]:
+    """Variables whose value is JSON (a whole section, a list of models, a mapping) and what
+    kind of JSON, so a malformed value is named before pydantic-settings decodes it."""
+    fields = {env_name((section,)): "an object" for section in Settings.model_fields}
+    for section, name, field in setting_fields():
+        if any(m is NoDecode or isinstance(m, NoDecode) for m in field.metadata):
+            continue
+        origin = get_origin(field.annotation) or field.annotation
+        if origin is list:
+            fields[env_name((section, name))] = 'a list, e.g. [{"key": "value"}]'
+        elif origin is dict:
+            fields[env_name((section, name))] = 'an object, e.g. {"key": "value"}'
+    return fields
+
+
+def _check_json(environ: Mapping[str, str | None], where: str = "") -> None:
+    kinds = _json_fields()
+    for key, value in environ.items():
+        kind = kinds.get(key.upper())
+        if kind is None or not value:
+            continue
+        try:
+            json.loads(value)
+        except ValueError as err:
+            raise ConfigError(
+                f"{key.upper()}: not valid JSON{where} ({err.msg} at character {err.pos}); "
+                f"expected {kind}"
+            ) from err
 
 
 def load_settings(
     yaml_file: Path | None = None,
     env_file: Path | None = Path(".env"),
+    require_env_file: bool = False,
 ) -> Settings:
-    """Read and validate every setting, or raise ``ConfigError`` with one clear line."""
+    """Read and validate every setting, or raise ``ConfigError`` with one clear line.
+
+    ``env_file`` may be missing unless ``require_env_file`` (the operator named it)."""
     environ = os.environ
     _check_unknown_env(environ)
-    if yaml_file is None and environ.get(CONFIG_FILE_ENV):
-        yaml_file = Path(environ[CONFIG_FILE_ENV])
+    _check_json(environ)
+    dotenv: dict[str, str] = {}
+    if env_file is not None:
+        if env_file.is_file():
+            dotenv = _read_env_file(env_file)
+        elif require_env_file:
+            raise ConfigError(f"--env-file: {env_file}: no such file")
+    where = f" (in {env_file})"
+    _check_unknown_env(dotenv, where)
+    _check_json(dotenv, where)
+    config_file = environ.get(CONFIG_FILE_ENV) or dotenv.get(CONFIG_FILE_ENV)
+    if yaml_file is None and config_file:
+        yaml_file = Path(config_file)
     layer = _read_yaml(yaml_file) if yaml_file is not None else {}
-    token = _yaml_layer.set(layer)
+    tokens = (_yaml_layer.set(layer), _dotenv_layer.set(dotenv))
     try:
-        env_file_arg = env_file if env_file is not None and env_file.is_file() else None
-        return Settings(_env_file=env_file_arg)
+        return Settings()
     except ValidationError as err:
         raise ConfigError(_one_line(err)) from err
+    except SettingsError as err:  # a value pydantic-settings could not decode at all
+        field = re.search(r'field "(\w+)"', str(err))
+        name = env_name((field.group(1),)) if field else "settings"
+        raise ConfigError(f"{name}: a value of this section cannot be read ({err})") from err
     finally:
-        _yaml_layer.reset(token)
+        _yaml_layer.reset(tokens[0])
+        _dotenv_layer.reset(tokens[1])
 
 
 def secret_value(value: SecretStr | None) -> str | None:
