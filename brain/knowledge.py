@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import bm25s
-import frontmatter
 import numpy as np
 import Stemmer
-import yaml
 from rapidfuzz import fuzz, process
 
 from config.errors import ConfigError
+from config.yamlfile import line_of, parse_yaml, read_text, read_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -257,9 +256,8 @@ def _fingerprint(entries: Iterable[KnowledgeEntry]) -> str:
 
 
 def _entry(data: dict[str, Any], answer: str, source: str) -> KnowledgeEntry:
-    entry_id = data.get("id")
-    if not isinstance(entry_id, str) or not entry_id.strip():
-        raise ConfigError(f"knowledge base: {source}: missing 'id'")
+    entry_id = _entry_id(data.get("id"), source)
+    where = f"{source}: entry {entry_id!r}"
     questions = data.get("questions") or []
     tags = data.get("tags") or []
     translations = data.get("translations") or {}
@@ -267,22 +265,20 @@ def _entry(data: dict[str, Any], answer: str, source: str) -> KnowledgeEntry:
         isinstance(k, str) and isinstance(v, dict) for k, v in translations.items()
     ):
         raise ConfigError(
-            f"knowledge base: {source} ({entry_id}): translations maps a language code to "
+            f"knowledge base: {where}: translations maps a language code to "
             "{questions: [...], answer: ...}"
         )
+    if not isinstance(questions, list) or not isinstance(tags, list):
+        raise ConfigError(f"knowledge base: {where}: questions and tags are lists")
     for language, translated in translations.items():
         questions = [*questions, *(translated.get("questions") or [])]
         if not str(translated.get("answer") or "").strip():
-            raise ConfigError(
-                f"knowledge base: {source} ({entry_id}): translation {language!r} has no answer"
-            )
-    if not isinstance(questions, list) or not isinstance(tags, list):
-        raise ConfigError(f"knowledge base: {source} ({entry_id}): questions and tags are lists")
+            raise ConfigError(f"knowledge base: {where}: translation {language!r} has no answer")
     if not answer.strip():
-        raise ConfigError(f"knowledge base: {source} ({entry_id}): the answer is empty")
+        raise ConfigError(f"knowledge base: {where}: the answer is empty")
     title = str(data.get("title") or (questions[0] if questions else entry_id))
     return KnowledgeEntry(
-        id=entry_id.strip(),
+        id=entry_id,
         title=title,
         answer=answer.strip(),
         questions=tuple(str(q) for q in questions),
@@ -293,28 +289,52 @@ def _entry(data: dict[str, Any], answer: str, source: str) -> KnowledgeEntry:
     )
 
 
+def _entry_id(value: object, source: str) -> str:
+    # ``id: 42`` is a number in YAML, and a fine id; ``id: yes`` is a boolean, most likely a slip.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ConfigError(f"knowledge base: {source}: missing 'id'")
+    if not isinstance(value, str):
+        kind = type(value).__name__
+        raise ConfigError(f"knowledge base: {source}: 'id' must be text, not {kind} {value!r}")
+    return value.strip()
+
+
+def _front_matter(text: str) -> tuple[str, str]:
+    """(front matter, body) of a Markdown file; the front matter starts on line 2."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return "", text
+    for number, line in enumerate(lines[1:], start=1):
+        if line.strip() in {"---", "..."}:
+            return "".join(lines[1:number]), "".join(lines[number + 1 :])
+    return "", text
+
+
 def _load_markdown(path: Path) -> KnowledgeEntry:
-    try:
-        post = frontmatter.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"knowledge base: cannot read {path}: {err}") from err
-    data = dict(post.metadata)
+    text = read_text(path, "knowledge base")
+    header, body = _front_matter(text)
+    data = parse_yaml(header, str(path), "knowledge base", first_line=2) if header else {}
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"knowledge base: {path}, line 2: the front matter must be a mapping")
+    data = dict(data)
     data.setdefault("id", path.stem)
-    return _entry(data, str(post.content), str(path))
+    return _entry(data, body, f"{path}, line 2" if header else str(path))
 
 
 def _load_yaml(path: Path) -> list[KnowledgeEntry]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"knowledge base: cannot read {path}: {err}") from err
+    document = read_yaml(path, "knowledge base") or {}
     items = document.get("entries") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise ConfigError(f"knowledge base: {path} must hold a list under 'entries:'")
     entries = []
     for number, item in enumerate(items, start=1):
-        where = f"{path} entry {number}"
+        line = line_of(item)
+        where = f"{path}, line {line}" if line is not None else f"{path} entry {number}"
         if not isinstance(item, dict):
-            raise ConfigError(f"knowledge base: {where} is not a mapping")
+            raise ConfigError(f"knowledge base: {where}: entry {number} is not a mapping")
         entries.append(_entry(item, str(item.get("answer") or ""), where))
     return entries

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from config.errors import ConfigError
+from config.yamlfile import line_of, read_yaml
 
 CATEGORIES = frozenset(
     {
@@ -91,14 +90,7 @@ class Playbook:
 
     @classmethod
     def load(cls, path: Path, known_kb_ids: Sequence[str] | None = None) -> Playbook:
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise ConfigError(f"playbook: cannot read {path}: {err.strerror}") from err
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise ConfigError(f"playbook: {path} is not valid YAML{where}") from err
+        document = read_yaml(path, "playbook")
         items = document.get("intents") if isinstance(document, dict) else None
         if not isinstance(items, list) or not items:
             raise ConfigError(f"playbook: {path} must hold a non-empty list under 'intents:'")
@@ -109,13 +101,19 @@ class Playbook:
         playbook = cls(intents, tuple(n.strip() for n in negatives if n.strip()))
         if known_kb_ids is not None:
             known = set(known_kb_ids)
-            for intent in intents:
+            for item, intent in zip(items, intents, strict=True):
                 for kb_id in intent.kb:
                     if kb_id not in known:
                         raise ConfigError(
-                            f"playbook: intent {intent.name!r}: kb entry {kb_id!r} does not exist"
+                            f"playbook: {_where(path, item)}intent {intent.name!r}: kb entry "
+                            f"{kb_id!r} does not exist in the knowledge base"
                         )
         return playbook
+
+
+def _where(path: Path, item: Any) -> str:
+    line = line_of(item)
+    return f"{path}, line {line}: " if line is not None else f"{path}: "
 
 
 def _intent(item: Any, number: int, path: Path) -> Intent:
@@ -123,8 +121,8 @@ def _intent(item: Any, number: int, path: Path) -> Intent:
         raise ConfigError(f"playbook: {path} intent #{number} is not a mapping")
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"playbook: {path} intent #{number} has no 'name'")
-    where = f"playbook: intent {name!r}"
+        raise ConfigError(f"playbook: {_where(path, item)}intent #{number} has no 'name'")
+    where = f"playbook: {_where(path, item)}intent {name!r}"
     unknown = set(item) - {"name", "category", "tier", "urgency", "escalate", "sensitive",
                            "kb", "examples", "reply"}  # fmt: skip
     if unknown:

@@ -28,8 +28,13 @@ class _Mapping(dict[Any, Any]):
     line: int = 0
 
 
-class _Loader(yaml.SafeLoader):
-    """``SafeLoader`` without YAML 1.1's base-60 numbers, with line numbers on mappings."""
+# libyaml's parser (when PyYAML was built with it) is faster and, unlike the pure-Python one,
+# accepts a "?" inside a flow list (``questions: [Can I return it?]``), which people write.
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """A safe loader without YAML 1.1's base-60 numbers, with line numbers on mappings."""
 
     first_line = 1
 

@@ -54,7 +54,7 @@ def test_fields_are_read(tmp_path: Path) -> None:
          "needs a list of at least 2 'examples'"),
         (GOOD.replace("    kb:", "    colour: red\n    kb:"), "unknown field 'colour'"),
         (GOOD.replace("out_of_scope:", TWICE), "is defined twice"),
-        ("intents: [", "is not valid YAML"),
+        ("intents: [", "not valid YAML"),
         ("intents: []", "non-empty list"),
         (GOOD.replace("  - name: track_order\n", "  - nme: track_order\n"), "has no 'name'"),
     ],
@@ -68,3 +68,12 @@ def test_bad_entries_are_named(tmp_path: Path, broken: str, message: str) -> Non
 def test_unknown_kb_reference_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'track_order': kb entry 'track-an-order' does not"):
         load(tmp_path, GOOD, kb=["something-else"])
+
+
+def test_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, GOOD.replace("tier: simple", "tier: hard"))
+    assert f"{tmp_path / 'playbook.yaml'}, line 2: intent 'track_order'" in str(caught.value)
+    (tmp_path / "playbook.yaml").write_bytes(GOOD.encode() + b"# caf\xe9\n")
+    with pytest.raises(ConfigError, match="line 9: not valid UTF-8"):
+        Playbook.load(tmp_path / "playbook.yaml")

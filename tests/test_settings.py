@@ -96,7 +96,7 @@ def test_yaml_layer_is_below_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("store: [unclosed", "line 1: not valid YAML"),
+        ("store: [unclosed", ": not valid YAML"),
         ("- just\n- a list\n", "must hold a mapping"),
         ("store:\n  colour: blue\n", "FRONTDESK_STORE__COLOUR: unknown setting"),
     ],
