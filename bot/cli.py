@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.evaluate import add_eval_parser, run_eval
+from bot.init_cmd import add_init_parser, run_init
 from bot.observability import configure_logging
 from bot.platforms import platform_modules
 from bot.scheduler import heartbeat_age, heartbeat_path
@@ -24,6 +26,7 @@ from config.errors import ConfigError, FrontdeskError
 from config.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+LOG_FILE = "frontdesk.log"
 
 
 def _version() -> str:
@@ -40,10 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"frontdesk {_version()}")
     parser.add_argument("--config", type=Path, help="YAML file with non-secret settings")
-    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="default: ./.env")
+    parser.add_argument("--env-file", type=Path, default=None, help="default: ./.env if present")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="show log lines on the terminal even while the terminal channel is chatting",
+    )  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="start every configured channel (terminal if none)")
     commands.add_parser("check", help="validate settings and show what is enabled and why")
+    add_init_parser(commands)
     add_eval_parser(commands)
     for module in platform_modules():  # e.g. `frontdesk desk ...` from the terminal package
         add_commands = getattr(module, "add_commands", None)
@@ -65,16 +73,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "init":  # needs no settings: it writes the files to start from
+        return run_init(args)
     try:
-        settings = load_settings(yaml_file=args.config, env_file=args.env_file)
+        settings = load_settings(
+            yaml_file=args.config,
+            env_file=args.env_file if args.env_file is not None else Path(".env"),
+            require_env_file=args.env_file is not None,
+        )
     except ConfigError as err:
         print(f"frontdesk: invalid setting: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(
-        settings.observability.log_level,
-        settings.observability.log_format,
-        settings.observability.redact_logs,
-    )
+    _logging(settings, args.verbose, chatting=args.command == "run" and settings.terminal_enabled,
+             reporting=args.command == "check")  # fmt: skip
     if args.command == "check":
         return _check(settings)
     if args.command == "health":
@@ -103,10 +114,36 @@ async def _with_desk(command: Any, args: argparse.Namespace, settings: Settings)
         await store.close()
 
 
+def _logging(settings: Settings, verbose: bool, *, chatting: bool, reporting: bool) -> None:
+    """On the terminal channel stderr is the customer's screen: log lines go to the log file
+    (default ``<data dir>/frontdesk.log``) and only warnings show, unless ``-v``. ``check``
+    prints a report: loading the knowledge base on the way is not news either."""
+    observability = settings.observability
+    log_file = observability.log_file
+    console_level = "WARNING" if reporting and not verbose else None
+    if chatting and not verbose:
+        log_file = log_file or settings.store.data_dir / LOG_FILE
+        console_level = "WARNING"
+        print(f"(terminal channel: log lines go to {log_file}; -v shows them here)",
+              file=sys.stderr)  # fmt: skip
+    try:
+        configure_logging(observability.log_level, observability.log_format,
+                          observability.redact_logs, log_file=log_file,
+                          console_level=console_level)  # fmt: skip
+    except OSError as err:
+        configure_logging(observability.log_level, observability.log_format,
+                          observability.redact_logs)  # fmt: skip
+        logging.getLogger("frontdesk").warning(
+            "cannot write the log file %s (%s): logging to the terminal", log_file, err
+        )
+
+
 def _check(settings: Settings) -> int:
+    from bot.preflight import preflight  # noqa: PLC0415  (loads the KB and trains: not for --version)
     from bot.wiring import describe  # noqa: PLC0415  (heavy: only `check` pays)
 
     try:
+        preflight(settings)
         parts = describe(settings)
     except ConfigError as err:
         print(f"frontdesk: invalid setting: {err}", file=sys.stderr)

@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 
 from brain.redact import Redactor
@@ -100,21 +101,67 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
-def configure_logging(level: str, fmt: str, redact_personal_data: bool) -> None:
-    handler = StderrHandler(sys.stderr)
+_FILE_HANDLER_NAME = "frontdesk-file"
+_OWN_LOGGERS = ("bot", "brain", "channels", "config", "frontdesk")
+_NOISY = ("apscheduler", "asyncio", "bm25s")  # chatty at INFO about nothing an operator needs
+
+
+class _ThirdPartyFilter(logging.Filter):
+    """Other libraries' debug lines only at DEBUG, and the noisy ones' only from WARNING.
+
+    A filter on our handler, not a level on their loggers: bm25s sets its own logger to DEBUG
+    when it is imported, which happens after logging is set up."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        root = record.name.split(".", 1)[0]
+        if root in _OWN_LOGGERS:
+            return True
+        if root in _NOISY:
+            return record.levelno >= max(logging.WARNING, self.level)
+        return record.levelno >= max(logging.INFO, self.level)
+
+
+def configure_logging(
+    level: str,
+    fmt: str,
+    redact_personal_data: bool,
+    *,
+    log_file: Path | None = None,
+    console_level: str | None = None,
+) -> None:
+    """Log at ``level`` to stderr, or to ``log_file`` with only ``console_level`` and above on
+    stderr (the terminal channel: log lines must not run through the customer's chat)."""
+    numeric = logging.getLevelName(level)
+    handlers: list[logging.Handler] = []
+    console = StderrHandler(sys.stderr)
+    console.set_name(_HANDLER_NAME)
+    if console_level is not None:
+        console.setLevel(console_level)
+    handlers.append(console)
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.set_name(_FILE_HANDLER_NAME)
+        handlers.append(file_handler)
     redactor = log_redactor() if redact_personal_data else None
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter(redactor=redactor))
-    else:
-        text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-        handler.setFormatter(RedactingFormatter(text, redactor=redactor))
-    if redactor is not None:
-        handler.addFilter(RedactingFilter(redactor))
-    handler.set_name(_HANDLER_NAME)
+    for handler in handlers:
+        if fmt == "json":
+            handler.setFormatter(JsonFormatter(redactor=redactor))
+        else:
+            text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+            handler.setFormatter(RedactingFormatter(text, redactor=redactor))
+        if redactor is not None:
+            handler.addFilter(RedactingFilter(redactor))
+        handler.addFilter(_ThirdPartyFilter(numeric))
     root = logging.getLogger()
-    # Replace only our own handler: embedding applications and test runners keep theirs.
-    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME]
-    root.addHandler(handler)
+    # Replace only our own handlers: embedding applications and test runners keep theirs.
+    for old in [h for h in root.handlers if h.get_name() in (_HANDLER_NAME, _FILE_HANDLER_NAME)]:
+        root.removeHandler(old)
+        old.close()
+    for handler in handlers:
+        root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("apscheduler", "asyncio", "bm25s"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -76,7 +76,9 @@ def _split_csv(value: object) -> object:
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("empty: customers would be sent a blank message; set a text or leave it out")
+        raise ValueError(
+            "empty: customers would be sent a blank message; set a text or leave it out"
+        )
     return value
 
 
@@ -672,14 +674,20 @@ def _json_fields() -> dict[str, str]:
     """Variables whose value is JSON (a whole section, a list of models, a mapping) and what
     kind of JSON, so a malformed value is named before pydantic-settings decodes it."""
     fields = {env_name((section,)): "an object" for section in Settings.model_fields}
+    examples = {
+        "FRONTDESK_PROVIDERS__MODELS": '[{"provider": "local", "model": "llama3.1:8b", '
+        '"tier": "fast"}]',
+        "FRONTDESK_DESK__SLA_MINUTES": '{"urgent": 5, "high": 15, "normal": 60, "low": 240}',
+    }
     for section, name, field in setting_fields():
         if any(m is NoDecode or isinstance(m, NoDecode) for m in field.metadata):
             continue
         origin = get_origin(field.annotation) or field.annotation
+        variable = env_name((section, name))
         if origin is list:
-            fields[env_name((section, name))] = 'a list, e.g. [{"key": "value"}]'
+            fields[variable] = "a list, e.g. " + examples.get(variable, '["a", "b"]')
         elif origin is dict:
-            fields[env_name((section, name))] = 'an object, e.g. {"key": "value"}'
+            fields[variable] = "an object, e.g. " + examples.get(variable, '{"key": "value"}')
     return fields
 
 
@@ -691,7 +699,7 @@ def _check_json(environ: Mapping[str, str | None], where: str = "") -> None:
             continue
         try:
             json.loads(value)
-        except ValueError as err:
+        except json.JSONDecodeError as err:
             raise ConfigError(
                 f"{key.upper()}: not valid JSON{where} ({err.msg} at character {err.pos}); "
                 f"expected {kind}"

@@ -12,6 +12,7 @@ Two things differ from ``yaml.safe_load``:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +53,14 @@ def _without_sexagesimal() -> None:
 _without_sexagesimal()
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Iterator[_Mapping]:
     mapping = _Mapping()
     mapping.line = node.start_mark.line + loader.first_line
     yield mapping
     mapping.update(loader.construct_mapping(node, deep=False))
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)  # type: ignore[arg-type]
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
 def line_of(value: object) -> int | None:

@@ -44,7 +44,9 @@ def test_boolean_id_is_refused_as_such(tmp_path: Path) -> None:
 
 
 def test_broken_front_matter_names_file_and_line(tmp_path: Path) -> None:
-    path = _kb(tmp_path, "hours.md", "---\nid: hours\ntitle: [unclosed\nquestions: []\n---\nOpen.\n")
+    path = _kb(
+        tmp_path, "hours.md", "---\nid: hours\ntitle: [unclosed\nquestions: []\n---\nOpen.\n"
+    )
     _refused(tmp_path, str(path), "line 4", "not valid YAML")
 
 
@@ -54,7 +56,9 @@ def test_broken_yaml_file_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_yaml_entry_problem_names_its_line(tmp_path: Path) -> None:
-    path = _kb(tmp_path, "faq.yaml", "entries:\n  - id: a\n    answer: A\n  - id: b\n    category: x\n")
+    path = _kb(
+        tmp_path, "faq.yaml", "entries:\n  - id: a\n    answer: A\n  - id: b\n    category: x\n"
+    )
     _refused(tmp_path, str(path), "line 4", "entry 'b'", "answer is empty")
 
 

@@ -76,7 +76,9 @@ def test_env_file_shared_with_other_tools(tmp_path: Path) -> None:
 
 def test_env_file_not_utf8(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_bytes(b"FRONTDESK_STORE__HISTORY_LIMIT=7\nFRONTDESK_TERMINAL__CUSTOMER_NAME=\xff\n")
+    env_file.write_bytes(
+        b"FRONTDESK_STORE__HISTORY_LIMIT=7\nFRONTDESK_TERMINAL__CUSTOMER_NAME=\xff\n"
+    )
     text = _refused("FRONTDESK_TERMINAL__CUSTOMER_NAME", env_file=env_file)
     assert "line 2" in text and "UTF-8" in text
 
