@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from channels.base import EscalationCard
+from channels.base import Author, EscalationCard
 
 
 class DecisionKind(enum.StrEnum):
@@ -25,3 +25,7 @@ class Decision:
     confidence: float | None = None
     card: EscalationCard | None = None
     """Set when agents must be paged about a new ticket."""
+    thread: tuple[tuple[Author, str], ...] = ()
+    """Lines to show in ticket ``ticket_id``'s thread on every desk (``DeskHub.relay``), in
+    order: set on a REPLY the bot gave while the ticket waits unclaimed (the customer's new
+    question, then the bot's answer), so agents see what the customer was already told."""

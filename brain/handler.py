@@ -14,6 +14,7 @@ import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from brain import replies
 from brain.classify import Classification, Classifier
@@ -24,15 +25,18 @@ from brain.knowledge import KnowledgeBase, KnowledgeEntry
 from brain.playbook import Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
 from brain.router import choose_tier
-from brain.store.base import Store, Ticket, Turn
+from brain.store.base import Store, Ticket, TicketStatus, Turn, utcnow
 from brain.store.state import SharedState
-from channels.base import InboundMessage
+from channels.base import Author, InboundMessage
 from config.errors import ProviderError
 
 logger = logging.getLogger(__name__)
 
 INTENT_AGREEMENT_BONUS = 0.15
 TRANSCRIPT_TURNS = 8
+STILL_WAITING_S = 300.0
+BOT_AUTHOR = Author(id="frontdesk", display_name="Frontdesk (bot)", is_bot=True)
+_NOTICE = "waiting"  # turn-id suffix of "still with the team" notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,8 @@ class BrainParts:
     classifier: Classifier
     answerer: Provider
     policy: Policy
+    still_waiting_s: float = STILL_WAITING_S
+    """While a ticket waits unclaimed: at most one "still with the team" note per this long."""
 
 
 class Brain:
@@ -51,6 +57,7 @@ class Brain:
         self.classifier = parts.classifier
         self.answerer = parts.answerer
         self.policy = parts.policy
+        self.still_waiting_s = parts.still_waiting_s
 
     def reload(self, knowledge: KnowledgeBase, classifier: Classifier | None = None) -> None:
         """Swap in a freshly loaded knowledge base (and classifier) for the next message."""
@@ -67,8 +74,9 @@ class Brain:
         if not text:
             return Decision(DecisionKind.SILENT)
         owner = await self.store.open_ticket_for(message.ref.key)
-        if owner is not None:
+        if owner is not None and owner.status is not TicketStatus.ESCALATED:
             return await self._relay(message, owner)
+        # ``owner`` is now None or a ticket still waiting for a person: the bot keeps talking.
         conversation = await self.store.get_conversation(message.ref.key)
         turns = since_reset(conversation.turns if conversation else ())
         classification = self.classifier.classify(text)
@@ -83,6 +91,8 @@ class Brain:
             answer = await self._answer(message, classification, turns)
             facts = replace(facts, answer_confidence=_confidence(answer))
             found = reasons(self.policy, facts)
+        if owner is not None:
+            return await self._while_waiting(message, owner, classification, found, answer)
         if found:
             decision = await self._escalate(message, classification, found, answer, turns)
         elif (await self.store.open_ticket_for(message.ref.key)) is not None:
@@ -151,6 +161,47 @@ class Brain:
         await self._remember(message, decision)
         return decision
 
+    async def _while_waiting(
+        self,
+        message: InboundMessage,
+        ticket: Ticket,
+        classification: Classification,
+        found: tuple[Reason, ...],
+        answer: Answer | None,
+    ) -> Decision:
+        """The ticket waits unclaimed: a confident knowledge-base answer to a new question
+        still goes out (and into the ticket's thread); anything else, including the escalated
+        question asked again, waits for the person, with a short note now and then."""
+        current = await self.store.open_ticket_for(message.ref.key)
+        if current is None or current.id != ticket.id or current.epoch != ticket.epoch:
+            # Claimed (or closed) while we were thinking: the draft belongs to an older owner.
+            if current is not None:
+                return await self._relay(message, current)
+            return Decision(DecisionKind.RELAY, ticket_id=ticket.id)
+        if not found and answer is not None and answer.sources and answer.provider != "playbook":
+            text = message.text.strip()
+            decision = Decision(
+                DecisionKind.REPLY, text=answer.text, ticket_id=ticket.id, sources=answer.sources,
+                confidence=answer.confidence,
+                thread=((message.author, text), (BOT_AUTHOR, answer.text)),
+            )  # fmt: skip
+            await self._remember(message, decision)
+            return decision
+        if await self._noted_recently(message, ticket):
+            return Decision(DecisionKind.RELAY, ticket_id=ticket.id)
+        note = replies.still_waiting(classification.language, ticket.id)
+        decision = Decision(DecisionKind.RELAY, text=note, ticket_id=ticket.id)
+        await self._remember(message, decision, suffix=_NOTICE)
+        return decision
+
+    async def _noted_recently(self, message: InboundMessage, ticket: Ticket) -> bool:
+        conversation = await self.store.get_conversation(message.ref.key)
+        since = max(ticket.created_at, utcnow() - timedelta(seconds=self.still_waiting_s))
+        return any(
+            t.role == "bot" and t.turn_id.endswith(f":{_NOTICE}") and t.at >= since
+            for t in (conversation.turns if conversation else ())
+        )
+
     async def _escalate(
         self,
         message: InboundMessage,
@@ -181,9 +232,11 @@ class Brain:
             confidence=answer.confidence if answer else None, card=card,
         )  # fmt: skip
 
-    async def _remember(self, message: InboundMessage, decision: Decision) -> None:
+    async def _remember(
+        self, message: InboundMessage, decision: Decision, suffix: str = "bot"
+    ) -> None:
         if decision.text:
-            turn = Turn(f"{message.idempotency_key}:bot", "bot", decision.text)
+            turn = Turn(f"{message.idempotency_key}:{suffix}", "bot", decision.text)
             await self.store.append_turn(message.ref, turn)
 
 

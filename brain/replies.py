@@ -29,6 +29,16 @@ _WAITING = {
     "J'ai ajouté votre message au dossier.",
     "es": "Un compañero le responderá aquí (referencia {ticket}). He añadido su mensaje al caso.",
 }
+_STILL_WAITING = {
+    "en": "Your question is still with the team (reference {ticket}); a teammate will reply "
+    "here as soon as they can. I've added your message to the case.",
+    "de": "Ihre Frage liegt weiterhin beim Team (Referenz {ticket}); jemand antwortet Ihnen "
+    "hier, so bald wie möglich. Ich habe Ihre Nachricht ergänzt.",
+    "fr": "Votre question est toujours entre les mains de l'équipe (référence {ticket}) ; "
+    "quelqu'un vous répondra ici dès que possible. J'ai ajouté votre message au dossier.",
+    "es": "Su pregunta sigue en manos del equipo (referencia {ticket}); un compañero le "
+    "responderá aquí lo antes posible. He añadido su mensaje al caso.",
+}
 
 
 def handoff(language: str, ticket: str, asked_for_human: bool) -> str:
@@ -38,3 +48,8 @@ def handoff(language: str, ticket: str, asked_for_human: bool) -> str:
 
 def waiting(language: str, ticket: str) -> str:
     return _WAITING.get(language, _WAITING["en"]).format(ticket=ticket)
+
+
+def still_waiting(language: str, ticket: str) -> str:
+    """While a ticket waits unclaimed: the customer's message reached the team."""
+    return _STILL_WAITING.get(language, _STILL_WAITING["en"]).format(ticket=ticket)

@@ -455,6 +455,8 @@ class EscalationSettings(_Section):
     vip_user_ids: CsvList = []
     vip_email_domains: CsvList = []
     vip_always_human: bool = True
+    still_waiting_minutes: float = Field(5.0, gt=0)
+    """While a ticket waits unclaimed, at most one "still with the team" note per this long."""
 
 
 class DeskSettings(_Section):
