@@ -71,7 +71,9 @@ async def test_the_whole_hand_off_loop(loop: Loop) -> None:
 
     await loop.customer("it's about order 12345")
     assert loop.desk.relays == [(ref, "it's about order 12345")]
-    assert len(loop.channel.sent_to("c1")) == 1, "the bot stays silent while a human owns it"
+    # Unclaimed: the follow-up reaches the desk and the customer hears it is with the team.
+    assert "still with the team" in loop.channel.sent_to("c1")[-1]
+    assert len(loop.channel.sent_to("c1")) == 2
 
     claim = await loop.agent(DeskAction.CLAIM, ticket_id=ticket_id)
     assert claim.ok  # type: ignore[attr-defined]

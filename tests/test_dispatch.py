@@ -206,14 +206,14 @@ async def test_brain_answers_from_the_knowledge_base(
         await channel.inject(channel.message("hello? anyone?", conversation="b"))
         await dispatcher.drain()
     assert "30 days" in channel.sent_to("a")[0]
-    handoff = channel.sent_to("b")
-    assert len(handoff) == 1 and "teammate" in handoff[0]
+    handoff, note = channel.sent_to("b")
+    assert "teammate" in handoff and "still with the team" in note
     tickets = await store.list_tickets(OPEN_STATUSES)
     assert [t.reasons for t in tickets] == [("out_of_scope",)]
     conversation = await store.get_conversation(tickets[0].ref.key)
     assert conversation is not None
-    # The follow-up is kept for the teammate, and the bot did not answer it.
-    assert [t.role for t in conversation.turns] == ["customer", "bot", "customer"]
+    # The follow-up is kept for the teammate; the customer is told it is still with the team.
+    assert [t.role for t in conversation.turns] == ["customer", "bot", "customer", "bot"]
 
 
 def test_packaged_knowledge_dir_exists() -> None:
