@@ -168,6 +168,10 @@ def _eval_kb(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
     tests = _read_rows(args.test, args.question_col, args.expected_col)
     directory: Path = settings.knowledge.path if args.kb is None else args.kb
+    if args.kb is not None and not directory.is_dir():
+        # The loader names the setting; here the operator gave the folder on the command line.
+        what = "does not exist" if not directory.exists() else "is not a directory"
+        raise _Problem(f"--kb: {directory} {what}")
     knowledge = KnowledgeBase.load(directory)
     top1 = top5 = 0
     latencies: list[float] = []

@@ -223,7 +223,7 @@ def test_kb_hit_rates_on_the_sample_knowledge_base(capsys: pytest.CaptureFixture
         (["intents", "--train", "missing.csv", "--test", str(TEST)], "cannot read missing.csv"),
         (["intents", "--test", str(QUESTIONS)], "no column 'text'"),
         (["kb", "--test", str(TEST)], "no column 'question'"),
-        (["kb", "--kb", "no-such-dir", "--test", str(QUESTIONS)], "is not a directory"),
+        (["kb", "--kb", "no-such-dir", "--test", str(QUESTIONS)], "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -253,3 +253,9 @@ def test_threshold_must_be_a_probability(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit) as exit_info:
         evaluate(capsys, "intents", "--test", str(TEST), "--threshold", "1.5")
     assert exit_info.value.code == 2
+
+
+def test_kb_flag_is_blamed_not_the_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = evaluate(capsys, "kb", "--kb", "no-such-dir", "--test", str(QUESTIONS))
+    assert code == 2
+    assert err.startswith("frontdesk: --kb: no-such-dir") and "FRONTDESK_" not in err
