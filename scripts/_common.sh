@@ -15,7 +15,10 @@ apt_install() {
 }
 
 ensure_venv() {
-    # ensure_venv [EXTRAS] : create the venv if needed and install Frontdesk into it.
+    # ensure_venv [EXTRAS] : create the venv if needed and install Frontdesk into it. The install
+    # is skipped when pyproject.toml is unchanged since the last one (a stamp with its hash in
+    # the venv), so starting needs no package index once installed.
+    local extras="${1:-}"
     if [ ! -x "$VENV/bin/python" ]; then
         if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
             rm -rf "$VENV"
@@ -23,6 +26,24 @@ ensure_venv() {
             "$PYTHON" -m venv "$VENV"
         fi
     fi
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT${1:-}" >&2
+    local stamp="$VENV/.frontdesk-install" hash
+    hash="$("$VENV/bin/python" -c 'import hashlib, sys
+print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$ROOT/pyproject.toml")"
+    if [ -f "$stamp" ] && [ -x "$VENV/bin/frontdesk" ]; then
+        local had_hash had_extras
+        read -r had_hash had_extras < "$stamp" || true
+        if [ "$had_hash" = "$hash" ] && { [ -z "$extras" ] || [ "${had_extras:-}" = "$extras" ]; }; then
+            return 0
+        fi
+    fi
+    if ! { "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2 &&
+           "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT$extras" >&2; }; then
+        if [ -x "$VENV/bin/frontdesk" ]; then
+            echo "could not update the installation (no package index?); using the installed one" >&2
+            return 0
+        fi
+        echo "could not install Frontdesk into $VENV (see the pip messages above)" >&2
+        return 1
+    fi
+    echo "$hash $extras" > "$stamp"
 }
