@@ -20,7 +20,7 @@ from typing import Any
 from bot.evaluate import add_eval_parser, run_eval
 from bot.init_cmd import add_init_parser, run_init
 from bot.observability import configure_logging
-from bot.platforms import platform_modules
+from bot.platforms import enabled_platforms, platform_modules
 from bot.scheduler import heartbeat_age, heartbeat_path
 from config.errors import ConfigError, FrontdeskError
 from config.settings import Settings, load_settings
@@ -84,8 +84,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as err:
         print(f"frontdesk: invalid setting: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    _logging(settings, args.verbose, chatting=args.command == "run" and settings.terminal_enabled,
-             reporting=args.command == "check")  # fmt: skip
+    chatting = args.command == "run" and "terminal" in enabled_platforms(settings)
+    _logging(settings, args.verbose, chatting=chatting, reporting=args.command == "check")
     if args.command == "check":
         return _check(settings)
     if args.command == "health":

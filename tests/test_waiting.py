@@ -6,7 +6,7 @@ import asyncio
 import itertools
 from dataclasses import replace
 
-from brain.conversation import Desk
+from brain.conversation import Ownership
 from brain.decision import DecisionKind
 from brain.handler import Brain
 from brain.store.base import Store
@@ -92,7 +92,7 @@ async def test_the_escalated_question_itself_waits_for_a_human(
 async def test_silent_once_claimed(store: Store, make_brain: BrainFactory) -> None:
     brain = make_brain(store)
     ticket_id = await _handed_over(brain)
-    assert (await Desk(store).claim(ticket_id, "alice")).ok
+    assert (await Ownership(store).claim(ticket_id, "alice")).ok
     decisions = [await brain.handle(says(t)) for t in ("How do I return an item?", "hello?")]
     assert [d.kind for d in decisions] == [DecisionKind.RELAY, DecisionKind.RELAY]
     assert all(d.ticket_id == ticket_id and not d.thread for d in decisions)
@@ -112,7 +112,7 @@ async def test_a_draft_is_dropped_when_the_ticket_is_claimed_meanwhile(
             return None
 
         async def answer(self, request):  # type: ignore[no-untyped-def]
-            await Desk(store).claim(ticket_id, "bob")
+            await Ownership(store).claim(ticket_id, "bob")
             return replace(await answerer.answer(request))
 
     brain.answerer = ClaimWhileThinking()  # type: ignore[assignment]
