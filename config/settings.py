@@ -90,7 +90,7 @@ def _not_empty_secret(value: SecretStr | None) -> SecretStr | None:
 
 def _path_not_empty(value: object) -> object:
     if isinstance(value, str) and not value.strip():
-        raise ValueError("empty: name a directory or leave the variable out for the default")
+        raise ValueError("empty: name a path or leave the variable out for the default")
     return value
 
 
@@ -100,7 +100,7 @@ PositiveSeconds = Annotated[float, Field(gt=0)]
 CustomerText = Annotated[str, AfterValidator(_not_blank)]
 """Text a customer may be sent: an empty one would leave them in silence."""
 Key = Annotated[SecretStr | None, AfterValidator(_not_empty_secret)]
-DirPath = Annotated[Path, BeforeValidator(_path_not_empty)]
+NonEmptyPath = Annotated[Path, BeforeValidator(_path_not_empty)]
 
 
 class _Section(BaseModel):
@@ -112,7 +112,7 @@ class StoreSettings(_Section):
     """Where state lives: SQLite in ``data_dir`` unless ``redis_url`` is set."""
 
     redis_url: Key = None
-    data_dir: DirPath = Path(".frontdesk")
+    data_dir: NonEmptyPath = Path(".frontdesk")
     history_limit: int = Field(50, ge=2, le=10_000)
     retention_days: float = Field(30.0, gt=0)
     idempotency_ttl_hours: float = Field(72.0, gt=0)
@@ -418,7 +418,7 @@ _DEFAULT_MODELS: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
 
 
 class KnowledgeSettings(_Section):
-    dir: Path | None = None
+    dir: NonEmptyPath | None = None
     answer_threshold: Probability = 0.45
 
     @property
@@ -429,7 +429,7 @@ class KnowledgeSettings(_Section):
 class ClassifierSettings(_Section):
     """Intent classification and language detection."""
 
-    playbook: Path | None = None
+    playbook: NonEmptyPath | None = None
     languages: CsvList = ["en", "de", "fr", "es"]
     oos_threshold: Probability = 0.3
 
@@ -504,7 +504,7 @@ class ObservabilitySettings(_Section):
     log_format: Literal["text", "json"] = "text"
     heartbeat_seconds: PositiveSeconds = 15.0
     redact_logs: bool = True
-    log_file: DirPath | None = None
+    log_file: NonEmptyPath | None = None
     """Where log lines go while the terminal channel owns the screen (``frontdesk -v``: both)."""
 
     @field_validator("log_level", mode="before")
