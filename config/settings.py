@@ -418,8 +418,10 @@ _DEFAULT_MODELS: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
 
 
 class KnowledgeSettings(_Section):
-    dir: NonEmptyPath | None = None
+    dir: Path | None = None
     answer_threshold: Probability = 0.45
+
+    _dir_not_empty = field_validator("dir", mode="before")(_path_not_empty)
 
     @property
     def path(self) -> Path:
@@ -429,13 +431,15 @@ class KnowledgeSettings(_Section):
 class ClassifierSettings(_Section):
     """Intent classification and language detection."""
 
-    playbook: NonEmptyPath | None = None
+    playbook: Path | None = None
     languages: CsvList = ["en", "de", "fr", "es"]
     oos_threshold: Probability = 0.3
 
     @property
     def playbook_path(self) -> Path:
         return self.playbook if self.playbook is not None else PACKAGED_PLAYBOOK
+
+    _playbook_not_empty = field_validator("playbook", mode="before")(_path_not_empty)
 
     @field_validator("languages")
     @classmethod
@@ -504,8 +508,10 @@ class ObservabilitySettings(_Section):
     log_format: Literal["text", "json"] = "text"
     heartbeat_seconds: PositiveSeconds = 15.0
     redact_logs: bool = True
-    log_file: NonEmptyPath | None = None
+    log_file: Path | None = None
     """Where log lines go while the terminal channel owns the screen (``frontdesk -v``: both)."""
+
+    _log_file_not_empty = field_validator("log_file", mode="before")(_path_not_empty)
 
     @field_validator("log_level", mode="before")
     @classmethod
