@@ -124,8 +124,9 @@ def _logging(settings: Settings, verbose: bool, *, chatting: bool, reporting: bo
     if chatting and not verbose:
         log_file = log_file or settings.store.data_dir / LOG_FILE
         console_level = "WARNING"
-        print(f"(terminal channel: log lines go to {log_file}; -v shows them here)",
-              file=sys.stderr)  # fmt: skip
+        if sys.stdin.isatty():  # someone is at the keyboard: say where the log lines went
+            print(f"(log lines go to {log_file}; frontdesk -v run shows them here)",
+                  file=sys.stderr)  # fmt: skip
     try:
         configure_logging(observability.log_level, observability.log_format,
                           observability.redact_logs, log_file=log_file,
