@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from bot.admin import sync_disabled
 from bot.dispatch import Dispatcher
+from bot.preflight import preflight
 from bot.reload import Reloader
 from bot.wiring import Parts, build_adapters, build_parts, build_store
 from channels.base import Channel, FiniteChannel, Streams
@@ -41,13 +42,14 @@ class App:
         self._stop.set()
 
     async def run(self) -> None:
-        adapters = build_adapters(self.settings, self.streams)  # refuse bad settings first
+        checked = preflight(self.settings)  # refuse bad settings before touching anything
+        adapters = build_adapters(self.settings, self.streams)
         async with contextlib.AsyncExitStack() as stack:
             store = build_store(self.settings)
             await store.open()
             stack.push_async_callback(store.close)
             logger.info("store: %s", store.backend)
-            parts = await build_parts(self.settings, store, adapters)
+            parts = await build_parts(self.settings, store, adapters, checked)
             stack.push_async_callback(parts.brain.close)
             await sync_disabled(store, parts.router)
 

@@ -301,6 +301,10 @@ class Dispatcher:
                 # conversation (or a worker slot) for it. A page lost here is retried by the
                 # SLA job, which pages every open ticket that has no card.
                 self._spawn(self.hub.page(decision.card))
+            elif decision.thread and decision.ticket_id:
+                # An unclaimed ticket's customer got an answer: agents see both in the thread.
+                for author, text in decision.thread:
+                    await self.hub.relay(decision.ticket_id, author, text)
             elif decision.kind is DecisionKind.RELAY and decision.ticket_id:
                 await self.hub.relay(decision.ticket_id, message.author, message.text)
         except FrontdeskError:

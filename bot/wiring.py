@@ -21,6 +21,7 @@ from bot.desk_hub import DeskAlerts, DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.home import home_view
 from bot.platforms import PLATFORMS, enabled_platforms, platform_module, section
+from bot.preflight import Checked, preflight
 from bot.reload import Reloader
 from bot.scheduler import Scheduler, heartbeat_path
 from brain.breaker import BreakerConfig
@@ -125,12 +126,14 @@ def build_store(settings: Settings) -> Store:
 
 
 def build_brain(
-    settings: Settings, store: Store, knowledge: KnowledgeBase, alert: Alert | None = None
+    settings: Settings,
+    store: Store,
+    knowledge: KnowledgeBase,
+    alert: Alert | None = None,
+    classifier: Classifier | None = None,
 ) -> tuple[Brain, Router | None]:
-    """The brain, and its LLM router when a provider is configured (None: offline only)."""
-    playbook = Playbook.load(
-        settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
-    )
+    """The brain, and its LLM router when a provider is configured (None: offline only).
+    ``classifier``: one already trained on the playbook (``preflight`` trains one)."""
     languages = settings.classifier.languages
     escalation = settings.escalation
     policy = Policy(
@@ -142,11 +145,16 @@ def build_brain(
         vip_email_domains=tuple(escalation.vip_email_domains),
         vip_always_human=escalation.vip_always_human,
     )
-    classifier = Classifier(playbook, languages, settings.classifier.oos_threshold)
+    if classifier is None:
+        playbook = Playbook.load(
+            settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
+        )
+        classifier = Classifier(playbook, languages, settings.classifier.oos_threshold)
     offline = OfflineAnswerer(default_language=languages[0])
     router = build_router(settings, store, offline, alert)
-    brain = Brain(BrainParts(store, knowledge, classifier, router or offline, policy))
-    return brain, router
+    still_waiting_s = settings.escalation.still_waiting_minutes * 60
+    parts = BrainParts(store, knowledge, classifier, router or offline, policy, still_waiting_s)
+    return Brain(parts), router
 
 
 def build_redactor(settings: Settings) -> Redactor:
@@ -244,16 +252,21 @@ class Parts:
 
 
 async def build_parts(
-    settings: Settings, store: Store, adapters: Sequence[Adapter] | None = None
+    settings: Settings,
+    store: Store,
+    adapters: Sequence[Adapter] | None = None,
+    checked: Checked | None = None,
 ) -> Parts:
     """Every part of the running bot on an opened ``store``; nothing is started. ``adapters``
-    default to those the settings enable (the app builds them first, to fail fast)."""
+    default to those the settings enable and ``checked`` to a fresh ``preflight`` (the app
+    runs both before opening the store, to refuse bad settings first)."""
+    checked = checked if checked is not None else preflight(settings)
     adapters = tuple(adapters if adapters is not None else build_adapters(settings))
     channels = tuple(c for a in adapters for c in a.channels)
     desks = tuple(d for a in adapters for d in a.desks)
     alerts = DeskAlerts(desks)  # before the hub: the router and admin commands need it
     knowledge = KnowledgeBase.load(settings.knowledge.path, await admin_entries(store))
-    brain, router = build_brain(settings, store, knowledge, alerts.send)
+    brain, router = build_brain(settings, store, knowledge, alerts.send, checked.classifier)
     reloader = Reloader(brain, settings, store)
     names = tuple(c.name for c in channels)
     admin = Admin(AdminContext(store, names, router, reloader.reload, alerts.send))

@@ -45,7 +45,7 @@ async def both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
             "SLACK__ENABLED": "true", "SLACK__MODE": "http", "SLACK__BOT_TOKEN": "xoxb-e2e",
             "SLACK__SIGNING_SECRET": SECRET, "SLACK__HTTP_PORT": str(port),
             "SLACK__ESCALATION_CHANNEL": ESC, "SLACK__API_BASE_URL": slack.api_base_url,
-            "SLACK__MAX_MESSAGES_PER_SECOND": "100",
+            "SLACK__MAX_MESSAGES_PER_SECOND": "100", "SLACK__AGENT_USER_IDS": "U0ALICE",
             "DISCORD__ENABLED": "true", "DISCORD__BOT_TOKEN": TOKEN,
             "DISCORD__DESK_CHANNEL_ID": DESK, "DISCORD__STAFF_ROLE_IDS": STAFF_ROLE,
             "DISCORD__API_BASE_URL": discord.api_base_url,

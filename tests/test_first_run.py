@@ -44,9 +44,12 @@ def test_check_and_run_refuse_alike(
         ({"FRONTDESK_CLASSIFIER__PLAYBOOK": "no-such.yaml"}, "FRONTDESK_CLASSIFIER__PLAYBOOK"),
     ],
 )
-def test_check_refuses_what_run_would(tmp_path: Path, env: dict[str, str], named: str) -> None:
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_check_refuses_what_run_would(
+    tmp_path: Path, env: dict[str, str], named: str, command: str
+) -> None:
     # Found by bot/preflight.py, which `run` calls from bot/app.py.
-    result = run("check", env=env, cwd=tmp_path)
+    result = run(command, env=env, cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and named in lines[0], result.stderr
