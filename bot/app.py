@@ -42,8 +42,9 @@ class App:
         self._stop.set()
 
     async def run(self) -> None:
-        checked = preflight(self.settings)  # refuse bad settings before touching anything
+        # Refuse bad settings before touching anything: the cheap checks first.
         adapters = build_adapters(self.settings, self.streams)
+        checked = preflight(self.settings)
         async with contextlib.AsyncExitStack() as stack:
             store = build_store(self.settings)
             await store.open()
