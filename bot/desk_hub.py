@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
+from bot.events import Events
 from brain.conversation import DeskResult, Outcome, Ownership, age_s, card_for
 from brain.redact import Redactor
 from brain.store.base import OPEN_STATUSES, Repage, Store, Ticket, TicketPatch, TicketStatus, utcnow
@@ -86,8 +87,10 @@ class DeskHub:
         redactor: Redactor | None = None,
         live: bool = True,
         alerts: DeskAlerts | None = None,
+        events: Events | None = None,
     ) -> None:
         self.store = store
+        self.events = events or Events()
         self.state = SharedState(store)
         self.desks = tuple(desks)
         self.ownership = ownership
@@ -103,6 +106,7 @@ class DeskHub:
         """Show a new ticket on every desk; a desk that fails is retried by ``repage_due``."""
         for desk in self.desks:
             await self._page_on(desk, card)
+        await self.events.escalated(card)
 
     async def _page_on(self, desk: Desk, card: EscalationCard) -> None:
         # Marks the card as on its way (a busy channel paces posts), so that the re-page job
@@ -149,6 +153,7 @@ class DeskHub:
         ticket = await self.store.get_ticket(request.ticket_id)
         if ticket is not None and self.live:
             await self.redraw(ticket)
+            await self.events.ticket_moved(ticket)  # the same event id as a live desk's
 
     async def alert(self, text: str) -> None:
         await self.alerts.send(text)
@@ -261,6 +266,8 @@ class DeskHub:
             await self.store.enqueue(message)  # delivered in order by the dispatcher
         if result.ok and result.ticket is not None and event.action in _REDRAWN_ON:
             await self.redraw(result.ticket)
+            if self.live:
+                await self.events.ticket_moved(result.ticket)
         internal = event.action in (DeskAction.REPLY, DeskAction.NOTE) and not result.outbound
         withheld = result.outcome in (Outcome.NOT_CLAIMANT, Outcome.NOT_CLAIMED)
         refused = not result.ok and not withheld

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.desk_hub import DeskHub
+from bot.events import Events
 from brain.decision import Decision, DecisionKind
 from brain.store.base import OutboxRecord, QueueEntry, Store
 from channels.base import CardRefresh, Channel, InboundMessage, OutboundMessage
@@ -57,8 +58,10 @@ class Dispatcher:
         channels: Mapping[str, Channel],
         config: DispatchConfig,
         hub: DeskHub | None = None,
+        events: Events | None = None,
     ) -> None:
         self.store = store
+        self.events = events or Events()
         self.brain = brain
         self.channels = dict(channels)
         self.config = config
@@ -267,6 +270,8 @@ class Dispatcher:
             try:
                 await self._send_with_retry(outbound)
                 await self.store.incr("messages_sent")
+                event_id = outbound.message_id or f"{record.inbound_key}:{sent}"
+                await self.events.message_sent(outbound, event_id)
             except DeliveryRefused as err:
                 # Permanent (e.g. the customer's terminal session is gone): retrying cannot help.
                 logger.error("could not deliver to %s: %s", outbound.ref.key, err)

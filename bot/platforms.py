@@ -18,6 +18,7 @@ PLATFORMS: dict[str, str] = {
     "slack": "channels.slack",
     "discord": "channels.discord",
     "email": "channels.email",
+    "web": "channels.web",
     "terminal": "channels.terminal",
 }
 """Every platform Frontdesk knows, by settings section, with the package that implements it.

@@ -19,11 +19,13 @@ from typing import Any
 from bot.admin import Admin, AdminContext, admin_entries, build_digest, sync_disabled
 from bot.desk_hub import DeskAlerts, DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
+from bot.events import Events
 from bot.home import home_view
 from bot.platforms import PLATFORMS, enabled_platforms, platform_module, section
 from bot.preflight import Checked, preflight
 from bot.reload import Reloader
 from bot.scheduler import Scheduler, heartbeat_path
+from bot.web_services import BotWebServices
 from brain.breaker import BreakerConfig
 from brain.classify import Classifier
 from brain.conversation import Ownership
@@ -41,7 +43,7 @@ from brain.router import Router, RouterConfig
 from brain.store.base import Store, StoreLimits
 from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
-from channels.base import Adapter, Channel, Desk, Part, Streams
+from channels.base import Adapter, Channel, Desk, EventSink, Part, ServiceBound, Streams
 from config.errors import ConfigError
 from config.settings import Settings, secret_value
 
@@ -270,10 +272,14 @@ async def build_parts(
     reloader = Reloader(brain, settings, store)
     names = tuple(c.name for c in channels)
     admin = Admin(AdminContext(store, names, router, reloader.reload, alerts.send))
-    hub = build_hub(settings, store, desks, admin.run, alerts)
+    events = Events([a for a in adapters if isinstance(a, EventSink)])
+    hub = build_hub(settings, store, desks, admin.run, alerts, events=events)
     dispatcher = Dispatcher(
-        store, brain, {c.name: c for c in channels}, dispatch_config(settings), hub
+        store, brain, {c.name: c for c in channels}, dispatch_config(settings), hub, events
     )
+    for adapter in adapters:  # adapters that serve an API of the bot (the web channel)
+        if isinstance(adapter, ServiceBound):
+            adapter.bind(BotWebServices(store, brain, hub))
     scheduler = build_scheduler(settings, store, reloader, hub, router, alerts)
     return Parts(
         adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler
@@ -287,6 +293,7 @@ def build_hub(
     commands: Callable[..., Awaitable[Any]] | None = None,
     alerts: DeskAlerts | None = None,
     live: bool = True,
+    events: Events | None = None,
 ) -> DeskHub:
     """The desk path. ``live=False`` for a process without desk connections (``frontdesk
     desk``): card redraws are then queued for the running bot."""
@@ -304,6 +311,7 @@ def build_hub(
         redactor=build_redactor(settings),
         live=live,
         alerts=alerts,
+        events=events,
     )
 
 
