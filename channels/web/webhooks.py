@@ -1,0 +1,150 @@
+"""Webhooks out: every ``BotEvent`` goes to each subscriber as signed JSON, from a durable
+queue (the web database), in order per conversation, at least once, retried with backoff.
+
+Each request carries ``Frontdesk-Event`` (the event type), ``Frontdesk-Event-Id`` (stable
+across retries: de-duplicate on it), ``Frontdesk-Timestamp`` (Unix seconds) and
+``Frontdesk-Signature: v1=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<body>"`` with the
+subscriber's secret. Only a 2xx response counts as delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+
+from channels.base import BotEvent
+from channels.web.store import Hook, WebStore
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 600.0
+CONCURRENCY = 8
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"v1={mac.hexdigest()}"
+
+
+def event_body(event: BotEvent) -> str:
+    conversation = {"channel": event.ref.channel, "id": event.ref.conversation_id,
+                    "key": event.ref.key}  # fmt: skip
+    payload: dict[str, Any] = {
+        "id": event.event_id, "type": event.kind, "created_at": event.occurred_at.isoformat(),
+        "conversation": conversation, "data": dict(event.data),
+    }  # fmt: skip
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+class Webhooks:
+    def __init__(
+        self,
+        store: WebStore,
+        subscribers: Sequence[tuple[str, str]],
+        events: Sequence[str] = (),
+        max_attempts: int = 12,
+        retry_s: float = 2.0,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.secrets = dict(subscribers)
+        self.events = frozenset(events)
+        self.max_attempts = max_attempts
+        self.retry_s = retry_s
+        self.timeout_s = timeout_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    def queue(self, event: BotEvent) -> None:
+        if not self.secrets or (self.events and event.kind not in self.events):
+            return
+        body = event_body(event)
+        for url in self.secrets:
+            self.store.queue_hook(url, event.event_id, event.ref.key, body)
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self.secrets and self._task is None:
+            timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+            self._task = asyncio.create_task(self._run(), name="web-webhooks")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                due = self.store.due_hooks(time.time())
+                if due:
+                    gate = asyncio.Semaphore(CONCURRENCY)
+                    await asyncio.gather(*(self._send(hook, gate) for hook in due))
+                    continue
+                next_at = self.store.next_hook_at()
+            except Exception:
+                logger.exception("webhook queue failed; retrying in 5 s")
+                next_at = time.time() + 5.0
+            wait = 60.0 if next_at is None else max(0.0, next_at - time.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _send(self, hook: Hook, gate: asyncio.Semaphore) -> None:
+        if hook.subscriber not in self.secrets:  # removed from the settings since
+            self.store.hook_done(hook.seq, "dropped", "subscriber no longer configured")
+            return
+        async with gate:
+            error = await self._post(hook)
+        if error is None:
+            self.store.hook_done(hook.seq)
+            return
+        attempts = hook.attempts + 1
+        if attempts >= self.max_attempts:
+            # The receiver stayed down past every retry: later events of this conversation
+            # must not wait forever behind it. Kept in the database as failed.
+            logger.error("webhook %s to %s failed %d times, giving up: %s",
+                         hook.event_id, hook.subscriber, attempts, error)  # fmt: skip
+            self.store.hook_done(hook.seq, "failed", error)
+            return
+        delay = min(MAX_BACKOFF_S, self.retry_s * 2 ** (attempts - 1))
+        logger.warning("webhook %s to %s failed (%s); retry %d in %.1f s",
+                       hook.event_id, hook.subscriber, error, attempts, delay)  # fmt: skip
+        self.store.hook_retry(hook.seq, attempts, time.time() + delay, error)
+
+    async def _post(self, hook: Hook) -> str | None:
+        """None when delivered; otherwise what went wrong."""
+        assert self._session is not None
+        body = hook.body.encode()
+        timestamp = str(int(time.time()))
+        event_type = json.loads(hook.body)["type"]
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Frontdesk-Webhooks/1",
+            "Frontdesk-Event": event_type,
+            "Frontdesk-Event-Id": hook.event_id,
+            "Frontdesk-Timestamp": timestamp,
+            "Frontdesk-Signature": signature(self.secrets[hook.subscriber], timestamp, body),
+        }
+        try:
+            async with self._session.post(hook.subscriber, data=body, headers=headers) as resp:
+                if 200 <= resp.status < 300:
+                    return None
+                return f"HTTP {resp.status}"
+        except (aiohttp.ClientError, TimeoutError) as err:
+            return type(err).__name__
