@@ -33,7 +33,7 @@ class Events:
                        "summary": card.summary, "urgency": card.urgency},
             "customer": {"id": card.customer.id, "name": card.customer.display_name},
         }  # fmt: skip
-        await self.emit(BotEvent("ticket.escalated", f"{card.ticket_id}:escalated", card.origin,
+        await self.emit(BotEvent("ticket.escalated", f"ticket:{card.ticket_id}:escalated", card.origin,
                                  data))  # fmt: skip
 
     async def ticket_moved(self, ticket: Ticket) -> None:
@@ -46,7 +46,7 @@ class Events:
                        "agent_name": ticket.owner_name, "reasons": list(ticket.reasons)},
             "customer": {"id": ticket.customer.id, "name": ticket.customer.display_name},
         }  # fmt: skip
-        event_id = f"{ticket.id}:{ticket.epoch}:{ticket.status}"
+        event_id = f"ticket:{ticket.id}:{ticket.epoch}:{ticket.status}"
         await self.emit(BotEvent(kind, event_id, ticket.ref, data))
 
     async def message_sent(self, message: OutboundMessage, event_id: str) -> None:
@@ -54,4 +54,4 @@ class Events:
             "message": {"text": message.text, "sender": "agent" if message.sender_name else "bot",
                         "agent_name": message.sender_name, "in_reply_to": message.in_reply_to},
         }  # fmt: skip
-        await self.emit(BotEvent("message.created", event_id, message.ref, data))
+        await self.emit(BotEvent("message.created", f"msg:{event_id}", message.ref, data))

@@ -120,6 +120,13 @@ class HookReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.port}/hook"
 
+    async def __aenter__(self) -> HookReceiver:
+        await self.server.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.server.stop()
+
     async def _hook(self, request: web.Request) -> web.Response:
         self.requests.append((dict(request.headers), await request.read()))
         self.changed.set()

@@ -1,0 +1,152 @@
+"""Webhooks out: signed, retried after a 500 with the same event id, in order per
+conversation, from the durable queue; ticket events from the desk path."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brain.store.base import TicketStatus
+from channels.base import Author, BotEvent, DeskAction, DeskEvent, Role
+from channels.web.customers import ref_for
+from channels.web.store import WebStore
+from channels.web.webhooks import Webhooks
+from tests.web_bot import HookReceiver, running_bot, web_settings
+
+SECRET = "whsec-test-0123456789"
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes, tolerance_s: int = 300) -> bool:
+    """The receiver's check, as the README shows it."""
+    timestamp = headers["Frontdesk-Timestamp"]
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    fresh = abs(time.time() - int(timestamp)) <= tolerance_s
+    given = headers["Frontdesk-Signature"].removeprefix("v1=")
+    return fresh and hmac.compare_digest(expected.hexdigest(), given)
+
+
+def events(receiver: HookReceiver) -> list[dict[str, Any]]:
+    return [json.loads(body) for _, body in receiver.requests]
+
+
+async def test_bot_events_are_signed_and_cover_the_ticket_life(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with HookReceiver() as receiver:
+        settings = web_settings(tmp_path / "data", monkeypatch,
+                                WEB__WEBHOOKS=f"{receiver.url} {SECRET}")  # fmt: skip
+        async with running_bot(settings) as bot:
+            conv, token = await bot.conversation()
+            path = f"/api/v1/conversations/{conv}/messages?wait=10"
+            await bot.call("POST", path, token, json_body={"text": "How do I return an item?"},
+                           expect=200)  # fmt: skip
+            await bot.call("POST", path, token, json_body={"text": "I want to talk to a person"},
+                           expect=200)  # fmt: skip
+            await bot.parts.dispatcher.drain()
+            tickets = await bot.parts.hub.store.list_tickets([TicketStatus.ESCALATED])
+            ticket_id = tickets[0].id
+            alice = Author(id="alice", display_name="Alice")
+            for action in (DeskAction.CLAIM, DeskAction.RESOLVE):
+                feedback = await bot.parts.hub.handle(DeskEvent(
+                    action, alice, desk="terminal", ticket_id=ticket_id, role=Role.AGENT,
+                    event_id=f"e-{action}"))  # fmt: skip
+                assert feedback.ok, feedback.text
+            await bot.parts.dispatcher.drain()
+            kinds = ["message.created", "message.created", "ticket.escalated", "ticket.claimed",
+                     "ticket.resolved"]  # fmt: skip
+            await receiver.until(lambda: len(receiver.requests) >= 7)
+    got = events(receiver)
+    assert [e["type"] for e in got if e["type"] != "message.created"] == kinds[2:]
+    assert sum(e["type"] == "message.created" for e in got) == 4  # 2 answers + claim + resolve
+    for headers, body in receiver.requests:
+        assert verify(SECRET, headers, body)
+        assert not verify("another-secret", headers, body)
+        assert headers["Frontdesk-Event-Id"] == json.loads(body)["id"]
+    claimed = next(e for e in got if e["type"] == "ticket.claimed")
+    assert claimed["data"]["ticket"]["agent_name"] == "Alice"
+    assert claimed["conversation"] == {**claimed["conversation"], "channel": "web", "id": conv}
+    # The widget shows the hand-off with the agent's name.
+    handoffs = [m for m in bot.adapter.server.ctx.store.messages(conv) if m["kind"] == "handoff"]
+    assert [m["text"] for m in handoffs] == ["Alice from support joined"]
+
+
+def event(n: int, conversation: str = "c1") -> BotEvent:
+    return BotEvent("message.created", f"ev-{conversation}-{n}", ref_for(conversation),
+                    {"message": {"text": f"reply {n}"}}, datetime.now(UTC))  # fmt: skip
+
+
+async def test_retried_after_a_500_in_order_and_durable(tmp_path: Path) -> None:
+    async with HookReceiver() as receiver:
+        receiver.fail = 2  # the first two requests get a 500
+        store = WebStore(tmp_path / "web.db")
+        store.open()
+        hooks = Webhooks(store, [(receiver.url, SECRET)], retry_s=0.05)
+        for n in range(3):
+            hooks.queue(event(n))
+        hooks.queue(event(0))  # raised again after a crash: the same id is queued once
+        await hooks.start()
+        await receiver.until(lambda: len(receiver.requests) >= 5)
+        await hooks.stop()
+        assert store.hook_states() == {"delivered": 3}
+        store.close()
+    ids = [h["Frontdesk-Event-Id"] for h, _ in receiver.requests]
+    # The first event failed twice and was retried with the same id; the later ones waited.
+    assert ids == ["ev-c1-0", "ev-c1-0", "ev-c1-0", "ev-c1-1", "ev-c1-2"]
+
+
+async def test_conversations_do_not_wait_for_each_other(tmp_path: Path) -> None:
+    async with HookReceiver() as receiver:
+        store = WebStore(tmp_path / "web.db")
+        store.open()
+        hooks = Webhooks(store, [(receiver.url, SECRET)], retry_s=30.0)
+        receiver.fail = 1
+        hooks.queue(event(0, "c1"))
+        await hooks.start()
+        await receiver.until(lambda: len(receiver.requests) >= 1)  # c1 now backs off 30 s
+        hooks.queue(event(0, "c2"))
+        await receiver.until(lambda: len(receiver.requests) >= 2)
+        await hooks.stop()
+        assert store.hook_states() == {"delivered": 1, "pending": 1}
+        store.close()
+
+
+async def test_pending_events_survive_a_restart(tmp_path: Path) -> None:
+    store = WebStore(tmp_path / "web.db")
+    store.open()
+    Webhooks(store, [("http://127.0.0.1:9/hook", SECRET)]).queue(event(1))
+    store.close()  # the process stops before delivering
+    async with HookReceiver() as receiver:
+        store = WebStore(tmp_path / "web.db")
+        store.open()
+        # Same subscriber list as before, now reachable at a new address: re-point it.
+        store.db.execute("UPDATE hooks SET subscriber = ?", (receiver.url,))
+        hooks = Webhooks(store, [(receiver.url, SECRET)], retry_s=0.05)
+        await hooks.start()
+        await receiver.until(lambda: len(receiver.requests) >= 1)
+        await hooks.stop()
+        assert store.hook_states() == {"delivered": 1}
+        store.close()
+    assert events(receiver)[0]["id"] == "ev-c1-1"
+
+
+async def test_a_subscriber_down_for_good_does_not_block_the_rest(tmp_path: Path) -> None:
+    async with HookReceiver() as receiver:
+        receiver.fail = 100
+        store = WebStore(tmp_path / "web.db")
+        store.open()
+        hooks = Webhooks(store, [(receiver.url, SECRET)], max_attempts=2, retry_s=0.05)
+        hooks.queue(event(0))
+        hooks.queue(event(1))
+        await hooks.start()
+        await receiver.until(lambda: len(receiver.requests) >= 4)
+        await hooks.stop()
+        assert store.hook_states() == {"failed": 2}
+        store.close()
+
