@@ -33,8 +33,8 @@ class Events:
                        "summary": card.summary, "urgency": card.urgency},
             "customer": {"id": card.customer.id, "name": card.customer.display_name},
         }  # fmt: skip
-        await self.emit(BotEvent("ticket.escalated", f"ticket:{card.ticket_id}:escalated", card.origin,
-                                 data))  # fmt: skip
+        event_id = f"ticket:{card.ticket_id}:escalated"
+        await self.emit(BotEvent("ticket.escalated", event_id, card.origin, data))
 
     async def ticket_moved(self, ticket: Ticket) -> None:
         """``ticket.claimed`` / ``ticket.resolved`` for a ticket that just got there."""

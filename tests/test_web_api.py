@@ -28,8 +28,13 @@ async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
 
 
 async def test_chat_with_wait_history_and_one_reply_per_idempotency_key(bot: WebBot) -> None:
-    conv, token = await bot.conversation(CHAT_KEY, customer_id="c-42", display_name="Robin",
-                                         email="robin@example.com", metadata={"plan": "pro"})
+    conv, token = await bot.conversation(
+        CHAT_KEY,
+        customer_id="c-42",
+        display_name="Robin",
+        email="robin@example.com",
+        metadata={"plan": "pro"},
+    )
     path = f"/api/v1/conversations/{conv}/messages"
     headers = {"Idempotency-Key": "order-1"}
     _, first, _ = await bot.call("POST", f"{path}?wait=10", token, json_body={
@@ -118,12 +123,19 @@ async def test_credentials_scopes_and_other_conversations(bot: WebBot) -> None:
 async def test_bad_bodies_are_problems_and_nothing_leaks(bot: WebBot) -> None:
     conv, token = await bot.conversation()
     path = f"/api/v1/conversations/{conv}/messages"
-    status, body, headers = await bot.call("POST", path, token, data=b"x" * 20_000,
-                                           headers={"Content-Type": "application/json"})
+    status, body, headers = await bot.call(
+        "POST", path, token, data=b"x" * 20_000, headers={"Content-Type": "application/json"}
+    )
     assert status == 413 and body["title"] == "Request body too large"
     assert headers["Content-Type"].startswith("application/problem+json")
-    _, body, _ = await bot.call("POST", path, token, data=b"{not json",
-                                headers={"Content-Type": "application/json"}, expect=400)
+    _, body, _ = await bot.call(
+        "POST",
+        path,
+        token,
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+        expect=400,
+    )
     assert "Traceback" not in str(body)
     await bot.call("POST", path, token, json_body={"text": "x" * 4001}, expect=422)
     await bot.call("POST", path, token, json_body={"text": "  "}, expect=422)

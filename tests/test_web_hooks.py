@@ -149,4 +149,3 @@ async def test_a_subscriber_down_for_good_does_not_block_the_rest(tmp_path: Path
         await hooks.stop()
         assert store.hook_states() == {"failed": 2}
         store.close()
-

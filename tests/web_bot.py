@@ -62,7 +62,7 @@ class WebBot:
 
 
 def validate(method: str, path: str, status: int, content_type: str, body: Any) -> None:
-    template = _template(path.split("?")[0])
+    template = _template(path.split("?", maxsplit=1)[0])
     operation = SPEC["paths"][template][method.lower()]
     response = operation["responses"][str(status)]
     schema = response["content"][content_type]["schema"]

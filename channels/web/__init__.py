@@ -37,9 +37,14 @@ class WebAdapter:
 
     async def emit(self, event: BotEvent) -> None:
         self.server.webhooks.queue(event)
-        if event.kind == "ticket.claimed" and event.ref.channel == self.name:
+        if event.ref.channel != self.name:
+            return
+        channel = self.server.ctx.channel
+        if event.kind == "ticket.claimed":
             agent = event.data.get("ticket", {}).get("agent_name") or "A person"
-            self.server.ctx.channel.handoff(event.ref.conversation_id, str(agent), event.event_id)
+            channel.handoff(event.ref.conversation_id, str(agent), event.event_id)
+        elif event.kind == "ticket.resolved":
+            channel.released(event.ref.conversation_id)
 
     def connection(self) -> AbstractAsyncContextManager[None]:
         return self._serving()

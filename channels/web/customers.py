@@ -44,6 +44,7 @@ class WebChannel:
         self._sessions: dict[str, set[Push]] = defaultdict(set)
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._typing: dict[str, float] = {}
+        self._with_person: set[str] = set()  # claimed: the bot is not the one answering
 
     async def start(self, handler: InboundHandler) -> None:
         self._handler = handler
@@ -68,7 +69,7 @@ class WebChannel:
         entry, added = self.store.add_message(conv.id, "customer", text, message_id)
         if added:
             self._push(conv.id, {"type": "message", "message": entry})
-        if queued:
+        if queued and conv.id not in self._with_person:
             self._typing[conv.id] = time.monotonic()
             self._push(conv.id, {"type": "typing", "on": True})
         return entry, queued and added
@@ -130,10 +131,15 @@ class WebChannel:
             if future is not None and not future.done():
                 future.set_result(entry)
 
+    def released(self, conversation: str) -> None:
+        """The ticket was resolved: the bot answers (and shows it is typing) again."""
+        self._with_person.discard(conversation)
+
     def handoff(self, conversation: str, agent: str, event_id: str) -> None:
         """Show that a person joined (``ticket.claimed``), in the history and live."""
         if self.store.conversation(conversation) is None:
             return
+        self._with_person.add(conversation)
         text = f"{agent} from support joined"
         entry, added = self.store.add_message(conversation, "system", text, f"handoff:{event_id}",
                                               agent, kind="handoff")  # fmt: skip

@@ -88,8 +88,13 @@ def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, An
 
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": _STR}
-_IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": _STR,
-                "description": "a retry with the same key never yields a second reply"}
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": _STR,
+    "description": "a retry with the same key never yields a second reply",
+}
 Security = list[dict[str, list[str]]]
 _CHAT: Security = [{"bearer": ["chat"]}, {"bearer": ["admin"]}, {"customerToken": []}]
 _ADMIN: Security = [{"bearer": ["admin"]}]

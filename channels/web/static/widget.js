@@ -37,7 +37,7 @@
   var title = data.title || "Support";
   var storageKey = "frontdesk:" + server;
   var state = load();
-  var socket = null, retries = 0, lastId = 0, rendered = {}, opening = null;
+  var socket = null, retries = 0, lastId = 0, rendered = {}, opening = null, typingTimer = 0;
 
   function load() {
     try { return JSON.parse(localStorage.getItem(storageKey) || "{}") || {}; }
@@ -222,7 +222,7 @@
       return response.json();
     }).then(function (conv) {
       state = { conversation: conv.id, token: conv.token, expires_at: conv.expires_at,
-                pending: [] };
+                pending: [], open: state.open };
       save();
     }).finally(function () { opening = null; });
     return opening;
@@ -256,12 +256,13 @@
     if (frame.type === "message") {
       show(frame.message);
       if (frame.message.role !== "customer") { typing.hidden = true; }
-      if (frame.message.kind === "handoff") {
-        status.textContent = t.joined.replace("{name}", frame.message.sender_name || "");
-      }
     } else if (frame.type === "typing" || frame.type === "hello") {
       typing.hidden = !(frame.on || frame.typing);
-      if (!typing.hidden) { scroll(); }
+      clearTimeout(typingTimer);
+      if (!typing.hidden) {
+        scroll();
+        typingTimer = setTimeout(function () { typing.hidden = true; }, 30000);
+      }
     } else if (frame.type === "ack") {
       state.pending = (state.pending || []).filter(function (p) {
         return p.client_id !== frame.client_id;
