@@ -3,10 +3,9 @@ conversation, from the durable queue; ticket events from the desk path."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,17 @@ from tests.web_bot import HookReceiver, running_bot, web_settings
 SECRET = "whsec-test-0123456789"
 
 
-def verify(secret: str, headers: dict[str, str], body: bytes, tolerance_s: int = 300) -> bool:
-    """The receiver's check, as the README shows it."""
-    timestamp = headers["Frontdesk-Timestamp"]
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    fresh = abs(time.time() - int(timestamp)) <= tolerance_s
-    given = headers["Frontdesk-Signature"].removeprefix("v1=")
-    return fresh and hmac.compare_digest(expected.hexdigest(), given)
+def readme_verify() -> Callable[..., bool]:
+    """The receiver's check exactly as the README shows it."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = re.search(r"```python\n(import hashlib.*?def verify.*?)```", text, re.DOTALL)
+    assert block is not None, "the README lost its webhook verification snippet"
+    scope: dict[str, Any] = {}
+    exec(block.group(1), scope)
+    return scope["verify"]  # type: ignore[no-any-return]
+
+
+verify = readme_verify()
 
 
 def events(receiver: HookReceiver) -> list[dict[str, Any]]:
