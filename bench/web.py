@@ -9,8 +9,10 @@ and sends ``--rate`` messages per second spread over the sessions (each a questi
 packaged FAQ, with a fresh client id) for ``--seconds``. Latency is measured per message from
 just before the frame is sent to the reply frame that answers it (``in_reply_to``).
 
-Run: ``python bench/web.py [--sessions 1000] [--rate 200] [--seconds 30]``. The last line
-printed is one JSON object with ``ws_sessions``, ``ws_p99_ms``, ``ws_rss_mb`` (and more).
+Run: ``python bench/web.py [--sessions 1000] [--rate 200] [--seconds 30]``. The bot's CPU time
+per message (``/proc/<pid>/stat`` over the sending phase) and the machine's load average are
+printed too: on a shared machine the latency tail depends on them. The last line printed is
+one JSON object with ``ws_sessions``, ``ws_p99_ms``, ``ws_rss_mb`` (and more).
 """
 
 from __future__ import annotations
@@ -52,9 +54,15 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     return (int(fields["VmHWM"].split()[0]) / 1024, int(fields["VmRSS"].split()[0]) / 1024)
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class Session:
@@ -113,7 +121,7 @@ async def kb_questions(http: aiohttp.ClientSession, base: str) -> list[str]:
     return [q for conv, q in asked.items() if conv not in handed]
 
 
-async def load(base: str, args: argparse.Namespace) -> dict[str, Any]:
+async def load(base: str, args: argparse.Namespace, pid: int) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         asked = await kb_questions(http, base)
@@ -123,7 +131,7 @@ async def load(base: str, args: argparse.Namespace) -> dict[str, Any]:
         print(f"{len(sessions)} sessions open in {time.perf_counter() - started:.1f} s")
         total = int(args.rate * args.seconds)
         ids = itertools.count()
-        begin = time.perf_counter()
+        begin, cpu_before = time.perf_counter(), cpu_s(pid)
         for n in range(total):
             due = begin + n / args.rate
             delay = due - time.perf_counter()
@@ -133,8 +141,9 @@ async def load(base: str, args: argparse.Namespace) -> dict[str, Any]:
             await session.ask(asked[n % len(asked)], f"b{next(ids)}")
         send_s = time.perf_counter() - begin
         deadline = time.perf_counter() + 30
-        while any(s.sent for s in sessions) and time.perf_counter() < deadline:
-            await asyncio.sleep(0.1)
+        while any(s.sent for s in sessions) and time.perf_counter() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)  # polling the stragglers is simplest here
+        cpu_used = cpu_s(pid) - cpu_before
         latencies = [x for s in sessions for x in s.latencies]
         missing = sum(len(s.sent) for s in sessions)
         for s in sessions:
@@ -142,7 +151,7 @@ async def load(base: str, args: argparse.Namespace) -> dict[str, Any]:
             s.reader.cancel()
     return {"sent": total, "answered": len(latencies), "unanswered": missing,
             "send_rate": total / send_s, "latencies": latencies,
-            "questions": len(asked)}  # fmt: skip
+            "questions": len(asked), "cpu_ms": cpu_used * 1000 / total}  # fmt: skip
 
 
 def main() -> None:
@@ -164,7 +173,7 @@ def main() -> None:
         try:
             wait_for_port(port, 120.0)
             idle_mb, _ = peak_rss_mb(bot.pid)
-            result = asyncio.run(load(f"http://127.0.0.1:{port}", args))
+            result = asyncio.run(load(f"http://127.0.0.1:{port}", args, bot.pid))
             peak_mb, now_mb = peak_rss_mb(bot.pid)
         finally:
             bot.terminate()
@@ -184,6 +193,8 @@ def main() -> None:
         "answered": result["answered"],
         "unanswered": result["unanswered"],
         "kb_questions": result["questions"],
+        "bot_cpu_ms_per_msg": round(result["cpu_ms"], 2),
+        "load_average": round(os.getloadavg()[0], 2),
     }
     for key, value in figures.items():
         print(f"{key:>14}: {value}")

@@ -124,7 +124,7 @@ class WebChannel:
         self._typing.pop(conversation, None)
         if not added:
             return  # a redelivery of a reply already shown
-        self._push(conversation, {"type": "typing", "on": False})
+        # A reply ends the typing indicator by itself (one frame less per message).
         self._push(conversation, {"type": "message", "message": entry})
         if message.in_reply_to is not None:
             future = self._replies.pop(message.in_reply_to, None)

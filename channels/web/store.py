@@ -62,9 +62,12 @@ class Hook:
 
 
 class WebStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cached_conversations: int = 10_000) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        # Conversation rows never change: each message would otherwise read its row twice.
+        self._conversations: dict[str, WebConversation] = {}
+        self._cache_size = cached_conversations
 
     def open(self) -> None:
         try:
@@ -111,29 +114,38 @@ class WebStore:
         return conv
 
     def conversation(self, conversation_id: str) -> WebConversation | None:
+        cached = self._conversations.get(conversation_id)
+        if cached is not None:
+            return cached
         row = self.db.execute(
             "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
         ).fetchone()
         if row is None:
             return None
-        return WebConversation(row["id"], row["customer_id"], row["display_name"], row["email"],
+        conv = WebConversation(row["id"], row["customer_id"], row["display_name"], row["email"],
                                json.loads(row["metadata"]), row["created_at"])  # fmt: skip
+        if len(self._conversations) >= self._cache_size:
+            self._conversations.pop(next(iter(self._conversations)))  # the oldest entry
+        self._conversations[conv.id] = conv
+        return conv
 
     def add_message(
         self, conversation: str, role: str, text: str, client_id: str,
         sender_name: str | None = None, in_reply_to: str | None = None, kind: str = "message",
     ) -> tuple[dict[str, Any], bool]:  # fmt: skip
         """Append a message; (the stored message, False) when ``client_id`` is already there."""
-        cursor = self.db.execute(
+        row = self.db.execute(
             "INSERT OR IGNORE INTO messages (conversation, role, kind, text, sender_name, "
-            "client_id, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "client_id, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (conversation, role, kind, text, sender_name, client_id, in_reply_to, time.time()),
-        )
+        ).fetchone()
+        if row is not None:
+            return message_json(row), True
         row = self.db.execute(
             "SELECT * FROM messages WHERE conversation = ? AND client_id = ?",
             (conversation, client_id),
         ).fetchone()
-        return message_json(row), cursor.rowcount == 1
+        return message_json(row), False
 
     def messages(self, conversation: str, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
         rows = self.db.execute(
