@@ -147,11 +147,51 @@ async def discord_harness() -> AsyncIterator[Harness]:
         await connection.stop()
 
 
+async def web_harness() -> AsyncIterator[Harness]:
+    import tempfile
+    from pathlib import Path
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from channels.web import build
+    from channels.web.connection import build_app
+    from config.settings import Settings, WebSettings
+
+    # The web has no message size limit of its own: a reply is one history entry, whole.
+    with tempfile.TemporaryDirectory() as data:
+        settings = Settings(web=WebSettings(enabled=True), store={"data_dir": Path(data)})
+        ctx = build(settings).server.ctx
+        channel, inbox = ctx.channel, Inbox()
+        ctx.store.open()
+        await channel.start(inbox)
+        client = TestClient(TestServer(build_app(ctx)))
+        await client.start_server()
+        opened = await (await client.post("/api/v1/conversations", json={})).json()
+        path = f"/api/v1/conversations/{opened['id']}/messages"
+        headers = {"Authorization": f"Bearer {opened['token']}", "Idempotency-Key": "m-1"}
+
+        async def twice() -> None:  # a client retrying with the same Idempotency-Key
+            for _ in range(2):
+                body = {"text": "where is my order?"}
+                resp = await client.post(path, json=body, headers=headers)
+                assert resp.status == 202
+
+        def received() -> list[str]:
+            return [m["text"] for m in ctx.store.messages(opened["id"]) if m["role"] != "customer"]
+
+        reachable, foreign = ConversationRef("web", opened["id"]), ConversationRef("web", "wc_x")
+        yield Harness(channel, inbox, 1_000_000, twice, received, reachable, foreign)
+        await channel.stop()
+        await client.close()
+        ctx.store.close()
+
+
 HARNESSES: dict[str, Callable[[], AsyncIterator[Harness]]] = {
     "fake": fake_harness,
     "terminal": terminal_harness,
     "slack": slack_harness,
     "discord": discord_harness,
+    "web": web_harness,
 }
 
 
