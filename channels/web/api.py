@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.base import Author, TicketInfo, WebServices
-from channels.web.auth import Caller, Keys, RateLimiter, Tokens
+from channels.web.auth import Caller, Keys, RateLimiter, Tokens, digest
 from channels.web.customers import WebChannel, ref_for
 from channels.web.http import Guard, Problem, client_ip
 from channels.web.openapi import document
@@ -64,7 +64,7 @@ class WebContext:
         scope = self.keys.scope_of(credential)
         if scope is None:
             raise Problem(401, "Invalid API key")
-        return Caller(scope, credential[-8:] + scope)
+        return Caller(scope, digest(credential)[:16])
 
     def require(self, request: web.Request, *scopes: str) -> Caller:
         caller = self.caller(request)

@@ -122,7 +122,8 @@ def document() -> dict[str, Any]:
                                     "minimum": 0, "maximum": 30},
                                     "seconds to wait for the reply")], extra=accepted,
                             security=_CHAT),
-                "get": _op("History after a message id", "200", "History",
+                "get": _op("History after a message id (at most 200 a call: page with after)",
+                           "200", "History",
                            params=[_ID, _q("after", {"type": "integer"})], security=_CHAT)},
             "/conversations/{id}/escalate": {"post": _op(
                 "Hand the conversation to a person", "201", "TicketCreated", params=[_ID],
