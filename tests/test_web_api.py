@@ -184,6 +184,14 @@ async def test_api_key_created_on_the_command_line_works(
     async with running_bot(settings) as bot:
         await bot.call("GET", "/api/v1/stats?days=1", key, expect=200)
         await bot.call("GET", "/api/v1/stats?days=1", key[:-1], expect=401)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert main(["api-key", "list"]) == 0
+        listed = out.getvalue().split()
+        assert listed[1:2] == ["admin"] and "crm" in listed
+        with redirect_stdout(io.StringIO()):
+            assert main(["api-key", "revoke", listed[0]]) == 0
+        await bot.call("GET", "/api/v1/stats?days=1", key, expect=401)  # at once
 
 
 @pytest.mark.parametrize(

@@ -152,3 +152,24 @@ async def test_a_subscriber_down_for_good_does_not_block_the_rest(tmp_path: Path
         await hooks.stop()
         assert store.hook_states() == {"failed": 2}
         store.close()
+
+
+class BrokenSink:
+    async def emit(self, event: BotEvent) -> None:
+        raise RuntimeError("receiver store down")
+
+
+async def test_a_failing_event_sink_never_stops_the_bot(caplog: pytest.LogCaptureFixture) -> None:
+    from bot.events import Events
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        async def emit(self, event: BotEvent) -> None:
+            self.seen.append(event.event_id)
+
+    recorder = Recorder()
+    await Events([BrokenSink(), recorder]).emit(event(1))
+    assert recorder.seen == ["ev-c1-1"]
+    assert "could not hand event ev-c1-1" in caplog.text

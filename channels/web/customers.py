@@ -91,7 +91,10 @@ class WebChannel:
 
     def typing(self, conversation: str) -> bool:
         started = self._typing.get(conversation)
-        return started is not None and time.monotonic() - started < TYPING_TIMEOUT_S
+        if started is not None and time.monotonic() - started >= TYPING_TIMEOUT_S:
+            del self._typing[conversation]  # no reply came (a person has it, or it failed)
+            started = None
+        return started is not None
 
     # -- live sessions (widget WebSockets) --------------------------------------------------
     def attach(self, conversation: str, push: Push) -> None:
