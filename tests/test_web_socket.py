@@ -39,8 +39,10 @@ async def test_live_reply_resume_and_one_answer_per_client_id(bot: WebBot) -> No
     frame = {"type": "message", "text": "How do I return an item?", "client_id": "c-1"}
     await ws.send_str(json.dumps(frame))
     seen = await frames_until(ws, "message", "bot")
-    kinds = [f["type"] for f in seen]
-    assert kinds.index("ack") >= 0 and {"type": "typing", "on": True} in seen
+    # The sender gets two frames: the ack (with its stored message, the bot typing) and the
+    # reply; no echo of its own message, no separate typing frame.
+    assert [f["type"] for f in seen] == ["ack", "message"]
+    assert seen[0]["message"]["text"] == frame["text"] and seen[0]["typing"] is True
     answer = seen[-1]["message"]
     assert "30 days" in answer["text"]
     await ws.close()
@@ -51,7 +53,8 @@ async def test_live_reply_resume_and_one_answer_per_client_id(bot: WebBot) -> No
     assert json.loads((await ws.receive(timeout=5)).data)["type"] == "hello"
     await ws.send_str(json.dumps(frame))
     ack = json.loads((await ws.receive(timeout=5)).data)
-    assert ack == {"type": "ack", "client_id": "c-1", "id": answer["id"] - 1}
+    assert ack["type"] == "ack" and ack["message"]["id"] == answer["id"] - 1
+    assert ack["typing"] is False
     await bot.parts.dispatcher.drain()
     await ws.send_str(json.dumps({"type": "ping"}))
     assert json.loads((await ws.receive(timeout=5)).data) == {"type": "pong"}
@@ -64,6 +67,21 @@ async def test_live_reply_resume_and_one_answer_per_client_id(bot: WebBot) -> No
     seen = [json.loads((await ws.receive(timeout=5)).data) for _ in range(3)]
     assert [f["message"]["role"] for f in seen[1:]] == ["customer", "bot"]
     await ws.close()
+
+
+async def test_a_second_tab_sees_the_message_and_the_typing(bot: WebBot) -> None:
+    _, token = await bot.conversation()
+    sender = await bot.client.ws_connect(f"/api/v1/ws?token={token}")
+    other = await bot.client.ws_connect(f"/api/v1/ws?token={token}")
+    for ws in (sender, other):
+        await ws.receive(timeout=5)  # hello
+    frame = {"type": "message", "text": "How do I return an item?", "client_id": "c-2"}
+    await sender.send_str(json.dumps(frame))
+    seen = await frames_until(other, "message", "bot")
+    assert [f["type"] for f in seen] == ["message", "typing", "message"]
+    assert seen[0]["message"]["role"] == "customer" and seen[1]["on"] is True
+    await sender.close()
+    await other.close()
 
 
 async def test_bad_frames_get_errors_and_the_session_stays(bot: WebBot) -> None:

@@ -56,9 +56,12 @@ class WebChannel:
 
     # -- customers -------------------------------------------------------------------------
     async def post(
-        self, conv: WebConversation, text: str, client_id: str
+        self, conv: WebConversation, text: str, client_id: str, origin: Push | None = None
     ) -> tuple[dict[str, Any], bool]:
-        """Queue a customer's message; (the history entry, False) for a repeated client id."""
+        """Queue a customer's message; (the history entry, False) for a repeated client id.
+
+        The widget session it came from (``origin``) gets neither the echo nor the typing
+        frame: its ack carries both (half the frames per message under load)."""
         if self._handler is None:
             raise ChannelError("the web channel is not started")
         message_id = platform_id(conv.id, client_id)
@@ -68,10 +71,10 @@ class WebChannel:
         queued = await self._handler(inbound)  # durable before we answer 202
         entry, added = self.store.add_message(conv.id, "customer", text, message_id)
         if added:
-            self._push(conv.id, {"type": "message", "message": entry})
+            self._push(conv.id, {"type": "message", "message": entry}, skip=origin)
         if queued and conv.id not in self._with_person:
             self._typing[conv.id] = time.monotonic()
-            self._push(conv.id, {"type": "typing", "on": True})
+            self._push(conv.id, {"type": "typing", "on": True}, skip=origin)
         return entry, queued and added
 
     async def wait_reply(self, conversation: str, message_id: str, wait_s: float
@@ -111,9 +114,10 @@ class WebChannel:
     def session_count(self) -> int:
         return sum(len(s) for s in self._sessions.values())
 
-    def _push(self, conversation: str, frame: dict[str, Any]) -> None:
+    def _push(self, conversation: str, frame: dict[str, Any], skip: Push | None = None) -> None:
         for push in tuple(self._sessions.get(conversation, ())):
-            push(frame)
+            if push != skip:
+                push(frame)
 
     # -- replies ---------------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> None:

@@ -7,7 +7,8 @@ widget saw: resume after a reconnect), then pushes replies, typing and hand-off 
 Frames from the widget: ``{"type": "message", "text": ..., "client_id": ...}`` (the client id
 is the idempotency key: a frame re-sent after a reconnect never yields a second reply) and
 ``{"type": "ping"}``. Frames to it: ``hello``, ``message``, ``ack``, ``typing``, ``error``,
-``pong``."""
+``pong``. The ack carries the stored message and whether the bot is typing, so the sending
+session gets two frames per question: the ack and the reply."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from channels.web.api import WebContext
+from channels.web.customers import Push
 from channels.web.http import Problem, client_ip
 from config.errors import ChannelError
 
@@ -54,7 +56,7 @@ def socket_route(ctx: WebContext) -> web.RouteDef:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     continue
-                reply = await _frame(ctx, conv.id, ip, msg.data)
+                reply = await _frame(ctx, conv.id, ip, msg.data, frames.put_nowait)
                 if reply is not None:
                     frames.put_nowait(reply)
         finally:
@@ -76,7 +78,9 @@ async def _write(ws: web.WebSocketResponse, frames: asyncio.Queue[dict[str, Any]
             return  # closing: the reader ends the session
 
 
-async def _frame(ctx: WebContext, conversation: str, ip: str, raw: str) -> dict[str, Any] | None:
+async def _frame(
+    ctx: WebContext, conversation: str, ip: str, raw: str, origin: Push
+) -> dict[str, Any] | None:
     try:
         data = json.loads(raw)
     except ValueError:
@@ -101,8 +105,9 @@ async def _frame(ctx: WebContext, conversation: str, ip: str, raw: str) -> dict[
     conv = ctx.store.conversation(conversation)
     assert conv is not None
     try:
-        entry, _ = await ctx.channel.post(conv, text, client_id)
+        entry, _ = await ctx.channel.post(conv, text, client_id, origin)
     except ChannelError:
         logger.exception("could not queue a widget message in %s", conversation)
         return {"type": "error", "title": "Not delivered, please retry", "client_id": client_id}
-    return {"type": "ack", "client_id": client_id, "id": entry["id"]}
+    typing = ctx.channel.typing(conversation)
+    return {"type": "ack", "client_id": client_id, "message": entry, "typing": typing}

@@ -255,21 +255,26 @@
   function receive(frame) {
     if (frame.type === "message") {
       show(frame.message);
-      if (frame.message.role !== "customer") { typing.hidden = true; }
+      if (frame.message.role !== "customer") { setTyping(false); }
     } else if (frame.type === "typing" || frame.type === "hello") {
-      typing.hidden = !(frame.on || frame.typing);
-      clearTimeout(typingTimer);
-      if (!typing.hidden) {
-        scroll();
-        typingTimer = setTimeout(function () { typing.hidden = true; }, 30000);
-      }
+      setTyping(frame.on || frame.typing);
     } else if (frame.type === "ack") {
       state.pending = (state.pending || []).filter(function (p) {
         return p.client_id !== frame.client_id;
       });
       save();
+      show(frame.message);
+      setTyping(frame.typing);
     } else if (frame.type === "error" && frame.client_id) {
       status.textContent = t.failed;
+    }
+  }
+  function setTyping(on) {
+    typing.hidden = !on;
+    clearTimeout(typingTimer);
+    if (on) {
+      scroll();
+      typingTimer = setTimeout(function () { typing.hidden = true; }, 30000);
     }
   }
   function transmit(pending) {
