@@ -225,3 +225,16 @@ async def test_typing_is_reported_while_the_brain_works(bot: WebBot) -> None:
     await asyncio.sleep(0)
     _, history, _ = await bot.call("GET", path, token, expect=200)
     assert history["typing"] is False
+
+
+def test_check_builds_the_web_channel_without_touching_disk(tmp_path: Path) -> None:
+    from bot.wiring import describe
+
+    settings = load_settings(env_file=None)
+    settings = settings.model_copy(
+        update={"web": settings.web.model_copy(update={"enabled": True}),
+                "store": settings.store.model_copy(update={"data_dir": tmp_path / "d"})}
+    )  # fmt: skip
+    parts = {(p.kind, p.name): p for p in describe(settings)}
+    assert parts["channel", "web"].enabled and "127.0.0.1:8080" in parts["channel", "web"].why
+    assert not (tmp_path / "d").exists()

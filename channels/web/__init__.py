@@ -80,8 +80,12 @@ def build(settings: Settings, streams: Streams | None = None) -> WebAdapter:
 
     web = settings.web
     store = WebStore(settings.store.data_dir / FILE)
-    secret = web.token_secret.get_secret_value() if web.token_secret is not None else None
-    tokens = Tokens(secret or store.secret("token_secret"), web.token_ttl_hours * 3600)
+    configured = web.token_secret
+
+    def secret() -> str:
+        return configured.get_secret_value() if configured else store.secret("token_secret")
+
+    tokens = Tokens(secret, web.token_ttl_hours * 3600)
     ctx = WebContext(
         settings=web, store=store, channel=WebChannel(store), keys=Keys(web, store.key_scope),
         tokens=tokens, guard=Guard(web), per_ip=RateLimiter(web.rate_limit_per_minute),

@@ -58,8 +58,11 @@ class Keys:
 
 
 class Tokens:
-    def __init__(self, secret: str, ttl_s: float) -> None:
-        self._secret = secret.encode()
+    """``secret`` is read on first use (building the channel opens no file)."""
+
+    def __init__(self, secret: Callable[[], str], ttl_s: float) -> None:
+        self._source = secret
+        self._key: bytes | None = None
         self.ttl_s = ttl_s
 
     def issue(self, conversation: str, now: float | None = None) -> tuple[str, int]:
@@ -80,7 +83,9 @@ class Tokens:
         return parts[1]
 
     def _sign(self, body: str) -> str:
-        mac = hmac.new(self._secret, body.encode(), hashlib.sha256).digest()
+        if self._key is None:
+            self._key = self._source().encode()
+        mac = hmac.new(self._key, body.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 

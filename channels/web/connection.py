@@ -12,6 +12,7 @@ from aiohttp import web
 from channels.web.api import WebContext, routes
 from channels.web.sockets import socket_route
 from channels.web.webhooks import Webhooks
+from config.errors import ChannelError
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,9 @@ class WebServer:
             await site.start()
         except OSError as err:
             await runner.cleanup()
-            raise OSError(f"web channel cannot listen on {self.ctx.settings.host}:"
-                          f"{self.ctx.settings.port}: {err.strerror}") from err  # fmt: skip
+            where = f"{self.ctx.settings.host}:{self.ctx.settings.port}"
+            raise ChannelError(f"web channel: cannot listen on {where} ({err.strerror}); "
+                               "set FRONTDESK_WEB__PORT") from err  # fmt: skip
         self._runner = runner
         self.port = int(runner.addresses[0][1])
         await self.webhooks.start()
