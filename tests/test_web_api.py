@@ -238,3 +238,24 @@ def test_check_builds_the_web_channel_without_touching_disk(tmp_path: Path) -> N
     parts = {(p.kind, p.name): p for p in describe(settings)}
     assert parts["channel", "web"].enabled and "127.0.0.1:8080" in parts["channel", "web"].why
     assert not (tmp_path / "d").exists()
+
+
+async def test_frame_ancestors_allow_list() -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from channels.web.http import Guard
+    from config.settings import WebSettings
+
+    guard = Guard(WebSettings(frame_ancestors=["https://shop.example"]))
+
+    async def page(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app = web.Application(middlewares=[guard.middleware])
+    app.router.add_get("/", page)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/")
+        csp = resp.headers["Content-Security-Policy"]
+        assert csp == "default-src 'none'; frame-ancestors https://shop.example"
+        assert "X-Frame-Options" not in resp.headers

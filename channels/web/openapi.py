@@ -138,6 +138,13 @@ def document() -> dict[str, Any]:
             "/tickets": {"get": _op("Tickets by status (default: open ones)", "200", "Tickets",
                                     params=[_q("status", _STR, "comma-separated")],
                                     security=_ADMIN)},
+            "/ws": {"get": {
+                "summary": "The widget's WebSocket: history after ?after=, then live frames "
+                           "(hello, message, ack, typing, error, pong); send "
+                           "{type: message, text, client_id} or {type: ping}",
+                "parameters": [_q("token", _STR, "the conversation's customer token"),
+                               _q("after", {"type": "integer"}, "last message id seen")],
+                "responses": {"101": {"description": "switching protocols"}, **_ERRORS}}},
             "/stats": {"get": _op("Usage per day", "200", "Stats",
                                   params=[_q("days", {"type": "integer"})], security=_ADMIN)},
         },
