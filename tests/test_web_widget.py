@@ -196,3 +196,59 @@ async def test_widget_answer_hand_off_agent_reply_reload_and_markup_as_text(
     driver.find_element(By.CSS_SELECTOR, ".fd-input").send_keys("\ue00c")  # Escape
     assert driver.find_element(By.CSS_SELECTOR, ".fd-panel").is_displayed() is False
     assert "fd-launcher" in driver.switch_to.active_element.get_attribute("class")
+
+
+async def test_widget_reconnects_resumes_and_sends_what_was_typed_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, driver: Any
+) -> None:
+    from aiohttp.test_utils import TestServer
+    from selenium.webdriver.common.by import By
+
+    from channels.web.connection import build_app
+    from tests.web_bot import running_bot, web_settings
+
+    bot_url: list[str] = []
+
+    async def index(request: web.Request) -> web.Response:
+        html = PAGE.read_text().replace("{server}", bot_url[0])
+        return web.Response(text=html, content_type="text/html")
+
+    page = web.Application()
+    page.router.add_get("/", index)
+    async with LoopbackServer(page) as site:
+        origin = f"http://127.0.0.1:{site.port}"
+        settings = web_settings(tmp_path / "data", monkeypatch, WEB__CORS_ORIGINS=origin)
+        async with running_bot(settings) as bot:
+            ctx = bot.adapter.server.ctx
+            first = TestServer(build_app(ctx), host="127.0.0.1")
+            await first.start_server(shutdown_timeout=0.2)
+            port = first.port
+            bot_url.append(f"http://127.0.0.1:{port}")
+            await asyncio.to_thread(driver.get, origin + "/")
+            launcher = await until(lambda: driver.find_elements(By.CSS_SELECTOR, ".fd-launcher"),
+                                   "the launcher")  # fmt: skip
+            await asyncio.to_thread(launcher[0].click)
+            await asyncio.to_thread(type_message, driver, "How do I return an item?")
+            await until(lambda: any("30 days" in t for t in texts(driver, ".fd-bot")), "answer")
+
+            await first.close()  # the server goes away: every socket drops
+            await until(lambda: "Reconnecting" in texts(driver, ".fd-status"), "offline state")
+            await asyncio.to_thread(type_message, driver, "How do I reset my password?")
+            assert len(driver.find_elements(By.CSS_SELECTOR, ".fd-pending")) == 1
+
+            second = TestServer(build_app(ctx), host="127.0.0.1", port=port)
+            await second.start_server(shutdown_timeout=0.2)
+            try:
+                await until(lambda: len(texts(driver, ".fd-bot")) >= 2, "the answer after it")
+                await until(lambda: not driver.find_elements(By.CSS_SELECTOR, ".fd-pending"),
+                            "the offline message acknowledged")  # fmt: skip
+                await bot.parts.dispatcher.drain()
+                await asyncio.sleep(0.5)  # room for a wrong repeat to show up
+                shown = texts(driver, ".fd-log > li")
+                stored = ctx.store.messages(ctx.store.conversation_ids()[0])
+            finally:
+                await second.close()
+    # Resumed after the last id seen: nothing shown twice; the offline message sent once.
+    assert len(shown) == 4 and len(stored) == 4
+    assert [m["role"] for m in stored] == ["customer", "bot", "customer", "bot"]
+    assert "password" in stored[3]["text"].lower()

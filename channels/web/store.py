@@ -129,6 +129,11 @@ class WebStore:
         self._conversations[conv.id] = conv
         return conv
 
+    def conversation_ids(self) -> list[str]:
+        """Every conversation, oldest first."""
+        rows = self.db.execute("SELECT id FROM conversations ORDER BY created_at").fetchall()
+        return [str(r["id"]) for r in rows]
+
     def add_message(
         self, conversation: str, role: str, text: str, client_id: str,
         sender_name: str | None = None, in_reply_to: str | None = None, kind: str = "message",
