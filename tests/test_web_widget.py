@@ -4,7 +4,9 @@ driven by selenium) on a shop page of another origin, against the whole running 
 A customer asks a knowledge-base question and sees the answer, asks for a person; an agent
 claims and replies through the terminal desk path (``build_hub(..., live=False)``, as
 ``frontdesk desk`` does); the reply appears signed with the agent's name; markup typed by
-anyone renders as text and runs nothing; a reload keeps the history; phone width works."""
+anyone renders as text and runs nothing; a reload keeps the history; phone width works. And
+when the server goes away, the widget reconnects, resumes after the last id it saw and sends
+what was typed meanwhile exactly once."""
 
 from __future__ import annotations
 
