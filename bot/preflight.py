@@ -74,7 +74,12 @@ def load_playbook(settings: Settings, knowledge: KnowledgeBase) -> Playbook:
 def _classifier(settings: Settings, playbook: Playbook) -> Classifier:
     languages = settings.classifier.languages
     try:
-        return Classifier(playbook, languages, settings.classifier.oos_threshold)
+        return Classifier(
+            playbook,
+            languages,
+            settings.classifier.oos_threshold,
+            settings.escalation.sentiment_threshold,
+        )
     except ValueError as err:
         # py3langid refuses codes it has no model for ("Unknown language code(s): {...}").
         raise ConfigError(

@@ -91,6 +91,9 @@ class Reloader:
             settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
         )
         classifier = Classifier(
-            playbook, settings.classifier.languages, settings.classifier.oos_threshold
+            playbook,
+            settings.classifier.languages,
+            settings.classifier.oos_threshold,
+            settings.escalation.sentiment_threshold,
         )
         return knowledge, classifier

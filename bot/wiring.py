@@ -151,7 +151,9 @@ def build_brain(
         playbook = Playbook.load(
             settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
         )
-        classifier = Classifier(playbook, languages, settings.classifier.oos_threshold)
+        classifier = Classifier(
+            playbook, languages, settings.classifier.oos_threshold, escalation.sentiment_threshold
+        )
     offline = OfflineAnswerer(default_language=languages[0])
     router = build_router(settings, store, offline, alert)
     still_waiting_s = settings.escalation.still_waiting_minutes * 60

@@ -23,6 +23,10 @@ from brain.playbook import Intent, Playbook, Tier, Urgency
 from brain.signals import LanguageDetector, sentiment, urgency_cues, wants_human
 
 DEFAULT_OOS_THRESHOLD = 0.3
+DEFAULT_SENTIMENT_THRESHOLD = -0.6
+# What a message is about shows in its first lines; reading a pasted 4,000-character log
+# character n-gram by n-gram would cost ten normal messages (issue 9: bounded work per message).
+MAX_INTENT_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,22 +131,24 @@ class Classifier:
         playbook: Playbook,
         languages: Sequence[str] = ("en",),
         oos_threshold: float = DEFAULT_OOS_THRESHOLD,
+        sentiment_threshold: float = DEFAULT_SENTIMENT_THRESHOLD,
     ) -> None:
         self.playbook = playbook
         self.oos_threshold = oos_threshold
+        self.sentiment_threshold = sentiment_threshold
         self.language = LanguageDetector(languages)
         self.model = IntentModel().fit(*playbook.training_data)
         self._intents: dict[str, Intent] = {i.name: i for i in playbook.intents}
 
     def classify(self, text: str) -> Classification:
-        label, confidence = self.model.predict_one(text)
+        label, confidence = self.model.predict_one(text[:MAX_INTENT_CHARS])
         intent = self._intents.get(label)
         out_of_scope = intent is None or confidence < self.oos_threshold
         cue = urgency_cues(text)
         mood = sentiment(text)
         default = Urgency.NORMAL if out_of_scope or intent is None else intent.urgency
         urgency = default if cue is None else max(cue, default)
-        if mood <= -0.6 and urgency < Urgency.HIGH:
+        if mood <= self.sentiment_threshold and urgency < Urgency.HIGH:
             urgency = Urgency.HIGH  # an angry customer should not wait in the normal queue
         known = None if out_of_scope else intent
         return Classification(

@@ -10,6 +10,7 @@ releases a reply, and throws the draft away if a human took over meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Sequence
@@ -79,7 +80,9 @@ class Brain:
         # ``owner`` is now None or a ticket still waiting for a person: the bot keeps talking.
         conversation = await self.store.get_conversation(message.ref.key)
         turns = since_reset(conversation.turns if conversation else ())
-        classification = self.classifier.classify(text)
+        # CPU-bound steps run in a worker thread: the interpreter switches threads every few
+        # milliseconds, so other conversations keep moving while a long message is read.
+        classification = await asyncio.to_thread(self.classifier.classify, text)
         paused = await SharedState(self.store).is_paused(message.ref.channel)
         # Reasons that do not depend on an answer (a request for a person, a sensitive topic,
         # a paused channel, ...) hand over at once: no LLM call is spent on a draft nobody sees.
@@ -115,9 +118,9 @@ class Brain:
         if intent is not None and intent.reply:
             return Answer(intent.reply, classification.confidence, provider="playbook")
         related = set(intent.kb) if intent is not None else set()
+        hits = await asyncio.to_thread(self.knowledge.search, text, 3)
         passages = sorted(
-            (self._passage(hit.entry, hit.score, hit.entry.id in related)
-             for hit in self.knowledge.search(text, k=3)),
+            (self._passage(hit.entry, hit.score, hit.entry.id in related) for hit in hits),
             key=lambda p: p.score,
             reverse=True,
         )  # fmt: skip

@@ -9,6 +9,7 @@ confidence in [0, 1] that the entry answers the question.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -113,6 +114,13 @@ _STOPWORDS = frozenset(
     ]
 )
 _RERANK = 20
+# Work per question is bounded whatever the customer pastes: a 4,000-character message of
+# gibberish must cost about what a normal question costs (issue 9). Only the first distinct
+# query words count, only so many unknown words are spell-corrected, and corrections are cached.
+MAX_QUERY_TERMS = 48
+MAX_CORRECTIONS = 8
+MAX_SIMILARITY_CHARS = 400  # fuzzy similarity to known phrasings is quadratic in length
+_CORRECTION_CACHE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +163,7 @@ class KnowledgeBase:
         total = max(len(corpus), 1)
         self._idf = {t: float(np.log1p(total / n)) for t, n in document_frequency.items()}
         self._unknown_idf = float(np.log1p(total))
+        self._correct = functools.lru_cache(maxsize=_CORRECTION_CACHE)(self._closest_word)
         self._bm25 = bm25s.BM25()
         if self.entries:
             self._bm25.index(corpus, show_progress=False)
@@ -195,7 +204,7 @@ class KnowledgeBase:
         best = float(raw[top[0]])
         if best <= 0:
             return []
-        query = _normalize(question)
+        query = _normalize(question)[:MAX_SIMILARITY_CHARS]
         hits = []
         for index in top:
             if raw[index] <= 0:
@@ -219,14 +228,29 @@ class KnowledgeBase:
         if learn:
             self._vocabulary.update(words)
         else:
-            words = [self._correct(w) for w in words]
+            words = self._bounded(words)
         return list(self._stemmer.stemWords(words))
 
-    def _correct(self, word: str) -> str:
-        """Map a misspelt word ("retrun") to the closest corpus word ("return")."""
+    def _bounded(self, words: Sequence[str]) -> list[str]:
+        """The query's first ``MAX_QUERY_TERMS`` distinct words, at most ``MAX_CORRECTIONS`` of
+        them spell-corrected (known words and short words cost nothing)."""
+        distinct = list(dict.fromkeys(words))[:MAX_QUERY_TERMS]
+        budget = MAX_CORRECTIONS
+        out = []
+        for word in distinct:
+            if budget > 0 and self._correctable(word):
+                budget -= 1
+                out.append(self._correct(word))
+            else:
+                out.append(word)
+        return out
+
+    def _correctable(self, word: str) -> bool:
         # Short words have too many one-letter neighbours ("cars" -> "cards") to guess safely.
-        if word in self._vocabulary or len(word) < 6 or word.isdigit():
-            return word
+        return word not in self._vocabulary and len(word) >= 6 and not word.isdigit()
+
+    def _closest_word(self, word: str) -> str:
+        """Map a misspelt word ("retrun") to the closest corpus word ("return")."""
         match = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
         return str(match[0]) if match else word
 

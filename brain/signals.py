@@ -152,6 +152,9 @@ def sentiment(text: str) -> float:
 
 
 # -- language -------------------------------------------------------------------------------
+_LANGUAGE_CHARS = 1000  # plenty to tell four languages apart; bounded work for pasted logs
+
+
 class LanguageDetector:
     """py3langid limited to ``languages``; short or ambiguous text gets the first (default)."""
 
@@ -174,5 +177,5 @@ class LanguageDetector:
             return self.default
         if "es" in self.languages and ("¿" in text or "¡" in text):
             return "es"  # inverted marks are Spanish; brand names otherwise blur short texts
-        language, probability = self._identifier.classify(text)
+        language, probability = self._identifier.classify(text[:_LANGUAGE_CHARS])
         return str(language) if probability >= 0.8 else self.default

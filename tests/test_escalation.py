@@ -124,3 +124,13 @@ def test_sentiment_direction(classifier: Classifier) -> None:
     assert classifier.classify("Thank you so much, that was really helpful!").sentiment > 0.3
     assert classifier.classify("not happy at all, the lamp arrived broken").sentiment < 0
     assert classifier.classify("Do you ship to Norway?").sentiment == 0
+
+
+def test_the_urgency_bump_for_anger_follows_the_sentiment_setting(classifier: Classifier) -> None:
+    text = "the invoice you sent is useless and terrible, awful work"
+    mood = classifier.classify(text).sentiment
+    assert mood <= -0.6
+    lenient = Classifier(classifier.playbook, ["en"], sentiment_threshold=mood - 0.05)
+    strict = Classifier(classifier.playbook, ["en"], sentiment_threshold=mood + 0.05)
+    assert lenient.classify(text).urgency.label == "normal"
+    assert strict.classify(text).urgency.label == "high"
