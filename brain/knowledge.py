@@ -13,6 +13,7 @@ import functools
 import hashlib
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,13 +219,17 @@ class KnowledgeBase:
         return hits[:k]
 
     def _coverage(self, tokens: Sequence[str], terms: frozenset[str]) -> float:
-        """Share of the question's information (IDF-weighted words) the entry contains."""
-        weights = [self._idf.get(t, self._unknown_idf) for t in tokens]
-        found = sum(w for t, w in zip(tokens, weights, strict=True) if t in terms)
+        """Share of the question's information (IDF-weighted words) the entry contains.
+
+        Numbers (order numbers, amounts, dates) carry no topic: "where is my order 5512" is
+        as well explained by the tracking entry as "where is my order"."""
+        words = [t for t in tokens if not any(c.isdigit() for c in t)] or list(tokens)
+        weights = [self._idf.get(t, self._unknown_idf) for t in words]
+        found = sum(w for t, w in zip(words, weights, strict=True) if t in terms)
         return found / sum(weights)
 
     def _tokens(self, text: str, *, learn: bool) -> list[str]:
-        words = [w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 1]
+        words = [w for w in _WORD.findall(_fold(text)) if w not in _STOPWORDS and len(w) > 1]
         if learn:
             self._vocabulary.update(words)
         else:
@@ -269,7 +274,13 @@ def _document(entry: KnowledgeEntry) -> str:
 
 
 def _normalize(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(_WORD.findall(_fold(text)))
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: customers often type "donde esta" for "dónde está"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _fingerprint(entries: Iterable[KnowledgeEntry]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import replace
 
 from brain.conversation import Outcome, Ownership
 from brain.decision import DecisionKind
@@ -55,14 +56,25 @@ async def test_answers_in_the_customers_language(store: Store, make_brain: Brain
     brain = make_brain(store)
     german = await brain.handle(customer_says("Wie kann ich einen Artikel zurückschicken?"))
     assert german.text is not None and "30 Tage" in german.text
-    # No Spanish version of this entry: the English answer, introduced in Spanish.
+    spanish = await brain.handle(customer_says("¿Aceptan PayPal o Klarna?", "c2"))
+    assert spanish.kind is DecisionKind.REPLY, spanish.reasons
+    assert spanish.text is not None and spanish.text.startswith("Aceptamos")
+    # Nothing close in the knowledge base: a teammate, told in the customer's language.
+    french = await brain.handle(customer_says("Pouvez-vous m'écrire un poème sur la mer ?", "c3"))
+    assert french.kind is DecisionKind.ESCALATE
+    assert french.text is not None and french.text.startswith("J'ai transmis")
+
+
+async def test_an_entry_without_the_language_is_introduced_in_it(
+    store: Store, make_brain: BrainFactory, knowledge: KnowledgeBase
+) -> None:
+    brain = make_brain(store)
+    english_only = [replace(entry, translations={}) for entry in knowledge.entries]
+    brain.reload(KnowledgeBase(english_only))
     spanish = await brain.handle(customer_says("¿Aceptan PayPal o Klarna?", "c2"))
     assert spanish.kind is DecisionKind.REPLY, spanish.reasons
     assert spanish.text is not None and spanish.text.startswith("Lo siento, solo tengo")
-    # Nothing close in the knowledge base: a teammate, told in the customer's language.
-    french = await brain.handle(customer_says("Comment réinitialiser mon mot de passe ?", "c3"))
-    assert french.kind is DecisionKind.ESCALATE
-    assert french.text is not None and french.text.startswith("J'ai transmis")
+    assert "We accept" in spanish.text
 
 
 async def test_small_talk_uses_the_playbook_reply(store: Store, make_brain: BrainFactory) -> None:

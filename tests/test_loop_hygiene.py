@@ -9,7 +9,6 @@ import string
 import time
 from pathlib import Path
 
-from brain.classify import Classifier
 from brain.handler import Brain
 from brain.knowledge import MAX_CORRECTIONS, KnowledgeBase
 from brain.store.base import StoreLimits
@@ -49,19 +48,6 @@ def test_spelling_correction_is_capped_and_cached() -> None:
     assert again.misses == info.misses and again.hits >= info.misses, again
     # The cap does not cost the typo fixing normal questions rely on.
     assert knowledge.search("how do i retrun an item i bougth")[0].entry.id == "return-an-item"
-
-
-def test_classifying_a_long_message_costs_about_a_normal_one(classifier: Classifier) -> None:
-    def cost(text: str) -> float:
-        runs = []
-        for _ in range(7):
-            started = time.perf_counter()
-            classifier.classify(text)
-            runs.append(time.perf_counter() - started)
-        return statistics.median(runs)
-
-    normal = cost("hi, my parcel has not arrived yet, it was due on friday, any news?")
-    assert cost(gibberish(2)) < 20 * normal  # before the caps: about 30 times
 
 
 async def _latency(brain: Brain, text: str, conversation: str, number: int) -> float:
