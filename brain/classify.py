@@ -1,11 +1,16 @@
 """Classification of one customer message: intent, category, confidence, out-of-scope, urgency,
-sentiment, language and "wants a human".
+sentiment, language, "wants a human", and the signals read from its wording.
 
 The intent model is trained at start-up from the playbook's examples (about a second): TF-IDF
 over word 1-2-grams plus character 2-5-grams within word boundaries (robust to typos and
 inflection, and language-agnostic), feeding a logistic regression whose class probabilities are
-the confidence. Below ``oos_threshold`` the message is out of scope. ``bench/brain.py`` and
-``frontdesk eval intents`` measure it; ``docs/PERFORMANCE.md`` has the figures.
+the confidence. Below ``oos_threshold`` the message is out of scope. Only the first
+``MAX_INTENT_CHARS`` characters are read, so a pasted log costs about what a question costs.
+``brain.signals`` reads anger, requests for a person, urgency, sensitive matters and "support
+failed before", each with its reason; anger (a cue, or sentiment at or below
+``FRONTDESK_ESCALATION__SENTIMENT_THRESHOLD``) raises the urgency to at least high.
+``bench/brain_speed.py`` and ``frontdesk eval intents`` measure the model, ``frontdesk eval
+escalation`` the signals; ``docs/PERFORMANCE.md`` has the figures.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from brain.playbook import Intent, Playbook, Tier, Urgency
-from brain.signals import LanguageDetector, sentiment, urgency_cues, wants_human
+from brain.signals import LanguageDetector, SignalReader, Signals
 
 DEFAULT_OOS_THRESHOLD = 0.3
 DEFAULT_SENTIMENT_THRESHOLD = -0.6
@@ -43,6 +48,7 @@ class Classification:
     sensitive: bool = False
     escalate_always: bool = False
     top_intent: str | None = None  # best guess even when out of scope
+    signals: Signals | None = None  # what the wording says, with the reason of each signal
 
 
 class IntentModel:
@@ -137,6 +143,7 @@ class Classifier:
         self.oos_threshold = oos_threshold
         self.sentiment_threshold = sentiment_threshold
         self.language = LanguageDetector(languages)
+        self.signals = SignalReader(sentiment_threshold)
         self.model = IntentModel().fit(*playbook.training_data)
         self._intents: dict[str, Intent] = {i.name: i for i in playbook.intents}
 
@@ -144,11 +151,12 @@ class Classifier:
         label, confidence = self.model.predict_one(text[:MAX_INTENT_CHARS])
         intent = self._intents.get(label)
         out_of_scope = intent is None or confidence < self.oos_threshold
-        cue = urgency_cues(text)
-        mood = sentiment(text)
+        signals = self.signals.read(text)
+        cue, mood = signals.urgency, signals.sentiment
         default = Urgency.NORMAL if out_of_scope or intent is None else intent.urgency
         urgency = default if cue is None else max(cue, default)
-        if mood <= self.sentiment_threshold and urgency < Urgency.HIGH:
+        angry = signals.angry is not None or mood <= self.sentiment_threshold
+        if angry and urgency < Urgency.HIGH:
             urgency = Urgency.HIGH  # an angry customer should not wait in the normal queue
         known = None if out_of_scope else intent
         return Classification(
@@ -159,9 +167,10 @@ class Classifier:
             urgency=urgency,
             sentiment=mood,
             language=self.language.detect(text),
-            wants_human=wants_human(text),
+            wants_human=signals.human_request is not None,
             tier=Tier.COMPLEX if known is None else known.tier,
             sensitive=known is not None and known.sensitive,
             escalate_always=known is not None and known.escalate_always,
             top_intent=label,
+            signals=signals,
         )

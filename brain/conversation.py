@@ -205,7 +205,7 @@ def card_for(
         origin=ticket.ref,
         customer=ticket.customer,
         status=ticket.status.value,
-        reasons=ticket.reasons,
+        reasons=_explained(ticket.reasons, details.get("why")),
         summary=ticket.summary,
         transcript=_transcript(turns, last),
         category=details.get("category"),
@@ -223,6 +223,13 @@ def _transcript(turns: Sequence[Turn], last: int | None) -> tuple[str, ...]:
     if last is not None:
         return tuple(f"{t.role}: {t.text}" for t in since_reset(turns)[-last:])
     return tuple(f"[{t.at:%H:%M}] {t.role:>8}: {t.text}" for t in turns)
+
+
+def _explained(reasons: Sequence[str], whys: object) -> tuple[str, ...]:
+    """``negative_sentiment (profanity)``: each reason with the signal that fired it."""
+    if not isinstance(whys, dict):
+        return tuple(reasons)
+    return tuple(f"{r} ({whys[r]})" if whys.get(r) else r for r in reasons)
 
 
 def age_s(ticket: Ticket) -> float:

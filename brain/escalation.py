@@ -1,8 +1,11 @@
 """Escalation policy: a pure function from what the brain knows to the reasons to hand over.
 
-No I/O here: the handler gathers the facts (classification, answer confidence, the conversation
-since the bot last took over, who the customer is) and this module says which reasons apply.
-Every reason is carried on the ticket and shown to agents.
+No I/O here: the handler gathers the facts (classification with its signals, answer
+confidence, the conversation since the bot last took over, who the customer is) and this module
+says which reasons apply, and why (``explain``). Every reason is carried on the ticket and shown
+to agents with its why. The reasons that do not depend on an answer (a request for a person,
+anger, urgency that cannot wait, a sensitive matter, support that failed before, a paused
+channel, a playbook rule, a VIP) fire before any answer is drafted.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class Reason(enum.StrEnum):
     TOO_MANY_TURNS = "too_many_turns"
     REPEATED_QUESTION = "repeated_question"
     SENSITIVE = "sensitive"
+    URGENT = "urgent"
+    SUPPORT_FAILED = "support_failed"
     PLAYBOOK = "playbook"
     VIP = "vip"
     NO_ANSWER = "no_answer"
@@ -45,6 +50,8 @@ _DESCRIPTIONS = {
     Reason.TOO_MANY_TURNS: "many messages without a resolution",
     Reason.REPEATED_QUESTION: "the customer repeated a question the bot already answered",
     Reason.SENSITIVE: "a sensitive topic (legal, chargeback, account closure, ...)",
+    Reason.URGENT: "a situation that cannot wait (stranded, outage, money, safety, deadline)",
+    Reason.SUPPORT_FAILED: "the customer says support already failed them",
     Reason.PLAYBOOK: "the playbook always hands this kind of request to a person",
     Reason.VIP: "a VIP customer",
     Reason.NO_ANSWER: "no answer could be produced (all providers failed)",
@@ -90,12 +97,17 @@ def reasons(policy: Policy, facts: Facts) -> tuple[Reason, ...]:
     """Every reason to hand this message to a human, in a stable order (empty: the bot answers)."""
     found: list[Reason] = [Reason.CHANNEL_PAUSED] if facts.channel_paused else []
     c = facts.classification
+    s = c.signals
     if c.wants_human:
         found.append(Reason.HUMAN_REQUESTED)
-    if c.sentiment <= policy.sentiment_threshold:
+    if c.sentiment <= policy.sentiment_threshold or (s is not None and s.angry is not None):
         found.append(Reason.NEGATIVE_SENTIMENT)
-    if c.sensitive or _mentions(policy.sensitive_keywords, facts.text):
+    if c.sensitive or _mentions(policy.sensitive_keywords, facts.text) or (s and s.sensitive):
         found.append(Reason.SENSITIVE)
+    if s is not None and s.urgent is not None:
+        found.append(Reason.URGENT)
+    if s is not None and s.failed_before is not None:
+        found.append(Reason.SUPPORT_FAILED)
     if c.escalate_always and not found:
         found.append(Reason.PLAYBOOK)
     if policy.vip_always_human and is_vip(policy, facts.customer):
@@ -114,6 +126,40 @@ def reasons(policy: Policy, facts: Facts) -> tuple[Reason, ...]:
     if _repeated(policy, facts.text, facts.previous_answered):
         found.append(Reason.REPEATED_QUESTION)
     return tuple(found)
+
+
+def explain(policy: Policy, facts: Facts, found: Sequence[Reason]) -> dict[str, str]:
+    """A short why for each reason in ``found``, as the escalation card shows it."""
+    c = facts.classification
+    s = c.signals
+    whys: dict[str, str] = {}
+    for reason in found:
+        why = _why(policy, facts, reason)
+        if why is None and reason is Reason.SENSITIVE and s is not None:
+            why = s.sensitive
+        if why is None and reason is Reason.PLAYBOOK:
+            why = f"intent {c.intent}"
+        if why:
+            whys[reason.value] = why
+    return whys
+
+
+def _why(policy: Policy, facts: Facts, reason: Reason) -> str | None:
+    c, s = facts.classification, facts.classification.signals
+    if reason is Reason.SENSITIVE:
+        keyword = next((k for k in policy.sensitive_keywords if _mentions((k,), facts.text)), None)
+        if keyword is not None:
+            return f"mentions {keyword!r}"
+        return f"intent {c.intent}" if c.sensitive else None
+    if s is None:
+        return None
+    if reason is Reason.NEGATIVE_SENTIMENT:
+        return s.angry or f"sentiment {c.sentiment:+.2f}"
+    return {
+        Reason.HUMAN_REQUESTED: s.human_request,
+        Reason.URGENT: s.urgent,
+        Reason.SUPPORT_FAILED: s.failed_before,
+    }.get(reason)
 
 
 def _mentions(keywords: Sequence[str], text: str) -> bool:

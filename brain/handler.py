@@ -21,7 +21,7 @@ from brain import replies
 from brain.classify import Classification, Classifier
 from brain.conversation import card_for, since_reset
 from brain.decision import Decision, DecisionKind
-from brain.escalation import Facts, Policy, Reason, is_vip, reasons
+from brain.escalation import Facts, Policy, Reason, explain, is_vip, reasons
 from brain.knowledge import KnowledgeBase, KnowledgeEntry
 from brain.playbook import Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
@@ -97,7 +97,8 @@ class Brain:
         if owner is not None:
             return await self._while_waiting(message, owner, classification, found, answer)
         if found:
-            decision = await self._escalate(message, classification, found, answer, turns)
+            whys = explain(self.policy, facts, found)
+            decision = await self._escalate(message, classification, found, answer, turns, whys)
         elif (await self.store.open_ticket_for(message.ref.key)) is not None:
             # A human claimed the conversation while we were thinking: drop the draft.
             return Decision(DecisionKind.RELAY, ticket_id=None)
@@ -212,8 +213,10 @@ class Brain:
         found: tuple[Reason, ...],
         answer: Answer | None,
         turns: Sequence[Turn],
+        whys: dict[str, str],
     ) -> Decision:
         details = {
+            "why": whys,
             "intent": classification.intent or classification.top_intent,
             "category": classification.category,
             "urgency": classification.urgency.label,

@@ -1,8 +1,16 @@
-"""Cue-based signals read from a message's surface: urgency, sentiment, "wants a human", language.
+"""Signals read from how a customer writes: anger, "wants a person", urgency, sensitive
+matters, "support failed before", sentiment, and the language.
 
-Each is a small, explainable rule set (support teams ask *why* a ticket was marked urgent), in
-English plus German, French and Spanish. The language detector is py3langid restricted to the
-configured languages: about 20 µs a message and no model download.
+Sentiment starts from VADER (a maintained lexicon with rules for negation, boosters, capitals,
+"but" and emoji) and corrects what it gets wrong in support conversations: courtesy words
+("please", "thanks") do not make a complaint positive, and exclamation marks alone do not make
+a factual report angry. The cue tables in ``brain.cues`` add what a lexicon cannot see:
+profanity, angry emoji, hashtags that curse the brand, accusations of lying or scamming,
+sarcasm that praises a failure, requests to be called or put through to staff, travel
+disruption, money out of reach, outages, safety, fraud, chargebacks, legal threats, personal
+data, and notes that support already failed. Every signal carries a short reason (shown on the
+escalation card), so an agent can see *why* a ticket was raised. The language detector is
+py3langid restricted to the configured languages: about 20 µs a message, no model download.
 """
 
 from __future__ import annotations
@@ -10,144 +18,165 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from brain import cues
+from brain.cues import Cue
 from brain.playbook import Urgency
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
-
-# -- wants a human --------------------------------------------------------------------------
-_HUMAN = re.compile(
-    r"""
-    \b(?:human|humans|real\ person|real\ people|live\ (?:agent|person|chat)|an?\ agent|
-    (?:customer\ )?(?:service\ )?representative|a\ manager|your\ manager|supervisor|
-    (?:talk|speak|chat)\ (?:to|with)\ (?:someone|somebody|a\ person|a\ human|an?\ (?:real\ )?
-    (?:person|agent|human)|a\ member\ of\ staff|staff)|call\ me\ back|someone\ real|
-    # de
-    mitarbeiter(?:in)?|einem\ menschen|echten?\ person|mit\ jemandem\ sprechen|vorgesetzten|
-    # fr
-    un\ humain|une\ vraie\ personne|un\ conseiller|une\ conseill[eè]re|parler\ [àa]\ quelqu'un|
-    un\ responsable|
-    # es
-    un\ humano|una\ persona\ real|un\ agente|hablar\ con\ alguien|un\ supervisor|el\ gerente)\b
-    """,
-    re.IGNORECASE | re.VERBOSE,
-)
-_NO_HUMAN = re.compile(r"\b(?:no|don'?t|do not|without)\b[^.?!]{0,20}\b(?:human|agent|person)\b",
-                       re.IGNORECASE)  # fmt: skip
+# Read at most this much of a message for sentiment: VADER is pure Python, and the mood of a
+# long message shows in its first paragraphs (bounded work for pasted logs, issue 9).
+_SENTIMENT_CHARS = 1500
+_SITUATIONS = 5  # the first cues of ``cues.URGENT`` are situations; the rest are wording
+_SARCASM = "sarcasm that praises a failure"
 
 
-def wants_human(text: str) -> bool:
-    return bool(_HUMAN.search(text)) and not _NO_HUMAN.search(text)
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What the wording of one message says; each ``str`` field is the reason it fired."""
+
+    sentiment: float  # [-1, 1], negative for anger or disappointment
+    urgency: Urgency | None = None  # what the wording alone suggests
+    angry: str | None = None
+    human_request: str | None = None
+    urgent: str | None = None  # a situation that cannot wait (stranded, outage, money, ...)
+    sensitive: str | None = None  # fraud, chargeback, legal, personal data, safety
+    failed_before: str | None = None
 
 
-# -- urgency --------------------------------------------------------------------------------
-_URGENT = re.compile(
-    r"\b(?:urgent(?:ly)?|emergency|asap|a\.s\.a\.p|immediately|right (?:now|away)|outage|"
-    r"(?:site|website|app|checkout|payment|everything) (?:is )?(?:down|broken)|"
-    r"dringend|sofort|notfall|urgence|imm[ée]diatement|tout de suite|urgente|inmediatamente|"
-    r"ahora mismo)\b",
-    re.IGNORECASE,
-)
-_HIGH = re.compile(
-    r"\b(?:today|tonight|tomorrow|deadline|as soon as possible|quickly|still waiting|"
-    r"(?:second|third|fourth) time|again and again|weeks? ago|by (?:mon|tues|wednes|thurs|fri|"
-    r"satur|sun)day|before (?:mon|tues|wednes|thurs|fri|satur|sun)day|heute|morgen|"
-    r"aujourd'hui|demain|hoy|mañana)\b",
-    re.IGNORECASE,
-)
+class SignalReader:
+    """Reads ``Signals`` from text. ``anger_threshold``: sentiment at or below it is anger."""
+
+    def __init__(self, anger_threshold: float = -0.6) -> None:
+        self.anger_threshold = anger_threshold
+        self._vader = SentimentIntensityAnalyzer()
+
+    def read(self, text: str) -> Signals:
+        mood = self.sentiment(text)
+        angry = self._anger(text, mood)
+        if angry == _SARCASM and mood > 0:
+            mood = -mood  # the praise is for a failure
+        urgent_cue = _first(cues.URGENT, text)
+        situation = None
+        if urgent_cue is not None and cues.URGENT.index(urgent_cue) < _SITUATIONS:
+            situation = urgent_cue.why
+        sensitive = _first(cues.SENSITIVE, text)
+        if sensitive is None and situation is not None and situation.startswith("safety"):
+            sensitive_why: str | None = situation
+        else:
+            sensitive_why = None if sensitive is None else sensitive.why
+        return Signals(
+            sentiment=mood,
+            urgency=_urgency(text, urgent_cue),
+            angry=angry,
+            human_request=wants_human(text),
+            urgent=situation,
+            sensitive=sensitive_why,
+            failed_before=cues.FAILED_BEFORE.why if cues.FAILED_BEFORE.pattern.search(text)
+            else None,
+        )  # fmt: skip
+
+    def sentiment(self, text: str) -> float:
+        """VADER's compound score without courtesy words or exclamation marks, blended with a
+        small German/French/Spanish lexicon for the words VADER does not know."""
+        plain = cues.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
+        score = float(self._vader.polarity_scores(plain)["compound"])
+        other = _lexicon_score(plain)
+        if score == 0.0:
+            score = other
+        elif other * score > 0 and abs(other) > abs(score):
+            score = (score + other) / 2
+        return round(max(-1.0, min(1.0, score)), 3)
+
+    def _anger(self, text: str, mood: float) -> str | None:
+        cue = _first(cues.ANGER, text)
+        if cue is not None:
+            return cue.why
+        negative = mood < 0 or bool(cues.NEGATIVE_WORDS.search(text))
+        if _shouting(text) and negative:
+            return "writes in capitals"
+        if cues.RANT_PUNCTUATION.search(text) and negative:
+            return "repeated punctuation"
+        if mood <= self.anger_threshold:
+            return f"very negative wording (sentiment {mood:+.2f})"
+        return None
+
+
+def wants_human(text: str) -> str | None:
+    """Why the customer asks for a person, or None. Declining one ("no need for a human")
+    removes that phrase before the search, so "don't call me, email me" still counts."""
+    cleaned = cues.NO_HUMAN.sub(" ", text)
+    cue = _first(cues.HUMAN, cleaned)
+    return None if cue is None else cue.why
 
 
 def urgency_cues(text: str) -> Urgency | None:
     """The urgency the wording alone suggests, or None when it suggests nothing."""
-    if _URGENT.search(text):
+    return _urgency(text, _first(cues.URGENT, text))
+
+
+def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
+    if urgent is not None:
         return Urgency.URGENT
     shouting = _shouting(text)
     if re.search(r"!{3,}", text) and shouting:
         return Urgency.URGENT
-    if _HIGH.search(text) or re.search(r"!{2,}", text) or shouting:
+    if cues.SOON.pattern.search(text) or re.search(r"!{2,}", text) or shouting:
         return Urgency.HIGH
     return None
 
 
+def _first(table: Sequence[Cue], text: str) -> Cue | None:
+    return next((cue for cue in table if cue.pattern.search(text)), None)
+
+
 def _shouting(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
+    letters = [c for c in text[:_SENTIMENT_CHARS] if c.isalpha()]
     return len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
 
 
-# -- sentiment ------------------------------------------------------------------------------
+# -- a small lexicon for German, French and Spanish (VADER's is English) ----------------------
 def _words(text: str) -> list[str]:
     return text.split()
 
 
 _LEXICON: dict[str, float] = {
-    # negative, strongest first
     **dict.fromkeys(
         _words(
-            """worst horrible terrible awful disgusting pathetic useless scam scammed fraud
-            furious outraged livid unacceptable ridiculous appalling shocking incompetent joke
-            nightmare hate hated despicable lied liar thieves stealing stole schrecklich
-            unverschämt betrug furieux inadmissible arnaque pésimo estafa vergonzoso"""
+            """schrecklich unverschämt betrug katastrophe furchtbar lächerlich furieux
+            inadmissible arnaque honteux scandaleux lamentable nul pésimo estafa vergonzoso
+            horrible fatal inaceptable"""
         ),
         -3.0,
     ),
     **dict.fromkeys(
         _words(
-            """angry annoyed annoying frustrated frustrating disappointed disappointing upset
-            bad poor broken damaged wrong missing late delayed never fail failed failing
-            problem problems issue issues complaint complain sad unhappy waste wasted rude
-            ignored ignoring worse nobody cheated sucks crap fed ärgerlich enttäuscht kaputt
-            falsch déçu énervé cassé retard decepcionado enfadado roto tarde"""
+            """ärgerlich enttäuscht kaputt falsch verspätet beschädigt sauer unzufrieden
+            déçu déçue énervé cassé retard abîmé mécontent mécontente decepcionado
+            decepcionada enfadado enfadada roto tarde dañado molesto molesta harto"""
         ),
         -1.5,
     ),
-    # positive
-    **dict.fromkeys(
-        _words(
-            """thanks thank thx cheers appreciate appreciated helpful please kind nice good
-            fine ok okay happy glad pleased quick fast solved resolved works worked danke
-            merci gracias"""
-        ),
-        1.0,
-    ),
-    **dict.fromkeys(
-        _words(
-            """great excellent amazing awesome perfect wonderful fantastic love loved
-            brilliant superb outstanding lovely super genial génial excelente perfecto"""
-        ),
-        2.5,
-    ),
+    **dict.fromkeys(_words("gut toll super prima bien génial bueno genial perfecto"), 1.5),
+    **dict.fromkeys(_words("ausgezeichnet wunderbar excellent parfait excelente"), 2.5),
 }
-_NEGATIONS = frozenset(
-    _words(
-        """not no never don't didn't doesn't isn't wasn't can't cannot won't nicht kein keine
-        pas jamais nunca"""
-    )
-)
-_BOOSTERS = frozenset(
-    _words("very so really extremely totally absolutely completely utterly sehr très muy")
-)
+_NEGATIONS = frozenset(_words("nicht kein keine pas jamais no nunca ni"))
 
 
-def sentiment(text: str) -> float:
-    """A score in [-1, 1]: negative for anger or disappointment, positive for praise."""
-    words = _WORD.findall(text)
+def _lexicon_score(text: str) -> float:
+    words = [w.lower() for w in _WORD.findall(text)]
     total = 0.0
     for index, word in enumerate(words):
-        value = _LEXICON.get(word.lower())
+        value = _LEXICON.get(word)
         if value is None:
             continue
-        window = [w.lower() for w in words[max(0, index - 3) : index]]
-        if any(w in _NEGATIONS for w in window):
-            value = -value * 0.6  # "not great" is mildly negative, "not bad" mildly positive
-        if window and window[-1] in _BOOSTERS:
-            value *= 1.5
-        if word.isupper() and len(word) > 1:
-            value *= 1.3
+        if any(w in _NEGATIONS for w in words[max(0, index - 3) : index]):
+            value = -value * 0.6  # "nicht gut" is mildly negative
         total += value
-    if total < 0 and "!" in text:
-        total -= min(text.count("!"), 4) * 0.4
     return round(total / math.sqrt(total * total + 12.0), 3)
 
 
