@@ -1,7 +1,11 @@
-"""``frontdesk eval``: measure the intent classifier and knowledge-base retrieval on labelled data.
+"""``frontdesk eval``: measure the intent classifier, knowledge-base retrieval and the escalation
+signals on labelled data.
 
 ``eval intents`` trains an ``IntentModel`` (on a labelled file, or on the playbook) and scores a
-test file; ``eval kb`` checks whether retrieval finds the expected entry. Each prints readable
+test file; ``eval kb`` checks whether retrieval finds the expected entry; ``eval escalation``
+runs the pre-answer escalation policy (the reasons that fire before any answer is drafted) with
+the configured playbook and settings over labelled messages and scores it, and each signal
+(``human_request``, ``angry``, ``urgent``), by precision, recall and F1. Each prints readable
 lines on stdout and ends with one JSON line, so scripts can read the last line. The heavy
 imports (scikit-learn, bm25s) happen only when an evaluation runs, so ``frontdesk --version``
 stays fast.
@@ -24,6 +28,7 @@ from config.errors import ConfigError
 from config.settings import Settings
 
 EXIT_OK, EXIT_USAGE = 0, 2
+ESCALATION_LABELS = ("escalate", "human_request", "angry", "urgent")
 
 
 class _Problem(Exception):
@@ -94,12 +99,22 @@ def add_eval_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     kb.add_argument("--test", type=Path, required=True, help="CSV/JSON of questions")
     kb.add_argument("--question-col", default="question", help="default: question")
     kb.add_argument("--expected-col", default="expected_id", help="default: expected_id")
+    escalation = kinds.add_parser(
+        "escalation", help="precision/recall/F1 of the pre-answer escalation policy per signal"
+    )
+    escalation.add_argument(
+        "--test", type=Path, required=True,
+        help="CSV/JSON: text plus any of escalate,human_request,angry,urgent as 0/1",
+    )  # fmt: skip
+    escalation.add_argument("--text-col", default="text", help="default: text")
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.eval_target == "kb":
             result = _eval_kb(args, settings)
+        elif args.eval_target == "escalation":
+            result = _eval_escalation(args, settings)
         else:
             result = _eval_intents(args, settings)
     except (_Problem, ConfigError) as err:
@@ -195,8 +210,83 @@ def _eval_kb(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     }
 
 
+def _eval_escalation(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from bot.wiring import build_policy  # noqa: PLC0415
+    from brain.classify import Classifier  # noqa: PLC0415
+    from brain.escalation import Facts, Reason, reasons  # noqa: PLC0415
+    from brain.playbook import Playbook, Urgency  # noqa: PLC0415
+    from channels.base import Author  # noqa: PLC0415
+
+    records = _read_records(args.test)
+    labels = [c for c in ESCALATION_LABELS if c in records[0]]
+    if args.text_col not in records[0] or not labels:
+        raise _Problem(f"{args.test} needs a {args.text_col!r} column and any of "
+                       f"{', '.join(ESCALATION_LABELS)}")  # fmt: skip
+    truth = {label: [_flag(r, label, args.test, n) for n, r in enumerate(records, 1)]
+             for label in labels}  # fmt: skip
+    c = settings.classifier
+    playbook = Playbook.load(c.playbook_path)
+    classifier = Classifier(playbook, c.languages, c.oos_threshold,
+                            settings.escalation.sentiment_threshold)  # fmt: skip
+    policy = build_policy(settings)
+    predicted: dict[str, list[bool]] = {label: [] for label in labels}
+    for number, record in enumerate(records, 1):
+        text = str(record.get(args.text_col) or "").strip()
+        if not text:
+            raise _Problem(f"{args.test}: row {number} has no text")
+        classification = classifier.classify(text)
+        signals = classification.signals
+        found = reasons(policy, Facts(text, classification, 1.0, Author(id="eval"), 1))
+        guesses = {
+            "escalate": bool(found),
+            "human_request": classification.wants_human,
+            "angry": Reason.NEGATIVE_SENTIMENT in found,
+            "urgent": signals is not None and signals.urgency is Urgency.URGENT,
+        }
+        for label in labels:
+            predicted[label].append(guesses[label])
+    _say(f"pre-answer escalation policy on {len(records)} messages ({args.test})")
+    _say(f"{'signal':<15} {'precision':>9} {'recall':>7} {'F1':>6} {'positives':>9}")
+    result: dict[str, Any] = {}
+    for label in labels:
+        precision, recall, f1 = _prf(truth[label], predicted[label])
+        _say(f"{label:<15} {_show(precision, '9.4f')} {_show(recall, '7.4f')} "
+             f"{_show(f1, '6.4f')} {sum(truth[label]):>9}")  # fmt: skip
+        result |= {f"{label}_precision": _round(precision, 4),
+                   f"{label}_recall": _round(recall, 4), f"{label}_f1": _round(f1, 4)}  # fmt: skip
+    return result
+
+
+def _flag(record: dict[Any, Any], label: str, path: Path, number: int) -> bool:
+    value = str(record.get(label, "")).strip()
+    if value not in {"0", "1"}:
+        raise _Problem(f"{path}: row {number}: {label} must be 0 or 1, not {value!r}")
+    return value == "1"
+
+
+def _prf(truth: Sequence[bool], guess: Sequence[bool]) -> tuple[float | None, ...]:
+    hits = sum(t and g for t, g in zip(truth, guess, strict=True))
+    precision, recall = _ratio(hits, sum(guess)), _ratio(hits, sum(truth))
+    if precision is None or recall is None or precision + recall == 0:
+        return precision, recall, None if precision is None or recall is None else 0.0
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
 def _read_rows(path: Path, first: str, second: str) -> list[tuple[str, str]]:
     """The (first, second) column pairs of a CSV, a JSON list of objects or JSON lines."""
+    records = _read_records(path)
+    pairs = []
+    for number, record in enumerate(records, start=1):
+        for column in (first, second):
+            if record.get(column) is None:
+                columns = ", ".join(str(c) for c in record) or "none"
+                raise _Problem(f"{path}: row {number} has no column {column!r} ({columns})")
+        pairs.append((str(record[first]), str(record[second])))
+    return pairs
+
+
+def _read_records(path: Path) -> list[dict[Any, Any]]:
+    """The rows of a CSV, a JSON list of objects or JSON lines, as dicts."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as err:
@@ -212,14 +302,7 @@ def _read_rows(path: Path, first: str, second: str) -> list[tuple[str, str]]:
             raise _Problem(f"{path} is not a readable CSV file: {err}") from err
     if not records:
         raise _Problem(f"{path} holds no rows")
-    pairs = []
-    for number, record in enumerate(records, start=1):
-        for column in (first, second):
-            if record.get(column) is None:
-                columns = ", ".join(str(c) for c in record) or "none"
-                raise _Problem(f"{path}: row {number} has no column {column!r} ({columns})")
-        pairs.append((str(record[first]), str(record[second])))
-    return pairs
+    return records
 
 
 def _json_records(path: Path, text: str) -> list[dict[Any, Any]]:

@@ -138,15 +138,7 @@ def build_brain(
     ``classifier``: one already trained on the playbook (``preflight`` trains one)."""
     languages = settings.classifier.languages
     escalation = settings.escalation
-    policy = Policy(
-        answer_threshold=settings.knowledge.answer_threshold,
-        sentiment_threshold=escalation.sentiment_threshold,
-        max_turns=escalation.max_turns,
-        sensitive_keywords=tuple(escalation.sensitive_keywords),
-        vip_user_ids=tuple(escalation.vip_user_ids),
-        vip_email_domains=tuple(escalation.vip_email_domains),
-        vip_always_human=escalation.vip_always_human,
-    )
+    policy = build_policy(settings)
     if classifier is None:
         playbook = Playbook.load(
             settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
@@ -159,6 +151,19 @@ def build_brain(
     still_waiting_s = settings.escalation.still_waiting_minutes * 60
     parts = BrainParts(store, knowledge, classifier, router or offline, policy, still_waiting_s)
     return Brain(parts), router
+
+
+def build_policy(settings: Settings) -> Policy:
+    escalation = settings.escalation
+    return Policy(
+        answer_threshold=settings.knowledge.answer_threshold,
+        sentiment_threshold=escalation.sentiment_threshold,
+        max_turns=escalation.max_turns,
+        sensitive_keywords=tuple(escalation.sensitive_keywords),
+        vip_user_ids=tuple(escalation.vip_user_ids),
+        vip_email_domains=tuple(escalation.vip_email_domains),
+        vip_always_human=escalation.vip_always_human,
+    )
 
 
 def build_redactor(settings: Settings) -> Redactor:

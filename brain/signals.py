@@ -58,8 +58,8 @@ class SignalReader:
     def read(self, text: str) -> Signals:
         mood = self.sentiment(text)
         angry = self._anger(text, mood)
-        if angry == _SARCASM and mood > 0:
-            mood = -mood  # the praise is for a failure
+        if angry == _SARCASM and mood >= 0:
+            mood = -max(mood, 0.3)  # the praise is for a failure
         urgent_cue = _first(cues.URGENT, text)
         situation = None
         if urgent_cue is not None and cues.URGENT.index(urgent_cue) < _SITUATIONS:
@@ -84,6 +84,7 @@ class SignalReader:
         """VADER's compound score without courtesy words or exclamation marks, blended with a
         small German/French/Spanish lexicon for the words VADER does not know."""
         plain = cues.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
+        plain = cues.FACTS.sub(" ", plain)  # "arrived damaged" reports, it does not rage
         score = float(self._vader.polarity_scores(plain)["compound"])
         other = _lexicon_score(plain)
         if score == 0.0:
@@ -96,6 +97,8 @@ class SignalReader:
         cue = _first(cues.ANGER, text)
         if cue is not None:
             return cue.why
+        if cues.PRAISE.search(text) and cues.PROBLEM.search(text):
+            return _SARCASM
         negative = mood < 0 or bool(cues.NEGATIVE_WORDS.search(text))
         if _shouting(text) and negative:
             return "writes in capitals"

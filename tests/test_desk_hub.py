@@ -67,7 +67,10 @@ async def test_the_whole_hand_off_loop(loop: Loop) -> None:
     assert "teammate" in loop.channel.sent_to("c1")[-1]
     card, _ = loop.desk.pages[0]
     ticket_id, ref = card.ticket_id, "card-1"
-    assert card.reasons == ("human_requested",)
+    # Each reason carries the signal that fired it (brain/signals.py).
+    assert card.reasons == (
+        "human_requested (asks to be put through to a person or a kind of staff)",
+    )
 
     await loop.customer("it's about order 12345")
     assert loop.desk.relays == [(ref, "it's about order 12345")]

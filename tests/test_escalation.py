@@ -127,7 +127,7 @@ def test_sentiment_direction(classifier: Classifier) -> None:
 
 
 def test_the_urgency_bump_for_anger_follows_the_sentiment_setting(classifier: Classifier) -> None:
-    text = "the invoice you sent is wrong and sad, I lost my gift card, disappointed"
+    text = "my invoice looks bad, sad and gloomy"
     mood = classifier.classify(text).sentiment
     assert mood <= -0.6
     lenient = Classifier(classifier.playbook, ["en"], sentiment_threshold=mood - 0.05)

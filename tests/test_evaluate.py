@@ -259,3 +259,34 @@ def test_kb_flag_is_blamed_not_the_setting(capsys: pytest.CaptureFixture[str]) -
     code, _, err = evaluate(capsys, "kb", "--kb", "no-such-dir", "--test", str(QUESTIONS))
     assert code == 2
     assert err.startswith("frontdesk: --kb: no-such-dir") and "FRONTDESK_" not in err
+
+
+DEV = FIXTURES / "escalation" / "dev.csv"
+HOLDOUT = FIXTURES / "escalation" / "holdout.csv"
+SIGNALS = ("escalate", "human_request", "angry", "urgent")
+
+
+def test_escalation_figures_per_signal_on_the_dev_set(capsys: pytest.CaptureFixture[str]) -> None:
+    result = figures(capsys, "escalation", "--test", str(DEV))
+    assert set(result) == {f"{s}_{m}" for s in SIGNALS for m in ("precision", "recall", "f1")}
+    # The issue's targets on real customer text (docs/PERFORMANCE.md has the figures).
+    assert result["escalate_recall"] >= 0.6 and result["escalate_precision"] >= 0.7, result
+    assert result["angry_recall"] >= 0.6, result
+
+
+def test_escalation_on_text_never_tuned_on(capsys: pytest.CaptureFixture[str]) -> None:
+    """Written after the cues were tuned on the dev set; one round of general fixes followed a
+    first look at it (docs/PERFORMANCE.md has both figures)."""
+    result = figures(capsys, "escalation", "--test", str(HOLDOUT))
+    assert result["escalate_precision"] >= 0.7, result
+
+
+def test_escalation_needs_0_or_1_labels(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,angry\nyou are useless,yes\n", encoding="utf-8")
+    code, _, err = evaluate(capsys, "escalation", "--test", str(bad))
+    assert code == 2 and "row 1: angry must be 0 or 1" in err
+    only_text = tmp_path / "text.csv"
+    only_text.write_text("text\nhello\n", encoding="utf-8")
+    code, _, err = evaluate(capsys, "escalation", "--test", str(only_text))
+    assert code == 2 and "any of escalate" in err

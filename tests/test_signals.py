@@ -29,7 +29,7 @@ STAFF = "asks to be put through to a person or a kind of staff"
         ("great job losing my luggage again", "sarcasm that praises a failure"),
         ("thanks for nothing", "sarcasm that praises a failure"),
         ("I'm absolutely fed up with this", "says they are angry or fed up"),
-        ("WHY IS MY ORDER STILL NOT HERE", "writes in capitals"),
+        ("THE PARCEL IS LATE AND NO ONE ANSWERS", "writes in capitals"),
         ("where is my refund?!?!", "repeated punctuation"),
         ("Das ist unverschämt, ich bin wütend", "says they are angry or fed up"),
         ("Service client lamentable, c'est inadmissible", "says they are angry or fed up"),
