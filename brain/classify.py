@@ -151,7 +151,8 @@ class Classifier:
         label, confidence = self.model.predict_one(text[:MAX_INTENT_CHARS])
         intent = self._intents.get(label)
         out_of_scope = intent is None or confidence < self.oos_threshold
-        signals = self.signals.read(text)
+        language = self.language.detect(text)
+        signals = self.signals.read(text, language)
         cue, mood = signals.urgency, signals.sentiment
         default = Urgency.NORMAL if out_of_scope or intent is None else intent.urgency
         urgency = default if cue is None else max(cue, default)
@@ -166,7 +167,7 @@ class Classifier:
             out_of_scope=out_of_scope,
             urgency=urgency,
             sentiment=mood,
-            language=self.language.detect(text),
+            language=language,
             wants_human=signals.human_request is not None,
             tier=Tier.COMPLEX if known is None else known.tier,
             sensitive=known is not None and known.sensitive,

@@ -31,8 +31,8 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 # Read at most this much of a message for sentiment: VADER is pure Python, and the mood of a
 # long message shows in its first paragraphs (bounded work for pasted logs, issue 9).
 _SENTIMENT_CHARS = 1500
-_SITUATIONS = 5  # the first cues of ``cues.URGENT`` are situations; the rest are wording
 _SARCASM = "sarcasm that praises a failure"
+_EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class Signals:
     urgency: Urgency | None = None  # what the wording alone suggests
     angry: str | None = None
     human_request: str | None = None
-    urgent: str | None = None  # a situation that cannot wait (stranded, outage, money, ...)
+    urgent: str | None = None  # cannot wait: stranded, outage, money out of reach, safety, ...
     sensitive: str | None = None  # fraud, chargeback, legal, personal data, safety
     failed_before: str | None = None
 
@@ -55,14 +55,16 @@ class SignalReader:
         self.anger_threshold = anger_threshold
         self._vader = SentimentIntensityAnalyzer()
 
-    def read(self, text: str) -> Signals:
-        mood = self.sentiment(text)
+    def read(self, text: str, language: str = "en") -> Signals:
+        mood = self.sentiment(text, language)
         angry = self._anger(text, mood)
         if angry == _SARCASM and mood >= 0:
             mood = -max(mood, 0.3)  # the praise is for a failure
         urgent_cue = _first(cues.URGENT, text)
+        # Saying "urgent" raises the urgency but hands over only with a situation behind it:
+        # "need this urgently, fastest shipping please" is a question the bot can answer.
         situation = None
-        if urgent_cue is not None and cues.URGENT.index(urgent_cue) < _SITUATIONS:
+        if urgent_cue is not None and urgent_cue is not cues.URGENT[-1]:
             situation = urgent_cue.why
         sensitive = _first(cues.SENSITIVE, text)
         if sensitive is None and situation is not None and situation.startswith("safety"):
@@ -80,13 +82,17 @@ class SignalReader:
             else None,
         )  # fmt: skip
 
-    def sentiment(self, text: str) -> float:
-        """VADER's compound score without courtesy words or exclamation marks, blended with a
-        small German/French/Spanish lexicon for the words VADER does not know."""
+    def sentiment(self, text: str, language: str = "en") -> float:
+        """VADER's compound score without courtesy words, problem words or exclamation marks
+        ("arrived damaged!" reports, it does not rage), blended with a small German, French and
+        Spanish lexicon. VADER's lexicon is English ("die" is a German article), so other
+        languages get the small lexicon plus VADER's emoji only."""
         plain = cues.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
-        plain = cues.FACTS.sub(" ", plain)  # "arrived damaged" reports, it does not rage
-        score = float(self._vader.polarity_scores(plain)["compound"])
+        plain = cues.FACTS.sub(" ", plain)
         other = _lexicon_score(plain)
+        if language != "en":
+            plain = " ".join(_EMOJI.findall(plain))
+        score = float(self._vader.polarity_scores(plain)["compound"]) if plain.strip() else 0.0
         if score == 0.0:
             score = other
         elif other * score > 0 and abs(other) > abs(score):
@@ -103,6 +109,8 @@ class SignalReader:
         if _shouting(text) and negative:
             return "writes in capitals"
         if cues.RANT_PUNCTUATION.search(text) and negative:
+            return "repeated punctuation"
+        if cues.EXCLAMATIONS.search(text) and mood < 0:
             return "repeated punctuation"
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
