@@ -178,6 +178,40 @@ async def _idle_brain(data_dir: Path) -> None:
     await store.close()
 
 
+def bench_handle(count: int) -> tuple[float, float]:
+    """p50/p99 of ``Brain.handle`` end to end (SQLite store, offline answerer), one message at a
+    time over the escalation dev set's texts: classification, signals, retrieval, policy."""
+    from bot.wiring import build_brain
+    from brain.store.sqlite import SqliteStore
+    from channels.base import Author, ConversationRef, InboundMessage
+
+    dev = Path(__file__).resolve().parent.parent / "tests/fixtures/escalation/dev.csv"
+    with dev.open(newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)]
+
+    async def run(data_dir: Path) -> list[float]:
+        settings = load_settings(env_file=None)
+        store = SqliteStore(data_dir / "frontdesk.db", limits=StoreLimits())
+        await store.open()
+        brain = build_brain(settings, store, KnowledgeBase.load(settings.knowledge.path))
+        latencies = []
+        for number in range(count):
+            message = InboundMessage(
+                ref=ConversationRef(channel="bench", conversation_id=f"c{number}"),
+                message_id=f"m{number}", author=Author(id="u"), text=texts[number % len(texts)],
+            )  # fmt: skip
+            started = time.perf_counter()
+            await brain.handle(message)
+            latencies.append((time.perf_counter() - started) * 1000)
+        await store.close()
+        return latencies
+
+    with tempfile.TemporaryDirectory() as tmp:
+        latencies = asyncio.run(run(Path(tmp)))
+    p50, p99 = (float(p) for p in np.percentile(latencies, [50, 99]))
+    return p50, p99
+
+
 def _rss_mb() -> dict[str, float]:
     """Peak RSS (``ru_maxrss``), and the kernel's VmHWM / VmRSS of this process, in MB.
 
@@ -233,6 +267,7 @@ def main() -> None:
     parser.add_argument("--train-examples", type=int, default=15_000)
     parser.add_argument("--kb-entries", type=int, default=10_000)
     parser.add_argument("--kb-queries", type=int, default=2000)
+    parser.add_argument("--handle-messages", type=int, default=1000)
     parser.add_argument(
         "--bitext", default=str(BITEXT) if BITEXT.is_file() else "", help="'' to skip"
     )
@@ -251,6 +286,9 @@ def main() -> None:
     print(f"KB search over {args.kb_entries:,} entries p50 {p50:>9.2f} ms")
     print(f"KB search over {args.kb_entries:,} entries p99 {p99:>9.2f} ms          target < 20")
     print(f"KB index build {build:>30.1f} s")
+    handle_p50, handle_p99 = bench_handle(args.handle_messages)
+    print(f"Brain.handle per message p50 {handle_p50:>16.2f} ms (no embeddings)")
+    print(f"Brain.handle per message p99 {handle_p99:>16.2f} ms (no embeddings)")
     print(f"idle bot peak RSS {rss['peak_mb']:>27.0f} MB          target < 300")
     print(f"idle bot VmHWM {rss['hwm_mb']:>30.0f} MB")
     print(f"idle bot RSS after start {rss['current_mb']:>20.0f} MB")
@@ -265,6 +303,8 @@ def main() -> None:
         "kb_p50_ms": round(p50, 3),
         "kb_p99_ms": round(p99, 3),
         "kb_build_seconds": round(build, 2),
+        "handle_p50_ms": round(handle_p50, 3),
+        "handle_p99_ms": round(handle_p99, 3),
         "idle_rss_mb": round(rss["peak_mb"], 1),
         "bitext_accuracy": None if bitext is None else round(bitext, 4),
         "bitext_10_per_intent_accuracy": None if bitext_few is None else round(bitext_few, 4),

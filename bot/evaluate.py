@@ -187,7 +187,10 @@ def _eval_kb(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         # The loader names the setting; here the operator gave the folder on the command line.
         what = "does not exist" if not directory.exists() else "is not a directory"
         raise _Problem(f"--kb: {directory} {what}")
-    knowledge = KnowledgeBase.load(directory)
+    from brain.embeddings import build_embedder  # noqa: PLC0415
+
+    embedder = build_embedder(settings.embeddings, settings.store.data_dir / "embeddings")
+    knowledge = KnowledgeBase.load(directory, embedder=embedder)
     top1 = top5 = 0
     latencies: list[float] = []
     for question, expected in tests:
@@ -198,7 +201,8 @@ def _eval_kb(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         top1 += bool(ids) and ids[0] == expected
         top5 += expected in ids
     p99 = float(np.percentile(latencies, 99))
-    _say(f"knowledge base {directory}: {len(knowledge.entries)} entries")
+    mode = f"hybrid, {embedder.name}" if knowledge.semantic and embedder else "lexical"
+    _say(f"knowledge base {directory}: {len(knowledge.entries)} entries ({mode})")
     _say(f"questions     {len(tests)} ({args.test})")
     _say(f"top-1 hit rate {top1 / len(tests):.4f} ({top1}/{len(tests)})")
     _say(f"top-5 hit rate {top5 / len(tests):.4f} ({top5}/{len(tests)})")

@@ -86,7 +86,9 @@ class Reloader:
 
     def _load(self, extra: list[KnowledgeEntry]) -> tuple[KnowledgeBase, Classifier]:
         settings = self.settings
-        knowledge = KnowledgeBase.load(settings.knowledge.path, extra)
+        knowledge = KnowledgeBase.load(
+            settings.knowledge.path, extra, self.brain.knowledge.embedder
+        )
         playbook = Playbook.load(
             settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
         )

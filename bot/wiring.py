@@ -11,6 +11,7 @@ Nothing here connects to anything: ``frontdesk check`` builds the same parts to 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from bot.web_services import BotWebServices
 from brain.breaker import BreakerConfig
 from brain.classify import Classifier
 from brain.conversation import Ownership
+from brain.embeddings import build_embedder
 from brain.escalation import Policy
 from brain.handler import Brain, BrainParts
 from brain.knowledge import KnowledgeBase
@@ -274,8 +276,15 @@ async def build_parts(
     channels = tuple(c for a in adapters for c in a.channels)
     desks = tuple(d for a in adapters for d in a.desks)
     alerts = DeskAlerts(desks)  # before the hub: the router and admin commands need it
-    knowledge = KnowledgeBase.load(settings.knowledge.path, await admin_entries(store))
-    brain, router = build_brain(settings, store, knowledge, alerts.send, checked.classifier)
+    embedder = build_embedder(settings.embeddings, settings.store.data_dir / "embeddings")
+    # Embedding the KB is CPU work (once; then cached on disk): off the event loop.
+    extra = await admin_entries(store)
+    knowledge = await asyncio.to_thread(
+        KnowledgeBase.load, settings.knowledge.path, extra, embedder
+    )
+    # preflight's classifier reads words only; with embeddings the brain trains its own.
+    trained = None if knowledge.embedder is not None else checked.classifier
+    brain, router = build_brain(settings, store, knowledge, alerts.send, trained)
     reloader = Reloader(brain, settings, store)
     names = tuple(c.name for c in channels)
     admin = Admin(AdminContext(store, names, router, reloader.reload, alerts.send))

@@ -24,6 +24,8 @@ import numpy as np
 import Stemmer
 from rapidfuzz import fuzz, process
 
+from brain.embeddings import CachedEmbedder
+from brain.semantic import SemanticIndex, fuse
 from config.errors import ConfigError
 from config.yamlfile import line_of, parse_yaml, read_text, read_yaml
 
@@ -146,8 +148,11 @@ class Hit:
 class KnowledgeBase:
     """An immutable, searchable set of entries. Reload = build a new one and swap it in."""
 
-    def __init__(self, entries: Sequence[KnowledgeEntry]) -> None:
+    def __init__(
+        self, entries: Sequence[KnowledgeEntry], embedder: CachedEmbedder | None = None
+    ) -> None:
         self.entries = tuple(entries)
+        self.embedder = embedder
         self.version = _fingerprint(self.entries)
         self._stemmer = Stemmer.Stemmer("english")
         self._vocabulary: set[str] = set()
@@ -168,9 +173,17 @@ class KnowledgeBase:
         self._bm25 = bm25s.BM25()
         if self.entries:
             self._bm25.index(corpus, show_progress=False)
+        self._vectors: SemanticIndex | None = None
+        if embedder is not None and self.entries:
+            self._vectors = SemanticIndex.build(self.entries, embedder)
 
     @classmethod
-    def load(cls, directory: Path, extra: Sequence[KnowledgeEntry] = ()) -> KnowledgeBase:
+    def load(
+        cls,
+        directory: Path,
+        extra: Sequence[KnowledgeEntry] = (),
+        embedder: CachedEmbedder | None = None,
+    ) -> KnowledgeBase:
         """The entries under ``directory`` plus ``extra`` (FAQ entries admins added in chat)."""
         if not directory.is_dir():
             raise ConfigError(f"FRONTDESK_KNOWLEDGE__DIR: {directory} is not a directory")
@@ -190,13 +203,27 @@ class KnowledgeBase:
                 )
             seen[entry.id] = entry.source
         logger.info("loaded %d knowledge entries from %s", len(entries), directory)
-        return cls(entries)
+        return cls(entries, embedder)
 
     def get(self, entry_id: str) -> KnowledgeEntry | None:
         return next((e for e in self.entries if e.id == entry_id), None)
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
-        """The ``k`` best entries for ``question``, best first, with confidence scores."""
+        """The ``k`` best entries for ``question``, best first, with confidence scores: lexical,
+        or hybrid (lexical and semantic fused) when an embedder is configured and works."""
+        lexical = self._lexical(question, max(k, _RERANK))
+        if self._vectors is None:
+            return lexical[:k]
+        similarity = self._vectors.similarity(question)
+        if similarity is None:
+            return lexical[:k]
+        return fuse(self.entries, lexical, similarity, k)
+
+    @property
+    def semantic(self) -> bool:
+        return self._vectors is not None
+
+    def _lexical(self, question: str, k: int) -> list[Hit]:
         tokens = self._tokens(question, learn=False)
         if not tokens or not self.entries:
             return []

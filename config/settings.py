@@ -550,6 +550,25 @@ class ClassifierSettings(_Section):
         return value
 
 
+DEFAULT_MODEL_DIR = Path.home() / ".cache" / "frontdesk" / "models" / "all-MiniLM-L6-v2"
+
+
+class EmbeddingsSettings(_Section):
+    """Optional semantic layer under retrieval (brain/embeddings.py); ``none`` = lexical only."""
+
+    provider: Literal["none", "local", "openai"] = "none"
+    model: str | None = None  # default: all-MiniLM-L6-v2 (local), text-embedding-3-small
+    model_dir: Path | None = None  # local: a folder with model.onnx + tokenizer.json
+    base_url: str | None = None  # openai: any OpenAI-compatible /v1 endpoint
+    api_key: SecretStr | None = None
+    timeout_seconds: PositiveSeconds = 10.0
+
+    @property
+    def model_path(self) -> Path:
+        """Where ``local`` looks for an ONNX model (``scripts/offline-model`` installs there)."""
+        return self.model_dir if self.model_dir is not None else DEFAULT_MODEL_DIR
+
+
 class EscalationSettings(_Section):
     sentiment_threshold: float = Field(-0.6, ge=-1.0, le=1.0)
     max_turns: int = Field(8, ge=1)
@@ -670,6 +689,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     classifier: ClassifierSettings = ClassifierSettings()
     escalation: EscalationSettings = EscalationSettings()
+    embeddings: EmbeddingsSettings = EmbeddingsSettings()
     desk: DeskSettings = DeskSettings()
     digest: DigestSettings = DigestSettings()
     dispatch: DispatchSettings = DispatchSettings()

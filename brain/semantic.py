@@ -1,0 +1,98 @@
+"""The semantic half of hybrid retrieval: an exact in-memory vector index over the knowledge
+base, and the fusion of its ranking with the lexical one.
+
+Each entry is represented by up to ``MAX_VARIANTS`` vectors (its title, its question phrasings
+in every language, and its title with the start of its answer); an entry's similarity to a
+question is the best of its vectors (cosine, the vectors are normalised). The rankings are fused
+by reciprocal rank fusion; the confidence of a hit is the larger of the lexical confidence and
+the calibrated cosine, so one threshold serves both paths. Vectors are float16: 10,000 entries
+take about 45 MB, 100,000 about 450 MB, and a search is one matrix-vector product.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from brain.embeddings import CachedEmbedder, EmbeddingError
+
+if TYPE_CHECKING:
+    from brain.knowledge import Hit, KnowledgeEntry
+
+logger = logging.getLogger(__name__)
+
+MAX_VARIANTS = 6
+MAX_QUERY_CHARS = 1000  # the model reads 256 word pieces; the rest would be cut anyway
+RRF_K = 60
+# Cosine of all-MiniLM-L6-v2 mapped to a confidence: a paraphrase of a known question scores
+# about 0.55-0.9, an unrelated question below 0.25.
+COSINE_FLOOR = 0.30
+COSINE_FULL = 0.80
+
+
+class SemanticIndex:
+    def __init__(self, embedder: CachedEmbedder, vectors: np.ndarray, starts: np.ndarray) -> None:
+        self.embedder = embedder
+        self._vectors = vectors
+        self._starts = starts  # index of each entry's first vector
+
+    @classmethod
+    def build(
+        cls, entries: Sequence[KnowledgeEntry], embedder: CachedEmbedder
+    ) -> SemanticIndex | None:
+        texts: list[str] = []
+        starts: list[int] = []
+        for entry in entries:
+            starts.append(len(texts))
+            variants = [entry.title, *entry.questions][: MAX_VARIANTS - 1]
+            texts.extend([*variants, f"{entry.title}. {entry.answer[:300]}"])
+        try:
+            vectors = embedder.embed(texts).astype(np.float16)
+        except EmbeddingError as err:
+            logger.warning("semantic retrieval off, lexical only: %s", err)
+            return None
+        embedder.save()
+        logger.info("semantic index: %d vectors for %d entries (%s)", len(texts), len(entries),
+                    embedder.name)  # fmt: skip
+        return cls(embedder, vectors, np.asarray(starts, dtype=np.int64))
+
+    def similarity(self, question: str) -> np.ndarray | None:
+        """Each entry's best cosine to ``question``; None when the engine fails (logged)."""
+        try:
+            query = self.embedder.inner.embed([question[:MAX_QUERY_CHARS]])[0]
+        except EmbeddingError as err:
+            logger.warning("semantic search failed, lexical only: %s", err)
+            return None
+        scores = self._vectors.astype(np.float32) @ query.astype(np.float32)
+        return np.maximum.reduceat(scores, self._starts)
+
+
+def confidence(cosine: float) -> float:
+    return float(np.clip((cosine - COSINE_FLOOR) / (COSINE_FULL - COSINE_FLOOR), 0.0, 1.0))
+
+
+def fuse(
+    entries: Sequence[KnowledgeEntry], lexical: Sequence[Hit], similarity: np.ndarray, k: int
+) -> list[Hit]:
+    """Reciprocal rank fusion of both rankings; each hit's confidence is the larger of its
+    lexical confidence and its calibrated cosine."""
+    from brain.knowledge import Hit  # noqa: PLC0415  (knowledge imports this module)
+
+    index = {entry.id: i for i, entry in enumerate(entries)}
+    fused: dict[int, float] = {}
+    lexical_score: dict[int, float] = {}
+    for rank, hit in enumerate(lexical):
+        i = index[hit.entry.id]
+        fused[i] = 1.0 / (RRF_K + rank + 1)
+        lexical_score[i] = hit.score
+    for rank, i in enumerate(np.argsort(-similarity)[: max(k, len(lexical), 20)]):
+        fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (RRF_K + rank + 1)
+    hits = [
+        (max(lexical_score.get(i, 0.0), confidence(float(similarity[i]))), rrf, i)
+        for i, rrf in fused.items()
+    ]
+    hits.sort(key=lambda h: (h[0], h[1]), reverse=True)
+    return [Hit(entries[i], round(score, 4)) for score, _, i in hits[:k]]
