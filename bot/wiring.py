@@ -112,7 +112,23 @@ def _provider_parts(settings: Settings) -> list[Part]:
         parts.append(Part("provider", name, False, f"FRONTDESK_PROVIDERS__{setting} is not set"))
     why = "fallback after the LLM providers" if deployments else "answers from the knowledge base"
     parts.append(Part("provider", "offline", True, why))
+    parts.append(_embeddings_part(settings))
     return parts
+
+
+def _embeddings_part(settings: Settings) -> Part:
+    e = settings.embeddings
+    if e.provider == "none":
+        why = "FRONTDESK_EMBEDDINGS__PROVIDER=none: lexical retrieval only"
+        return Part("embeddings", "none", False, why)
+    if e.provider == "local":
+        model = e.model or "sentence-transformers/all-MiniLM-L6-v2"
+        found = (e.model_path / "model.onnx").is_file()
+        where = f"ONNX in {e.model_path}" if found else "downloaded once by fastembed"
+        return Part("embeddings", f"local:{model}", True, f"hybrid retrieval; {where}")
+    model = e.model or "text-embedding-3-small"
+    where = e.base_url or "api.openai.com"
+    return Part("embeddings", f"openai:{model}", True, f"hybrid retrieval via {where}")
 
 
 # -- the store and the brain ---------------------------------------------------------------

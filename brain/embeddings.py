@@ -121,14 +121,21 @@ class FastEmbedder:
 class OpenAIEmbedder:
     """Any OpenAI-compatible ``/v1/embeddings`` endpoint, through the official SDK."""
 
-    def __init__(self, model: str, api_key: str, base_url: str | None, timeout_s: float) -> None:
+    def __init__(
+        self,
+        model: str,
+        api_key: str,
+        base_url: str | None,
+        timeout_s: float,
+        http_client: Any = None,  # an httpx2.Client; tests pass one with a mock transport
+    ) -> None:
         from openai import OpenAI  # noqa: PLC0415
 
         self.name = f"openai:{model}"
         self._model = model
         # Our caller owns retries (the lexical path is the fallback), so the SDK makes one try.
         self._client = OpenAI(api_key=api_key or "none", base_url=base_url, timeout=timeout_s,
-                              max_retries=0)  # fmt: skip
+                              max_retries=0, http_client=http_client)  # fmt: skip
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         try:

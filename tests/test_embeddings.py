@@ -1,0 +1,148 @@
+"""The optional semantic layer: the real local model (installed by scripts/offline-model), the
+disk cache, the OpenAI-compatible engine, hybrid retrieval, and the fall-back to lexical."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import numpy as np
+import pytest
+
+from brain.embeddings import (
+    CachedEmbedder,
+    EmbeddingError,
+    OnnxEmbedder,
+    OpenAIEmbedder,
+    build_embedder,
+)
+from brain.knowledge import KnowledgeBase
+from config.errors import ConfigError
+from config.settings import DEFAULT_MODEL_DIR, PACKAGED_KNOWLEDGE_DIR, EmbeddingsSettings
+
+
+@pytest.fixture(scope="module")
+def onnx() -> OnnxEmbedder:
+    if not (DEFAULT_MODEL_DIR / "model.onnx").is_file():
+        pytest.fail(f"no local model in {DEFAULT_MODEL_DIR}: run scripts/offline-model", False)
+    return OnnxEmbedder(DEFAULT_MODEL_DIR)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One vector cache for the module: the sample KB is embedded once."""
+    return tmp_path_factory.mktemp("vectors")
+
+
+class Counting:
+    """Wraps an embedder and counts the texts it was asked to embed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.texts = inner, inner.name, 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts += len(texts)
+        result: np.ndarray = self.inner.embed(texts)
+        return result
+
+
+class Broken:
+    name = "broken:model"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise EmbeddingError("the engine is down")
+
+
+def test_the_local_model_tells_paraphrases_from_unrelated_text(onnx: OnnxEmbedder) -> None:
+    vectors = onnx.embed(["How do I return an item?", "I want to send back my order",
+                          "What is the weather like?"])  # fmt: skip
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert float(vectors[0] @ vectors[1]) > 0.45 > float(vectors[0] @ vectors[2]) + 0.3
+
+
+def test_vectors_are_cached_on_disk_by_model_and_content(
+    onnx: OnnxEmbedder, tmp_path: Path
+) -> None:
+    first = Counting(onnx)
+    cached = CachedEmbedder(first, tmp_path)
+    cached.embed(["where is my order", "how do I reset my password"])
+    cached.save()
+    assert first.texts == 2
+    again = Counting(onnx)
+    restarted = CachedEmbedder(again, tmp_path)  # a restart: a new process, the same folder
+    vectors = restarted.embed(["where is my order", "how do I reset my password"])
+    assert again.texts == 0 and vectors.shape == (2, 384)
+    restarted.embed(["something new"])
+    assert again.texts == 1
+
+
+def test_hybrid_retrieval_finds_what_words_alone_miss(onnx: OnnxEmbedder, cache: Path) -> None:
+    lexical = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
+    hybrid = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR, embedder=CachedEmbedder(onnx, cache))
+    assert hybrid.semantic and not lexical.semantic
+    for question, expected in [("my package never showed up", "order-not-received"),
+                               ("I cannot remember my login", "reset-password"),
+                               ("which cards do you take", "payment-methods")]:  # fmt: skip
+        assert hybrid.search(question)[0].entry.id == expected, question
+        assert lexical.search(question)[0].entry.id != expected, question
+    # Off-topic questions stay below the answer threshold (one confidence for both paths).
+    assert all(hit.score < 0.45 for hit in hybrid.search("who won the football last night"))
+    assert hybrid.search("how do i retrun an item")[0].entry.id == "return-an-item"
+
+
+def test_a_failing_engine_falls_back_to_lexical(tmp_path: Path) -> None:
+    broken = CachedEmbedder(Broken(), tmp_path)
+    knowledge = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR, embedder=broken)
+    assert not knowledge.semantic
+    assert knowledge.search("What is your return policy?")[0].entry.id == "return-an-item"
+
+
+def test_a_failure_at_query_time_falls_back_to_lexical(onnx: OnnxEmbedder, cache: Path) -> None:
+    knowledge = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR, embedder=CachedEmbedder(onnx, cache))
+    assert knowledge._vectors is not None
+    knowledge._vectors.embedder = CachedEmbedder(Broken(), cache)
+    assert knowledge.search("What is your return policy?")[0].entry.id == "return-an-item"
+
+
+def test_openai_compatible_endpoint(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.0]}
+            for i, t in enumerate(body["input"])
+        ]
+        usage = {"prompt_tokens": 1, "total_tokens": 1}
+        reply = {"object": "list", "data": data, "model": body["model"], "usage": usage}
+        return httpx2.Response(200, json=reply)
+
+    client = httpx2.Client(transport=httpx2.MockTransport(handler))
+    engine = OpenAIEmbedder("nomic-embed-text", "", "http://ollama.test/v1", 5.0, client)
+    vectors = engine.embed(["ab", "abcd"])
+    assert seen[0]["model"] == "nomic-embed-text" and seen[0]["input"] == ["ab", "abcd"]
+    assert vectors.shape == (2, 3) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+
+    def down(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(503, json={"error": {"message": "overloaded"}})
+
+    failing = OpenAIEmbedder("m", "", "http://ollama.test/v1", 5.0,
+                             httpx2.Client(transport=httpx2.MockTransport(down)))  # fmt: skip
+    with pytest.raises(EmbeddingError):
+        failing.embed(["hello"])
+
+
+def test_settings_choose_the_engine(tmp_path: Path) -> None:
+    assert build_embedder(EmbeddingsSettings(), tmp_path) is None
+    local = build_embedder(EmbeddingsSettings(provider="local"), tmp_path)
+    assert local is not None and local.name == "local:sentence-transformers/all-MiniLM-L6-v2"
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / "model.onnx").write_bytes(b"")
+    with pytest.raises(ConfigError, match="FRONTDESK_EMBEDDINGS__MODEL_DIR"):
+        build_embedder(EmbeddingsSettings(provider="local", model_dir=half), tmp_path)
