@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -178,6 +179,29 @@ async def _idle_brain(data_dir: Path) -> None:
     await store.close()
 
 
+def bench_kb_hybrid(count: int, queries: int) -> tuple[float, float, float]:
+    """The same synthetic KB with the local embedding model (``scripts/offline-model``): p50,
+    p99 of a hybrid search (query embedding included) and the index build (embedding)."""
+    from brain.embeddings import CachedEmbedder, OnnxEmbedder
+    from config.settings import DEFAULT_MODEL_DIR
+
+    rng = random.Random(7)
+    entries, questions = synthetic_kb(count, rng)
+    with tempfile.TemporaryDirectory() as tmp:
+        embedder = CachedEmbedder(OnnxEmbedder(DEFAULT_MODEL_DIR), Path(tmp))
+        started = time.perf_counter()
+        knowledge = KnowledgeBase(entries, embedder)
+        build = time.perf_counter() - started
+    assert knowledge.semantic
+    latencies = []
+    for question in questions[:queries]:
+        started = time.perf_counter()
+        knowledge.search(question, k=5)
+        latencies.append((time.perf_counter() - started) * 1000)
+    p50, p99 = (float(p) for p in np.percentile(latencies, [50, 99]))
+    return p50, p99, build
+
+
 def bench_handle(count: int) -> tuple[float, float]:
     """p50/p99 of ``Brain.handle`` end to end (SQLite store, offline answerer), one message at a
     time over the escalation dev set's texts: classification, signals, retrieval, policy."""
@@ -237,7 +261,7 @@ def bench_idle_rss() -> dict[str, float]:
     return figures
 
 
-def bench_bitext(path: Path) -> tuple[float, float]:
+def bench_bitext(path: Path, embedder: Any = None) -> tuple[float, float]:
     from sklearn.model_selection import train_test_split
 
     with path.open(newline="", encoding="utf-8") as handle:
@@ -253,10 +277,13 @@ def bench_bitext(path: Path) -> tuple[float, float]:
     few = [(t, label) for label in sorted(by_intent) for t in rng.sample(by_intent[label], 10)]
 
     def accuracy(train_texts: list[str], train_labels: list[str]) -> float:
-        model = IntentModel().fit(train_texts, train_labels)
+        model = IntentModel(embedder=embedder).fit(train_texts, train_labels)
         right = sum(model.predict_one(t)[0] == y for t, y in zip(x_test, y_test, strict=True))
         return float(right) / len(y_test)
 
+    if embedder is not None:  # embed the test set in one batch, as the head reads it
+        for text in x_test:
+            embedder.embed_query(text)
     full = accuracy(x_train, y_train)
     return full, accuracy([t for t, _ in few], [label for _, label in few])
 
@@ -268,6 +295,9 @@ def main() -> None:
     parser.add_argument("--kb-entries", type=int, default=10_000)
     parser.add_argument("--kb-queries", type=int, default=2000)
     parser.add_argument("--handle-messages", type=int, default=1000)
+    parser.add_argument(
+        "--embeddings", action="store_true", help="also the hybrid KB with the local model"
+    )
     parser.add_argument(
         "--bitext", default=str(BITEXT) if BITEXT.is_file() else "", help="'' to skip"
     )
@@ -286,6 +316,13 @@ def main() -> None:
     print(f"KB search over {args.kb_entries:,} entries p50 {p50:>9.2f} ms")
     print(f"KB search over {args.kb_entries:,} entries p99 {p99:>9.2f} ms          target < 20")
     print(f"KB index build {build:>30.1f} s")
+    hybrid: tuple[float, float, float] | None = None
+    if args.embeddings:
+        hybrid = bench_kb_hybrid(args.kb_entries, args.kb_queries)
+        print(f"hybrid KB search over {args.kb_entries:,} entries p50 {hybrid[0]:>6.2f} ms")
+        print(f"hybrid KB search over {args.kb_entries:,} entries p99 {hybrid[1]:>6.2f} ms  "
+              "target < 20")  # fmt: skip
+        print(f"hybrid KB index build (embedding) {hybrid[2]:>11.1f} s")
     handle_p50, handle_p99 = bench_handle(args.handle_messages)
     print(f"Brain.handle per message p50 {handle_p50:>16.2f} ms (no embeddings)")
     print(f"Brain.handle per message p99 {handle_p99:>16.2f} ms (no embeddings)")
@@ -297,6 +334,17 @@ def main() -> None:
         bitext, bitext_few = bench_bitext(Path(args.bitext))
         print(f"bitext accuracy (80/20 stratified) {bitext:>10.4f}")
         print(f"bitext accuracy, 10 per intent {bitext_few:>14.4f}")
+        if args.embeddings:
+            from brain.embeddings import CachedEmbedder, OnnxEmbedder
+            from config.settings import DEFAULT_MODEL_DIR
+
+            with tempfile.TemporaryDirectory() as tmp:
+                embedder = CachedEmbedder(OnnxEmbedder(DEFAULT_MODEL_DIR), Path(tmp))
+                started = time.perf_counter()
+                bitext_emb, bitext_few_emb = bench_bitext(Path(args.bitext), embedder)
+                took = time.perf_counter() - started
+            print(f"bitext accuracy, TF-IDF + embeddings {bitext_emb:>8.4f} ({took:.0f} s)")
+            print(f"bitext 10 per intent, TF-IDF + embeddings {bitext_few_emb:>4.4f}")
     print(json.dumps({
         "classify_messages_per_second": round(rate, 1),
         "train_15k_seconds": round(train, 2),
@@ -305,6 +353,9 @@ def main() -> None:
         "kb_build_seconds": round(build, 2),
         "handle_p50_ms": round(handle_p50, 3),
         "handle_p99_ms": round(handle_p99, 3),
+        "hybrid_kb_p50_ms": None if hybrid is None else round(hybrid[0], 3),
+        "hybrid_kb_p99_ms": None if hybrid is None else round(hybrid[1], 3),
+        "hybrid_kb_build_seconds": None if hybrid is None else round(hybrid[2], 1),
         "idle_rss_mb": round(rss["peak_mb"], 1),
         "bitext_accuracy": None if bitext is None else round(bitext, 4),
         "bitext_10_per_intent_accuracy": None if bitext_few is None else round(bitext_few, 4),

@@ -138,9 +138,12 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         rows = _read_rows(args.train, args.text_col, args.label_col)
         texts = [text for text, label in rows if label != oos_label]
         labels = [label for _, label in rows if label != oos_label]
+    from brain.embeddings import build_embedder  # noqa: PLC0415
+
+    embedder = build_embedder(settings.embeddings, settings.store.data_dir / "embeddings")
     started = time.perf_counter()
     try:
-        model = IntentModel().fit(texts, labels)
+        model = IntentModel(embedder=embedder).fit(texts, labels)
     except ValueError as err:
         raise _Problem(f"cannot train on {source}: {err}") from err
     train_seconds = time.perf_counter() - started
@@ -154,7 +157,8 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
     elapsed = time.perf_counter() - started
     scores = score_intents(outcomes, oos_label)
     rate = len(tests) / elapsed if elapsed > 0 else None
-    _say(f"trained on {len(texts)} examples, {len(set(labels))} labels ({source})")
+    engine = "TF-IDF" if model._head is None or embedder is None else f"TF-IDF + {embedder.name}"
+    _say(f"trained on {len(texts)} examples, {len(set(labels))} labels ({source}; {engine})")
     _say(f"tested on {len(tests)} messages ({args.test})")
     _say(f"accuracy                {scores.accuracy:.4f}")
     _say(f"macro-F1                {scores.macro_f1:.4f}")

@@ -97,5 +97,6 @@ class Reloader:
             settings.classifier.languages,
             settings.classifier.oos_threshold,
             settings.escalation.sentiment_threshold,
+            knowledge.embedder,
         )
         return knowledge, classifier

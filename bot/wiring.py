@@ -162,7 +162,11 @@ def build_brain(
             settings.classifier.playbook_path, known_kb_ids=[e.id for e in knowledge.entries]
         )
         classifier = Classifier(
-            playbook, languages, settings.classifier.oos_threshold, escalation.sentiment_threshold
+            playbook,
+            languages,
+            settings.classifier.oos_threshold,
+            escalation.sentiment_threshold,
+            knowledge.embedder,
         )
     offline = OfflineAnswerer(default_language=languages[0])
     router = build_router(settings, store, offline, alert)

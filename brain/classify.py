@@ -15,6 +15,7 @@ escalation`` the signals; ``docs/PERFORMANCE.md`` has the figures.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from brain.embeddings import CachedEmbedder, EmbeddingError
 from brain.playbook import Intent, Playbook, Tier, Urgency
 from brain.signals import LanguageDetector, SignalReader, Signals
 
@@ -51,10 +53,22 @@ class Classification:
     signals: Signals | None = None  # what the wording says, with the reason of each signal
 
 
-class IntentModel:
-    """A text classifier with calibrated-enough probabilities for an out-of-scope cut-off."""
+logger = logging.getLogger(__name__)
+EMBEDDING_WEIGHT = 0.5  # share of the embedding head in the blended probabilities
 
-    def __init__(self, c: float = 20.0, solver: str = "newton-cg") -> None:
+
+class IntentModel:
+    """A text classifier with calibrated-enough probabilities for an out-of-scope cut-off.
+
+    With an embedder, a second logistic regression reads the sentence embeddings and the two
+    models' probabilities are averaged (``EMBEDDING_WEIGHT``); if the embedder fails, the
+    TF-IDF model answers alone."""
+
+    def __init__(
+        self, c: float = 20.0, solver: str = "newton-cg", embedder: CachedEmbedder | None = None
+    ) -> None:
+        self.embedder = embedder
+        self._head: LogisticRegression | None = None
         features = FeatureUnion(
             [
                 ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1,
@@ -88,11 +102,28 @@ class IntentModel:
         model: LogisticRegression = self._pipeline.named_steps["model"]
         self._coef = np.asarray(model.coef_)
         self._intercept = np.asarray(model.intercept_)
+        self._head = None
+        if self.embedder is not None:
+            try:
+                vectors = self.embedder.embed(list(texts))
+                self.embedder.save()
+            except EmbeddingError as err:
+                logger.warning("intent head off, TF-IDF only: %s", err)
+            else:
+                head = LogisticRegression(C=10.0, max_iter=2000).fit(vectors, list(labels))
+                assert tuple(str(x) for x in head.classes_) == self.labels
+                self._head = head
         return self
 
     def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """Best label and its probability for each text (batch path, through scikit-learn)."""
         probabilities = self._pipeline.predict_proba(list(texts))
+        if self._head is not None and self.embedder is not None:
+            try:
+                head = self._head.predict_proba(self.embedder.inner.embed(list(texts)))
+                probabilities = (1 - EMBEDDING_WEIGHT) * probabilities + EMBEDDING_WEIGHT * head
+            except EmbeddingError as err:
+                logger.warning("intent head failed, TF-IDF only: %s", err)
         best = np.argmax(probabilities, axis=1)
         return [(self.labels[i], float(p[i])) for i, p in zip(best, probabilities, strict=True)]
 
@@ -127,6 +158,14 @@ class IntentModel:
 
     def predict_one(self, text: str) -> tuple[str, float]:
         probabilities = self.probabilities_one(text)
+        if self._head is not None and self.embedder is not None:
+            try:
+                vector = self.embedder.embed_query(text)
+            except EmbeddingError as err:
+                logger.warning("intent head failed, TF-IDF only: %s", err)
+            else:
+                head = self._head.predict_proba(vector[None, :])[0]
+                probabilities = (1 - EMBEDDING_WEIGHT) * probabilities + EMBEDDING_WEIGHT * head
         best = int(np.argmax(probabilities))
         return self.labels[best], float(probabilities[best])
 
@@ -138,13 +177,14 @@ class Classifier:
         languages: Sequence[str] = ("en",),
         oos_threshold: float = DEFAULT_OOS_THRESHOLD,
         sentiment_threshold: float = DEFAULT_SENTIMENT_THRESHOLD,
+        embedder: CachedEmbedder | None = None,
     ) -> None:
         self.playbook = playbook
         self.oos_threshold = oos_threshold
         self.sentiment_threshold = sentiment_threshold
         self.language = LanguageDetector(languages)
         self.signals = SignalReader(sentiment_threshold)
-        self.model = IntentModel().fit(*playbook.training_data)
+        self.model = IntentModel(embedder=embedder).fit(*playbook.training_data)
         self._intents: dict[str, Intent] = {i.name: i for i in playbook.intents}
 
     def classify(self, text: str) -> Classification:

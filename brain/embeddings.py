@@ -17,6 +17,7 @@ work: callers run it in a worker thread (``asyncio.to_thread``), never on the ev
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -158,6 +159,9 @@ class CachedEmbedder:
         key = hashlib.sha256(inner.name.encode()).hexdigest()[:16]
         self._path = directory / f"vectors-{key}.npz"
         self._vectors: dict[str, np.ndarray] = {}
+        # The classifier and the KB both read one message's vector: embed it once. Messages
+        # are not written to the disk cache (that holds the KB and the playbook).
+        self.embed_query = functools.lru_cache(maxsize=1024)(self._embed_one)
         if self._path.is_file():
             try:
                 with np.load(self._path) as stored:
@@ -174,6 +178,11 @@ class CachedEmbedder:
             fresh = self.inner.embed([by_key[k] for k in missing])
             self._vectors.update(zip(missing, fresh, strict=True))
         return np.vstack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 0))
+
+    def _embed_one(self, text: str) -> np.ndarray:
+        vector: np.ndarray = self.inner.embed([text])[0]
+        vector.setflags(write=False)  # shared by every caller of the cache
+        return vector
 
     def save(self) -> None:
         """Write the cache atomically (a crash never leaves half a file)."""

@@ -12,6 +12,7 @@ import httpx2
 import numpy as np
 import pytest
 
+from brain.classify import IntentModel
 from brain.embeddings import (
     CachedEmbedder,
     EmbeddingError,
@@ -146,3 +147,21 @@ def test_settings_choose_the_engine(tmp_path: Path) -> None:
     (half / "model.onnx").write_bytes(b"")
     with pytest.raises(ConfigError, match="FRONTDESK_EMBEDDINGS__MODEL_DIR"):
         build_embedder(EmbeddingsSettings(provider="local", model_dir=half), tmp_path)
+
+
+def test_the_intent_head_reads_meaning(onnx: OnnxEmbedder, cache: Path) -> None:
+    texts = ["where is my parcel", "track my order", "has my package shipped",
+             "I want my money back", "refund please", "when do I get reimbursed"]  # fmt: skip
+    labels = ["track", "track", "track", "refund", "refund", "refund"]
+    plain = IntentModel().fit(texts, labels)
+    hybrid = IntentModel(embedder=CachedEmbedder(onnx, cache)).fit(texts, labels)
+    question = "the delivery hasn't come, can you locate it"
+    assert hybrid.predict_one(question)[0] == "track"
+    assert hybrid.predict([question])[0][0] == "track"
+    assert hybrid.predict_one(question)[1] > plain.predict_one(question)[1]
+
+
+def test_the_intent_model_works_without_a_working_engine(tmp_path: Path) -> None:
+    texts, labels = ["where is my parcel", "refund please"], ["track", "refund"]
+    model = IntentModel(embedder=CachedEmbedder(Broken(), tmp_path)).fit(texts, labels)
+    assert model.predict_one("where is my parcel")[0] == "track"
