@@ -32,6 +32,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 # long message shows in its first paragraphs (bounded work for pasted logs, issue 9).
 _SENTIMENT_CHARS = 1500
 _SARCASM = "sarcasm that praises a failure"
+_HEAD_CHARS, _TAIL_CHARS = 700, 300
 _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
@@ -56,6 +57,7 @@ class SignalReader:
         self._vader = SentimentIntensityAnalyzer()
 
     def read(self, text: str, language: str = "en") -> Signals:
+        text = _window(text)
         mood = self.sentiment(text, language)
         angry = self._anger(text, mood)
         if angry == _SARCASM and mood >= 0:
@@ -115,6 +117,15 @@ class SignalReader:
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None
+
+
+def _window(text: str) -> str:
+    """The opening and the close of a long message: where customers say how they feel and
+    what they want. Regular expressions hold the interpreter lock while they scan, so reading a
+    pasted 4,000-character log whole would stall every other conversation (issue 9)."""
+    if len(text) <= _HEAD_CHARS + _TAIL_CHARS:
+        return text
+    return f"{text[:_HEAD_CHARS]}\n…\n{text[-_TAIL_CHARS:]}"
 
 
 def wants_human(text: str) -> str | None:

@@ -175,3 +175,10 @@ async def test_the_card_shows_why_each_reason_fired(
     assert "human_requested (asks to be called)" in decision.card.reasons
     assert "negative_sentiment (profanity)" in decision.card.reasons
     assert {"human_requested", "negative_sentiment"} <= set(decision.reasons)
+
+
+def test_a_long_message_is_read_at_its_opening_and_its_close() -> None:
+    log = "ERROR 0x1f at module loader line 42\n" * 120  # a pasted log, 4,000+ characters
+    signals = READER.read(f"wtf, your app crashed again.\n{log}\nplease call me back")
+    assert signals.angry == "profanity"
+    assert signals.human_request == "asks to be called"
