@@ -84,6 +84,10 @@ class Facts:
     customer_turns: int  # customer messages since the bot (re)took the conversation, incl. this
     previous_answered: Sequence[str] = ()  # earlier customer messages the bot answered
     channel_paused: bool = False
+    # What the answering LLM read in the message (``Answer.frustrated`` ...): no extra call.
+    llm_frustrated: bool = False
+    llm_urgent: bool = False
+    llm_wants_human: bool = False
 
 
 def is_vip(policy: Policy, customer: Author) -> bool:
@@ -98,13 +102,14 @@ def reasons(policy: Policy, facts: Facts) -> tuple[Reason, ...]:
     found: list[Reason] = [Reason.CHANNEL_PAUSED] if facts.channel_paused else []
     c = facts.classification
     s = c.signals
-    if c.wants_human:
+    if c.wants_human or facts.llm_wants_human:
         found.append(Reason.HUMAN_REQUESTED)
-    if c.sentiment <= policy.sentiment_threshold or (s is not None and s.angry is not None):
+    angry = c.sentiment <= policy.sentiment_threshold or (s is not None and s.angry is not None)
+    if angry or facts.llm_frustrated:
         found.append(Reason.NEGATIVE_SENTIMENT)
     if c.sensitive or _mentions(policy.sensitive_keywords, facts.text) or (s and s.sensitive):
         found.append(Reason.SENSITIVE)
-    if s is not None and s.urgent is not None:
+    if (s is not None and s.urgent is not None) or facts.llm_urgent:
         found.append(Reason.URGENT)
     if s is not None and s.failed_before is not None:
         found.append(Reason.SUPPORT_FAILED)
@@ -151,15 +156,24 @@ def _why(policy: Policy, facts: Facts, reason: Reason) -> str | None:
         if keyword is not None:
             return f"mentions {keyword!r}"
         return f"intent {c.intent}" if c.sensitive else None
-    if s is None:
-        return None
-    if reason is Reason.NEGATIVE_SENTIMENT:
-        return s.angry or f"sentiment {c.sentiment:+.2f}"
-    return {
-        Reason.HUMAN_REQUESTED: s.human_request,
-        Reason.URGENT: s.urgent,
-        Reason.SUPPORT_FAILED: s.failed_before,
-    }.get(reason)
+    by_llm = {
+        Reason.HUMAN_REQUESTED: facts.llm_wants_human,
+        Reason.NEGATIVE_SENTIMENT: facts.llm_frustrated,
+        Reason.URGENT: facts.llm_urgent,
+    }
+    cue = None
+    if s is not None:
+        cue = {
+            Reason.HUMAN_REQUESTED: s.human_request,
+            Reason.NEGATIVE_SENTIMENT: s.angry,
+            Reason.URGENT: s.urgent,
+            Reason.SUPPORT_FAILED: s.failed_before,
+        }.get(reason)
+    if cue is None and by_llm.get(reason):
+        return "read so by the answering model"
+    if cue is None and reason is Reason.NEGATIVE_SENTIMENT:
+        return f"sentiment {c.sentiment:+.2f}"
+    return cue
 
 
 def _mentions(keywords: Sequence[str], text: str) -> bool:

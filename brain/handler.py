@@ -92,7 +92,13 @@ class Brain:
         answer = None
         if not found:
             answer = await self._answer(message, classification, turns)
-            facts = replace(facts, answer_confidence=_confidence(answer))
+            facts = replace(
+                facts,
+                answer_confidence=_confidence(answer),
+                llm_frustrated=answer is not None and answer.frustrated,
+                llm_urgent=answer is not None and answer.urgent,
+                llm_wants_human=answer is not None and answer.wants_human,
+            )
             found = reasons(self.policy, facts)
         if owner is not None:
             return await self._while_waiting(message, owner, classification, found, answer)

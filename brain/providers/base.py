@@ -91,6 +91,11 @@ class Answer:
     cost_usd: float = 0.0
     latency_ms: float = 0.0
     cacheable: bool = True  # False when it was written with a customer's personal data
+    # An LLM's reading of the customer's message (brain/prompts.py), used by the escalation
+    # policy; answerers that cannot tell leave them False.
+    frustrated: bool = False
+    urgent: bool = False
+    wants_human: bool = False
 
 
 class Provider(Protocol):
