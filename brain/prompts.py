@@ -7,10 +7,12 @@ their ``<`` and ``>`` reach the model as ``&lt;`` and ``&gt;``, so no tag of any
 tricks such as ``</custo<customer_message>mer_message>`` included) survives inside it.
 
 The model must reply with one JSON object ``{"answer", "confidence", "needs_human",
-"sources"}``; anything else is ``InvalidAnswer``. A valid answer is then checked
-(``brain/answer_checks.py``): no piece of the instructions, no commitment only a person may make
-(refunds, compensation, exceptions, legal advice) in any language the bot answers in, no phrase
-the operator forbade; then trimmed to the channel's length.
+"sources"}``, plus its reading of the customer as optional booleans ``frustrated``, ``urgent``
+and ``wants_human`` (the escalation policy uses them); anything else is ``InvalidAnswer``. A
+valid answer is then checked (``brain/answer_checks.py``): no piece of the instructions, no
+commitment only a person may make (refunds, compensation, exceptions, legal advice) in any
+language the bot answers in, no phrase the operator forbade; then trimmed to the channel's
+length.
 """
 
 from __future__ import annotations
