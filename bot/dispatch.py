@@ -320,4 +320,11 @@ class Dispatcher:
 def _replies(message: InboundMessage, decision: Decision) -> list[OutboundMessage]:
     if not decision.text:
         return []
-    return [OutboundMessage(ref=message.ref, text=decision.text, in_reply_to=message.message_id)]
+    return [
+        OutboundMessage(
+            ref=message.ref,
+            text=decision.text,
+            in_reply_to=message.message_id,
+            category=decision.category,
+        )
+    ]

@@ -25,6 +25,8 @@ class Decision:
     confidence: float | None = None
     card: EscalationCard | None = None
     """Set when agents must be paged about a new ticket."""
+    category: str | None = None
+    """The classifier's category of the question (a channel may label the thread with it)."""
     thread: tuple[tuple[Author, str], ...] = ()
     """Lines to show in ticket ``ticket_id``'s thread on every desk (``DeskHub.relay``), in
     order: set on a REPLY the bot gave while the ticket waits unclaimed (the customer's new

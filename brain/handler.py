@@ -112,7 +112,7 @@ class Brain:
             assert answer is not None
             decision = Decision(
                 DecisionKind.REPLY, text=answer.text, sources=answer.sources,
-                confidence=answer.confidence,
+                confidence=answer.confidence, category=classification.category,
             )  # fmt: skip
         await self._remember(message, decision)
         return decision
@@ -242,6 +242,7 @@ class Brain:
         return Decision(
             DecisionKind.ESCALATE, text=text, ticket_id=ticket.id, reasons=ticket.reasons,
             confidence=answer.confidence if answer else None, card=card,
+            category=classification.category,
         )  # fmt: skip
 
     async def _remember(

@@ -154,6 +154,7 @@ class OutboundMessage:
     in_reply_to: str | None = None
     sender_name: str | None = None
     message_id: str | None = None
+    category: str | None = None  # the question's category, for channels that label threads
 
     @property
     def idempotency_key(self) -> str:
@@ -174,6 +175,7 @@ class OutboundMessage:
             in_reply_to=data.get("in_reply_to"),
             sender_name=data.get("sender_name"),
             message_id=data.get("message_id"),
+            category=data.get("category"),
         )
 
 

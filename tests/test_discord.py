@@ -151,10 +151,10 @@ async def test_forum_post_is_answered_in_the_post_and_tagged(env: Env) -> None:
     thread = message.ref.thread_id
     assert message.ref.conversation_id == FORUM and thread is not None
     assert message.message_id == thread  # the starter message has the post's id
-    await env.channel.send(reply_to(message, "Sorry about that, checking."))
+    answer = replace(reply_to(message, "Sorry about that, checking."), category="billing")
+    await env.channel.send(answer)  # the classifier's category travels with the answer
     sent = env.fake.sent_to(thread)[-1]
     assert sent["message_reference"]["message_id"] == int(thread)
-    await env.channel.apply_tags(message.ref, "Billing")
     assert env.fake.threads[thread]["applied_tags"] == [TAGS["billing"]]
     await env.channel.apply_tags(message.ref, "no such tag")  # nothing to apply: no call
     assert len(env.fake.posts("PATCH", rf"/channels/{thread}$")) == 1

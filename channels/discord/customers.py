@@ -259,6 +259,14 @@ class DiscordChannel:
                 )
                 options["allowed_mentions"].replied_user = True  # only the customer is pinged
             await self._conn.rest(f"send to {target}", channel.send(part, **options))
+        if message.category is not None:
+            # A forum post is a queue item: label it with the question's category. A missing
+            # Manage Threads permission only costs the label, never the answer.
+            try:
+                await self.apply_tags(ref, message.category)
+            except ChannelError as err:
+                log.warning("discord: could not tag %s as %s: %s", ref.thread_id,
+                            message.category, err)  # fmt: skip
 
     async def _open_thread(self, ref: ConversationRef, thread_id: int) -> bool:
         """Start the conversation's thread from the customer's message; False when Discord
