@@ -38,7 +38,8 @@ def _script(name: str, venv: Path, *args: str, **env: str) -> subprocess.Complet
     return subprocess.run(
         [str(ROOT / "scripts" / name), *args],
         capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "FRONTDESK_VENV": str(venv), **env},
+        # HOME: the test command copies the offline model into ~/.cache; keep that in tmp.
+        env={**os.environ, "FRONTDESK_VENV": str(venv), "HOME": str(venv.parent), **env},
     )  # fmt: skip
 
 
