@@ -1,9 +1,10 @@
 """Turning the bytes of real-world mail into text without ever raising.
 
-Mail lies about its charset: ``DEFAULT``, ``DEFAULT_CHARSET``, ``unknown-8bit`` and ``x-user-defined``
-are names no codec has; Windows clients label cp1252 text as ``iso-8859-1`` or even ``utf-8``;
-old webmail sends UTF-8 labelled ``us-ascii``. Strategy: trust a label that decodes cleanly;
-otherwise try UTF-8, then cp1252 (a superset of latin-1 that maps every byte), never failing.
+Mail lies about its charset: ``DEFAULT``, ``DEFAULT_CHARSET``, ``unknown-8bit`` and
+``x-user-defined`` are names no codec has; Windows clients label cp1252 text as
+``iso-8859-1`` or even ``utf-8``; old webmail sends UTF-8 labelled ``us-ascii``. Strategy:
+trust a label that decodes cleanly; otherwise try UTF-8, then cp1252 (a superset of latin-1),
+never failing.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ def decode_bytes(data: bytes, label: str | None = None) -> str:
         except UnicodeDecodeError:
             if codec in (None, "utf-8", "ascii"):
                 return data.decode("cp1252", errors="replace")
+    if codec in ("iso8859-1", "ascii"):
+        # What HTML5 does too: "latin-1" from Windows clients is cp1252 (the euro sign, quotes).
+        codec = "cp1252"
     try:
         return data.decode(codec or "cp1252", errors="strict")
     except UnicodeDecodeError:
-        if codec in ("iso8859-1", "cp1252"):
-            return data.decode("cp1252", errors="replace")
         return data.decode(codec or "cp1252", errors="replace")
 
 

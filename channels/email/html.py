@@ -26,7 +26,10 @@ _QUOTE_XPATH = (
     " | //blockquote[@type='cite'] | //div[contains(@class, 'moz-cite-prefix')]"
     " | //div[contains(@class, 'yahoo_quoted')]"
 )
-_CUT_AFTER_XPATH = "//*[@id='divRplyFwdMsg' or @id='appendonsend' or @id='mail-editor-reference-message-container']"
+_CUT_AFTER_XPATH = (
+    "//*[@id='divRplyFwdMsg' or @id='appendonsend'"
+    " or @id='mail-editor-reference-message-container']"
+)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>")
 
 
