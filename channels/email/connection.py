@@ -70,6 +70,7 @@ class MailboxWatcher:
         self.mailbox = f"{settings.imap_username}@{settings.imap_host}/{settings.imap_folder}"
         self.connected = asyncio.Event()  # a session is selected and watching
         self.sessions = 0
+        self.idles = 0  # IDLE commands issued (re-issued every idle_reissue_seconds)
         self.mode = "idle"
         self._lost = asyncio.Event()
         self._healthy = False
@@ -107,12 +108,29 @@ class MailboxWatcher:
             idle = self.settings.imap_idle and client.has_capability("IDLE")
             self.mode = "idle" if idle else "poll"
             self.connected.set()
-            while True:
-                await self._fetch_new(client, status)
-                if idle:
-                    await self._idle(client)
-                else:
-                    await self._poll(client)
+            # A dropped connection leaves aioimaplib's pending command waiting for its
+            # timeout: race the work against the loss so a reconnect starts at once.
+            work = asyncio.ensure_future(self._watch(client, status, idle))
+            lost = asyncio.ensure_future(self._lost.wait())
+            try:
+                await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (work, lost):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+            error = work.exception() if work.done() and not work.cancelled() else None
+            if error is not None:
+                raise error
+            raise ChannelError("the IMAP connection was lost")
+
+    async def _watch(self, client: Any, status: MailboxStatus, idle: bool) -> None:
+        while True:
+            await self._fetch_new(client, status)
+            if idle:
+                await self._idle(client)
+            else:
+                await self._poll(client)
 
     @contextlib.asynccontextmanager
     async def _client(self) -> AsyncIterator[Any]:
@@ -207,24 +225,15 @@ class MailboxWatcher:
     async def _idle(self, client: Any) -> None:
         reissue = self.settings.idle_reissue_seconds
         idle = await client.idle_start(timeout=reissue)
-        push = asyncio.ensure_future(client.wait_server_push(timeout=reissue + 30))
-        lost = asyncio.ensure_future(self._lost.wait())
-        try:
-            await asyncio.wait({push, lost}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            push.cancel()
-            lost.cancel()
-        if self._lost.is_set():
-            raise ChannelError("connection lost during IDLE")
+        self.idles += 1
+        with contextlib.suppress(TimeoutError):
+            await client.wait_server_push(timeout=reissue + 30)
         if client.has_pending_idle():
             client.idle_done()
         await asyncio.wait_for(idle, self.settings.imap_timeout_seconds)
 
     async def _poll(self, client: Any) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._lost.wait(), self.settings.poll_seconds)
-        if self._lost.is_set():
-            raise ChannelError("connection lost")
+        await asyncio.sleep(self.settings.poll_seconds)
         response = await client.noop()
         if response.result != "OK":
             raise ChannelError("NOOP failed")

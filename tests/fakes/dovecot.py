@@ -85,11 +85,23 @@ def start_dovecot() -> Dovecot:
     config = root / "dovecot.conf"
     config.write_text(_CONFIG.format(root=root, port=port, tls_port=tls_port,
                                      name=root.name))  # fmt: skip
-    subprocess.run([DOVECOT, "-c", str(config)], check=True, capture_output=True)
-    wait_for_port(port)
-    wait_for_port(tls_port)
-    pid = int((root / "run" / "master.pid").read_text().strip())
-    return Dovecot(root=root, port=port, tls_port=tls_port, pid=pid)
+    # Dovecot daemonizes; its child would keep captured pipes open forever.
+    subprocess.run([DOVECOT, "-c", str(config)], check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    pidfile = root / "run" / "master.pid"
+    deadline = time.monotonic() + 10
+    while not pidfile.is_file() or not pidfile.read_text().strip():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Dovecot did not start; see {root / 'dovecot.log'}")
+        time.sleep(0.02)
+    server = Dovecot(root=root, port=port, tls_port=tls_port, pid=int(pidfile.read_text()))
+    try:
+        wait_for_port(port)
+        wait_for_port(tls_port)
+    except RuntimeError:
+        server.stop()
+        raise
+    return server
 
 
 _CONFIG = """\
