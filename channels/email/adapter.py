@@ -37,17 +37,26 @@ class EmailAdapter:
         sender: MailSender | None = None,
     ) -> None:
         self.settings = settings.email
-        state: MailboxStore = store if store is not None else MemoryState()
         self.channel = EmailChannel(
             self.settings,
             sender if sender is not None else SmtpSender(self.settings),
-            state,
+            MemoryState(),
             languages=tuple(settings.classifier.languages),
         )
-        self.watcher = MailboxWatcher(self.settings, self.channel.accept, state, state)
+        self.watcher = MailboxWatcher(self.settings, self.channel.accept, MemoryState(),
+                                      MemoryState())  # fmt: skip
+        self.use_store(store if store is not None else MemoryState())
         self.channels: Sequence[Channel] = (self.channel,)
         self.desks: Sequence[Desk] = ()
         self._task: asyncio.Task[None] | None = None
+
+    def use_store(self, store: MailboxStore) -> None:
+        """Keep the mailbox position, thread memory and sent-mail ledger in ``store`` (the
+        Frontdesk store fits as it is) and take the mailbox lease from it. Call before
+        ``connection()``; without it all of that lives in this process only."""
+        self.channel.state = store
+        self.watcher.state = store
+        self.watcher.locks = store
 
     @contextlib.asynccontextmanager
     async def _connected(self) -> AsyncIterator[None]:
