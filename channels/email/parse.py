@@ -91,10 +91,30 @@ def parse_mail(
         text=text,
         full_text=full[:MAX_TEXT_CHARS],
         attachments=tuple(attachments),
-        auto=auto_reason(headers, msg.get_content_type(), from_address, own_addresses),
+        auto=auto_reason(headers, _ctype(msg), from_address, own_addresses),
         truncated=truncated,
         defects=tuple(type(d).__name__ for d in msg.defects),
     )
+
+
+def _raw(part: Message, name: str) -> str:
+    """A header's raw value, without the policy's (slow, uncached) header parsing."""
+    for key, value in part.raw_items():
+        if key.lower() == name:
+            return str(value)
+    return ""
+
+
+def _ctype(part: Message) -> str:
+    value = _raw(part, "content-type").split(";", 1)[0].strip().lower()
+    return value if value.count("/") == 1 and " " not in value else "text/plain"
+
+
+def _param(part: Message, name: str, header: str = "content-type") -> str | None:
+    match = re.search(
+        r";\s*" + name + r'\s*=\s*"?([^";\r\n]*)"?', _raw(part, header), re.IGNORECASE
+    )
+    return match.group(1).strip() if match else None
 
 
 def _raw_headers(msg: Message) -> dict[str, str]:
@@ -152,7 +172,7 @@ def _leaves(msg: Message) -> list[Message]:
     while stack and len(out) < MAX_PARTS:
         part = stack.pop(0)
         payload = part.get_payload() if part.is_multipart() else None
-        if part.get_content_maintype() == "multipart" and isinstance(payload, list):
+        if isinstance(payload, list) and _ctype(part).startswith("multipart/"):
             stack[0:0] = [p for p in payload if isinstance(p, Message)]
         else:
             out.append(part)
@@ -164,10 +184,11 @@ def _select(parts: list[Message]) -> tuple[Message | None, Message | None, list[
     html: Message | None = None
     attachments: list[Attachment] = []
     for part in parts:
-        ctype = part.get_content_type()
-        disposition = (part.get("content-disposition") or "").split(";")[0].strip().lower()
+        ctype = _ctype(part)
+        maintype = ctype.partition("/")[0]
+        disposition = _raw(part, "content-disposition").split(";")[0].strip().lower()
         filename = _filename(part)
-        if part.get_content_maintype() == "multipart":
+        if maintype == "multipart":
             # A multipart without a usable boundary: its body is all we have.
             plain = plain or part
         elif ctype == "message/rfc822":
@@ -177,14 +198,16 @@ def _select(parts: list[Message]) -> tuple[Message | None, Message | None, list[
         elif disposition != "attachment" and filename is None and ctype == "text/html":
             html = html or part
         elif ctype not in ("message/delivery-status", "text/rfc822-headers") and (
-            filename is not None or part.get_content_maintype() not in ("text", "multipart")
+            filename is not None or maintype != "text"
         ):
-            attachments.append(Attachment(filename or f"unnamed.{part.get_content_subtype()}",
+            attachments.append(Attachment(filename or f"unnamed.{ctype.partition('/')[2]}",
                                           ctype, _size(part)))  # fmt: skip
     return plain, html, attachments
 
 
 def _filename(part: Message) -> str | None:
+    if "name" not in _raw(part, "content-disposition") + _raw(part, "content-type"):
+        return None  # the common case, without parsing both headers
     try:
         name = part.get_filename()
     except Exception:
@@ -206,7 +229,7 @@ def _size(part: Message) -> int:
         return sum(_size(p) for p in payload if isinstance(p, Message))
     if not isinstance(payload, str):
         return 0
-    if (part.get("content-transfer-encoding") or "").strip().lower() == "base64":
+    if _raw(part, "content-transfer-encoding").strip().lower() == "base64":
         return len(payload.replace("\r", "").replace("\n", "")) * 3 // 4
     return len(payload)
 
@@ -221,22 +244,10 @@ def _decoded(part: Message) -> str:
         if not isinstance(raw, str):
             return ""
         data = raw.encode("utf-8", "surrogateescape")
-    try:
-        charset = part.get_param("charset")
-    except Exception:
-        charset = None
-    text = decode_bytes(data, charset if isinstance(charset, str) else None)
-    if _flowed(part):
-        text = _unflow(text, _delsp(part))
+    text = decode_bytes(data, _param(part, "charset"))
+    if (_param(part, "format") or "").lower() == "flowed":
+        text = _unflow(text, (_param(part, "delsp") or "").lower() == "yes")
     return text
-
-
-def _flowed(part: Message) -> bool:
-    return str(part.get_param("format") or "").lower() == "flowed"
-
-
-def _delsp(part: Message) -> bool:
-    return str(part.get_param("delsp") or "").lower() == "yes"
 
 
 def _unflow(text: str, delsp: bool) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -21,6 +22,7 @@ class Sink:
     ``record_failed``: a server that took the mail but whose reply was lost)."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    accepted_at: list[float] = field(default_factory=list)  # time.monotonic() of each 250
     fail_data: str | None = None
     record_failed: bool = False
     refuse_rcpt: str | None = None
@@ -42,6 +44,7 @@ class Sink:
                 self.messages.append(mail)
             return self.fail_data
         self.messages.append(mail)
+        self.accepted_at.append(time.monotonic())
         return "250 Message accepted"
 
     async def wait_for(self, count: int, within: float = 10.0) -> list[EmailMessage]:
