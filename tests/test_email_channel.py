@@ -129,3 +129,18 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
     assert all(0.5 <= d <= 30.0 for d in delays)
     assert delays[0] <= 1.0 and max(delays[-3:]) > 15.0
     assert len({round(d, 6) for d in delays}) == len(delays)  # jitter: no two alike
+
+
+async def test_a_parser_failure_still_reaches_a_person(
+    channel: tuple[EmailChannel, list[InboundMessage], Recorder],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    email, inbox, _ = channel
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RecursionError("a parser bug")
+
+    monkeypatch.setattr("channels.email.customers.parse_mail", broken)
+    assert await email.accept(raw_mail("a@customer.example", "Help", "My order?"), "uid:1:9")
+    assert inbox[0].author.email == "a@customer.example"
+    assert "My order?" in inbox[0].text and inbox[0].message_id == "uid:1:9"

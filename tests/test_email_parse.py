@@ -201,3 +201,11 @@ def test_settings_name_the_missing_email_setting(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ValueError, match=r"less than or equal to 1740"):
         EmailSettings(idle_reissue_seconds=1800)
     assert EmailSettings(from_address="help@shop.example").domain == "shop.example"
+
+
+def test_frontdesk_email_parse_through_the_real_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["email", "parse", str(FIXTURES / "charset_iso2022jp.eml")]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["text"] == "注文した椅子がまだ届きません。"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,8 +25,9 @@ from channels.base import (
     OutboundMessage,
     ReplyHints,
 )
+from channels.email.charsets import decode_bytes
 from channels.email.compose import compose
-from channels.email.parse import ParsedMail, parse_mail
+from channels.email.parse import MAX_TEXT_CHARS, ParsedMail, parse_mail
 from channels.email.smtp import MailSender
 from channels.email.state import KeyValue
 from channels.email.threads import (
@@ -81,8 +83,14 @@ class EmailChannel:
         """Handle one new mail; True once it may be flagged seen. Raises if it was not queued."""
         if self._handler is None:
             raise ChannelError("the email channel is not started")
-        mail = parse_mail(raw, own_addresses=self.own_addresses, languages=self.languages,
-                          truncated=truncated)  # fmt: skip
+        try:
+            mail = parse_mail(raw, own_addresses=self.own_addresses, languages=self.languages,
+                              truncated=truncated)  # fmt: skip
+        except Exception:
+            # A parser bug must not block the mailbox (the mail would be retried forever) nor
+            # lose the customer: pass the raw text on, so a person sees it.
+            logger.exception("could not parse mail %s; passing its raw text on", fallback_id)
+            mail = _unparsed(raw, truncated)
         reason = mail.auto or self._over_rate(mail)
         if reason is not None:
             self.suppressed[reason] += 1
@@ -176,3 +184,13 @@ class EmailChannel:
         await self.sender.send(mail)
         await self.state.kv_set(sent_key, "1", ttl_s=SENT_TTL_S)
         logger.info("sent mail %s to %s", message_id, message.ref.key)
+
+
+def _unparsed(raw: bytes, truncated: bool) -> ParsedMail:
+    text = decode_bytes(raw[:MAX_TEXT_CHARS])
+    found = re.search(r"^From:[^\n]*?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)", text, re.M | re.I)
+    address = found.group(1).lower() if found else None
+    return ParsedMail(message_id=None, from_address=address, from_name=None,
+                      reply_address=address, to=(), subject="", in_reply_to=(), references=(),
+                      date=None, text=text, full_text=text, truncated=truncated,
+                      auto=None if address else "no_sender")  # fmt: skip
