@@ -322,7 +322,8 @@ class EmailSettings(_Section):
             raise ValueError("FRONTDESK_EMAIL__FROM_ADDRESS: not an email address")
         if self.smtp_username is not None and self.smtp_password is None:
             raise ValueError(
-                "FRONTDESK_EMAIL__SMTP_PASSWORD: required when FRONTDESK_EMAIL__SMTP_USERNAME is set"
+                "FRONTDESK_EMAIL__SMTP_PASSWORD: required when FRONTDESK_EMAIL__SMTP_USERNAME "
+                "is set"
             )
         if self.tls_ca_file is not None and not self.tls_ca_file.is_file():
             raise ValueError(f"FRONTDESK_EMAIL__TLS_CA_FILE: no such file {self.tls_ca_file}")

@@ -2,9 +2,10 @@
 
 quotequail finds where the history starts (the "On ... wrote:" lines of Gmail, Apple Mail,
 Thunderbird, Outlook's "-----Original Message-----" and From:/Sent: blocks, ``>`` quotes) in
-many languages. mail-parser-reply was measured too: it matched one fixture more on headers but
-missed the Spanish one and took 8 ms per message against 0.7 ms, which alone would break the
-throughput target. Neither removes signatures or mobile footers, so that part is ours: the
+many languages. Measured against mail-parser-reply on our 16 reply fixtures with an expected
+text: each alone got 10 right (mail-parser-reply missed the Spanish "escribió:" header), but
+quotequail took 0.7-1.1 ms per message against 8-12 ms, which alone would break the throughput
+target. Neither removes signatures or mobile footers, so that part is ours: the
 ``-- `` delimiter (RFC 3676) and, in the languages we answer in, the mobile footers and common
 sign-offs when they end the message.
 """
