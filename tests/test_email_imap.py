@@ -28,6 +28,7 @@ import pytest
 
 from bot.desk_hub import DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
+from bot.wiring import build_hub
 from brain.store.base import StoreLimits
 from brain.store.sqlite import SqliteStore
 from channels.base import Author, DeskAction, DeskEvent, Role
@@ -142,7 +143,7 @@ async def rig(
     store = SqliteStore(tmp_path / "state.db", limits=StoreLimits(lock_ttl_s=2.0))
     await store.open()
     desk = FakeDesk()
-    hub = DeskHub(store, [desk], "note:", {})
+    hub = build_hub(settings, store, [desk])
     config = DispatchConfig(consumer="test", reclaim_idle_s=0.5)
     dispatcher = Dispatcher(store, make_brain(store), {}, config, hub)
     await desk.start(hub.handle)
@@ -534,3 +535,22 @@ async def test_the_whole_hand_off_through_the_app_with_the_slack_desk(
         finally:
             app.request_stop()
             await asyncio.wait_for(task, 30)
+
+
+async def test_a_mail_above_the_size_cap_is_read_in_part_and_still_answered(rig: Rig) -> None:
+    await rig.start_adapter(max_message_bytes=4096)
+    mail = EmailMessage()
+    mail["From"] = f"Robin <{CUSTOMER}>"
+    mail["To"] = SUPPORT
+    mail["Subject"] = "Photos"
+    mail["Message-ID"] = make_msgid(domain="customer.example")
+    mail.set_content("How do I return an item? Photos attached.")
+    mail.add_attachment(b"\x89PNG" + b"\x00" * 200_000, maintype="image", subtype="png",
+                        filename="damage.png")  # fmt: skip
+    await rig.mailbox.deliver(bytes(mail))
+    (reply,) = await rig.replies(1)
+    assert reply["In-Reply-To"] == mail["Message-ID"]
+    code = subject_code(reply["Subject"])
+    conversation = await rig.store.get_conversation(f"email:-:{code}")
+    assert conversation is not None
+    assert conversation.turns[0].text == "How do I return an item? Photos attached."
