@@ -279,6 +279,8 @@ async def test_robots_bounces_and_spam_are_not_answered(rig: Rig) -> None:
     assert dict(adapter.channel.suppressed) == {
         "auto_submitted": 1, "autoreply_header": 1, "bounce": 1, "spam": 1, "own_address": 1,
     }  # fmt: skip
+    counters = await rig.store.counters()
+    assert counters["email_suppressed_spam"] == 1 and counters["email_suppressed_bounce"] == 1
     assert await rig.mailbox.unseen_uids() == set()
 
 

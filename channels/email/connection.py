@@ -159,6 +159,10 @@ class MailboxWatcher:
                 if client.has_pending_idle():
                     client.idle_done()
                 await asyncio.wait_for(client.logout(), 2.0)
+            # After a lost connection or a failed LOGOUT the socket would linger until GC.
+            transport = getattr(client.protocol, "transport", None)
+            if transport is not None:
+                transport.close()
 
     async def _select(self, client: Any) -> MailboxStatus:
         response = await client.select(self.settings.imap_folder)

@@ -29,7 +29,7 @@ from channels.email.charsets import decode_bytes
 from channels.email.compose import compose
 from channels.email.parse import MAX_TEXT_CHARS, ParsedMail, parse_mail
 from channels.email.smtp import MailSender
-from channels.email.state import KeyValue
+from channels.email.state import Counters, KeyValue
 from channels.email.threads import (
     code_for,
     header_code,
@@ -94,6 +94,8 @@ class EmailChannel:
         reason = mail.auto or self._over_rate(mail)
         if reason is not None:
             self.suppressed[reason] += 1
+            if isinstance(self.state, Counters):
+                await self.state.incr(f"email_suppressed_{reason}")
             logger.info("not answering mail %s from %s: %s", mail.message_id or fallback_id,
                         mail.from_address, reason)  # fmt: skip
             return True

@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class KeyValue(Protocol):
@@ -24,6 +24,13 @@ class KeyValue(Protocol):
 class Locks(Protocol):
     def lock(self, name: str) -> AbstractAsyncContextManager[None]:
         """Held by one holder at a time across processes (a lease renewed while held)."""
+
+
+@runtime_checkable
+class Counters(Protocol):
+    """Daily counters (the store's): suppressed mail shows up in stats and the digest."""
+
+    async def incr(self, name: str, amount: float = 1) -> None: ...
 
 
 class MemoryState:
