@@ -144,3 +144,19 @@ async def test_a_parser_failure_still_reaches_a_person(
     assert await email.accept(raw_mail("a@customer.example", "Help", "My order?"), "uid:1:9")
     assert inbox[0].author.email == "a@customer.example"
     assert "My order?" in inbox[0].text and inbox[0].message_id == "uid:1:9"
+
+
+async def test_a_mail_that_cannot_be_composed_is_refused_not_retried(
+    channel: tuple[EmailChannel, list[InboundMessage], Recorder],
+) -> None:
+    from dataclasses import replace
+
+    from channels.base import ReplyHints
+    from config.errors import DeliveryRefused
+
+    email, inbox, sender = channel
+    await email.accept(raw_mail("a@customer.example", "Order"), "uid:1:1")
+    ref = replace(inbox[0].ref, hints=ReplyHints(address="bad\naddress@x.example", subject="x"))
+    with pytest.raises(DeliveryRefused):
+        await email.send(OutboundMessage(ref=ref, text="hello"))
+    assert sender.sent == []

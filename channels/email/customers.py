@@ -38,7 +38,7 @@ from channels.email.threads import (
     subject_code,
     thread_root,
 )
-from config.errors import ChannelError
+from config.errors import ChannelError, DeliveryRefused
 from config.settings import EmailSettings
 
 logger = logging.getLogger(__name__)
@@ -176,8 +176,14 @@ class EmailChannel:
 
     # -- outbound ----------------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> None:
-        mail = compose(message, from_address=self.address, from_name=self.settings.from_name,
-                       domain=self.settings.domain, now=datetime.now(UTC))  # fmt: skip
+        try:
+            mail = compose(message, from_address=self.address,
+                           from_name=self.settings.from_name, domain=self.settings.domain,
+                           now=datetime.now(UTC))  # fmt: skip
+        except (ValueError, TypeError) as err:
+            # A header the email package refuses (e.g. a malformed address in the hints) will
+            # never become valid: retrying could only block the conversation.
+            raise DeliveryRefused(f"cannot compose a mail for {message.ref.key}: {err}") from err
         message_id = str(mail["Message-ID"]).strip("<>")
         sent_key = f"email:sent:{message_id}"
         if await self.state.kv_get(sent_key) is not None:
