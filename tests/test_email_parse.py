@@ -209,3 +209,13 @@ def test_frontdesk_email_parse_through_the_real_cli(capsys: pytest.CaptureFixtur
     assert main(["email", "parse", str(FIXTURES / "charset_iso2022jp.eml")]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line)["text"] == "注文した椅子がまだ届きません。"
+
+
+@pytest.mark.parametrize(
+    ("sender", "reason"),
+    [("noreply@shop.example", "no_reply_address"), ("do-not-reply@x.example", "no_reply_address"),
+     ("postmaster@x.example", "bounce"), ("norah@x.example", None)],
+)  # fmt: skip
+def test_senders_nobody_reads(sender: str, reason: str | None) -> None:
+    raw = f"From: {sender}\r\nSubject: hi\r\n\r\nYour order shipped.\r\n".encode()
+    assert parse_mail(raw).auto == reason

@@ -7,9 +7,11 @@ clients that ignore it (Exchange, older Outlook rules, vacation scripts).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 _BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
+_NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|no_reply|noreply[.+-].*)$")
 _AUTOREPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-response")
 
 
@@ -34,6 +36,8 @@ def auto_reason(
         or content_type == "multipart/report"
     ):
         return "bounce"
+    if _NO_REPLY.match(local):
+        return "no_reply_address"  # notifications: nobody reads the answer
     if headers.get("x-spam-flag", "").strip().lower() == "yes":
         return "spam"
     auto = headers.get("auto-submitted")
