@@ -21,6 +21,7 @@ import contextlib
 import logging
 import random
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,9 @@ _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
 BACKOFF_BASE_S = 1.0
+# A session that failed sooner (e.g. the queue is down and every mail fails) keeps backing
+# off instead of reconnecting every second.
+HEALTHY_SESSION_S = 60.0
 
 
 def backoff(attempt: int, cap_s: float, rng: random.Random) -> float:
@@ -74,6 +78,7 @@ class MailboxWatcher:
         self.mode = "idle"
         self._lost = asyncio.Event()
         self._healthy = False
+        self._since = 0.0
         self._uidnext: int | None = None
 
     def _key(self, name: str) -> str:
@@ -91,8 +96,8 @@ class MailboxWatcher:
                     raise
                 except Exception as err:
                     self.connected.clear()
-                    if self.sessions and self._healthy:
-                        attempt = 0
+                    if self._healthy and time.monotonic() - self._since > HEALTHY_SESSION_S:
+                        attempt = 0  # a long good session: the next failure starts afresh
                     delay = backoff(attempt, self.settings.reconnect_max_seconds, self.rng)
                     attempt += 1
                     logger.warning("mailbox %s: %s; reconnecting in %.1f s", self.mailbox,
@@ -105,6 +110,7 @@ class MailboxWatcher:
             status = await self._select(client)
             self.sessions += 1
             self._healthy = True
+            self._since = time.monotonic()
             idle = self.settings.imap_idle and client.has_capability("IDLE")
             self.mode = "idle" if idle else "poll"
             self.connected.set()
