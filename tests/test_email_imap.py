@@ -462,6 +462,7 @@ async def test_the_whole_hand_off_through_the_app_with_the_slack_desk(
     from bot.app import App
     from config.settings import load_settings
     from tests.fakes.fake_slack import FORM, SECRET, FakeSlack, post, sign
+    from tests.fakes.fake_slack import FakeChannel as SlackChannelInfo
     from tests.servers import free_port, wait_for_port
 
     folder = new_folder()
@@ -481,6 +482,8 @@ async def test_the_whole_hand_off_through_the_app_with_the_slack_desk(
         }.items():  # fmt: skip
             monkeypatch.setenv(f"FRONTDESK_{key}", value)
         fake.profiles = {"U0ALICE": "Alice"}
+        # No agent setting: the members of the (private) escalation channel are the agents.
+        fake.channels["C0ESC"] = SlackChannelInfo(private=True, members=("U0BOT", "U0ALICE"))
         app = App(load_settings(env_file=None))
         task = asyncio.create_task(app.run())
         try:
@@ -489,7 +492,12 @@ async def test_the_whole_hand_off_through_the_app_with_the_slack_desk(
             raw, first_id = customer_mail("I want to talk to a real person please",
                                           subject="My sofa")  # fmt: skip
             await mailbox.deliver(raw)
-            (ack,) = await smtp.sink.wait_for(1, within=15)
+            first_reply = asyncio.ensure_future(smtp.sink.wait_for(1, within=15))
+            await asyncio.wait({first_reply, task}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                first_reply.cancel()
+                task.result()  # the app stopped by itself: show why
+            (ack,) = await first_reply
             assert ack["In-Reply-To"] == first_id
             await fake.wait_for(lambda: bool(fake.posted_ts("C0ESC")), within=15)
             card_ts = fake.posted_ts("C0ESC")[0]
