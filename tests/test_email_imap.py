@@ -455,31 +455,75 @@ async def test_hand_off_to_a_desk_and_the_agents_reply_threads(rig: Rig) -> None
     assert "Alice" in alice["From"]
 
 
+def _app_env(dovecot: Dovecot, smtp: SmtpServer, folder: str, slack_api: str, port: int,
+             data: Path) -> dict[str, str]:  # fmt: skip
+    from tests.fakes.fake_slack import SECRET
+
+    return {
+        "EMAIL__ENABLED": "true", "EMAIL__IMAP_HOST": "127.0.0.1",
+        "EMAIL__IMAP_PORT": str(dovecot.port), "EMAIL__IMAP_TLS": "false",
+        "EMAIL__IMAP_USERNAME": USER, "EMAIL__IMAP_PASSWORD": PASSWORD,
+        "EMAIL__IMAP_FOLDER": folder, "EMAIL__SMTP_HOST": "127.0.0.1",
+        "EMAIL__SMTP_PORT": str(smtp.port), "EMAIL__SMTP_SECURITY": "none",
+        "EMAIL__FROM_ADDRESS": SUPPORT, "EMAIL__FROM_NAME": "Larkspur Support",
+        "SLACK__ENABLED": "true", "SLACK__MODE": "http", "SLACK__BOT_TOKEN": "xoxb-e2e",
+        "SLACK__SIGNING_SECRET": SECRET, "SLACK__HTTP_PORT": str(port),
+        "SLACK__ESCALATION_CHANNEL": "C0ESC", "SLACK__API_BASE_URL": slack_api,
+        "SLACK__MAX_MESSAGES_PER_SECOND": "100", "STORE__DATA_DIR": str(data),
+    }  # fmt: skip
+
+
+async def _slack_claim(url: str, hook: str, ticket: str, card_ts: str) -> None:
+    from tests.fakes.fake_slack import FORM, SECRET, post, sign
+
+    click = {"type": "block_actions", "user": {"id": "U0ALICE", "username": "alice",
+             "name": "alice", "team_id": "T0TEAM"}, "team": {"id": "T0TEAM"},
+             "api_app_id": "A0APP", "trigger_id": "t1",
+             "container": {"type": "message", "message_ts": card_ts, "channel_id": "C0ESC"},
+             "channel": {"id": "C0ESC"}, "message": {"ts": card_ts, "text": "card"},
+             "response_url": hook,
+             "actions": [{"action_id": "frontdesk_claim", "block_id": "frontdesk",
+                          "value": ticket, "type": "button", "action_ts": "1"}]}  # fmt: skip
+    body = urlencode({"payload": json.dumps(click)})
+    status, _ = await post(url, body, sign(body, SECRET), FORM)
+    assert status == 200
+
+
+async def _slack_thread_reply(url: str, card_ts: str, text: str) -> None:
+    from tests.fakes.fake_slack import SECRET, post, sign
+
+    said = {"type": "message", "channel": "C0ESC", "channel_type": "channel",
+            "user": "U0ALICE", "text": text, "ts": "1800000001.000001",
+            "thread_ts": card_ts}  # fmt: skip
+    event = json.dumps({"type": "event_callback", "team_id": "T0TEAM", "api_app_id": "A0APP",
+                        "event": said, "event_id": "EvA1", "event_time": 1})  # fmt: skip
+    status, _ = await post(url, event, sign(event, SECRET))
+    assert status == 200
+
+
+def _mail_saying(smtp: SmtpServer, words: str) -> EmailMessage | None:
+    for mail in smtp.sink.messages:
+        body = mail.get_body(("plain",))
+        if body is not None and words in body.get_content():
+            return mail
+    return None
+
+
 async def test_the_whole_hand_off_through_the_app_with_the_slack_desk(
     dovecot: Dovecot, smtp: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real app: an email customer, the Slack escalation desk (fake Slack Web API)."""
     from bot.app import App
     from config.settings import load_settings
-    from tests.fakes.fake_slack import FORM, SECRET, FakeSlack, post, sign
     from tests.fakes.fake_slack import FakeChannel as SlackChannelInfo
+    from tests.fakes.fake_slack import FakeSlack
     from tests.servers import free_port, wait_for_port
 
     folder = new_folder()
     async with FakeSlack() as fake, Mailbox(dovecot, folder) as mailbox:
         port = free_port()
-        for key, value in {
-            "EMAIL__ENABLED": "true", "EMAIL__IMAP_HOST": "127.0.0.1",
-            "EMAIL__IMAP_PORT": str(dovecot.port), "EMAIL__IMAP_TLS": "false",
-            "EMAIL__IMAP_USERNAME": USER, "EMAIL__IMAP_PASSWORD": PASSWORD,
-            "EMAIL__IMAP_FOLDER": folder, "EMAIL__SMTP_HOST": "127.0.0.1",
-            "EMAIL__SMTP_PORT": str(smtp.port), "EMAIL__SMTP_SECURITY": "none",
-            "EMAIL__FROM_ADDRESS": SUPPORT, "EMAIL__FROM_NAME": "Larkspur Support",
-            "SLACK__ENABLED": "true", "SLACK__MODE": "http", "SLACK__BOT_TOKEN": "xoxb-e2e",
-            "SLACK__SIGNING_SECRET": SECRET, "SLACK__HTTP_PORT": str(port),
-            "SLACK__ESCALATION_CHANNEL": "C0ESC", "SLACK__API_BASE_URL": fake.api_base_url,
-            "SLACK__MAX_MESSAGES_PER_SECOND": "100", "STORE__DATA_DIR": str(tmp_path / "data"),
-        }.items():  # fmt: skip
+        env = _app_env(dovecot, smtp, folder, fake.api_base_url, port, tmp_path / "data")
+        for key, value in env.items():
             monkeypatch.setenv(f"FRONTDESK_{key}", value)
         fake.profiles = {"U0ALICE": "Alice"}
         # No agent setting: the members of the (private) escalation channel are the agents.
@@ -503,41 +547,14 @@ async def test_the_whole_hand_off_through_the_app_with_the_slack_desk(
             card_ts = fake.posted_ts("C0ESC")[0]
             card = json.dumps(next(p for c, _, p in fake.posted if c == "C0ESC"))
             ticket = card.split('"value": "')[1].split('"')[0]
-            click = {"type": "block_actions", "user": {"id": "U0ALICE", "username": "alice",
-                     "name": "alice", "team_id": "T0TEAM"}, "team": {"id": "T0TEAM"},
-                     "api_app_id": "A0APP", "trigger_id": "t1",
-                     "container": {"type": "message", "message_ts": card_ts,
-                                   "channel_id": "C0ESC"},
-                     "channel": {"id": "C0ESC"}, "message": {"ts": card_ts, "text": "card"},
-                     "response_url": fake.hook_url("actions/alice"),
-                     "actions": [{"action_id": "frontdesk_claim", "block_id": "frontdesk",
-                                  "value": ticket, "type": "button",
-                                  "action_ts": "1"}]}  # fmt: skip
-            body = urlencode({"payload": json.dumps(click)})
-            status, _ = await post(url, body, sign(body, SECRET), FORM)
-            assert status == 200
+            await _slack_claim(url, fake.hook_url("actions/alice"), ticket, card_ts)
             await smtp.sink.wait_for(2, within=15)  # "Alice from our team has joined"
-            said = {"type": "message", "channel": "C0ESC", "channel_type": "channel",
-                    "user": "U0ALICE", "text": "Hi Robin, Alice here. Which sofa is it?",
-                    "ts": "1800000001.000001", "thread_ts": card_ts}  # fmt: skip
-            event = json.dumps({"type": "event_callback", "team_id": "T0TEAM",
-                                "api_app_id": "A0APP", "event": said, "event_id": "EvA1",
-                                "event_time": 1})  # fmt: skip
-            status, _ = await post(url, event, sign(event, SECRET))
-            assert status == 200
-
-            def alice_mail() -> EmailMessage | None:
-                for mail in smtp.sink.messages:
-                    body = mail.get_body(("plain",))
-                    if body is not None and "Alice here" in body.get_content():
-                        return mail
-                return None
-
+            await _slack_thread_reply(url, card_ts, "Hi Robin, Alice here. Which sofa is it?")
             for _ in range(300):
-                if alice_mail() is not None:
+                if _mail_saying(smtp, "Alice here") is not None:
                     break
                 await asyncio.sleep(0.05)
-            alice = alice_mail()
+            alice = _mail_saying(smtp, "Alice here")
             assert alice is not None, [m["Subject"] for m in smtp.sink.messages]
             assert alice["In-Reply-To"] == first_id
             assert subject_code(alice["Subject"]) == subject_code(ack["Subject"])
