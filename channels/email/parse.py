@@ -254,7 +254,13 @@ def _unflow(text: str, delsp: bool) -> str:
     """RFC 3676: a line ending in a space continues on the next line (except the sig line)."""
     out: list[str] = []
     buffer = ""
+    depth = 0
     for line in text.splitlines():
+        line_depth = len(line) - len(line.lstrip(">"))
+        if buffer and line_depth != depth:  # never join across quote levels
+            out.append(buffer)
+            buffer = ""
+        depth = line_depth
         if line.endswith(" ") and line != "-- ":
             buffer += line[:-1] if delsp else line
             continue

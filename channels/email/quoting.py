@@ -17,6 +17,22 @@ import re
 import quotequail
 
 _SIG_DELIMITER = re.compile(r"^-- ?$")
+_SEPARATOR = re.compile(r"^\s*[-_=*]{5,}\s*$")
+# What quotequail misses, language by language: "On <date>, <name>\n<addr> wrote:" split over
+# lines (Gmail wraps long headers), "<addr>wrote:" without a space, and Outlook's From:/Sent:
+# block without the "Original Message" line above it.
+_WROTE = re.compile(
+    r"^(on|am|le|el|il|op|den)\b.{0,300}?(wrote|schrieb|a écrit|escribió|ha scritto|schreef|"
+    r"skrev)\s*:\s*$", re.IGNORECASE | re.DOTALL)  # fmt: skip
+_FORWARD = re.compile(
+    r"^(-+ ?(forwarded message|weitergeleitete nachricht|message transf[ée]r[ée]|mensaje "
+    r"reenviado) ?-+|begin forwarded message:|anfang der weitergeleiteten nachricht:)$",
+    re.IGNORECASE,
+)
+_FROM_LINE = re.compile(r"^\*?(from|von|de|van|da)\*?:\s*\S", re.IGNORECASE)
+_SENT_LINE = re.compile(
+    r"^\*?(sent|date|gesendet|datum|envoyé|enviado|fecha|inviato|verzonden)\*?:", re.IGNORECASE
+)
 _FOOTERS = {
     "en": [r"sent from my \w[\w ,.-]{0,40}", r"get outlook for \w+", r"sent from (mail|yahoo mail)"
            r"( for \w+)?"],
@@ -44,11 +60,12 @@ def strip_reply(text: str, languages: tuple[str, ...] = ("en",), *, is_reply: bo
     if not text.strip():
         return ""
     top = _without_history(text, is_reply)
-    lines = top.splitlines()
+    lines = _cut_headers(top.splitlines())
+    lines = _cut_trailing_quote(lines)
     lines = _cut_signature(lines)
     lines = _cut_footer(lines, _footer_pattern(languages))
     lines = _cut_signoff(lines, _signoffs(languages))
-    result = "\n".join(lines).strip()
+    result = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return result or text.strip()
 
 
@@ -60,7 +77,48 @@ def _without_history(text: str, is_reply: bool) -> str:
     if not found or (found.get("type") == "forward" and not is_reply):
         return text
     top = found.get("text_top") or ""
-    return top if top.strip() else text
+    if _cut_headers(top.splitlines(), first=0) and top.strip():
+        return top
+    # Only an attribution line above the quote: bottom or inline posting, the new words follow.
+    bottom = _cut_trailing_quote((found.get("text_bottom") or "").splitlines())
+    return "\n".join(line for line in bottom if not line.lstrip().startswith(">")) or text
+
+
+def _cut_headers(lines: list[str], first: int = 1) -> list[str]:
+    """Cut at the first reply header quotequail did not see (by default never at the first
+    line); a forward marker stops the search: what follows it is the customer's question."""
+    for index in range(first, len(lines)):
+        if _FORWARD.match(lines[index].strip()):
+            return lines
+        window = "\n".join(line.strip() for line in lines[index : index + 3])
+        first = lines[index].lstrip("> ").strip()
+        if _WROTE.match(first) or (_WROTE.match(window) and first[:3].lower() in _WROTE_START):
+            return lines[:index]
+        if _FROM_LINE.match(first) and any(
+            _SENT_LINE.match(line.lstrip("> ").strip()) for line in lines[index + 1 : index + 5]
+        ):
+            return lines[:index]
+    return lines
+
+
+_WROTE_START = {"on ", "am ", "le ", "el ", "il ", "op ", "den"}
+
+
+def _cut_trailing_quote(lines: list[str]) -> list[str]:
+    """A trailing block of ``>`` lines, and the "... wrote:" line before it in any language."""
+    end = len(lines)
+    quoted = False
+    while end > 0 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith(">")):
+        quoted = quoted or lines[end - 1].lstrip().startswith(">")
+        end -= 1
+    if not quoted or end == 0:
+        return lines
+    start = end
+    while start > 0 and lines[start - 1].strip() and end - start < 2:
+        start -= 1
+    if start > 0 and lines[end - 1].rstrip().endswith(":"):
+        return lines[:start]
+    return lines[:end]
 
 
 def _cut_signature(lines: list[str]) -> list[str]:
@@ -81,6 +139,8 @@ def _signoffs(languages: tuple[str, ...]) -> set[str]:
 
 def _cut_footer(lines: list[str], footer: re.Pattern[str]) -> list[str]:
     trimmed = _rstrip_blank(lines)
+    while trimmed and _SEPARATOR.match(trimmed[-1]):
+        trimmed = _rstrip_blank(trimmed[:-1])
     if trimmed and footer.match(trimmed[-1]):
         return _rstrip_blank(trimmed[:-1])
     return trimmed
