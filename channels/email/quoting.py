@@ -91,10 +91,10 @@ def _cut_headers(lines: list[str], first: int = 1) -> list[str]:
         if _FORWARD.match(lines[index].strip()):
             return lines
         window = "\n".join(line.strip() for line in lines[index : index + 3])
-        first = lines[index].lstrip("> ").strip()
-        if _WROTE.match(first) or (_WROTE.match(window) and first[:3].lower() in _WROTE_START):
+        head = lines[index].lstrip("> ").strip()
+        if _WROTE.match(head) or (_WROTE.match(window) and head[:3].lower() in _WROTE_START):
             return lines[:index]
-        if _FROM_LINE.match(first) and any(
+        if _FROM_LINE.match(head) and any(
             _SENT_LINE.match(line.lstrip("> ").strip()) for line in lines[index + 1 : index + 5]
         ):
             return lines[:index]
