@@ -165,10 +165,7 @@ class MailboxWatcher:
                 if client.has_pending_idle():
                     client.idle_done()
                 await asyncio.wait_for(client.logout(), 2.0)
-            # After a lost connection or a failed LOGOUT the socket would linger until GC.
-            transport = getattr(client.protocol, "transport", None)
-            if transport is not None:
-                transport.close()
+            await _close(client)
 
     async def _select(self, client: Any) -> MailboxStatus:
         response = await client.select(self.settings.imap_folder)
@@ -247,6 +244,20 @@ class MailboxWatcher:
         response = await client.noop()
         if response.result != "OK":
             raise ChannelError("NOOP failed")
+
+
+async def _close(client: Any) -> None:
+    """After a lost connection, a failed LOGOUT or a stop in the middle of connecting, the
+    socket would otherwise linger until garbage collection: cancel a connect still under way
+    (aioimaplib keeps it as ``_client_task``) and close the transport."""
+    connecting = getattr(client, "_client_task", None)
+    if connecting is not None and not connecting.done():
+        connecting.cancel()
+        with contextlib.suppress(BaseException):
+            await connecting
+    transport = getattr(client.protocol, "transport", None)
+    if transport is not None:
+        transport.close()
 
 
 def _number(pattern: re.Pattern[bytes], data: bytes) -> int | None:

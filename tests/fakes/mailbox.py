@@ -27,6 +27,9 @@ class Mailbox:
     async def __aexit__(self, *exc: object) -> None:
         if self._client is not None:
             await self._client.logout()
+            transport = self._client.protocol.transport
+            if transport is not None:
+                transport.close()
 
     @property
     def client(self) -> aioimaplib.IMAP4:
