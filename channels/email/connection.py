@@ -79,6 +79,7 @@ class MailboxWatcher:
         self._lost = asyncio.Event()
         self._healthy = False
         self._since = 0.0
+        self._news = False
         self._uidnext: int | None = None
 
     def _key(self, name: str) -> str:
@@ -132,7 +133,12 @@ class MailboxWatcher:
 
     async def _watch(self, client: Any, status: MailboxStatus, idle: bool) -> None:
         while True:
+            self._news = False
             await self._fetch_new(client, status)
+            if self._news:
+                # New mail was announced while we fetched: IDLE would only report it with the
+                # next change, so fetch again first.
+                continue
             if idle:
                 await self._idle(client)
             else:
@@ -190,10 +196,14 @@ class MailboxWatcher:
 
     async def _fetch_new(self, client: Any, status: MailboxStatus) -> None:
         criteria = "UNSEEN" if status.last_uid is None else f"UID {status.last_uid + 1}:*"
-        response = await client.uid_search(criteria)
+        response = self._heard(await client.uid_search(criteria))
         if response.result != "OK":
             raise ChannelError(f"UID SEARCH failed: {response.result}")
-        uids = sorted({int(t) for t in response.lines[0].split() if t.isdigit()})
+        # Untagged responses (``* 3 EXISTS``) can come in the same reply: the result is the
+        # line made of numbers only.
+        uids = sorted({int(t) for line in response.lines[:-1] if isinstance(line, bytes)
+                       and line.split() and all(t.isdigit() for t in line.split())
+                       for t in line.split()})  # fmt: skip
         for uid in uids:
             if status.last_uid is not None and uid <= status.last_uid:
                 continue  # "N:*" always matches the highest UID, even below N
@@ -202,7 +212,7 @@ class MailboxWatcher:
             await self._remember(status, self._uidnext - 1)
 
     async def _import(self, client: Any, status: MailboxStatus, uid: int) -> None:
-        meta = await client.uid("fetch", str(uid), "(RFC822.SIZE FLAGS)")
+        meta = self._heard(await client.uid("fetch", str(uid), "(RFC822.SIZE FLAGS)"))
         head = b" ".join(bytes(x) for x in meta.lines if isinstance(x, bytes | bytearray))
         size = _number(_SIZE, head) or 0
         flags = _FLAGS.search(head)
@@ -210,7 +220,7 @@ class MailboxWatcher:
         truncated = size > limit
         # BODY.PEEK leaves \Seen alone: it is set only once the mail is queued.
         part = f"BODY.PEEK[]<0.{limit}>" if truncated else "BODY.PEEK[]"
-        body = await client.uid("fetch", str(uid), f"({part})")
+        body = self._heard(await client.uid("fetch", str(uid), f"({part})"))
         raw = next((bytes(x) for x in body.lines if isinstance(x, bytearray)), None)
         if body.result != "OK" or raw is None:
             raise ChannelError(f"could not fetch UID {uid}")
@@ -218,10 +228,16 @@ class MailboxWatcher:
             logger.warning("mail UID %d is %d bytes; reading the first %d", uid, size, limit)
         await self.accept(raw, f"uid:{status.uidvalidity}:{uid}", truncated)
         if flags is None or b"\\Seen" not in flags.group(1):
-            stored = await client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)")
+            stored = self._heard(await client.uid("store", str(uid), "+FLAGS.SILENT", r"(\Seen)"))
             if stored.result != "OK":
                 raise ChannelError(f"could not flag UID {uid} as seen")
         await self._remember(status, uid)
+
+    def _heard(self, response: Any) -> Any:
+        """Note an untagged ``* N EXISTS`` that came with a command's response."""
+        if any(isinstance(x, bytes) and x.endswith(b" EXISTS") for x in response.lines[:-1]):
+            self._news = True
+        return response
 
     async def _remember(self, status: MailboxStatus, uid: int) -> None:
         if status.last_uid is not None and uid <= status.last_uid:
