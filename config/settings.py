@@ -275,20 +275,34 @@ class DiscordSettings(_Section):
 
 
 class EmailSettings(_Section):
+    """The email channel: IMAP in (IDLE, polling fallback), SMTP out."""
+
     enabled: bool = False
     imap_host: str | None = None
     imap_port: int = Field(993, ge=1, le=65535)
     imap_tls: bool = True
     imap_username: str | None = None
     imap_password: SecretStr | None = None
-    imap_folder: str = "INBOX"
+    imap_folder: str = Field("INBOX", min_length=1)
+    imap_idle: bool = True  # false: poll even when the server offers IDLE
+    # RFC 2177: servers may drop an IDLE after 30 minutes, so it is re-issued before that.
+    idle_reissue_seconds: float = Field(1740.0, gt=0, le=1740)
+    poll_seconds: PositiveSeconds = 60.0
+    imap_timeout_seconds: PositiveSeconds = 30.0
+    reconnect_max_seconds: PositiveSeconds = 300.0
+    tls_ca_file: Path | None = None  # trust this CA (a private or self-signed server)
     smtp_host: str | None = None
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: PositiveSeconds = 30.0
     from_address: str | None = None
+    from_name: str | None = None
+    message_id_domain: str | None = None  # default: the domain of FROM_ADDRESS
     max_message_bytes: int = Field(2_000_000, ge=1024)
+    thread_window_days: float = Field(14.0, ge=0)
+    max_messages_per_sender_per_hour: int = Field(20, ge=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> EmailSettings:
@@ -302,9 +316,25 @@ class EmailSettings(_Section):
                 "from_address",
             ):
                 _require(getattr(self, name), f"EMAIL__{name.upper()}", why)
-        if self.from_address is not None and "@" not in self.from_address:
+        if self.from_address is not None and not re.fullmatch(
+            r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", self.from_address
+        ):
             raise ValueError("FRONTDESK_EMAIL__FROM_ADDRESS: not an email address")
+        if self.smtp_username is not None and self.smtp_password is None:
+            raise ValueError(
+                "FRONTDESK_EMAIL__SMTP_PASSWORD: required when FRONTDESK_EMAIL__SMTP_USERNAME "
+                "is set"
+            )
+        if self.tls_ca_file is not None and not self.tls_ca_file.is_file():
+            raise ValueError(f"FRONTDESK_EMAIL__TLS_CA_FILE: no such file {self.tls_ca_file}")
         return self
+
+    @property
+    def domain(self) -> str:
+        """The domain our Message-IDs are on."""
+        if self.message_id_domain:
+            return self.message_id_domain
+        return (self.from_address or "frontdesk.invalid").rpartition("@")[2].lower()
 
 
 class TerminalSettings(_Section):

@@ -186,7 +186,49 @@ async def web_harness() -> AsyncIterator[Harness]:
         ctx.store.close()
 
 
+async def email_harness() -> AsyncIterator[Harness]:
+    from channels.base import ReplyHints
+    from channels.email import build
+    from config.settings import EmailSettings, Settings
+    from tests.fakes.smtp_sink import SmtpServer
+
+    smtp = SmtpServer()
+    smtp.start()
+    settings = Settings(email=EmailSettings(smtp_host="127.0.0.1", smtp_port=smtp.port,
+                                            smtp_security="none",
+                                            from_address="support@larkspur.example"))  # fmt: skip
+    channel, inbox = build(settings).channel, Inbox()
+    await channel.start(inbox)
+    raw = (
+        b"From: Robin <robin@customer.example>\r\nTo: support@larkspur.example\r\n"
+        b"Subject: Order\r\nMessage-ID: <m-1@customer.example>\r\n\r\nwhere is my order?\r\n"
+    )
+
+    async def twice() -> None:  # the same mail fetched again after a crash before \Seen
+        await channel.accept(raw, "uid:1:1")
+        await channel.accept(raw, "uid:1:1")
+
+    def received() -> list[str]:
+        return [str(m.get_body(("plain",)).get_content()).strip()  # type: ignore[union-attr]
+                for m in smtp.sink.messages]  # fmt: skip
+
+    reachable = ConversationRef(
+        "email",
+        "ABCDEFGH",
+        hints=ReplyHints(
+            reply_to="m-1@customer.example", address="robin@customer.example", subject="Order"
+        ),
+    )
+    try:
+        yield Harness(channel, inbox, 100_000, twice, received, reachable,
+                      ConversationRef("slack", "C1"))  # fmt: skip
+    finally:
+        await channel.stop()
+        smtp.stop()
+
+
 HARNESSES: dict[str, Callable[[], AsyncIterator[Harness]]] = {
+    "email": email_harness,
     "fake": fake_harness,
     "terminal": terminal_harness,
     "slack": slack_harness,
