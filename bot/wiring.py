@@ -45,7 +45,7 @@ from brain.router import Router, RouterConfig
 from brain.store.base import Store, StoreLimits
 from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
-from channels.base import Adapter, Channel, Desk, EventSink, Part, ServiceBound, Streams
+from channels.base import Adapter, Channel, Desk, EventSink, Part, ServiceBound, StoreBound, Streams
 from config.errors import ConfigError
 from config.settings import Settings, secret_value
 
@@ -293,6 +293,9 @@ async def build_parts(
     runs both before opening the store, to refuse bad settings first)."""
     checked = checked if checked is not None else preflight(settings)
     adapters = tuple(adapters if adapters is not None else build_adapters(settings))
+    for adapter in adapters:  # adapters keeping durable state of their own (email)
+        if isinstance(adapter, StoreBound):
+            adapter.use_store(store)
     channels = tuple(c for a in adapters for c in a.channels)
     desks = tuple(d for a in adapters for d in a.desks)
     alerts = DeskAlerts(desks)  # before the hub: the router and admin commands need it

@@ -35,6 +35,7 @@ class Reason(enum.StrEnum):
     VIP = "vip"
     NO_ANSWER = "no_answer"
     CHANNEL_PAUSED = "channel_paused"
+    OVERSIZE = "oversize"
     INTERNAL_ERROR = "internal_error"
 
     @property
@@ -57,6 +58,7 @@ _DESCRIPTIONS = {
     Reason.NO_ANSWER: "no answer could be produced (all providers failed)",
     Reason.INTERNAL_ERROR: "an internal error while answering",
     Reason.CHANNEL_PAUSED: "an admin paused the bot on this channel: humans answer",
+    Reason.OVERSIZE: "the message was larger than the bot reads: a person reads all of it",
 }
 
 
@@ -84,6 +86,7 @@ class Facts:
     customer_turns: int  # customer messages since the bot (re)took the conversation, incl. this
     previous_answered: Sequence[str] = ()  # earlier customer messages the bot answered
     channel_paused: bool = False
+    oversize: bool = False  # the channel could not hand over the whole message
     # What the answering LLM read in the message (``Answer.frustrated`` ...): no extra call.
     llm_frustrated: bool = False
     llm_urgent: bool = False
@@ -100,6 +103,8 @@ def is_vip(policy: Policy, customer: Author) -> bool:
 def reasons(policy: Policy, facts: Facts) -> tuple[Reason, ...]:
     """Every reason to hand this message to a human, in a stable order (empty: the bot answers)."""
     found: list[Reason] = [Reason.CHANNEL_PAUSED] if facts.channel_paused else []
+    if facts.oversize:
+        found.append(Reason.OVERSIZE)
     c = facts.classification
     s = c.signals
     if c.wants_human or facts.llm_wants_human:

@@ -273,6 +273,7 @@ def _facts(
         customer_turns=sum(1 for t in turns if t.role == "customer"),
         previous_answered=answered,
         channel_paused=paused,
+        oversize=message.oversize,
     )
 
 

@@ -114,6 +114,9 @@ class InboundMessage:
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     attachments: tuple[Attachment, ...] = ()
     raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    oversize: bool = False
+    """The platform message was larger than the channel reads (email over MAX_MESSAGE_BYTES):
+    ``text`` is its start, and a person must see the whole of it."""
 
     @property
     def idempotency_key(self) -> str:
@@ -137,6 +140,7 @@ class InboundMessage:
             text=data["text"],
             received_at=datetime.fromisoformat(data["received_at"]),
             attachments=tuple(Attachment(**a) for a in data.get("attachments", ())),
+            oversize=bool(data.get("oversize", False)),
         )
 
 
@@ -378,6 +382,24 @@ class FiniteChannel(Channel, Protocol):
     """A channel whose input can end (piped stdin): ``finished`` is set at end of input."""
 
     finished: asyncio.Event
+
+
+class SharedStorage(Protocol):
+    """The part of the bot's store an adapter may use for its own durable state (a mailbox's
+    position, a sent-mail ledger) and for singleton work (one reader per mailbox)."""
+
+    async def kv_get(self, key: str) -> str | None: ...
+
+    async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None: ...
+
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]: ...
+
+
+@runtime_checkable
+class StoreBound(Protocol):
+    """An adapter capability: ``use_store`` receives the bot's store before it connects."""
+
+    def use_store(self, store: SharedStorage) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

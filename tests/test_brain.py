@@ -226,3 +226,13 @@ async def test_no_answer_is_drafted_when_a_person_must_take_over(
     assert handed.kind is DecisionKind.ESCALATE and counting.calls == 0
     answered = await brain.handle(customer_says("do you ship to Norway?", "c2"))
     assert answered.kind is DecisionKind.REPLY and counting.calls == 1
+
+
+async def test_a_message_too_large_to_read_goes_to_a_person(
+    store: Store, make_brain: BrainFactory
+) -> None:
+    message = replace(customer_says("How do I return an item? " * 40), oversize=True)
+    decision = await make_brain(store).handle(message)
+    assert decision.kind is DecisionKind.ESCALATE
+    assert decision.reasons == ("oversize",)
+    assert decision.text and decision.ticket_id and decision.ticket_id in decision.text

@@ -160,3 +160,15 @@ async def test_a_mail_that_cannot_be_composed_is_refused_not_retried(
     with pytest.raises(DeliveryRefused):
         await email.send(OutboundMessage(ref=ref, text="hello"))
     assert sender.sent == []
+
+
+async def test_a_mail_over_the_size_cap_asks_for_a_person(
+    channel: tuple[EmailChannel, list[InboundMessage], Recorder],
+) -> None:
+    email, inbox, _ = channel
+    await email.accept(raw_mail("a@customer.example", "Logs", "see below " * 50), "uid:1:4",
+                       truncated=True)  # fmt: skip
+    assert inbox[0].oversize
+    assert "too large" in " ".join(a.name for a in inbox[0].attachments)
+    await email.accept(raw_mail("a@customer.example", "Short", "hello"), "uid:1:5")
+    assert not inbox[1].oversize

@@ -140,6 +140,7 @@ class EmailChannel:
             text=text or "(an empty email)",
             received_at=mail.date.astimezone(UTC) if mail.date else datetime.now(UTC),
             attachments=attachments,
+            oversize=mail.truncated,
         )
 
     async def _conversation(self, mail: ParsedMail, fallback_id: str, address: str) -> str:
