@@ -158,6 +158,7 @@ class MailboxWatcher:
             client = aioimaplib.IMAP4(host=s.imap_host, port=s.imap_port, timeout=timeout)
         self._lost = asyncio.Event()
         client.protocol.conn_lost_cb = lambda _exc: self._lost.set()
+        self._hear_unsolicited(client.protocol)
         try:
             await client.wait_hello_from_server()
             password = s.imap_password.get_secret_value() if s.imap_password else ""
@@ -233,6 +234,20 @@ class MailboxWatcher:
                 raise ChannelError(f"could not flag UID {uid} as seen")
         await self._remember(status, uid)
 
+    def _hear_unsolicited(self, protocol: Any) -> None:
+        # aioimaplib drops an untagged ``* N EXISTS`` that arrives while no command is pending
+        # (after our SEARCH, before IDLE starts): IDLE would then wait for the next change, up
+        # to its 29-minute re-issue. Note every announcement on its way in, so ``_idle`` can
+        # see one that came in that gap.
+        original = protocol._untagged_response
+
+        def untagged(line: bytes) -> Any:
+            if line.rstrip().endswith(b"EXISTS"):
+                self._news = True
+            return original(line)
+
+        protocol._untagged_response = untagged
+
     def _heard(self, response: Any) -> Any:
         """Note an untagged ``* N EXISTS`` that came with a command's response."""
         if any(isinstance(x, bytes) and x.endswith(b" EXISTS") for x in response.lines[:-1]):
@@ -249,8 +264,9 @@ class MailboxWatcher:
         reissue = self.settings.idle_reissue_seconds
         idle = await client.idle_start(timeout=reissue)
         self.idles += 1
-        with contextlib.suppress(TimeoutError):
-            await client.wait_server_push(timeout=reissue + 30)
+        if not self._news:  # mail announced before IDLE began is fetched at once instead
+            with contextlib.suppress(TimeoutError):
+                await client.wait_server_push(timeout=reissue + 30)
         if client.has_pending_idle():
             client.idle_done()
         await asyncio.wait_for(idle, self.settings.imap_timeout_seconds)
