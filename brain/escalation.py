@@ -102,9 +102,9 @@ def is_vip(policy: Policy, customer: Author) -> bool:
 
 def reasons(policy: Policy, facts: Facts) -> tuple[Reason, ...]:
     """Every reason to hand this message to a human, in a stable order (empty: the bot answers)."""
-    found: list[Reason] = [Reason.CHANNEL_PAUSED] if facts.channel_paused else []
-    if facts.oversize:
-        found.append(Reason.OVERSIZE)
+    # Reasons the channel itself gives: paused by an admin, a message too large to read.
+    given = ((Reason.CHANNEL_PAUSED, facts.channel_paused), (Reason.OVERSIZE, facts.oversize))
+    found: list[Reason] = [reason for reason, applies in given if applies]
     c = facts.classification
     s = c.signals
     if c.wants_human or facts.llm_wants_human:
