@@ -12,6 +12,8 @@ import contextlib
 import logging
 import os
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -57,8 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         add_commands = getattr(module, "add_commands", None)
         if add_commands is not None:
             add_commands(commands)
-    health = commands.add_parser("health", help="exit 0 if a running bot wrote a heartbeat")
+    health = commands.add_parser(
+        "health", help="exit 0 if the running bot is alive (/healthz, else its heartbeat file)"
+    )
     health.add_argument("--max-age", type=float, default=None, help="seconds (default 4 beats)")
+    health.add_argument("--ready", action="store_true", help="ask /readyz: can it serve?")
     return parser
 
 
@@ -89,6 +94,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "check":
         return _check(settings)
     if args.command == "health":
+        if settings.observability.metrics_port is not None:
+            return _probe(settings, "/readyz" if args.ready else "/healthz")
         return _health(settings, args.max_age)
     if args.command == "eval":
         return run_eval(args, settings)
@@ -167,6 +174,25 @@ def _health(settings: Settings, max_age: float | None) -> int:
         print(f"unhealthy: last heartbeat {age:.0f}s ago (limit {limit:.0f}s)", file=sys.stderr)
         return EXIT_FAILURE
     print(f"healthy: last heartbeat {age:.1f}s ago")
+    return EXIT_OK
+
+
+def _probe(settings: Settings, path: str) -> int:
+    """Ask the running bot's ops server (the metrics port) whether it is alive or ready."""
+    o = settings.observability
+    host = "127.0.0.1" if o.metrics_host in ("0.0.0.0", "::", "") else o.metrics_host
+    url = f"http://{host}:{o.metrics_port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        detail = err.read().decode("utf-8", "replace")
+        print(f"unhealthy: {url} answered {err.code}: {detail}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as err:
+        print(f"unhealthy: {url}: {err} (is `frontdesk run` running?)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"healthy: {url} {body}")
     return EXIT_OK
 
 

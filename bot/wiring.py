@@ -21,7 +21,11 @@ from bot.admin import Admin, AdminContext, admin_entries, build_digest, sync_dis
 from bot.desk_hub import DeskAlerts, DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.events import Events
+from bot.health import Health
 from bot.home import home_view
+from bot.metrics import Metrics
+from bot.observer import CsatResponder, Observer, ObserverConfig
+from bot.ops_server import OpsServer
 from bot.platforms import PLATFORMS, enabled_platforms, platform_module, section
 from bot.preflight import Checked, preflight
 from bot.reload import Reloader
@@ -43,6 +47,7 @@ from brain.providers.offline import OfflineAnswerer
 from brain.redact import Redactor
 from brain.router import Router, RouterConfig
 from brain.store.base import Store, StoreLimits
+from brain.store.facts import Facts
 from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
 from channels.base import Adapter, Channel, Desk, EventSink, Part, ServiceBound, StoreBound, Streams
@@ -280,6 +285,9 @@ class Parts:
     dispatcher: Dispatcher
     reloader: Reloader
     scheduler: Scheduler
+    observer: Observer
+    health: Health
+    ops: OpsServer | None = None  # the metrics and health server, when its port is set
 
 
 async def build_parts(
@@ -311,18 +319,35 @@ async def build_parts(
     reloader = Reloader(brain, settings, store)
     names = tuple(c.name for c in channels)
     admin = Admin(AdminContext(store, names, router, reloader.reload, alerts.send))
+    metrics = Metrics() if settings.observability.metrics_port is not None else None
+    observer = build_observer(settings, store, metrics)
+    if router is not None:
+        router.observer = observer.llm
     events = Events([a for a in adapters if isinstance(a, EventSink)])
-    hub = build_hub(settings, store, desks, admin.run, alerts, events=events)
+    hub = build_hub(settings, store, desks, admin.run, alerts, events=events, observer=observer)
     dispatcher = Dispatcher(
-        store, brain, {c.name: c for c in channels}, dispatch_config(settings), hub, events
-    )
+        store, CsatResponder(brain, observer), {c.name: c for c in channels},
+        dispatch_config(settings), hub, events, observer=observer,
+    )  # fmt: skip
     for adapter in adapters:  # adapters that serve an API of the bot (the web channel)
         if isinstance(adapter, ServiceBound):
             adapter.bind(BotWebServices(store, brain, hub))
     scheduler = build_scheduler(settings, store, reloader, hub, router, alerts)
+    health = Health(store, adapters, brain, router)
+    ops, o = None, settings.observability
+    if metrics is not None and o.metrics_port is not None:
+        ops = OpsServer(o.metrics_host, o.metrics_port, metrics, health.snapshot, health.readiness)
     return Parts(
-        adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler
-    )
+        adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler,
+        observer, health, ops,
+    )  # fmt: skip
+
+
+def build_observer(settings: Settings, store: Store, metrics: Metrics | None = None) -> Observer:
+    o = settings.observability
+    config = ObserverConfig(csat=o.csat_enabled, reopen_s=o.reopen_days * 86400)
+    facts = Facts(store, ttl_s=settings.store.retention_days * 86400)
+    return Observer(facts, metrics, config, build_redactor(settings))
 
 
 def build_hub(
@@ -333,6 +358,7 @@ def build_hub(
     alerts: DeskAlerts | None = None,
     live: bool = True,
     events: Events | None = None,
+    observer: Observer | None = None,
 ) -> DeskHub:
     """The desk path. ``live=False`` for a process without desk connections (``frontdesk
     desk``): card redraws are then queued for the running bot."""
@@ -351,6 +377,7 @@ def build_hub(
         live=live,
         alerts=alerts,
         events=events,
+        observer=observer or build_observer(settings, store),
     )
 
 
