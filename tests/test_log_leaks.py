@@ -53,8 +53,8 @@ async def test_no_secret_or_personal_data_in_any_log_line(
                        {"provider": "anthropic", "model": "claude-haiku-4-5", "tier": "fast"}],
             "faq_direct_threshold": 1.0, "attempt_timeout_seconds": 5,
         }  # fmt: skip
-        settings = settings_for(str(tmp_path), providers=providers,
-                                observability={"log_level": "DEBUG", "log_format": fmt})  # fmt: skip
+        logs = {"log_level": "DEBUG", "log_format": fmt}
+        settings = settings_for(str(tmp_path), providers=providers, observability=logs)
         configure_logging("DEBUG", fmt, redact_personal_data=True)
         store = SqliteStore(tmp_path / "bot.db", limits=StoreLimits())
         await store.open()
