@@ -11,11 +11,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from brain.analytics import last_days, report_lines
 from brain.conversation import age_s
 from brain.digest import digest_text, summarize
 from brain.knowledge import KnowledgeEntry
 from brain.router import Router
 from brain.store.base import OPEN_STATUSES, Store, today, utcnow
+from brain.store.facts import Facts
 from brain.store.state import FaqRecord, SharedState
 from channels.base import DeskEvent, DeskFeedback, Role
 
@@ -23,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 HELP = """Frontdesk commands:
 • status: channels, providers (circuit breakers), queue depth, store
-• stats [today|7d]: what the bot did
+• stats [today|7d|Nd]: what the bot did, and the support analytics (response times, resolution
+  and escalation rates, reopen rate, SLA breaches, CSAT, cost, intents)
 • escalations: open tickets, oldest first
 • faq list | faq add "question" "answer" | faq remove ID   (admins)
 • provider disable NAME | provider enable NAME   (admins)
@@ -40,6 +43,8 @@ class AdminContext:
     router: Router | None = None
     reload_knowledge: Callable[[str], Awaitable[bool]] | None = None
     post_digest: Callable[[str], Awaitable[None]] | None = None
+    facts: Facts | None = None  # support analytics (None: counters only)
+    sla_minutes: Mapping[str, float] | None = None
 
 
 class Admin:
@@ -96,11 +101,16 @@ class Admin:
 
     async def _stats(self, args: list[str], event: DeskEvent) -> DeskFeedback:
         span = args[0] if args else "today"
-        if span not in ("today", "7d"):
-            return DeskFeedback("Use: stats today | stats 7d", ok=False)
-        days = [today() - timedelta(days=i) for i in range(7 if span == "7d" else 1)][::-1]
+        count = 1 if span == "today" else _days(span)
+        if count is None:
+            return DeskFeedback("Use: stats today | stats 7d | stats 30d", ok=False)
+        days = [today() - timedelta(days=i) for i in range(count)][::-1]
         counters = [(day, await self.ctx.store.counters(day)) for day in days]
         lines = [f"{label}: {value}" for label, value in summarize(counters)]
+        if self.ctx.facts is not None:
+            analytics = await last_days(self.ctx.facts, count, self.ctx.sla_minutes)
+            lines.append(f"Support analytics (conversations started in the last {count} d):")
+            lines += [f"{label}: {value}" for label, value in report_lines(analytics)]
         return DeskFeedback(f"Stats ({span}):\n" + "\n".join(lines))
 
     async def _escalations(self, args: list[str], event: DeskEvent) -> DeskFeedback:
@@ -180,6 +190,11 @@ class Admin:
     async def _reload(self, why: str) -> None:
         if self.ctx.reload_knowledge is not None:
             await self.ctx.reload_knowledge(why)
+
+
+def _days(span: str) -> int | None:
+    match = re.fullmatch(r"([1-9][0-9]{0,2})d", span)
+    return int(match.group(1)) if match else None
 
 
 async def admin_entries(store: Store) -> list[KnowledgeEntry]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_commands = getattr(module, "add_commands", None)
         if add_commands is not None:
             add_commands(commands)
+    stats = commands.add_parser("stats", help="support analytics from the store")
+    stats.add_argument("--days", type=_positive_days, default=7.0, help="last N days (default 7)")
+    stats.add_argument("--json", action="store_true", help="one JSON object")
     health = commands.add_parser(
         "health", help="exit 0 if the running bot is alive (/healthz, else its heartbeat file)"
     )
@@ -97,6 +101,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if settings.observability.metrics_port is not None:
             return _probe(settings, "/readyz" if args.ready else "/healthz")
         return _health(settings, args.max_age)
+    if args.command == "stats":
+        return _guarded(lambda: asyncio.run(_stats(settings, args.days, args.json)))
     if args.command == "eval":
         return run_eval(args, settings)
     desk_command = getattr(args, "desk_command_run", None)
@@ -144,6 +150,39 @@ def _logging(settings: Settings, verbose: bool, *, chatting: bool, reporting: bo
         logging.getLogger("frontdesk").warning(
             "cannot write the log file %s (%s): logging to the terminal", log_file, err
         )
+
+
+def _positive_days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3660:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days between 0 and 3660")
+    return value
+
+
+async def _stats(settings: Settings, days: float, as_json: bool) -> int:
+    from bot.wiring import build_store, sla_minutes  # noqa: PLC0415  (heavy)
+    from brain.analytics import last_days, report_lines  # noqa: PLC0415
+    from brain.store.facts import Facts  # noqa: PLC0415
+
+    store = build_store(settings)
+    await store.open()
+    try:
+        facts = Facts(store, ttl_s=settings.store.retention_days * 86400)
+        analytics = await last_days(facts, days, sla_minutes(settings))
+    finally:
+        await store.close()
+    if as_json:
+        print(json.dumps(analytics.to_dict(), indent=2))
+        return EXIT_OK
+    print(f"Support analytics, conversations started {analytics.since:%Y-%m-%d %H:%M} to "
+          f"{analytics.until:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    width = max(len(label) for label, _ in report_lines(analytics))
+    for label, value in report_lines(analytics):
+        print(f"  {label:<{width}}  {value}")
+    return EXIT_OK
 
 
 def _check(settings: Settings) -> int:

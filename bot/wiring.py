@@ -318,9 +318,12 @@ async def build_parts(
     brain, router = build_brain(settings, store, knowledge, alerts.send, trained)
     reloader = Reloader(brain, settings, store)
     names = tuple(c.name for c in channels)
-    admin = Admin(AdminContext(store, names, router, reloader.reload, alerts.send))
     metrics = Metrics() if settings.observability.metrics_port is not None else None
     observer = build_observer(settings, store, metrics)
+    admin = Admin(
+        AdminContext(store, names, router, reloader.reload, alerts.send, observer.facts,
+                     sla_minutes(settings))
+    )  # fmt: skip
     if router is not None:
         router.observer = observer.llm
     events = Events([a for a in adapters if isinstance(a, EventSink)])
@@ -341,6 +344,10 @@ async def build_parts(
         adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler,
         observer, health, ops,
     )  # fmt: skip
+
+
+def sla_minutes(settings: Settings) -> dict[str, float]:
+    return {str(k): v for k, v in settings.desk.sla_minutes.items()}
 
 
 def build_observer(settings: Settings, store: Store, metrics: Metrics | None = None) -> Observer:
@@ -370,7 +377,7 @@ def build_hub(
         store,
         desks,
         Ownership(store, settings.desk.internal_prefix),
-        {str(k): v for k, v in settings.desk.sla_minutes.items()},
+        sla_minutes(settings),
         commands=commands,
         home=home,
         redactor=build_redactor(settings),
