@@ -38,8 +38,10 @@ CSAT_THANKS = "Thank you for your rating!"
 GAP_REASONS = frozenset({"low_confidence", "out_of_scope", "no_answer"})
 # The sample playbook's intent for "thanks, that solved it": the customer says the bot helped.
 HELPED_INTENTS = frozenset({"thanks_goodbye"})
-_RATING = re.compile(r"^\s*([1-5])(?:\s*(?:/\s*5|stars?|of\s+5))?(?![\d.,])[\s,.:;!)\-–]*(.*)$",
-                     re.IGNORECASE | re.DOTALL)  # fmt: skip
+_RATING = re.compile(
+    r"^\s*([1-5])(?:\s*(?:/\s*5|stars?|of\s+5))?(?![.,]\d)(?:[\s,.:;!)\-–]+(.*))?$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def parse_rating(text: str) -> tuple[int, str] | None:
@@ -47,7 +49,7 @@ def parse_rating(text: str) -> tuple[int, str] | None:
     match = _RATING.match(text)
     if match is None:
         return None
-    return int(match.group(1)), match.group(2).strip()
+    return int(match.group(1)), (match.group(2) or "").strip()
 
 
 @dataclass(frozen=True, slots=True)
