@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="support analytics from the store")
     stats.add_argument("--days", type=_positive_days, default=7.0, help="last N days (default 7)")
     stats.add_argument("--json", action="store_true", help="one JSON object")
+    digest = commands.add_parser("digest", help="the daily digest (--print: in this terminal)")
+    digest.add_argument("--print", action="store_true", dest="print_digest", required=True,
+                        help="render it here (the running bot posts it to the desks)")  # fmt: skip
+    digest.add_argument("--date", type=dt.date.fromisoformat, default=None,
+                        help="the day it reports on, YYYY-MM-DD (default: yesterday)")  # fmt: skip
     health = commands.add_parser(
         "health", help="exit 0 if the running bot is alive (/healthz, else its heartbeat file)"
     )
@@ -103,6 +109,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _health(settings, args.max_age)
     if args.command == "stats":
         return _guarded(lambda: asyncio.run(_stats(settings, args.days, args.json)))
+    if args.command == "digest":
+        return _guarded(lambda: asyncio.run(_digest(settings, args.date)))
     if args.command == "eval":
         return run_eval(args, settings)
     desk_command = getattr(args, "desk_command_run", None)
@@ -182,6 +190,20 @@ async def _stats(settings: Settings, days: float, as_json: bool) -> int:
     width = max(len(label) for label, _ in report_lines(analytics))
     for label, value in report_lines(analytics):
         print(f"  {label:<{width}}  {value}")
+    return EXIT_OK
+
+
+async def _digest(settings: Settings, day: dt.date | None) -> int:
+    from bot.wiring import build_store, digest_source  # noqa: PLC0415  (heavy)
+    from brain.store.facts import Facts  # noqa: PLC0415
+
+    store = build_store(settings)
+    await store.open()
+    try:
+        facts = Facts(store, ttl_s=settings.store.retention_days * 86400)
+        print(await digest_source(settings, store, facts).text(day))
+    finally:
+        await store.close()
     return EXIT_OK
 
 

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.admin import Admin, AdminContext, admin_entries, build_digest, sync_disabled
+from bot.admin import Admin, AdminContext, admin_entries, sync_disabled
 from bot.desk_hub import DeskAlerts, DeskHub
+from bot.digest import DIGEST_CHECK_S, DigestJob, DigestSource
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.events import Events
 from bot.health import Health
@@ -320,10 +321,10 @@ async def build_parts(
     names = tuple(c.name for c in channels)
     metrics = Metrics() if settings.observability.metrics_port is not None else None
     observer = build_observer(settings, store, metrics)
-    admin = Admin(
-        AdminContext(store, names, router, reloader.reload, alerts.send, observer.facts,
-                     sla_minutes(settings))
-    )  # fmt: skip
+    digest = digest_source(settings, store, observer.facts, router)
+    context = AdminContext(store, names, router, reloader.reload, alerts.send, observer.facts,
+                           sla_minutes(settings), digest)  # fmt: skip
+    admin = Admin(context)
     if router is not None:
         router.observer = observer.llm
     events = Events([a for a in adapters if isinstance(a, EventSink)])
@@ -335,7 +336,7 @@ async def build_parts(
     for adapter in adapters:  # adapters that serve an API of the bot (the web channel)
         if isinstance(adapter, ServiceBound):
             adapter.bind(BotWebServices(store, brain, hub))
-    scheduler = build_scheduler(settings, store, reloader, hub, router, alerts)
+    scheduler = build_scheduler(settings, store, reloader, hub, router, alerts, digest)
     health = Health(store, adapters, brain, router)
     ops, o = None, settings.observability
     if metrics is not None and o.metrics_port is not None:
@@ -343,6 +344,15 @@ async def build_parts(
     return Parts(
         adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler,
         observer, health, ops,
+    )  # fmt: skip
+
+
+def digest_source(
+    settings: Settings, store: Store, facts: Facts, router: Router | None = None
+) -> DigestSource:
+    return DigestSource(
+        store, facts, settings.digest.timezone, sla_minutes(settings),
+        settings.providers.daily_budget_usd, router,
     )  # fmt: skip
 
 
@@ -406,6 +416,7 @@ def build_scheduler(
     hub: DeskHub,
     router: Router | None,
     alerts: DeskAlerts,
+    digest: DigestSource | None = None,
 ) -> Scheduler:
     scheduler = Scheduler(
         store,
@@ -422,9 +433,8 @@ def build_scheduler(
     if hub.desks:
         scheduler.every(SYNC_S, "sla-repage", hub.repage_due)
         if settings.digest.enabled:
-
-            async def post_digest() -> None:
-                await alerts.send(await build_digest(store, days=1))
-
-            scheduler.daily(settings.digest.time, "digest", post_digest)
+            source = digest or digest_source(settings, store, Facts(store, 86400.0), router)
+            name = settings.store.consumer_name or socket.gethostname()
+            job = DigestJob(source, alerts.send, settings.digest.time, name)
+            scheduler.every(DIGEST_CHECK_S, "digest", job.tick)
     return scheduler
