@@ -10,14 +10,15 @@ or a knowledge base with entries for the offline answerer).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.metrics import Snapshot
 from bot.ops_server import Readiness
 from brain.breaker import State
+from brain.conversation import age_s
 from brain.handler import Brain
 from brain.router import Router
-from brain.store.base import OPEN_STATUSES, Store
+from brain.store.base import OPEN_STATUSES, Store, TicketStatus
 from channels.base import Adapter, Connected
 
 logger = logging.getLogger(__name__)
@@ -31,9 +32,17 @@ def split_name(name: str) -> tuple[str, str]:
 
 class Health:
     def __init__(
-        self, store: Store, adapters: Sequence[Adapter], brain: Brain, router: Router | None
+        self,
+        store: Store,
+        adapters: Sequence[Adapter],
+        brain: Brain,
+        router: Router | None,
+        sla_minutes: Mapping[str, float] | None = None,
+        budget_usd: float = 0.0,
     ) -> None:
         self.store = store
+        self.sla_minutes = dict(sla_minutes or {})
+        self.budget_usd = budget_usd
         self.adapters = tuple(adapters)
         self.brain = brain
         self.router = router
@@ -62,8 +71,17 @@ class Health:
 
     async def snapshot(self) -> Snapshot:
         depth = await self.store.queue_depth()
-        tickets = len(await self.store.list_tickets(OPEN_STATUSES))
-        return Snapshot(depth, tickets, self.breakers_open(), self.channels_connected())
+        tickets = await self.store.list_tickets(OPEN_STATUSES)
+        late = sum(
+            1 for t in tickets
+            if t.status is TicketStatus.ESCALATED
+            and age_s(t) > self.sla_minutes.get(t.urgency or "normal", 60.0) * 60
+        )  # fmt: skip
+        spent = (await self.store.counters()).get("llm_cost_usd", 0.0)
+        return Snapshot(
+            depth, len(tickets), self.breakers_open(), self.channels_connected(), late, spent,
+            self.budget_usd,
+        )  # fmt: skip
 
     async def readiness(self) -> Readiness:
         checks: dict[str, str] = {}

@@ -121,9 +121,13 @@ class Observer:
             await facts.put(key, "channel", message.ref.channel)
         if decision.intent:
             await facts.first(key, "intent", decision.intent)
+            if self.metrics is not None:
+                self.metrics.intent(decision.intent)
         await self._maybe_reopened(key, message)
-        if decision.text:
-            await facts.first(key, "first_bot_reply", now)
+        if decision.text and await facts.first(key, "first_bot_reply", now):
+            started = (await facts.get(key)).started
+            if self.metrics is not None and started is not None:
+                self.metrics.responded("bot", (now - started).total_seconds())
         escalated = decision.kind is DecisionKind.ESCALATE and decision.ticket_id
         if escalated and await facts.first(key, "escalated", now):
             ticket = await self.store.get_ticket(decision.ticket_id or "")
@@ -160,7 +164,10 @@ class Observer:
         if event.action is DeskAction.CLAIM:
             await facts.first(key, "claimed", now)
         elif event.action is DeskAction.REPLY and result.outbound:
-            await facts.first(key, "first_agent_reply", now)
+            escalated = (await facts.get(key)).escalated
+            first = await facts.first(key, "first_agent_reply", now)
+            if first and self.metrics is not None and escalated is not None:
+                self.metrics.responded("human", (now - escalated).total_seconds())
             await facts.put(key, "agent_reply", self.redactor.redact(event.text.strip()).text)
         elif event.action is DeskAction.HAND_BACK:
             await facts.first(key, "handed_back", now)
@@ -238,6 +245,8 @@ class CsatResponder:
             return None
         rating, comment = parsed
         await facts.put(key, "csat_rating", rating)
+        if self.observer.metrics is not None:
+            self.observer.metrics.rated(rating)
         await facts.put(key, "csat_rated", message.received_at)
         if comment:
             await facts.put(key, "csat_comment", self.observer.redactor.redact(comment).text)

@@ -337,7 +337,8 @@ async def build_parts(
         if isinstance(adapter, ServiceBound):
             adapter.bind(BotWebServices(store, brain, hub))
     scheduler = build_scheduler(settings, store, reloader, hub, router, alerts, digest)
-    health = Health(store, adapters, brain, router)
+    budget = settings.providers.daily_budget_usd
+    health = Health(store, adapters, brain, router, sla_minutes(settings), budget)
     ops, o = None, settings.observability
     if metrics is not None and o.metrics_port is not None:
         ops = OpsServer(o.metrics_host, o.metrics_port, metrics, health.snapshot, health.readiness)

@@ -63,12 +63,16 @@ async def test_metrics_show_the_traffic_with_bounded_labels(tmp_path: Path) -> N
     assert "frontdesk_handle_seconds_count 2.0" in text
     assert "frontdesk_tickets_open 1.0" in text and "frontdesk_queue_depth 0.0" in text
     assert 'frontdesk_channel_connected{channel="fake"} 1.0' in text
+    assert 'frontdesk_first_response_seconds_count{responder="bot"} 2.0' in text
+    assert 'frontdesk_intents_total{intent="track_order"} 1.0' in text
+    assert "frontdesk_tickets_unclaimed_past_sla 0.0" in text
+    assert "frontdesk_llm_budget_usd 20.0" in text and "frontdesk_llm_spend_today_usd 0.0" in text
     values = {v for line in text.splitlines() if not line.startswith("#")
               for _, v in LABEL.findall(line)}  # fmt: skip
     assert values, "no labelled samples"
     for value in values:  # names, kinds, reasons, bucket bounds: never ids or text
         assert re.fullmatch(r"[a-z_+.0-9]+|\+Inf", value), value
-    assert not any(v in ("c1", "c2") or "order" in v for v in values)
+    assert not any(v in ("c1", "c2", "fake:-:c1") or "4471" in v for v in values)
 
 
 async def test_llm_requests_latency_tokens_cost_and_breakers(tmp_path: Path) -> None:
