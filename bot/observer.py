@@ -125,7 +125,7 @@ class Observer:
                 self.metrics.intent(decision.intent)
         await self._maybe_reopened(key, message)
         if decision.text and await facts.first(key, "first_bot_reply", now):
-            started = (await facts.get(key)).started
+            started = (await facts.get(key, "started")).started
             if self.metrics is not None and started is not None:
                 self.metrics.responded("bot", (now - started).total_seconds())
         escalated = decision.kind is DecisionKind.ESCALATE and decision.ticket_id
@@ -136,9 +136,11 @@ class Observer:
             await facts.put(key, "urgency", (ticket.urgency if ticket else None) or "normal")
 
     async def _maybe_reopened(self, key: str, message: InboundMessage) -> None:
-        known = await self.facts.get(key)
-        resolved = known.resolved
-        if resolved is None or known.reopened is not None:
+        resolved = (await self.facts.get(key, "resolved")).resolved
+        if resolved is None:
+            return
+        known = await self.facts.get(key, "reopened", "csat_answer")
+        if known.reopened is not None:
             return
         if known.csat_answer == message.idempotency_key:
             return  # the rating we asked for is not a new request
@@ -164,7 +166,7 @@ class Observer:
         if event.action is DeskAction.CLAIM:
             await facts.first(key, "claimed", now)
         elif event.action is DeskAction.REPLY and result.outbound:
-            escalated = (await facts.get(key)).escalated
+            escalated = (await facts.get(key, "escalated")).escalated
             first = await facts.first(key, "first_agent_reply", now)
             if first and self.metrics is not None and escalated is not None:
                 self.metrics.responded("human", (now - escalated).total_seconds())
@@ -186,7 +188,7 @@ class Observer:
         assert ticket is not None
         if not GAP_REASONS.intersection(ticket.reasons):
             return
-        answer = (await self.facts.get(ticket.ref.key)).agent_reply
+        answer = (await self.facts.get(ticket.ref.key, "agent_reply")).agent_reply
         if not answer:
             return  # resolved without telling the customer anything: nothing to learn
         gap = Gap(
@@ -233,8 +235,9 @@ class CsatResponder:
         if not self.observer.config.csat:
             return None
         facts, key = self.observer.facts, message.ref.key
-        known = await facts.get(key)
-        if known.csat_asked is None or known.csat_answer is not None:
+        if (await facts.get(key, "csat_asked")).csat_asked is None:
+            return None
+        if (await facts.get(key, "csat_answer")).csat_answer is not None:
             return None
         if await facts.store.open_ticket_for(key) is not None:
             return None  # a person has the conversation again: never in their way
@@ -257,7 +260,7 @@ class CsatResponder:
 
     async def _helped(self, message: InboundMessage, decision: Decision) -> Decision:
         facts, key = self.observer.facts, message.ref.key
-        known = await facts.get(key)
+        known = await facts.get(key, "first_bot_reply", "resolved")
         if known.first_bot_reply is None:
             return decision  # "thanks" before the bot said anything: nothing was resolved
         if known.resolved is None and await facts.first(key, "resolved", utcnow()):

@@ -37,6 +37,9 @@ TEXTS = (
 LISTS = ("reasons",)
 NUMBERS = ("csat_rating",)
 FIELDS = frozenset((*TIMES, *TEXTS, *LISTS, *NUMBERS))
+# Written once and never changed: a value read or written may be remembered in the process.
+SETTLED = frozenset((*TIMES, "channel", "intent", "csat_answer"))
+CACHE_ENTRIES = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,28 +119,51 @@ class Facts:
     def __init__(self, store: Store, ttl_s: float) -> None:
         self.store = store
         self.ttl_s = ttl_s
+        # Settled facts seen by this process: the message path asks "is it there yet?" for
+        # every message, and the answer, once yes, stays yes. Bounded, oldest dropped first.
+        self._settled: dict[str, str] = {}
+
+    def _remember(self, entry: str, text: str) -> None:
+        self._settled[entry] = text
+        if len(self._settled) > CACHE_ENTRIES:
+            del self._settled[next(iter(self._settled))]
+
+    async def _read(self, name: str, key: str) -> str | None:
+        entry = f"{_FACT}{name}:{key}"
+        text = self._settled.get(entry)
+        if text is None:
+            text = await self.store.kv_get(entry)
+            if text is not None and name in SETTLED:
+                self._remember(entry, text)
+        return text
 
     # -- conversation facts ------------------------------------------------------------------
     async def put(self, key: str, name: str, value: object) -> None:
         if name not in FIELDS:
             raise ValueError(f"unknown fact {name!r}")
-        await self.store.kv_set(f"{_FACT}{name}:{key}", _encode(name, value), ttl_s=self.ttl_s)
+        entry, text = f"{_FACT}{name}:{key}", _encode(name, value)
+        await self.store.kv_set(entry, text, ttl_s=self.ttl_s)
+        if name in SETTLED:
+            self._remember(entry, text)
 
     async def first(self, key: str, name: str, value: object) -> bool:
         """Record ``value`` unless the fact is already there; True if it was recorded."""
-        if await self.store.kv_get(f"{_FACT}{name}:{key}") is not None:
+        if await self._read(name, key) is not None:
             return False
         await self.put(key, name, value)
         return True
 
-    async def get(self, key: str) -> ConversationFacts:
+    async def get(self, key: str, *names: str) -> ConversationFacts:
+        """The conversation's facts; only ``names`` (one read each) when given, else all."""
         values: dict[str, object] = {}
-        for name in FIELDS:
-            text = await self.store.kv_get(f"{_FACT}{name}:{key}")
+        for name in names or sorted(FIELDS):
+            if name not in FIELDS:
+                raise ValueError(f"unknown fact {name!r}")
+            text = await self._read(name, key)
             if text is not None:
                 values[name] = _decode(name, text)
-        cost = await self.store.kv_get(_COST + key)
-        return ConversationFacts(key=key, cost_usd=float(cost or 0.0), **values)  # type: ignore[arg-type]
+        cost = 0.0 if names else float(await self.store.kv_get(_COST + key) or 0.0)
+        return ConversationFacts(key=key, cost_usd=cost, **values)  # type: ignore[arg-type]
 
     async def all(self) -> list[ConversationFacts]:
         """Every conversation with a recorded fact (one scan per field family)."""
