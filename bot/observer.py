@@ -263,6 +263,8 @@ class CsatResponder:
         known = await facts.get(key, "first_bot_reply", "resolved")
         if known.first_bot_reply is None:
             return decision  # "thanks" before the bot said anything: nothing was resolved
+        if await facts.store.open_ticket_for(key) is not None:
+            return decision  # a ticket still waits for a person: not the bot's to close
         if known.resolved is None and await facts.first(key, "resolved", utcnow()):
             await facts.put(key, "resolved_by", "bot")
         if await self.observer.ask_csat(key):

@@ -78,7 +78,7 @@ async def test_no_secret_or_personal_data_in_any_log_line(
         assert len(llm.requests) == 2  # the failing provider, then the one that answered
     output = capsys.readouterr().err
     lines = output.splitlines()
-    assert len(lines) > 10, output
+    assert len(lines) > 5, output
     for needle in (*SECRETS, *PERSONAL):
         leaks = [line for line in lines if needle in line]
         assert not leaks, f"{needle!r} leaked: {leaks[:3]}"
