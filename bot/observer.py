@@ -16,9 +16,10 @@ import dataclasses
 import logging
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.metrics import Metrics
+from bot.tracing import record_llm_span
 from brain.conversation import DeskResult
 from brain.decision import Decision, DecisionKind
 from brain.redact import Redactor
@@ -65,8 +66,10 @@ class Observer:
         metrics: Metrics | None = None,
         config: ObserverConfig | None = None,
         redactor: Redactor | None = None,
+        tracer: Any = None,
     ) -> None:
         self._facts = facts
+        self.tracer = tracer  # an OpenTelemetry tracer (bot/tracing.py), or None: no spans
         self.metrics = metrics
         self.config = config or ObserverConfig()
         self.redactor = redactor or Redactor()
@@ -110,6 +113,8 @@ class Observer:
         self.metrics.replied(outbound.ref.channel, seconds)
 
     def llm(self, call: LLMCall) -> None:
+        if self.tracer is not None:
+            record_llm_span(self.tracer, call)
         if self.metrics is not None:
             tokens = {"input": call.input_tokens, "output": call.output_tokens}
             self.metrics.llm(call.provider, call.model, call.outcome, call.seconds, tokens,

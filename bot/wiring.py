@@ -31,6 +31,7 @@ from bot.platforms import PLATFORMS, enabled_platforms, platform_module, section
 from bot.preflight import Checked, preflight
 from bot.reload import Reloader
 from bot.scheduler import Scheduler, heartbeat_path
+from bot.tracing import build_tracer
 from bot.web_services import BotWebServices
 from brain.breaker import BreakerConfig
 from brain.classify import Classifier
@@ -365,7 +366,8 @@ def build_observer(settings: Settings, store: Store, metrics: Metrics | None = N
     o = settings.observability
     config = ObserverConfig(csat=o.csat_enabled, reopen_s=o.reopen_days * 86400)
     facts = Facts(store, ttl_s=settings.store.retention_days * 86400)
-    return Observer(facts, metrics, config, build_redactor(settings))
+    tracer = build_tracer(o.otlp_endpoint)
+    return Observer(facts, metrics, config, build_redactor(settings), tracer)
 
 
 def build_hub(

@@ -665,6 +665,14 @@ class ObservabilitySettings(_Section):
     metrics_port: int | None = Field(None, ge=0, le=65535)
     csat_enabled: bool = True
     reopen_days: float = Field(7.0, gt=0)
+    otlp_endpoint: str | None = None
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
