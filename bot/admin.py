@@ -10,12 +10,15 @@ import shlex
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from brain.analytics import last_days, report_lines
 from brain.conversation import age_s
-from brain.digest import digest_text, summarize
+from brain.digest import cluster_gaps, digest_text, summarize
 from brain.knowledge import KnowledgeEntry
 from brain.router import Router
 from brain.store.base import OPEN_STATUSES, Store, today, utcnow
+from brain.store.facts import Facts
 from brain.store.state import FaqRecord, SharedState
 from channels.base import DeskEvent, DeskFeedback, Role
 
@@ -23,14 +26,21 @@ logger = logging.getLogger(__name__)
 
 HELP = """Frontdesk commands:
 • status: channels, providers (circuit breakers), queue depth, store
-• stats [today|7d]: what the bot did
+• stats [today|7d|Nd]: what the bot did, and the support analytics (response times, resolution
+  and escalation rates, reopen rate, SLA breaches, CSAT, cost, intents)
 • escalations: open tickets, oldest first
 • faq list | faq add "question" "answer" | faq remove ID   (admins)
 • provider disable NAME | provider enable NAME   (admins)
 • pause CHANNEL | resume CHANNEL: while paused, every message there goes to a person (admins)
-• digest: post the daily digest now"""
+• digest: post the daily digest now
+• gap list | gap approve ID ["edited answer"] | gap dismiss ID: questions the bot could not
+  answer, with the agent's reply; approving makes it a FAQ entry at once (admins)"""
 
-MUTATING = {"faq add", "faq remove", "provider disable", "provider enable", "pause", "resume"}
+MUTATING = {
+    "faq add", "faq remove", "provider disable", "provider enable", "pause", "resume",
+    "gap approve", "gap dismiss",
+}  # fmt: skip
+_GROUPS = ("faq", "provider", "gap")
 
 
 @dataclass
@@ -40,6 +50,9 @@ class AdminContext:
     router: Router | None = None
     reload_knowledge: Callable[[str], Awaitable[bool]] | None = None
     post_digest: Callable[[str], Awaitable[None]] | None = None
+    facts: Facts | None = None  # support analytics (None: counters only)
+    sla_minutes: Mapping[str, float] | None = None
+    digest: Any = None  # bot.digest.DigestSource: the full daily digest (None: counters only)
 
 
 class Admin:
@@ -54,14 +67,14 @@ class Admin:
             return DeskFeedback('Unbalanced quotes. Example: faq add "question" "answer"', ok=False)
         if not words or words[0] == "help":
             return DeskFeedback(HELP)
-        verb = " ".join(words[:2]) if words[0] in ("faq", "provider") else words[0]
+        verb = " ".join(words[:2]) if words[0] in _GROUPS else words[0]
         if verb in MUTATING and event.role < Role.ADMIN:
             logger.warning("refused %r from non-admin %s", event.text, event.agent.id)
             return DeskFeedback("Only Frontdesk admins can do that.", ok=False)
         handler = self._handlers().get(verb)
         if handler is None:
             return DeskFeedback(f"Unknown command {words[0]!r}.\n{HELP}", ok=False)
-        args = words[2:] if words[0] in ("faq", "provider") else words[1:]
+        args = words[2:] if words[0] in _GROUPS else words[1:]
         return await handler(args, event)
 
     def _handlers(self) -> Mapping[str, Callable[[list[str], DeskEvent], Awaitable[DeskFeedback]]]:
@@ -77,6 +90,9 @@ class Admin:
             "pause": self._pause,
             "resume": self._resume,
             "digest": self._digest,
+            "gap list": self._gap_list,
+            "gap approve": self._gap_approve,
+            "gap dismiss": self._gap_dismiss,
         }
 
     async def _status(self, args: list[str], event: DeskEvent) -> DeskFeedback:
@@ -96,11 +112,16 @@ class Admin:
 
     async def _stats(self, args: list[str], event: DeskEvent) -> DeskFeedback:
         span = args[0] if args else "today"
-        if span not in ("today", "7d"):
-            return DeskFeedback("Use: stats today | stats 7d", ok=False)
-        days = [today() - timedelta(days=i) for i in range(7 if span == "7d" else 1)][::-1]
+        count = 1 if span == "today" else _days(span)
+        if count is None:
+            return DeskFeedback("Use: stats today | stats 7d | stats 30d", ok=False)
+        days = [today() - timedelta(days=i) for i in range(count)][::-1]
         counters = [(day, await self.ctx.store.counters(day)) for day in days]
         lines = [f"{label}: {value}" for label, value in summarize(counters)]
+        if self.ctx.facts is not None:
+            analytics = await last_days(self.ctx.facts, count, self.ctx.sla_minutes)
+            lines.append(f"Support analytics (conversations started in the last {count} d):")
+            lines += [f"{label}: {value}" for label, value in report_lines(analytics)]
         return DeskFeedback(f"Stats ({span}):\n" + "\n".join(lines))
 
     async def _escalations(self, args: list[str], event: DeskEvent) -> DeskFeedback:
@@ -171,15 +192,62 @@ class Admin:
         return DeskFeedback(f"Resumed {args[0]}: the bot answers again.")
 
     async def _digest(self, args: list[str], event: DeskEvent) -> DeskFeedback:
-        text = await build_digest(self.ctx.store, days=1)
+        if self.ctx.digest is not None:
+            text = await self.ctx.digest.text()
+        else:
+            text = await build_digest(self.ctx.store, days=1)
         if self.ctx.post_digest is not None:
             await self.ctx.post_digest(text)
             return DeskFeedback("Digest posted.")
         return DeskFeedback(text)
 
+    async def _gap_list(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        if self.ctx.facts is None:
+            return DeskFeedback("Knowledge gaps are not recorded here.", ok=False)
+        clusters = cluster_gaps(await self.ctx.facts.gaps())
+        if not clusters:
+            return DeskFeedback("No knowledge gaps waiting.")
+        lines = []
+        for cluster in clusters:
+            lead, more = cluster.lead, len(cluster.gaps) - 1
+            also = f" (+{more} alike: {', '.join(g.id for g in cluster.gaps[:-1])})" if more else ""
+            lines.append(f"{lead.id}{also}: {lead.question[:120]}\n  agent: {lead.answer[:200]}")
+        return DeskFeedback("\n".join(lines))
+
+    async def _gap_approve(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        if self.ctx.facts is None or len(args) not in (1, 2) or not all(a.strip() for a in args):
+            return DeskFeedback('Use: gap approve ID ["edited answer"] (see gap list)', ok=False)
+        clusters = cluster_gaps(await self.ctx.facts.gaps())
+        cluster = next((c for c in clusters if args[0] in {g.id for g in c.gaps}), None)
+        if cluster is None:
+            return DeskFeedback(f"No knowledge gap {args[0]} (see gap list).", ok=False)
+        gap = next(g for g in cluster.gaps if g.id == args[0])
+        answer = args[1].strip() if len(args) == 2 else gap.answer
+        entry_id = f"gap-{gap.id.lower()}"
+        record = FaqRecord(gap.question, answer, by=event.agent.id, at=utcnow().isoformat())
+        await self.state.add_faq(entry_id, record)
+        for member in cluster.gaps:  # the alike questions are answered by the same entry
+            await self.ctx.facts.remove_gap(member.id)
+        await self._reload(f"gap approve {gap.id}")
+        logger.info("knowledge gap %s approved by %s as FAQ %s", gap.id, event.agent.id, entry_id)
+        return DeskFeedback(f"Added FAQ {entry_id}; the bot answers with it from now on.")
+
+    async def _gap_dismiss(self, args: list[str], event: DeskEvent) -> DeskFeedback:
+        if self.ctx.facts is None or len(args) != 1:
+            return DeskFeedback("Use: gap dismiss ID (see gap list)", ok=False)
+        if await self.ctx.facts.gap(args[0]) is None:
+            return DeskFeedback(f"No knowledge gap {args[0]} (see gap list).", ok=False)
+        await self.ctx.facts.remove_gap(args[0])
+        return DeskFeedback(f"Dismissed knowledge gap {args[0]}.")
+
     async def _reload(self, why: str) -> None:
         if self.ctx.reload_knowledge is not None:
             await self.ctx.reload_knowledge(why)
+
+
+def _days(span: str) -> int | None:
+    match = re.fullmatch(r"([1-9][0-9]{0,2})d", span)
+    return int(match.group(1)) if match else None
 
 
 async def admin_entries(store: Store) -> list[KnowledgeEntry]:

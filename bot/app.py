@@ -53,6 +53,9 @@ class App:
             parts = await build_parts(self.settings, store, adapters, checked)
             stack.push_async_callback(parts.brain.close)
             await sync_disabled(store, parts.router)
+            if parts.ops is not None:  # /healthz answers while the rest starts
+                await parts.ops.start()
+                stack.push_async_callback(parts.ops.stop)
 
             dispatcher = parts.dispatcher
             worker = asyncio.create_task(dispatcher.run(), name="dispatcher")
@@ -75,6 +78,8 @@ class App:
                 stack.push_async_callback(channel.stop)
                 logger.info("channel %s started", channel.name)
             await stack.enter_async_context(adapter.connection())
+            parts.health.started(adapter)
+            stack.callback(parts.health.stopped, adapter)
 
     async def _wait_until_done(
         self, channels: list[Channel], dispatcher: Dispatcher, worker: asyncio.Task[None]

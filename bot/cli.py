@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
+import json
 import logging
 import os
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -57,8 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
         add_commands = getattr(module, "add_commands", None)
         if add_commands is not None:
             add_commands(commands)
-    health = commands.add_parser("health", help="exit 0 if a running bot wrote a heartbeat")
+    stats = commands.add_parser("stats", help="support analytics from the store")
+    stats.add_argument("--days", type=_positive_days, default=7.0, help="last N days (default 7)")
+    stats.add_argument("--json", action="store_true", help="one JSON object")
+    digest = commands.add_parser("digest", help="the daily digest (--print: in this terminal)")
+    digest.add_argument("--print", action="store_true", dest="print_digest", required=True,
+                        help="render it here (the running bot posts it to the desks)")  # fmt: skip
+    digest.add_argument("--date", type=dt.date.fromisoformat, default=None,
+                        help="the day it reports on, YYYY-MM-DD (default: yesterday)")  # fmt: skip
+    health = commands.add_parser(
+        "health", help="exit 0 if the running bot is alive (/healthz, else its heartbeat file)"
+    )
     health.add_argument("--max-age", type=float, default=None, help="seconds (default 4 beats)")
+    health.add_argument("--ready", action="store_true", help="ask /readyz: can it serve?")
     return parser
 
 
@@ -89,7 +104,13 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "check":
         return _check(settings)
     if args.command == "health":
+        if settings.observability.metrics_port is not None:
+            return _probe(settings, "/readyz" if args.ready else "/healthz")
         return _health(settings, args.max_age)
+    if args.command == "stats":
+        return _guarded(lambda: asyncio.run(_stats(settings, args.days, args.json)))
+    if args.command == "digest":
+        return _guarded(lambda: asyncio.run(_digest(settings, args.date)))
     if args.command == "eval":
         return run_eval(args, settings)
     desk_command = getattr(args, "desk_command_run", None)
@@ -139,6 +160,53 @@ def _logging(settings: Settings, verbose: bool, *, chatting: bool, reporting: bo
         )
 
 
+def _positive_days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3660:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days between 0 and 3660")
+    return value
+
+
+async def _stats(settings: Settings, days: float, as_json: bool) -> int:
+    from bot.wiring import build_store, sla_minutes  # noqa: PLC0415  (heavy)
+    from brain.analytics import last_days, report_lines  # noqa: PLC0415
+    from brain.store.facts import Facts  # noqa: PLC0415
+
+    store = build_store(settings)
+    await store.open()
+    try:
+        facts = Facts(store, ttl_s=settings.store.retention_days * 86400)
+        analytics = await last_days(facts, days, sla_minutes(settings))
+    finally:
+        await store.close()
+    if as_json:
+        print(json.dumps(analytics.to_dict(), indent=2))
+        return EXIT_OK
+    print(f"Support analytics, conversations started {analytics.since:%Y-%m-%d %H:%M} to "
+          f"{analytics.until:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    width = max(len(label) for label, _ in report_lines(analytics))
+    for label, value in report_lines(analytics):
+        print(f"  {label:<{width}}  {value}")
+    return EXIT_OK
+
+
+async def _digest(settings: Settings, day: dt.date | None) -> int:
+    from bot.wiring import build_store, digest_source  # noqa: PLC0415  (heavy)
+    from brain.store.facts import Facts  # noqa: PLC0415
+
+    store = build_store(settings)
+    await store.open()
+    try:
+        facts = Facts(store, ttl_s=settings.store.retention_days * 86400)
+        print(await digest_source(settings, store, facts).text(day))
+    finally:
+        await store.close()
+    return EXIT_OK
+
+
 def _check(settings: Settings) -> int:
     from bot.preflight import preflight  # noqa: PLC0415  (loads the KB and trains: not for --version)
     from bot.wiring import describe  # noqa: PLC0415  (heavy: only `check` pays)
@@ -167,6 +235,25 @@ def _health(settings: Settings, max_age: float | None) -> int:
         print(f"unhealthy: last heartbeat {age:.0f}s ago (limit {limit:.0f}s)", file=sys.stderr)
         return EXIT_FAILURE
     print(f"healthy: last heartbeat {age:.1f}s ago")
+    return EXIT_OK
+
+
+def _probe(settings: Settings, path: str) -> int:
+    """Ask the running bot's ops server (the metrics port) whether it is alive or ready."""
+    o = settings.observability
+    host = "127.0.0.1" if o.metrics_host in ("0.0.0.0", "::", "") else o.metrics_host
+    url = f"http://{host}:{o.metrics_port}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        detail = err.read().decode("utf-8", "replace")
+        print(f"unhealthy: {url} answered {err.code}: {detail}", file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as err:
+        print(f"unhealthy: {url}: {err} (is `frontdesk run` running?)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"healthy: {url} {body}")
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from bot.events import Events
+from bot.observer import Observer
 from brain.conversation import DeskResult, Outcome, Ownership, age_s, card_for
 from brain.redact import Redactor
 from brain.store.base import OPEN_STATUSES, Repage, Store, Ticket, TicketPatch, TicketStatus, utcnow
@@ -88,9 +89,11 @@ class DeskHub:
         live: bool = True,
         alerts: DeskAlerts | None = None,
         events: Events | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
         self.events = events or Events()
+        self.observer = observer or Observer()
         self.state = SharedState(store)
         self.desks = tuple(desks)
         self.ownership = ownership
@@ -264,6 +267,7 @@ class DeskHub:
     async def _apply(self, event: DeskEvent, result: DeskResult) -> DeskFeedback:
         for message in result.outbound:
             await self.store.enqueue(message)  # delivered in order by the dispatcher
+        await self.observer.desk_done(event, result)
         if result.ok and result.ticket is not None and event.action in _REDRAWN_ON:
             await self.redraw(result.ticket)
             if self.live:

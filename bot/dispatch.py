@@ -23,9 +23,11 @@ from typing import Any, Protocol
 
 from bot.desk_hub import DeskHub
 from bot.events import Events
+from bot.observability import bind_message, unbind_message
+from bot.observer import Observer
 from brain.decision import Decision, DecisionKind
 from brain.store.base import OutboxRecord, QueueEntry, Store
-from channels.base import CardRefresh, Channel, InboundMessage, OutboundMessage
+from channels.base import CardRefresh, Channel, InboundMessage, OutboundMessage, QueueItem
 from config.errors import ChannelError, DeliveryRefused, FrontdeskError
 from config.settings import FALLBACK_TEXT
 
@@ -59,9 +61,11 @@ class Dispatcher:
         config: DispatchConfig,
         hub: DeskHub | None = None,
         events: Events | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.store = store
         self.events = events or Events()
+        self.observer = observer or Observer()
         self.brain = brain
         self.channels = dict(channels)
         self.config = config
@@ -79,11 +83,17 @@ class Dispatcher:
     # -- the channel side --------------------------------------------------------------------
     async def submit(self, message: InboundMessage) -> bool:
         """Durably queue ``message``; False (and counted) if it is a duplicate delivery."""
-        if await self.store.enqueue(message):
-            return True
-        logger.info("dropped duplicate %s in %s", message.message_id, message.ref.key)
-        await self.store.incr("duplicates_dropped")
-        return False
+        context = bind_message(message.ref.key, message.message_id)
+        try:
+            if await self.store.enqueue(message):
+                self.observer.received(message)
+                return True
+            logger.info("dropped duplicate %s in %s", message.message_id, message.ref.key)
+            self.observer.duplicate()
+            await self.store.incr("duplicates_dropped")
+            return False
+        finally:
+            unbind_message(context)
 
     # -- the worker side ---------------------------------------------------------------------
     async def run(self) -> None:
@@ -202,6 +212,7 @@ class Dispatcher:
 
     async def _process(self, entry: QueueEntry) -> None:
         item = entry.message
+        bind_message(item.ref.key, item.idempotency_key)  # this lane's task: its log lines
         async with self.store.lock(f"conversation:{item.ref.key}"):
             if isinstance(item, CardRefresh):  # a desk action taken outside this process
                 if self.hub is not None:
@@ -221,7 +232,8 @@ class Dispatcher:
                 outbound = _replies(item, decision)
                 record = await self.store.outbox_put(item.idempotency_key, outbound)
                 await self.store.incr(f"decisions_{decision.kind.value}")
-            await self._deliver(record)
+                await self.observer.decided(item, decision)
+            await self._deliver(record, item)
             await self.store.ack(entry.entry_id)
 
     async def _decide(self, message: InboundMessage, deliveries: int) -> Decision:
@@ -264,7 +276,7 @@ class Dispatcher:
             reasons=(reason,),
         )  # fmt: skip
 
-    async def _deliver(self, record: OutboxRecord) -> None:
+    async def _deliver(self, record: OutboxRecord, cause: QueueItem) -> None:
         sent = record.sent_count
         for outbound in record.pending:
             try:
@@ -272,6 +284,7 @@ class Dispatcher:
                 await self.store.incr("messages_sent")
                 event_id = outbound.message_id or f"{record.inbound_key}:{sent}"
                 await self.events.message_sent(outbound, event_id)
+                await self.observer.sent(outbound, cause)
             except DeliveryRefused as err:
                 # Permanent (e.g. the customer's terminal session is gone): retrying cannot help.
                 logger.error("could not deliver to %s: %s", outbound.ref.key, err)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 HANDLE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+FIRST_RESPONSE_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 86400.0)
 LLM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
@@ -25,6 +26,9 @@ class Snapshot:
     tickets_open: int
     breakers_open: Mapping[tuple[str, str], bool] = field(default_factory=dict)
     channels_connected: Mapping[str, bool] = field(default_factory=dict)
+    unclaimed_past_sla: int = 0
+    spend_today_usd: float = 0.0
+    budget_usd: float = 0.0
 
 
 class Metrics:
@@ -89,6 +93,31 @@ class Metrics:
             registry=r,
         )  # fmt: skip
 
+        self.unclaimed_past_sla = Gauge(
+            "frontdesk_tickets_unclaimed_past_sla",
+            "Escalated tickets nobody claimed within their SLA (all replicas)", registry=r,
+        )  # fmt: skip
+        self.spend_today = Gauge(
+            "frontdesk_llm_spend_today_usd", "LLM spend today, UTC (all replicas)", registry=r
+        )
+        self.budget = Gauge(
+            "frontdesk_llm_budget_usd", "The configured daily LLM budget (0: none)", registry=r
+        )
+        self.first_response = Histogram(
+            "frontdesk_first_response_seconds",
+            "A conversation's first response: by the bot from its first message, by a human "
+            "from its escalation",
+            ["responder"], buckets=FIRST_RESPONSE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.csat = Counter(
+            "frontdesk_csat_ratings", "Customer satisfaction ratings (1-5)", ["rating"],
+            registry=r,
+        )  # fmt: skip
+        self.intents = Counter(
+            "frontdesk_intents", "Classified intents of handled messages (the playbook's names)",
+            ["intent"], registry=r,
+        )  # fmt: skip
+
     # -- what happened -------------------------------------------------------------------------
     def received(self, channel: str) -> None:
         self.messages_received.labels(channel).inc()
@@ -102,6 +131,16 @@ class Metrics:
         self.decisions.labels(kind).inc()
         for reason in reasons:
             self.escalations.labels(reason).inc()
+
+    def responded(self, responder: str, seconds: float) -> None:
+        if seconds >= 0:
+            self.first_response.labels(responder).observe(seconds)
+
+    def rated(self, rating: int) -> None:
+        self.csat.labels(str(rating)).inc()
+
+    def intent(self, name: str) -> None:
+        self.intents.labels(name).inc()
 
     def duplicate(self) -> None:
         self.duplicates_dropped.inc()
@@ -130,6 +169,9 @@ class Metrics:
     def render(self, snapshot: Snapshot) -> bytes:
         self.queue_depth.set(snapshot.queue_depth)
         self.tickets_open.set(snapshot.tickets_open)
+        self.unclaimed_past_sla.set(snapshot.unclaimed_past_sla)
+        self.spend_today.set(snapshot.spend_today_usd)
+        self.budget.set(snapshot.budget_usd)
         for (provider, model), is_open in snapshot.breakers_open.items():
             self.breaker_open.labels(provider, model).set(1 if is_open else 0)
         for channel, connected in snapshot.channels_connected.items():

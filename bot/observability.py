@@ -6,6 +6,12 @@ message with its arguments (``RedactingFilter``), and the formatter's traceback,
 and stack (``RedactingFormatter``). Platform ids stay readable, because tracing a problem needs
 them: Slack message timestamps ("1800000000.000123") and 17-20 digit ids such as Discord
 snowflakes are never taken for phone or card numbers.
+
+Every record logged while a message is being handled carries its ``conversation`` key and
+``message`` id: the dispatcher binds them (``bind_message``) in a context variable, which
+asyncio copies into every task started from there (the brain, the router, the desk paging), and
+``ContextFilter`` puts them on the record. Text lines end with ``[conversation=... message=...]``;
+JSON lines have ``conversation`` and ``message_id`` keys (``message`` is the line's text).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -28,11 +35,49 @@ PLATFORM_IDS = (
     r"|(?<![\w\-.+])(?:[0-9]{17,20}|1[0-9]{12})(?![\w\-])"
 )
 
+_CONTEXT: ContextVar[tuple[str, str] | None] = ContextVar("frontdesk_log_context", default=None)
+
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 
 def log_redactor() -> Redactor:
     return Redactor(keep=PLATFORM_IDS)
+
+
+def bind_message(conversation: str, message: str) -> Token[tuple[str, str] | None]:
+    """From now on (in this task and the tasks it starts) log lines name this message."""
+    return _CONTEXT.set((conversation, message))
+
+
+def unbind_message(token: Token[tuple[str, str] | None]) -> None:
+    _CONTEXT.reset(token)
+
+
+def current_message() -> tuple[str, str] | None:
+    return _CONTEXT.get()
+
+
+class ContextFilter(logging.Filter):
+    """Puts the bound conversation and message ids on every record (masked like the text:
+    an email conversation's key holds an address)."""
+
+    def __init__(self, redactor: Redactor | None) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        bound = _CONTEXT.get()
+        if bound is None:
+            record.conversation = record.message_id = None
+            record.context = ""
+            return True
+        conversation, message = bound
+        if self.redactor is not None:
+            conversation = self.redactor.redact(conversation).text
+            message = self.redactor.redact(message).text
+        record.conversation, record.message_id = conversation, message
+        record.context = f" [conversation={conversation} message={message}]"
+        return True
 
 
 class RedactingFilter(logging.Filter):
@@ -85,6 +130,10 @@ class JsonFormatter(RedactingFormatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        conversation = getattr(record, "conversation", None)
+        if conversation is not None:
+            data["conversation"] = conversation
+            data["message_id"] = str(getattr(record, "message_id", ""))
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
@@ -152,10 +201,11 @@ def configure_logging(
         if fmt == "json":
             handler.setFormatter(JsonFormatter(redactor=redactor))
         else:
-            text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+            text = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
             handler.setFormatter(RedactingFormatter(text, redactor=redactor))
         if redactor is not None:
             handler.addFilter(RedactingFilter(redactor))
+        handler.addFilter(ContextFilter(redactor))
         handler.addFilter(_ThirdPartyFilter(numeric))
     root = logging.getLogger()
     # Replace only our own handlers: embedding applications and test runners keep theirs.

@@ -17,15 +17,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.admin import Admin, AdminContext, admin_entries, build_digest, sync_disabled
+from bot.admin import Admin, AdminContext, admin_entries, sync_disabled
 from bot.desk_hub import DeskAlerts, DeskHub
+from bot.digest import DIGEST_CHECK_S, DigestJob, DigestSource
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.events import Events
+from bot.health import Health
 from bot.home import home_view
+from bot.metrics import Metrics
+from bot.observer import CsatResponder, Observer, ObserverConfig
+from bot.ops_server import OpsServer
 from bot.platforms import PLATFORMS, enabled_platforms, platform_module, section
 from bot.preflight import Checked, preflight
 from bot.reload import Reloader
 from bot.scheduler import Scheduler, heartbeat_path
+from bot.tracing import build_tracer
 from bot.web_services import BotWebServices
 from brain.breaker import BreakerConfig
 from brain.classify import Classifier
@@ -43,6 +49,7 @@ from brain.providers.offline import OfflineAnswerer
 from brain.redact import Redactor
 from brain.router import Router, RouterConfig
 from brain.store.base import Store, StoreLimits
+from brain.store.facts import Facts
 from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
 from channels.base import Adapter, Channel, Desk, EventSink, Part, ServiceBound, StoreBound, Streams
@@ -280,6 +287,9 @@ class Parts:
     dispatcher: Dispatcher
     reloader: Reloader
     scheduler: Scheduler
+    observer: Observer
+    health: Health
+    ops: OpsServer | None = None  # the metrics and health server, when its port is set
 
 
 async def build_parts(
@@ -310,19 +320,54 @@ async def build_parts(
     brain, router = build_brain(settings, store, knowledge, alerts.send, trained)
     reloader = Reloader(brain, settings, store)
     names = tuple(c.name for c in channels)
-    admin = Admin(AdminContext(store, names, router, reloader.reload, alerts.send))
+    metrics = Metrics() if settings.observability.metrics_port is not None else None
+    observer = build_observer(settings, store, metrics)
+    digest = digest_source(settings, store, observer.facts, router)
+    context = AdminContext(store, names, router, reloader.reload, alerts.send, observer.facts,
+                           sla_minutes(settings), digest)  # fmt: skip
+    admin = Admin(context)
+    if router is not None:
+        router.observer = observer.llm
     events = Events([a for a in adapters if isinstance(a, EventSink)])
-    hub = build_hub(settings, store, desks, admin.run, alerts, events=events)
+    hub = build_hub(settings, store, desks, admin.run, alerts, events=events, observer=observer)
     dispatcher = Dispatcher(
-        store, brain, {c.name: c for c in channels}, dispatch_config(settings), hub, events
-    )
+        store, CsatResponder(brain, observer), {c.name: c for c in channels},
+        dispatch_config(settings), hub, events, observer=observer,
+    )  # fmt: skip
     for adapter in adapters:  # adapters that serve an API of the bot (the web channel)
         if isinstance(adapter, ServiceBound):
             adapter.bind(BotWebServices(store, brain, hub))
-    scheduler = build_scheduler(settings, store, reloader, hub, router, alerts)
+    scheduler = build_scheduler(settings, store, reloader, hub, router, alerts, digest)
+    budget = settings.providers.daily_budget_usd
+    health = Health(store, adapters, brain, router, sla_minutes(settings), budget)
+    ops, o = None, settings.observability
+    if metrics is not None and o.metrics_port is not None:
+        ops = OpsServer(o.metrics_host, o.metrics_port, metrics, health.snapshot, health.readiness)
     return Parts(
-        adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler
-    )
+        adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler,
+        observer, health, ops,
+    )  # fmt: skip
+
+
+def digest_source(
+    settings: Settings, store: Store, facts: Facts, router: Router | None = None
+) -> DigestSource:
+    return DigestSource(
+        store, facts, settings.digest.timezone, sla_minutes(settings),
+        settings.providers.daily_budget_usd, router,
+    )  # fmt: skip
+
+
+def sla_minutes(settings: Settings) -> dict[str, float]:
+    return {str(k): v for k, v in settings.desk.sla_minutes.items()}
+
+
+def build_observer(settings: Settings, store: Store, metrics: Metrics | None = None) -> Observer:
+    o = settings.observability
+    config = ObserverConfig(csat=o.csat_enabled, reopen_s=o.reopen_days * 86400)
+    facts = Facts(store, ttl_s=settings.store.retention_days * 86400)
+    tracer = build_tracer(o.otlp_endpoint)
+    return Observer(facts, metrics, config, build_redactor(settings), tracer)
 
 
 def build_hub(
@@ -333,6 +378,7 @@ def build_hub(
     alerts: DeskAlerts | None = None,
     live: bool = True,
     events: Events | None = None,
+    observer: Observer | None = None,
 ) -> DeskHub:
     """The desk path. ``live=False`` for a process without desk connections (``frontdesk
     desk``): card redraws are then queued for the running bot."""
@@ -344,13 +390,14 @@ def build_hub(
         store,
         desks,
         Ownership(store, settings.desk.internal_prefix),
-        {str(k): v for k, v in settings.desk.sla_minutes.items()},
+        sla_minutes(settings),
         commands=commands,
         home=home,
         redactor=build_redactor(settings),
         live=live,
         alerts=alerts,
         events=events,
+        observer=observer or build_observer(settings, store),
     )
 
 
@@ -372,6 +419,7 @@ def build_scheduler(
     hub: DeskHub,
     router: Router | None,
     alerts: DeskAlerts,
+    digest: DigestSource | None = None,
 ) -> Scheduler:
     scheduler = Scheduler(
         store,
@@ -388,9 +436,8 @@ def build_scheduler(
     if hub.desks:
         scheduler.every(SYNC_S, "sla-repage", hub.repage_due)
         if settings.digest.enabled:
-
-            async def post_digest() -> None:
-                await alerts.send(await build_digest(store, days=1))
-
-            scheduler.daily(settings.digest.time, "digest", post_digest)
+            source = digest or digest_source(settings, store, Facts(store, 86400.0), router)
+            name = settings.store.consumer_name or socket.gethostname()
+            job = DigestJob(source, alerts.send, settings.digest.time, name)
+            scheduler.every(DIGEST_CHECK_S, "digest", job.tick)
     return scheduler

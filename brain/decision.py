@@ -31,3 +31,4 @@ class Decision:
     """Lines to show in ticket ``ticket_id``'s thread on every desk (``DeskHub.relay``), in
     order: set on a REPLY the bot gave while the ticket waits unclaimed (the customer's new
     question, then the bot's answer), so agents see what the customer was already told."""
+    intent: str | None = None  # the classifier's intent, for analytics (top intents)

@@ -115,7 +115,7 @@ class Brain:
                 confidence=answer.confidence, category=classification.category,
             )  # fmt: skip
         await self._remember(message, decision)
-        return decision
+        return replace(decision, intent=classification.intent)
 
     async def _answer(
         self, message: InboundMessage, classification: Classification, turns: Sequence[Turn]

@@ -43,6 +43,24 @@ Alert = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
+class LLMCall:
+    """One attempt on one provider, for metrics: ``provider`` and ``model`` come from the
+    configured deployment name (bounded), ``outcome`` is ok, error, timeout, invalid, rejected
+    or cancelled; tokens and cost are what the attempt's completions were billed."""
+
+    provider: str
+    model: str
+    outcome: str
+    seconds: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+LLMObserver = Callable[[LLMCall], None]
+
+
+@dataclass(frozen=True, slots=True)
 class RouterConfig:
     attempt_timeout_s: float = 8.0
     deadline_s: float = 20.0
@@ -84,8 +102,10 @@ class Router:
         config: RouterConfig | None = None,
         breaker: BreakerConfig | None = None,
         on_alert: Alert | None = None,
+        observer: LLMObserver | None = None,
     ) -> None:
         self.config = config or RouterConfig()
+        self.observer = observer
         self.offline = offline
         self.store = store
         self._on_alert = on_alert
@@ -210,6 +230,46 @@ class Router:
         raise ExceptionGroup("every provider in the race failed", errors)
 
     async def _attempt(self, route: Route, request: AnswerRequest) -> Answer:
+        if self.observer is None:
+            return await self._attempt_once(route, request)
+        started, mark = time.perf_counter(), len(request.ledger.entries) if request.ledger else 0
+        outcome = "error"
+        try:
+            answer = await self._attempt_once(route, request)
+            outcome = "ok"
+            return answer
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except Refusal:
+            outcome = "rejected"
+            raise
+        except InvalidAnswer:
+            outcome = "invalid"
+            raise
+        except TimeoutError:
+            outcome = "timeout"
+            raise
+        finally:
+            self._observe(route.answerer.name, outcome, started, request.ledger, mark)
+
+    def _observe(
+        self, name: str, outcome: str, started: float, ledger: Ledger | None, mark: int
+    ) -> None:
+        provider, _, model = name.partition(":")
+        spent = [s for s in (ledger.entries[mark:] if ledger else ()) if s.provider == name]
+        call = LLMCall(
+            provider, model or provider, outcome, time.perf_counter() - started,
+            sum(s.input_tokens for s in spent), sum(s.output_tokens for s in spent),
+            sum(s.cost_usd for s in spent),
+        )  # fmt: skip
+        try:
+            assert self.observer is not None
+            self.observer(call)
+        except Exception:
+            logger.exception("LLM metrics hook failed")
+
+    async def _attempt_once(self, route: Route, request: AnswerRequest) -> Answer:
         timeout = self.config.attempt_timeout_s
         started = time.perf_counter()
         try:

@@ -301,6 +301,16 @@ class Channel(Protocol):
         """Deliver ``message`` to ``message.ref`` (in its thread). Raises ``ChannelError``."""
 
 
+@runtime_checkable
+class Connected(Protocol):
+    """An adapter capability: whether its platform connection is up right now (readiness and
+    the ``frontdesk_channel_connected`` gauge). An adapter without it counts as connected
+    while it is started."""
+
+    @property
+    def connected(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class EscalationCard:
     """What a desk shows agents about one ticket; built by the bot, rendered by the desk."""

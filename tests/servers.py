@@ -49,7 +49,7 @@ class RedisServer:
             self.process.wait()
 
 
-def start_redis(workdir: Path) -> RedisServer:
+def start_redis(workdir: Path, port: int | None = None) -> RedisServer:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
@@ -57,7 +57,7 @@ def start_redis(workdir: Path) -> RedisServer:
             "(scripts/test does this for you)"
         )
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     args = [
         binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
         "--appendonly", "no", "--protected-mode", "yes", "--dir", str(workdir),

@@ -9,6 +9,7 @@ import pytest
 
 from bot.cli import main
 from bot.dispatch import DispatchConfig, Dispatcher
+from bot.observer import CSAT_QUESTION
 from bot.wiring import SQLITE_FILE
 from brain.decision import Decision
 from brain.store.base import StoreLimits
@@ -82,10 +83,11 @@ def test_claim_reply_resolve_reach_the_customer_in_order(
     assert "bob: I can help" in shown
 
     delivered = asyncio.run(deliver_queued(data_dir))
-    assert [sender for sender, _ in delivered] == [None, "alice", None]
+    assert [sender for sender, _ in delivered] == [None, "alice", None, None]
     assert "alice from our team has joined" in delivered[0][1]
     assert delivered[1][1] == "Hi Robin, Alice here."
     assert "resolved" in delivered[2][1]
+    assert delivered[3][1] == CSAT_QUESTION  # asked once, after the closing note
 
 
 def test_unknown_ticket_and_closed_ticket(

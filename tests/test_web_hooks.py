@@ -64,10 +64,11 @@ async def test_bot_events_are_signed_and_cover_the_ticket_life(
             await bot.parts.dispatcher.drain()
             kinds = ["message.created", "message.created", "ticket.escalated", "ticket.claimed",
                      "ticket.resolved"]  # fmt: skip
-            await receiver.until(lambda: len(receiver.requests) >= 7)
+            await receiver.until(lambda: len(receiver.requests) >= 8)
     got = events(receiver)
     assert [e["type"] for e in got if e["type"] != "message.created"] == kinds[2:]
-    assert sum(e["type"] == "message.created" for e in got) == 4  # 2 answers + claim + resolve
+    # 2 answers, the claim and resolve notes, the CSAT question
+    assert sum(e["type"] == "message.created" for e in got) == 5
     for headers, body in receiver.requests:
         assert verify(SECRET, headers, body)
         assert not verify("another-secret", headers, body)

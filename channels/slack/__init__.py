@@ -44,6 +44,11 @@ class SlackAdapter:
         finally:
             await self.conn.stop()
 
+    @property
+    def connected(self) -> bool:
+        """Socket Mode: the websocket is open; HTTP mode: the events endpoint listens."""
+        return self.conn.is_connected()
+
     def describe(self) -> list[Part]:
         return describe(self.settings)
 

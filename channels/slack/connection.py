@@ -163,6 +163,15 @@ class SlackConnection:
                 await self._start_http()
             self._started = True
 
+    def is_connected(self) -> bool:
+        if not self._started:
+            return False
+        if self._socket is None:
+            return self._runner is not None
+        # slack_sdk reconnects by itself; between sessions ``current_session`` is None or closed.
+        session = self._socket.client.current_session
+        return session is not None and not session.closed
+
     async def stop(self) -> None:
         """Stop receiving, then let in-flight work finish (bounded). Idempotent."""
         socket, runner = self._socket, self._runner

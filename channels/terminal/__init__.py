@@ -23,12 +23,18 @@ class TerminalAdapter:
     name = "terminal"
 
     def __init__(self, channel: TerminalChannel, explicit: bool) -> None:
+        self._channel = channel
         self.channels: Sequence[Channel] = (channel,)
         self.desks: Sequence[Desk] = ()
         self._explicit = explicit
 
     def connection(self) -> AbstractAsyncContextManager[None]:
         return _nothing()
+
+    @property
+    def connected(self) -> bool:
+        """Standard input is a local stream: connected until it ends."""
+        return not self._channel.finished.is_set()
 
     def describe(self) -> list[Part]:
         why = (
