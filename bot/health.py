@@ -9,6 +9,7 @@ or a knowledge base with entries for the offline answerer).
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -19,7 +20,7 @@ from brain.conversation import age_s
 from brain.handler import Brain
 from brain.router import Router
 from brain.store.base import OPEN_STATUSES, Store, TicketStatus
-from channels.base import Adapter, Connected
+from channels.base import Adapter, Connected, Suppressing
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +81,16 @@ class Health:
         spent = (await self.store.counters()).get("llm_cost_usd", 0.0)
         return Snapshot(
             depth, len(tickets), self.breakers_open(), self.channels_connected(), late, spent,
-            self.budget_usd,
+            self.budget_usd, self.suppressed(),
         )  # fmt: skip
+
+    def suppressed(self) -> dict[str, int]:
+        totals: collections.Counter[str] = collections.Counter()
+        for adapter in self.adapters:
+            for channel in adapter.channels:
+                if isinstance(channel, Suppressing):
+                    totals.update(channel.suppressed)
+        return dict(totals)
 
     async def readiness(self) -> Readiness:
         checks: dict[str, str] = {}

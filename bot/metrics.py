@@ -29,10 +29,13 @@ class Snapshot:
     unclaimed_past_sla: int = 0
     spend_today_usd: float = 0.0
     budget_usd: float = 0.0
+    suppressed: Mapping[str, int] = field(default_factory=dict)
+    """Messages channels deliberately did not answer, by reason, since this process started."""
 
 
 class Metrics:
     def __init__(self) -> None:
+        self._suppressed_seen: dict[str, int] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.messages_received = Counter(
@@ -145,8 +148,8 @@ class Metrics:
     def duplicate(self) -> None:
         self.duplicates_dropped.inc()
 
-    def suppress(self, reason: str) -> None:
-        self.suppressed.labels(reason).inc()
+    def suppress(self, reason: str, count: int = 1) -> None:
+        self.suppressed.labels(reason).inc(count)
 
     def llm(
         self,
@@ -176,4 +179,10 @@ class Metrics:
             self.breaker_open.labels(provider, model).set(1 if is_open else 0)
         for channel, connected in snapshot.channels_connected.items():
             self.channel_connected.labels(channel).set(1 if connected else 0)
+        for reason, count in snapshot.suppressed.items():
+            # Channels count for themselves; the counter follows their running totals.
+            seen = self._suppressed_seen.get(reason, 0)
+            if count > seen:
+                self.suppress(reason, count - seen)
+                self._suppressed_seen[reason] = count
         return generate_latest(self.registry)

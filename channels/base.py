@@ -311,6 +311,16 @@ class Connected(Protocol):
     def connected(self) -> bool: ...
 
 
+@runtime_checkable
+class Suppressing(Protocol):
+    """A channel capability: how many inbound messages it deliberately did not pass on, by
+    reason (auto-replies, bounces, spam, rate limit), since this process started
+    (``frontdesk_suppressed_total``)."""
+
+    @property
+    def suppressed(self) -> Mapping[str, int]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class EscalationCard:
     """What a desk shows agents about one ticket; built by the bot, rendered by the desk."""

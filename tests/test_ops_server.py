@@ -53,3 +53,11 @@ async def test_metrics_health_and_readiness() -> None:
                 assert response.status == 200
     finally:
         await server.stop()
+
+
+def test_suppressed_counts_follow_the_channels_running_totals() -> None:
+    metrics = Metrics()
+    metrics.render(Snapshot(0, 0, suppressed={"auto_reply": 2}))
+    text = metrics.render(Snapshot(0, 0, suppressed={"auto_reply": 3, "bounce": 1})).decode()
+    assert 'frontdesk_suppressed_total{reason="auto_reply"} 3.0' in text
+    assert 'frontdesk_suppressed_total{reason="bounce"} 1.0' in text
