@@ -30,6 +30,17 @@ from typing import Any, Protocol
 from bot.delivery import Delivery
 from bot.desk_hub import DeskHub
 from bot.events import Events
+from bot.flow import (
+    BUSY_PAUSE_S,
+    MIN_PREFETCH,
+    READ_BATCH,
+    SLOW_DOWN_QUIET_S,
+    SLOW_DOWN_TEXT,
+    Outage,
+    Throttled,
+    cpu_saturated,
+    join_burst,
+)
 from brain.decision import Decision, DecisionKind
 from brain.store.base import QueueEntry, Store
 from brain.store.lease import Lease
@@ -49,28 +60,6 @@ logger = logging.getLogger(__name__)
 
 SIDE_TASK_GRACE_S = 10.0
 MAX_OLDER = 1000
-# Reads: at most READ_BATCH entries at a time; none while READ_BATCH lanes wait to start or
-# the event loop lags more than BUSY_LAG_S (CPU-bound work), unless fewer than MIN_PREFETCH
-# are in flight: what this process cannot start soon is left to the other replicas.
-READ_BATCH = 100
-MIN_PREFETCH = 16
-BUSY_LAG_S = 0.02
-BUSY_PAUSE_S = 0.01
-
-
-SLOW_DOWN_TEXT = (
-    "You're sending messages faster than we can answer them. We'll get to each one in turn: "
-    "no need to resend."
-)
-SLOW_DOWN_QUIET_S = 60.0
-
-
-class Throttled(Exception):
-    """The customer is over their rate: try again in ``wait_s``."""
-
-    def __init__(self, wait_s: float) -> None:
-        super().__init__(f"over the customer rate; next token in {wait_s:.2f} s")
-        self.wait_s = wait_s
 
 
 class Responder(Protocol):
@@ -191,7 +180,7 @@ class Dispatcher:
                 room = capacity - len(self._in_flight)
             waiting = len(self._lanes) - len(self._busy)  # lanes whose head has not started
             if len(self._in_flight) >= MIN_PREFETCH and (
-                waiting >= READ_BATCH or await _cpu_saturated()
+                waiting >= READ_BATCH or await cpu_saturated()
             ):
                 # The loop is busy computing (classification, retrieval), not waiting: what
                 # this process cannot start soon is better left to another replica.
@@ -419,7 +408,7 @@ class Dispatcher:
         else:
             assert isinstance(item, InboundMessage)
             await self._within_rate(item)
-            asked = _joined(item, companions)
+            asked = join_burst(item, companions)
             decision = await self._decide(asked, entry.deliveries)
             lease.check()
             # Agents hear of it before the outbox records the decision: after a crash in
@@ -522,51 +511,11 @@ class Dispatcher:
             await self.store.enqueue(relay)
 
 
-class Outage:
-    """While the store is down: one log line per retry, waits growing from 0.5 s to 30 s, and
-    one line once it works again (not a traceback per attempt)."""
-
-    def __init__(self, what: str, first_s: float = 0.5, most_s: float = 30.0) -> None:
-        self.what, self.first_s, self.most_s = what, first_s, most_s
-        self.failures = 0
-
-    async def failed(self, err: Exception, stopping: asyncio.Event) -> None:
-        delay = min(self.first_s * 2 ** min(self.failures, 16), self.most_s)
-        self.failures += 1
-        logger.warning("%s failed (%s); retrying in %.1f s", self.what, err, delay)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), delay)
-
-    def ok(self) -> None:
-        if self.failures:
-            logger.warning("%s works again after %d failed attempts", self.what, self.failures)
-            self.failures = 0
-
-
-async def _cpu_saturated() -> bool:
-    """True when one pass over the ready tasks takes longer than ``BUSY_LAG_S``: the work
-    in flight is computing. Waiting on providers or the store leaves the loop idle."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await asyncio.sleep(0)
-    return loop.time() - started > BUSY_LAG_S
-
-
 def _lane_of(item: QueueItem) -> str:
     """Relays keep their order per ticket in a lane of their own, beside the conversation."""
     if isinstance(item, DeskRelay):
         return f"relay:{item.ticket_id}"
     return item.ref.key
-
-
-def _joined(head: InboundMessage, companions: Sequence[QueueEntry]) -> InboundMessage:
-    """A burst as one question: the texts in order, under the first message's identity."""
-    if not companions:
-        return head
-    texts = [head.text] + [
-        e.message.text for e in companions if isinstance(e.message, InboundMessage)
-    ]
-    return replace(head, text="\n".join(texts))
 
 
 def _replies(message: InboundMessage, decision: Decision) -> list[OutboundMessage]:
