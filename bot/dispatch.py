@@ -81,6 +81,7 @@ class DispatchConfig:
     max_retry_backoff_s: float = 30.0
     customer_rate_per_s: float | None = None  # None: no per-customer limit
     customer_burst: int = 10
+    rate_channels: frozenset[str] | None = None  # None: every channel
     coalesce_s: Mapping[str, float] = field(default_factory=dict)  # channel -> window
     fallback_text: str = FALLBACK_TEXT
 
@@ -432,9 +433,9 @@ class Dispatcher:
     async def _within_rate(self, message: InboundMessage) -> None:
         """Per-customer token bucket (in the store, so it holds across replicas). Over it the
         customer is asked once to slow down and the message waits (``Throttled``)."""
-        rate = self.config.customer_rate_per_s
-        if rate is None:
-            return
+        rate, limited = self.config.customer_rate_per_s, self.config.rate_channels
+        if rate is None or (limited is not None and message.ref.channel not in limited):
+            return  # e.g. the terminal: the operator's own console
         bucket = f"{message.ref.channel}:{message.ref.workspace_id or '-'}:{message.author.id}"
         wait_s = await self.store.take_token(bucket, rate, self.config.customer_burst)
         if wait_s <= 0:

@@ -364,6 +364,7 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
         max_send_failures=settings.dispatch.max_send_failures,
         customer_rate_per_s=settings.dispatch.customer_rate_per_minute / 60 or None,
         customer_burst=settings.dispatch.customer_burst,
+        rate_channels=frozenset(d.customer_rate_channels),
         coalesce_s=dict.fromkeys(d.coalesce_channels, d.coalesce_seconds),
     )
 

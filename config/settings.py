@@ -656,6 +656,9 @@ class DispatchSettings(_Section):
     max_send_failures: int = Field(5, ge=1, le=1000)
     customer_rate_per_minute: float = Field(30.0, ge=0)  # 0: no per-customer limit
     customer_burst: int = Field(10, ge=1, le=10_000)
+    customer_rate_channels: CsvList = Field(
+        default_factory=lambda: ["slack", "discord", "email", "web"]
+    )
     coalesce_seconds: float = Field(2.0, ge=0, le=60)
     coalesce_channels: CsvList = Field(default_factory=lambda: ["slack", "discord"])
 

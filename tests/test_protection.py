@@ -49,3 +49,20 @@ async def test_over_the_rate_one_slow_down_and_every_message_answered_in_order(
     assert eager.count(SLOW_DOWN_TEXT) == 1
     assert [t for t in eager if t != SLOW_DOWN_TEXT] == [f"echo: q{i}" for i in range(8)]
     assert (await store.counters())["customers_throttled"] >= 1
+
+
+async def test_channels_outside_the_rate_are_not_limited(store: Store) -> None:
+    channel = FakeChannel()
+    config = DispatchConfig(consumer="w1", customer_rate_per_s=0.1, customer_burst=1,
+                            rate_channels=frozenset({"slack"}))  # fmt: skip
+    dispatcher = Dispatcher(store, Echo(), {channel.name: channel}, config)
+    await channel.start(dispatcher.submit)
+    worker = asyncio.create_task(dispatcher.run())
+    try:
+        for i in range(5):
+            await channel.inject(channel.message(f"q{i}"))
+        await asyncio.wait_for(dispatcher.drain(), 3)
+    finally:
+        dispatcher.stop()
+        await asyncio.wait_for(worker, 10)
+    assert channel.sent_to("c1") == [f"echo: q{i}" for i in range(5)]
