@@ -41,12 +41,23 @@ async def test_a_lease_that_cannot_be_renewed_stops_its_holder(
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(LeaseLost):
-        async with store.lock("conversation:x") as lease:
+        async with store.lock("conversation:x", owner="w1") as lease:
             await asyncio.sleep(2.0)  # the brain thinking, long past the lease
             reached_the_end = True
             lease.check()
     assert not reached_the_end
     assert loop.time() - started < 0.35  # stopped before the lease could be taken by another
+    await store.close()
+
+
+async def test_a_singleton_holder_is_told_not_stopped(store_factory: StoreFactory) -> None:
+    store = store_factory(lock_ttl_s=0.3)
+    await store.open()
+    stall_renewals(store)
+    async with store.lock("email-mailbox:INBOX") as lease:  # no owner: a mailbox reader
+        await asyncio.sleep(0.5)
+        with pytest.raises(LeaseLost):
+            lease.check()  # it steps down by itself
     await store.close()
 
 

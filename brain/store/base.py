@@ -320,9 +320,10 @@ class Store(Protocol):
         """Exclusive lock on ``name``; renewed while held, expires if the holder dies.
 
         ``owner`` (the queue consumer name): a process restarted under the same name takes
-        over the locks its previous incarnation left at once. The ``Lease`` must be checked
-        before every write made under the lock; ``LeaseLost`` leaves the block once it ran out.
-        """
+        over the locks its previous incarnation left at once, and a holder whose lease ran out
+        is stopped (cancelled where it waits; ``LeaseLost`` leaves the block). Without an owner
+        (a long-lived singleton such as a mailbox reader) it is only told (``lease.lost``,
+        ``Lease.check()``). Either way the ``Lease`` is checked before every write."""
 
     # -- conversations -----------------------------------------------------------------------
     async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:

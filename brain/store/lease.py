@@ -7,10 +7,11 @@ only one coroutine per process polls the backend for a given name.
 Fencing: a holder may only act while its lease is surely still its own. The lease is valid
 until ``SAFE_FRACTION`` of the TTL after the start of the last successful acquire or renewal
 (measured before the request went out, so never later than the backend's own expiry). When
-that moment passes without a renewal, the holder's task is cancelled where it waits and
-``LeaseLost`` leaves the ``async with``; ``Lease.check()`` refuses a write even if the event
-loop was too blocked for any timer to fire. The dispatcher checks before every outbox write,
-send and ack.
+that moment passes without a renewal, a holder that named its owner (a dispatcher worker) is
+cancelled where it waits and ``LeaseLost`` leaves the ``async with``; ``Lease.check()``
+refuses a write even if the event loop was too blocked for any timer to fire. The dispatcher
+checks before every outbox write, send and ack. A holder without an owner (a long-lived
+singleton such as a mailbox reader) is not cancelled: it sees ``lease.lost`` and steps down.
 
 Restarts: a token carries its owner (the queue consumer name) and the process incarnation,
 ``owner/incarnation/random``. A consumer restarted under the same name takes back the leases
@@ -98,10 +99,16 @@ class LeaseLocks:
             else:
                 token, prefixes = secrets.token_hex(12), ("", "")
             lease = Lease(name, token, await self._acquire(name, token, *prefixes))
+            # A worker (an owner) is stopped when its lease runs out; a long-lived singleton
+            # holder (a mailbox reader) is only told, through ``lease.lost`` and ``check()``,
+            # so that it can step down and try again by itself.
+            stop_holder = owner is not None
             try:
-                async with asyncio.timeout_at(lease.valid_until) as scope:
-                    lease._scope = scope
-                    renewer = asyncio.create_task(self._keep_alive(name, token, lease, scope))
+                async with asyncio.timeout_at(lease.valid_until if stop_holder else None) as scope:
+                    lease._scope = scope if stop_holder else None
+                    renewer = asyncio.create_task(
+                        self._keep_alive(name, token, lease, lease._scope)
+                    )
                     try:
                         yield lease
                     finally:
@@ -135,7 +142,7 @@ class LeaseLocks:
             delay = min(delay * 1.5, 0.05)
 
     async def _keep_alive(
-        self, name: str, token: str, lease: Lease, scope: asyncio.Timeout
+        self, name: str, token: str, lease: Lease, scope: asyncio.Timeout | None
     ) -> None:
         loop = asyncio.get_running_loop()
         while True:
@@ -152,8 +159,9 @@ class LeaseLocks:
             if not still_ours:
                 logger.error("lock %s was lost while held; stopping its holder", name)
                 lease.lost = True
-                scope.reschedule(loop.time())
+                if scope is not None:
+                    scope.reschedule(loop.time())
                 return
             lease.valid_until = asked_at + self._ttl_s * SAFE_FRACTION
-            if not lease.released:
+            if scope is not None and not lease.released:
                 scope.reschedule(lease.valid_until)
