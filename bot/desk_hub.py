@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import timedelta
 
 from bot.events import Events
@@ -124,18 +124,25 @@ class DeskHub:
         await self.store.annotate_ticket(card.ticket_id, TicketPatch(desk_ref=(desk.name, ref)))
         await self.state.map_card(desk.name, ref, card.ticket_id)
 
-    async def relay(self, ticket_id: str, author: Author, text: str) -> None:
-        """Show a customer's follow-up in the ticket's thread on every desk (masked)."""
+    async def relay(
+        self, ticket_id: str, author: Author, text: str, skip: Collection[str] = ()
+    ) -> list[str]:
+        """Show a customer's follow-up in the ticket's thread on every desk that shows its
+        card, except the desks in ``skip``; returns the desks that failed (the dispatcher
+        retries those: relays are queued, see ``channels.base.DeskRelay``). Masked."""
         text = self.redactor.redact(text).text
         ticket = await self.store.get_ticket(ticket_id)
+        failed: list[str] = []
         for desk in self.desks:
             ref = ticket.desk_refs.get(desk.name) if ticket else None
-            if ref is None:
+            if ref is None or desk.name in skip:
                 continue
             try:
                 await desk.relay(ref, author, text)
-            except Exception:
-                logger.exception("desk %s could not relay into %s", desk.name, ticket_id)
+            except Exception as err:
+                logger.warning("desk %s could not relay into %s: %s", desk.name, ticket_id, err)
+                failed.append(desk.name)
+        return failed
 
     async def redraw(self, ticket: Ticket) -> None:
         if not self.live:

@@ -402,13 +402,20 @@ def build_hub(
 
 
 def dispatch_config(settings: Settings) -> DispatchConfig:
+    d = settings.dispatch
     return DispatchConfig(
         consumer=settings.store.consumer_name or socket.gethostname(),
         max_concurrency=settings.dispatch.max_concurrency,
+        max_in_flight=settings.dispatch.max_in_flight,
         handler_timeout_s=settings.dispatch.handler_timeout_seconds,
         reclaim_idle_s=settings.store.reclaim_idle_seconds,
         max_message_chars=settings.dispatch.max_message_chars,
         fallback_text=settings.dispatch.fallback_text,
+        max_send_failures=settings.dispatch.max_send_failures,
+        customer_rate_per_s=settings.dispatch.customer_rate_per_minute / 60 or None,
+        customer_burst=settings.dispatch.customer_burst,
+        rate_channels=frozenset(d.customer_rate_channels),
+        coalesce_s=dict.fromkeys(d.coalesce_channels, d.coalesce_seconds),
     )
 
 

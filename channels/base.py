@@ -263,9 +263,44 @@ class CardRefresh:
         return cls(ref=ref, ticket_id=data["ticket_id"], epoch=int(data["epoch"]))
 
 
-QueueItem = InboundMessage | OutboundMessage | CardRefresh
-"""What the durable queue carries: customer messages, messages humans asked to deliver, and
-card redraws asked for by desk actions taken outside the running bot."""
+@dataclass(frozen=True, slots=True)
+class DeskRelay:
+    """A customer's follow-up to show in a ticket's thread on every desk, queued like agent
+    replies so that a desk outage loses nothing. ``source`` is the idempotency key of the
+    customer message it relays (one relay per message, however often it is decided)."""
+
+    ref: ConversationRef
+    ticket_id: str
+    author: Author
+    text: str
+    source: str
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"relay:{self.source}"
+
+    def to_json(self) -> str:
+        data = {
+            "ref": self.ref.to_dict(),
+            "ticket_id": self.ticket_id,
+            "author": asdict(self.author),
+            "text": self.text,
+            "source": self.source,
+            "type": "relay",
+        }
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> DeskRelay:
+        data = json.loads(text)
+        return cls(ref=ConversationRef.from_dict(data["ref"]), ticket_id=data["ticket_id"],
+                   author=Author(**data["author"]), text=data["text"],
+                   source=data["source"])  # fmt: skip
+
+
+QueueItem = InboundMessage | OutboundMessage | CardRefresh | DeskRelay
+"""What the durable queue carries: customer messages, messages humans asked to deliver, card
+redraws asked for by desk actions taken outside the running bot, and relays to the desks."""
 
 
 def decode_queue_item(text: str | bytes) -> QueueItem:
@@ -275,6 +310,8 @@ def decode_queue_item(text: str | bytes) -> QueueItem:
         return OutboundMessage.from_json(raw)
     if kind == "refresh":
         return CardRefresh.from_json(raw)
+    if kind == "relay":
+        return DeskRelay.from_json(raw)
     return InboundMessage.from_json(raw)
 
 
@@ -319,6 +356,16 @@ class Suppressing(Protocol):
 
     @property
     def suppressed(self) -> Mapping[str, int]: ...
+
+
+@runtime_checkable
+class SplitsMessages(Protocol):
+    """A channel capability: the platform caps a message's length. ``split`` returns the parts
+    ``send`` then delivers with one platform call each (the first may carry the sender's name,
+    the others not). The dispatcher stores the parts in the outbox and records progress per
+    part, so a retry resumes at the part that failed instead of repeating the ones before."""
+
+    def split(self, message: OutboundMessage) -> list[OutboundMessage]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,7 +459,7 @@ class SharedStorage(Protocol):
 
     async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None: ...
 
-    def lock(self, name: str) -> AbstractAsyncContextManager[None]: ...
+    def lock(self, name: str) -> AbstractAsyncContextManager[object]: ...
 
 
 @runtime_checkable

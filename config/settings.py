@@ -94,6 +94,10 @@ def _path_not_empty(value: object) -> object:
     return value
 
 
+SEND_ALLOWANCE_S = 15.0
+"""Time allowed for sending one reply, retries included (``bot/delivery.py``)."""
+
+
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
@@ -117,7 +121,7 @@ class StoreSettings(_Section):
     retention_days: float = Field(30.0, gt=0)
     idempotency_ttl_hours: float = Field(72.0, gt=0)
     lock_ttl_seconds: PositiveSeconds = 30.0
-    reclaim_idle_seconds: PositiveSeconds = 60.0
+    reclaim_idle_seconds: PositiveSeconds = 90.0
     consumer_name: str | None = None
 
     @property
@@ -644,10 +648,19 @@ class DigestSettings(_Section):
 
 
 class DispatchSettings(_Section):
-    max_concurrency: int = Field(32, ge=1, le=10_000)
+    max_concurrency: int = Field(1000, ge=1, le=10_000)
+    max_in_flight: int = Field(2000, ge=1, le=1_000_000)
     max_message_chars: int = Field(4000, ge=100)
     handler_timeout_seconds: PositiveSeconds = 60.0
     fallback_text: CustomerText = FALLBACK_TEXT
+    max_send_failures: int = Field(5, ge=1, le=1000)
+    customer_rate_per_minute: float = Field(30.0, ge=0)  # 0: no per-customer limit
+    customer_burst: int = Field(10, ge=1, le=10_000)
+    customer_rate_channels: CsvList = Field(
+        default_factory=lambda: ["slack", "discord", "email", "web"]
+    )
+    coalesce_seconds: float = Field(2.0, ge=0, le=60)
+    coalesce_channels: CsvList = Field(default_factory=lambda: ["slack", "discord"])
 
 
 class ObservabilitySettings(_Section):
@@ -738,6 +751,19 @@ class Settings(BaseSettings):
     digest: DigestSettings = DigestSettings()
     dispatch: DispatchSettings = DispatchSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+
+    @model_validator(mode="after")
+    def _reclaim_after_the_work(self) -> Settings:
+        # A message in flight is taken over by another worker once it was idle this long: any
+        # sooner and a second worker starts on a message the first is still answering.
+        least = self.dispatch.handler_timeout_seconds + SEND_ALLOWANCE_S
+        if self.store.reclaim_idle_seconds <= least:
+            raise ValueError(
+                f"{ENV_PREFIX}STORE__RECLAIM_IDLE_SECONDS: must exceed "
+                f"{ENV_PREFIX}DISPATCH__HANDLER_TIMEOUT_SECONDS plus {SEND_ALLOWANCE_S:.0f} s "
+                f"to send the reply (more than {least:g})"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

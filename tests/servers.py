@@ -35,6 +35,7 @@ class RedisServer:
     port: int
     process: subprocess.Popen[bytes]
     workdir: Path
+    aof: bool = False
 
     @property
     def url(self) -> str:
@@ -48,25 +49,45 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
 
+    def kill(self) -> None:
+        """SIGKILL: what survives is what the append-only file had (``aof=True``)."""
+        self.process.kill()
+        self.process.wait()
 
-def start_redis(workdir: Path, port: int | None = None) -> RedisServer:
+    def restart(self) -> None:
+        """Start again on the same port and directory (after ``stop`` or ``kill``)."""
+        self.process = _spawn(self.workdir, self.port, self.aof)
+
+
+def _binary() -> str:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError(
             "redis-server is not installed: run `sudo apt-get install -y redis-server` "
             "(scripts/test does this for you)"
         )
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
+    return binary
+
+
+def _spawn(workdir: Path, port: int, aof: bool) -> subprocess.Popen[bytes]:
     args = [
-        binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-        "--appendonly", "no", "--protected-mode", "yes", "--dir", str(workdir),
-        "--logfile", str(workdir / "redis.log"),
+        _binary(), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+        "--protected-mode", "yes", "--dir", str(workdir), "--logfile", str(workdir / "redis.log"),
     ]  # fmt: skip
+    args += ["--appendonly", "yes", "--appendfsync", "always"] if aof else ["--appendonly", "no"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
     except RuntimeError:
         process.kill()
         raise
-    return RedisServer(port=port, process=process, workdir=workdir)
+    return process
+
+
+def start_redis(workdir: Path, port: int | None = None, aof: bool = False) -> RedisServer:
+    """A redis-server on loopback (``port``, or a free one); ``aof``: every write fsynced to an
+    append-only file, so a restart (even after SIGKILL) loses nothing."""
+    _binary()
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    return RedisServer(port=port, process=_spawn(workdir, port, aof), workdir=workdir, aof=aof)

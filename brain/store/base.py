@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from channels.base import Author, ConversationRef, OutboundMessage, QueueItem
+from brain.store.lease import Lease, LeaseLost
+from channels.base import Author, ConversationRef, DeskRelay, OutboundMessage, QueueItem
 
 
 def utcnow() -> datetime:
@@ -49,11 +50,13 @@ class Repage:
 @dataclass(frozen=True, slots=True)
 class TicketPatch:
     """Bookkeeping a store merges into a ticket without an ownership change (the epoch stays):
-    the claimant's shown name, where a desk shows the ticket's card, one more SLA re-page."""
+    the claimant's shown name, where a desk shows the ticket's card, one more SLA re-page,
+    one more reason (kept once: "undeliverable" when a reply could not be delivered)."""
 
     agent_name: str | None = None
     desk_ref: tuple[str, str] | None = None  # (desk name, ref)
     repage: Repage | None = None
+    reason: str | None = None
 
     def apply(self, ticket: Ticket) -> Ticket:
         changes: dict[str, Any] = {}
@@ -64,6 +67,8 @@ class TicketPatch:
             changes["desk_refs"] = {**ticket.desk_refs, desk: ref}
         if self.repage is not None:
             changes["repages"] = (*ticket.repages, self.repage)
+        if self.reason is not None and self.reason not in ticket.reasons:
+            changes["reasons"] = (*ticket.reasons, self.reason)
         return replace(ticket, **changes)
 
 
@@ -214,15 +219,19 @@ class QueueEntry:
 
 @dataclass(frozen=True, slots=True)
 class OutboxRecord:
-    """The replies decided for one inbound message and how many were already delivered."""
+    """The replies decided for one inbound message (one entry per platform part), how many
+    were already delivered, how many delivery attempts failed, and whether it was given up
+    (dead-lettered: never sent again)."""
 
     inbound_key: str
     messages: tuple[OutboundMessage, ...]
     sent_count: int = 0
+    failures: int = 0
+    dead: bool = False
 
     @property
     def pending(self) -> tuple[OutboundMessage, ...]:
-        return self.messages[self.sent_count :]
+        return () if self.dead else self.messages[self.sent_count :]
 
 
 class Store(Protocol):
@@ -257,22 +266,64 @@ class Store(Protocol):
     async def ack(self, entry_id: str) -> None:
         """Mark an entry done; it is never delivered again."""
 
+    async def finish(
+        self,
+        entry_id: str,
+        *,
+        lease: Lease | None = None,
+        outbox: tuple[str, int] | None = None,
+        counters: Mapping[str, float] | None = None,
+        conversation: str | None = None,
+        release: bool = True,
+    ) -> None:
+        """The end of one message, in one step: record delivery progress (``outbox``: inbound
+        key and sent count), add ``counters`` (today), ack the entry (dropping it from
+        ``conversation``'s unfinished entries) and, if ``release``, release ``lease``.
+        Nothing is written unless the lease is still held (``LeaseLost``)."""
+
     async def queue_depth(self) -> int:
         """Entries not yet acked (waiting or in flight)."""
 
+    async def head_of(self, conversation_key: str) -> QueueEntry | None:
+        """The oldest unfinished entry of a conversation, whoever took it (None: none). A
+        worker holding the conversation's lock handles that one first, so replies keep the
+        queue's order even when two replicas read consecutive messages of one conversation.
+        Its ``deliveries`` is at least 2: it may have been decided already."""
+
     # -- outbox ------------------------------------------------------------------------------
     async def outbox_put(
-        self, inbound_key: str, messages: Sequence[OutboundMessage]
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float] | None = None,
+        lease: Lease | None = None,
     ) -> OutboxRecord:
-        """Record the replies for ``inbound_key``; if a record exists, keep and return it."""
+        """Record the replies for ``inbound_key``; if a record exists, keep and return it.
+
+        ``counters`` are added (today) in the same step, only if this call created the record.
+        With ``lease``, nothing is written unless the lease's lock is still held by it
+        (``LeaseLost``): the store itself fences the write.
+        """
 
     async def outbox_get(self, inbound_key: str) -> OutboxRecord | None: ...
 
     async def outbox_mark_sent(self, inbound_key: str, sent_count: int) -> None: ...
 
+    async def outbox_failed(self, inbound_key: str) -> int:
+        """Count one more failed delivery attempt; returns the count so far (0: no record)."""
+
+    async def outbox_dead(self, inbound_key: str) -> bool:
+        """Mark the record dead-lettered. True only for the call that marked it."""
+
     # -- per-conversation lock (holds across processes) -----------------------------------
-    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
-        """Exclusive lock on ``name``; renewed while held, expires if the holder dies."""
+    def lock(self, name: str, owner: str | None = None) -> AbstractAsyncContextManager[Lease]:
+        """Exclusive lock on ``name``; renewed while held, expires if the holder dies.
+
+        ``owner`` (the queue consumer name): a process restarted under the same name takes
+        over the locks its previous incarnation left at once, and a holder whose lease ran out
+        is stopped (cancelled where it waits; ``LeaseLost`` leaves the block). Without an owner
+        (a long-lived singleton such as a mailbox reader) it is only told (``lease.lost``,
+        ``Lease.check()``). Either way the ``Lease`` is checked before every write."""
 
     # -- conversations -----------------------------------------------------------------------
     async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
@@ -323,6 +374,11 @@ class Store(Protocol):
     async def kv_scan(self, prefix: str) -> dict[str, str]:
         """Every live key starting with ``prefix``, with its value."""
 
+    # -- per-customer rate (token bucket) ---------------------------------------------------
+    async def take_token(self, bucket: str, rate_per_s: float, burst: int) -> float:
+        """Take one token from ``bucket`` (refilled at ``rate_per_s``, holding at most
+        ``burst``): 0 if taken, else the seconds until the next token (nothing taken)."""
+
     # -- counters ----------------------------------------------------------------------------
     async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None: ...
 
@@ -330,6 +386,17 @@ class Store(Protocol):
         """Several counters in one round trip (all or none)."""
 
     async def counters(self, day: date | None = None) -> dict[str, float]: ...
+
+
+def conversation_of(item: QueueItem) -> str | None:
+    """The conversation whose lock an item is handled under (relays have a lane of their own)."""
+    return None if isinstance(item, DeskRelay) else item.ref.key
+
+
+def lease_lost(lease: Lease) -> LeaseLost:
+    """What a store raises when a fenced write finds the lease's lock held by someone else."""
+    lease.lost = True
+    return LeaseLost(f"the lease on {lease.name} is no longer held; the write was refused")
 
 
 def ref_to_json(ref: ConversationRef) -> str:
@@ -360,3 +427,16 @@ class StoreLimits:
     retention_s: float = 30 * 86400
     idempotency_ttl_s: float = 72 * 3600
     lock_ttl_s: float = 30.0
+
+    @property
+    def idempotency_s(self) -> float:
+        """No key outlives retention: a platform message id is remembered at most that long."""
+        return min(self.idempotency_ttl_s, self.retention_s)
+
+    def kept(self, ttl_s: float) -> float:
+        """``ttl_s`` cut to the retention period (``RETAINED``: keep for the whole period)."""
+        return min(ttl_s, self.retention_s)
+
+
+RETAINED = float("inf")
+"""A ``kv_set`` TTL meaning "as long as retention allows" (mappings that hold no setting)."""

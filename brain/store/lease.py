@@ -1,8 +1,22 @@
-"""A lease-based lock that both backends share: acquire by polling, renew while held.
+"""A lease-based lock that both backends share: acquire by polling, renew while held, fenced.
 
 A backend supplies three atomic primitives on a (name, token) pair; this module does the
 waiting, the renewal and the release. In-process waiters queue on an ``asyncio.Lock`` first so
 only one coroutine per process polls the backend for a given name.
+
+Fencing: a holder may only act while its lease is surely still its own. The lease is valid
+until ``SAFE_FRACTION`` of the TTL after the start of the last successful acquire or renewal
+(measured before the request went out, so never later than the backend's own expiry). When
+that moment passes without a renewal, a holder that named its owner (a dispatcher worker) is
+cancelled where it waits and ``LeaseLost`` leaves the ``async with``; ``Lease.check()``
+refuses a write even if the event loop was too blocked for any timer to fire. The dispatcher
+checks before every outbox write, send and ack. A holder without an owner (a long-lived
+singleton such as a mailbox reader) is not cancelled: it sees ``lease.lost`` and steps down.
+
+Restarts: a token carries its owner (the queue consumer name) and the process incarnation,
+``owner/incarnation/random``. A consumer restarted under the same name takes back the leases
+its previous incarnation left behind at once instead of waiting out their TTL (two live
+processes under one consumer name are not supported: they would also share queue entries).
 """
 
 from __future__ import annotations
@@ -14,11 +28,50 @@ import secrets
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from config.errors import StoreError
+
 logger = logging.getLogger(__name__)
 
-TryAcquire = Callable[[str, str, float], Awaitable[bool]]
+TryAcquire = Callable[[str, str, float, str, str], Awaitable[bool]]
+"""(name, token, ttl, owner prefix, incarnation prefix): take the lock if it is free, or if
+its token starts with the owner prefix but not with the incarnation prefix (the same consumer
+before a restart); with an empty owner prefix only a free lock is taken."""
 Renew = Callable[[str, str, float], Awaitable[bool]]
 Release = Callable[[str, str], Awaitable[None]]
+
+SAFE_FRACTION = 0.8
+SEP = "/"
+
+
+class LeaseLost(StoreError):
+    """The holder's lease ran out: another worker may hold the lock now."""
+
+
+class Lease:
+    """What a lock holder checks before it writes the outbox, sends or acks."""
+
+    def __init__(self, name: str, token: str, valid_until: float) -> None:
+        self.name = name
+        self.token = token
+        self.valid_until = valid_until  # event-loop time
+        self.lost = False
+        self.released = False
+        self._scope: asyncio.Timeout | None = None
+
+    def let_go(self) -> None:
+        """Called by a store that released the lock as part of its last write (one round
+        trip for ack and release): nothing is fenced or released after this."""
+        self.released = True
+        if self._scope is not None:
+            self._scope.reschedule(None)
+
+    def check(self) -> None:
+        if self.released:
+            raise LeaseLost(f"the lease on {self.name} was already released")
+        if not self.lost and asyncio.get_running_loop().time() >= self.valid_until:
+            self.lost = True
+        if self.lost:
+            raise LeaseLost(f"the lease on {self.name} ran out; another worker may hold it")
 
 
 class LeaseLocks:
@@ -30,44 +83,85 @@ class LeaseLocks:
         self._release = release
         self._ttl_s = ttl_s
         self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.incarnation = secrets.token_hex(6)
 
     @contextlib.asynccontextmanager
-    async def hold(self, name: str) -> AsyncIterator[None]:
+    async def hold(self, name: str, owner: str | None = None) -> AsyncIterator[Lease]:
         local = self._local.get(name)
         if local is None:
             local = asyncio.Lock()
             self._local[name] = local
         async with local:
-            token = secrets.token_hex(12)
-            await self._acquire(name, token)
-            renewer = asyncio.create_task(self._keep_alive(name, token))
+            if owner:
+                owner = owner.replace(SEP, "%2F")
+                mine = f"{owner}{SEP}{self.incarnation}{SEP}"
+                token, prefixes = mine + secrets.token_hex(12), (owner + SEP, mine)
+            else:
+                token, prefixes = secrets.token_hex(12), ("", "")
+            lease = Lease(name, token, await self._acquire(name, token, *prefixes))
+            # A worker (an owner) is stopped when its lease runs out; a long-lived singleton
+            # holder (a mailbox reader) is only told, through ``lease.lost`` and ``check()``,
+            # so that it can step down and try again by itself.
+            stop_holder = owner is not None
             try:
-                yield
+                async with asyncio.timeout_at(lease.valid_until if stop_holder else None) as scope:
+                    lease._scope = scope if stop_holder else None
+                    renewer = asyncio.create_task(
+                        self._keep_alive(name, token, lease, lease._scope)
+                    )
+                    try:
+                        yield lease
+                    finally:
+                        renewer.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await renewer
+            except TimeoutError as err:
+                if not scope.expired():
+                    raise
+                lease.lost = True
+                raise LeaseLost(f"the lease on {name} ran out while held; stopped") from err
             finally:
-                renewer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewer
-                try:
-                    await asyncio.shield(self._release(name, token))
-                except Exception:
-                    logger.warning("could not release lock %s; it expires by itself", name,
-                                   exc_info=True)  # fmt: skip
+                if not lease.released:
+                    await self._let_go(name, token)
 
-    async def _acquire(self, name: str, token: str) -> None:
+    async def _let_go(self, name: str, token: str) -> None:
+        try:
+            await asyncio.shield(self._release(name, token))
+        except Exception as err:
+            logger.warning("could not release lock %s (%s); it expires by itself", name, err)
+
+    async def _acquire(self, name: str, token: str, owner: str, mine: str) -> float:
+        """Poll until acquired; returns until when the lease is surely ours."""
+        loop = asyncio.get_running_loop()
         delay = 0.005
-        while not await self._try_acquire(name, token, self._ttl_s):
+        while True:
+            asked_at = loop.time()
+            if await self._try_acquire(name, token, self._ttl_s, owner, mine):
+                return asked_at + self._ttl_s * SAFE_FRACTION
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.05)
 
-    async def _keep_alive(self, name: str, token: str) -> None:
+    async def _keep_alive(
+        self, name: str, token: str, lease: Lease, scope: asyncio.Timeout | None
+    ) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self._ttl_s / 3)
+            asked_at = loop.time()
             try:
                 still_ours = await self._renew(name, token, self._ttl_s)
-            except Exception:
-                logger.warning("could not renew lock %s; retrying", name, exc_info=True)
+            except Exception as err:
+                # The holder is stopped when the lease runs out; until then, keep trying.
+                logger.warning("could not renew lock %s (%s); retrying", name, err)
                 continue
-            if not still_ours:
-                # Only possible if this process stalled for longer than the TTL.
-                logger.error("lock %s expired while held; another worker may enter", name)
+            if lease.released:
                 return
+            if not still_ours:
+                logger.error("lock %s was lost while held; stopping its holder", name)
+                lease.lost = True
+                if scope is not None:
+                    scope.reschedule(loop.time())
+                return
+            lease.valid_until = asked_at + self._ttl_s * SAFE_FRACTION
+            if scope is not None and not lease.released:
+                scope.reschedule(lease.valid_until)

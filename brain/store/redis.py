@@ -33,6 +33,8 @@ from brain.store.base import (
     TicketPatch,
     TicketStatus,
     Turn,
+    conversation_of,
+    lease_lost,
     outbox_from_json,
     outbox_to_json,
     ref_from_json,
@@ -40,7 +42,7 @@ from brain.store.base import (
     today,
     utcnow,
 )
-from brain.store.lease import LeaseLocks
+from brain.store.lease import Lease, LeaseLocks
 from channels.base import (
     Author,
     ConversationRef,
@@ -54,16 +56,62 @@ logger = logging.getLogger(__name__)
 
 _SCRIPTS = {
     # SET NX succeeds only for the first copy of a message, and only that copy is appended.
+    # KEYS[3]: the conversation's list of unfinished entry ids, in queue order (ARGV[4] '1').
     "enqueue": """
         if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
-        redis.call('XADD', KEYS[2], '*', 'message', ARGV[2], 'conv', ARGV[3])
+        local id = redis.call('XADD', KEYS[2], '*', 'message', ARGV[2], 'conv', ARGV[3])
+        if ARGV[4] == '1' then
+          redis.call('RPUSH', KEYS[3], id)
+          redis.call('PEXPIRE', KEYS[3], ARGV[5])
+        end
         return 1""",
+    # The oldest unfinished entry of a conversation; ids whose entry is gone (acked without
+    # the index, or lost with the stream) are dropped on the way.
+    "head_of": """
+        while true do
+          local id = redis.call('LINDEX', KEYS[1], 0)
+          if not id then return false end
+          local rows = redis.call('XRANGE', KEYS[2], id, id)
+          if #rows > 0 then return rows[1] end
+          redis.call('LPOP', KEYS[1])
+        end""",
+    # KEYS: outbox, lock (fenced when ARGV[3] holds a token), stats. ARGV[4..]: counter
+    # name/amount pairs, added only by the call that creates the record.
     "outbox_put": """
+        if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
         if redis.call('HSETNX', KEYS[1], 'messages', ARGV[1]) == 1 then
           redis.call('HSET', KEYS[1], 'sent_count', 0)
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
+          for i = 4, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[3], ARGV[i], ARGV[i + 1]) end
+          if #ARGV > 3 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
         end
-        return redis.call('HMGET', KEYS[1], 'messages', 'sent_count')""",
+        return redis.call('HMGET', KEYS[1], 'messages', 'sent_count', 'failures', 'dead')""",
+    # The end of one message. KEYS: lock, outbox, stream, stats, the conversation's entry list.
+    # ARGV: token ('' = unfenced), entry id, group, sent count ('' = none), retention ms,
+    # '1' to drop the id from the conversation's list, '1' to release, counter pairs.
+    "finish": """
+        if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        if ARGV[4] ~= '' then
+          local current = redis.call('HGET', KEYS[2], 'sent_count')
+          if current and tonumber(current) < tonumber(ARGV[4]) then
+            redis.call('HSET', KEYS[2], 'sent_count', ARGV[4])
+          end
+        end
+        for i = 8, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1]) end
+        if #ARGV > 7 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
+        redis.call('XACK', KEYS[3], ARGV[3], ARGV[2])
+        redis.call('XDEL', KEYS[3], ARGV[2])
+        if ARGV[6] == '1' then redis.call('LREM', KEYS[5], 1, ARGV[2]) end
+        if ARGV[1] ~= '' and ARGV[7] == '1' then redis.call('DEL', KEYS[1]) end
+        return 1""",
+    # Both only touch a record that exists (a missing one must not become a hash without
+    # messages and without a TTL).
+    "outbox_failed": """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        return redis.call('HINCRBY', KEYS[1], 'failures', 1)""",
+    "outbox_dead": """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        return redis.call('HSETNX', KEYS[1], 'dead', 1)""",
     # sent_count only grows (a stale update must not cause a resend), and a missing record
     # stays missing rather than becoming a hash without messages and without a TTL.
     "outbox_sent": """
@@ -71,6 +119,31 @@ _SCRIPTS = {
         if current and tonumber(current) < tonumber(ARGV[1]) then
           redis.call('HSET', KEYS[1], 'sent_count', ARGV[1])
         end""",
+    # Free, or left by our own consumer name before a restart (ARGV[3] owner prefix, ARGV[4]
+    # this incarnation's prefix): the lock is ours.
+    "lock_acquire": """
+        local current = redis.call('GET', KEYS[1])
+        if current then
+          if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
+             or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return 0 end
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1""",
+    # Token bucket on the server's clock (replicas' clocks may differ). ARGV: rate per second,
+    # burst, TTL ms. Returns the wait in seconds as a string (Lua numbers become integers).
+    "take_token": """
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+        local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+        local tokens = tonumber(state[1]) or burst
+        local at = tonumber(state[2]) or now
+        tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+        local wait = 0
+        if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+        redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+        redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        return tostring(wait)""",
     # A lock is renewed or released only while it still holds our token.
     "lock_renew": """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -134,7 +207,7 @@ class RedisStore:
     def _key(self, *parts: str) -> str:
         return ":".join((self.namespace, *parts))
 
-    async def _script(self, name: str, keys: list[str], *args: str | int) -> Any:
+    async def _script(self, name: str, keys: list[str], *args: str | float) -> Any:
         return await self._scripts[name](keys=keys, args=args)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -145,6 +218,13 @@ class RedisStore:
             raise StoreError(f"cannot reach Redis at {self._where()}: {err}") from err
         with _failures("creating the consumer group"):
             await self._create_group()
+        with _failures("loading scripts"):
+            # Loaded once up front: otherwise every connection's first call of each script
+            # fails with NOSCRIPT and costs a second and third round trip.
+            async with self.client.pipeline(transaction=False) as pipe:
+                for script in self._scripts.values():
+                    pipe.script_load(script.script)
+                await pipe.execute()
 
     async def _create_group(self) -> None:
         # From "0", not "$": entries appended before the group existed are still delivered.
@@ -170,8 +250,11 @@ class RedisStore:
 
     # -- inbound queue -----------------------------------------------------------------------
     async def enqueue(self, message: QueueItem) -> bool:
-        keys = [self._key("idem", message.idempotency_key), self._stream]
-        args = (_ms(self.limits.idempotency_ttl_s), message.to_json(), message.ref.key)
+        conversation = conversation_of(message)
+        keys = [self._key("idem", message.idempotency_key), self._stream,
+                self._key("convq", conversation or "-")]  # fmt: skip
+        args = (_ms(self.limits.idempotency_s), message.to_json(), message.ref.key,
+                "1" if conversation else "0", _ms(self.limits.retention_s))  # fmt: skip
         with _failures("enqueue"):
             return bool(await self._script("enqueue", keys, *args))
 
@@ -217,39 +300,96 @@ class RedisStore:
                 pipe.xdel(self._stream, entry_id)
                 await pipe.execute()
 
+    async def finish(
+        self,
+        entry_id: str,
+        *,
+        lease: Lease | None = None,
+        outbox: tuple[str, int] | None = None,
+        counters: Mapping[str, float] | None = None,
+        conversation: str | None = None,
+        release: bool = True,
+    ) -> None:
+        outbox_key = self._key("outbox", outbox[0]) if outbox else self._key("outbox", "-")
+        keys = [self._lock_key(lease), outbox_key, self._stream, self._stats(None),
+                self._key("convq", conversation or "-")]  # fmt: skip
+        args = (lease.token if lease else "", entry_id, self.group,
+                str(outbox[1]) if outbox else "", _ms(self.limits.retention_s),
+                "1" if conversation else "0", "1" if release else "0",
+                *_pairs(counters))  # fmt: skip
+        with _failures("finish"):
+            done = await self._script("finish", keys, *args)
+        if lease is not None:
+            if not done:
+                raise lease_lost(lease)
+            if release:
+                lease.let_go()
+
+    async def head_of(self, conversation_key: str) -> QueueEntry | None:
+        keys = [self._key("convq", conversation_key), self._stream]
+        with _failures("head_of"):
+            row = await self._script("head_of", keys)
+        if not row:
+            return None
+        entry_id, flat = row
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        return _entry(entry_id, fields, 2)  # taken before, by someone: look at the outbox
+
+    def _lock_key(self, lease: Lease | None) -> str:
+        return self._key("lock", lease.name) if lease is not None else self._key("lock", "-")
+
     async def queue_depth(self) -> int:
         with _failures("queue_depth"):
             return int(await self.client.xlen(self._stream))
 
     # -- outbox ------------------------------------------------------------------------------
     async def outbox_put(
-        self, inbound_key: str, messages: Sequence[OutboundMessage]
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float] | None = None,
+        lease: Lease | None = None,
     ) -> OutboxRecord:
-        keys, ttl = [self._key("outbox", inbound_key)], _ms(self.limits.retention_s)
+        keys = [self._key("outbox", inbound_key), self._lock_key(lease), self._stats(None)]
+        args = (outbox_to_json(messages), _ms(self.limits.retention_s),
+                lease.token if lease else "", *_pairs(counters))  # fmt: skip
         with _failures("outbox_put"):
-            raw, sent = await self._script("outbox_put", keys, outbox_to_json(messages), ttl)
-        return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent))
+            row = await self._script("outbox_put", keys, *args)
+        if not row:
+            assert lease is not None
+            raise lease_lost(lease)
+        record = _outbox(inbound_key, row)
+        assert record is not None
+        return record
 
     async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
         key = self._key("outbox", inbound_key)
         with _failures("outbox_get"):
-            raw, sent = await self.client.hmget(key, ["messages", "sent_count"])
-        if raw is None:
-            return None
-        return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent or 0))
+            row = await self.client.hmget(key, ["messages", "sent_count", "failures", "dead"])
+        return _outbox(inbound_key, row)
 
     async def outbox_mark_sent(self, inbound_key: str, sent_count: int) -> None:
         with _failures("outbox_mark_sent"):
             await self._script("outbox_sent", [self._key("outbox", inbound_key)], sent_count)
 
-    # -- lock --------------------------------------------------------------------------------
-    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
-        return self._locks.hold(name)
+    async def outbox_failed(self, inbound_key: str) -> int:
+        with _failures("outbox_failed"):
+            return int(await self._script("outbox_failed", [self._key("outbox", inbound_key)]))
 
-    async def _lock_acquire(self, name: str, token: str, ttl_s: float) -> bool:
+    async def outbox_dead(self, inbound_key: str) -> bool:
+        with _failures("outbox_dead"):
+            return bool(await self._script("outbox_dead", [self._key("outbox", inbound_key)]))
+
+    # -- lock --------------------------------------------------------------------------------
+    def lock(self, name: str, owner: str | None = None) -> AbstractAsyncContextManager[Lease]:
+        return self._locks.hold(name, owner)
+
+    async def _lock_acquire(
+        self, name: str, token: str, ttl_s: float, owner: str, mine: str
+    ) -> bool:
+        keys = [self._key("lock", name)]
         with _failures(f"lock {name!r}"):
-            return bool(await self.client.set(self._key("lock", name), token, nx=True,
-                                              px=_ms(ttl_s)))  # fmt: skip
+            return bool(await self._script("lock_acquire", keys, token, _ms(ttl_s), owner, mine))
 
     async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
         with _failures(f"lock {name!r}"):
@@ -420,8 +560,8 @@ class RedisStore:
     # -- kv ----------------------------------------------------------------------------------
     async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None:
         with _failures("kv_set"):
-            await self.client.set(self._key("kv", key), value,
-                                  px=_ms(ttl_s) if ttl_s is not None else None)  # fmt: skip
+            px = _ms(self.limits.kept(ttl_s)) if ttl_s is not None else None
+            await self.client.set(self._key("kv", key), value, px=px)
 
     async def kv_get(self, key: str) -> str | None:
         with _failures("kv_get"):
@@ -447,6 +587,14 @@ class RedisStore:
     def _index(self, status: TicketStatus) -> str:
         return self._key("tickets", status.value)
 
+    # -- per-customer rate -------------------------------------------------------------------
+    async def take_token(self, bucket: str, rate_per_s: float, burst: int) -> float:
+        full_s = max(1.0, burst / rate_per_s)  # a bucket idle this long is full: forget it
+        keys = [self._key("bucket", bucket)]
+        with _failures("take_token"):
+            wait = await self._script("take_token", keys, rate_per_s, burst, _ms(full_s))
+        return float(_text(wait))
+
     # -- counters ----------------------------------------------------------------------------
     async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None:
         await self.incr_many({name: amount}, day)
@@ -457,6 +605,7 @@ class RedisStore:
             async with self.client.pipeline(transaction=True) as pipe:
                 for name, amount in amounts.items():
                     pipe.hincrbyfloat(key, name, amount)
+                pipe.pexpire(key, _ms(self.limits.retention_s))
                 await pipe.execute()
 
     async def counters(self, day: date | None = None) -> dict[str, float]:
@@ -494,6 +643,18 @@ def _stream_entries(reply: Any) -> list[tuple[Any, Any]]:
     for group in groups:  # RESP3 replies wrap each stream's entries in one more list
         entries += group[0] if group and isinstance(group[0], list) else group
     return [(entry_id, fields) for entry_id, fields in entries if fields]
+
+
+def _pairs(counters: Mapping[str, float] | None) -> list[str | float]:
+    return [item for name, amount in (counters or {}).items() for item in (name, amount)]
+
+
+def _outbox(inbound_key: str, row: Sequence[Any]) -> OutboxRecord | None:
+    raw, sent, failures, dead = row
+    if raw is None:
+        return None
+    return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent or 0), int(failures or 0),
+                        dead is not None)  # fmt: skip
 
 
 def _entry(entry_id: object, fields: dict[Any, Any], deliveries: int) -> QueueEntry:

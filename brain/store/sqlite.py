@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, suppress
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +29,8 @@ from brain.store.base import (
     TicketPatch,
     TicketStatus,
     Turn,
+    conversation_of,
+    lease_lost,
     outbox_from_json,
     outbox_to_json,
     ref_from_json,
@@ -36,7 +38,7 @@ from brain.store.base import (
     today,
     utcnow,
 )
-from brain.store.lease import LeaseLocks
+from brain.store.lease import Lease, LeaseLocks
 from channels.base import (
     Author,
     ConversationRef,
@@ -54,11 +56,12 @@ SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS inbound_queue (
     id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL,
-    consumer TEXT, taken_at REAL, deliveries INTEGER NOT NULL DEFAULT 0);
+    consumer TEXT, taken_at REAL, deliveries INTEGER NOT NULL DEFAULT 0, conv TEXT);
 CREATE INDEX IF NOT EXISTS inbound_queue_waiting ON inbound_queue (consumer, id);
 CREATE TABLE IF NOT EXISTS outbox (
     inbound_key TEXT PRIMARY KEY, messages TEXT NOT NULL,
-    sent_count INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL);
+    sent_count INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
+    failures INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL);
 CREATE TABLE IF NOT EXISTS conversations (
     key TEXT PRIMARY KEY, ref TEXT NOT NULL, updated_at REAL NOT NULL);
@@ -73,6 +76,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_open_ticket_per_conversation
     ON tickets (conversation_key) WHERE status IN {_OPEN!r};
 CREATE INDEX IF NOT EXISTS tickets_by_status ON tickets (status, id);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL);
+CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (
     day TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (day, name));
 """
@@ -109,6 +113,7 @@ class SqliteStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.executescript(SCHEMA)
+        _migrate(conn)
         self._conn = conn
 
     async def close(self) -> None:
@@ -158,11 +163,14 @@ class SqliteStore:
             "INSERT INTO idempotency (key, expires_at) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at "
             "WHERE idempotency.expires_at < ?",
-            (message.idempotency_key, now + self.limits.idempotency_ttl_s, now),
+            (message.idempotency_key, now + self.limits.idempotency_s, now),
         )
         if cursor.rowcount != 1:
             return False
-        conn.execute("INSERT INTO inbound_queue (payload) VALUES (?)", (message.to_json(),))
+        conn.execute(
+            "INSERT INTO inbound_queue (payload, conv) VALUES (?, ?)",
+            (message.to_json(), conversation_of(message)),
+        )
         return True
 
     async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
@@ -207,21 +215,75 @@ class SqliteStore:
     async def ack(self, entry_id: str) -> None:
         await self._run(self._tx(_execute, "DELETE FROM inbound_queue WHERE id = ?", (entry_id,)))
 
+    async def finish(
+        self,
+        entry_id: str,
+        *,
+        lease: Lease | None = None,
+        outbox: tuple[str, int] | None = None,
+        counters: Mapping[str, float] | None = None,
+        conversation: str | None = None,
+        release: bool = True,
+    ) -> None:
+        # The conversation's unfinished entries are the queue rows themselves (``conv``).
+        finish = self._tx(self._finish, entry_id, lease, outbox, dict(counters or {}), release)
+        await self._run(finish)
+        if lease is not None and release:
+            lease.let_go()
+
+    async def head_of(self, conversation_key: str) -> QueueEntry | None:
+        sql = "SELECT id, payload, deliveries FROM inbound_queue WHERE conv = ? ORDER BY id LIMIT 1"
+        rows = await self._run(self._tx(_fetch, sql, (conversation_key,)))
+        if not rows:
+            return None
+        entry_id, payload, deliveries = rows[0]
+        return QueueEntry(str(entry_id), decode_queue_item(payload), max(2, int(deliveries)))
+
+    def _finish(
+        self, conn: sqlite3.Connection, entry_id: str, lease: Lease | None,
+        outbox: tuple[str, int] | None, counters: dict[str, float], release: bool,
+    ) -> None:  # fmt: skip
+        _fence(conn, lease)
+        if outbox is not None:
+            conn.execute(
+                "UPDATE outbox SET sent_count = MAX(sent_count, ?) WHERE inbound_key = ?",
+                (outbox[1], outbox[0]),
+            )
+        if counters:
+            _upsert_counters(conn, [(today().isoformat(), n, a) for n, a in counters.items()])
+        conn.execute("DELETE FROM inbound_queue WHERE id = ?", (entry_id,))
+        if lease is not None and release:
+            conn.execute(
+                "DELETE FROM locks WHERE name = ? AND token = ?", (lease.name, lease.token)
+            )
+
     async def queue_depth(self) -> int:
         rows = await self._run(self._tx(_fetch, "SELECT COUNT(*) FROM inbound_queue", ()))
         return int(rows[0][0])
 
     # -- outbox ------------------------------------------------------------------------------
     async def outbox_put(
-        self, inbound_key: str, messages: Sequence[OutboundMessage]
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float] | None = None,
+        lease: Lease | None = None,
     ) -> OutboxRecord:
-        return await self._run(self._tx(self._outbox_put, inbound_key, outbox_to_json(messages)))
+        payload = outbox_to_json(messages)
+        put = self._tx(self._outbox_put, inbound_key, payload, dict(counters or {}), lease)
+        return await self._run(put)
 
-    def _outbox_put(self, conn: sqlite3.Connection, key: str, payload: str) -> OutboxRecord:
-        conn.execute(
+    def _outbox_put(
+        self, conn: sqlite3.Connection, key: str, payload: str, counters: dict[str, float],
+        lease: Lease | None,
+    ) -> OutboxRecord:  # fmt: skip
+        _fence(conn, lease)
+        created = conn.execute(
             "INSERT OR IGNORE INTO outbox (inbound_key, messages, created_at) VALUES (?, ?, ?)",
             (key, payload, time.time()),
-        )
+        ).rowcount
+        if created and counters:
+            _upsert_counters(conn, [(today().isoformat(), n, a) for n, a in counters.items()])
         record = _outbox_row(conn, key)
         assert record is not None
         return record
@@ -233,18 +295,32 @@ class SqliteStore:
         sql = "UPDATE outbox SET sent_count = MAX(sent_count, ?) WHERE inbound_key = ?"
         await self._run(self._tx(_execute, sql, (sent_count, inbound_key)))
 
-    # -- lock --------------------------------------------------------------------------------
-    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
-        return self._locks.hold(name)
+    async def outbox_failed(self, inbound_key: str) -> int:
+        sql = "UPDATE outbox SET failures = failures + 1 WHERE inbound_key = ? RETURNING failures"
+        rows = await self._run(self._tx(_fetch, sql, (inbound_key,)))
+        return int(rows[0][0]) if rows else 0
 
-    async def _lock_acquire(self, name: str, token: str, ttl_s: float) -> bool:
+    async def outbox_dead(self, inbound_key: str) -> bool:
+        sql = "UPDATE outbox SET dead = 1 WHERE inbound_key = ? AND dead = 0"
+        return await self._run(self._tx(_changed, sql, (inbound_key,)))
+
+    # -- lock --------------------------------------------------------------------------------
+    def lock(self, name: str, owner: str | None = None) -> AbstractAsyncContextManager[Lease]:
+        return self._locks.hold(name, owner)
+
+    async def _lock_acquire(
+        self, name: str, token: str, ttl_s: float, owner: str, mine: str
+    ) -> bool:
         now = time.time()
+        # Free (expired), or left by our own consumer name before a restart.
         sql = (
             "INSERT INTO locks (name, token, expires_at) VALUES (?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET token = excluded.token, "
-            "expires_at = excluded.expires_at WHERE locks.expires_at < ?"
+            "expires_at = excluded.expires_at WHERE locks.expires_at < ? OR (? != '' "
+            "AND substr(locks.token, 1, length(?)) = ? AND substr(locks.token, 1, length(?)) != ?)"
         )
-        return await self._run(self._tx(_changed, sql, (name, token, now + ttl_s, now)))
+        args = (name, token, now + ttl_s, now, owner, owner, owner, mine, mine)
+        return await self._run(self._tx(_changed, sql, args))
 
     async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
         sql = "UPDATE locks SET expires_at = ? WHERE name = ? AND token = ?"
@@ -295,7 +371,11 @@ class SqliteStore:
         conn.execute("DELETE FROM idempotency WHERE expires_at < ?", (now,))
         conn.execute("DELETE FROM outbox WHERE created_at < ?", (cutoff,))
         conn.execute("DELETE FROM locks WHERE expires_at < ?", (now,))
+        conn.execute("DELETE FROM buckets WHERE at < ?", (now - 86400,))  # full long ago
         conn.execute("DELETE FROM kv WHERE expires_at < ?", (now,))
+        # Counters are kept per day: the days before the cut-off's go.
+        cutoff_day = datetime.fromtimestamp(cutoff, tz=UTC).date().isoformat()
+        conn.execute("DELETE FROM counters WHERE day < ?", (cutoff_day,))
         conn.execute(
             f"DELETE FROM tickets WHERE status NOT IN {_OPEN!r} AND updated_at < ?", (cutoff,)
         )
@@ -389,7 +469,7 @@ class SqliteStore:
 
     # -- kv ----------------------------------------------------------------------------------
     async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None:
-        expires = time.time() + ttl_s if ttl_s is not None else None
+        expires = time.time() + self.limits.kept(ttl_s) if ttl_s is not None else None
         sql = "INSERT OR REPLACE INTO kv (key, value, expires_at) VALUES (?, ?, ?)"
         await self._run(self._tx(_execute, sql, (key, value, expires)))
 
@@ -409,6 +489,10 @@ class SqliteStore:
         rows = await self._run(self._tx(_fetch, sql, (len(prefix), prefix, time.time())))
         return {str(k): str(v) for k, v in rows}
 
+    # -- per-customer rate -------------------------------------------------------------------
+    async def take_token(self, bucket: str, rate_per_s: float, burst: int) -> float:
+        return await self._run(self._tx(_take_token, bucket, rate_per_s, burst, time.time()))
+
     # -- counters ----------------------------------------------------------------------------
     async def incr(self, name: str, amount: float = 1, day: date | None = None) -> None:
         await self.incr_many({name: amount}, day)
@@ -422,6 +506,36 @@ class SqliteStore:
         sql = "SELECT name, value FROM counters WHERE day = ?"
         rows = await self._run(self._tx(_fetch, sql, ((day or today()).isoformat(),)))
         return {str(name): float(value) for name, value in rows}
+
+
+def _take_token(
+    conn: sqlite3.Connection, bucket: str, rate: float, burst: int, now: float
+) -> float:
+    row = conn.execute("SELECT tokens, at FROM buckets WHERE name = ?", (bucket,)).fetchone()
+    tokens, at = (float(row[0]), float(row[1])) if row else (float(burst), now)
+    tokens = min(float(burst), tokens + max(0.0, now - at) * rate)
+    wait = 0.0
+    if tokens >= 1:
+        tokens -= 1
+    else:
+        wait = (1 - tokens) / rate
+    conn.execute(
+        "INSERT INTO buckets (name, tokens, at) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET tokens = excluded.tokens, at = excluded.at",
+        (bucket, tokens, now),
+    )
+    return wait
+
+
+def _fence(conn: sqlite3.Connection, lease: Lease | None) -> None:
+    """Refuse a write made under a lease whose lock someone else holds now."""
+    if lease is None:
+        return
+    row = conn.execute(
+        "SELECT token FROM locks WHERE name = ? AND expires_at > ?", (lease.name, time.time())
+    ).fetchone()
+    if row is None or row[0] != lease.token:
+        raise lease_lost(lease)
 
 
 def _upsert_counters(conn: sqlite3.Connection, rows: list[tuple[str, str, float]]) -> None:
@@ -446,11 +560,30 @@ def _fetch(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[An
 
 def _outbox_row(conn: sqlite3.Connection, key: str) -> OutboxRecord | None:
     row = conn.execute(
-        "SELECT messages, sent_count FROM outbox WHERE inbound_key = ?", (key,)
+        "SELECT messages, sent_count, failures, dead FROM outbox WHERE inbound_key = ?", (key,)
     ).fetchone()
     if row is None:
         return None
-    return OutboxRecord(inbound_key=key, messages=outbox_from_json(row[0]), sent_count=row[1])
+    return OutboxRecord(key, outbox_from_json(row[0]), int(row[1]), int(row[2]), bool(row[3]))
+
+
+# Columns added after a table first shipped: (table, column, definition).
+_ADDED_COLUMNS = (
+    ("inbound_queue", "conv", "TEXT"),
+    ("outbox", "failures", "INTEGER NOT NULL DEFAULT 0"),
+    ("outbox", "dead", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file written by an older version up to the current schema."""
+    for table, column, definition in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS inbound_queue_by_conversation ON inbound_queue (conv, id)"
+    )
 
 
 def _conversation_row(conn: sqlite3.Connection, key: str) -> Conversation | None:

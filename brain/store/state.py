@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from brain.store.base import Store
+from brain.store.base import RETAINED, Store
 
 _PAUSED = "paused:"
 _FAQ = "faq:"
 _DISABLED = "provider_disabled:"
 _DESK_REF = "desk_ref:"
 _PAGING = "paging:"
+_RELAYED = "relayed:"
+_SLOW_DOWN = "slow_down:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,8 @@ class SharedState:
 
     # -- where desks show tickets ---------------------------------------------------------
     async def map_card(self, desk: str, desk_ref: str, ticket_id: str) -> None:
-        await self.store.kv_set(f"{_DESK_REF}{desk}:{desk_ref}", ticket_id)
+        # Kept as long as retention allows: a ticket's card outlives no ticket.
+        await self.store.kv_set(f"{_DESK_REF}{desk}:{desk_ref}", ticket_id, ttl_s=RETAINED)
 
     async def ticket_of_card(self, desk: str, desk_ref: str) -> str | None:
         return await self.store.kv_get(f"{_DESK_REF}{desk}:{desk_ref}")
@@ -94,3 +97,21 @@ class SharedState:
 
     async def is_paging(self, desk: str, ticket_id: str) -> bool:
         return await self.store.kv_get(f"{_PAGING}{desk}:{ticket_id}") is not None
+
+    # -- which desks already show a queued relay (a retry skips them) -----------------------
+    async def relayed_desks(self, relay_key: str) -> set[str]:
+        raw = await self.store.kv_get(_RELAYED + relay_key)
+        return set(json.loads(raw)) if raw else set()
+
+    async def mark_relayed(self, relay_key: str, desks: set[str], ttl_s: float) -> None:
+        await self.store.kv_set(_RELAYED + relay_key, json.dumps(sorted(desks)), ttl_s=ttl_s)
+
+    # -- customers asked to slow down (one notice per quiet period) --------------------------
+    async def first_slow_down(self, bucket: str, quiet_s: float) -> bool:
+        """True if ``bucket``'s customer was not asked to slow down in the last ``quiet_s``
+        (and remembers that they are now). Two replicas may both say True at once: rare."""
+        key = _SLOW_DOWN + bucket
+        if await self.store.kv_get(key) is not None:
+            return False
+        await self.store.kv_set(key, "1", ttl_s=quiet_s)
+        return True

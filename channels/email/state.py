@@ -22,7 +22,7 @@ class KeyValue(Protocol):
 
 
 class Locks(Protocol):
-    def lock(self, name: str) -> AbstractAsyncContextManager[None]:
+    def lock(self, name: str) -> AbstractAsyncContextManager[object]:
         """Held by one holder at a time across processes (a lease renewed while held)."""
 
 

@@ -1,0 +1,195 @@
+"""The KB path through the real dispatcher and brain: throughput, latency, round trips, memory.
+
+Each store backend in turn (SQLite in a temporary directory, a real redis-server started on a
+free loopback port): ``--messages`` questions the sample knowledge base answers, spread over
+``--conversations`` conversations, injected at once through an in-memory channel; then, on
+Redis, a paced run at half the measured Redis rate for latency (enqueue -> reply sent).
+Round trips are counted at the Redis client (one per command or pipeline sent).
+
+Run: ``python bench/pipeline.py [--messages N] [--conversations N] [--paced-seconds S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from redis.asyncio.connection import AbstractConnection
+
+from bot.dispatch import DispatchConfig, Dispatcher
+from bot.wiring import build_brain
+from brain.knowledge import KnowledgeBase
+from brain.store.base import Store, StoreLimits
+from brain.store.redis import RedisStore
+from brain.store.sqlite import SqliteStore
+from channels.base import OutboundMessage
+from channels.fake import FakeChannel
+from config.settings import PACKAGED_KNOWLEDGE_DIR, load_settings
+from tests.servers import start_redis
+
+CONCURRENCY = 1000
+
+QUESTIONS = [
+    "How do I return an item?",
+    "where is my order",
+    "I forgot my password",
+    "do you ship to Norway?",
+    "can I pay with Klarna",
+    "I was charged twice for one order",
+    "how long does a refund take",
+]
+
+
+class TimedChannel(FakeChannel):
+    """Records when each reply was sent, by the message id it answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_at: dict[str, float] = {}
+
+    async def send(self, message: OutboundMessage) -> None:
+        await super().send(message)
+        if message.in_reply_to is not None:
+            self.sent_at.setdefault(message.in_reply_to, time.perf_counter())
+
+
+class RoundTrips:
+    """Counts what the Redis client sends: one per command, one per pipeline."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._original = AbstractConnection.send_packed_command
+
+    def __enter__(self) -> RoundTrips:
+        original, counter = self._original, self
+
+        async def counted(
+            conn: AbstractConnection, command: Any, check_health: bool = True
+        ) -> None:
+            counter.count += 1
+            await original(conn, command, check_health)
+
+        AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        AbstractConnection.send_packed_command = self._original  # type: ignore[method-assign]
+
+
+def question(i: int, conversations: int) -> tuple[str, str]:
+    conversation = i % conversations
+    # Each conversation asks different answerable questions: a repeat would escalate.
+    text = QUESTIONS[(i // conversations + conversation) % len(QUESTIONS)]
+    return f"c{conversation}", text
+
+
+async def start(store: Store, kb: KnowledgeBase) -> tuple[TimedChannel, Dispatcher, Any]:
+    channel = TimedChannel()
+    brain, _ = build_brain(load_settings(env_file=None), store, kb)
+    config = DispatchConfig(consumer="bench", max_concurrency=CONCURRENCY)
+    dispatcher = Dispatcher(store, brain, {channel.name: channel}, config)
+    await channel.start(dispatcher.submit)
+    return channel, dispatcher, asyncio.create_task(dispatcher.run())
+
+
+async def burst(store: Store, kb: KnowledgeBase, messages: int, conversations: int) -> float:
+    channel, dispatcher, worker = await start(store, kb)
+    started = time.perf_counter()
+    for i in range(messages):
+        conversation, text = question(i, conversations)
+        await channel.inject(channel.message(text, conversation=conversation))
+    await dispatcher.drain()
+    elapsed = time.perf_counter() - started
+    dispatcher.stop()
+    await worker
+    assert await store.queue_depth() == 0
+    print(f"  {store.backend}: {messages} messages in {elapsed:.2f} s, {len(channel.sent)} replies")
+    return messages / elapsed
+
+
+async def paced(store: Store, kb: KnowledgeBase, rate: float, seconds: float) -> list[float]:
+    """Latencies (ms) of messages injected at ``rate`` per second for ``seconds``."""
+    channel, dispatcher, worker = await start(store, kb)
+    injected: dict[str, float] = {}
+    total = int(rate * seconds)
+    begin = time.perf_counter()
+    for i in range(total):
+        due = begin + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        conversation, text = question(i, 5000)  # fresh conversations: every one is answered
+        message = channel.message(text, conversation=f"p{conversation}", message_id=f"paced-{i}")
+        injected[message.message_id] = time.perf_counter()
+        await channel.inject(message)
+    await dispatcher.drain()
+    dispatcher.stop()
+    await worker
+    return sorted(
+        (channel.sent_at[m] - t) * 1000 for m, t in injected.items() if m in channel.sent_at
+    )
+
+
+def percentile(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--conversations", type=int, default=600)
+    parser.add_argument("--paced-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    kb = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
+    limits = StoreLimits()
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = SqliteStore(Path(tmp) / "bench.db", limits=limits)
+        await sqlite.open()
+        sqlite_rate = await burst(sqlite, kb, args.messages, args.conversations)
+        await sqlite.close()
+        server = start_redis(Path(tmp) / "redis")
+        try:
+            redis = RedisStore.from_url(server.url, limits=limits, namespace="bench")
+            await redis.open()
+            with RoundTrips() as trips:
+                redis_rate = await burst(redis, kb, args.messages, args.conversations)
+            per_message = trips.count / args.messages
+            latencies = await paced(redis, kb, redis_rate / 2, args.paced_seconds)
+            await redis.close()
+        finally:
+            server.stop()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
+    print(f"{args.messages} messages over {args.conversations} conversations, sample KB")
+    print(f"sqlite  {sqlite_rate:8.0f} msg/s")
+    print(f"redis   {redis_rate:8.0f} msg/s, {per_message:.1f} round trips per message")
+    print(
+        f"redis at {redis_rate / 2:.0f} msg/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"({len(latencies)} messages)"
+    )
+    print(f"peak RSS {rss_mb:.0f} MB")
+    print(
+        json.dumps(
+            {
+                "redis_messages_per_second": round(redis_rate, 1),
+                "sqlite_messages_per_second": round(sqlite_rate, 1),
+                "redis_round_trips_per_message": round(per_message, 2),
+                "p50_ms": round(p50, 2),
+                "p99_ms": round(p99, 2),
+                "peak_rss_mb": round(rss_mb, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

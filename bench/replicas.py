@@ -1,0 +1,168 @@
+"""1 vs 2 replicas (separate processes) on one redis-server: throughput ratio, duplicates,
+order violations.
+
+The KB path with the real brain (``tests/replica.py --brain kb``): ``--conversations`` customers
+each ask the seven sample questions the knowledge base answers, queued before the replicas start
+consuming; each replica's channel writes what it posts to a file. Duplicates are replies beyond
+one per message; an order violation is a reply posted before the reply to an earlier message of
+the same conversation. Run: ``python bench/replicas.py [--conversations N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from brain.store.base import StoreLimits
+from brain.store.redis import RedisStore
+from channels.base import Author, ConversationRef, InboundMessage
+from tests.servers import RedisServer, start_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+QUESTIONS = [
+    "How do I return an item?",
+    "where is my order",
+    "I forgot my password",
+    "do you ship to Norway?",
+    "can I pay with Klarna",
+    "I was charged twice for one order",
+    "how long does a refund take",
+]
+
+
+async def fill(server: RedisServer, namespace: str, conversations: int) -> int:
+    store = RedisStore.from_url(server.url, limits=StoreLimits(), namespace=namespace)
+    await store.open()
+    total = 0
+    for n in range(len(QUESTIONS)):
+        for c in range(conversations):
+            ref = ConversationRef(channel="fake", conversation_id=f"c{c}")
+            text = QUESTIONS[(n + c) % len(QUESTIONS)]
+            message = InboundMessage(ref=ref, message_id=f"c{c}-{n}", author=Author(f"u{c}"),
+                                     text=text)  # fmt: skip
+            total += await store.enqueue(message)
+    await store.close()
+    return total
+
+
+def run_replicas(server: RedisServer, namespace: str, count: int, tmp: Path) -> list[dict]:
+    out, go = tmp / f"{namespace}.jsonl", tmp / f"{namespace}.go"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.replica",
+                "--redis",
+                server.url,
+                "--namespace",
+                namespace,
+                "--consumer",
+                f"r{i}",
+                "--out",
+                str(out),
+                "--go",
+                str(go),
+                "--brain",
+                "kb",
+                "--reclaim-idle",
+                "120",
+                "--lock-ttl",
+                "30",
+                "--exit-when-idle",
+                "1.0",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
+    for process in processes:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    go.touch()
+    started = time.time()
+    for process in processes:
+        process.wait(timeout=600)
+        assert process.stdout is not None
+        process.stdout.close()
+    replies = [json.loads(line) for line in out.read_text().splitlines()]
+    for reply in replies:
+        reply["t"] -= started
+    return replies
+
+
+def judge(replies: list[dict]) -> tuple[float, int, int]:
+    """(seconds until the last reply, duplicates, order violations)."""
+    seen: dict[str, int] = defaultdict(int)
+    by_conversation: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for reply in replies:
+        seen[reply["in_reply_to"]] += 1
+        if seen[reply["in_reply_to"]] == 1:
+            number = int(reply["in_reply_to"].split("-")[1])
+            by_conversation[reply["conv"]].append((reply["t"], number))
+    duplicates = sum(n - 1 for n in seen.values())
+    violations = 0
+    for posted in by_conversation.values():
+        numbers = [n for _, n in sorted(posted)]
+        violations += sum(1 for a, b in itertools.pairwise(numbers) if b < a)
+    return max(r["t"] for r in replies), duplicates, violations
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conversations", type=int, default=400)
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        server = start_redis(tmp / "redis")
+        try:
+            for count in (1, 2):
+                namespace = f"replicas{count}"
+                total = await fill(server, namespace, args.conversations)
+                replies = run_replicas(server, namespace, count, tmp)
+                seconds, duplicates, violations = judge(replies)
+                answered = len({r["in_reply_to"] for r in replies})
+                by = defaultdict(int)
+                for reply in replies:
+                    by[reply["by"]] += 1
+                results[count] = (total / seconds, duplicates, violations)
+                print(
+                    f"{count} replica(s): {total} messages, {answered} answered in "
+                    f"{seconds:.2f} s = {total / seconds:.0f} msg/s; per replica "
+                    f"{dict(by)}; duplicates {duplicates}, order violations {violations}"
+                )
+        finally:
+            server.stop()
+    speedup = results[2][0] / results[1][0]
+    print(f"speedup with 2 replicas: {speedup:.2f}x")
+    print(
+        json.dumps(
+            {
+                "replica_speedup": round(speedup, 2),
+                "duplicates": results[1][1] + results[2][1],
+                "order_violations": results[1][2] + results[2][2],
+                "one_replica_messages_per_second": round(results[1][0], 1),
+                "two_replicas_messages_per_second": round(results[2][0], 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
