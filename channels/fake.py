@@ -21,7 +21,7 @@ from channels.base import (
     OutboundMessage,
     Role,
 )
-from channels.text import split_text
+from channels.text import split_outbound, split_text
 from config.errors import ChannelError, DeliveryRefused
 
 
@@ -43,6 +43,11 @@ class FakeChannel:
 
     async def stop(self) -> None:
         self._handler = None
+
+    def split(self, message: OutboundMessage) -> list[OutboundMessage]:
+        if self.max_chars is None:
+            return [message]
+        return split_outbound(message, self.max_chars)
 
     async def send(self, message: OutboundMessage) -> None:
         if self.fail_next_sends > 0:

@@ -10,6 +10,10 @@ the limit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from channels.base import OutboundMessage
 
 FENCE = "```"
 # Preferred cut points, best first; the first ones only if the part keeps at least half the limit.
@@ -75,3 +79,25 @@ def printable(text: str) -> str:
     or desk shows anything else."""
     text = _ANSI.sub("\N{REPLACEMENT CHARACTER}", text)
     return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text)
+
+
+def split_outbound(
+    message: OutboundMessage,
+    limit: int,
+    prefix: str = "",
+    splitter: Callable[[str, int], list[str]] = split_text,
+) -> list[OutboundMessage]:
+    """``message`` as the parts a platform with a ``limit`` posts, one ``send`` each (the
+    ``SplitsMessages`` capability). The first part keeps the sender's name (shown as
+    ``prefix``, which counts against its room) and what it replies to; later parts get their
+    own message ids, so each is delivered and recorded once."""
+    texts = splitter(message.text, limit - len(prefix))
+    if len(texts) <= 1:
+        return [message]
+    parts = [replace(message, text=texts[0])]
+    for number, text in enumerate(texts[1:], start=1):
+        part_id = f"{message.message_id}#{number}" if message.message_id else None
+        parts.append(
+            replace(message, text=text, sender_name=None, in_reply_to=None, message_id=part_id)
+        )
+    return parts

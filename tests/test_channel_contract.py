@@ -20,7 +20,13 @@ from typing import Any
 
 import pytest
 
-from channels.base import Channel, ConversationRef, InboundMessage, OutboundMessage
+from channels.base import (
+    Channel,
+    ConversationRef,
+    InboundMessage,
+    OutboundMessage,
+    SplitsMessages,
+)
 from channels.fake import FakeChannel
 from config.errors import DeliveryRefused
 from tests.fakes.fake_slack import SECRET, TEAM_ID, FakeSlack, Inbox, post, sign, slack_settings
@@ -276,3 +282,22 @@ async def test_stop_is_idempotent(harness: Harness) -> None:
 
 def _words(text: str) -> list[Any]:
     return text.split()
+
+
+async def test_a_splitting_channel_posts_each_recorded_part_once(harness: Harness) -> None:
+    channel = harness.channel
+    if not isinstance(channel, SplitsMessages):
+        assert harness.limit >= 100_000, "a channel with a size limit must offer split()"
+        return
+    text = "\n\n".join(f"Paragraph {i}: " + "word " * 120 for i in range(12))
+    message = OutboundMessage(ref=harness.reachable, text=text, sender_name="Alice",
+                              message_id="m1")  # fmt: skip
+    parts = channel.split(message)
+    assert len(parts) >= 2 and parts[0].sender_name == "Alice"
+    assert all(p.sender_name is None for p in parts[1:])
+    assert len({p.message_id for p in parts}) == len(parts)
+    for number, part in enumerate(parts, start=1):
+        await channel.send(part)  # what the outbox does, one recorded part at a time
+        assert len(harness.received()) == number
+    assert all(len(text) <= harness.limit for text in harness.received())
+    assert _words(" ".join(harness.received())).count("word") == text.count("word")

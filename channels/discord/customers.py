@@ -37,7 +37,8 @@ from channels.base import (
     ReplyHints,
 )
 from channels.discord.connection import DiscordConnection
-from channels.discord.text import describe_files, split_message, without_mention
+from channels.discord.text import MAX_CHARS, describe_files, split_message, without_mention
+from channels.text import split_outbound
 from config.errors import ChannelError, DeliveryRefused
 from config.settings import DiscordSettings
 
@@ -234,6 +235,13 @@ class DiscordChannel:
             task.cancel()
 
     # -- sending ---------------------------------------------------------------------------
+
+    def split(self, message: OutboundMessage) -> list[OutboundMessage]:
+        """The messages ``send`` posts for ``message`` (``SplitsMessages``): the outbox records
+        each, so a retry resumes at the part that failed."""
+        name = message.sender_name
+        prefix = f"**{discord.utils.escape_markdown(name)}**: " if name else ""
+        return split_outbound(message, MAX_CHARS, prefix, split_message)
 
     async def send(self, message: OutboundMessage) -> None:
         ref = message.ref

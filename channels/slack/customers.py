@@ -50,6 +50,7 @@ from channels.base import (
 )
 from channels.slack.connection import SlackConnection
 from channels.slack.ids import malformed, shown
+from channels.text import split_outbound
 from channels.text import split_text as split
 from config.errors import ChannelError, DeliveryRefused
 from config.settings import SlackSettings
@@ -221,6 +222,12 @@ class SlackChannel:
             raise ChannelError("slack: a customer message arrived while the channel is stopped")
         if not await handler(message):
             log.debug("slack: duplicate delivery of %s dropped", message.message_id)
+
+    def split(self, message: OutboundMessage) -> list[OutboundMessage]:
+        """The posts ``send`` makes for ``message`` (``SplitsMessages``): the outbox records
+        each, so a retry resumes at the part that failed."""
+        prefix = f"*{escape(message.sender_name)}*: " if message.sender_name else ""
+        return split_outbound(message, MAX_CHUNK, prefix)
 
     async def send(self, message: OutboundMessage) -> None:
         ref = message.ref
