@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from brain.store.base import Ticket
-from channels.base import BotEvent, EscalationCard, EventSink, OutboundMessage
+from channels.base import BotEvent, EscalationCard, EventSink, InboundMessage, OutboundMessage
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +55,14 @@ class Events:
                         "agent_name": message.sender_name, "in_reply_to": message.in_reply_to},
         }  # fmt: skip
         await self.emit(BotEvent("message.created", f"msg:{event_id}", message.ref, data))
+
+    async def csat_received(
+        self, message: InboundMessage, rating: int, comment: str | None
+    ) -> None:
+        """``csat.received``: the customer's 1-5 rating (and masked comment) after a resolve."""
+        data = {
+            "csat": {"rating": rating, "comment": comment},
+            "customer": {"id": message.author.id, "name": message.author.display_name},
+        }
+        event_id = f"csat:{message.idempotency_key}"
+        await self.emit(BotEvent("csat.received", event_id, message.ref, data))

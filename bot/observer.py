@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.events import Events
 from bot.metrics import Metrics
 from bot.tracing import record_llm_span
 from brain.conversation import DeskResult
@@ -222,9 +223,10 @@ class _Brain(Protocol):
 class CsatResponder:
     """The brain with the CSAT step around it (a ``bot.dispatch.Responder``)."""
 
-    def __init__(self, brain: _Brain, observer: Observer) -> None:
+    def __init__(self, brain: _Brain, observer: Observer, events: Events | None = None) -> None:
         self.brain = brain
         self.observer = observer
+        self.events = events or Events()
 
     async def handle(self, message: InboundMessage) -> Decision:
         rated = await self._rating(message)
@@ -256,8 +258,10 @@ class CsatResponder:
         if self.observer.metrics is not None:
             self.observer.metrics.rated(rating)
         await facts.put(key, "csat_rated", message.received_at)
-        if comment:
-            await facts.put(key, "csat_comment", self.observer.redactor.redact(comment).text)
+        masked = self.observer.redactor.redact(comment).text if comment else None
+        if masked:
+            await facts.put(key, "csat_comment", masked)
+        await self.events.csat_received(message, rating, masked)
         store, turn_id = facts.store, message.idempotency_key
         await store.append_turn(message.ref, Turn(turn_id, "customer", message.text))
         await store.append_turn(message.ref, Turn(f"{turn_id}:bot", "bot", CSAT_THANKS))

@@ -331,7 +331,7 @@ async def build_parts(
     events = Events([a for a in adapters if isinstance(a, EventSink)])
     hub = build_hub(settings, store, desks, admin.run, alerts, events=events, observer=observer)
     dispatcher = Dispatcher(
-        store, CsatResponder(brain, observer), {c.name: c for c in channels},
+        store, CsatResponder(brain, observer, events), {c.name: c for c in channels},
         dispatch_config(settings), hub, events, observer=observer,
     )  # fmt: skip
     for adapter in adapters:  # adapters that serve an API of the bot (the web channel)

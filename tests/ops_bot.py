@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.wiring import Parts, build_parts
 from brain.store.base import Store
-from channels.base import Author, DeskAction, DeskEvent, DeskFeedback, Part
+from channels.base import Author, BotEvent, DeskAction, DeskEvent, DeskFeedback, Part
 from channels.fake import FakeChannel, FakeDesk
 from config.settings import Settings
 
@@ -25,6 +25,10 @@ class FakeAdapter:
         self.channels = (channel,)
         self.desks = (desk,)
         self.up = True
+        self.events: list[BotEvent] = []
+
+    async def emit(self, event: BotEvent) -> None:  # an EventSink, as the web channel is
+        self.events.append(event)
 
     @property
     def connected(self) -> bool:

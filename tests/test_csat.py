@@ -32,6 +32,8 @@ async def test_asked_once_after_a_resolve_and_recorded(store: Store, tmp_path: P
         assert await bot.customer("4 - quick, thanks Alice") == [CSAT_THANKS]
         facts = await Facts(store, 86400).get("fake:-:c1")
         assert (facts.csat_rating, facts.csat_comment) == (4, "quick, thanks Alice")
+        (rated,) = [e for e in bot.adapter.events if e.kind == "csat.received"]
+        assert rated.data["csat"] == {"rating": 4, "comment": "quick, thanks Alice"}
         assert facts.resolved_by == "agent" and facts.reopened is None  # a rating is no reopen
         # A second hand-off in the same conversation, resolved again: no second question.
         await escalate_and_resolve(bot, store)
