@@ -309,3 +309,8 @@ def test_kept_spans_are_never_redacted() -> None:
     assert Redactor().redact(text).text == "ref [CARD_1] and [CARD_1], ref [PHONE_1]"
     redaction = Redactor(keep=r"(?<=ref )[0-9]+").redact(text)
     assert redaction.text == "ref 4111111111111111 and [CARD_1], ref 0612345678"
+
+
+def test_times_with_fractional_seconds_are_not_phone_numbers() -> None:
+    line = "Running job (scheduled at 2026-12-01 11:30:27.812345+00:00)"
+    assert Redactor().redact(line).text == line
