@@ -92,13 +92,23 @@ class OpsServer:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        """Liveness: 200 while the process answers. The body says ``degraded`` (with the
+        failing checks) while it cannot serve, e.g. during a store outage: restarting it would
+        not help, so liveness stays 200 and readiness says 503."""
+        readiness = await self._check()
+        if readiness.ready:
+            return web.json_response({"status": "ok"})
+        failing = {k: v for k, v in readiness.checks.items() if v != "ok"}
+        return web.json_response({"status": "degraded", "checks": failing})
 
     async def _readyz(self, request: web.Request) -> web.Response:
-        try:
-            readiness = await asyncio.wait_for(self._readiness(), CHECK_TIMEOUT_S)
-        except Exception as err:
-            readiness = Readiness({"readiness": f"check failed: {err or type(err).__name__}"})
+        readiness = await self._check()
         status = 200 if readiness.ready else 503
         body = {"status": "ready" if readiness.ready else "not ready", "checks": readiness.checks}
         return web.json_response(body, status=status)
+
+    async def _check(self) -> Readiness:
+        try:
+            return await asyncio.wait_for(self._readiness(), CHECK_TIMEOUT_S)
+        except Exception as err:
+            return Readiness({"readiness": f"check failed: {err or type(err).__name__}"})
