@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from channels.base import OutboundMessage
+from channels.base import EscalationCard, OutboundMessage
 
 FENCE = "```"
 # Preferred cut points, best first; the first ones only if the part keeps at least half the limit.
@@ -101,3 +101,30 @@ def split_outbound(
             replace(message, text=text, sender_name=None, in_reply_to=None, message_id=part_id)
         )
     return parts
+
+
+# -- how every desk words a card ------------------------------------------------------------
+def card_status(card: EscalationCard, who: Callable[[str | None], str]) -> str | None:
+    """ "Claimed by ...", "Resolved by ... in 12 min", "Handed back ..."; None while open.
+    ``who`` renders the agent the platform's way (a mention where it can)."""
+    name = who(card.agent)
+    if card.status == "claimed":
+        return f"Claimed by {name}"
+    if card.status == "resolved":
+        took = f" in {duration(card.handle_time_s)}" if card.handle_time_s is not None else ""
+        return f"Resolved by {name}{took}"
+    if card.status == "handed_back":
+        return f"Handed back to the bot by {name}"
+    return None
+
+
+def readable_reason(reason: str) -> str:
+    text = reason.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return f"{round(seconds)} s"
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"

@@ -21,6 +21,7 @@ from typing import Any
 import discord
 
 from channels.base import DeskAction, EscalationCard
+from channels.text import card_status, readable_reason
 from config.errors import ChannelError
 from config.settings import DeskSettings
 
@@ -93,7 +94,7 @@ def card_embed(card: EscalationCard, desk: DeskSettings) -> discord.Embed:
     embed.add_field(name="Urgency", value=urgency)
     sentiment = f"{card.sentiment:+.2f}" if card.sentiment is not None else "–"
     embed.add_field(name="Sentiment", value=sentiment)
-    reasons = "\n".join(f"• {_readable(r)}" for r in card.reasons) or "–"
+    reasons = "\n".join(f"• {readable_reason(r)}" for r in card.reasons) or "–"
     embed.add_field(name="Why", value=_field(reasons), inline=False)
     if card.transcript:
         lines = "\n".join(_short(line, 200) for line in card.transcript[-_TRANSCRIPT_LINES:])
@@ -131,15 +132,7 @@ def button(action: str, ticket_id: str) -> discord.ui.Button[discord.ui.View]:
 
 
 def status_line(card: EscalationCard) -> str | None:
-    who = _who(card.agent)
-    if card.status == "claimed":
-        return f"Claimed by {who}"
-    if card.status == "resolved":
-        took = f" in {_duration(card.handle_time_s)}" if card.handle_time_s is not None else ""
-        return f"Resolved by {who}{took}"
-    if card.status == "handed_back":
-        return f"Handed back to the bot by {who}"
-    return None
+    return card_status(card, _who)
 
 
 def card_text(card: EscalationCard) -> str:
@@ -154,18 +147,6 @@ def _who(agent: str | None) -> str:
     if agent is None:
         return "someone"
     return f"<@{agent}>" if agent.isdigit() else _md(agent)
-
-
-def _readable(reason: str) -> str:
-    text = reason.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if seconds < 60:
-        return f"{round(seconds)} s"
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _md(text: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from channels.base import DeskAction, EscalationCard, HomeView
 from channels.slack.customers import escape
-from channels.text import printable
+from channels.text import card_status, duration, printable, readable_reason
 from config.errors import ChannelError
 from config.settings import DeskSettings
 
@@ -59,7 +59,7 @@ def card_blocks(card: EscalationCard, desk: DeskSettings) -> list[dict[str, Any]
     if (status := status_line(card)) is not None:
         blocks.append(_section(f"*{status}*"))
     blocks.append({"type": "section", "fields": [_md(f"*{k}*\n{v}") for k, v in _facts(card)]})
-    reasons = "\n".join(f"• {shown(_readable(r))}" for r in card.reasons) or "–"
+    reasons = "\n".join(f"• {shown(readable_reason(r))}" for r in card.reasons) or "–"
     blocks += [_section(f"*Why*\n{reasons}"), _section(f"*Summary*\n{shown(card.summary)}")]
     if card.transcript:
         lines = [_md(shown(_short(line))) for line in card.transcript[-_TRANSCRIPT_LINES:]]
@@ -73,15 +73,7 @@ def card_blocks(card: EscalationCard, desk: DeskSettings) -> list[dict[str, Any]
 
 
 def status_line(card: EscalationCard) -> str | None:
-    who = _who(card.agent)
-    if card.status == "claimed":
-        return f"Claimed by {who}"
-    if card.status == "resolved":
-        took = f" in {_duration(card.handle_time_s)}" if card.handle_time_s is not None else ""
-        return f"Resolved by {who}{took}"
-    if card.status == "handed_back":
-        return f"Handed back to the bot by {who}"
-    return None
+    return card_status(card, _who)
 
 
 def card_text(card: EscalationCard, mentions: str = "") -> str:
@@ -100,7 +92,7 @@ def home_blocks(view: HomeView, desk: DeskSettings, now: datetime) -> list[dict[
         age = (now - created).total_seconds()
         urgency = card.urgency or "normal"
         late = " · ⚠ over SLA" if age > sla.get(urgency, float("inf")) else ""
-        line = f"*{card.ticket_id}* · {card.status} · {urgency} · {_duration(age)}{late}"
+        line = f"*{card.ticket_id}* · {card.status} · {urgency} · {duration(age)}{late}"
         blocks.append(_section(f"{line}\n{shown(_short(card.summary, 300))}"))
     if len(tickets) > _HOME_TICKETS:
         blocks.append(
@@ -140,22 +132,10 @@ def _button(action_id: str, ticket_id: str) -> dict[str, Any]:
     return button
 
 
-def _readable(reason: str) -> str:
-    text = reason.replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
 def _who(agent: str | None) -> str:
     if agent is None:
         return "someone"
     return f"<@{agent}>" if _SLACK_USER.fullmatch(agent) else shown(agent)
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if seconds < 60:
-        return f"{round(seconds)} s"
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _short(text: str, limit: int = _LINE_CHARS) -> str:
