@@ -305,6 +305,16 @@ async def test_slash_command_is_acked_at_once_and_answered_privately(env: Env) -
         "2 FAQ entries: refunds, shipping", "ephemeral")  # fmt: skip
 
 
+async def test_a_command_whose_text_says_payload_is_not_dropped(env: Env) -> None:
+    # Bolt's own parser takes any form mentioning "payload" for an interactivity payload.
+    fields = load("slash_command.json") | {"text": "note the payload=broken"}
+    body = urlencode(fields | {"user_id": "U0CAROL", "response_url": env.fake.hook_url()})
+    assert (await post(env.url, body, sign(body, SECRET), FORM))[0] == 200
+    await env.connection.drain()
+    assert [(e.action, e.text) for e in env.agents.events] == [
+        (DeskAction.COMMAND, "note the payload=broken")]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("user_id", "group", "fails", "expected"),
     [("U0CAROL", [], False, False), ("U0ADMIN", [], False, True),

@@ -43,7 +43,6 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -51,7 +50,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from channels.slack.pacing import Pacer
-from channels.slack.requests import CheckedSocketModeHandler, body_problem, signature_problem
+from channels.slack.requests import (
+    CheckedSocketModeHandler,
+    SlackHttpRequest,
+    body_problem,
+    signature_problem,
+)
 from config.errors import ChannelError, ConfigError, DeliveryRefused
 from config.settings import SlackSettings, secret_value
 
@@ -236,7 +240,7 @@ class SlackConnection:
             level = logging.WARNING if status == 400 else logging.INFO
             log.log(level, "Slack HTTP: refused a request with %d: %s", status, reason)
             return web.json_response({"error": "invalid request"}, status=status)
-        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+        bolt_request = SlackHttpRequest(body=text, query=request.query_string,
                                         headers=dict(request.headers))  # fmt: skip
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 

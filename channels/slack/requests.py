@@ -7,6 +7,11 @@ broken request. Here the signature is checked first (so an unsigned request stay
 reveals nothing), then the body is parsed exactly as Bolt parses it and the fields Bolt and our
 listeners read are checked for type; anything else is a 400 with one log line. Socket Mode
 payloads get the same type checks (``CheckedSocketModeHandler``).
+
+Bolt also decides that a form body is an interactivity payload when the word "payload" appears
+anywhere in it, so a slash command such as ``/frontdesk note customer sent the payload`` was
+parsed as an empty payload and silently dropped. ``parse_slack_body`` looks for a ``payload``
+*field* instead, and ``SlackHttpRequest`` hands Bolt the body parsed that way.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ import logging
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -59,10 +68,36 @@ def signature_problem(
     return None
 
 
+def parse_slack_body(text: str, content_type: str | None) -> Any:
+    """The body as Bolt parses it, except that a form is an interactivity payload only when it
+    has a ``payload`` field (not merely the word somewhere in a command's text)."""
+    if text and content_type != "application/json" and not text.startswith("{"):
+        fields = dict(parse_qsl(text, keep_blank_values=True))
+        if "payload" not in fields:
+            return fields
+    return parse_body(text, content_type)
+
+
+class SlackHttpRequest(AsyncBoltRequest):
+    """A Bolt HTTP request whose body is parsed by ``parse_slack_body``. The raw body is kept
+    as received, so Bolt's signature check still covers exactly what Slack signed."""
+
+    def __init__(self, *, body: str, query: str, headers: dict[str, str]) -> None:
+        super().__init__(body=body, query=query, headers=dict(headers))
+        self.body = parse_slack_body(self.raw_body, self.content_type)
+        self.context = build_async_context(AsyncBoltContext({}), self.body)
+
+    def to_copyable(self) -> AsyncBoltRequest:
+        copy = super().to_copyable()  # re-parsed by Bolt's own rule: parse it again our way
+        copy.body = parse_slack_body(copy.raw_body, copy.content_type)
+        copy.context = build_async_context(copy.context, copy.body)
+        return copy
+
+
 def body_problem(text: str, content_type: str | None) -> str | None:
     """Why a signed body cannot be handled, or None."""
     try:
-        body: Any = parse_body(text, content_type)
+        body: Any = parse_slack_body(text, content_type)
     except ValueError as err:  # JSONDecodeError: truncated JSON or a bad ``payload=`` form
         return f"body is not valid JSON ({err})"
     return payload_problem(body)
