@@ -4,18 +4,19 @@ matters, "support failed before", sentiment, and the language.
 Sentiment starts from VADER (a maintained lexicon with rules for negation, boosters, capitals,
 "but" and emoji) and corrects what it gets wrong in support conversations: courtesy words
 ("please", "thanks") do not make a complaint positive, and exclamation marks alone do not make
-a factual report angry. The cue tables in ``brain.cues`` add what a lexicon cannot see:
-profanity, angry emoji, hashtags that curse the brand, accusations of lying or scamming,
-sarcasm that praises a failure, requests to be called or put through to staff, travel
-disruption, money out of reach, outages, safety, fraud, chargebacks, legal threats, personal
-data, and notes that support already failed. Every signal carries a short reason (shown on the
-escalation card), so an agent can see *why* a ticket was raised. The language detector is
-py3langid restricted to the configured languages: about 20 µs a message, no model download.
+a factual report angry. The cue tables in ``brain.cues`` (one module per signal) add what a
+lexicon cannot see: profanity (masked too: ``f*ck``, ``sh!t``), angry emoji, hashtags that
+curse the brand, accusations and insults, ultimatums, sarcasm that praises a failure, requests
+to be called, messaged or put through to staff, travel disruption, money out of reach,
+outages, safety, fraud, chargebacks, billing disputes, legal threats, personal data, and notes
+that support already failed. Emphasis (capitals, "??", "!!!", stretched words) counts as anger
+only with a complaint behind it. Every signal carries a short reason (shown on the escalation
+card), so an agent can see *why* a ticket was raised. The language detector is py3langid
+restricted to the configured languages: about 20 µs a message, no model download.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from brain import cues
-from brain.cues import Cue
+from brain.cues import Cue, anger, failed, lexicon, normalize, person, sensitive, urgency
+from brain.cues import first as _first
 from brain.playbook import Urgency
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
@@ -59,20 +60,23 @@ class SignalReader:
     def read(self, text: str, language: str = "en") -> Signals:
         text = _window(text)
         mood = self.sentiment(text, language)
-        angry = self._anger(text, mood)
+        failed_why = failed.FAILED_BEFORE.why if failed.FAILED_BEFORE.pattern.search(text) else None
+        angry = self._anger(text, mood, failed_why is not None)
         if angry == _SARCASM and mood >= 0:
             mood = -max(mood, 0.3)  # the praise is for a failure
-        urgent_cue = _first(cues.URGENT, text)
+        urgent_cue = _first(urgency.URGENT, text)
         # Saying "urgent" raises the urgency but hands over only with a situation behind it:
         # "need this urgently, fastest shipping please" is a question the bot can answer.
         situation = None
-        if urgent_cue is not None and urgent_cue is not cues.URGENT[-1]:
+        if urgent_cue is not None and urgent_cue is not urgency.URGENT[-1]:
             situation = urgent_cue.why
-        sensitive = _first(cues.SENSITIVE, text)
-        if sensitive is None and situation is not None and situation.startswith("safety"):
-            sensitive_why: str | None = situation
-        else:
-            sensitive_why = None if sensitive is None else sensitive.why
+        matter = _first(sensitive.SENSITIVE, text)
+        sensitive_why = None if matter is None else matter.why
+        if sensitive_why is None and situation is not None and situation.startswith("safety"):
+            sensitive_why = situation
+        if situation is None and sensitive.IN_PROGRESS.pattern.search(text):
+            situation = sensitive.IN_PROGRESS.why  # someone else has the account or card now
+            urgent_cue = sensitive.IN_PROGRESS
         return Signals(
             sentiment=mood,
             urgency=_urgency(text, urgent_cue),
@@ -80,18 +84,17 @@ class SignalReader:
             human_request=wants_human(text),
             urgent=situation,
             sensitive=sensitive_why,
-            failed_before=cues.FAILED_BEFORE.why if cues.FAILED_BEFORE.pattern.search(text)
-            else None,
-        )  # fmt: skip
+            failed_before=failed_why,
+        )
 
     def sentiment(self, text: str, language: str = "en") -> float:
         """VADER's compound score without courtesy words, problem words or exclamation marks
         ("arrived damaged!" reports, it does not rage), blended with a small German, French and
         Spanish lexicon. VADER's lexicon is English ("die" is a German article), so other
         languages get the small lexicon plus VADER's emoji only."""
-        plain = cues.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
-        plain = cues.FACTS.sub(" ", plain)
-        other = _lexicon_score(plain)
+        plain = anger.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
+        plain = anger.FACTS.sub(" ", plain)
+        other = lexicon.score(plain)
         if language != "en":
             plain = " ".join(_EMOJI.findall(plain))
         score = float(self._vader.polarity_scores(plain)["compound"]) if plain.strip() else 0.0
@@ -101,19 +104,28 @@ class SignalReader:
             score = (score + other) / 2
         return round(max(-1.0, min(1.0, score)), 3)
 
-    def _anger(self, text: str, mood: float) -> str | None:
-        cue = _first(cues.ANGER, text)
+    def _anger(self, text: str, mood: float, failed_before: bool) -> str | None:
+        """Strong cues fire alone (swearing, insults, sarcasm, ...); emphasis (capitals, "??",
+        "!!!", stretched words) counts only with a complaint behind it, so an excited question
+        ("is the sale on tonight!!!") stays calm."""
+        if normalize.masked_swearing(text) is not None:
+            return "profanity"
+        cue = _first(anger.ANGER, text)
         if cue is not None:
             return cue.why
-        if cues.PRAISE.search(text) and cues.PROBLEM.search(text):
+        if anger.PRAISE.search(text) and anger.PROBLEM.search(text):
             return _SARCASM
-        negative = mood < 0 or bool(cues.NEGATIVE_WORDS.search(text))
-        if _shouting(text) and negative:
+        negative = mood < 0 or failed_before or bool(anger.NEGATIVE_WORDS.search(text))
+        if negative and _shouting(text):
             return "writes in capitals"
-        if cues.RANT_PUNCTUATION.search(text) and negative:
+        if negative and _shouted_words(text):
+            return "shouts words in capitals"
+        if negative and (anger.RANT_PUNCTUATION.search(text) or anger.QUESTIONS.search(text)):
             return "repeated punctuation"
-        if cues.EXCLAMATIONS.search(text) and mood < 0:
+        if anger.EXCLAMATIONS.search(text) and (mood < 0 or failed_before):
             return "repeated punctuation"
+        if normalize.stretched(text) and (mood < 0 or failed_before):
+            return "stretched words"
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None
@@ -131,14 +143,14 @@ def _window(text: str) -> str:
 def wants_human(text: str) -> str | None:
     """Why the customer asks for a person, or None. Declining one ("no need for a human")
     removes that phrase before the search, so "don't call me, email me" still counts."""
-    cleaned = cues.NO_HUMAN.sub(" ", text)
-    cue = _first(cues.HUMAN, cleaned)
+    cleaned = person.NO_HUMAN.sub(" ", text)
+    cue = _first(person.HUMAN, cleaned)
     return None if cue is None else cue.why
 
 
 def urgency_cues(text: str) -> Urgency | None:
     """The urgency the wording alone suggests, or None when it suggests nothing."""
-    return _urgency(text, _first(cues.URGENT, text))
+    return _urgency(text, _first(urgency.URGENT, text))
 
 
 def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
@@ -147,13 +159,9 @@ def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
     shouting = _shouting(text)
     if re.search(r"!{3,}", text) and shouting:
         return Urgency.URGENT
-    if cues.SOON.pattern.search(text) or re.search(r"!{2,}", text) or shouting:
+    if urgency.SOON.pattern.search(text) or re.search(r"!{2,}", text) or shouting:
         return Urgency.HIGH
     return None
-
-
-def _first(table: Sequence[Cue], text: str) -> Cue | None:
-    return next((cue for cue in table if cue.pattern.search(text)), None)
 
 
 def _shouting(text: str) -> bool:
@@ -161,45 +169,14 @@ def _shouting(text: str) -> bool:
     return len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
 
 
-# -- a small lexicon for German, French and Spanish (VADER's is English) ----------------------
-def _words(text: str) -> list[str]:
-    return text.split()
+# Two words in capitals in a row, one of four letters or more ("THREE HOURS", "NOT AGAIN"):
+# emphasis. One capitalised word alone is more often a brand or an acronym (IKEA, GDPR, ATM).
+_CAPS_RUN = re.compile(r"(?-i:\b[A-Z]{2,}['’]?[A-Z]*[\s,.!?]+[A-Z]{2,}\b)")
 
 
-_LEXICON: dict[str, float] = {
-    **dict.fromkeys(
-        _words(
-            """schrecklich unverschämt betrug katastrophe furchtbar lächerlich furieux
-            inadmissible arnaque honteux scandaleux lamentable nul pésimo estafa vergonzoso
-            horrible fatal inaceptable"""
-        ),
-        -3.0,
-    ),
-    **dict.fromkeys(
-        _words(
-            """ärgerlich enttäuscht kaputt falsch verspätet beschädigt sauer unzufrieden
-            déçu déçue énervé cassé retard abîmé mécontent mécontente decepcionado
-            decepcionada enfadado enfadada roto tarde dañado molesto molesta harto"""
-        ),
-        -1.5,
-    ),
-    **dict.fromkeys(_words("gut toll super prima bien génial bueno genial perfecto"), 1.5),
-    **dict.fromkeys(_words("ausgezeichnet wunderbar excellent parfait excelente"), 2.5),
-}
-_NEGATIONS = frozenset(_words("nicht kein keine pas jamais no nunca ni"))
-
-
-def _lexicon_score(text: str) -> float:
-    words = [w.lower() for w in _WORD.findall(text)]
-    total = 0.0
-    for index, word in enumerate(words):
-        value = _LEXICON.get(word)
-        if value is None:
-            continue
-        if any(w in _NEGATIONS for w in words[max(0, index - 3) : index]):
-            value = -value * 0.6  # "nicht gut" is mildly negative
-        total += value
-    return round(total / math.sqrt(total * total + 12.0), 3)
+def _shouted_words(text: str) -> bool:
+    return any(max(len(w) for w in m.group(0).split()) >= 4 or len(m.group(0)) >= 8
+               for m in _CAPS_RUN.finditer(text))  # fmt: skip
 
 
 # -- language -------------------------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""Anger and frustration: profanity, angry emoji, hashtags cursing the brand, accusations,
+sarcasm that praises a failure, threats to leave, indignation and emphasis; plus the word
+classes the sentiment correction uses (courtesy and plain problem words)."""
+
+from __future__ import annotations
+
+from brain.cues.base import Cue, cue, pattern
+
+ANGER: tuple[Cue, ...] = (
+    cue(
+        "profanity",
+        r"""
+        \bf+u+c+k+\w* | \bf[\*\#@]+c?k\w* | \bf[\*\#@]{2,}\b | \bwtf+\b | \bffs\b | \bstfu\b |
+        \bsh[i1\*]t+(?:ty|s)?\b | \bbullsh[i\*]t\b | \bcrap(?:py)?\b | \bdamn(?:ed|it)?\b |
+        \bgoddamn\w* | \bpiss(?:ed|ing)?\b | \bbs\b | \basshole\w* | \bdickheads?\b |
+        \bbastards?\b | \bbloody\b | \bsucks?\b | \bsh[i\*]thole\b | \bscheiß\w* |
+        \bscheiss\w* | \bverdammt\w* | \bmerde\b | \bputain\b | \bbordel\b | \bfait\ chier\b |
+        \bmierda\b | \bjoder\b | \bhostia\b | \bputa\w* | \bcoño\b | \bcabrones?\b
+        """,
+    ),
+    cue(
+        "angry emoji",
+        r"""
+        [😠😡🤬👿💢🖕😤😒🙄🤮🤢👎]
+        """,
+    ),
+    cue(
+        "a hashtag cursing the brand",
+        r"""
+        \#\w*(?:fail|sucks?|worst|never\w*|boycott|shame|scam|fraud|joke|disgrace|ripoff|
+        rip_?off|useless|awful|terrible|hate|angry|furious|unacceptable|liars?|thieves|done|
+        bye\w*|nomore|notagain|ridiculous|pathetic|disappointed|rant)\w*
+        """,
+    ),
+    cue(
+        "accuses the company of lying or scamming",
+        r"""
+        \bliars?\b | \blying\b | \blied\b |
+        (?<!is\ this\ a\ )(?<!is\ that\ a\ )(?<!is\ it\ a\ )\bscam\w* | \bfraudsters?\b |
+        \bcrooks?\b | \bthie(?:f|ves|ving)\b | \brip(?:ped)?[\s-]?off\b | \bripoff\b |
+        \bstole\b | \bstealing\b | \bcon\ artists?\b | \bdaylight\ robbery\b | \bbetr[üu]g\w* |
+        \bl[üu]gner\w* | \babzocke\w* | \bescroc\w* | \barnaque\w* | \bmenteurs?\b |
+        \bvoleurs?\b | \bestafa\w* | \bladrones?\b | \bmentiros\w* | \btimo\b
+        """,
+    ),
+    cue(
+        "sarcasm that praises a failure",
+        r"""
+        \bthanks?\ (?:a\ lot\ )?for\ nothing\b |
+        \bthanks\ for\ (?:the\ )?(?:nothing|(?:lack\ of|zero|no)\ help) | \b(?:great|fantastic|
+        amazing|brilliant|awesome|excellent|stellar|wonderful|superb|top[-\ ]notch|
+        fab(?:ulous)?|nice|lovely|impressive)\ (?:job|work|service|stuff|customer\ service|
+        support)\b[^.!?]{0,60}\b(?:los[te]|losing|ruin|cancel|delay|late|broke|again|ignor|
+        forgot|missed) | \b(?:love|loving|adore)\ (?:how|that|it\ when|
+        being)\b[^.!?]{0,80}\b(?:never|not|no\b|again|still|los[te]|cancel|delay|wait|ignor|
+        charg|broke|fail|miss) | \bthanks\ for\ (?:the|a|making|
+        letting)\b[^.!?]{0,30}\b(?:wait|delay|late|cancel\w*|mess|nothing|rain|queue)\w*\b |
+        \bso\ much\ for\b | \byeah\ right\b | \boh\ (?:great|wonderful|joy|perfect)\b |
+        \bwhat\ a\ (?:joke|surprise|shocker)\b | \bwow\.?\ just\ wow\b | \b/s\b |
+        \bcheers\ for\ nothing\b | \bthanks\ for\ wasting\b | \bshocker\b |
+        \b(?:late|delayed|broken|wrong|useless|nothing|nobody|no\ one)\ as\ (?:usual|always)\b |
+        \bwho\ could\ have\ guessed\b | \bmerci\ pour\ rien\b | \bdanke\ f[üu]r\ nichts\b |
+        \bgracias\ por\ nada\b
+        """,
+    ),
+    cue(
+        "says they are angry or fed up",
+        r"""
+        \b(?:furious|livid|fuming|outraged|enraged|seething|irate|infuriat\w*|pissed|angry|
+        mad\ (?:at|about|as)|raging|fed\ up|sick\ (?:and\ tired\ )?of|had\ enough|
+        done\ with\ (?:you|this)|beyond\ frustrat\w*|so\ frustrat\w*|extremely\ frustrat\w*|
+        really\ frustrat\w*|frustrated|frustrating|annoyed|disgusted|appalled|unacceptable|
+        disgraceful|disgrace|pathetic|ridiculous|absurd|joke\ of\ a|useless|incompetent\w*|
+        worst|horrible|horrendous|atrocious|abysmal|appalling|shocking\ (?:service|support|
+        company)|terrible|awful|never\ (?:again|buying|ordering|flying|using)|shame\ on\ you|
+        how\ (?:dare|hard\ is\ it|difficult\ is\ it|is\ this\ (?:ok|okay|acceptable|legal))|
+        what\ the\ hell|are\ you\ (?:kidding|serious|joking)|you\ people\ are|w[üu]tend|
+        sauer\ (?:auf|über)|unversch[äa]mt\w*|frech\w*|inakzeptabel|entt[äa]uscht|genervt|
+        schrecklich|furieu(?:x|se)|énervée?|enervee?|inadmissible|scandaleu(?:x|se)|honteu(?:x|
+        se)|lamentable|nul(?:le)?\b|furios[oa]|enfadad[oa]|harto|harta|indignad[oa]|
+        vergonzos[oa]|inaceptable|p[ée]sim[oa]|una\ verg[üu]enza)
+        """,
+    ),
+    cue(
+        "threatens to leave",
+        r"""
+        \bnever\ (?:again|buying|ordering|flying|using|shopping|staying|booking|coming\ back|
+        recommend\w*)\b | \b(?:won'?t|will\ not|not)\ (?:be\ )?(?:flying|ordering|buying|using|
+        shopping|staying|booking|coming\ back|renewing)\b[^.!?]{0,30}\b(?:again|anymore|
+        ever)\b | \bcancell?ing\ (?:today|now|my|the|everything|it\ all)\b |
+        \bclosing\ my\ account\b | \b(?:lose|losing|lost)\ a\ (?:loyal\ )?customer\b |
+        \btaking\ my\ (?:business|money)\ elsewhere\b |
+        \bswitching\ to\ (?:a\ )?(?:competitor|another|someone)\b | \bnie\ wieder\b |
+        \bplus\ jamais\b | \bnunca\ m[áa]s\b
+        """,
+    ),
+    cue(
+        "insults the company or its staff",
+        r"""
+        \b(?:you(?:\ lot|\ guys|\ people|\ all)?|y'?all|u|ur\ (?:staff|company|team)|
+        your\ (?:staff|company|team|drivers?|agents?|people|service|support|app|website)|
+        this\ (?:company|shop|airline|bank|app))\ (?:are|r|is)\ (?:\w+\ ){0,3}?(?:clowns?|
+        jokers?|cowboys|muppets|amateurs?|idiots?|morons?|thieves|crooks|criminals|
+        a\ joke|a\ disgrace|hopeless|clueless|incompetent|pathetic|rubbish|garbage|trash|
+        a\ shambles|a\ nightmare|the\ worst|a\ scam|scammers|robbers|useless|shocking|
+        embarrassing|beyond\ help)\b |
+        \b(?:absolute|total|complete|utter|bunch\ of|pack\ of)\ (?:clowns|jokers|cowboys|
+        muppets|amateurs|idiots|morons|joke|shambles|disgrace|farce|shower|mess|nightmare|
+        incompetence|chaos)\b | \bclown\ (?:show|company|car)\b | \bcircus\b | 🤡
+        """,
+    ),
+    cue(
+        "gives an ultimatum",
+        r"""
+        \b(?:fix|sort|refund|resolve|solve|sort\ out|deal\ with)\ (?:this|it|me|my\ \w+)\b
+        [^.!?]{0,25}?
+        \bor\ (?:else|i'?ll|i\ will|i'?m\ (?:going|gonna)|i\ am\ going|we'?ll|we\ will)\b |
+        \bor\ i'?(?:ll|m\ going\ to|\ will)\ (?:go\ to|take|report|cancel|leave|dispute|contact|
+        call|tell|post|complain|switch|never)\b |
+        \b(?:last|final)\ (?:chance|warning)\b | \benough\ is\ enough\b |
+        \b(?:give|refund)\ me\ (?:my\ money|a\ (?:full\ )?refund|it)\ (?:back\ )?(?:now|
+        immediately|today)\b | \bi\ want\ (?:all\ of\ it|my\ money|it\ all|every\ penny|
+        every\ cent)\ back\b
+        """,
+    ),
+    cue(
+        "asks whether anyone is there at all",
+        r"""
+        \b(?:is\ )?(?:any\ ?(?:one|body)|some\ ?(?:one|body))\ (?:actually\ |even\ |still\ )?
+        (?:there|home|working|reading|listening|awake|alive|answering)\ ?\?{2,} |
+        \b(?:is\ )?any\ ?(?:one|body)\ (?:actually|even)\ (?:there|working|reading|listening|
+        answering)\b | \bhello\ ?\?{2,} | \banyone\ ?\?{2,} |
+        \bdo\ (?:you|u)\ (?:guys\ |lot\ |people\ |even\ )?(?:ever|even|actually)\ (?:answer|
+        reply|read|respond|listen|care|check)\b | \bdoes\ anyone\ (?:there\ )?(?:ever|even|
+        actually)\ (?:answer|reply|read|respond|care)\b |
+        \bwhat\ (?:am\ i|are\ we)\ (?:supposed|meant|expected)\ to\ do\b |
+        \bhow\ (?:is|was)\ (?:this|that|it)\ (?:ok|okay|acceptable|fair|allowed|possible)\b |
+        \bwhy\ (?:do|does|did|is|are|can'?t|won'?t)\ (?:it|this|you|nobody|no\ one)\b
+        [^.!?]{0,50}\?{2,}
+        """,
+    ),
+    cue(
+        "indignant wording",
+        r"""
+        \b(?:laughable|disgusting|what\ a\ mess|i\ give\ up|how\ hard\ can\ it\ be|
+        n'importe\ quoi|(?:qu[ée]|una)\ verg[üu]enza|template\ (?:reply|answer|response)|
+        this\ is\ the\ last\ time|shambles|shameful|shameless|sneaky|unbelievable|unreal|
+        a\ joke|nightmare|disaster|not\ (?:impressed|ok|okay|good\ enough|acceptable)|
+        false\ advertising|(?:fix|sort)\ it\ (?:out|now)?|explain\ (?:that|this|yourselves)|
+        one\ job|gone\ downhill|how\ you\ treat|what\ (?:is|'s)\ the\ point|
+        why\ is\ it\ so\ (?:hard|difficult)|capable\ of|what\ exactly|seriously\b[?!]|
+        disappoint\w*|unhappy|embarrass\w*|arse|rubbish|garbage|excuse\ for\ a|
+        beyond\ (?:a\ )?joke|at\ all\.|every\ single\ time|every\ time\ i\ (?:order|call|fly|
+        book|contact)|cool\ cool|good\ to\ know|why\ am\ i\ not\ surprised|of\ course\ (?:the|
+        it|my|you)|funny\ how|never\ seen\ anything\ like|lmao)
+        """,
+    ),
+    cue(
+        "emphasis: shouted words or full stops",
+        r"""
+        (?-i:\b(?:AGAIN|NEVER|STILL|NOTHING|NOBODY|YOUR|YOU|EVER|EVERY|NOT|WHY|STOP|THREE|FOUR|
+        FIVE|TWICE|SERIOUSLY|WORST|HOURS|DAYS|WEEKS|MONTHS)\b) | \b\w+\.\ \w+\.\ \w+\. |
+        [.!]\s*again[.!?]+\s*$ | \b(?:two|three|four|five|six|\d+)\.\ (?:hours|days|weeks)\.
+        """,
+    ),
+)
+PRAISE = pattern(
+    r"""
+    \b(?:great|brilliant|amazing|awesome|fantastic|lovely|wonderful|cool|perfect|superb|
+    well\ done|bravo|impressive|cheers\ for\ that|thanks\ a\ lot|good\ job|nice\ one|
+    love\ (?:paying|how|that|it\ when|being|getting|waiting)|loving\ (?:the|how|that)|
+    genius|class\ act|classy|stellar|top\ notch|world\ class|five\ stars?|5\ stars?|
+    nice\ touch|love\ that|what\ a\ (?:great|fantastic|brilliant|lovely)|
+    (?:shocked|surprised),?\ (?:truly|really|just)\ (?:shocked|surprised)|
+    colou?r\ me\ surprised|who\ knew|as\ expected)\b | 👏 | 🙃 | 🙄
+    """
+)
+PROBLEM = pattern(
+    r"""
+    \b(?:again|still|never|nothing|nobody|late|delayed|cancel\w*|lost|broke\w*|crash\w*|
+    charged|waiting|doesn'?t|isn'?t|didn'?t|won'?t|hours|days|weeks|toilet|bins|price\ up|
+    made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|
+    increase\w*|stood|stuck|queue|on\ hold|soaked|rain|ruined|missed|wrong|damaged|
+    no\ (?:announcement|info|information|update|reply|answer|one|show)|yet\ again)\b
+    """
+)
+FACTS = pattern(
+    r"""
+    \b(?:damaged?|broken|broke|crushed|cracked|scratch\w*|dented|wrong|mistake|accident\w*|
+    missing|lost|late|delay\w*|cancel\w*|error|problem|issue|fault\w*|defective|stolen|
+    emergency|pending|declined|refused|fail\w*|stuck|leak\w*|fraud\w*|scam\w*|cut\ off|
+    unprotected|lock(?:ed)?|block(?:ed)?)\b
+    """
+)
+# "?!" is indignation; "!!!" alone is emphasis
+RANT_PUNCTUATION = pattern(
+    r"""
+    \?! | !\?
+    """
+)
+EXCLAMATIONS = pattern(
+    r"""
+    (?:[!?]\s*){3,}
+    """
+)
+NEGATIVE_WORDS = pattern(
+    r"""
+    \b(?:not|no|never|nothing|still|again|nobody|wrong|broken|late|lost|missing|cancel\w*|
+    delay\w*|fail\w*|wait\w*|charged|refund|where|why|help)\b
+    """
+)
+COURTESY = pattern(
+    r"""
+    \b(?:please|pls|plz|thank\ you(?:\ (?:so|very)\ much)?|thanks?|thx|ty|kindly|cheers|hi|
+    hello|hey|dear|regards|best|appreciate(?:d)?|grateful|bitte|danke|merci|
+    s'il\ vous\ pla[îi]t|svp|por\ favor|gracias)\b
+    """
+)
+# Two question marks or more: "hello??", "is anyone there??" (with a complaint, exasperation).
+QUESTIONS = pattern(
+    r"""
+    \?\s*\?
+    """
+)
