@@ -60,7 +60,7 @@ class SignalReader:
     def read(self, text: str, language: str = "en") -> Signals:
         text = _window(text)
         mood = self.sentiment(text, language)
-        failed_why = failed.FAILED_BEFORE.why if failed.FAILED_BEFORE.pattern.search(text) else None
+        failed_why = failed.FAILED_BEFORE.why if failed.FAILED_BEFORE.matches(text) else None
         angry = self._anger(text, mood, failed_why is not None)
         if angry == _SARCASM and mood >= 0:
             mood = -max(mood, 0.3)  # the praise is for a failure
@@ -74,7 +74,7 @@ class SignalReader:
         sensitive_why = None if matter is None else matter.why
         if sensitive_why is None and situation is not None and situation.startswith("safety"):
             sensitive_why = situation
-        if situation is None and sensitive.IN_PROGRESS.pattern.search(text):
+        if situation is None and sensitive.IN_PROGRESS.matches(text):
             situation = sensitive.IN_PROGRESS.why  # someone else has the account or card now
             urgent_cue = sensitive.IN_PROGRESS
         return Signals(
@@ -159,7 +159,7 @@ def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
     shouting = _shouting(text)
     if re.search(r"!{3,}", text) and shouting:
         return Urgency.URGENT
-    if urgency.SOON.pattern.search(text) or re.search(r"!{2,}", text) or shouting:
+    if urgency.SOON.matches(text) or re.search(r"!{2,}", text) or shouting:
         return Urgency.HIGH
     return None
 

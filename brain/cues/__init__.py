@@ -12,6 +12,6 @@ match.
 
 from __future__ import annotations
 
-from brain.cues.base import Cue, cue, first, pattern
+from brain.cues.base import Cue, cue, first, pattern, together
 
-__all__ = ["Cue", "cue", "first", "pattern"]
+__all__ = ["Cue", "cue", "first", "pattern", "together"]

@@ -3,7 +3,7 @@ kind of staff; and the ways of declining one, removed before the search."""
 
 from __future__ import annotations
 
-from brain.cues.base import Cue, cue, pattern
+from brain.cues.base import Cue, cue, pattern, together
 
 HUMAN: tuple[Cue, ...] = (
     cue(
@@ -16,7 +16,10 @@ HUMAN: tuple[Cue, ...] = (
         \brufen\ sie\ mich\b | \bruft\ mich\b | \br[üu]ckruf\w* | \banrufen\b |
         \b(?:r?appelez|r?appelle[zr]?)[\s-]moi\b | \bme\ (?:r?appeler)\b |
         \bll[áa]m(?:en|ad)me\b | \bme\ (?:puede|pueden|podéis|podeis|podr[íi]an?)\ llamar\b |
-        \bdevolver\ la\ llamada\b
+        \bdevolver\ la\ llamada\b | \bgive\ (?:me|us)\ a\ bell\b | \bdrop\ (?:me|us)\ a\ call\b |
+        \b(?:get|have|arrange|request|book|prefer|like|want|need)\ (?:a\ )?(?:phone\ )?
+        call(?:\ ?back)?\ (?:from|with|instead)\b | \bphone\ call\ instead\b |
+        \bcall\ (?:from|with)\ (?:a|an|the|your)\ (?:manager|supervisor|person|human|agent)\b
         """,
     ),
     cue(
@@ -84,7 +87,8 @@ HUMAN: tuple[Cue, ...] = (
         \b(?:don'?t|do\ not)\ want\ (?:a|the|your|to\ talk\ to\ a)\ (?:bot|robot|machine)\b |
         \bagent\ please\b | \b(?:an?\ )?(?:real|actual|live)\ (?:human|person)\b |
         \b(?:speak|talk)\ (?:to|with)\ (?:someone|somebody|anyone)\b |
-        \b(?:dm'?d|pm'?d|messaged|dmed)\ (?:you|u)\b | \bzur[üu]ckrufen\b |
+        \b(?:dm'?d|pm'?d|messaged|dmed)\ (?:you|u)\b(?!\ (?:\d+|two|three|four|five|six|
+        several|many|multiple|a\ few|so\ many|numerous|countless)\ times) | \bzur[üu]ckrufen\b |
         \bhablar\ con\ (?:una\ persona|alguien|un\ humano)\b |
         \b(?:prefer|rather\ have)\ a\ (?:phone\ )?call\b |
         \bwho\ (?:do|can|should)\ (?:i|we)\ (?:speak|talk)\ to\b |
@@ -102,7 +106,32 @@ HUMAN: tuple[Cue, ...] = (
         \bel\ (?:gerente|encargado)\b | \bp[áa]s(?:e|a|ad)me\ con\b
         """,
     ),
+    together(
+        "asks to be contacted or messaged",
+        r"""
+        \b(?:some\ ?one|some\ ?body|any\ ?one|any\ ?body|one\ of\ (?:your|the|you)\ \w+|
+        a\ (?:manager|supervisor|person|human|member\ of\ staff|rep|representative)|
+        your\ (?:staff|team|manager|office))\b
+        """,
+        r"""
+        \b(?:call|ring|phone|email|e-mail|text|message|dm|pm|contact|write\ to|get\ back\ to|
+        reach\ out\ to|get\ in\ touch\ with|reply\ to)\ (?:me|us)\b | \b(?:drop|send|shoot)
+        \ (?:me|us)\ (?:a|an)\ (?:line|email|e-mail|message|note|dm|pm|text)\b |
+        \bgive\ (?:me|us)\ a\ (?:call|ring|bell)\b
+        """,
+    ),
+    cue(
+        "asks to be handed to whoever deals with it",
+        r"""
+        \bput\ (?:me|us)\ in\ touch\ with\b | \bwhoever\ (?:handles|deals\ with|is\ in\ charge|
+        is\ responsible|looks\ after|can\ (?:help|sort|fix))\b | \b(?:pass|hand|send|forward)
+        \ (?:it|this|me|my\ \w+)\ (?:on\ |over\ |up\ )?to\ (?:someone|somebody|a\ person|your
+        \ \w+|the\ right)\b | \bsomeone\ (?:senior|higher\ up|in\ charge|with\ authority)\b |
+        \bhigher\ up\b | \bthe\ right\ (?:person|department|team)\b
+        """,
+    ),
 )
+
 NO_HUMAN = pattern(
     r"""
     \b(?:driver|courier|delivery\ (?:guy|person|driver))\ (?:to\ )?call\ me\b |
@@ -111,6 +140,7 @@ NO_HUMAN = pattern(
     agent|person|call|me)? | \b(?:don'?t|do\ not|never)\ (?:need|want)\ (?:an?\ | to\ (?:talk|
     speak)\ (?:to|with)\ (?:an?\ )?)(?:human|agent|person|call) |
     \b(?:please\ )?(?:don'?t|do\ not)\ (?:call|contact|email|message|ring)\ me\b |
-    \bwithout\ (?:an?\ )?(?:human|agent)\b
+    \bwithout\ (?:an?\ )?(?:human|agent)\b |
+    \b(?:text|email|e-mail|message|notify)\ (?:me|us)\ (?:when|once|as\ soon\ as|if)\b
     """
 )

@@ -87,14 +87,14 @@ SENSITIVE: tuple[Cue, ...] = (
         again)\b | \bdouble[-\ ]?(?:charged|billed|debited)\b | \bover[-\ ]?charg\w* |
         \b(?:still|keep|keeps|kept|been)\ (?:being\ )?(?:charg|bill|debit|tak)\w*\b
         [^.!?]{0,40}\b(?:cancel\w*|closed|froze|frozen|ended|left)\b |
-        \b(?:charg|bill)\w*\ (?:me\ )?(?:every\ month\ )?(?:since|after|even\ though|although)\
-        (?:i|we)\ (?:cancel\w*|closed|froze|left|returned)\b |
-        \bcharg\w*\ (?:me\ )?for\ (?:something|things|items?|an?\ \w+|a\ \w+\ \w+)\ (?:i|we)\
-        (?:never|didn'?t|did\ not|have\ not|haven'?t)\ (?:order|receive|buy|use|get|want)\w*\b |
+        \b(?:charg|bill)\w*\ (?:me\ )?(?:every\ month\ )?(?:since|after|even\ though|although)
+        \ (?:i|we)\ (?:cancel\w*|closed|froze|left|returned)\b |
+        \bcharg\w*\ (?:me\ )?for\ (?:something|things|items?|an?\ \w+|a\ \w+\ \w+)\ (?:i|we)
+        \ (?:never|didn'?t|did\ not|have\ not|haven'?t)\ (?:order|receive|buy|use|get|want)\w*\b |
         \b(?:bill|invoice|direct\ debit|premium|payment)s?\ (?:has\ |have\ )?(?:doubled|tripled|
         gone\ up|increased|jumped)\b | \bwrong\ amount\b | \btrying\ to\ charge\ me\b |
-        \bcharg\w*\ (?:me\ )?(?:for|over)\ (?:a\ )?(?:scratch|damage|dent)\w*\ (?:that|which)\
-        (?:was|were)\ already\b | \bwant\ (?:my\ money|all\ of\ it|a\ (?:full\ )?refund)\b
+        \bcharg\w*\ (?:me\ )?(?:for|over)\ (?:a\ )?(?:scratch|damage|dent)\w*\ (?:that|which)
+        \ (?:was|were)\ already\b | \bwant\ (?:my\ money|all\ of\ it|a\ (?:full\ )?refund)\b
         [^.!?]{0,20}\b(?:now|back|immediately)\b
         """,
     ),
@@ -115,8 +115,8 @@ IN_PROGRESS = cue(
     \b(?:hacked|hijacked|taken\ over)\b | \b(?:card|wallet|phone|purse)\ (?:was\ |has\ been\ |
     got\ )?stolen\b | \bstolen\ (?:card|phone|wallet)\b | \b(?:someone|somebody)\ (?:else\ )?
     (?:has\ )?(?:withdrew|withdrawn|took|taken|spent|transferred|changed\ (?:my|the)\ (?:email|
-    password|number)|logged\ into|is\ using)\b | \b(?:asked|asking)\ (?:me\ )?(?:for|to\ confirm)\
-    (?:my\ )?(?:pin|password|code|a\ payment)\b | \bconfirm\ a\ payment\ (?:i|we)\ (?:didn'?t|
+    password|number)|logged\ into|is\ using)\b | \b(?:asked|asking)\ (?:me\ )?(?:for|to\ confirm)
+    \ (?:my\ )?(?:pin|password|code|a\ payment)\b | \bconfirm\ a\ payment\ (?:i|we)\ (?:didn'?t|
     did\ not|never)\b
     """,
 )

@@ -3,7 +3,7 @@ down, a deadline within hours; and near dates that only raise the urgency."""
 
 from __future__ import annotations
 
-from brain.cues.base import Cue, cue
+from brain.cues.base import Cue, cue, together
 
 URGENT: tuple[Cue, ...] = (
     cue(
@@ -20,6 +20,71 @@ URGENT: tuple[Cue, ...] = (
         my|him|her|us)|bleeding|choking|allergic\ reaction|unsafe|dangerous|in\ flammen|
         stromschlag|verletzt|verbrannt|incendie|br[ûu]l[ée]e?\ (?:la|le|ma|mon)|bless[ée]e?|
         dangereu(?:x|se)|se\ incendi[óo]|quemad[oa]|herid[oa]|peligros[oa])
+        """,
+    ),
+    cue(
+        "a home emergency: flooding or water near electrics",
+        r"""
+        \bflood(?:ed|ing)\b | \bwater\ (?:is\ )?(?:coming|dripping|pouring|leaking|pissing|
+        gushing|running)\ (?:in\ |out\ )?(?:through|from|out\ of|into|down)\b |
+        \bburst\ (?:pipe|water\ main)\b | \bleaking\ (?:pipe|boiler|ceiling|roof)\b |
+        \bceiling\ (?:is\ )?(?:leaking|collaps\w*|caving)\b | \b[üu]berschwemm\w* |
+        \binond[ée]\w* | \binundad[oa]\b
+        """,
+    ),
+    together(
+        "safety: a food allergy or contamination",
+        r"""
+        \ballerg(?:y|ies|ic)\b | \banaphyla\w* | \bcoeliac\b | \bceliac\b |
+        \b(?:found|was|there'?s|there\ is|piece\ of|bits?\ of)\ (?:an?\ )?(?:glass|plastic|metal|
+        wire|bone|hair|insects?|bugs?|maggots?|mould|mold|rat|mouse|cockroach)\b[^.!?]{0,25}
+        \b(?:in|inside)\b
+        """,
+        r"""
+        \b(?:food|meal|burger|pizza|sandwich|salad|chicken|drink|order|delivery|cookies?|
+        biscuits?|bread|cake|chocolate|snack|box|pack|label\w*|ingredients?|peanuts?|nuts?|
+        gluten|dairy|eat\w*|ate)\b
+        """,
+    ),
+    together(
+        "a vulnerable person left without something they need",
+        r"""
+        \b(?:elderly|disabled|disability|vulnerable|pregnant|newborn|new\ ?born|baby|infant|
+        toddler|wheelchair|mobility|medical|medication|medicine|prescription|insulin|oxygen|
+        dialysis|carer|care\ home|alarm\ pendant|(?:\d{2}|eighty|ninety)[-\ ]year[-\ ]old|
+        blind|deaf|chemo\w*|hospice)\b
+        """,
+        r"""
+        \b(?:no\ (?:heating|heat|hot\ water|water|power|electricity|gas|food|phone|way)|
+        without\ (?:heating|heat|water|power|electricity|gas|food|a\ phone|medication)|
+        (?:can'?t|cannot|unable\ to)\ (?:cope|move|get|leave|eat|pay|breathe|walk|use)|
+        run(?:ning)?\ out|ran\ out|cut\ off|disconnected|(?:hasn'?t|has\ not|wasn'?t|
+        haven'?t|not)\ (?:been\ )?(?:delivered|arrived|come|turned\ up|showed\ up)|lost|
+        stuck|stranded|left\ (?:behind|outside|alone|in)|(?:\w+|one|two|1|2)\ (?:tablets?|
+        pills?|doses?|days?)\ left|last\ (?:tablet|pill|dose)|refused|relies\ on|depends\ on)\b
+        """,
+    ),
+    together(
+        "travel disrupted right now",
+        r"""
+        \b(?:flights?|plane|train|bus|coach|ferry|cruise|hotel|host|hostel|booking|
+        reservation|room|check[-\ ]?in|boarding|gate|airport|station|platform|connection|
+        taxi|car\ hire|rental|hire\ car|luggage|suitcase|bags?|airbnb|apartment|villa)\b
+        """,
+        r"""
+        \b(?:cancel\w*|terminat\w*|offloaded|bumped|oversold|overbooked|kicked\ (?:us|me|
+        everyone|everybody)\ off|no\ replacement|no\ record|doesn'?t\ exist|did\ not\ exist|
+        given\ away|locked\ out|won'?t\ let\ (?:me|us)|broke(?:n)?\ down|no\ show|didn'?t\ (?:turn|
+        show)\ up|never\ (?:turned|showed)\ up|left\ without\ (?:us|me)|missed|lost|
+        didn'?t\ arrive|not\ arrived|hasn'?t\ arrived|delayed|stuck)\b
+        """,
+        r"""
+        \b(?:(?:i'?m|we'?re|i\ am|we\ are)\ (?:now\ |currently\ |still\ )?(?:at|in|on|outside|
+        stood|standing|sitting|waiting|stuck)|stood\ outside|right\ now|tonight|today|
+        tomorrow|this\ (?:morning|afternoon|evening)|it'?s\ \d{1,2}(?::\d\d)?\ ?(?:am|pm)?|
+        with\ (?:our|my|the|two|three|\d)\ (?:bags|kids|children|luggage|family|baby|
+        suitcases)|(?:leaves|leaving|departs|departing|starts|sails|closes)\ (?:in|at|today|
+        tonight|tomorrow)|in\ (?:\d+|an?|one|two|three)\ (?:hours?|hrs?|minutes?|mins?))\b
         """,
     ),
     cue(
@@ -65,7 +130,7 @@ URGENT: tuple[Cue, ...] = (
         goes\ )?(?:down|offline)\b | \boutages?\b | \bkein(?:en)?\ (?:strom|internet|netz)\b |
         \bplus\ d'?\ ?(?:[ée]lectricit[ée]|internet|r[ée]seau)\b |
         \bsin\ (?:luz|electricidad)\b |
-        \b(?:no|without)\ (?:food|heating|heat|hot\ water|running\ water|electricity|gas)\b |
+        \b(?:no|without)\ (?:food|heating|heat|hot\ water|running\ water|water|electricity|gas)\b |
         \b(?:power|internet|wi-?fi|broadband|service|signal|network)\ (?:is\ | has\ been\ |
         went\ )?out\b(?!\ of\b) | \b(?:no|lost)\ (?:internet|service|signal|power|connection|
         wifi|wi-fi|network|broadband)\b | \bdown\ (?:again|for\ (?:hours|days|\d+))\b |
@@ -83,6 +148,68 @@ URGENT: tuple[Cue, ...] = (
         funeral|surgery|interview|exam|event|party|appointment|meeting|presentation|
         ceremony)\ (?:is\ | starts\ )?(?:on\ )?(?:today|tonight|tomorrow|(?:mon|tues|wednes|
         thurs|fri|satur|sun)day)\b | \bheute\ (?:noch|abend)\b | \bce\ soir\b | \besta\ noche\b
+        """,
+    ),
+    cue(
+        "money held or out of reach",
+        r"""
+        \b(?:hold|holding|held|withh[eo]ld\w*|freez\w*|froze|frozen|lock\w*|block\w*|keeping|
+        kept|sitting\ on)\ (?:on\ to\ )?(?:my|our)\ (?:funds|money|payout|payouts|salary|wages|
+        savings|balance|pension|deposit|cash|account|card)\b |
+        \baccount\ (?:is\ |has\ been\ |was\ )?(?:under\ review|restricted|on\ hold|limited)\b |
+        \b(?:can'?t|cannot|unable\ to)\ (?:move|withdraw|transfer|send|spend|access)\ (?:any\ )?
+        (?:anything|money|a\ penny|a\ cent|funds)\b | \bcard\ (?:got\ |was\ |keeps\ (?:getting\ |
+        being\ )?|is\ (?:being\ )?)?(?:declined|refused|rejected)\b[^.!?]{0,40}\b(?:at|in|
+        buying|paying|pay\ for|for\ (?:food|petrol|gas|groceries|shopping))\b |
+        \bbalance\ (?:shows|says|is|at)\ (?:£|\$|€)?0(?:\.00)?\b |
+        \b(?:need|have)\ to\ pay\ (?:for\ )?(?:petrol|gas|fuel|food|groceries|rent|bills?|
+        the\ (?:taxi|hotel|rent))\b
+        """,
+    ),
+    cue(
+        "threatened with debt collection, eviction or a cut-off",
+        r"""
+        \bdebt\ collect\w* | \bbailiffs?\b | \brepossess\w* | \b(?:going\ to|will|threaten\w*
+        (?:\ to)?)\ (?:cut\ (?:me|us|it)\ off|disconnect)\b | \b(?:cut\ off|disconnected)\ for
+        \ (?:a|non-?payment|not\ paying)\b | \bfinal\ (?:demand|notice)\b | \binkasso\w* |
+        \bhuissier\w* | \bcobrador\w*
+        """,
+    ),
+    together(
+        "a service is down right now",
+        r"""
+        \b(?:whole|entire|all\ (?:of\ )?(?:the|our|my))\ (?:street|road|village|town|city|area|
+        postcode|building|estate|block|office|house|neighbou?rhood|region|country)\b |
+        \b(?:every|any|all)\ (?:device|devices|show|channel|page|account|customers?)\b |
+        \b(?:anyone|anybody|everyone)\ else\b | \berror\ 5\d\d\b |
+        \b5\d\d\ (?:error|bad\ gateway)\b | \bservers?\b |
+        \b(?:\d+(?:st|nd|rd|th)|another|third|second)\ outage\b
+        """,
+        r"""
+        \b(?:down|offline|out|not\ working|isn'?t\ working|stopped\ working|won'?t\ (?:load|work|
+        connect|submit)|no\ (?:signal|service|internet|power|water|broadband|connection)|lost
+        \ (?:signal|power|service|internet|broadband)|black\ screen|keeps\ (?:giving|crashing|
+        failing|dropping)|can'?t\ (?:log\ ?in|connect|access|load)|outage|error)\b
+        """,
+    ),
+    together(
+        "a deadline within hours",
+        r"""
+        \b(?:sale|offer|deadline|match|game|kick[-\ ]?off|event|show|gig|concert|flight|train|
+        wedding|funeral|surgery|operation|interview|exam|party|appointment|meeting|
+        presentation|ceremony|thesis|essay|assignment|submission|application|visa|tax\ return|
+        closing|completion|move|moving|court\ date|hearing|trip|holiday|cruise|birthday)\b
+        """,
+        r"""
+        \b(?:today|tonight|this\ (?:morning|afternoon|evening)|midnight|(?:in|within)\ (?:\d+|an?|
+        one|two|three|a\ few|few)\ (?:hours?|hrs?|minutes?|mins?)|(?:at|by|before)\ \d{1,2}
+        (?::\d\d)?\ ?(?:am|pm)?(?:\ today|\ tonight)?|tomorrow(?:\ morning)?|
+        (?:mon|tues|wednes|thurs|fri|satur|sun)day'?s)\b
+        """,
+        r"""
+        \b(?:won'?t|can'?t|cannot|hasn'?t|haven'?t|isn'?t|didn'?t|not|never|no|still|wrong|
+        missing|lost|broken|error|fail\w*|crash\w*|declin\w*|gone|deleted|cancel\w*|late|
+        delayed|stuck|locked)\b
         """,
     ),
     cue(
