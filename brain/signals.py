@@ -60,7 +60,8 @@ class SignalReader:
     def read(self, text: str, language: str = "en") -> Signals:
         text = _window(text)
         mood = self.sentiment(text, language)
-        failed_why = failed.FAILED_BEFORE.why if failed.FAILED_BEFORE.matches(text) else None
+        failed_cue = _first(failed.FAILED, text)
+        failed_why = None if failed_cue is None else failed_cue.why
         angry = self._anger(text, mood, failed_why is not None)
         if angry == _SARCASM and mood >= 0:
             mood = -max(mood, 0.3)  # the praise is for a failure
@@ -113,19 +114,28 @@ class SignalReader:
         cue = _first(anger.ANGER, text)
         if cue is not None:
             return cue.why
-        if anger.PRAISE.search(text) and anger.PROBLEM.search(text):
+        problem = bool(anger.PROBLEM.search(text))
+        if problem and (anger.PRAISE.search(text) or anger.CLOSING_PRAISE.search(text)):
             return _SARCASM
-        negative = mood < 0 or failed_before or bool(anger.NEGATIVE_WORDS.search(text))
+        negative = mood < 0 or failed_before or problem or bool(anger.NEGATIVE_WORDS.search(text))
+        if negative and anger.SCARE_QUOTES.search(text):
+            return "ironic quotes"
         if negative and _shouting(text):
             return "writes in capitals"
         if negative and _shouted_words(text):
             return "shouts words in capitals"
         if negative and (anger.RANT_PUNCTUATION.search(text) or anger.QUESTIONS.search(text)):
             return "repeated punctuation"
-        if anger.EXCLAMATIONS.search(text) and (mood < 0 or failed_before):
+        # Weaker still: these need a sour tone or a failed contact, not just a problem word.
+        sour = mood < 0 or failed_before
+        if sour and anger.EXCLAMATIONS.search(text):
             return "repeated punctuation"
-        if normalize.stretched(text) and (mood < 0 or failed_before):
+        if sour and normalize.stretched(text):
             return "stretched words"
+        if sour and anger.LONG_WAIT.search(text):
+            return "complains of a long wait"
+        if sour and anger.RECURRING.search(text):
+            return "a failure that keeps happening"
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None

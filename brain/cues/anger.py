@@ -59,6 +59,8 @@ ANGER: tuple[Cue, ...] = (
         \bwhat\ a\ (?:joke|surprise|shocker)\b | \bwow\.?\ just\ wow\b | \b/s\b |
         \bcheers\ for\ nothing\b | \bthanks\ for\ wasting\b | \bshocker\b |
         \b(?:late|delayed|broken|wrong|useless|nothing|nobody|no\ one)\ as\ (?:usual|always)\b |
+        \bwhy\ don'?t\ you\s*[.!?]*\s*$ | \boh\ look\b | \b(?:sure|right),?\ (?:because|cause|
+        like)\b |
         \bwho\ could\ have\ guessed\b | \bmerci\ pour\ rien\b | \bdanke\ f[üu]r\ nichts\b |
         \bgracias\ por\ nada\b
         """,
@@ -119,7 +121,7 @@ ANGER: tuple[Cue, ...] = (
         call|tell|post|complain|switch|never)\b |
         \b(?:last|final)\ (?:chance|warning)\b | \benough\ is\ enough\b |
         \b(?:give|refund)\ me\ (?:my\ money|a\ (?:full\ )?refund|it)\ (?:back\ )?(?:now|
-        immediately|today)\b | \bi\ want\ (?:all\ of\ it|my\ money|it\ all|every\ penny|
+        immediately|today)\b | \bi\ want\ (?:all\ of\ it|it\ all|every\ penny|
         every\ cent)\ back\b
         """,
     ),
@@ -152,7 +154,13 @@ ANGER: tuple[Cue, ...] = (
         disappoint\w*|unhappy|embarrass\w*|arse|rubbish|garbage|excuse\ for\ a|
         beyond\ (?:a\ )?joke|at\ all\.|every\ single\ time|every\ time\ i\ (?:order|call|fly|
         book|contact)|cool\ cool|good\ to\ know|why\ am\ i\ not\ surprised|of\ course\ (?:the|
-        it|my|you)|funny\ how|never\ seen\ anything\ like|lmao)
+        it|my|you)|funny\ how|never\ seen\ anything\ like|lmao|
+        without\ (?:any\ )?(?:warning|notice|asking|
+        explanation|telling\ (?:me|us|anyone)|informing\ (?:me|us))|nobody\ (?:asked|told|
+        warned|informed)\ (?:me|us)|what\ (?:the\ hell\ |on\ earth\ )?is\ going\ on|
+        you\ need\ to\ do\ something|should\ i\ (?:just\ )?give\ up|(?:very|how|so)\ generous|
+        shocking|tomadura\ de\ pelo|(?:echt|total|richtig|so)\ sauer|c'est\ une\ blague|
+        se\ moquent?\ de|una\ broma)
         """,
     ),
     cue(
@@ -160,7 +168,8 @@ ANGER: tuple[Cue, ...] = (
         r"""
         (?-i:\b(?:AGAIN|NEVER|STILL|NOTHING|NOBODY|YOUR|YOU|EVER|EVERY|NOT|WHY|STOP|THREE|FOUR|
         FIVE|TWICE|SERIOUSLY|WORST|HOURS|DAYS|WEEKS|MONTHS)\b) | \b\w+\.\ \w+\.\ \w+\. |
-        [.!]\s*again[.!?]+\s*$ | \b(?:two|three|four|five|six|\d+)\.\ (?:hours|days|weeks)\.
+        [.!]\s*(?:again|twice|three\ times|every\ (?:single\ )?time)[.!?]+\s*$ |
+        \b(?:two|three|four|five|six|\d+)\.\ (?:hours|days|weeks)\.
         """,
     ),
 )
@@ -220,5 +229,40 @@ COURTESY = pattern(
 QUESTIONS = pattern(
     r"""
     \?\s*\?
+    """
+)
+# -- emphasis and situations that count as anger only with a complaint behind them ---------
+# A short phrase in double quotes, used ironically: the "next day" delivery, your "support".
+SCARE_QUOTES = pattern(
+    r"""
+    (?:^|[\s(])["“](?:[^"“”\s]+\ ?){1,4}["”](?=[\s.,!?)]|$)
+    """
+)
+LONG_WAIT = pattern(
+    r"""
+    \b(?:waiting|waited|wait)\ (?:for\ )?(?:over\ |nearly\ |almost\ |more\ than\ )?(?:\d+|two|
+    three|four|five|six|seven|eight|nine|ten|several|many)\ (?:hours|hrs|days|weeks|months)\b |
+    \bwaiting\ since\b | \bsince\ \d{1,2}\ ?(?:am|pm)\b | \b(?:\d+|two|three|four|five)
+    \ (?:hours?|hrs?|days|weeks|months)\ (?:to|just\ to)\ (?:get\ through|unblock|answer|reply|
+    respond|fix|refund|deliver|sort|process)\b | \bseit\ (?:\d+|zwei|drei|vier|f[üu]nf)
+    \ (?:stunden|tagen|wochen|monaten)\b | \bdepuis\ (?:\d+|deux|trois|quatre|cinq)\ (?:heures|
+    jours|semaines|mois)\b | \bllevo\ (?:\d+|dos|tres|cuatro|cinco)\ (?:horas|d[íi]as|semanas|
+    meses)\b
+    """
+)
+RECURRING = pattern(
+    r"""
+    \b(?:\d+|two|three|four|five|six)\ (?:weeks|days|months|times|years)\ (?:running|
+    in\ a\ row)\b | \bevery\ (?:day|week|month|morning|time)\ this\ (?:week|month|year)\b |
+    \b(?:a\ )?(?:hundred|thousand|million)\ times\b | \bkeeps?\ happening\b |
+    \bhappened\ again\b | \bevery\ (?:single\ )?(?:\d+\ )?(?:minutes?|hours?)\b
+    """
+)
+# A bare word of praise closing a complaint: "... and no announcement. class act", "... great"
+CLOSING_PRAISE = pattern(
+    r"""
+    (?:^|[\s.,!?])(?:great|brilliant|genius|lovely|fantastic|perfect|wonderful|amazing|nice|
+    super|awesome|superb|marvellous|marvelous|splendid|class\ act|classic|typical|bravo|
+    well\ done|good\ job|nice\ one|love\ it|love\ that)[.!]*\s*(?:[\U0001F300-\U0001FAFF]\s*)*$
     """
 )

@@ -54,3 +54,23 @@ FAILED_BEFORE = cue(
     \bnadie\ (?:me\ )?(?:responde|contesta|ayuda)\b
     """,
 )
+FAILED_MORE = cue(
+    FAILED_BEFORE.why,
+    r"""
+    \bhung\ up\ on\ (?:me|us)\b | \b(?:got|get|was|been|keep\ getting|kept\ getting)\ cut\ off\b |
+    \btransferred\ (?:me|us)\ (?:to\ the\ wrong|around|again|\d+\ times|from)\b |
+    \b(?:\d+|two|three|four|an?)\ (?:hours?|hrs)\ to\ get\ through\b |
+    \b(?:hours?|\d+\ (?:mins?|minutes))\ (?:in|on)\ (?:the\ )?(?:queue|phone|chat)\b |
+    \bwaiting\ (?:in|on)\ (?:the\ )?(?:chat\ )?(?:queue|line|phone)\ for\b |
+    \bclosed\ my\ (?:ticket|case|complaint)\b | \b(?:this|it)\ is\ the\ (?:\d+(?:st|nd|rd|th)|
+    second|third|fourth|fifth)\ (?:month|week|day|engineer|visit|attempt)\b |
+    \bevery\ time\ (?:i|we)\ (?:ask|call|chase|contact|write|phone|ring|complain)\b |
+    \bstill\ no\ (?:refund|fix|reply|resolution|engineer|answer|response|callback|solution)\b |
+    \bnot\ (?:a\ )?single\ (?:reply|response|word|answer|call)\b |
+    \b(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth)\ (?:engineer|technician)?\ ?visit\b |
+    \bzum\ (?:zweiten|dritten|vierten|f[üu]nften|\d+\.)\ mal\b |
+    \bniemand\ (?:antwortet|meldet\ sich|hilft|ruft)\b |
+    \bla\ (?:deuxi[eè]me|troisi[eè]me|quatri[eè]me)\ fois\b | \b(?:segunda|tercera|cuarta)\ vez\b
+    """,
+)
+FAILED = (FAILED_BEFORE, FAILED_MORE)

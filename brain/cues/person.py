@@ -127,7 +127,9 @@ HUMAN: tuple[Cue, ...] = (
         is\ responsible|looks\ after|can\ (?:help|sort|fix))\b | \b(?:pass|hand|send|forward)
         \ (?:it|this|me|my\ \w+)\ (?:on\ |over\ |up\ )?to\ (?:someone|somebody|a\ person|your
         \ \w+|the\ right)\b | \bsomeone\ (?:senior|higher\ up|in\ charge|with\ authority)\b |
-        \bhigher\ up\b | \bthe\ right\ (?:person|department|team)\b
+        \bhigher\ up\b | \bthe\ right\ (?:person|department|team)\b |
+        \bconnect\ (?:me|us)\b(?!\ (?:to|with)\ (?:the\ |my\ |your\ )?(?:wi-?fi|internet|network|
+        tv|printer|bluetooth|app|account))
         """,
     ),
 )
@@ -141,6 +143,10 @@ NO_HUMAN = pattern(
     speak)\ (?:to|with)\ (?:an?\ )?)(?:human|agent|person|call) |
     \b(?:please\ )?(?:don'?t|do\ not)\ (?:call|contact|email|message|ring)\ me\b |
     \bwithout\ (?:an?\ )?(?:human|agent)\b |
+    \b(?:said|told|promised|supposed|was\ told|were\ told)\b[^.!?]{0,40}?\b(?:would|will|'d|'ll|
+    to)\ (?:call|ring|phone|email|e-mail|contact|get\ back\ to|message|reply\ to|text)(?:\ me|
+    \ us)?(?:\ back)?\b | \b(?:promised|was\ promised|were\ promised|offered)\ (?:me\ |us\ )?
+    an?\ (?:call\ ?back|call|email|reply)\b |
     \b(?:text|email|e-mail|message|notify)\ (?:me|us)\ (?:when|once|as\ soon\ as|if)\b
     """
 )

@@ -51,7 +51,8 @@ URGENT: tuple[Cue, ...] = (
         r"""
         \b(?:elderly|disabled|disability|vulnerable|pregnant|newborn|new\ ?born|baby|infant|
         toddler|wheelchair|mobility|medical|medication|medicine|prescription|insulin|oxygen|
-        dialysis|carer|care\ home|alarm\ pendant|(?:\d{2}|eighty|ninety)[-\ ]year[-\ ]old|
+        dialysis|carer|care\ home|alarm\ pendant|diabetic|epileptic|asthma\w*|
+        (?:\d{2}|eighty|ninety)[-\ ]year[-\ ]old|
         blind|deaf|chemo\w*|hospice)\b
         """,
         r"""
@@ -61,7 +62,8 @@ URGENT: tuple[Cue, ...] = (
         run(?:ning)?\ out|ran\ out|cut\ off|disconnected|(?:hasn'?t|has\ not|wasn'?t|
         haven'?t|not)\ (?:been\ )?(?:delivered|arrived|come|turned\ up|showed\ up)|lost|
         stuck|stranded|left\ (?:behind|outside|alone|in)|(?:\w+|one|two|1|2)\ (?:tablets?|
-        pills?|doses?|days?)\ left|last\ (?:tablet|pill|dose)|refused|relies\ on|depends\ on)\b
+        pills?|doses?|days?)\ left|last\ (?:tablet|pill|dose)|refused|relies\ on|depends\ on|
+        need\ to\ eat)\b
         """,
     ),
     together(
@@ -76,12 +78,13 @@ URGENT: tuple[Cue, ...] = (
         everyone|everybody)\ off|no\ replacement|no\ record|doesn'?t\ exist|did\ not\ exist|
         given\ away|locked\ out|won'?t\ let\ (?:me|us)|broke(?:n)?\ down|no\ show|didn'?t\ (?:turn|
         show)\ up|never\ (?:turned|showed)\ up|left\ without\ (?:us|me)|missed|lost|
-        didn'?t\ arrive|not\ arrived|hasn'?t\ arrived|delayed|stuck)\b
+        didn'?t\ arrive|not\ arrived|hasn'?t\ arrived|delayed|stuck|sat\ on\ the|
+        sitting\ on\ the|tarmac|no\ (?:updates|information|info|announcements?))\b
         """,
         r"""
         \b(?:(?:i'?m|we'?re|i\ am|we\ are)\ (?:now\ |currently\ |still\ )?(?:at|in|on|outside|
-        stood|standing|sitting|waiting|stuck)|stood\ outside|right\ now|tonight|today|
-        tomorrow|this\ (?:morning|afternoon|evening)|it'?s\ \d{1,2}(?::\d\d)?\ ?(?:am|pm)?|
+        stood|standing|sitting|waiting|stuck)|stood\ outside|right\ now|tonight|(?-i:NOW)|
+        for\ (?:\d+|two|three|four|five|six)\ (?:hours?|hrs)|it'?s\ \d{1,2}(?::\d\d)?\ ?(?:am|pm)?|
         with\ (?:our|my|the|two|three|\d)\ (?:bags|kids|children|luggage|family|baby|
         suitcases)|(?:leaves|leaving|departs|departing|starts|sails|closes)\ (?:in|at|today|
         tonight|tomorrow)|in\ (?:\d+|an?|one|two|three)\ (?:hours?|hrs?|minutes?|mins?))\b
