@@ -65,7 +65,7 @@ FAILED_MORE = cue(
     \bclosed\ my\ (?:ticket|case|complaint)\b | \b(?:this|it)\ is\ the\ (?:\d+(?:st|nd|rd|th)|
     second|third|fourth|fifth)\ (?:month|week|day|engineer|visit|attempt)\b |
     \bevery\ time\ (?:i|we)\ (?:ask|call|chase|contact|write|phone|ring|complain)\b |
-    \bstill\ no\ (?:refund|fix|reply|resolution|engineer|answer|response|callback|solution)\b |
+    \bstill\ no\ (?:fix|reply|resolution|engineer|answer|response|callback|solution)\b |
     \bnot\ (?:a\ )?single\ (?:reply|response|word|answer|call)\b |
     \b(?:\d+(?:st|nd|rd|th)|second|third|fourth|fifth)\ (?:engineer|technician)?\ ?visit\b |
     \bzum\ (?:zweiten|dritten|vierten|f[üu]nften|\d+\.)\ mal\b |

@@ -184,8 +184,7 @@ URGENT: tuple[Cue, ...] = (
         \b(?:whole|entire|all\ (?:of\ )?(?:the|our|my))\ (?:street|road|village|town|city|area|
         postcode|building|estate|block|office|house|neighbou?rhood|region|country)\b |
         \b(?:every|any|all)\ (?:device|devices|show|channel|page|account|customers?)\b |
-        \b(?:anyone|anybody|everyone)\ else\b | \berror\ 5\d\d\b |
-        \b5\d\d\ (?:error|bad\ gateway)\b | \bservers?\b |
+        \b(?:anyone|anybody|everyone)\ else\b | \bservers?\b |
         \b(?:\d+(?:st|nd|rd|th)|another|third|second)\ outage\b
         """,
         r"""
