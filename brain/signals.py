@@ -126,6 +126,8 @@ class SignalReader:
             return "shouts words in capitals"
         if negative and (anger.RANT_PUNCTUATION.search(text) or anger.QUESTIONS.search(text)):
             return "repeated punctuation"
+        if negative and anger.RECURRING.search(text):
+            return "a failure that keeps happening"
         # Weaker still: these need a sour tone or a failed contact, not just a problem word.
         sour = mood < 0 or failed_before
         if sour and anger.EXCLAMATIONS.search(text):
@@ -134,8 +136,6 @@ class SignalReader:
             return "stretched words"
         if sour and anger.LONG_WAIT.search(text):
             return "complains of a long wait"
-        if sour and anger.RECURRING.search(text):
-            return "a failure that keeps happening"
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None

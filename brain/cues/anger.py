@@ -142,13 +142,34 @@ ANGER: tuple[Cue, ...] = (
         """,
     ),
     cue(
+        "fed up with automated replies",
+        r"""
+        \b(?:not|stop|enough\ of|sick\ of|tired\ of|fed\ up\ with|no\ more)\b[^.!?]{0,30}
+        \b(?:bots?|chat\ ?bots?|robots?|automated|auto[-\ ]?repl\w*|scripts?|machines?|ai)\b |
+        \b(?:another|stupid|useless|this|your|a)\ (?:bot|chat\ ?bot|robot)\b[^.!?]{0,20}
+        \b(?:loops?|useless|again|not|doesn'?t|can'?t|won'?t) | \bbot\ that\ (?:loops|doesn'?t|
+        can'?t|won'?t|keeps)\b
+        """,
+    ),
+    cue(
+        "threatens to take it further",
+        r"""
+        \b(?:taking|take)\ (?:this|it|you)\ (?:to|further)\b | \b(?:report(?:ed|ing)?|
+        complain(?:ed|ing)?)\ (?:you\ |this\ |it\ )?to\ (?:the\ )?(?:ico|ombudsman|regulator|
+        press|media|papers|police|bbb|ftc|fca|ofcom|ofgem|trading\ standards|watchdog)\b |
+        \bgoing\ to\ (?:my|the)\ (?:mp|press|papers|media|ombudsman|regulator|bank|lawyer)\b |
+        \b(?:speaking|talking|writing)\ to\ (?:the|my)\ (?:\w+\ )?(?:ombudsman|regulator|mp|
+        press|lawyer|solicitor)\b | \bsmall\ claims\b | \bsee\ you\ in\ court\b
+        """,
+    ),
+    cue(
         "indignant wording",
         r"""
         \b(?:laughable|disgusting|what\ a\ mess|i\ give\ up|how\ hard\ can\ it\ be|
         n'importe\ quoi|(?:qu[ée]|una)\ verg[üu]enza|template\ (?:reply|answer|response)|
         this\ is\ the\ last\ time|shambles|shameful|shameless|sneaky|unbelievable|unreal|
         a\ joke|nightmare|disaster|not\ (?:impressed|ok|okay|good\ enough|acceptable)|
-        false\ advertising|(?:fix|sort)\ it\ (?:out|now)?|explain\ (?:that|this|yourselves)|
+        false\ advertising|(?:fix|sort)\ it(?:\ out|\ now)?\b|explain\ (?:that|this|yourselves)|
         one\ job|gone\ downhill|how\ you\ treat|what\ (?:is|'s)\ the\ point|
         why\ is\ it\ so\ (?:hard|difficult)|capable\ of|what\ exactly|seriously\b[?!]|
         disappoint\w*|unhappy|embarrass\w*|arse|rubbish|garbage|excuse\ for\ a|
@@ -160,7 +181,8 @@ ANGER: tuple[Cue, ...] = (
         warned|informed)\ (?:me|us)|what\ (?:the\ hell\ |on\ earth\ )?is\ going\ on|
         you\ need\ to\ do\ something|should\ i\ (?:just\ )?give\ up|(?:very|how|so)\ generous|
         shocking|tomadura\ de\ pelo|(?:echt|total|richtig|so)\ sauer|c'est\ une\ blague|
-        se\ moquent?\ de|una\ broma)
+        se\ moquent?\ de|una\ broma|for\ no\ (?:apparent\ )?reason|rude|arrogant|condescending|
+        patroni[sz]ing|unprofessional|dismissive|disrespectful)
         """,
     ),
     cue(
@@ -190,7 +212,8 @@ PROBLEM = pattern(
     charged|waiting|doesn'?t|isn'?t|didn'?t|won'?t|hours|days|weeks|toilet|bins|price\ up|
     made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|
     increase\w*|stood|stuck|queue|on\ hold|soaked|rain|ruined|missed|wrong|damaged|
-    no\ (?:announcement|info|information|update|reply|answer|one|show)|yet\ again)\b
+    no\ (?:announcement|info|information|update|reply|answer|one|show)|yet\ again|ignor\w*|
+    billed|lost|left)\b
     """
 )
 FACTS = pattern(
@@ -255,7 +278,9 @@ RECURRING = pattern(
     \b(?:\d+|two|three|four|five|six)\ (?:weeks|days|months|times|years)\ (?:running|
     in\ a\ row)\b | \bevery\ (?:day|week|month|morning|time)\ this\ (?:week|month|year)\b |
     \b(?:a\ )?(?:hundred|thousand|million)\ times\b | \bkeeps?\ happening\b |
-    \bhappened\ again\b | \bevery\ (?:single\ )?(?:\d+\ )?(?:minutes?|hours?)\b
+    \bhappened\ again\b | \bevery\ (?:single\ )?(?:\d+\ )?(?:minutes?|hours?)\b |
+    \byet\ again\b | \bagain\ and\ again\b | \bover\ and\ over\b | \bthis\ is\ the\ (?:\d+(?:st|
+    nd|rd|th)|second|third|fourth|fifth)\ (?:month|week|day)\b
     """
 )
 # A bare word of praise closing a complaint: "... and no announcement. class act", "... great"
