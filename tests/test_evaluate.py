@@ -263,6 +263,7 @@ def test_kb_flag_is_blamed_not_the_setting(capsys: pytest.CaptureFixture[str]) -
 
 DEV = FIXTURES / "escalation" / "dev.csv"
 HOLDOUT = FIXTURES / "escalation" / "holdout.csv"
+HOLDOUT2 = FIXTURES / "escalation" / "holdout2.csv"
 SIGNALS = ("escalate", "human_request", "angry", "urgent")
 
 
@@ -279,6 +280,13 @@ def test_escalation_on_text_never_tuned_on(capsys: pytest.CaptureFixture[str]) -
     first look at it (docs/PERFORMANCE.md has both figures)."""
     result = figures(capsys, "escalation", "--test", str(HOLDOUT))
     assert result["escalate_precision"] >= 0.7, result
+
+
+def test_escalation_on_the_second_hold_out(capsys: pytest.CaptureFixture[str]) -> None:
+    """Written before the second round of cues and never tuned on (docs/PERFORMANCE.md has
+    the figures before and after): the issue's escalation target holds on it."""
+    result = figures(capsys, "escalation", "--test", str(HOLDOUT2))
+    assert result["escalate_recall"] >= 0.6 and result["escalate_precision"] >= 0.7, result
 
 
 def test_escalation_needs_0_or_1_labels(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -1,0 +1,139 @@
+"""Signals on the ways real customers write (issue 14, item 4): masked swearing, insults,
+ultimatums, irony, emphasis with a complaint behind it, people asked for in roundabout ways,
+urgency told as a situation, contested billing; and the in-scope questions that stay calm."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from brain.cues import Cue, anger, failed, person, sensitive, urgency
+from brain.cues.normalize import masked_swearing
+from brain.signals import SignalReader
+
+READER = SignalReader()
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("what the f**k is this", "profanity"),
+        ("sh!t service as always", "profanity"),
+        ("$hit app", "profanity"),
+        ("f***ing useless", "profanity"),
+        ("you lot are absolute clowns", "insults the company or its staff"),
+        ("fix this or I'll cancel my contract", "gives an ultimatum"),
+        ("hello?? anyone there??", "asks whether anyone is there at all"),
+        ('so my "next day" delivery is on day 5', "ironic quotes"),
+        ("the parcel is SOAKED THROUGH and ruined", "shouts words in capitals"),
+        ("why has my bill gone up??", "repeated punctuation"),
+        ("stop sending me automated replies", "fed up with automated replies"),
+        ("I'm going to my MP about this", "threatens to take it further"),
+        ("the 8:15 was late every day this week, yet again", "a failure that keeps happening"),
+    ],
+)
+def test_anger_as_real_customers_write_it(text: str, why: str) -> None:
+    assert READER.read(text).angry == why
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("could somebody from the accounts side drop me an email",
+         "asks to be contacted or messaged"),
+        ("put me in touch with whoever handles refunds",
+         "asks to be handed to whoever deals with it"),
+    ],
+)  # fmt: skip
+def test_a_person_asked_for_in_roundabout_ways(text: str, why: str) -> None:
+    assert READER.read(text).human_request == why
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("water is pouring through the ceiling",
+         "a home emergency: flooding or water near electrics"),
+        ("my son has a nut allergy and the cookies had peanuts in them",
+         "safety: a food allergy or contamination"),
+        ("my 90-year-old dad has no heating since yesterday",
+         "a vulnerable person left without something they need"),
+        ("the host cancelled and we're stood outside with our bags", "travel disrupted right now"),
+        ("you're holding my payout and I can't pay for groceries", "money held or out of reach"),
+        ("got a letter from debt collectors about a bill I paid",
+         "threatened with debt collection, eviction or a cut-off"),
+        ("the sale ends at midnight and the checkout won't load", "a deadline within hours"),
+        ("someone changed my email and password, I can't get in",
+         "fraud in progress: an account or card in someone else's hands"),
+    ],
+)  # fmt: skip
+def test_urgency_told_as_a_situation(text: str, why: str) -> None:
+    signals = READER.read(text)
+    assert signals.urgent == why
+    assert signals.urgency is not None and signals.urgency.label == "urgent"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("you're still charging me after I cancelled", "a billing dispute"),
+        ("they quoted 200 and charged 650", "a billing dispute"),
+        ("I want to make a formal complaint", "a formal complaint"),
+        ("someone changed my email and password", "fraud or an unauthorised charge"),
+    ],
+)
+def test_contested_billing_and_formal_complaints_are_sensitive(text: str, why: str) -> None:
+    assert READER.read(text).sensitive == why
+
+
+CALM = [
+    # The sample playbook answers these itself (double_charge, wrong_amount_charged, ...).
+    "charged twice, please refund one",
+    "I get an error 500 when I try to pay",
+    "still no refund after 2 weeks",
+    # Asking to be told, or how to reach support, is not asking for a person now.
+    "text me when the repair is ready",
+    "what's the best way to contact you?",
+    "I was told a manager would email me",
+    # Problem words, quotes, excitement and dollar signs alone are not anger.
+    'what does "processing" mean on my order?',
+    "is the sale on tonight!!!",
+    "my parcel is late, arrived broken and I want a refund please",
+    "it only costs $5?",
+    "email me the receipt at sam@home.example",
+    "can I take a power bank on the plane?",
+]
+
+
+@pytest.mark.parametrize("text", CALM)
+def test_in_scope_questions_stay_calm(text: str) -> None:
+    signals = READER.read(text)
+    fired = (signals.angry, signals.human_request, signals.urgent, signals.sensitive,
+             signals.failed_before)  # fmt: skip
+    assert fired == (None,) * 5, (text, signals)
+
+
+@pytest.mark.parametrize(
+    ("token", "found"),
+    [("f*ck", True), ("a**hole", True), ("b@stards", True), ("p!ss", True), ("sh*t!", True),
+     ("hell0", False), ("c0ntact", False), ("gr8", False), ("ok!!", False), ("100%", False)],
+)  # fmt: skip
+def test_masked_swearing(token: str, found: bool) -> None:
+    assert (masked_swearing(f"well {token} then") is not None) is found
+
+
+def _tables() -> list[Cue]:
+    return [*anger.ANGER, *person.HUMAN, *urgency.URGENT, urgency.SOON, *sensitive.SENSITIVE,
+            sensitive.IN_PROGRESS, *failed.FAILED]  # fmt: skip
+
+
+def test_every_cue_is_well_formed() -> None:
+    """A backslash at the end of a verbose pattern's line escapes the newline, which then has
+    to match literally: the alternative silently never fires."""
+    for cue in _tables():
+        assert cue.why
+        for pattern in (cue.pattern, *cue.also):
+            assert not re.search(r"(?<!\\)\\\n", pattern.pattern), (cue.why, pattern.pattern)
+    for name in ("PRAISE", "PROBLEM", "SCARE_QUOTES", "LONG_WAIT", "RECURRING", "CLOSING_PRAISE"):
+        assert not re.search(r"(?<!\\)\\\n", getattr(anger, name).pattern), name
