@@ -18,13 +18,13 @@ restricted to the configured languages: about 20 µs a message, no model downloa
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from brain.cues import Cue, anger, failed, lexicon, normalize, person, sensitive, urgency
+from brain.cues import Cue, anger, failed, lexicon, normalize, person, sensitive, tone, urgency
 from brain.cues import first as _first
 from brain.playbook import Urgency
 
@@ -93,8 +93,8 @@ class SignalReader:
         ("arrived damaged!" reports, it does not rage), blended with a small German, French and
         Spanish lexicon. VADER's lexicon is English ("die" is a German article), so other
         languages get the small lexicon plus VADER's emoji only."""
-        plain = anger.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
-        plain = anger.FACTS.sub(" ", plain)
+        plain = tone.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
+        plain = tone.FACTS.sub(" ", plain)
         other = lexicon.score(plain)
         if language != "en":
             plain = " ".join(_EMOJI.findall(plain))
@@ -114,28 +114,14 @@ class SignalReader:
         cue = _first(anger.ANGER, text)
         if cue is not None:
             return cue.why
-        problem = bool(anger.PROBLEM.search(text))
-        if problem and (anger.PRAISE.search(text) or anger.CLOSING_PRAISE.search(text)):
+        problem = bool(tone.PROBLEM.search(text))
+        if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
             return _SARCASM
-        negative = mood < 0 or failed_before or problem or bool(anger.NEGATIVE_WORDS.search(text))
-        if negative and anger.SCARE_QUOTES.search(text):
-            return "ironic quotes"
-        if negative and _shouting(text):
-            return "writes in capitals"
-        if negative and _shouted_words(text):
-            return "shouts words in capitals"
-        if negative and (anger.RANT_PUNCTUATION.search(text) or anger.QUESTIONS.search(text)):
-            return "repeated punctuation"
-        if negative and anger.RECURRING.search(text):
-            return "a failure that keeps happening"
-        # Weaker still: these need a sour tone or a failed contact, not just a problem word.
-        sour = mood < 0 or failed_before
-        if sour and anger.EXCLAMATIONS.search(text):
-            return "repeated punctuation"
-        if sour and normalize.stretched(text):
-            return "stretched words"
-        if sour and anger.LONG_WAIT.search(text):
-            return "complains of a long wait"
+        negative = mood < 0 or failed_before or problem or bool(tone.NEGATIVE_WORDS.search(text))
+        sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
+        for needs_sour, found, why in _EMPHASIS:
+            if (sour if needs_sour else negative) and found(text):
+                return why
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None
@@ -174,6 +160,10 @@ def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
     return None
 
 
+def _searcher(*patterns: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda text: any(p.search(text) for p in patterns)
+
+
 def _shouting(text: str) -> bool:
     letters = [c for c in text[:_SENTIMENT_CHARS] if c.isalpha()]
     return len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
@@ -187,6 +177,21 @@ _CAPS_RUN = re.compile(r"(?-i:\b[A-Z]{2,}['’]?[A-Z]*[\s,.!?]+[A-Z]{2,}\b)")
 def _shouted_words(text: str) -> bool:
     return any(max(len(w) for w in m.group(0).split()) >= 4 or len(m.group(0)) >= 8
                for m in _CAPS_RUN.finditer(text))  # fmt: skip
+
+
+# Emphasis that is anger only with a complaint behind it: (needs a sour tone, test, reason).
+# Without ``needs sour`` a problem word is enough ("the parcel is SOAKED", "refund??").
+_EMPHASIS: tuple[tuple[bool, Callable[[str], bool], str], ...] = (
+    (False, _searcher(tone.SCARE_QUOTES), "ironic quotes"),
+    (False, _shouting, "writes in capitals"),
+    (False, _shouted_words, "shouts words in capitals"),
+    (False, _searcher(tone.RANT_PUNCTUATION, tone.QUESTIONS), "repeated punctuation"),
+    (False, _searcher(tone.RECURRING), "a failure that keeps happening"),
+    (False, _searcher(tone.EXASPERATED), "exasperated (a sigh, a facepalm, smh)"),
+    (True, _searcher(tone.EXCLAMATIONS), "repeated punctuation"),
+    (True, normalize.stretched, "stretched words"),
+    (True, _searcher(tone.LONG_WAIT), "complains of a long wait"),
+)
 
 
 # -- language -------------------------------------------------------------------------------

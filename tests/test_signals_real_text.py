@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from brain.cues import Cue, anger, failed, person, sensitive, urgency
+from brain.cues import Cue, anger, failed, person, sensitive, tone, urgency
 from brain.cues.normalize import masked_swearing
 from brain.signals import SignalReader
 
@@ -135,5 +135,16 @@ def test_every_cue_is_well_formed() -> None:
         assert cue.why
         for pattern in (cue.pattern, *cue.also):
             assert not re.search(r"(?<!\\)\\\n", pattern.pattern), (cue.why, pattern.pattern)
-    for name in ("PRAISE", "PROBLEM", "SCARE_QUOTES", "LONG_WAIT", "RECURRING", "CLOSING_PRAISE"):
-        assert not re.search(r"(?<!\\)\\\n", getattr(anger, name).pattern), name
+    for name in (
+        "PRAISE",
+        "PROBLEM",
+        "SCARE_QUOTES",
+        "LONG_WAIT",
+        "RECURRING",
+        "CLOSING_PRAISE",
+        "EXASPERATED",
+        "FACTS",
+        "COURTESY",
+        "NEGATIVE_WORDS",
+    ):
+        assert not re.search(r"(?<!\\)\\\n", getattr(tone, name).pattern), name

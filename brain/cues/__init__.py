@@ -1,10 +1,12 @@
 """The cue tables behind ``brain.signals``: what customers write when they are angry, want a
 person, are in a hurry, raise a sensitive matter or say support already failed them.
 
-One module per signal: ``anger``, ``person``, ``urgency``, ``sensitive``, ``failed``; ``base``
-defines a ``Cue`` (a regular expression plus the short reason shown on the escalation card)
-and ``normalize`` undoes the ways customers mask or stretch words (``f*ck``, ``sh!t``,
-``sooo``). The cues are written for support conversations in general (any shop, airline, bank
+One module per signal: ``anger``, ``person``, ``urgency``, ``sensitive``, ``failed``; ``tone``
+holds the word classes that count only together (praise + a problem is sarcasm, capitals or
+"??" need a complaint behind them), ``lexicon`` a small de/fr/es sentiment lexicon, and
+``normalize`` undoes the ways customers mask or stretch words (``f*ck``, ``sh!t``,
+``fuuuck``). ``base`` defines a ``Cue``: a regular expression (plus, for ``together``, others
+that must match too) and the short reason shown on the escalation card. The cues are written for support conversations in general (any shop, airline, bank
 or software product), in English, German, French and Spanish, and describe *kinds* of wording,
 not phrases from any one data set. Order matters only for which reason is shown when several
 match.

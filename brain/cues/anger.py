@@ -4,7 +4,7 @@ classes the sentiment correction uses (courtesy and plain problem words)."""
 
 from __future__ import annotations
 
-from brain.cues.base import Cue, cue, pattern
+from brain.cues.base import Cue, cue
 
 ANGER: tuple[Cue, ...] = (
     cue(
@@ -15,7 +15,8 @@ ANGER: tuple[Cue, ...] = (
         \bgoddamn\w* | \bpiss(?:ed|ing)?\b | \bbs\b | \basshole\w* | \bdickheads?\b |
         \bbastards?\b | \bbloody\b | \bsucks?\b | \bsh[i\*]thole\b | \bscheiß\w* |
         \bscheiss\w* | \bverdammt\w* | \bmerde\b | \bputain\b | \bbordel\b | \bfait\ chier\b |
-        \bmierda\b | \bjoder\b | \bhostia\b | \bputa\w* | \bcoño\b | \bcabrones?\b
+        \bmierda\b | \bjoder\b | \bhostia\b | \bputa\w* | \bcoño\b | \bcabrones?\b | \bomfg\b |
+        \bjfc\b | \bfml\b | \bkacke\b | \bscheisse\b | \bputains?\b | \bjoder\b
         """,
     ),
     cue(
@@ -29,7 +30,10 @@ ANGER: tuple[Cue, ...] = (
         r"""
         \#\w*(?:fail|sucks?|worst|never\w*|boycott|shame|scam|fraud|joke|disgrace|ripoff|
         rip_?off|useless|awful|terrible|hate|angry|furious|unacceptable|liars?|thieves|done|
-        bye\w*|nomore|notagain|ridiculous|pathetic|disappointed|rant)\w*
+        bye\w*|nomore|notagain|ridiculous|pathetic|disappointed|rant|poor|bad|not_?happy|annoy|
+        fum|livid|disgust|worse|rubbish|crap|garbage|trash|clown|cowboy|incompeten|greed|
+        robbery|theft|liar|avoid|stayaway|donotbuy|dontbuy|wtf|ffs|smh|sortitout|fixit|letdown|
+        shocking|outrage|appalling|nightmare|disaster|frechheit|honte|verg[üu]enza)\w*
         """,
     ),
     cue(
@@ -80,7 +84,9 @@ ANGER: tuple[Cue, ...] = (
         sauer\ (?:auf|über)|unversch[äa]mt\w*|frech\w*|inakzeptabel|entt[äa]uscht|genervt|
         schrecklich|furieu(?:x|se)|énervée?|enervee?|inadmissible|scandaleu(?:x|se)|honteu(?:x|
         se)|lamentable|nul(?:le)?\b|furios[oa]|enfadad[oa]|harto|harta|indignad[oa]|
-        vergonzos[oa]|inaceptable|p[ée]sim[oa]|una\ verg[üu]enza)
+        vergonzos[oa]|inaceptable|p[ée]sim[oa]|una\ verg[üu]enza|frechheit|zumutung|sauerei|
+        lachhaft|stinksauer|mir\ reicht'?s|es\ reicht|ras\ le\ bol|j'en\ ai\ marre|marre\ de|
+        c'est\ une\ honte|quelle\ honte|indignante|penos[oa]|hasta\ las\ narices|cutre)
         """,
     ),
     cue(
@@ -194,100 +200,4 @@ ANGER: tuple[Cue, ...] = (
         \b(?:two|three|four|five|six|\d+)\.\ (?:hours|days|weeks)\.
         """,
     ),
-)
-PRAISE = pattern(
-    r"""
-    \b(?:great|brilliant|amazing|awesome|fantastic|lovely|wonderful|cool|perfect|superb|
-    well\ done|bravo|impressive|cheers\ for\ that|thanks\ a\ lot|good\ job|nice\ one|
-    love\ (?:paying|how|that|it\ when|being|getting|waiting)|loving\ (?:the|how|that)|
-    genius|class\ act|classy|stellar|top\ notch|world\ class|five\ stars?|5\ stars?|
-    nice\ touch|love\ that|what\ a\ (?:great|fantastic|brilliant|lovely)|
-    (?:shocked|surprised),?\ (?:truly|really|just)\ (?:shocked|surprised)|
-    colou?r\ me\ surprised|who\ knew|as\ expected)\b | 👏 | 🙃 | 🙄
-    """
-)
-PROBLEM = pattern(
-    r"""
-    \b(?:again|still|never|nothing|nobody|late|delayed|cancel\w*|lost|broke\w*|crash\w*|
-    charged|waiting|doesn'?t|isn'?t|didn'?t|won'?t|hours|days|weeks|toilet|bins|price\ up|
-    made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|
-    increase\w*|stood|stuck|queue|on\ hold|soaked|rain|ruined|missed|wrong|damaged|
-    no\ (?:announcement|info|information|update|reply|answer|one|show)|yet\ again|ignor\w*|
-    billed|lost|left)\b
-    """
-)
-FACTS = pattern(
-    r"""
-    \b(?:damaged?|broken|broke|crushed|cracked|scratch\w*|dented|wrong|mistake|accident\w*|
-    missing|lost|late|delay\w*|cancel\w*|error|problem|issue|fault\w*|defective|stolen|
-    emergency|pending|declined|refused|fail\w*|stuck|leak\w*|fraud\w*|scam\w*|cut\ off|
-    unprotected|lock(?:ed)?|block(?:ed)?)\b
-    """
-)
-# "?!" is indignation; "!!!" alone is emphasis
-RANT_PUNCTUATION = pattern(
-    r"""
-    \?! | !\?
-    """
-)
-EXCLAMATIONS = pattern(
-    r"""
-    (?:[!?]\s*){3,}
-    """
-)
-NEGATIVE_WORDS = pattern(
-    r"""
-    \b(?:not|no|never|nothing|still|again|nobody|wrong|broken|late|lost|missing|cancel\w*|
-    delay\w*|fail\w*|wait\w*|charged|refund|where|why|help)\b
-    """
-)
-COURTESY = pattern(
-    r"""
-    \b(?:please|pls|plz|thank\ you(?:\ (?:so|very)\ much)?|thanks?|thx|ty|kindly|cheers|hi|
-    hello|hey|dear|regards|best|appreciate(?:d)?|grateful|bitte|danke|merci|
-    s'il\ vous\ pla[îi]t|svp|por\ favor|gracias)\b
-    """
-)
-# Two question marks or more: "hello??", "is anyone there??" (with a complaint, exasperation).
-QUESTIONS = pattern(
-    r"""
-    \?\s*\?
-    """
-)
-# -- emphasis and situations that count as anger only with a complaint behind them ---------
-# A short phrase in double quotes, used ironically: the "next day" delivery, your "support".
-SCARE_QUOTES = pattern(
-    r"""
-    (?:^|[\s(])["“](?:[^"“”\s]+\ ?){1,4}["”](?=[\s.,!?)]|$)
-    """
-)
-LONG_WAIT = pattern(
-    r"""
-    \b(?:waiting|waited|wait)\ (?:for\ )?(?:over\ |nearly\ |almost\ |more\ than\ )?(?:\d+|two|
-    three|four|five|six|seven|eight|nine|ten|several|many)\ (?:hours|hrs|days|weeks|months)\b |
-    \bwaiting\ since\b | \bsince\ \d{1,2}\ ?(?:am|pm)\b | \b(?:\d+|two|three|four|five)
-    \ (?:hours?|hrs?|days|weeks|months)\ (?:to|just\ to)\ (?:get\ through|unblock|answer|reply|
-    respond|fix|refund|deliver|sort|process)\b | \bseit\ (?:\d+|zwei|drei|vier|f[üu]nf)
-    \ (?:stunden|tagen|wochen|monaten)\b | \bdepuis\ (?:\d+|deux|trois|quatre|cinq)\ (?:heures|
-    jours|semaines|mois)\b | \bllevo\ (?:\d+|dos|tres|cuatro|cinco)\ (?:horas|d[íi]as|semanas|
-    meses)\b
-    """
-)
-RECURRING = pattern(
-    r"""
-    \b(?:\d+|two|three|four|five|six)\ (?:weeks|days|months|times|years)\ (?:running|
-    in\ a\ row)\b | \bevery\ (?:day|week|month|morning|time)\ this\ (?:week|month|year)\b |
-    \b(?:a\ )?(?:hundred|thousand|million)\ times\b | \bkeeps?\ happening\b |
-    \bhappened\ again\b | \bevery\ (?:single\ )?(?:\d+\ )?(?:minutes?|hours?)\b |
-    \byet\ again\b | \bagain\ and\ again\b | \bover\ and\ over\b | \bthis\ is\ the\ (?:\d+(?:st|
-    nd|rd|th)|second|third|fourth|fifth)\ (?:month|week|day)\b
-    """
-)
-# A bare word of praise closing a complaint: "... and no announcement. class act", "... great"
-CLOSING_PRAISE = pattern(
-    r"""
-    (?:^|[\s.,!?])(?:great|brilliant|genius|lovely|fantastic|perfect|wonderful|amazing|nice|
-    super|awesome|superb|marvellous|marvelous|splendid|class\ act|classic|typical|bravo|
-    well\ done|good\ job|nice\ one|love\ it|love\ that)[.!]*\s*(?:[\U0001F300-\U0001FAFF]\s*)*$
-    """
 )

@@ -104,7 +104,8 @@ URGENT: tuple[Cue, ...] = (
         \bflug\ (?:wurde\ |ist\ )?(?:gestrichen|annulliert)\b |
         \bnowhere\ to\ (?:sleep|stay)\b | \bbloqu[ée]e?s?\ [àa]\ l'a[ée]roport\b |
         \batrapad[oa]s?\ en\ el\ aeropuerto\b | \bvuelo\ (?:ha\ sido\ |fue\ )?cancelado\b |
-        \bvol\ (?:est\ |a\ [ée]t[ée]\ )?annul[ée]\b | \bvuelo\ cancelado\b
+        \bvol\ (?:est\ |a\ [ée]t[ée]\ )?annul[ée]\b | \bvuelo\ cancelado\b | \bgestrandet\b |
+        \bcoinc[ée]e?s?\ (?:[àa]|au|en|dans)\b | \bvarad[oa]s?\b | \btirad[oa]s?\ en\b
         """,
     ),
     cue(

@@ -1,0 +1,112 @@
+"""Tone: the word classes that make a message sound sour or ironic without being anger on
+their own: praise and problem words (together, sarcasm), courtesy and plain problem words
+(removed before sentiment), emphasis (capitals, "??", "!!!", ironic quotes, long waits,
+recurring failures, sighs), each counted by ``brain.signals`` only with a complaint behind it."""
+
+from __future__ import annotations
+
+from brain.cues.base import pattern
+
+PRAISE = pattern(
+    r"""
+    \b(?:great|brilliant|amazing|awesome|fantastic|lovely|wonderful|cool|perfect|superb|
+    well\ done|bravo|impressive|cheers\ for\ that|thanks\ a\ lot|good\ job|nice\ one|
+    love\ (?:paying|how|that|it\ when|being|getting|waiting)|loving\ (?:the|how|that)|
+    genius|class\ act|classy|stellar|top\ notch|world\ class|five\ stars?|5\ stars?|
+    nice\ touch|love\ that|what\ a\ (?:great|fantastic|brilliant|lovely)|
+    (?:shocked|surprised),?\ (?:truly|really|just)\ (?:shocked|surprised)|
+    colou?r\ me\ surprised|who\ knew|as\ expected)\b | 👏 | 🙃 | 🙄
+    """
+)
+PROBLEM = pattern(
+    r"""
+    \b(?:again|still|never|nothing|nobody|late|delayed|cancel\w*|lost|broke\w*|crash\w*|
+    charged|waiting|doesn'?t|isn'?t|didn'?t|won'?t|hours|days|weeks|toilet|bins|price\ up|
+    made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|
+    increase\w*|stood|stuck|queue|on\ hold|soaked|rain|ruined|missed|wrong|damaged|
+    no\ (?:announcement|info|information|update|reply|answer|one|show)|yet\ again|ignor\w*|
+    billed|lost|left)\b
+    """
+)
+FACTS = pattern(
+    r"""
+    \b(?:damaged?|broken|broke|crushed|cracked|scratch\w*|dented|wrong|mistake|accident\w*|
+    missing|lost|late|delay\w*|cancel\w*|error|problem|issue|fault\w*|defective|stolen|
+    emergency|pending|declined|refused|fail\w*|stuck|leak\w*|fraud\w*|scam\w*|cut\ off|
+    unprotected|lock(?:ed)?|block(?:ed)?)\b
+    """
+)
+# "?!" is indignation; "!!!" alone is emphasis
+RANT_PUNCTUATION = pattern(
+    r"""
+    \?! | !\?
+    """
+)
+EXCLAMATIONS = pattern(
+    r"""
+    (?:[!?]\s*){3,}
+    """
+)
+NEGATIVE_WORDS = pattern(
+    r"""
+    \b(?:not|no|never|nothing|still|again|nobody|wrong|broken|late|lost|missing|cancel\w*|
+    delay\w*|fail\w*|wait\w*|charged|refund|where|why|help)\b
+    """
+)
+COURTESY = pattern(
+    r"""
+    \b(?:please|pls|plz|thank\ you(?:\ (?:so|very)\ much)?|thanks?|thx|ty|kindly|cheers|hi|
+    hello|hey|dear|regards|best|appreciate(?:d)?|grateful|bitte|danke|merci|
+    s'il\ vous\ pla[îi]t|svp|por\ favor|gracias)\b
+    """
+)
+# Two question marks or more: "hello??", "is anyone there??" (with a complaint, exasperation).
+QUESTIONS = pattern(
+    r"""
+    \?\s*\?
+    """
+)
+# -- emphasis and situations that count as anger only with a complaint behind them ---------
+# A short phrase in double quotes, used ironically: the "next day" delivery, your "support".
+SCARE_QUOTES = pattern(
+    r"""
+    (?:^|[\s(])["“](?:[^"“”\s]+\ ?){1,4}["”](?=[\s.,!?)]|$)
+    """
+)
+LONG_WAIT = pattern(
+    r"""
+    \b(?:waiting|waited|wait)\ (?:for\ )?(?:over\ |nearly\ |almost\ |more\ than\ )?(?:\d+|two|
+    three|four|five|six|seven|eight|nine|ten|several|many)\ (?:hours|hrs|days|weeks|months)\b |
+    \bwaiting\ since\b | \bsince\ \d{1,2}\ ?(?:am|pm)\b | \b(?:\d+|two|three|four|five)
+    \ (?:hours?|hrs?|days|weeks|months)\ (?:to|just\ to)\ (?:get\ through|unblock|answer|reply|
+    respond|fix|refund|deliver|sort|process)\b | \bseit\ (?:\d+|zwei|drei|vier|f[üu]nf)
+    \ (?:stunden|tagen|wochen|monaten)\b | \bdepuis\ (?:\d+|deux|trois|quatre|cinq)\ (?:heures|
+    jours|semaines|mois)\b | \bllevo\ (?:\d+|dos|tres|cuatro|cinco)\ (?:horas|d[íi]as|semanas|
+    meses)\b
+    """
+)
+RECURRING = pattern(
+    r"""
+    \b(?:\d+|two|three|four|five|six)\ (?:weeks|days|months|times|years)\ (?:running|
+    in\ a\ row)\b | \bevery\ (?:day|week|month|morning|time)\ this\ (?:week|month|year)\b |
+    \b(?:a\ )?(?:hundred|thousand|million)\ times\b | \bkeeps?\ happening\b |
+    \bhappened\ again\b | \bevery\ (?:single\ )?(?:\d+\ )?(?:minutes?|hours?)\b |
+    \byet\ again\b | \bagain\ and\ again\b | \bover\ and\ over\b | \bthis\ is\ the\ (?:\d+(?:st|
+    nd|rd|th)|second|third|fourth|fifth)\ (?:month|week|day)\b
+    """
+)
+# A bare word of praise closing a complaint: "... and no announcement. class act", "... great"
+CLOSING_PRAISE = pattern(
+    r"""
+    (?:^|[\s.,!?])(?:great|brilliant|genius|lovely|fantastic|perfect|wonderful|amazing|nice|
+    super|awesome|superb|marvellous|marvelous|splendid|class\ act|classic|typical|bravo|
+    well\ done|good\ job|nice\ one|love\ it|love\ that)[.!]*\s*(?:[\U0001F300-\U0001FAFF]\s*)*$
+    """
+)
+# Weary or exasperated: angry only with a complaint behind it ("smh", a facepalm, a sigh).
+EXASPERATED = pattern(
+    r"""
+    [🤦😑😩😫💩😞😔] | \bsmh\b | \bsmdh\b | \bugh+\b | \bsigh\b | \*sigh\* | \bseufz\b |
+    \bpff+\b
+    """
+)
