@@ -6,9 +6,11 @@ holds the word classes that count only together (praise + a problem is sarcasm, 
 "??" need a complaint behind them), ``lexicon`` a small de/fr/es sentiment lexicon, and
 ``normalize`` undoes the ways customers mask or stretch words (``f*ck``, ``sh!t``,
 ``fuuuck``). ``base`` defines a ``Cue``: a regular expression (plus, for ``together``, others
-that must match too) and the short reason shown on the escalation card. The cues are written for support conversations in general (any shop, airline, bank
-or software product), in English, German, French and Spanish, and describe *kinds* of wording,
-not phrases from any one data set. Order matters only for which reason is shown when several
+that must match too) and the short reason shown on the escalation card.
+
+The cues are written for support conversations in general (any shop, airline, bank or
+software product), in English, German, French and Spanish, and describe *kinds* of wording, not
+phrases from any one data set. Order matters only for which reason is shown when several
 match.
 """
 

@@ -169,6 +169,42 @@ ANGER: tuple[Cue, ...] = (
         """,
     ),
     cue(
+        "says they are upset or let down",
+        r"""
+        \b(?:upset|gutted|devastated|heartbroken|let\ down|distraught|horrified|terrified|
+        terrifying|traumati[sz]\w*|in\ tears|crying|regret(?:ting|ted)?\ (?:it|this|ever|
+        choosing|buying|booking|switching|joining)|not\ (?:a\ )?happy\ (?:at\ all|customer|
+        bunny)|very\ unhappy|so\ unhappy|beyond\ (?:upset|angry|annoyed|frustrated)|
+        entsetzt|traurig|d[ée]go[uû]t[ée]e?|d[ée]vast[ée]e?|triste|dolid[oa]|decepcionad[oa])\b
+        """,
+    ),
+    cue(
+        "questions whether the company can do its job",
+        r"""
+        \bdo\ (?:you|your\ \w+)\ (?:guys\ )?(?:even\ |actually\ )?(?:employ|hire|train|have)
+        \ (?:people|anyone|staff|humans|drivers|anybody)\ (?:who|that)\b |
+        \b(?:can|does)\ (?:nobody|no\ one|anyone)\ (?:there\ |at\ \w+\ )?(?:even\ |actually\ )?
+        (?:read|count|know|do\ their\ job|care)\b |
+        \bdo\ (?:your|you)\ (?:staff|people|drivers|agents|guys)\ (?:even\ |
+        actually\ |ever\ )(?:read|check|care|know|listen|look)\b
+        """,
+    ),
+    cue(
+        "says staff were dismissive",
+        r"""
+        \b(?:staff|agents?|managers?|
+        drivers?|receptionists?|they|he|she)\ (?:just\ )?(?:laughed|shrugged|walked\ (?:off|
+        away)|rolled\ (?:their|his|her)\ eyes)\b
+        """,
+    ),
+    cue(
+        "refuses to pay",
+        r"""
+        \b(?:not|never|refuse\ to|won'?t\ be)
+        \ paying\ (?:it|this|that|for\ (?:this|that|it))\b
+        """,
+    ),
+    cue(
         "indignant wording",
         r"""
         \b(?:laughable|disgusting|what\ a\ mess|i\ give\ up|how\ hard\ can\ it\ be|

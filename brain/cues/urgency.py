@@ -216,6 +216,32 @@ URGENT: tuple[Cue, ...] = (
         """,
     ),
     cue(
+        "safety: a hazard or an intruder",
+        r"""
+        \b(?:exposed|live|bare|loose|hanging)\ (?:wires?|wiring|cables?)\b | \bwires?\ (?:are\ |
+        left\ )?(?:hanging|sticking|exposed)\b | \b(?:stranger|someone|somebody|a\ man|a\ woman)
+        \ (?:let\ )?(?:in|into)\ (?:our|my|the)\ (?:room|house|home|flat|apartment)\b |
+        \blet\ (?:a\ stranger|someone|somebody)\ in(?:to)?\b | \bbroke\ in(?:to)?\b |
+        \bbreak[-\ ]in\b | \b(?:assaulted|harass(?:ed|ing)|threatened\ (?:me|us|my)|attacked)\b |
+        \b(?:went\ flying|fell\ (?:off|down|over)|knocked\ (?:me|him|her)\ (?:down|over))\b
+        """,
+    ),
+    cue(
+        "something they will lose if it waits",
+        r"""
+        \b(?:going\ to|gonna|will|i'?ll|we'?ll|might|could|about\ to)\ (?:miss|lose)\ (?:my|
+        our|the)\ (?:job|flight|train|connection|bus|ferry|wedding|funeral|interview|exam|
+        appointment|surgery|operation|shift|deadline|visa|booking|house|home|place)\b |
+        \b(?:i'?ll|i\ will|i\ could|i\ might|going\ to)\ (?:lose|be\ fired|get\ fired|
+        get\ sacked)\b |
+        \b(?:need|needs|needed)\ (?:it|this|one|the\ \w+|a\ \w+|my\ \w+)\ (?:for|by)\ (?:work|
+        tonight|today|tomorrow(?:\ morning)?|first\ thing|the\ morning)\b |
+        \bon\ call\ (?:tonight|today|this\ (?:week|weekend))\b | \b(?:can'?t|cannot)\ (?:work|
+        get\ to\ work|do\ my\ job)\b | \b(?:losing|lose|lost)\ (?:work|customers|business|
+        money|income|sales)\b[^.!?]{0,30}\b(?:every|each|per|today|day|hour)\b
+        """,
+    ),
+    cue(
         "says it is urgent",
         r"""
         \burgent(?:ly)?\b | \bemergency\b | \basap\b | \ba\.s\.a\.p\b | \bdringend\b |
