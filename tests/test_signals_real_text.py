@@ -31,6 +31,13 @@ READER = SignalReader()
         ("stop sending me automated replies", "fed up with automated replies"),
         ("I'm going to my MP about this", "threatens to take it further"),
         ("the 8:15 was late every day this week, yet again", "a failure that keeps happening"),
+        (
+            "do you employ people who can read addresses??",
+            "questions whether the company can do its job",
+        ),
+        ("the driver just laughed at me", "says staff were dismissive"),
+        ("absolutely gutted, lost all my photos", "says they are upset or let down"),
+        ("I'm not paying it", "refuses to pay"),
     ],
 )
 def test_anger_as_real_customers_write_it(text: str, why: str) -> None:
@@ -64,6 +71,8 @@ def test_a_person_asked_for_in_roundabout_ways(text: str, why: str) -> None:
         ("got a letter from debt collectors about a bill I paid",
          "threatened with debt collection, eviction or a cut-off"),
         ("the sale ends at midnight and the checkout won't load", "a deadline within hours"),
+        ("the fitters left exposed wires in the kitchen", "safety: a hazard or an intruder"),
+        ("I'm going to miss my flight because of this", "something they will lose if it waits"),
         ("someone changed my email and password, I can't get in",
          "fraud in progress: an account or card in someone else's hands"),
     ],
@@ -103,6 +112,7 @@ CALM = [
     "it only costs $5?",
     "email me the receipt at sam@home.example",
     "can I take a power bank on the plane?",
+    "I'm not happy with the colour, can I exchange it?",
 ]
 
 
