@@ -89,10 +89,14 @@ def main() -> None:
         "benign_rows_handed_over": over_benign,
     }
     print(f"files: {', '.join(f.name for f in files)}")
-    print(f"signals per message: p50 {result['signals_p50_ms']} ms, "
-          f"p99 {result['signals_p99_ms']} ms ({len(texts)} messages x {args.repeat})")
-    print(f"classify (intent + language + signals): p50 {result['classify_p50_ms']} ms, "
-          f"p99 {result['classify_p99_ms']} ms")
+    print(
+        f"signals per message: p50 {result['signals_p50_ms']} ms, "
+        f"p99 {result['signals_p99_ms']} ms ({len(texts)} messages x {args.repeat})"
+    )
+    print(
+        f"classify (intent + language + signals): p50 {result['classify_p50_ms']} ms, "
+        f"p99 {result['classify_p99_ms']} ms"
+    )
     print(f"in-scope playbook examples handed over: {over_examples} of {len(in_scope)}")
     print(f"benign labelled rows handed over: {over_benign} of {len(benign)}")
     print(json.dumps(result))
