@@ -23,6 +23,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,7 +37,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_LOCAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_OPENAI_MODEL = "text-embedding-3-small"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 was trained on 256 word pieces; longer input is cut
+# A customer's question is read at its first 128 word pieces: attention costs grow with the
+# square of the length, and what a question asks shows in its first lines.
+MAX_QUERY_TOKENS = 128
 _BATCH = 64
+_QUERY_CACHE = 1024  # recent messages' vectors, shared by the classifier and the KB
 
 
 class EmbeddingError(Exception):
@@ -63,25 +68,50 @@ class OnnxEmbedder:
                 "(pip install 'frontdesk[semantic]')"
             ) from err
         self.name = f"local:{model}"
-        tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        tokenizer.enable_truncation(MAX_TOKENS)
-        tokenizer.enable_padding()
-        self._tokenizer = tokenizer
+        # Exported tokenizer.json files often pad every text to a fixed length (128 here):
+        # padding is ours to do, per batch, so a five-word question runs as five words.
+        self._tokenizer = _tokenizer(Tokenizer, directory, MAX_TOKENS)
+        self._query_tokenizer = _tokenizer(Tokenizer, directory, MAX_QUERY_TOKENS)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1  # one message at a time: threads only add contention
+        # One query at a time: a second intra-op thread saves under a millisecond on a short
+        # question and competes with the event loop and the other replicas for the cores. Bulk
+        # embedding (the KB, the playbook) runs batches side by side instead (``run`` releases
+        # the GIL and one session serves concurrent calls).
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = onnxruntime.InferenceSession(
             str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
+        self._workers = max(1, min(4, os.cpu_count() or 1))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        rows = [self._batch(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH)]
-        return np.vstack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
-
-    def _batch(self, texts: Sequence[str]) -> np.ndarray:
+        """One text is a query (read at ``MAX_QUERY_TOKENS``); several are bulk work."""
+        if len(texts) == 1:
+            return self._run([self._query_tokenizer.encode(texts[0])])
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        # Batches of similar length: padding a batch to its longest text wastes the model's
+        # time on pad tokens (a 12-token question beside a 256-token answer costs 20x).
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        batches = [order[i : i + _BATCH] for i in range(0, len(order), _BATCH)]
+        with ThreadPoolExecutor(self._workers) as pool:
+            parts = list(pool.map(lambda b: self._run([encodings[i] for i in b]), batches))
+        out = np.zeros((len(texts), parts[0].shape[1]), dtype=np.float32)
+        for batch, part in zip(batches, parts, strict=True):
+            out[batch] = part
+        return out
+
+    def _run(self, encodings: Sequence[Any]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = encoding.attention_mask
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
@@ -151,33 +181,47 @@ class OpenAIEmbedder:
 
 
 class CachedEmbedder:
-    """Vectors on disk by model and content hash: a restart does not embed a known text twice."""
+    """Vectors on disk by model and content hash: a restart does not embed a known text twice.
+
+    The file holds two arrays (the content keys and one float32 matrix), so 40,000 vectors load
+    in milliseconds; one array per vector took seconds to read and write at that size."""
 
     def __init__(self, inner: Embedder, directory: Path) -> None:
         self.inner = inner
         self.name = inner.name
         key = hashlib.sha256(inner.name.encode()).hexdigest()[:16]
-        self._path = directory / f"vectors-{key}.npz"
-        self._vectors: dict[str, np.ndarray] = {}
+        self._path = directory / f"vectors2-{key}.npz"
+        self._rows: dict[str, int] = {}
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._saved = 0
         # The classifier and the KB both read one message's vector: embed it once. Messages
         # are not written to the disk cache (that holds the KB and the playbook).
-        self.embed_query = functools.lru_cache(maxsize=1024)(self._embed_one)
+        self.embed_query = functools.lru_cache(maxsize=_QUERY_CACHE)(self._embed_one)
         if self._path.is_file():
             try:
                 with np.load(self._path) as stored:
-                    self._vectors = {k: stored[k] for k in stored.files}
-            except (OSError, ValueError) as err:
+                    keys, matrix = stored["keys"], stored["vectors"]
+                if matrix.ndim != 2 or len(keys) != len(matrix):
+                    raise ValueError("keys and vectors differ in length")
+                self._matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+                self._rows = {str(k): i for i, k in enumerate(keys)}
+                self._saved = len(self._rows)
+            except (OSError, ValueError, KeyError) as err:
                 logger.warning("embedding cache %s unreadable, starting afresh: %s", self._path,
                                err)  # fmt: skip
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         keys = [_content_key(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+        missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
         if missing:
             by_key = dict(zip(keys, texts, strict=True))
-            fresh = self.inner.embed([by_key[k] for k in missing])
-            self._vectors.update(zip(missing, fresh, strict=True))
-        return np.vstack([self._vectors[k] for k in keys]) if keys else np.zeros((0, 0))
+            fresh = np.asarray(self.inner.embed([by_key[k] for k in missing]), dtype=np.float32)
+            base = len(self._rows)
+            self._matrix = fresh if base == 0 else np.vstack([self._matrix, fresh])
+            self._rows.update((k, base + i) for i, k in enumerate(missing))
+        if not keys:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self._matrix[[self._rows[k] for k in keys]]
 
     def _embed_one(self, text: str) -> np.ndarray:
         vector: np.ndarray = self.inner.embed([text])[0]
@@ -185,13 +229,17 @@ class CachedEmbedder:
         return vector
 
     def save(self) -> None:
-        """Write the cache atomically (a crash never leaves half a file)."""
+        """Write the cache atomically (a crash never leaves half a file); only when it grew."""
+        if len(self._rows) == self._saved:
+            return
         self._path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self._path.parent, suffix=".npz")
+        keys = np.array(sorted(self._rows, key=self._rows.__getitem__))
         try:
             with os.fdopen(handle, "wb") as out:
-                np.savez(out, **self._vectors)  # type: ignore[arg-type]
+                np.savez(out, keys=keys, vectors=self._matrix)
             os.replace(temporary, self._path)
+            self._saved = len(self._rows)
         except OSError as err:
             logger.warning("cannot write the embedding cache %s: %s", self._path, err)
             Path(temporary).unlink(missing_ok=True)
@@ -204,6 +252,13 @@ def local_embedder(model: str, directory: Path | None) -> Embedder:
             raise ConfigError(f"FRONTDESK_EMBEDDINGS__MODEL_DIR: {directory} has no tokenizer.json")
         return OnnxEmbedder(directory, model)
     return FastEmbedder(model)
+
+
+def _tokenizer(kind: Any, directory: Path, limit: int) -> Any:
+    tokenizer = kind.from_file(str(directory / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(limit)
+    return tokenizer
 
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:

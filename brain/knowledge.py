@@ -25,7 +25,7 @@ import Stemmer
 from rapidfuzz import fuzz, process
 
 from brain.embeddings import CachedEmbedder
-from brain.semantic import SemanticIndex, fuse
+from brain.semantic import SemanticIndex, fuse, top
 from config.errors import ConfigError
 from config.yamlfile import line_of, parse_yaml, read_text, read_yaml
 
@@ -154,6 +154,7 @@ class KnowledgeBase:
         self.entries = tuple(entries)
         self.embedder = embedder
         self.version = _fingerprint(self.entries)
+        self._rows = {entry.id: i for i, entry in enumerate(self.entries)}
         self._stemmer = Stemmer.Stemmer("english")
         self._vocabulary: set[str] = set()
         self._variants = [
@@ -206,7 +207,8 @@ class KnowledgeBase:
         return cls(entries, embedder)
 
     def get(self, entry_id: str) -> KnowledgeEntry | None:
-        return next((e for e in self.entries if e.id == entry_id), None)
+        row = self._rows.get(entry_id)
+        return None if row is None else self.entries[row]
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
         """The ``k`` best entries for ``question``, best first, with confidence scores: lexical,
@@ -217,7 +219,7 @@ class KnowledgeBase:
         similarity = self._vectors.similarity(question)
         if similarity is None:
             return lexical[:k]
-        return fuse(self.entries, lexical, similarity, k)
+        return fuse(self._rows, lexical, similarity, k, self.entries)
 
     @property
     def semantic(self) -> bool:
@@ -228,13 +230,13 @@ class KnowledgeBase:
         if not tokens or not self.entries:
             return []
         raw = np.asarray(self._bm25.get_scores(tokens), dtype=float)
-        top = np.argsort(-raw)[: max(k, _RERANK)]
-        best = float(raw[top[0]])
+        candidates = top(raw, max(k, _RERANK))
+        best = float(raw[candidates[0]])
         if best <= 0:
             return []
         query = _normalize(question)[:MAX_SIMILARITY_CHARS]
         hits = []
-        for index in top:
+        for index in candidates:
             if raw[index] <= 0:
                 break
             similarity = max(fuzz.token_sort_ratio(query, v) for v in self._variants[index]) / 100

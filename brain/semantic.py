@@ -13,7 +13,7 @@ both paths. Vectors are float32 (BLAS speed): 10,000 entries take about 60 MB, 1
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,7 +37,7 @@ COSINE_FULL = 0.80
 class SemanticIndex:
     def __init__(self, embedder: CachedEmbedder, vectors: np.ndarray, starts: np.ndarray) -> None:
         self.embedder = embedder
-        self._vectors = vectors
+        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._starts = starts  # index of each entry's first vector
 
     @classmethod
@@ -67,7 +67,7 @@ class SemanticIndex:
         except EmbeddingError as err:
             logger.warning("semantic search failed, lexical only: %s", err)
             return None
-        scores = self._vectors @ query.astype(np.float32)
+        scores = self._vectors @ np.asarray(query, dtype=np.float32)
         return np.maximum.reduceat(scores, self._starts)
 
 
@@ -75,21 +75,30 @@ def confidence(cosine: float) -> float:
     return float(np.clip((cosine - COSINE_FLOOR) / (COSINE_FULL - COSINE_FLOOR), 0.0, 1.0))
 
 
+def top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest scores, best first: a partial sort (O(n)), not a full one."""
+    if k >= len(scores):
+        return np.argsort(-scores)
+    best = np.argpartition(-scores, k)[:k]
+    return best[np.argsort(-scores[best])]
+
+
 def fuse(
-    entries: Sequence[KnowledgeEntry], lexical: Sequence[Hit], similarity: np.ndarray, k: int
-) -> list[Hit]:
-    """The candidates of both rankings (reciprocal rank fusion breaks ties), by confidence."""
+    index: Mapping[str, int], lexical: Sequence[Hit], similarity: np.ndarray, k: int,
+    entries: Sequence[KnowledgeEntry],
+) -> list[Hit]:  # fmt: skip
+    """The candidates of both rankings (reciprocal rank fusion breaks ties), by confidence.
+    ``index`` maps an entry id to its row (built once with the knowledge base)."""
     from brain.knowledge import Hit  # noqa: PLC0415  (knowledge imports this module)
 
-    index = {entry.id: i for i, entry in enumerate(entries)}
     fused: dict[int, float] = {}
     lexical_score: dict[int, float] = {}
     for rank, hit in enumerate(lexical):
         i = index[hit.entry.id]
         fused[i] = 1.0 / (RRF_K + rank + 1)
         lexical_score[i] = hit.score
-    for rank, i in enumerate(np.argsort(-similarity)[: max(k, len(lexical), 20)]):
-        fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (RRF_K + rank + 1)
+    for rank, i in enumerate(top(similarity, max(k, len(lexical), 20)).tolist()):
+        fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
     hits = []
     for i, rrf in fused.items():
         semantic = confidence(float(similarity[i]))
