@@ -93,7 +93,8 @@ def add_eval_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     intents.add_argument("--text-col", default="text", help="default: text")
     intents.add_argument("--label-col", default="label", help="default: label")
     intents.add_argument("--oos-label", help="test label meaning out of scope")
-    intents.add_argument("--threshold", type=_probability, help="default: the oos threshold")
+    intents.add_argument("--threshold", type=_probability,
+                         help="default: chosen on held-out training examples")  # fmt: skip
     kb = kinds.add_parser("kb", help="top-1/top-5 retrieval hit rate and p99 latency")
     kb.add_argument("--kb", type=Path, help="knowledge folder (default: the configured one)")
     kb.add_argument("--test", type=Path, required=True, help="CSV/JSON of questions")
@@ -130,6 +131,7 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
 
     oos_label: str | None = args.oos_label
     tests = _read_rows(args.test, args.text_col, args.label_col)
+    oos_texts: list[str] = []
     if args.train is None:
         source = str(settings.classifier.playbook_path)
         texts, labels = Playbook.load(settings.classifier.playbook_path).training_data
@@ -138,6 +140,7 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         rows = _read_rows(args.train, args.text_col, args.label_col)
         texts = [text for text, label in rows if label != oos_label]
         labels = [label for _, label in rows if label != oos_label]
+        oos_texts = [text for text, label in rows if label == oos_label]
     from brain.embeddings import build_embedder  # noqa: PLC0415
 
     embedder = build_embedder(settings.embeddings, settings.store.data_dir / "embeddings")
@@ -147,7 +150,19 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
     except ValueError as err:
         raise _Problem(f"cannot train on {source}: {err}") from err
     train_seconds = time.perf_counter() - started
-    threshold = settings.classifier.oos_threshold if args.threshold is None else args.threshold
+    started = time.perf_counter()
+    try:
+        calibration = model.calibrate(texts, labels, oos_texts)
+    except ValueError as err:  # too few examples per intent to hold any out
+        _say(f"no held-out calibration ({err}); the configured threshold applies")
+        calibration = None
+    calibration_seconds = time.perf_counter() - started
+    if args.threshold is not None:
+        threshold, chosen_by = args.threshold, "--threshold"
+    elif calibration is not None:
+        threshold, chosen_by = calibration.threshold, "held-out"
+    else:
+        threshold, chosen_by = settings.classifier.oos_threshold, "setting"
     outcomes = []
     started = time.perf_counter()
     for text, label in tests:
@@ -160,6 +175,9 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
     engine = "TF-IDF" if model._head is None or embedder is None else f"TF-IDF + {embedder.name}"
     _say(f"trained on {len(texts)} examples, {len(set(labels))} labels ({source}; {engine})")
     _say(f"tested on {len(tests)} messages ({args.test})")
+    if calibration is not None:
+        _say(f"held-out calibration    {calibration.describe()}")
+    _say(f"threshold               {threshold:g} ({chosen_by})")
     _say(f"accuracy                {scores.accuracy:.4f}")
     _say(f"macro-F1                {scores.macro_f1:.4f}")
     if oos_label is not None:
@@ -167,7 +185,7 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         _say(f"in-scope accuracy       {_show(scores.in_scope_accuracy)}")
         _say(f"out-of-scope recall     {_show(scores.oos_recall)}")
         _say(f"out-of-scope precision  {_show(scores.oos_precision)}")
-    _say(f"training time           {train_seconds:.3f} s")
+    _say(f"training time           {train_seconds:.3f} s (+{calibration_seconds:.3f} s held-out)")
     _say(f"throughput              {_show(rate, '.0f')} messages/s (one message at a time)")
     return {
         "accuracy": round(scores.accuracy, 4),
@@ -177,6 +195,12 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         "oos_precision": _round(scores.oos_precision, 4),
         "train_seconds": round(train_seconds, 4),
         "messages_per_second": _round(rate, 1),
+        "threshold": threshold,
+        "threshold_source": chosen_by,
+        "calibrated_threshold": None if calibration is None else calibration.threshold,
+        "calibration_ece": None if calibration is None else calibration.ece,
+        "calibration_held_out": None if calibration is None else calibration.held_out,
+        "calibration_seconds": round(calibration_seconds, 4),
     }
 
 

@@ -15,8 +15,9 @@ escalation`` the signals; ``docs/PERFORMANCE.md`` has the figures.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from brain.calibration import Calibration, calibrate
 from brain.embeddings import CachedEmbedder, EmbeddingError
-from brain.playbook import Intent, Playbook, Tier, Urgency
+from brain.playbook import OUT_OF_SCOPE, Intent, Playbook, Tier, Urgency
 from brain.signals import LanguageDetector, SignalReader, Signals
 
 DEFAULT_OOS_THRESHOLD = 0.3
@@ -68,6 +70,7 @@ class IntentModel:
         self, c: float = 20.0, solver: str = "newton-cg", embedder: CachedEmbedder | None = None
     ) -> None:
         self.embedder = embedder
+        self._c, self._solver = c, solver
         self._head: LogisticRegression | None = None
         features = FeatureUnion(
             [
@@ -115,12 +118,31 @@ class IntentModel:
                 self._head = head
         return self
 
-    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        """Best label and its probability for each text (batch path, through scikit-learn)."""
+    def calibrate(
+        self, texts: Sequence[str], labels: Sequence[str], oos_texts: Sequence[str] = ()
+    ) -> Calibration:
+        """Confidence and the out-of-scope threshold on held-out examples (``brain.calibration``
+        has the rule): models of the same kind, trained without the examples they score.
+        ``labels`` may include the playbook's out-of-scope class; ``oos_texts`` are
+        out-of-scope examples kept out of training."""
+
+        def train(
+            part: Sequence[str], part_labels: Sequence[str]
+        ) -> Callable[[Sequence[str]], list[tuple[str, float]]]:
+            model = IntentModel(self._c, self._solver, self.embedder).fit(part, part_labels)
+            return functools.partial(model.predict, cached=True)
+
+        return calibrate(train, texts, labels, OUT_OF_SCOPE, oos_texts)
+
+    def predict(self, texts: Sequence[str], *, cached: bool = False) -> list[tuple[str, float]]:
+        """Best label and its probability for each text (batch path, through scikit-learn).
+        ``cached``: the texts' vectors may be read from and kept in the embedder's cache
+        (training examples); otherwise they are embedded afresh and not kept (messages)."""
         probabilities = self._pipeline.predict_proba(list(texts))
         if self._head is not None and self.embedder is not None:
             try:
-                head = self._head.predict_proba(self.embedder.inner.embed(list(texts)))
+                embed = self.embedder.embed if cached else self.embedder.inner.embed
+                head = self._head.predict_proba(embed(list(texts)))
                 probabilities = (1 - EMBEDDING_WEIGHT) * probabilities + EMBEDDING_WEIGHT * head
             except EmbeddingError as err:
                 logger.warning("intent head failed, TF-IDF only: %s", err)

@@ -27,6 +27,12 @@ INTENT_KEYS = {
     "oos_precision",
     "train_seconds",
     "messages_per_second",
+    "threshold",
+    "threshold_source",
+    "calibrated_threshold",
+    "calibration_ece",
+    "calibration_held_out",
+    "calibration_seconds",
 }
 
 
@@ -83,19 +89,44 @@ def test_nothing_rejected_means_no_oos_precision() -> None:
 
 
 def test_intents_with_the_default_threshold(capsys: pytest.CaptureFixture[str]) -> None:
-    result = figures(capsys, "intents", "--train", str(TRAIN), "--test", str(TEST),
-                     "--oos-label", "oos")  # fmt: skip
+    code, lines, err = evaluate(capsys, "intents", "--train", str(TRAIN), "--test", str(TEST),
+                                "--oos-label", "oos")  # fmt: skip
+    assert (code, err) == (0, "")
+    result = json.loads(lines[-1])
     assert set(result) == INTENT_KEYS
-    # Four well separated intents: every in-scope row is right. With four classes the top
-    # probability stays above 0.3, so no oos row is rejected and the four oos rows are wrong.
+    # The default is chosen on held-out training examples (5-fold cross-validation of the 32):
+    # the highest threshold that keeps held-out in-scope accuracy within 2 points. Four well
+    # separated intents keep every held-out top probability above 0.42, so the cut lands
+    # there, far above the setting's 0.3, which rejected none of the four oos test rows.
+    assert result["threshold_source"] == "held-out"
+    assert result["threshold"] == result["calibrated_threshold"] == 0.42
+    assert result["calibration_held_out"] == 32
+    assert 0.0 <= result["calibration_ece"] <= 1.0
+    assert any(line.startswith("held-out calibration    threshold 0.42 (5-fold cross-validation of 32")
+               for line in lines)
+    assert result["in_scope_accuracy"] == 1.0  # no in-scope test row is lost
+    assert result["oos_recall"] == 0.5
+    assert result["oos_precision"] == 1.0
+    assert result["accuracy"] == 0.9
+    assert result["train_seconds"] > 0 and result["calibration_seconds"] > 0
+    assert result["messages_per_second"] > 0
+
+
+def test_the_configured_threshold_alone_rejects_no_oos_row(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = figures(capsys, "intents", "--train", str(TRAIN), "--test", str(TEST),
+                     "--oos-label", "oos", "--threshold", "0.3")  # fmt: skip
+    # With four classes the top probability stays above 0.3, so no oos row is rejected and the
+    # four oos rows are wrong: what the held-out threshold above fixes.
+    assert result["threshold_source"] == "--threshold" and result["threshold"] == 0.3
+    assert result["calibrated_threshold"] == 0.42  # still reported
     assert result["in_scope_accuracy"] == 1.0
     assert result["accuracy"] == 0.8
     assert result["oos_recall"] == 0.0
     assert result["oos_precision"] is None
     # track_order takes the 4 oos rows: F1 2/3; three perfect labels; oos F1 0 -> 3.667 / 5.
     assert result["macro_f1"] == 0.7333
-    assert result["train_seconds"] > 0
-    assert result["messages_per_second"] > 0
 
 
 def test_intents_with_a_higher_threshold(capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,11 +167,14 @@ def test_oos_training_rows_are_not_a_class(
     train = tmp_path / "train.csv"
     extra = ["tell me a joke", "what is the capital of peru", "sing me a song"]
     train.write_text(TRAIN.read_text() + "".join(f"{t},oos\n" for t in extra))
+    # Threshold 0: only a top label of OUT_OF_SCOPE could reject, and "oos" is not a class.
     code, lines, _ = evaluate(capsys, "intents", "--train", str(train), "--test", str(TEST),
-                              "--oos-label", "oos")  # fmt: skip
+                              "--oos-label", "oos", "--threshold", "0")  # fmt: skip
     assert code == 0
     assert lines[0].startswith("trained on 32 examples, 4 labels")
     assert json.loads(lines[-1])["oos_recall"] == 0.0  # "oos" was never predicted
+    # The three oos training rows are the calibration's out-of-scope examples instead.
+    assert any("32 in-scope, 3 out-of-scope examples" in line for line in lines)
 
 
 def test_json_and_json_lines_read_like_csv(
