@@ -127,20 +127,11 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from brain.classify import IntentModel  # noqa: PLC0415
-    from brain.playbook import OUT_OF_SCOPE, Playbook  # noqa: PLC0415
+    from brain.playbook import OUT_OF_SCOPE  # noqa: PLC0415
 
     oos_label: str | None = args.oos_label
     tests = _read_rows(args.test, args.text_col, args.label_col)
-    oos_texts: list[str] = []
-    if args.train is None:
-        source = str(settings.classifier.playbook_path)
-        texts, labels = Playbook.load(settings.classifier.playbook_path).training_data
-    else:
-        source = str(args.train)
-        rows = _read_rows(args.train, args.text_col, args.label_col)
-        texts = [text for text, label in rows if label != oos_label]
-        labels = [label for _, label in rows if label != oos_label]
-        oos_texts = [text for text, label in rows if label == oos_label]
+    source, texts, labels, oos_texts = _training_set(args, settings)
     from brain.embeddings import build_embedder  # noqa: PLC0415
 
     embedder = build_embedder(settings.embeddings, settings.store.data_dir / "embeddings")
@@ -157,12 +148,7 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         _say(f"no held-out calibration ({err}); the configured threshold applies")
         calibration = None
     calibration_seconds = time.perf_counter() - started
-    if args.threshold is not None:
-        threshold, chosen_by = args.threshold, "--threshold"
-    elif calibration is not None:
-        threshold, chosen_by = calibration.threshold, "held-out"
-    else:
-        threshold, chosen_by = settings.classifier.oos_threshold, "setting"
+    threshold, chosen_by = _threshold(args.threshold, calibration, settings)
     outcomes = []
     started = time.perf_counter()
     for text, label in tests:
@@ -202,6 +188,32 @@ def _eval_intents(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         "calibration_held_out": None if calibration is None else calibration.held_out,
         "calibration_seconds": round(calibration_seconds, 4),
     }
+
+
+def _training_set(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[str, list[str], list[str], list[str]]:
+    """(source, texts, labels, out-of-scope texts): the playbook, whose out-of-scope examples
+    are a class, or ``--train``, whose ``--oos-label`` rows are kept out of training (they are
+    the calibration's out-of-scope examples)."""
+    from brain.playbook import Playbook  # noqa: PLC0415
+
+    if args.train is None:
+        texts, labels = Playbook.load(settings.classifier.playbook_path).training_data
+        return str(settings.classifier.playbook_path), texts, labels, []
+    rows = _read_rows(args.train, args.text_col, args.label_col)
+    kept = [(text, label) for text, label in rows if label != args.oos_label]
+    oos_texts = [text for text, label in rows if label == args.oos_label]
+    return str(args.train), [t for t, _ in kept], [label for _, label in kept], oos_texts
+
+
+def _threshold(given: float | None, calibration: Any, settings: Settings) -> tuple[float, str]:
+    """``--threshold`` if given, else the held-out choice, else the configured setting."""
+    if given is not None:
+        return given, "--threshold"
+    if calibration is not None:
+        return float(calibration.threshold), "held-out"
+    return settings.classifier.oos_threshold, "setting"
 
 
 def _eval_kb(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

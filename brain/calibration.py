@@ -61,7 +61,8 @@ class Calibration:
 
 
 # Trains on (texts, labels) and returns, for other texts, the best label and its confidence.
-Trainer = Callable[[Sequence[str], Sequence[str]], Callable[[Sequence[str]], list[tuple[str, float]]]]
+Predictor = Callable[[Sequence[str]], list[tuple[str, float]]]
+Trainer = Callable[[Sequence[str], Sequence[str]], Predictor]
 
 
 def folds(labels: Sequence[str], seed: int = 13) -> list[list[int]]:

@@ -21,6 +21,7 @@ from brain.embeddings import (
     build_embedder,
 )
 from brain.knowledge import KnowledgeBase
+from brain.semantic import top
 from config.errors import ConfigError
 from config.settings import DEFAULT_MODEL_DIR, PACKAGED_KNOWLEDGE_DIR, EmbeddingsSettings
 
@@ -165,3 +166,41 @@ def test_the_intent_model_works_without_a_working_engine(tmp_path: Path) -> None
     texts, labels = ["where is my parcel", "refund please"], ["track", "refund"]
     model = IntentModel(embedder=CachedEmbedder(Broken(), tmp_path)).fit(texts, labels)
     assert model.predict_one("where is my parcel")[0] == "track"
+
+
+def test_a_query_is_read_as_its_own_words_not_padded(onnx: OnnxEmbedder) -> None:
+    # The shipped tokenizer.json pads every text to 128 word pieces; a five-word question run
+    # at 128 costs several times its own length. Padding is ours, per batch.
+    assert onnx._query_tokenizer.padding is None and onnx._tokenizer.padding is None
+    assert len(onnx._query_tokenizer.encode("where is my order").ids) < 10
+    long = " ".join(["my parcel was left at the wrong address"] * 60)
+    assert len(onnx._query_tokenizer.encode(long).ids) == 128  # MAX_QUERY_TOKENS
+    assert len(onnx._tokenizer.encode(long).ids) == 256  # MAX_TOKENS for KB texts
+
+
+def test_bulk_embedding_keeps_the_order_of_mixed_lengths(onnx: OnnxEmbedder) -> None:
+    # Batches are formed by length and run side by side: rows must come back in input order.
+    texts = [f"question {i} " + "about a late delivery " * (i % 7) for i in range(150)]
+    together = onnx.embed(texts)
+    assert together.shape == (150, 384)
+    for i in (0, 3, 64, 77, 149):
+        alone = onnx.embed([texts[i]])[0]
+        assert float(together[i] @ alone) > 0.999, i
+
+
+def test_an_unreadable_vector_cache_starts_afresh(onnx: OnnxEmbedder, tmp_path: Path) -> None:
+    first = CachedEmbedder(onnx, tmp_path)
+    first.embed(["where is my order"])
+    first.save()
+    (path,) = tmp_path.glob("vectors2-*.npz")
+    path.write_bytes(b"not a zip file")
+    again = Counting(onnx)
+    restarted = CachedEmbedder(again, tmp_path)  # logs a warning, never raises
+    assert restarted.embed(["where is my order"]).shape == (1, 384)
+    assert again.texts == 1
+
+
+def test_top_is_a_partial_sort_best_first() -> None:
+    scores = np.random.default_rng(3).standard_normal(10_000).astype(np.float32)
+    assert top(scores, 20).tolist() == np.argsort(-scores)[:20].tolist()
+    assert top(scores[:5], 20).tolist() == np.argsort(-scores[:5]).tolist()

@@ -102,8 +102,8 @@ def test_intents_with_the_default_threshold(capsys: pytest.CaptureFixture[str]) 
     assert result["threshold"] == result["calibrated_threshold"] == 0.42
     assert result["calibration_held_out"] == 32
     assert 0.0 <= result["calibration_ece"] <= 1.0
-    assert any(line.startswith("held-out calibration    threshold 0.42 (5-fold cross-validation of 32")
-               for line in lines)
+    expected = "held-out calibration    threshold 0.42 (5-fold cross-validation of 32"
+    assert any(line.startswith(expected) for line in lines)
     assert result["in_scope_accuracy"] == 1.0  # no in-scope test row is lost
     assert result["oos_recall"] == 0.5
     assert result["oos_precision"] == 1.0
