@@ -19,6 +19,7 @@ from brain.breaker import State
 from brain.conversation import age_s
 from brain.handler import Brain
 from brain.router import Router
+from brain.slots import SlotUsage
 from brain.store.base import OPEN_STATUSES, Store, TicketStatus
 from channels.base import Adapter, Connected, Suppressing
 
@@ -70,6 +71,11 @@ class Health:
         states = self.router.breaker_states()
         return {split_name(name): state is State.OPEN for name, state in states.items()}
 
+    def llm_slots(self) -> dict[tuple[str, str], SlotUsage]:
+        if self.router is None:
+            return {}
+        return {split_name(name): use for name, use in self.router.slot_usage().items()}
+
     async def snapshot(self) -> Snapshot:
         depth = await self.store.queue_depth()
         tickets = await self.store.list_tickets(OPEN_STATUSES)
@@ -81,7 +87,7 @@ class Health:
         spent = (await self.store.counters()).get("llm_cost_usd", 0.0)
         return Snapshot(
             depth, len(tickets), self.breakers_open(), self.channels_connected(), late, spent,
-            self.budget_usd, self.suppressed(),
+            self.budget_usd, self.suppressed(), self.llm_slots(),
         )  # fmt: skip
 
     def suppressed(self) -> dict[str, int]:

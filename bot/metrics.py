@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from brain.slots import SlotUsage
+
 HANDLE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 FIRST_RESPONSE_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 86400.0)
 LLM_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -31,6 +33,8 @@ class Snapshot:
     budget_usd: float = 0.0
     suppressed: Mapping[str, int] = field(default_factory=dict)
     """Messages channels deliberately did not answer, by reason, since this process started."""
+    llm_slots: Mapping[tuple[str, str], SlotUsage] = field(default_factory=dict)
+    """Each LLM deployment's in-flight cap and use in this process."""
 
 
 class Metrics:
@@ -76,6 +80,25 @@ class Metrics:
             "frontdesk_breaker_open", "1 while a provider's circuit breaker is open",
             ["provider", "model"], registry=r,
         )  # fmt: skip
+        labels = ["provider", "model"]
+        self.llm_max_in_flight = Gauge(
+            "frontdesk_llm_max_in_flight", "A deployment's in-flight cap (this process)", labels,
+            registry=r,
+        )  # fmt: skip
+        self.llm_in_flight = Gauge(
+            "frontdesk_llm_in_flight", "LLM requests running on a deployment now", labels,
+            registry=r,
+        )  # fmt: skip
+        self.llm_waiting = Gauge(
+            "frontdesk_llm_waiting", "LLM requests waiting for a deployment's free slot", labels,
+            registry=r,
+        )  # fmt: skip
+        self.llm_slot_timeouts = Counter(
+            "frontdesk_llm_slot_timeouts",
+            "Waits for a deployment's slot that ran out (the request went to the next one)",
+            labels, registry=r,
+        )  # fmt: skip
+        self._slot_timeouts_seen: dict[tuple[str, str], int] = {}
         self.queue_depth = Gauge(
             "frontdesk_queue_depth", "Queued messages not yet handled (all replicas)", registry=r
         )
@@ -177,6 +200,14 @@ class Metrics:
         self.budget.set(snapshot.budget_usd)
         for (provider, model), is_open in snapshot.breakers_open.items():
             self.breaker_open.labels(provider, model).set(1 if is_open else 0)
+        for (provider, model), usage in snapshot.llm_slots.items():
+            self.llm_max_in_flight.labels(provider, model).set(usage.limit)
+            self.llm_in_flight.labels(provider, model).set(usage.in_flight)
+            self.llm_waiting.labels(provider, model).set(usage.waiting)
+            seen = self._slot_timeouts_seen.get((provider, model), 0)
+            if usage.timeouts > seen:
+                self.llm_slot_timeouts.labels(provider, model).inc(usage.timeouts - seen)
+                self._slot_timeouts_seen[(provider, model)] = usage.timeouts
         for channel, connected in snapshot.channels_connected.items():
             self.channel_connected.labels(channel).set(1 if connected else 0)
         for reason, count in snapshot.suppressed.items():

@@ -265,11 +265,23 @@ def build_router(
         hard_budget_ratio=p.hard_budget_ratio,
         cache_ttl_s=p.cache_ttl_seconds,
         cost_ttl_s=settings.store.retention_days * 86400,
+        slot_wait_s=p.slot_wait_seconds,
+        max_in_flight=p.max_in_flight,
     )
     breaker = BreakerConfig(
         consecutive_failures=p.breaker_failures, cooldown_s=p.breaker_cooldown_seconds
     )
-    return Router(tiers, offline, store, config, breaker, on_alert=alert)
+    return Router(tiers, offline, store, config, breaker, on_alert=alert,
+                  limits=deployment_limits(settings, [c for _, c in clients]))  # fmt: skip
+
+
+def deployment_limits(settings: Settings, clients: Sequence[LLMClient]) -> dict[str, int]:
+    """Each client's in-flight cap by its router name (``build_clients`` keeps the order)."""
+    p = settings.providers
+    return {
+        client.name: deployment.max_in_flight or p.max_in_flight
+        for deployment, client in zip(p.deployments(), clients, strict=True)
+    }
 
 
 # -- the running bot ---------------------------------------------------------------------------

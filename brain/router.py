@@ -8,6 +8,15 @@ The chain is tried in order (or raced, for urgent messages: the next provider st
 ``attempt_timeout_s`` and the whole by ``deadline_s``. If every provider fails, the offline
 answerer replies, so the customer always gets an answer or an escalation.
 
+Each deployment (provider + model) runs at most its ``max_in_flight`` requests at once
+(``brain/slots.py``), matching the provider's rate limits. A request over the cap waits for a
+slot: at most ``slot_wait_s`` on a deployment that has a next one in the chain (then it spills
+over to the next; a busy deployment is not a failing one, its breaker is untouched), and on the
+last deployment of the chain until the request's deadline, because giving up there would
+only mean the offline answer sooner. Raced (urgent) requests respect the caps too: the attempt
+that runs alone waits for a slot (until the deadline), a hedge beside it never waits and runs
+only on a deployment with a slot free now, without queueing in front of anyone.
+
 Only the provider's own failures (timeouts, connection errors, HTTP errors, broken responses)
 count against its breaker. An answer whose content is unusable (``InvalidAnswer``) or a model
 that declines (``Refusal``) says something about the message, not the provider: a customer can
@@ -34,6 +43,7 @@ from brain.classify import Classification
 from brain.playbook import Tier
 from brain.providers.base import Answer, AnswerRequest, Ledger, Provider
 from brain.providers.llm import InvalidAnswer, ProviderUnavailable, Refusal
+from brain.slots import DEFAULT_MAX_IN_FLIGHT, DeploymentBusy, Slots, SlotUsage
 from brain.store.base import Store, today
 from config.errors import ProviderError
 
@@ -72,6 +82,8 @@ class RouterConfig:
     cache_entries: int = 2000
     spend_refresh_s: float = 5.0  # how stale the budget check may be (other replicas' spend)
     cost_ttl_s: float = 30 * 86400.0  # per-conversation cost key: no longer than retention
+    slot_wait_s: float = 2.0  # waiting for a deployment's free slot before the next one
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT  # per deployment, unless ``limits`` names it
 
 
 def choose_tier(classification: Classification, vip: bool) -> str:
@@ -89,6 +101,7 @@ def choose_tier(classification: Classification, vip: bool) -> str:
 class Route:
     answerer: Provider
     breaker: CircuitBreaker
+    slots: Slots
 
 
 class Router:
@@ -103,6 +116,7 @@ class Router:
         breaker: BreakerConfig | None = None,
         on_alert: Alert | None = None,
         observer: LLMObserver | None = None,
+        limits: Mapping[str, int] | None = None,
     ) -> None:
         self.config = config or RouterConfig()
         self.observer = observer
@@ -114,7 +128,10 @@ class Router:
         self.tiers: dict[str, list[str]] = {}
         for tier, answerers in tiers.items():
             for answerer in answerers:
-                self.routes.setdefault(answerer.name, Route(answerer, CircuitBreaker(breaker)))
+                if answerer.name not in self.routes:
+                    cap = (limits or {}).get(answerer.name, self.config.max_in_flight)
+                    slots = Slots(answerer.name, cap)
+                    self.routes[answerer.name] = Route(answerer, CircuitBreaker(breaker), slots)
             self.tiers[tier] = [a.name for a in answerers]
         self._cache = AnswerCache(self.config.cache_entries, self.config.cache_ttl_s)
         self._spent = 0.0
@@ -141,6 +158,10 @@ class Router:
 
     def breaker_states(self) -> dict[str, State]:
         return {name: route.breaker.state for name, route in self.routes.items()}
+
+    def slot_usage(self) -> dict[str, SlotUsage]:
+        """Each deployment's in-flight cap, requests in flight and waiting (for metrics)."""
+        return {name: route.slots.usage() for name, route in self.routes.items()}
 
     async def answer(self, request: AnswerRequest) -> Answer:
         if request.passages and request.passages[0].score >= self.config.faq_direct_threshold:
@@ -174,12 +195,13 @@ class Router:
 
     async def _in_turn(self, chain: Sequence[Route], request: AnswerRequest) -> Answer:
         errors: list[Exception] = []
-        for route in chain:
+        for place, route in enumerate(chain):
             if not route.breaker.allow():
                 errors.append(ProviderUnavailable(f"{route.answerer.name}: circuit open"))
                 continue
+            wait = None if place == len(chain) - 1 else self.config.slot_wait_s
             try:
-                return await self._attempt(route, request)
+                return await self._attempt(route, request, wait)
             except (ProviderError, TimeoutError) as err:
                 errors.append(err)
         raise ExceptionGroup("every provider in the chain failed", errors)
@@ -197,7 +219,10 @@ class Router:
             while waiting:
                 route = waiting.pop(0)
                 if route.breaker.allow():
-                    running[asyncio.create_task(self._attempt(route, request))] = route
+                    # Only an attempt that runs alone waits for a slot; a hedge never does.
+                    wait = 0.0 if running else None
+                    attempt = self._attempt(route, request, wait)
+                    running[asyncio.create_task(attempt)] = route
                     return
                 errors.append(ProviderUnavailable(f"{route.answerer.name}: circuit open"))
 
@@ -229,7 +254,21 @@ class Router:
             errors.append(ProviderUnavailable("no provider available"))
         raise ExceptionGroup("every provider in the race failed", errors)
 
-    async def _attempt(self, route: Route, request: AnswerRequest) -> Answer:
+    async def _attempt(self, route: Route, request: AnswerRequest, wait_s: float | None) -> Answer:
+        taken = False
+        try:
+            async with route.slots.take(wait_s):
+                taken = True
+                return await self._observed(route, request)
+        except DeploymentBusy as err:
+            if taken:
+                raise
+            route.breaker.release()  # never called: no verdict on the provider
+            logger.info("%s", err)
+            await self.store.incr(f"provider_busy:{route.answerer.name}")
+            raise
+
+    async def _observed(self, route: Route, request: AnswerRequest) -> Answer:
         if self.observer is None:
             return await self._attempt_once(route, request)
         started, mark = time.perf_counter(), len(request.ledger.entries) if request.ledger else 0

@@ -454,6 +454,8 @@ class ModelSettings(_Section):
     tier: Literal["fast", "strong"]
     input_price: float = Field(0.0, ge=0)
     output_price: float = Field(0.0, ge=0)
+    max_in_flight: int | None = Field(None, ge=1, le=100_000)
+    """Requests this deployment runs at once; unset: ``FRONTDESK_PROVIDERS__MAX_IN_FLIGHT``."""
 
 
 class ProviderSettings(_Section):
@@ -476,6 +478,8 @@ class ProviderSettings(_Section):
     cache_ttl_seconds: float = Field(3600.0, ge=0)
     breaker_failures: int = Field(3, ge=1)
     breaker_cooldown_seconds: PositiveSeconds = 30.0
+    max_in_flight: int = Field(50, ge=1, le=100_000)
+    slot_wait_seconds: float = Field(2.0, ge=0)
     redact_pii: bool = True
     pii_patterns: dict[str, str] = {}
     company_name: CustomerText = "Larkspur Home"
@@ -498,6 +502,15 @@ class ProviderSettings(_Section):
             except re.error as err:
                 raise ValueError(f"{pattern!r} is not a valid regular expression: {err}") from err
         return value
+
+    @model_validator(mode="after")
+    def _slot_wait_within_deadline(self) -> ProviderSettings:
+        if self.slot_wait_seconds >= self.deadline_seconds:
+            raise ValueError(
+                f"FRONTDESK_PROVIDERS__SLOT_WAIT_SECONDS ({self.slot_wait_seconds:g}) must be "
+                f"below FRONTDESK_PROVIDERS__DEADLINE_SECONDS ({self.deadline_seconds:g})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _credentials(self) -> ProviderSettings:
