@@ -1,17 +1,18 @@
 """A surge: N customers at once, each needing an LLM answer that takes 1 s.
 
 Every customer's question goes through the real dispatcher on a real redis-server and is
-answered through the official OpenAI SDK by a fake OpenAI-compatible server (its own process,
-1 s latency per request). The provider deployment's in-flight cap (default 1000) is applied
-around the call here, as the router will per deployment; the dispatcher itself no longer caps
-the surge at a few dozen. The ideal is ceil(N / cap) x latency. Run:
-``python bench/surge.py [--customers N] [--cap N] [--latency S]``.
+answered by the real router (``brain/router.py``: its per-deployment in-flight cap, default
+1000 here, breaker, deadline, accounting) and the real answerer (prompt, strict JSON parse,
+checks) through the official OpenAI SDK, from a fake OpenAI-compatible server (its own
+process, 1 s latency per request). The ideal is ceil(N / cap) x latency. Run:
+``python bench/surge.py [--customers N] [--cap N] [--latency S] [--profile FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import math
 import os
@@ -22,12 +23,23 @@ import tempfile
 import time
 from pathlib import Path
 
+# Run as a script, this folder comes first on sys.path, and bench/email.py would shadow the
+# standard library's email package (which the HTTP stack imports): the repository replaces it.
+sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from openai import AsyncOpenAI
+import openai
 
 from bot.dispatch import DispatchConfig, Dispatcher
 from brain.decision import Decision, DecisionKind
+from brain.prompts import PromptConfig
+from brain.providers.answerer import LLMAnswerer
+from brain.providers.base import AnswerRequest
+from brain.providers.fake import json_answer
+from brain.providers.offline import OfflineAnswerer
+from brain.providers.openai import OpenAIClient
+from brain.redact import Redactor
+from brain.router import Router, RouterConfig
 from brain.store.base import StoreLimits
 from brain.store.redis import RedisStore
 from channels.base import InboundMessage
@@ -39,36 +51,55 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class LLMAnswer:
-    """The LLM leg of an answer, capped per deployment."""
+    """The LLM leg of an answer: the router, capped per deployment by the router itself."""
 
-    def __init__(self, client: AsyncOpenAI, cap: int) -> None:
-        self.client = client
-        self.cap = asyncio.Semaphore(cap)
+    def __init__(self, router: Router) -> None:
+        self.router = router
 
     async def handle(self, message: InboundMessage) -> Decision:
-        async with self.cap:
-            completion = await self.client.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": message.text}]
-            )
-        return Decision(DecisionKind.REPLY, text=completion.choices[0].message.content or "")
+        request = AnswerRequest(question=message.text, language="en", passages=(),
+                                conversation_key=message.ref.key)  # fmt: skip
+        answer = await self.router.answer(request)
+        if answer.provider != DEPLOYMENT:
+            raise RuntimeError(f"answered by {answer.provider}, not the LLM")
+        return Decision(DecisionKind.REPLY, text=answer.text)
+
+
+DEPLOYMENT = "openai:gpt-4o-mini"
+ANSWER = "Here is what I found."
+
+
+def build_router(store: RedisStore, base_url: str, cap: int, transport: str) -> Router:
+    # "httpx": the SDK's default transport, for comparison with what the bot uses (aiohttp).
+    http_client = openai.DefaultAsyncHttpxClient() if transport == "httpx" else None
+    client = OpenAIClient(model="gpt-4o-mini", api_key="sk-bench", base_url=base_url,
+                          timeout_s=120, connections=cap, http_client=http_client)  # fmt: skip
+    answerer = LLMAnswerer(client, PromptConfig(company="Larkspur Home"), Redactor())
+    config = RouterConfig(attempt_timeout_s=120, deadline_s=300, daily_budget_usd=0)
+    return Router({"fast": [answerer]}, OfflineAnswerer(), store, config,
+                  limits={DEPLOYMENT: cap})  # fmt: skip
 
 
 async def serve(latency: float) -> None:
-    server = await FakeLLMServer(reply="Here is what I found.").start()
+    server = FakeLLMServer(reply=json_answer(ANSWER))
+    server.backlog = 4096  # every customer's connection opens at once
+    await server.start()
     server.latency = latency
     print(server.port, flush=True)
     await asyncio.Event().wait()
 
 
-async def surge(url: str, base_url: str, customers: int, cap: int, slots: int) -> float:
+async def surge(
+    url: str, base_url: str, customers: int, cap: int, slots: int, transport: str
+) -> float:
     store = RedisStore.from_url(url, limits=StoreLimits(), namespace=f"surge{time.time_ns()}",
                                 max_connections=256)  # fmt: skip
     await store.open()
-    client = AsyncOpenAI(api_key="sk-bench", base_url=base_url, max_retries=0, timeout=120)
+    router = build_router(store, base_url, cap, transport)
     channel = FakeChannel()
     config = DispatchConfig(consumer="surge", handler_timeout_s=120, max_concurrency=slots,
                             max_in_flight=max(2000, slots * 4))  # fmt: skip
-    dispatcher = Dispatcher(store, LLMAnswer(client, cap), {channel.name: channel}, config)
+    dispatcher = Dispatcher(store, LLMAnswer(router), {channel.name: channel}, config)
     await channel.start(dispatcher.submit)
     worker = asyncio.create_task(dispatcher.run())
     started = time.perf_counter()
@@ -79,9 +110,14 @@ async def surge(url: str, base_url: str, customers: int, cap: int, slots: int) -
     print(f"  all {customers} queued after {time.perf_counter() - started:.2f} s")
     await channel.wait_for(lambda sent: len(sent) >= customers, within=600)
     elapsed = time.perf_counter() - started
+    wrong = [m.text for m in channel.sent if m.text != ANSWER]
+    if wrong:
+        raise SystemExit(f"{len(wrong)} replies were not the LLM's answer, e.g. {wrong[0]!r}")
     dispatcher.stop()
     await worker
-    await client.close()
+    peak = router.slot_usage()[DEPLOYMENT]
+    print(f"  router cap {peak.limit}: {peak.timeouts} slot waits ran out")
+    await router.close()
     await store.close()
     return elapsed
 
@@ -92,6 +128,8 @@ async def main() -> None:
     parser.add_argument("--cap", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--slots", type=int, default=1000, help="dispatcher max_concurrency")
+    parser.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the surge here")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -107,7 +145,16 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             server = start_redis(Path(tmp) / "redis")
             try:
-                seconds = await surge(server.url, base_url, args.customers, args.cap, args.slots)
+                profile = cProfile.Profile() if args.profile else None
+                if profile is not None:
+                    profile.enable()
+                cpu = time.process_time()
+                seconds = await surge(server.url, base_url, args.customers, args.cap, args.slots,
+                                      args.transport)  # fmt: skip
+                cpu = time.process_time() - cpu
+                if profile is not None:
+                    profile.disable()
+                    profile.dump_stats(args.profile)
             finally:
                 server.stop()
     finally:
@@ -119,12 +166,15 @@ async def main() -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.customers} customers, {args.latency:.1f} s per answer, cap {args.cap}: "
           f"all answered in {seconds:.2f} s (ideal {ideal:.2f} s, {seconds / ideal:.2f}x); "
-          f"peak RSS {rss_mb:.0f} MB")  # fmt: skip
+          f"peak RSS {rss_mb:.0f} MB; the bot's process used {cpu:.2f} s of CPU "
+          f"({cpu / args.customers * 1000:.2f} ms per customer, "
+          f"{args.transport} transport)")  # fmt: skip
     print(json.dumps({
         "surge_customers": args.customers,
         "surge_seconds": round(seconds, 2),
         "surge_ideal_seconds": round(ideal, 2),
         "surge_rss_mb": round(rss_mb, 1),
+        "surge_cpu_seconds": round(cpu, 2),
     }))  # fmt: skip
 
 

@@ -211,6 +211,8 @@ def build_clients(settings: Settings) -> list[tuple[str, LLMClient]]:
             "model": deployment.model,
             "price": Price(deployment.input_price, deployment.output_price),
             "timeout_s": p.attempt_timeout_seconds,
+            # As many connections as the deployment's cap lets requests run at once.
+            "connections": deployment.max_in_flight or p.max_in_flight,
         }
         client: LLMClient
         if deployment.provider == "anthropic":

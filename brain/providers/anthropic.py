@@ -5,6 +5,9 @@ Uses the official ``anthropic`` SDK (``AsyncAnthropic``). Why it is configured t
 * ``max_retries=0``: the router owns retries, fallback and circuit breakers. Left alone, the SDK
   retries twice and obeys any ``retry-after`` without a cap (a 429 saying "retry in an hour"
   would park the request for an hour).
+* The SDK's aiohttp transport with as many connections as the deployment's in-flight cap
+  (``sdk_common.aiohttp_transport``: far less CPU per request than the default httpx pool in
+  a surge). It does not read proxy settings from the environment (``HTTPS_PROXY``).
 * An explicit timeout, per client and per call (``request.timeout_s``): the SDK default is 600 s.
 * ``request.temperature`` is not sent: API version 2026-10-21 (sent by SDK 2.x) refuses
   ``temperature``/``top_p``/``top_k`` with a 400 on every model, even at default values, and the
@@ -24,12 +27,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
 import anthropic
 from anthropic import AsyncAnthropic, omit
 from anthropic.types import AssistantMessageParam, Message, MessageParam, UserMessageParam
 
 from brain.providers.llm import ChatRequest, MalformedOutput, Price, Refusal
-from brain.providers.sdk_common import Reply, SdkClient, SdkErrors, count
+from brain.providers.sdk_common import (
+    DEFAULT_CONNECTIONS,
+    Reply,
+    SdkClient,
+    SdkErrors,
+    aiohttp_transport,
+    count,
+)
 
 _FREE = Price()
 # cache writes and reads are input too; counting them at the full price errs high
@@ -56,9 +67,13 @@ class AnthropicClient(SdkClient):
         name: str | None = None,
         timeout_s: float = 20.0,
         http_client: Any = None,
+        connections: int = DEFAULT_CONNECTIONS,
     ) -> None:
         name = name or f"anthropic:{model}"
         super().__init__(name=name, model=model, api_key=api_key, base_url=base_url, price=price)
+        if http_client is None:
+            transport = aiohttp_transport(anthropic.DefaultAioHttpClient, httpx2.Limits, connections)
+            http_client = transport
         self._client = AsyncAnthropic(
             api_key=self.api_key,
             base_url=base_url,

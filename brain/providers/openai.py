@@ -5,6 +5,9 @@ Uses the official ``openai`` SDK (``AsyncOpenAI``). Why it is configured the way
 * ``max_retries=0``: the router owns retries, fallback to another provider and circuit
   breakers. The SDK's own loop (2 retries by default, obeying ``retry-after``) would hide a
   failing provider behind seconds of sleeping and multiply the latency budget.
+* The SDK's aiohttp transport with as many connections as the deployment's in-flight cap
+  (``sdk_common.aiohttp_transport``: far less CPU per request than the default httpx pool in
+  a surge). It does not read proxy settings from the environment (``HTTPS_PROXY``).
 * An explicit timeout, per client and per call (``request.timeout_s``): the SDK default is 600 s,
   and a hung provider must fail fast so the router can ask the next one.
 * ``base_url`` serves local OpenAI-compatible servers (Ollama, vLLM, llama.cpp). They need no key,
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import httpx2
 import openai
 from openai import AsyncOpenAI, omit
 from openai.types.chat import (
@@ -36,7 +40,14 @@ from openai.types.chat import (
 from openai.types.shared_params import ResponseFormatJSONObject
 
 from brain.providers.llm import ChatRequest, MalformedOutput, Price, Refusal
-from brain.providers.sdk_common import Reply, SdkClient, SdkErrors, count
+from brain.providers.sdk_common import (
+    DEFAULT_CONNECTIONS,
+    Reply,
+    SdkClient,
+    SdkErrors,
+    aiohttp_transport,
+    count,
+)
 
 TokenLimitParam = Literal["max_completion_tokens", "max_tokens"]
 
@@ -64,6 +75,7 @@ class OpenAIClient(SdkClient):
         name: str | None = None,
         timeout_s: float = 20.0,
         http_client: Any = None,
+        connections: int = DEFAULT_CONNECTIONS,
         json_mode: bool = True,
         token_limit_param: TokenLimitParam | None = None,
     ) -> None:
@@ -73,6 +85,9 @@ class OpenAIClient(SdkClient):
         if token_limit_param is None:
             token_limit_param = "max_completion_tokens" if base_url is None else "max_tokens"
         self.token_limit_param: TokenLimitParam = token_limit_param
+        if http_client is None:
+            transport = aiohttp_transport(openai.DefaultAioHttpClient, httpx2.Limits, connections)
+            http_client = transport
         self._client = AsyncOpenAI(
             api_key=self.api_key,
             base_url=base_url,

@@ -15,7 +15,7 @@ import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from brain.providers.llm import (
     ChatRequest,
@@ -46,6 +46,19 @@ _STATUS_TEXT = {
     429: "rate limited",
     529: "overloaded",
 }
+
+
+DEFAULT_CONNECTIONS = 100
+
+
+def aiohttp_transport(aio_client: Any, limits: Any, connections: int) -> Any:
+    """The SDK's own aiohttp transport (``DefaultAioHttpClient``), sized to the deployment's
+    in-flight cap. Why not the default httpx pool: it rescans every pooled connection on each
+    request and response (and probes each idle one's socket), so its CPU cost per request grows
+    with the pool; at a few hundred connections in flight it costs several milliseconds of CPU
+    per request, against about one for aiohttp's connector (``bench/surge.py``)."""
+    return aio_client(limits=limits(max_connections=connections,
+                                    max_keepalive_connections=connections))  # fmt: skip
 
 
 class Scrubber:
@@ -158,7 +171,7 @@ class SdkClient(ABC):
 
     def _error(self, err: Exception, timeout_s: float) -> ProviderError:
         message = self._scrub(str(getattr(err, "message", "") or err))
-        if isinstance(err, self.errors.timeout):
+        if isinstance(err, self.errors.timeout) and not _refused(err):
             return ProviderUnavailable(f"{self.name}: timed out after {timeout_s:g} s")
         if isinstance(err, self.errors.connection):
             return ProviderUnavailable(f"{self.name}: connection failed ({self._scrub.cause(err)})")
@@ -171,3 +184,17 @@ class SdkClient(ABC):
         if isinstance(err, self.errors.validation):
             return MalformedOutput(f"{self.name}: unexpected response: {message}")
         return ProviderUnavailable(f"{self.name}: {type(err).__name__}: {message}")
+
+
+def _refused(err: BaseException) -> bool:
+    """A connection that failed at once, under an SDK timeout error: the aiohttp transport maps
+    every ``aiohttp.ClientConnectionError``, a refused connection included, to a connect
+    timeout. Its cause is then an ``OSError`` that is no timeout."""
+    seen: set[int] = set()
+    cause = err.__cause__ or err.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False

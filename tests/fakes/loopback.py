@@ -10,13 +10,16 @@ from aiohttp import web
 
 
 class LoopbackServer:
+    backlog = 128  # aiohttp's default; a bench opening 1,000 connections at once needs more
+    # (connections past the backlog are dropped and the client's SYN retried a second later)
+
     def __init__(self, app: web.Application, shutdown_timeout: float = 0.5, **runner: bool) -> None:
         self.port = 0
         self._runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout, **runner)
 
     async def start(self) -> Self:
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", 0, backlog=self.backlog).start()
         self.port = int(self._runner.addresses[0][1])
         return self
 
