@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
 import anthropic
+import httpx2
 from anthropic import AsyncAnthropic, omit
 from anthropic.types import AssistantMessageParam, Message, MessageParam, UserMessageParam
 
@@ -72,8 +72,8 @@ class AnthropicClient(SdkClient):
         name = name or f"anthropic:{model}"
         super().__init__(name=name, model=model, api_key=api_key, base_url=base_url, price=price)
         if http_client is None:
-            transport = aiohttp_transport(anthropic.DefaultAioHttpClient, httpx2.Limits, connections)
-            http_client = transport
+            aio = anthropic.DefaultAioHttpClient
+            http_client = aiohttp_transport(aio, httpx2.Limits, connections)
         self._client = AsyncAnthropic(
             api_key=self.api_key,
             base_url=base_url,

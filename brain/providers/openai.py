@@ -86,8 +86,8 @@ class OpenAIClient(SdkClient):
             token_limit_param = "max_completion_tokens" if base_url is None else "max_tokens"
         self.token_limit_param: TokenLimitParam = token_limit_param
         if http_client is None:
-            transport = aiohttp_transport(openai.DefaultAioHttpClient, httpx2.Limits, connections)
-            http_client = transport
+            aio = openai.DefaultAioHttpClient
+            http_client = aiohttp_transport(aio, httpx2.Limits, connections)
         self._client = AsyncOpenAI(
             api_key=self.api_key,
             base_url=base_url,
