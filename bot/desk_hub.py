@@ -37,6 +37,7 @@ from channels.base import (
     HomeView,
     Role,
 )
+from channels.singleton import NotHeld
 from config.errors import FrontdeskError
 
 logger = logging.getLogger(__name__)
@@ -168,22 +169,30 @@ class DeskHub:
     async def alert(self, text: str) -> None:
         await self.alerts.send(text)
 
-    async def repage_due(self) -> int:
+    async def repage_due(self, fence: Callable[[], None] | None = None) -> int:
         """Re-page unclaimed tickets past their SLA step; page tickets no desk has shown yet.
-        One broken ticket or card never stops the others."""
+        One broken ticket or card never stops the others. ``fence`` (the scheduler lease's
+        check) is called right before each page and stops the run once it raises."""
         count = 0
         for ticket in await self.store.list_tickets([TicketStatus.ESCALATED]):
             for desk in self.desks:
                 try:
-                    count += await self._repage_on(desk, ticket)
+                    count += await self._repage_on(desk, ticket, fence)
+                except NotHeld:
+                    logger.warning("SLA re-paging stopped: the scheduler lease was lost")
+                    return count
                 except Exception:
                     logger.exception("desk %s: re-paging %s failed", desk.name, ticket.id)
         return count
 
-    async def _repage_on(self, desk: Desk, ticket: Ticket) -> int:
+    async def _repage_on(
+        self, desk: Desk, ticket: Ticket, fence: Callable[[], None] | None = None
+    ) -> int:
         ref = ticket.desk_refs.get(desk.name)
         if ref is None:
             if not await self.state.is_paging(desk.name, ticket.id):
+                if fence is not None:
+                    fence()
                 await self._page_on(desk, card_for(ticket))
             return 0
         minutes = self.sla_minutes.get(ticket.urgency or "normal", 60.0)
@@ -192,6 +201,8 @@ class DeskHub:
             return 0
         level = done + 1
         card = dataclasses.replace(await self._card(ticket), repage=level)
+        if fence is not None:
+            fence()
         await desk.page(self.minimised(card), thread_of=ref)
         step = Repage(level=level, at=utcnow(), desk=desk.name)
         await self.store.annotate_ticket(ticket.id, TicketPatch(repage=step))

@@ -455,10 +455,14 @@ def build_scheduler(
 
     scheduler.every(SYNC_S, "sync-providers", sync_providers)
     if hub.desks:
-        scheduler.every(SYNC_S, "sla-repage", hub.repage_due)
+
+        async def repage() -> int:
+            return await hub.repage_due(scheduler.leader.check)
+
+        scheduler.every(SYNC_S, "sla-repage", repage, singleton=True)
         if settings.digest.enabled:
             source = digest or digest_source(settings, store, Facts(store, 86400.0), router)
             name = settings.store.consumer_name or socket.gethostname()
             job = DigestJob(source, alerts.send, settings.digest.time, name)
-            scheduler.every(DIGEST_CHECK_S, "digest", job.tick)
+            scheduler.every(DIGEST_CHECK_S, "digest", job.tick, singleton=True)
     return scheduler

@@ -1,7 +1,8 @@
 """The IMAP side: one session at a time on the mailbox, new mail handed over by UID.
 
-Lifecycle: take the mailbox lease (one replica reads a mailbox; another takes over when the
-holder's lease expires) -> connect (IMAPS, or plain for a local server) -> LOGIN -> SELECT ->
+Lifecycle: take the mailbox lease (``channels/singleton.py``: one replica reads a mailbox; when
+the holder loses its lease it logs out and tries again later, and a standby takes over once
+the lease expires) -> connect (IMAPS, or plain for a local server) -> LOGIN -> SELECT ->
 fetch every UID above the last one handled -> IDLE until the server pushes (re-issued every
 ``idle_reissue_seconds``, at most 29 minutes: RFC 2177 lets servers drop an IDLE after 30) or
 poll when the server has no IDLE -> repeat. Any failure closes the session and reconnects
@@ -28,6 +29,7 @@ from typing import Any
 
 from channels.email.smtp import tls_context
 from channels.email.state import KeyValue, Locks
+from channels.singleton import Singleton
 from config.errors import ChannelError
 from config.settings import EmailSettings
 
@@ -81,15 +83,23 @@ class MailboxWatcher:
         self._since = 0.0
         self._news = False
         self._uidnext: int | None = None
+        self.singleton: Singleton | None = None  # while ``run`` runs
 
     def _key(self, name: str) -> str:
         return f"email:mailbox:{self.mailbox}:{name}"
 
     async def run(self) -> None:
-        """Watch the mailbox until cancelled."""
-        async with self.locks.lock(f"email-mailbox:{self.mailbox}"):
-            logger.info("reading mailbox %s", self.mailbox)
-            attempt = 0
+        """Watch the mailbox until cancelled, whenever this process holds its lease."""
+        self.singleton = Singleton(self.locks, f"email-mailbox:{self.mailbox}", rng=self.rng,
+                                   retry_max_s=self.settings.reconnect_max_seconds)  # fmt: skip
+        await self.singleton.run(self._read)
+
+    async def _read(self) -> None:
+        """Read the mailbox (reconnecting after failures) until cancelled: the lease is lost,
+        or the bot stops. Leaving closes the IMAP session."""
+        logger.info("reading mailbox %s", self.mailbox)
+        attempt = 0
+        try:
             while True:
                 try:
                     await self._session()
@@ -104,6 +114,8 @@ class MailboxWatcher:
                     logger.warning("mailbox %s: %s; reconnecting in %.1f s", self.mailbox,
                                    _describe(err), delay)  # fmt: skip
                     await asyncio.sleep(delay)
+        finally:
+            self.connected.clear()
 
     async def _session(self) -> None:
         self._healthy = False
@@ -213,6 +225,8 @@ class MailboxWatcher:
             await self._remember(status, self._uidnext - 1)
 
     async def _import(self, client: Any, status: MailboxStatus, uid: int) -> None:
+        if self.singleton is not None:
+            self.singleton.check()  # a reader whose lease ran out imports nothing more
         meta = self._heard(await client.uid("fetch", str(uid), "(RFC822.SIZE FLAGS)"))
         head = b" ".join(bytes(x) for x in meta.lines if isinstance(x, bytes | bytearray))
         size = _number(_SIZE, head) or 0
