@@ -78,6 +78,13 @@ class Scheduler:
         run = _guarded(name, self._led(job) if singleton else job)
         self._scheduler.add_job(run, "cron", hour=at.hour, minute=at.minute, id=name)
 
+    async def run_now(self, name: str) -> None:
+        """Run the job registered as ``name`` once, now, as its schedule would."""
+        job = self._scheduler.get_job(name)
+        if job is None:
+            raise KeyError(name)
+        await job.func()
+
     def _led(self, job: Job) -> Job:
         async def led() -> bool:
             return await self.leader.job(job)
