@@ -157,11 +157,17 @@ class Singleton:
         return False
 
     async def _watch(self) -> None:
-        """Return once the lease is lost (checked every ``watch_s``; no store round trip)."""
+        """Return once the lease is lost (checked every ``watch_s``, or more often for a short
+        lease, so that the holder stops well before the lease can expire; no round trip)."""
         if not callable(getattr(self._lease, "check", None)):
             await asyncio.Event().wait()  # an in-process lock is never lost
+        every = self.watch_s
+        valid_until = getattr(self._lease, "valid_until", None)
+        if isinstance(valid_until, float):
+            left = valid_until - asyncio.get_running_loop().time()
+            every = min(every, max(0.01, left / 8))
         while True:
-            await asyncio.sleep(self.watch_s)
+            await asyncio.sleep(every)
             try:
                 self._check_lease()
             except Exception:

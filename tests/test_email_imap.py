@@ -16,7 +16,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -30,17 +30,20 @@ from bot.desk_hub import DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.wiring import build_hub
 from brain.store.base import StoreLimits
+from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
-from channels.base import Author, DeskAction, DeskEvent, Role
+from channels.base import Author, DeskAction, DeskEvent, InboundMessage, Role
 from channels.email import build
 from channels.email.adapter import EmailAdapter
 from channels.email.threads import subject_code
 from channels.fake import FakeDesk
+from config.errors import StoreError
 from config.settings import EmailSettings, Settings
 from tests.conftest import BrainFactory
 from tests.fakes.dovecot import PASSWORD, USER, Dovecot, new_folder, start_dovecot
 from tests.fakes.mailbox import Mailbox
 from tests.fakes.smtp_sink import SmtpServer
+from tests.servers import RedisServer
 
 SUPPORT = "support@larkspur.example"
 CUSTOMER = "robin@customer.example"
@@ -581,3 +584,70 @@ async def test_a_mail_above_the_size_cap_is_read_in_part_and_still_answered(rig:
     conversation = await rig.store.get_conversation(f"email:-:{code}")
     assert conversation is not None
     assert conversation.turns[0].text == "How do I return an item? Photos attached."
+
+
+async def test_two_replicas_on_redis_read_each_mail_once_through_lease_losses(
+    dovecot: Dovecot, smtp: SmtpServer, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One reader at a time: the holder that loses its lease (taken over, or cut off from the
+    store) logs out; a reader holds it again within the lease TTL and each mail is read once."""
+    folder, namespace = new_folder(), f"t{uuid.uuid4().hex[:10]}"
+    settings = settings_for(dovecot, smtp, folder)
+    stores = [RedisStore.from_url(redis_server.url, limits=StoreLimits(lock_ttl_s=1.0),
+                                  namespace=namespace) for _ in range(2)]  # fmt: skip
+    read: list[tuple[int, str]] = []
+    adapters = [build(settings, store=store) for store in stores]
+    async with contextlib.AsyncExitStack() as stack, Mailbox(dovecot, folder) as mailbox:
+        for number, (store, adapter) in enumerate(zip(stores, adapters, strict=True)):
+            await store.open()
+            stack.push_async_callback(store.close)
+
+            async def queued(message: InboundMessage, number: int = number) -> bool:
+                read.append((number, message.message_id))
+                return True
+
+            await adapter.channel.start(queued)
+            await stack.enter_async_context(adapter.connection())
+
+        async def reader(within: float) -> int:
+            started = time.monotonic()
+            while True:
+                readers = [i for i, a in enumerate(adapters) if a.watcher.connected.is_set()]
+                if len(readers) == 1:
+                    return readers[0]
+                assert time.monotonic() - started < within, f"readers: {readers}"
+                await asyncio.sleep(0.02)
+
+        async def deliver(text: str) -> str:
+            raw, header = customer_mail(text, subject=text)
+            message_id = header.strip("<>")
+            await mailbox.deliver(raw)
+            await asyncio.wait_for(_until(lambda: any(m == message_id for _, m in read)), 10)
+            return message_id
+
+        first = await reader(5)
+        await deliver("Mail one")
+        mailbox_name = adapters[first].watcher.mailbox
+        lock = stores[0]._key("lock", f"email-mailbox:{mailbox_name}")
+        await stores[0].client.set(lock, "someone-else", px=1500)  # the lease is taken over
+        await asyncio.wait_for(_until(lambda: not adapters[first].watcher.connected.is_set()), 2)
+        second = await reader(5)
+        await deliver("Mail two")
+
+        async def unreachable(*_args: object) -> bool:
+            raise StoreError("connection refused")
+
+        for primitive in ("_renew", "_try_acquire", "_release"):  # cut off from Redis
+            monkeypatch.setattr(stores[second]._locks, primitive, unreachable)
+        await asyncio.wait_for(_until(lambda: not adapters[second].watcher.connected.is_set()), 2)
+        assert await reader(3) == 1 - second
+        await deliver("Mail three")
+        await asyncio.sleep(0.5)
+    ids = [m for _, m in read]
+    assert len(ids) == 3 and len(set(ids)) == 3, f"each mail read exactly once: {read}"
+    assert read[2][0] == 1 - second
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    while not predicate():  # noqa: ASYNC110 (state changed by other tasks, no event to wait on)
+        await asyncio.sleep(0.02)
