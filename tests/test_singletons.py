@@ -5,6 +5,8 @@ the SLA re-page job that posts once with two schedulers."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +28,7 @@ from config.settings import Settings
 from tests.servers import RedisServer
 
 TTL_S = 1.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Recorder:
@@ -122,6 +125,37 @@ async def test_a_holder_cut_off_from_the_store_steps_down_before_the_standby_tak
     finally:
         await stop(first)
         await stop(second)
+
+
+async def test_a_killed_holder_is_replaced_within_the_lease_ttl(
+    stores: list[RedisStore], redis_server: RedisServer
+) -> None:
+    namespace = stores[0].namespace
+    holder = subprocess.Popen(  # noqa: ASYNC220 (started once; the test waits on it below)
+        [sys.executable, "-m", "tests.singleton_holder", redis_server.url, namespace,
+         "mailbox", str(TTL_S)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    work = Recorder()
+    standby = singleton(stores[1])
+    task: asyncio.Task[None] | None = None
+    try:
+        assert holder.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(holder.stdout.readline), 20)
+        assert line.strip() == "holding"
+        task = asyncio.create_task(standby.run(work.work("standby")))
+        await asyncio.sleep(2 * TTL_S)
+        assert work.running == set(), "the standby must wait while the holder lives"
+        holder.kill()  # SIGKILL: no release, no goodbye; the lease must run out
+        killed_at = time.monotonic()
+        await until(lambda: work.running == {"standby"}, 3 * TTL_S)
+        assert time.monotonic() - killed_at < 1.5 * TTL_S, "taken over within the lease TTL"
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+        await stop(task)
 
 
 async def test_a_lost_lease_stops_the_work_which_resumes_once_retaken(
