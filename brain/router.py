@@ -260,6 +260,10 @@ class Router:
             async with route.slots.take(wait_s):
                 taken = True
                 return await self._observed(route, request)
+        except asyncio.CancelledError:
+            if not taken:  # past the deadline while waiting for a slot: no verdict either
+                route.breaker.release()
+            raise
         except DeploymentBusy as err:
             if taken:
                 raise

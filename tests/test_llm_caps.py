@@ -193,3 +193,17 @@ def test_the_caps_show_in_metrics() -> None:
     assert 'frontdesk_llm_max_in_flight{model="gpt-4o-mini",provider="openai"} 7.0' in text
     assert 'frontdesk_llm_in_flight{model="gpt-4o-mini",provider="openai"} 0.0' in text
     assert 'frontdesk_llm_waiting{model="gpt-4o-mini",provider="openai"} 0.0' in text
+
+
+async def test_a_half_open_probe_cut_by_the_deadline_in_the_slot_queue_is_not_stuck(
+    store: SqliteStore,
+) -> None:
+    only = Counting("only", latency_s=0.3)
+    r = router(store, [only], {"only": 1}, deadline_s=0.1, attempt_timeout_s=1.0)
+    breaker = r.routes["only"].breaker
+    breaker.record_failure()  # one failure opens it (consecutive_failures=1)
+    breaker._opened_at -= 60  # the cooldown is over: half-open, one probe allowed
+    async with r.routes["only"].slots.take(None):  # the only slot is taken meanwhile
+        answer = await r.answer(ask(1))  # waits for the slot until the deadline, then offline
+    assert answer.provider != "only"
+    assert breaker.allow(), "the unused probe must be given back"
