@@ -21,7 +21,7 @@ from typing import Any
 from bot.desk_hub import DeskHub
 from bot.events import Events
 from bot.observer import Observer
-from brain.store.base import OutboxRecord, QueueEntry, Store, TicketPatch
+from brain.store.base import OutboxRecord, QueueEntry, Store, TicketPatch, lock_name
 from brain.store.lease import Lease
 from brain.store.state import SharedState
 from channels.base import (
@@ -183,7 +183,7 @@ class Delivery:
             await self.store.ack(entry.entry_id)
             return True
         key = item.idempotency_key
-        async with self.store.lock(f"relay:{item.ticket_id}", self.owner) as lease:
+        async with self.store.lock(lock_name(item), self.owner) as lease:
             done = await self.state.relayed_desks(key)
             failed = await self.hub.relay(item.ticket_id, item.author, item.text, skip=done)
             lease.check()

@@ -44,7 +44,7 @@ from bot.flow import (
 from bot.observability import bind_message, unbind_message
 from bot.observer import Observer
 from brain.decision import Decision, DecisionKind
-from brain.store.base import QueueEntry, Store
+from brain.store.base import QueueEntry, Store, lock_name
 from brain.store.lease import Lease
 from brain.store.state import SharedState
 from channels.base import (
@@ -364,7 +364,7 @@ class Dispatcher:
             self._locking.add(me)  # cancelled on stop: nothing was done yet
         try:
             # Waiting for the lock (a dead process's lease runs out) holds no worker slot.
-            lock = self.store.lock(f"conversation:{item.ref.key}", self.config.consumer)
+            lock = self.store.lock(lock_name(item), self.config.consumer)
             async with lock as lease:
                 self._locking.discard(me)
                 self._busy.add(_lane_of(item))

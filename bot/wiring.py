@@ -102,7 +102,9 @@ def describe(settings: Settings) -> list[Part]:
 def _store_part(settings: Settings) -> Part:
     store = settings.store
     if store.backend == "redis":
-        return Part("store", "redis", True, "FRONTDESK_STORE__REDIS_URL is set")
+        kind = "a Redis Cluster" if store.redis_cluster else "one Redis"
+        why = f"FRONTDESK_STORE__REDIS_URL is set: {kind}, {store.partitions} stream partition(s)"
+        return Part("store", "redis", True, why)
     where = (store.data_dir / SQLITE_FILE).resolve()
     return Part("store", "sqlite", True, f"embedded default at {where}")
 
@@ -148,7 +150,8 @@ def build_store(settings: Settings) -> Store:
         lock_ttl_s=store.lock_ttl_seconds,
     )
     if store.redis_url is not None:
-        return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits)
+        return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits,
+                                   cluster=store.redis_cluster, partitions=store.partitions)  # fmt: skip
     return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)
 
 

@@ -112,10 +112,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+CLUSTER_PARTITIONS = 16  # default inbound streams on a Redis Cluster
+
+
 class StoreSettings(_Section):
     """Where state lives: SQLite in ``data_dir`` unless ``redis_url`` is set."""
 
     redis_url: Key = None
+    # REDIS_URL names one node of a Redis Cluster (redis-py's RedisCluster finds the rest).
+    redis_cluster: bool = False
+    # Inbound streams (Redis only); unset: 1 on one Redis, CLUSTER_PARTITIONS on a cluster.
+    stream_partitions: int | None = Field(None, ge=1, le=1024)
     data_dir: NonEmptyPath = Path(".frontdesk")
     history_limit: int = Field(50, ge=2, le=10_000)
     retention_days: float = Field(30.0, gt=0)
@@ -127,6 +134,29 @@ class StoreSettings(_Section):
     @property
     def backend(self) -> Literal["sqlite", "redis"]:
         return "redis" if self.redis_url is not None else "sqlite"
+
+    @property
+    def partitions(self) -> int:
+        """How many inbound streams a Redis store reads."""
+        if self.stream_partitions is not None:
+            return self.stream_partitions
+        return CLUSTER_PARTITIONS if self.redis_cluster else 1
+
+    @model_validator(mode="after")
+    def _cluster(self) -> StoreSettings:
+        for name, value in (("REDIS_CLUSTER", self.redis_cluster),
+                            ("STREAM_PARTITIONS", self.stream_partitions)):  # fmt: skip
+            if value and self.redis_url is None:
+                raise ValueError(f"FRONTDESK_STORE__{name}: needs FRONTDESK_STORE__REDIS_URL")
+        if self.redis_cluster and self.redis_url is not None:
+            parts = urlsplit(self.redis_url.get_secret_value())
+            if parts.scheme == "unix":
+                raise ValueError("FRONTDESK_STORE__REDIS_URL: a cluster is reached over TCP "
+                                 "(redis:// or rediss://), not a unix socket")  # fmt: skip
+            if parts.path.strip("/") not in ("", "0"):
+                raise ValueError("FRONTDESK_STORE__REDIS_URL: a cluster has only database 0 "
+                                 f"(the URL asks for /{parts.path.strip('/')})")  # fmt: skip
+        return self
 
     @field_validator("redis_url")
     @classmethod

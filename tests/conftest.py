@@ -16,7 +16,7 @@ from brain.providers.offline import OfflineAnswerer
 from brain.store.base import Store, StoreLimits
 from brain.store.sqlite import SqliteStore
 from config.settings import PACKAGED_KNOWLEDGE_DIR, PACKAGED_PLAYBOOK
-from tests.servers import RedisServer, start_redis
+from tests.servers import RedisCluster, RedisServer, start_redis, start_redis_cluster
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +27,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         pytest.fail(str(err), pytrace=False)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A real three-master Redis Cluster on loopback, for the whole session."""
+    try:
+        cluster = start_redis_cluster(tmp_path_factory.mktemp("redis-cluster"))
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+CLUSTER_PARTITIONS = 6  # several slots on every node (tests/test_store_cluster.py checks)
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +57,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 StoreFactory = Callable[..., Store]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """Build stores of one backend that share state (like two processes would)."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
@@ -54,6 +68,10 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
             return SqliteStore(tmp_path / "state.db", limits=store_limits)
         from brain.store.redis import RedisStore
 
+        if request.param == "redis-cluster":
+            cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+            return RedisStore.from_url(cluster.url, limits=store_limits, namespace=namespace,
+                                       cluster=True, partitions=CLUSTER_PARTITIONS)  # fmt: skip
         server: RedisServer = request.getfixturevalue("redis_server")
         return RedisStore.from_url(server.url, limits=store_limits, namespace=namespace)
 

@@ -91,3 +91,77 @@ def start_redis(workdir: Path, port: int | None = None, aof: bool = False) -> Re
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     return RedisServer(port=port, process=_spawn(workdir, port, aof), workdir=workdir, aof=aof)
+
+
+@dataclass
+class RedisCluster:
+    """Three masters on loopback, slots spread by ``redis-cli --cluster create``."""
+
+    nodes: list[RedisServer]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+
+    @property
+    def ports(self) -> list[int]:
+        return [node.port for node in self.nodes]
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def start_redis_cluster(workdir: Path, masters: int = 3) -> RedisCluster:
+    """A real Redis Cluster of ``masters`` nodes (no replicas), ready (``cluster_state:ok``)."""
+    binary, cli = _binary(), shutil.which("redis-cli")
+    if cli is None:
+        raise RuntimeError(
+            "redis-cli is not installed: run `sudo apt-get install -y redis-tools` "
+            "(scripts/test does this for you)"
+        )
+    ports = [free_port() for _ in range(masters)]
+    nodes: list[RedisServer] = []
+    try:
+        processes = []
+        for port in ports:
+            node_dir = workdir / f"node-{port}"
+            node_dir.mkdir(parents=True, exist_ok=True)
+            args = [
+                binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                "--appendonly", "no", "--protected-mode", "yes", "--dir", str(node_dir),
+                "--logfile", str(node_dir / "redis.log"), "--cluster-enabled", "yes",
+                "--cluster-config-file", str(node_dir / "nodes.conf"),
+                "--cluster-node-timeout", "2000",
+            ]  # fmt: skip
+            process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            processes.append(process)
+            nodes.append(RedisServer(port=port, process=process, workdir=node_dir))
+        for port in ports:
+            wait_for_port(port)
+        create = [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+                  "--cluster-replicas", "0", "--cluster-yes"]  # fmt: skip
+        done = subprocess.run(create, capture_output=True, timeout=60, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed: {done.stdout!r}")
+        _wait_cluster_ok(cli, ports)
+    except BaseException:
+        for node in nodes:
+            node.kill()
+        raise
+    return RedisCluster(nodes)
+
+
+def _wait_cluster_ok(cli: str, ports: list[int], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(ports)
+    while pending:
+        port = pending[0]
+        info = subprocess.run([cli, "-p", str(port), "cluster", "info"], capture_output=True,
+                              timeout=5, check=False).stdout  # fmt: skip
+        if b"cluster_state:ok" in info:
+            pending.pop(0)
+            continue
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the Redis Cluster on {ports} is not ok after {timeout}s")
+        time.sleep(0.05)

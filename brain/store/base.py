@@ -388,6 +388,20 @@ class Store(Protocol):
     async def counters(self, day: date | None = None) -> dict[str, float]: ...
 
 
+def conversation_lock(conversation_key: str) -> str:
+    """The name of the lock a conversation's messages are handled under."""
+    return f"conversation:{conversation_key}"
+
+
+def lock_name(item: QueueItem) -> str:
+    """The lock (the lane) ``item`` is handled under: its conversation's, or for a relay its
+    ticket's. A partitioned Redis store keeps every key of a lane in one partition, so the
+    dispatcher must lock exactly this name."""
+    if isinstance(item, DeskRelay):
+        return f"relay:{item.ticket_id}"
+    return conversation_lock(item.ref.key)
+
+
 def conversation_of(item: QueueItem) -> str | None:
     """The conversation whose lock an item is handled under (relays have a lane of their own)."""
     return None if isinstance(item, DeskRelay) else item.ref.key

@@ -1,241 +1,108 @@
 """Redis backend: the production store, shared by every replica of Frontdesk.
 
-Inbound messages live in a stream read through one consumer group, so an entry taken by a
-worker that dies stays pending until another worker claims it. Steps that must be atomic are
-Lua scripts (one command: nothing interleaves) or WATCH/MULTI transactions. Conversations,
-outbox records, idempotency keys and closed tickets carry a TTL, so Redis enforces retention.
+The queue, outbox and locks are in ``brain.store.redis_queue``; the key layout (one stream, or
+partitions whose keys carry hash tags so the store also runs on a Redis Cluster) in
+``brain.store.redis_keys``. Steps that must be atomic are Lua scripts (one command: nothing
+interleaves) or WATCH/MULTI transactions, each on keys of one slot. Conversations, outbox
+records, idempotency keys and closed tickets carry a TTL, so Redis enforces retention.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError, ResponseError
-from redis.typing import KeyT, StreamIdT
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 from brain.store.base import (
     CUSTOMER_ROLE,
     OPEN_STATUSES,
     Conversation,
-    OutboxRecord,
-    QueueEntry,
     StoreLimits,
     Ticket,
     TicketPatch,
     TicketStatus,
     Turn,
-    conversation_of,
-    lease_lost,
-    outbox_from_json,
-    outbox_to_json,
+    conversation_lock,
     ref_from_json,
     ref_to_json,
-    today,
     utcnow,
 )
-from brain.store.lease import Lease, LeaseLocks
-from channels.base import (
-    Author,
-    ConversationRef,
-    OutboundMessage,
-    QueueItem,
-    decode_queue_item,
-)
+from brain.store.redis_layout import check_layout
+from brain.store.redis_queue import RedisQueue, _failures, _ms, _text
+from channels.base import Author, ConversationRef
 from config.errors import StoreError
 
 logger = logging.getLogger(__name__)
-
-_SCRIPTS = {
-    # SET NX succeeds only for the first copy of a message, and only that copy is appended.
-    # KEYS[3]: the conversation's list of unfinished entry ids, in queue order (ARGV[4] '1').
-    "enqueue": """
-        if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
-        local id = redis.call('XADD', KEYS[2], '*', 'message', ARGV[2], 'conv', ARGV[3])
-        if ARGV[4] == '1' then
-          redis.call('RPUSH', KEYS[3], id)
-          redis.call('PEXPIRE', KEYS[3], ARGV[5])
-        end
-        return 1""",
-    # The oldest unfinished entry of a conversation; ids whose entry is gone (acked without
-    # the index, or lost with the stream) are dropped on the way.
-    "head_of": """
-        while true do
-          local id = redis.call('LINDEX', KEYS[1], 0)
-          if not id then return false end
-          local rows = redis.call('XRANGE', KEYS[2], id, id)
-          if #rows > 0 then return rows[1] end
-          redis.call('LPOP', KEYS[1])
-        end""",
-    # KEYS: outbox, lock (fenced when ARGV[3] holds a token), stats. ARGV[4..]: counter
-    # name/amount pairs, added only by the call that creates the record.
-    "outbox_put": """
-        if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
-        if redis.call('HSETNX', KEYS[1], 'messages', ARGV[1]) == 1 then
-          redis.call('HSET', KEYS[1], 'sent_count', 0)
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
-          for i = 4, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[3], ARGV[i], ARGV[i + 1]) end
-          if #ARGV > 3 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
-        end
-        return redis.call('HMGET', KEYS[1], 'messages', 'sent_count', 'failures', 'dead')""",
-    # The end of one message. KEYS: lock, outbox, stream, stats, the conversation's entry list.
-    # ARGV: token ('' = unfenced), entry id, group, sent count ('' = none), retention ms,
-    # '1' to drop the id from the conversation's list, '1' to release, counter pairs.
-    "finish": """
-        if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-        if ARGV[4] ~= '' then
-          local current = redis.call('HGET', KEYS[2], 'sent_count')
-          if current and tonumber(current) < tonumber(ARGV[4]) then
-            redis.call('HSET', KEYS[2], 'sent_count', ARGV[4])
-          end
-        end
-        for i = 8, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1]) end
-        if #ARGV > 7 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
-        redis.call('XACK', KEYS[3], ARGV[3], ARGV[2])
-        redis.call('XDEL', KEYS[3], ARGV[2])
-        if ARGV[6] == '1' then redis.call('LREM', KEYS[5], 1, ARGV[2]) end
-        if ARGV[1] ~= '' and ARGV[7] == '1' then redis.call('DEL', KEYS[1]) end
-        return 1""",
-    # Both only touch a record that exists (a missing one must not become a hash without
-    # messages and without a TTL).
-    "outbox_failed": """
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        return redis.call('HINCRBY', KEYS[1], 'failures', 1)""",
-    "outbox_dead": """
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        return redis.call('HSETNX', KEYS[1], 'dead', 1)""",
-    # sent_count only grows (a stale update must not cause a resend), and a missing record
-    # stays missing rather than becoming a hash without messages and without a TTL.
-    "outbox_sent": """
-        local current = redis.call('HGET', KEYS[1], 'sent_count')
-        if current and tonumber(current) < tonumber(ARGV[1]) then
-          redis.call('HSET', KEYS[1], 'sent_count', ARGV[1])
-        end""",
-    # Free, or left by our own consumer name before a restart (ARGV[3] owner prefix, ARGV[4]
-    # this incarnation's prefix): the lock is ours.
-    "lock_acquire": """
-        local current = redis.call('GET', KEYS[1])
-        if current then
-          if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
-             or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return 0 end
-        end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        return 1""",
-    # Token bucket on the server's clock (replicas' clocks may differ). ARGV: rate per second,
-    # burst, TTL ms. Returns the wait in seconds as a string (Lua numbers become integers).
-    "take_token": """
-        local clock = redis.call('TIME')
-        local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-        local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-        local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-        local tokens = tonumber(state[1]) or burst
-        local at = tonumber(state[2]) or now
-        tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-        local wait = 0
-        if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-        redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-        redis.call('PEXPIRE', KEYS[1], ARGV[3])
-        return tostring(wait)""",
-    # A lock is renewed or released only while it still holds our token.
-    "lock_renew": """
-        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-        return redis.call('PEXPIRE', KEYS[1], ARGV[2])""",
-    "lock_release": """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end""",
-    # KEYS: meta hash (ref, updated_at, seq), turns list, turn-id zset. The ids are trimmed
-    # with the list, so "already there" means "in the kept history", as with SQLite. The ref
-    # (with its reply hints) follows the customer's latest message (ARGV[7] == '1').
-    "append_turn": """
-        if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
-        local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-        redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
-        if ARGV[7] == '1' or redis.call('HEXISTS', KEYS[1], 'ref') == 0 then
-            redis.call('HSET', KEYS[1], 'ref', ARGV[3])
-        end
-        redis.call('RPUSH', KEYS[2], ARGV[2])
-        redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
-        redis.call('ZADD', KEYS[3], seq, ARGV[1])
-        redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[5]) - 1)
-        for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[6]) end
-        return 1""",
-}
+_T = TypeVar("_T")
 
 _CLOSED_STATUSES = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
+# Per node on a cluster (connections are made on demand): redis-py's cluster client fails
+# a command instead of waiting when a node's pool is full, so the ceiling is set high.
+CLUSTER_CONNECTIONS_PER_NODE = 512
 
 
-class RedisStore:
+class RedisStore(RedisQueue):
     backend = "redis"
-
-    def __init__(
-        self,
-        client: aioredis.Redis,
-        *,
-        limits: StoreLimits,
-        namespace: str = "frontdesk",
-        group: str = "dispatch",
-    ) -> None:
-        self.client = client
-        self.limits = limits
-        self.namespace = namespace
-        self.group = group
-        self._stream = self._key("inbound")
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
-        self._scripts = {name: client.register_script(src) for name, src in _SCRIPTS.items()}
-        self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
-                                 limits.lock_ttl_s)  # fmt: skip
 
     @classmethod
     def from_url(
-        cls, url: str, *, limits: StoreLimits, max_connections: int = 64, **kwargs: Any
+        cls,
+        url: str,
+        *,
+        limits: StoreLimits,
+        max_connections: int = 64,
+        cluster: bool = False,
+        **kwargs: Any,
     ) -> RedisStore:
         """A store whose pool makes callers wait for a free connection instead of failing
-        ("Too many connections") when many conversations are busy at once."""
+        ("Too many connections") when many conversations are busy at once. ``cluster``:
+        ``url`` names one node of a Redis Cluster, which tells the client the others."""
+        if cluster:
+            client = RedisCluster.from_url(
+                url, max_connections=max(max_connections, CLUSTER_CONNECTIONS_PER_NODE)
+            )
+            return cls(client, limits=limits, **kwargs)
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=max_connections, timeout=30
         )
         return cls(aioredis.Redis.from_pool(pool), limits=limits, **kwargs)
 
-    def _key(self, *parts: str) -> str:
-        return ":".join((self.namespace, *parts))
-
-    async def _script(self, name: str, keys: list[str], *args: str | float) -> Any:
-        return await self._scripts[name](keys=keys, args=args)
-
     # -- plumbing ----------------------------------------------------------------------------
     async def open(self) -> None:
         try:
             await self.client.ping()
-        except (RedisError, OSError) as err:
+        except (RedisError, RedisClusterException, OSError) as err:
             raise StoreError(f"cannot reach Redis at {self._where()}: {err}") from err
-        with _failures("creating the consumer group"):
-            await self._create_group()
+        with _failures("checking the key layout"):
+            await check_layout(self.client, self.layout)
+        with _failures("creating the consumer groups"):
+            await self._create_groups()
         with _failures("loading scripts"):
             # Loaded once up front: otherwise every connection's first call of each script
-            # fails with NOSCRIPT and costs a second and third round trip.
-            async with self.client.pipeline(transaction=False) as pipe:
+            # fails with NOSCRIPT and costs a second and third round trip. (A cluster client
+            # sends SCRIPT LOAD to every primary.)
+            if isinstance(self.client, RedisCluster):
                 for script in self._scripts.values():
-                    pipe.script_load(script.script)
-                await pipe.execute()
-
-    async def _create_group(self) -> None:
-        # From "0", not "$": entries appended before the group existed are still delivered.
-        try:
-            await self.client.xgroup_create(self._stream, self.group, id="0", mkstream=True)
-        except ResponseError as err:
-            if "BUSYGROUP" not in str(err):
-                raise
+                    await self.client.script_load(script.script)
+            else:
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for script in self._scripts.values():
+                        pipe.script_load(script.script)
+                    await pipe.execute()
 
     def _where(self) -> str:
         """Host and port (or socket path) for messages; the URL would carry the password."""
+        if isinstance(self.client, RedisCluster):
+            nodes = self.client.nodes_manager.startup_nodes.values()
+            return "the cluster at " + ", ".join(f"{n.host}:{n.port}" for n in nodes)
         kwargs = self.client.connection_pool.connection_kwargs
         if "path" in kwargs:
             return str(kwargs["path"])
@@ -248,163 +115,10 @@ class RedisStore:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.aclose()
 
-    # -- inbound queue -----------------------------------------------------------------------
-    async def enqueue(self, message: QueueItem) -> bool:
-        conversation = conversation_of(message)
-        keys = [self._key("idem", message.idempotency_key), self._stream,
-                self._key("convq", conversation or "-")]  # fmt: skip
-        args = (_ms(self.limits.idempotency_s), message.to_json(), message.ref.key,
-                "1" if conversation else "0", _ms(self.limits.retention_s))  # fmt: skip
-        with _failures("enqueue"):
-            return bool(await self._script("enqueue", keys, *args))
-
-    async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
-        streams: dict[KeyT, StreamIdT] = {self._stream: ">"}
-        with _failures("read_queue"):
-            try:
-                reply = await self.client.xreadgroup(
-                    self.group, consumer, streams, count=count, block=_ms(block_s)
-                )
-            except ResponseError as err:
-                if "NOGROUP" not in str(err):
-                    raise
-                # The stream was lost (a restart without persistence): start it afresh.
-                await self._create_group()
-                return []
-        return [_entry(entry_id, fields, 1) for entry_id, fields in _stream_entries(reply)]
-
-    async def reclaim(
-        self, consumer: str, min_idle_s: float, count: int, from_consumer: str | None = None
-    ) -> list[QueueEntry]:
-        idle_ms = int(min_idle_s * 1000)
-        with _failures("reclaim"):
-            rows = await self.client.xpending_range(
-                self._stream, self.group, "-", "+", count, from_consumer, idle_ms
-            )
-            if not rows:
-                return []
-            # XCLAIM re-checks the idle time (racing reclaimers cannot both win), counts one
-            # more delivery and, since Redis 7, drops pending ids whose entry was deleted.
-            ids: list[StreamIdT] = [row["message_id"] for row in rows]
-            claimed: list[Any] = await self.client.xclaim(
-                self._stream, self.group, consumer, idle_ms, ids
-            )
-        times = {_text(row["message_id"]): int(row["times_delivered"]) + 1 for row in rows}
-        return [_entry(i, fields, times[_text(i)]) for i, fields in claimed if fields]
-
-    async def ack(self, entry_id: str) -> None:
-        # Acked entries are deleted too, so the stream holds exactly the unfinished work.
-        with _failures("ack"):
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.xack(self._stream, self.group, entry_id)
-                pipe.xdel(self._stream, entry_id)
-                await pipe.execute()
-
-    async def finish(
-        self,
-        entry_id: str,
-        *,
-        lease: Lease | None = None,
-        outbox: tuple[str, int] | None = None,
-        counters: Mapping[str, float] | None = None,
-        conversation: str | None = None,
-        release: bool = True,
-    ) -> None:
-        outbox_key = self._key("outbox", outbox[0]) if outbox else self._key("outbox", "-")
-        keys = [self._lock_key(lease), outbox_key, self._stream, self._stats(None),
-                self._key("convq", conversation or "-")]  # fmt: skip
-        args = (lease.token if lease else "", entry_id, self.group,
-                str(outbox[1]) if outbox else "", _ms(self.limits.retention_s),
-                "1" if conversation else "0", "1" if release else "0",
-                *_pairs(counters))  # fmt: skip
-        with _failures("finish"):
-            done = await self._script("finish", keys, *args)
-        if lease is not None:
-            if not done:
-                raise lease_lost(lease)
-            if release:
-                lease.let_go()
-
-    async def head_of(self, conversation_key: str) -> QueueEntry | None:
-        keys = [self._key("convq", conversation_key), self._stream]
-        with _failures("head_of"):
-            row = await self._script("head_of", keys)
-        if not row:
-            return None
-        entry_id, flat = row
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
-        return _entry(entry_id, fields, 2)  # taken before, by someone: look at the outbox
-
-    def _lock_key(self, lease: Lease | None) -> str:
-        return self._key("lock", lease.name) if lease is not None else self._key("lock", "-")
-
-    async def queue_depth(self) -> int:
-        with _failures("queue_depth"):
-            return int(await self.client.xlen(self._stream))
-
-    # -- outbox ------------------------------------------------------------------------------
-    async def outbox_put(
-        self,
-        inbound_key: str,
-        messages: Sequence[OutboundMessage],
-        counters: Mapping[str, float] | None = None,
-        lease: Lease | None = None,
-    ) -> OutboxRecord:
-        keys = [self._key("outbox", inbound_key), self._lock_key(lease), self._stats(None)]
-        args = (outbox_to_json(messages), _ms(self.limits.retention_s),
-                lease.token if lease else "", *_pairs(counters))  # fmt: skip
-        with _failures("outbox_put"):
-            row = await self._script("outbox_put", keys, *args)
-        if not row:
-            assert lease is not None
-            raise lease_lost(lease)
-        record = _outbox(inbound_key, row)
-        assert record is not None
-        return record
-
-    async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
-        key = self._key("outbox", inbound_key)
-        with _failures("outbox_get"):
-            row = await self.client.hmget(key, ["messages", "sent_count", "failures", "dead"])
-        return _outbox(inbound_key, row)
-
-    async def outbox_mark_sent(self, inbound_key: str, sent_count: int) -> None:
-        with _failures("outbox_mark_sent"):
-            await self._script("outbox_sent", [self._key("outbox", inbound_key)], sent_count)
-
-    async def outbox_failed(self, inbound_key: str) -> int:
-        with _failures("outbox_failed"):
-            return int(await self._script("outbox_failed", [self._key("outbox", inbound_key)]))
-
-    async def outbox_dead(self, inbound_key: str) -> bool:
-        with _failures("outbox_dead"):
-            return bool(await self._script("outbox_dead", [self._key("outbox", inbound_key)]))
-
-    # -- lock --------------------------------------------------------------------------------
-    def lock(self, name: str, owner: str | None = None) -> AbstractAsyncContextManager[Lease]:
-        return self._locks.hold(name, owner)
-
-    async def _lock_acquire(
-        self, name: str, token: str, ttl_s: float, owner: str, mine: str
-    ) -> bool:
-        keys = [self._key("lock", name)]
-        with _failures(f"lock {name!r}"):
-            return bool(await self._script("lock_acquire", keys, token, _ms(ttl_s), owner, mine))
-
-    async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
-        with _failures(f"lock {name!r}"):
-            key = self._key("lock", name)
-            return bool(await self._script("lock_renew", [key], token, _ms(ttl_s)))
-
-    async def _lock_release(self, name: str, token: str) -> None:
-        if self._closed:  # no client left: the lock expires by its TTL
-            return
-        with _failures(f"lock {name!r}"):
-            await self._script("lock_release", [self._key("lock", name)], token)
-
     # -- conversations -----------------------------------------------------------------------
     def _conversation_keys(self, key: str) -> list[str]:
-        return [self._key("conv", key), self._key("convturns", key), self._key("convids", key)]
+        lane = conversation_lock(key)
+        return [self.layout.of_lane(lane, name, key) for name in ("conv", "convturns", "convids")]
 
     async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
         keys, limit = self._conversation_keys(ref.key), max(1, self.limits.history_limit)
@@ -438,12 +152,19 @@ class RedisStore:
                 ids: list[Any] = await self.client.zrange(self._index(status), 0, -1)
                 async with self.client.pipeline(transaction=False) as pipe:
                     for ticket_id in ids:
-                        pipe.exists(self._key("ticket", _text(ticket_id)))
+                        pipe.exists(self._ticket_key(_text(ticket_id)))
                     alive = await pipe.execute()
                 gone = [ticket_id for ticket_id, kept in zip(ids, alive, strict=True) if not kept]
                 if gone:
                     removed += int(await self.client.zrem(self._index(status), *gone))
         return removed
+
+    async def _transaction(self, attempt: Callable[[Pipeline], Awaitable[_T]], key: str) -> _T:
+        """WATCH ``key``, run ``attempt``, EXEC; again when a watched key changed. (redis-py
+        types the cluster's callable as a coroutine object, hence ``Any``.)"""
+        client: Any = self.client
+        result: _T = await client.transaction(attempt, key, value_from_callable=True)
+        return result
 
     # -- tickets -----------------------------------------------------------------------------
     async def open_ticket(
@@ -454,7 +175,7 @@ class RedisStore:
         summary: str,
         details: Mapping[str, Any] | None = None,
     ) -> tuple[Ticket, bool]:
-        pointer = self._key("openticket", ref.key)
+        pointer = self._pointer_key(ref.key)
 
         async def attempt(pipe: Pipeline) -> tuple[Ticket, bool]:
             # WATCHing the pointer makes EXEC fail (and this run again) if a concurrent opener
@@ -463,29 +184,27 @@ class RedisStore:
             existing = await self.get_ticket(_text(current)) if current else None
             if existing is not None and existing.is_open:
                 return existing, False
-            seq = int(await self.client.incr(self._key("ticket_seq")))
+            seq = int(await self.client.incr(self.layout.tickets("ticket_seq")))
             now = utcnow()
             ticket = Ticket.opened(f"T-{seq}", ref, customer, reasons, summary, details, now)
             pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.set(self._key("ticket", ticket.id), ticket.to_json())
+            pipe.set(self._ticket_key(ticket.id), ticket.to_json())
             pipe.set(pointer, ticket.id)
             pipe.zadd(self._index(ticket.status), {ticket.id: seq})
             return ticket, True
 
         with _failures("open_ticket"):
-            result: tuple[Ticket, bool] = await self.client.transaction(
-                attempt, pointer, value_from_callable=True
-            )
+            result: tuple[Ticket, bool] = await self._transaction(attempt, pointer)
         return result
 
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         with _failures("get_ticket"):
-            raw = await self.client.get(self._key("ticket", ticket_id))
+            raw = await self.client.get(self._ticket_key(ticket_id))
         return Ticket.from_json(raw) if raw is not None else None
 
     async def open_ticket_for(self, conversation_key: str) -> Ticket | None:
         with _failures("open_ticket_for"):
-            ticket_id = await self.client.get(self._key("openticket", conversation_key))
+            ticket_id = await self.client.get(self._pointer_key(conversation_key))
         ticket = await self.get_ticket(_text(ticket_id)) if ticket_id else None
         return ticket if ticket is not None and ticket.is_open else None
 
@@ -498,14 +217,14 @@ class RedisStore:
             if not scored:
                 return []
             scored.sort(key=lambda pair: float(pair[1]))  # score = ticket number = age order
-            raws = await self.client.mget([self._key("ticket", _text(m)) for m, _ in scored])
+            raws = await self.client.mget([self._ticket_key(_text(m)) for m, _ in scored])
         tickets = (Ticket.from_json(raw) for raw in raws if raw is not None)
         return [t for t in tickets if t.status in wanted]  # in case one moved between reads
 
     async def transition_ticket(
         self, ticket_id: str, expected_epoch: int, status: TicketStatus, agent: str | None
     ) -> Ticket | None:
-        key = self._key("ticket", ticket_id)
+        key = self._ticket_key(ticket_id)
 
         async def attempt(pipe: Pipeline) -> Ticket | None:
             # KEY is WATCHed: a concurrent transition makes EXEC fail and this run again, and
@@ -515,7 +234,7 @@ class RedisStore:
             if current is None or current.epoch != expected_epoch:
                 return None
             ticket = current.moved(status, agent, utcnow())
-            pointer = self._key("openticket", ticket.ref.key)
+            pointer = self._pointer_key(ticket.ref.key)
             await pipe.watch(pointer)
             owner = await pipe.get(pointer)
             pipe.multi()  # type: ignore[no-untyped-call]
@@ -532,13 +251,11 @@ class RedisStore:
             return ticket
 
         with _failures("transition_ticket"):
-            result: Ticket | None = await self.client.transaction(
-                attempt, key, value_from_callable=True
-            )
+            result: Ticket | None = await self._transaction(attempt, key)
         return result
 
     async def annotate_ticket(self, ticket_id: str, patch: TicketPatch) -> Ticket | None:
-        key = self._key("ticket", ticket_id)
+        key = self._ticket_key(ticket_id)
 
         async def attempt(pipe: Pipeline) -> Ticket | None:
             raw = await pipe.get(key)  # WATCHed: a concurrent write makes this run again
@@ -552,9 +269,7 @@ class RedisStore:
             return ticket
 
         with _failures("annotate_ticket"):
-            result: Ticket | None = await self.client.transaction(
-                attempt, key, value_from_callable=True
-            )
+            result: Ticket | None = await self._transaction(attempt, key)
         return result
 
     # -- kv ----------------------------------------------------------------------------------
@@ -578,14 +293,20 @@ class RedisStore:
         found: dict[str, str] = {}
         with _failures("kv_scan"):
             keys = [k async for k in self.client.scan_iter(match=pattern, count=500)]
-            values = await self.client.mget(keys) if keys else []
+            values = await self._mget(keys) if keys else []
         for key, value in zip(keys, values, strict=True):
             if value is not None:
                 found[_text(key).removeprefix(head)] = _text(value)
         return dict(sorted(found.items()))
 
+    def _ticket_key(self, ticket_id: str) -> str:
+        return self.layout.tickets("ticket", ticket_id)
+
+    def _pointer_key(self, conversation_key: str) -> str:
+        return self.layout.tickets("openticket", conversation_key)
+
     def _index(self, status: TicketStatus) -> str:
-        return self._key("tickets", status.value)
+        return self.layout.tickets("tickets", status.value)
 
     # -- per-customer rate -------------------------------------------------------------------
     async def take_token(self, bucket: str, rate_per_s: float, burst: int) -> float:
@@ -609,55 +330,16 @@ class RedisStore:
                 await pipe.execute()
 
     async def counters(self, day: date | None = None) -> dict[str, float]:
+        totals: dict[str, float] = {}
         with _failures("counters"):
-            raw = await self.client.hgetall(self._stats(day))
-        return {_text(name): float(value) for name, value in raw.items()}
+            for partition in range(self.layout.partitions):
+                raw = await self.client.hgetall(self._stats(day, partition))
+                for name, value in raw.items():
+                    totals[_text(name)] = totals.get(_text(name), 0.0) + float(value)
+        return totals
 
-    def _stats(self, day: date | None) -> str:
-        return self._key("stats", (day or today()).isoformat())
-
-
-@contextlib.contextmanager
-def _failures(what: str) -> Iterator[None]:
-    try:
-        yield
-    except RedisError as err:
-        raise StoreError(f"Redis {what} failed: {err}") from err
-
-
-def _ms(seconds: float) -> int:
-    """Milliseconds for PX and BLOCK: at least 1, since BLOCK 0 would wait forever."""
-    return max(1, int(seconds * 1000))
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _stream_entries(reply: Any) -> list[tuple[Any, Any]]:
-    """The entries of an XREADGROUP reply, whichever protocol (RESP2/3) the client speaks."""
-    if not reply:
-        return []
-    groups = reply.values() if isinstance(reply, dict) else (item[1] for item in reply)
-    entries: list[tuple[Any, Any]] = []
-    for group in groups:  # RESP3 replies wrap each stream's entries in one more list
-        entries += group[0] if group and isinstance(group[0], list) else group
-    return [(entry_id, fields) for entry_id, fields in entries if fields]
-
-
-def _pairs(counters: Mapping[str, float] | None) -> list[str | float]:
-    return [item for name, amount in (counters or {}).items() for item in (name, amount)]
-
-
-def _outbox(inbound_key: str, row: Sequence[Any]) -> OutboxRecord | None:
-    raw, sent, failures, dead = row
-    if raw is None:
-        return None
-    return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent or 0), int(failures or 0),
-                        dead is not None)  # fmt: skip
-
-
-def _entry(entry_id: object, fields: dict[Any, Any], deliveries: int) -> QueueEntry:
-    data = {_text(k): v for k, v in fields.items()}
-    message = decode_queue_item(_text(data["message"]))
-    return QueueEntry(entry_id=_text(entry_id), message=message, deliveries=deliveries)
+    async def _mget(self, keys: list[Any]) -> list[Any]:
+        """Values of keys in any slots (a cluster's MGET takes one slot only)."""
+        if isinstance(self.client, RedisCluster):
+            return await self.client.mget_nonatomic(keys)
+        return await self.client.mget(keys)

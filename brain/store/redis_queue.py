@@ -1,0 +1,432 @@
+"""The Redis store's inbound queue, outbox and locks, over one stream or several partitions.
+
+Inbound messages live in streams read through one consumer group, so an entry taken by a
+worker that dies stays pending until another worker claims it. With several partitions
+(``brain.store.redis_keys``) every lane's keys share a hash tag, so the dispatcher's path
+(enqueue, head_of, finish, under the lane's lock) runs each step as one script on one slot.
+
+On a cluster a fenced write may still span slots: an outbox record lives in its inbound
+key's partition, which is the lane's only by chance, and a caller may name a lock that is not
+the item's lane. Such a write is split: first the lock is checked and renewed in one script
+on its own slot (the token must still be ours; the lock is then ours for a whole TTL), then
+the write runs on the other slot. Safety then rests on the lease's margin, exactly as for a
+channel send after ``Lease.check()``. The outbox's progress is written before the ack, so a
+worker that finds the entry gone also finds the progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import date
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
+from redis.typing import KeyT, StreamIdT
+
+from brain.store.base import (
+    OutboxRecord,
+    QueueEntry,
+    StoreLimits,
+    conversation_lock,
+    lease_lost,
+    lock_name,
+    outbox_from_json,
+    outbox_to_json,
+    today,
+)
+from brain.store.lease import Lease, LeaseLocks
+from brain.store.redis_keys import Layout
+from brain.store.redis_scripts import SCRIPTS
+from channels.base import DeskRelay, OutboundMessage, QueueItem, decode_queue_item
+from config.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+Client = aioredis.Redis | RedisCluster
+# A cluster cannot read several streams in one blocking XREADGROUP (they sit in different
+# slots), so it polls every partition concurrently, each blocking for at most this long.
+CLUSTER_BLOCK_SLICE_S = 0.05
+
+
+class RedisQueue:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        limits: StoreLimits,
+        namespace: str = "frontdesk",
+        group: str = "dispatch",
+        partitions: int = 1,
+    ) -> None:
+        self.client = client
+        self.limits = limits
+        self.namespace = namespace
+        self.group = group
+        self.layout = Layout(namespace, partitions, isinstance(client, RedisCluster))
+        # Counters bumped outside a script land in one partition per process (spread over
+        # replicas); ``counters`` sums them all.
+        self._home = random.randrange(partitions)
+        self._partition_of_stream = {s: p for p, s in enumerate(self.layout.streams())}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}
+        self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
+                                 limits.lock_ttl_s)  # fmt: skip
+
+    # -- key helpers: the only places that spell a queue, outbox or lock key -----------------
+    def _key(self, *parts: str) -> str:
+        """A key without a hash tag (key-value entries, buckets)."""
+        return self.layout.key(*parts)
+
+    def _stream_key(self, partition: int) -> str:
+        return self.layout.stream(partition)
+
+    def _convq_key(self, conversation: str | None, partition: int | None = None) -> str:
+        if conversation is None:  # a placeholder in the script's slot, never written
+            return self.layout.in_partition(partition or 0, "convq", "-")
+        return self.layout.of_lane(conversation_lock(conversation), "convq", conversation)
+
+    def _outbox_key(self, inbound_key: str) -> str:
+        return self.layout.of_lane(inbound_key, "outbox", inbound_key)
+
+    def _lock_key(self, lease: Lease | str | None, partition: int = 0) -> str:
+        if lease is None:  # a placeholder in the script's slot, never written
+            return self.layout.in_partition(partition, "lock", "-")
+        name = lease if isinstance(lease, str) else lease.name
+        return self.layout.of_lane(name, "lock", name)
+
+    def _stats(self, day: date | None, partition: int | None = None) -> str:
+        where = self._home if partition is None else partition
+        return self.layout.in_partition(where, "stats", (day or today()).isoformat())
+
+    def _partition_of(self, item: QueueItem) -> int:
+        return self.layout.partition(lock_name(item))
+
+    async def _script(self, name: str, keys: list[str], *args: str | float) -> Any:
+        return await self._scripts[name](keys=keys, args=args)
+
+    # -- inbound queue -----------------------------------------------------------------------
+    async def _create_groups(self) -> None:
+        for stream in self.layout.streams():
+            # From "0", not "$": entries appended before the group existed are still delivered.
+            try:
+                await self.client.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except ResponseError as err:
+                if "BUSYGROUP" not in str(err):
+                    raise
+
+    async def enqueue(self, message: QueueItem) -> bool:
+        partition = self._partition_of(message)
+        conversation = None if isinstance(message, DeskRelay) else message.ref.key
+        keys = [self.layout.in_partition(partition, "idem", message.idempotency_key),
+                self._stream_key(partition), self._convq_key(conversation, partition)]  # fmt: skip
+        args = (_ms(self.limits.idempotency_s), message.to_json(), message.ref.key,
+                "1" if conversation else "0", _ms(self.limits.retention_s))  # fmt: skip
+        with _failures("enqueue"):
+            return bool(await self._script("enqueue", keys, *args))
+
+    async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
+        with _failures("read_queue"):
+            try:
+                if self.layout.partitions == 1:
+                    return await self._read(consumer, [0], count, _ms(block_s))
+                entries = await self._sweep(consumer, count)
+                if entries or block_s <= 0:
+                    return entries
+                return await self._wait(consumer, count, block_s)
+            except ResponseError as err:
+                if "NOGROUP" not in str(err):
+                    raise
+                # A stream was lost (a restart without persistence): start it afresh.
+                await self._create_groups()
+                return []
+
+    async def _sweep(self, consumer: str, count: int) -> list[QueueEntry]:
+        """Up to about ``count`` entries from all partitions, without waiting: a share of
+        ``count`` from each, then more from those that had more (one partition may hold the
+        whole backlog)."""
+        found: list[QueueEntry] = []
+        active = list(range(self.layout.partitions))
+        while active and len(found) < count:
+            share = max(1, -(-(count - len(found)) // len(active)))
+            batches = await self._read_each(consumer, active, share, None)
+            found += [entry for batch in batches for entry in batch]
+            active = [p for p, batch in zip(active, batches, strict=True) if len(batch) == share]
+        return found
+
+    async def _wait(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
+        """Block until something arrives on any partition (at most ``block_s``). One Redis
+        blocks on all streams in one XREADGROUP; a cluster cannot (the streams sit in
+        different slots), so it blocks on each partition at once, in short slices, so that
+        an arrival on one partition is not held back by the others' waits."""
+        partitions = list(range(self.layout.partitions))
+        share = max(1, -(-count // len(partitions)))
+        if not self.layout.cluster:
+            return await self._read(consumer, partitions, share, _ms(block_s))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + block_s
+        while True:
+            left = deadline - loop.time()
+            block_ms = _ms(min(max(left, 0.0), CLUSTER_BLOCK_SLICE_S))
+            batches = await self._read_each(consumer, partitions, share, block_ms)
+            found = [entry for batch in batches for entry in batch]
+            if found or loop.time() >= deadline:
+                return found
+
+    async def _read_each(
+        self, consumer: str, partitions: list[int], count: int, block_ms: int | None
+    ) -> list[list[QueueEntry]]:
+        if not self.layout.cluster:  # one command over every stream
+            entries = await self._read(consumer, partitions, count, block_ms)
+            by_partition: dict[int, list[QueueEntry]] = {p: [] for p in partitions}
+            for entry in entries:
+                by_partition[self.layout.locate(entry.entry_id)[0]].append(entry)
+            return [by_partition[p] for p in partitions]
+        return list(await asyncio.gather(
+            *(self._read(consumer, [p], count, block_ms) for p in partitions)
+        ))  # fmt: skip
+
+    async def _read(
+        self, consumer: str, partitions: list[int], count: int, block_ms: int | None
+    ) -> list[QueueEntry]:
+        streams: dict[KeyT, StreamIdT] = {self._stream_key(p): ">" for p in partitions}
+        reply = await self.client.xreadgroup(self.group, consumer, streams, count=count,
+                                             block=block_ms)  # fmt: skip
+        return self._entries(reply)
+
+    def _entries(self, reply: Any) -> list[QueueEntry]:
+        found = []
+        for stream, entry_id, fields in _stream_entries(reply):
+            partition = self._stream_partition(stream)
+            found.append(_entry(self.layout.entry_id(partition, _text(entry_id)), fields, 1))
+        return found
+
+    def _stream_partition(self, stream: object) -> int:
+        return self._partition_of_stream[_text(stream)]
+
+    async def reclaim(
+        self, consumer: str, min_idle_s: float, count: int, from_consumer: str | None = None
+    ) -> list[QueueEntry]:
+        found: list[QueueEntry] = []
+        for partition in range(self.layout.partitions):
+            if len(found) >= count:
+                break
+            found += await self._reclaim(partition, consumer, min_idle_s, count - len(found),
+                                         from_consumer)  # fmt: skip
+        return found
+
+    async def _reclaim(
+        self, partition: int, consumer: str, min_idle_s: float, count: int,
+        from_consumer: str | None,
+    ) -> list[QueueEntry]:  # fmt: skip
+        idle_ms, stream = int(min_idle_s * 1000), self._stream_key(partition)
+        with _failures("reclaim"):
+            rows = await self.client.xpending_range(
+                stream, self.group, "-", "+", count, from_consumer, idle_ms
+            )
+            if not rows:
+                return []
+            # XCLAIM re-checks the idle time (racing reclaimers cannot both win), counts one
+            # more delivery and, since Redis 7, drops pending ids whose entry was deleted.
+            ids: list[StreamIdT] = [row["message_id"] for row in rows]
+            claimed: list[Any] = await self.client.xclaim(
+                stream, self.group, consumer, idle_ms, ids
+            )
+        times = {_text(row["message_id"]): int(row["times_delivered"]) + 1 for row in rows}
+        return [_entry(self.layout.entry_id(partition, _text(i)), fields, times[_text(i)])
+                for i, fields in claimed if fields]  # fmt: skip
+
+    async def ack(self, entry_id: str) -> None:
+        partition, stream_id = self.layout.locate(entry_id)
+        stream = self._stream_key(partition)
+        # Acked entries are deleted too, so the stream holds exactly the unfinished work.
+        with _failures("ack"):
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.xack(stream, self.group, stream_id)
+                pipe.xdel(stream, stream_id)
+                await pipe.execute()
+
+    async def finish(
+        self,
+        entry_id: str,
+        *,
+        lease: Lease | None = None,
+        outbox: tuple[str, int] | None = None,
+        counters: Mapping[str, float] | None = None,
+        conversation: str | None = None,
+        release: bool = True,
+    ) -> None:
+        partition, stream_id = self.layout.locate(entry_id)
+        lock, outbox_key = self._lock_key(lease, partition), self._lock_key(None, partition)
+        if outbox:
+            outbox_key = self._outbox_key(outbox[0])
+        convq = self._convq_key(conversation, partition)
+        stream, stats = self._stream_key(partition), self._stats(None, partition)
+        token = lease.token if lease else ""
+        with _failures("finish"):
+            if not self.layout.one_slot([lock, stream]):  # cluster only: see the docstring
+                await self._fence(lease, lock)
+                token, lock = "", self._lock_key(None, partition)
+            if outbox and not self.layout.one_slot([outbox_key, stream]):
+                await self._script("outbox_sent", [outbox_key], outbox[1])
+                outbox, outbox_key = None, self._lock_key(None, partition)
+            if not self.layout.one_slot([convq, stream]):
+                await self.client.lrem(convq, 1, stream_id)
+                conversation, convq = None, self._convq_key(None, partition)
+            keys = [lock, outbox_key, stream, stats, convq]
+            args = (token, stream_id, self.group, str(outbox[1]) if outbox else "",
+                    _ms(self.limits.retention_s), "1" if conversation else "0",
+                    "1" if release else "0", *_pairs(counters))  # fmt: skip
+            done = await self._script("finish", keys, *args)
+            if lease is not None and not token and release and done:
+                await self._lock_release(lease.name, lease.token)
+        if lease is not None:
+            if not done:
+                raise lease_lost(lease)
+            if release:
+                lease.let_go()
+
+    async def _fence(self, lease: Lease | None, lock: str) -> None:
+        """The split fenced write's first half: still ours, and ours for a whole TTL."""
+        if lease is None:
+            return
+        lease.check()
+        if not await self._script("lock_renew", [lock], lease.token, _ms(self.limits.lock_ttl_s)):
+            raise lease_lost(lease)
+
+    async def head_of(self, conversation_key: str) -> QueueEntry | None:
+        partition = self.layout.partition(conversation_lock(conversation_key))
+        keys = [self._convq_key(conversation_key), self._stream_key(partition)]
+        with _failures("head_of"):
+            row = await self._script("head_of", keys)
+        if not row:
+            return None
+        stream_id, flat = row
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        # taken before, by someone: look at the outbox
+        return _entry(self.layout.entry_id(partition, _text(stream_id)), fields, 2)
+
+    async def queue_depth(self) -> int:
+        with _failures("queue_depth"):
+            lengths = await asyncio.gather(*(self.client.xlen(s) for s in self.layout.streams()))
+        return sum(int(n) for n in lengths)
+
+    # -- outbox ------------------------------------------------------------------------------
+    async def outbox_put(
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float] | None = None,
+        lease: Lease | None = None,
+    ) -> OutboxRecord:
+        key = self._outbox_key(inbound_key)
+        partition = self.layout.partition(inbound_key)
+        lock, token = self._lock_key(lease, partition), lease.token if lease else ""
+        with _failures("outbox_put"):
+            if not self.layout.one_slot([key, lock]):  # cluster only: see the docstring
+                await self._fence(lease, lock)
+                lock, token = self._lock_key(None, partition), ""
+            keys = [key, lock, self._stats(None, partition)]
+            args = (outbox_to_json(messages), _ms(self.limits.retention_s), token,
+                    *_pairs(counters))  # fmt: skip
+            row = await self._script("outbox_put", keys, *args)
+        if not row:
+            assert lease is not None
+            raise lease_lost(lease)
+        record = _outbox(inbound_key, row)
+        assert record is not None
+        return record
+
+    async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
+        key = self._outbox_key(inbound_key)
+        with _failures("outbox_get"):
+            row = await self.client.hmget(key, ["messages", "sent_count", "failures", "dead"])
+        return _outbox(inbound_key, row)
+
+    async def outbox_mark_sent(self, inbound_key: str, sent_count: int) -> None:
+        with _failures("outbox_mark_sent"):
+            await self._script("outbox_sent", [self._outbox_key(inbound_key)], sent_count)
+
+    async def outbox_failed(self, inbound_key: str) -> int:
+        with _failures("outbox_failed"):
+            return int(await self._script("outbox_failed", [self._outbox_key(inbound_key)]))
+
+    async def outbox_dead(self, inbound_key: str) -> bool:
+        with _failures("outbox_dead"):
+            return bool(await self._script("outbox_dead", [self._outbox_key(inbound_key)]))
+
+    # -- lock --------------------------------------------------------------------------------
+    def lock(self, name: str, owner: str | None = None) -> AbstractAsyncContextManager[Lease]:
+        return self._locks.hold(name, owner)
+
+    async def _lock_acquire(
+        self, name: str, token: str, ttl_s: float, owner: str, mine: str
+    ) -> bool:
+        keys = [self._lock_key(name)]
+        with _failures(f"lock {name!r}"):
+            return bool(await self._script("lock_acquire", keys, token, _ms(ttl_s), owner, mine))
+
+    async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
+        with _failures(f"lock {name!r}"):
+            key = self._lock_key(name)
+            return bool(await self._script("lock_renew", [key], token, _ms(ttl_s)))
+
+    async def _lock_release(self, name: str, token: str) -> None:
+        if self._closed:  # no client left: the lock expires by its TTL
+            return
+        with _failures(f"lock {name!r}"):
+            await self._script("lock_release", [self._lock_key(name)], token)
+
+
+@contextlib.contextmanager
+def _failures(what: str) -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, RedisClusterException) as err:
+        raise StoreError(f"Redis {what} failed: {err}") from err
+
+
+def _ms(seconds: float) -> int:
+    """Milliseconds for PX and BLOCK: at least 1, since BLOCK 0 would wait forever."""
+    return max(1, int(seconds * 1000))
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _stream_entries(reply: Any) -> list[tuple[Any, Any, Any]]:
+    """(stream, id, fields) of an XREADGROUP reply, whichever protocol (RESP2/3) it speaks."""
+    if not reply:
+        return []
+    groups = reply.items() if isinstance(reply, dict) else ((item[0], item[1]) for item in reply)
+    entries: list[tuple[Any, Any, Any]] = []
+    for stream, group in groups:  # RESP3 replies wrap each stream's entries in one more list
+        rows = group[0] if group and isinstance(group[0], list) else group
+        entries += [(stream, entry_id, fields) for entry_id, fields in rows if fields]
+    return entries
+
+
+def _pairs(counters: Mapping[str, float] | None) -> list[str | float]:
+    return [item for name, amount in (counters or {}).items() for item in (name, amount)]
+
+
+def _outbox(inbound_key: str, row: Sequence[Any]) -> OutboxRecord | None:
+    raw, sent, failures, dead = row
+    if raw is None:
+        return None
+    return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent or 0), int(failures or 0),
+                        dead is not None)  # fmt: skip
+
+
+def _entry(entry_id: str, fields: dict[Any, Any], deliveries: int) -> QueueEntry:
+    data = {_text(k): v for k, v in fields.items()}
+    message = decode_queue_item(_text(data["message"]))
+    return QueueEntry(entry_id=entry_id, message=message, deliveries=deliveries)
