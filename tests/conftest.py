@@ -57,25 +57,35 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 StoreFactory = Callable[..., Store]
 
 
-@pytest.fixture(params=["sqlite", "redis", "redis-cluster"])
-def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    """Build stores of one backend that share state (like two processes would)."""
+def make_store_factory(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> StoreFactory:
+    """Stores of one backend that share state (like two processes would): ``sqlite``,
+    ``redis`` (one redis-server, one stream), ``redis-partitioned`` (one redis-server, four
+    streams) or ``redis-cluster`` (a three-master cluster, several streams)."""
     namespace = f"t{uuid.uuid4().hex[:10]}"
 
     def make(**limits: Any) -> Store:
         store_limits = StoreLimits(**limits)
-        if request.param == "sqlite":
+        if backend == "sqlite":
             return SqliteStore(tmp_path / "state.db", limits=store_limits)
         from brain.store.redis import RedisStore
 
-        if request.param == "redis-cluster":
+        if backend == "redis-cluster":
             cluster: RedisCluster = request.getfixturevalue("redis_cluster")
             return RedisStore.from_url(cluster.url, limits=store_limits, namespace=namespace,
                                        cluster=True, partitions=CLUSTER_PARTITIONS)  # fmt: skip
         server: RedisServer = request.getfixturevalue("redis_server")
-        return RedisStore.from_url(server.url, limits=store_limits, namespace=namespace)
+        partitions = 4 if backend == "redis-partitioned" else 1
+        return RedisStore.from_url(server.url, limits=store_limits, namespace=namespace,
+                                   partitions=partitions)  # fmt: skip
 
-    yield make
+    return make
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    return make_store_factory(request.param, request, tmp_path)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ A missing binary is a test failure that says what to install, never a skip.
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -120,7 +121,11 @@ def start_redis_cluster(workdir: Path, masters: int = 3) -> RedisCluster:
             "redis-cli is not installed: run `sudo apt-get install -y redis-tools` "
             "(scripts/test does this for you)"
         )
-    ports = [free_port() for _ in range(masters)]
+    ports: list[int] = []
+    while len(ports) < masters:
+        port = _cluster_port()
+        if all(abs(port - p) not in (0, 10000) for p in ports):
+            ports.append(port)
     nodes: list[RedisServer] = []
     try:
         processes = []
@@ -150,6 +155,20 @@ def start_redis_cluster(workdir: Path, masters: int = 3) -> RedisCluster:
             node.kill()
         raise
     return RedisCluster(nodes)
+
+
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free too, so both are < 65536."""
+    for _ in range(200):
+        port = random.randrange(20000, 40000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
 def _wait_cluster_ok(cli: str, ports: list[int], timeout: float = 20.0) -> None:

@@ -1,4 +1,5 @@
-"""One behaviour suite, run unchanged against SQLite and a real redis-server."""
+"""One behaviour suite, run unchanged against SQLite, a real redis-server (one stream, and
+four partitions) and a real three-master Redis Cluster."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ from brain.store.base import (
 from brain.store.lease import LeaseLost
 from brain.store.sqlite import SqliteStore
 from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage, ReplyHints
-from tests.conftest import StoreFactory
+from tests.conftest import StoreFactory, make_store_factory
+
+
+@pytest.fixture(params=["sqlite", "redis", "redis-partitioned", "redis-cluster"])
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    return make_store_factory(request.param, request, tmp_path)
+
 
 REF = ConversationRef(channel="terminal", conversation_id="c1")
 ALICE = Author(id="u-alice", display_name="Alice")

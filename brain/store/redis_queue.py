@@ -73,6 +73,7 @@ class RedisQueue:
         # Counters bumped outside a script land in one partition per process (spread over
         # replicas); ``counters`` sums them all.
         self._home = random.randrange(partitions)
+        self._turn = 0
         self._partition_of_stream = {s: p for p, s in enumerate(self.layout.streams())}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -149,25 +150,32 @@ class RedisQueue:
                 return []
 
     async def _sweep(self, consumer: str, count: int) -> list[QueueEntry]:
-        """Up to about ``count`` entries from all partitions, without waiting: a share of
-        ``count`` from each, then more from those that had more (one partition may hold the
-        whole backlog)."""
+        """Up to ``count`` entries from all partitions, without waiting: ``count`` shared
+        out over them, then more from those that had more (one partition may hold the whole
+        backlog). The partition asked first turns with each call."""
+        partitions = self.layout.partitions
+        self._turn = (self._turn + 1) % partitions
         found: list[QueueEntry] = []
-        active = list(range(self.layout.partitions))
-        while active and len(found) < count:
-            share = max(1, -(-(count - len(found)) // len(active)))
-            batches = await self._read_each(consumer, active, share, None)
+        candidates = [(self._turn + i) % partitions for i in range(partitions)]
+        while candidates and len(found) < count:
+            left = count - len(found)
+            asked, rest = candidates[:left], candidates[left:]
+            shares = [left // len(asked) + (i < left % len(asked)) for i in range(len(asked))]
+            batches = await self._read_each(consumer, list(zip(asked, shares, strict=True)))
             found += [entry for batch in batches for entry in batch]
-            active = [p for p, batch in zip(active, batches, strict=True) if len(batch) == share]
+            full = [p for p, n, b in zip(asked, shares, batches, strict=True) if len(b) == n]
+            candidates = rest + full
         return found
 
     async def _wait(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
         """Block until something arrives on any partition (at most ``block_s``). One Redis
         blocks on all streams in one XREADGROUP; a cluster cannot (the streams sit in
         different slots), so it blocks on each partition at once, in short slices, so that
-        an arrival on one partition is not held back by the others' waits."""
+        an arrival on one partition is not held back by the others' waits. (COUNT applies
+        per stream: with fewer than ``partitions`` wanted, simultaneous arrivals on several
+        partitions may bring a few more.)"""
         partitions = list(range(self.layout.partitions))
-        share = max(1, -(-count // len(partitions)))
+        share = max(1, count // len(partitions))
         if not self.layout.cluster:
             return await self._read(consumer, partitions, share, _ms(block_s))
         loop = asyncio.get_running_loop()
@@ -175,23 +183,27 @@ class RedisQueue:
         while True:
             left = deadline - loop.time()
             block_ms = _ms(min(max(left, 0.0), CLUSTER_BLOCK_SLICE_S))
-            batches = await self._read_each(consumer, partitions, share, block_ms)
+            batches = await asyncio.gather(
+                *(self._read(consumer, [p], share, block_ms) for p in partitions)
+            )
             found = [entry for batch in batches for entry in batch]
             if found or loop.time() >= deadline:
                 return found
 
     async def _read_each(
-        self, consumer: str, partitions: list[int], count: int, block_ms: int | None
+        self, consumer: str, shares: list[tuple[int, int]]
     ) -> list[list[QueueEntry]]:
-        if not self.layout.cluster:  # one command over every stream
-            entries = await self._read(consumer, partitions, count, block_ms)
-            by_partition: dict[int, list[QueueEntry]] = {p: [] for p in partitions}
-            for entry in entries:
-                by_partition[self.layout.locate(entry.entry_id)[0]].append(entry)
-            return [by_partition[p] for p in partitions]
-        return list(await asyncio.gather(
-            *(self._read(consumer, [p], count, block_ms) for p in partitions)
-        ))  # fmt: skip
+        """Non-blocking reads of (partition, count) pairs: one pipeline on one Redis, one
+        command per partition (concurrently) on a cluster."""
+        if self.layout.cluster:
+            return list(await asyncio.gather(
+                *(self._read(consumer, [p], n, None) for p, n in shares)
+            ))  # fmt: skip
+        async with self.client.pipeline(transaction=False) as pipe:
+            for partition, n in shares:
+                pipe.xreadgroup(self.group, consumer, {self._stream_key(partition): ">"}, count=n)
+            replies = await pipe.execute()
+        return [self._entries(reply) for reply in replies]
 
     async def _read(
         self, consumer: str, partitions: list[int], count: int, block_ms: int | None
