@@ -9,7 +9,7 @@ import pytest
 
 from bot.platforms import enabled_platforms
 from config.errors import ConfigError
-from config.settings import Settings, env_name, load_settings, setting_fields
+from config.settings import CLUSTER_PARTITIONS, Settings, env_name, load_settings, setting_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,6 +69,14 @@ def test_enabled_slack_with_tokens_is_valid(monkeypatch: pytest.MonkeyPatch) -> 
         ({"FRONTDESK_ESCALATION__SENTIMENT_THRESHOLD": "-2"},
          "FRONTDESK_ESCALATION__SENTIMENT_THRESHOLD: Input should be greater"),
         ({"FRONTDESK_STORE__REDIS_URL": "localhost:6379"}, "FRONTDESK_STORE__REDIS_URL: must"),
+        ({"FRONTDESK_STORE__REDIS_CLUSTER": "true"},
+         "FRONTDESK_STORE__REDIS_CLUSTER: needs FRONTDESK_STORE__REDIS_URL"),
+        ({"FRONTDESK_STORE__STREAM_PARTITIONS": "4"},
+         "FRONTDESK_STORE__STREAM_PARTITIONS: needs FRONTDESK_STORE__REDIS_URL"),
+        ({"FRONTDESK_STORE__REDIS_URL": "redis://h:1/0", "FRONTDESK_STORE__STREAM_PARTITIONS": "0"},
+         "FRONTDESK_STORE__STREAM_PARTITIONS: Input should be greater than or equal to 1"),
+        ({"FRONTDESK_STORE__REDIS_URL": "redis://h:7000/3", "FRONTDESK_STORE__REDIS_CLUSTER": "1"},
+         "FRONTDESK_STORE__REDIS_URL: a cluster has only database 0"),
         ({"FRONTDESK_OBSERVABILITY__LOG_LEVEL": "loud"}, "FRONTDESK_OBSERVABILITY__LOG_LEVEL"),
         ({"FRONTDESK_DESK__SLA_MINUTES": '{"urgent": 0}'}, "FRONTDESK_DESK__SLA_MINUTES__URGENT"),
     ],
@@ -82,6 +90,17 @@ def test_invalid_values_name_the_setting(
         load_settings(env_file=None)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_partitions_default_to_one_on_a_redis_and_more_on_a_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FRONTDESK_STORE__REDIS_URL", "redis://h:7000/0")
+    assert load_settings(env_file=None).store.partitions == 1
+    monkeypatch.setenv("FRONTDESK_STORE__REDIS_CLUSTER", "true")
+    assert load_settings(env_file=None).store.partitions == CLUSTER_PARTITIONS
+    monkeypatch.setenv("FRONTDESK_STORE__STREAM_PARTITIONS", "3")
+    assert load_settings(env_file=None).store.partitions == 3
 
 
 def test_yaml_layer_is_below_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
