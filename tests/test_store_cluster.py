@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 from redis.crc import key_slot
 
-from brain.store.base import StoreLimits, TicketStatus, conversation_lock, lock_name
+from brain.store.base import StoreLimits, TicketStatus, Turn, conversation_lock, lock_name
 from brain.store.redis import RedisStore
 from channels.base import Author, ConversationRef, InboundMessage
 from channels.fake import FakeChannel
@@ -132,3 +132,28 @@ async def test_a_store_does_not_open_over_a_queue_its_layout_cannot_see(
     await eight.open()
     assert await eight.queue_depth() == 0
     await eight.close()
+
+
+async def test_partitions_on_one_redis_take_over_a_drained_single_layout(
+    redis_server: RedisServer,
+) -> None:
+    namespace, limits = _namespace(), StoreLimits()
+    message = _message("C9", "9.1")
+    single = RedisStore.from_url(redis_server.url, limits=limits, namespace=namespace)
+    await single.open()
+    ticket, _ = await single.open_ticket(message.ref, message.author, ["vip"], "help")
+    await single.append_turn(message.ref, Turn("t1", "customer", "where is my order"))
+    await single.outbox_put("k1", [])
+    await single.incr("answered", 2)
+    await single.close()
+
+    four = RedisStore.from_url(redis_server.url, limits=limits, namespace=namespace, partitions=4)
+    await four.open()
+    assert await four.open_ticket_for(message.ref.key) == ticket
+    conversation = await four.get_conversation(message.ref.key)
+    assert conversation is not None and conversation.turns[0].text == "where is my order"
+    assert await four.outbox_get("k1") is not None
+    assert (await four.counters())["answered"] == 2
+    again, created = await four.open_ticket(_message("C10", "1").ref, message.author, ["x"], "s")
+    assert created and again.id == "T-2"  # the sequence moved too
+    await four.close()
