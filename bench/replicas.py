@@ -5,7 +5,8 @@ The KB path with the real brain (``tests/replica.py --brain kb``): ``--conversat
 each ask the seven sample questions the knowledge base answers, queued before the replicas start
 consuming; each replica's channel writes what it posts to a file. Duplicates are replies beyond
 one per message; an order violation is a reply posted before the reply to an earlier message of
-the same conversation. Run: ``python bench/replicas.py [--conversations N]``.
+the same conversation. Run: ``python -P bench/replicas.py [--conversations N] [--partitions P
+[--affinity]]`` (``-P``: bench/email.py would shadow the standard library's email package).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ QUESTIONS = [
 ]
 
 
-async def fill(server: RedisServer, namespace: str, conversations: int) -> int:
-    store = RedisStore.from_url(server.url, limits=StoreLimits(), namespace=namespace)
+async def fill(server: RedisServer, namespace: str, conversations: int, partitions: int) -> int:
+    store = RedisStore.from_url(server.url, limits=StoreLimits(), namespace=namespace,
+                                partitions=partitions)  # fmt: skip
     await store.open()
     total = 0
     for n in range(len(QUESTIONS)):
@@ -57,7 +59,9 @@ async def fill(server: RedisServer, namespace: str, conversations: int) -> int:
     return total
 
 
-def run_replicas(server: RedisServer, namespace: str, count: int, tmp: Path) -> list[dict]:
+def run_replicas(
+    server: RedisServer, namespace: str, count: int, tmp: Path, layout: list[str]
+) -> list[dict]:
     out, go = tmp / f"{namespace}.jsonl", tmp / f"{namespace}.go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     processes = [
@@ -84,6 +88,7 @@ def run_replicas(server: RedisServer, namespace: str, count: int, tmp: Path) -> 
                 "30",
                 "--exit-when-idle",
                 "1.0",
+                *layout,
             ],
             cwd=ROOT,
             env=env,
@@ -126,7 +131,14 @@ def judge(replies: list[dict]) -> tuple[float, int, int]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--conversations", type=int, default=400)
+    parser.add_argument("--partitions", type=int, default=1, help="inbound streams")
+    parser.add_argument(
+        "--affinity",
+        action="store_true",
+        help="each replica reads only the partitions it holds a lease for",
+    )
     args = parser.parse_args()
+    layout = ["--partitions", str(args.partitions)] + (["--affinity"] if args.affinity else [])
     results = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -134,8 +146,8 @@ async def main() -> None:
         try:
             for count in (1, 2):
                 namespace = f"replicas{count}"
-                total = await fill(server, namespace, args.conversations)
-                replies = run_replicas(server, namespace, count, tmp)
+                total = await fill(server, namespace, args.conversations, args.partitions)
+                replies = run_replicas(server, namespace, count, tmp, layout)
                 seconds, duplicates, violations = judge(replies)
                 answered = len({r["in_reply_to"] for r in replies})
                 by = defaultdict(int)

@@ -151,7 +151,8 @@ def build_store(settings: Settings) -> Store:
     )
     if store.redis_url is not None:
         return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits,
-                                   cluster=store.redis_cluster, partitions=store.partitions)  # fmt: skip
+                                   cluster=store.redis_cluster, partitions=store.partitions,
+                                   affinity=store.partition_affinity)  # fmt: skip
     return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)
 
 

@@ -123,6 +123,8 @@ class StoreSettings(_Section):
     redis_cluster: bool = False
     # Inbound streams (Redis only); unset: 1 on one Redis, CLUSTER_PARTITIONS on a cluster.
     stream_partitions: int | None = Field(None, ge=1, le=1024)
+    # Each replica reads only the partitions it holds a lease for (Redis only).
+    partition_affinity: bool = False
     data_dir: NonEmptyPath = Path(".frontdesk")
     history_limit: int = Field(50, ge=2, le=10_000)
     retention_days: float = Field(30.0, gt=0)
@@ -145,7 +147,8 @@ class StoreSettings(_Section):
     @model_validator(mode="after")
     def _cluster(self) -> StoreSettings:
         for name, value in (("REDIS_CLUSTER", self.redis_cluster),
-                            ("STREAM_PARTITIONS", self.stream_partitions)):  # fmt: skip
+                            ("STREAM_PARTITIONS", self.stream_partitions),
+                            ("PARTITION_AFFINITY", self.partition_affinity)):  # fmt: skip
             if value and self.redis_url is None:
                 raise ValueError(f"FRONTDESK_STORE__{name}: needs FRONTDESK_STORE__REDIS_URL")
         if self.redis_cluster and self.redis_url is not None:

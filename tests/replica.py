@@ -71,7 +71,8 @@ def build_responder(kind: str, store: RedisStore, delay_s: float) -> Responder:
 
 async def run(args: argparse.Namespace) -> None:
     limits = StoreLimits(lock_ttl_s=args.lock_ttl)
-    store = RedisStore.from_url(args.redis, limits=limits, namespace=args.namespace)
+    store = RedisStore.from_url(args.redis, limits=limits, namespace=args.namespace,
+                                partitions=args.partitions, affinity=args.affinity)  # fmt: skip
     await store.open()
     with Path(args.out).open("a", encoding="utf-8") as out:  # noqa: ASYNC230 (a test harness)
         channel = FileChannel(out, args.consumer)
@@ -110,6 +111,8 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=0.0)
     parser.add_argument("--reclaim-idle", type=float, default=1.0)
     parser.add_argument("--lock-ttl", type=float, default=1.0)
+    parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--affinity", action="store_true")
     parser.add_argument("--go")
     parser.add_argument("--exit-when-idle", type=float)
     asyncio.run(run(parser.parse_args()))

@@ -47,6 +47,10 @@ class LeaseLost(StoreError):
     """The holder's lease ran out: another worker may hold the lock now."""
 
 
+class LockBusy(StoreError):
+    """``hold(..., wait=False)`` found the lock held by someone else."""
+
+
 class Lease:
     """What a lock holder checks before it writes the outbox, sends or acks."""
 
@@ -86,7 +90,10 @@ class LeaseLocks:
         self.incarnation = secrets.token_hex(6)
 
     @contextlib.asynccontextmanager
-    async def hold(self, name: str, owner: str | None = None) -> AsyncIterator[Lease]:
+    async def hold(
+        self, name: str, owner: str | None = None, wait: bool = True
+    ) -> AsyncIterator[Lease]:
+        """The lock, once free (``wait=False``: now, or ``LockBusy``)."""
         local = self._local.get(name)
         if local is None:
             local = asyncio.Lock()
@@ -98,7 +105,7 @@ class LeaseLocks:
                 token, prefixes = mine + secrets.token_hex(12), (owner + SEP, mine)
             else:
                 token, prefixes = secrets.token_hex(12), ("", "")
-            lease = Lease(name, token, await self._acquire(name, token, *prefixes))
+            lease = Lease(name, token, await self._acquire(name, token, *prefixes, wait=wait))
             # A worker (an owner) is stopped when its lease runs out; a long-lived singleton
             # holder (a mailbox reader) is only told, through ``lease.lost`` and ``check()``,
             # so that it can step down and try again by itself.
@@ -130,7 +137,9 @@ class LeaseLocks:
         except Exception as err:
             logger.warning("could not release lock %s (%s); it expires by itself", name, err)
 
-    async def _acquire(self, name: str, token: str, owner: str, mine: str) -> float:
+    async def _acquire(
+        self, name: str, token: str, owner: str, mine: str, wait: bool = True
+    ) -> float:
         """Poll until acquired; returns until when the lease is surely ours."""
         loop = asyncio.get_running_loop()
         delay = 0.005
@@ -138,6 +147,8 @@ class LeaseLocks:
             asked_at = loop.time()
             if await self._try_acquire(name, token, self._ttl_s, owner, mine):
                 return asked_at + self._ttl_s * SAFE_FRACTION
+            if not wait:
+                raise LockBusy(f"{name} is held by someone else")
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.05)
 

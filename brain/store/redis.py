@@ -109,6 +109,8 @@ class RedisStore(RedisQueue):
         return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
 
     async def close(self) -> None:
+        if self._affinity is not None:
+            await self._affinity.close()
         self._closed = True
         for task in self._tasks:
             task.cancel()

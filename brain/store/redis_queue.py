@@ -42,6 +42,7 @@ from brain.store.base import (
     today,
 )
 from brain.store.lease import Lease, LeaseLocks
+from brain.store.redis_affinity import Affinity
 from brain.store.redis_keys import Layout
 from brain.store.redis_scripts import SCRIPTS
 from channels.base import DeskRelay, OutboundMessage, QueueItem, decode_queue_item
@@ -64,6 +65,7 @@ class RedisQueue:
         namespace: str = "frontdesk",
         group: str = "dispatch",
         partitions: int = 1,
+        affinity: bool = False,
     ) -> None:
         self.client = client
         self.limits = limits
@@ -80,6 +82,11 @@ class RedisQueue:
         self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}
         self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
                                  limits.lock_ttl_s)  # fmt: skip
+        self._affinity = (
+            Affinity(partitions, limits.lock_ttl_s, self._roster,
+                     lambda name: self._locks.hold(name, wait=False))
+            if affinity else None
+        )  # fmt: skip
 
     # -- key helpers: the only places that spell a queue, outbox or lock key -----------------
     def _key(self, *parts: str) -> str:
@@ -136,12 +143,18 @@ class RedisQueue:
     async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
         with _failures("read_queue"):
             try:
-                if self.layout.partitions == 1:
-                    return await self._read(consumer, [0], count, _ms(block_s))
-                entries = await self._sweep(consumer, count)
+                partitions = list(range(self.layout.partitions))
+                if self._affinity is not None:
+                    partitions = await self._affinity.partitions_for(consumer, block_s)
+                    if not partitions:  # another replica reads them all (or none is free yet)
+                        await asyncio.sleep(min(block_s, self._affinity.round_s))
+                        return []
+                if len(partitions) == 1:
+                    return await self._read(consumer, partitions, count, _ms(block_s))
+                entries = await self._sweep(consumer, partitions, count)
                 if entries or block_s <= 0:
                     return entries
-                return await self._wait(consumer, count, block_s)
+                return await self._wait(consumer, partitions, count, block_s)
             except ResponseError as err:
                 if "NOGROUP" not in str(err):
                     raise
@@ -149,14 +162,19 @@ class RedisQueue:
                 await self._create_groups()
                 return []
 
-    async def _sweep(self, consumer: str, count: int) -> list[QueueEntry]:
+    async def _roster(self, consumer: str, joining: bool) -> list[str]:
+        args = (consumer, _ms(self.limits.lock_ttl_s), "1" if joining else "0")
+        with _failures("replica roster"):
+            names = await self._script("roster", [self._key("replicas")], *args)
+        return [_text(name) for name in names]
+
+    async def _sweep(self, consumer: str, partitions: list[int], count: int) -> list[QueueEntry]:
         """Up to ``count`` entries from all partitions, without waiting: ``count`` shared
         out over them, then more from those that had more (one partition may hold the whole
         backlog). The partition asked first turns with each call."""
-        partitions = self.layout.partitions
-        self._turn = (self._turn + 1) % partitions
+        self._turn = (self._turn + 1) % len(partitions)
         found: list[QueueEntry] = []
-        candidates = [(self._turn + i) % partitions for i in range(partitions)]
+        candidates = partitions[self._turn :] + partitions[: self._turn]
         while candidates and len(found) < count:
             left = count - len(found)
             asked, rest = candidates[:left], candidates[left:]
@@ -167,14 +185,15 @@ class RedisQueue:
             candidates = rest + full
         return found
 
-    async def _wait(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
+    async def _wait(
+        self, consumer: str, partitions: list[int], count: int, block_s: float
+    ) -> list[QueueEntry]:
         """Block until something arrives on any partition (at most ``block_s``). One Redis
         blocks on all streams in one XREADGROUP; a cluster cannot (the streams sit in
         different slots), so it blocks on each partition at once, in short slices, so that
         an arrival on one partition is not held back by the others' waits. (COUNT applies
         per stream: with fewer than ``partitions`` wanted, simultaneous arrivals on several
         partitions may bring a few more.)"""
-        partitions = list(range(self.layout.partitions))
         share = max(1, count // len(partitions))
         if not self.layout.cluster:
             return await self._read(consumer, partitions, share, _ms(block_s))

@@ -118,4 +118,14 @@ SCRIPTS = {
         redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[5]) - 1)
         for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[6]) end
         return 1""",
+    # The live replicas (partition affinity), on the server's clock: ARGV[1] joins (ARGV[3]
+    # '1') or leaves, entries older than ARGV[2] ms are dropped. Returns the names left.
+    "roster": """
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+        if ARGV[3] == '1' then redis.call('ZADD', KEYS[1], now, ARGV[1])
+        else redis.call('ZREM', KEYS[1], ARGV[1]) end
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return redis.call('ZRANGE', KEYS[1], 0, -1)""",
 }
