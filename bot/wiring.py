@@ -150,9 +150,11 @@ def build_store(settings: Settings) -> Store:
         lock_ttl_s=store.lock_ttl_seconds,
     )
     if store.redis_url is not None:
+        consumer = store.consumer_name or socket.gethostname()
         return RedisStore.from_url(store.redis_url.get_secret_value(), limits=limits,
                                    cluster=store.redis_cluster, partitions=store.partitions,
-                                   affinity=store.partition_affinity)  # fmt: skip
+                                   affinity=store.partition_affinity,
+                                   consumer=consumer)  # fmt: skip
     return SqliteStore(store.data_dir / SQLITE_FILE, limits=limits)
 
 

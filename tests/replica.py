@@ -72,7 +72,8 @@ def build_responder(kind: str, store: RedisStore, delay_s: float) -> Responder:
 async def run(args: argparse.Namespace) -> None:
     limits = StoreLimits(lock_ttl_s=args.lock_ttl)
     store = RedisStore.from_url(args.redis, limits=limits, namespace=args.namespace,
-                                partitions=args.partitions, affinity=args.affinity)  # fmt: skip
+                                partitions=args.partitions, affinity=args.affinity,
+                                consumer=args.consumer)  # fmt: skip
     await store.open()
     with Path(args.out).open("a", encoding="utf-8") as out:  # noqa: ASYNC230 (a test harness)
         channel = FileChannel(out, args.consumer)

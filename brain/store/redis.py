@@ -85,6 +85,8 @@ class RedisStore(RedisQueue):
             await check_layout(self.client, self.layout)
         with _failures("creating the consumer groups"):
             await self._create_groups()
+        if self._affinity is not None and self.consumer is not None:
+            await self._roster(self.consumer, True)
         with _failures("loading scripts"):
             # Loaded once up front: otherwise every connection's first call of each script
             # fails with NOSCRIPT and costs a second and third round trip. (A cluster client
@@ -334,10 +336,11 @@ class RedisStore(RedisQueue):
     async def counters(self, day: date | None = None) -> dict[str, float]:
         totals: dict[str, float] = {}
         with _failures("counters"):
-            for partition in range(self.layout.partitions):
-                raw = await self.client.hgetall(self._stats(day, partition))
-                for name, value in raw.items():
-                    totals[_text(name)] = totals.get(_text(name), 0.0) + float(value)
+            keys = [self._stats(day, p) for p in range(self.layout.partitions)]
+            hashes = await asyncio.gather(*(self.client.hgetall(key) for key in keys))
+        for raw in hashes:
+            for name, value in raw.items():
+                totals[_text(name)] = totals.get(_text(name), 0.0) + float(value)
         return totals
 
     async def _mget(self, keys: list[Any]) -> list[Any]:

@@ -5,7 +5,7 @@ inbound partitions between them instead of all reading all of them. A conversati
 partition, so its messages reach one replica, and replicas no longer meet on a conversation's
 lock (which stays, so a handover is still ordered and fenced).
 
-Each round (every third of the lock TTL, at most 2 s) a replica refreshes its entry in the
+Each round (every third of the lock TTL, at most every 0.5 s) a replica refreshes its entry in the
 roster (a sorted set scored by the server's clock; entries older than one lock TTL drop off),
 takes its rank ``r`` of ``n`` live replicas, and wants the partitions ``p`` with
 ``p % n == r``. It takes each with a lease ``partition:<p>`` without waiting (a partition
@@ -29,6 +29,8 @@ from config.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
+ROUND_S = 0.5  # at most; a roster refresh is one small script
+
 Roster = Callable[[str, bool], Awaitable[list[str]]]
 """(consumer, joining): refresh (or leave) the roster; the live replicas' names."""
 Hold = Callable[[str], AbstractAsyncContextManager[Lease]]
@@ -38,7 +40,7 @@ Hold = Callable[[str], AbstractAsyncContextManager[Lease]]
 class Affinity:
     def __init__(self, partitions: int, ttl_s: float, roster: Roster, hold: Hold) -> None:
         self.partitions = partitions
-        self.round_s = min(ttl_s / 3, 2.0)
+        self.round_s = min(ttl_s / 3, ROUND_S)
         self._roster = roster
         self._hold = hold
         self._held: dict[int, asyncio.Task[None]] = {}

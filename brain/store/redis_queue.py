@@ -35,6 +35,7 @@ from brain.store.base import (
     QueueEntry,
     StoreLimits,
     conversation_lock,
+    conversation_of,
     lease_lost,
     lock_name,
     outbox_from_json,
@@ -45,7 +46,7 @@ from brain.store.lease import Lease, LeaseLocks
 from brain.store.redis_affinity import Affinity
 from brain.store.redis_keys import Layout
 from brain.store.redis_scripts import SCRIPTS
-from channels.base import DeskRelay, OutboundMessage, QueueItem, decode_queue_item
+from channels.base import OutboundMessage, QueueItem, decode_queue_item
 from config.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -66,8 +67,13 @@ class RedisQueue:
         group: str = "dispatch",
         partitions: int = 1,
         affinity: bool = False,
+        consumer: str | None = None,
     ) -> None:
+        """``consumer``: this process's queue consumer name, if known before it reads (with
+        ``affinity`` it joins the replica roster when the store opens, so replicas started
+        together split the partitions from their first read)."""
         self.client = client
+        self.consumer = consumer
         self.limits = limits
         self.namespace = namespace
         self.group = group
@@ -132,7 +138,7 @@ class RedisQueue:
 
     async def enqueue(self, message: QueueItem) -> bool:
         partition = self._partition_of(message)
-        conversation = None if isinstance(message, DeskRelay) else message.ref.key
+        conversation = conversation_of(message)
         keys = [self.layout.in_partition(partition, "idem", message.idempotency_key),
                 self._stream_key(partition), self._convq_key(conversation, partition)]  # fmt: skip
         args = (_ms(self.limits.idempotency_s), message.to_json(), message.ref.key,
