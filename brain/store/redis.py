@@ -113,6 +113,8 @@ class RedisStore(RedisQueue):
     async def close(self) -> None:
         if self._affinity is not None:
             await self._affinity.close()
+        if self._doorbell is not None:
+            await self._doorbell.close()
         self._closed = True
         for task in self._tasks:
             task.cancel()

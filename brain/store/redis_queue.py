@@ -44,6 +44,7 @@ from brain.store.base import (
 )
 from brain.store.lease import Lease, LeaseLocks
 from brain.store.redis_affinity import Affinity
+from brain.store.redis_doorbell import Doorbell
 from brain.store.redis_keys import Layout
 from brain.store.redis_scripts import SCRIPTS
 from channels.base import OutboundMessage, QueueItem, decode_queue_item
@@ -52,9 +53,6 @@ from config.errors import StoreError
 logger = logging.getLogger(__name__)
 
 Client = aioredis.Redis | RedisCluster
-# A cluster cannot read several streams in one blocking XREADGROUP (they sit in different
-# slots), so it polls every partition concurrently, each blocking for at most this long.
-CLUSTER_BLOCK_SLICE_S = 0.05
 
 
 class RedisQueue:
@@ -88,6 +86,10 @@ class RedisQueue:
         self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}
         self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
                                  limits.lock_ttl_s)  # fmt: skip
+        self._doorbell = (
+            Doorbell(client, self.layout.key("doorbell"))
+            if isinstance(client, RedisCluster) and partitions > 1 else None
+        )  # fmt: skip
         self._affinity = (
             Affinity(partitions, limits.lock_ttl_s, self._roster,
                      lambda name: self._locks.hold(name, wait=False))
@@ -142,7 +144,8 @@ class RedisQueue:
         keys = [self.layout.in_partition(partition, "idem", message.idempotency_key),
                 self._stream_key(partition), self._convq_key(conversation, partition)]  # fmt: skip
         args = (_ms(self.limits.idempotency_s), message.to_json(), message.ref.key,
-                "1" if conversation else "0", _ms(self.limits.retention_s))  # fmt: skip
+                "1" if conversation else "0", _ms(self.limits.retention_s),
+                self._doorbell.channel if self._doorbell else "")  # fmt: skip
         with _failures("enqueue"):
             return bool(await self._script("enqueue", keys, *args))
 
@@ -157,6 +160,8 @@ class RedisQueue:
                         return []
                 if len(partitions) == 1:
                     return await self._read(consumer, partitions, count, _ms(block_s))
+                if self._doorbell is not None:
+                    await self._doorbell.clear()
                 entries = await self._sweep(consumer, partitions, count)
                 if entries or block_s <= 0:
                     return entries
@@ -195,35 +200,26 @@ class RedisQueue:
         self, consumer: str, partitions: list[int], count: int, block_s: float
     ) -> list[QueueEntry]:
         """Block until something arrives on any partition (at most ``block_s``). One Redis
-        blocks on all streams in one XREADGROUP; a cluster cannot (the streams sit in
-        different slots), so it blocks on each partition at once, in short slices, so that
-        an arrival on one partition is not held back by the others' waits. (COUNT applies
-        per stream: with fewer than ``partitions`` wanted, simultaneous arrivals on several
-        partitions may bring a few more.)"""
-        share = max(1, count // len(partitions))
-        if not self.layout.cluster:
+        blocks on all streams in one XREADGROUP (COUNT applies per stream: with fewer than
+        ``partitions`` wanted, simultaneous arrivals may bring a few more); a cluster waits
+        for its doorbell, then sweeps."""
+        if self._doorbell is None:
+            share = max(1, count // len(partitions))
             return await self._read(consumer, partitions, share, _ms(block_s))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + block_s
-        while True:
-            left = deadline - loop.time()
-            block_ms = _ms(min(max(left, 0.0), CLUSTER_BLOCK_SLICE_S))
-            batches = await asyncio.gather(
-                *(self._read(consumer, [p], share, block_ms) for p in partitions)
-            )
-            found = [entry for batch in batches for entry in batch]
-            if found or loop.time() >= deadline:
-                return found
+        while (left := deadline - loop.time()) > 0:
+            if await self._doorbell.wait(left):
+                found = await self._sweep(consumer, partitions, count)
+                if found:
+                    return found
+        return []
 
     async def _read_each(
         self, consumer: str, shares: list[tuple[int, int]]
     ) -> list[list[QueueEntry]]:
-        """Non-blocking reads of (partition, count) pairs: one pipeline on one Redis, one
-        command per partition (concurrently) on a cluster."""
-        if self.layout.cluster:
-            return list(await asyncio.gather(
-                *(self._read(consumer, [p], n, None) for p, n in shares)
-            ))  # fmt: skip
+        """Non-blocking reads of (partition, count) pairs, in one pipeline (on a cluster the
+        client sends each node its part at once)."""
         async with self.client.pipeline(transaction=False) as pipe:
             for partition, n in shares:
                 pipe.xreadgroup(self.group, consumer, {self._stream_key(partition): ">"}, count=n)

@@ -9,6 +9,7 @@ from __future__ import annotations
 SCRIPTS = {
     # SET NX succeeds only for the first copy of a message, and only that copy is appended.
     # KEYS[3]: the conversation's list of unfinished entry ids, in queue order (ARGV[4] '1').
+    # ARGV[6]: a cluster's doorbell channel (brain/store/redis_doorbell.py), or none.
     "enqueue": """
         if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
         local id = redis.call('XADD', KEYS[2], '*', 'message', ARGV[2], 'conv', ARGV[3])
@@ -16,6 +17,7 @@ SCRIPTS = {
           redis.call('RPUSH', KEYS[3], id)
           redis.call('PEXPIRE', KEYS[3], ARGV[5])
         end
+        if ARGV[6] and ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], '1') end
         return 1""",
     # The oldest unfinished entry of a conversation; ids whose entry is gone (acked without
     # the index, or lost with the stream) are dropped on the way.
