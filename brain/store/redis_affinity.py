@@ -114,6 +114,8 @@ class Affinity:
     async def _keep(self, partition: int, got: asyncio.Future[bool]) -> None:
         try:
             async with self._hold(f"partition:{partition}") as lease:
+                if got.done():  # the round that asked is gone (closing): let go at once
+                    return
                 got.set_result(True)
                 # ``lost`` is a flag the lease's renewer sets; there is no event to wait on.
                 while not lease.lost:  # noqa: ASYNC110
