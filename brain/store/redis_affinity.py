@@ -83,6 +83,10 @@ class Affinity:
                 await self._round(consumer)
             except StoreError as err:
                 logger.warning("partition affinity round failed (%s); retrying", err)
+            except Exception:
+                # The rounds must outlive any surprise: a replica whose rounds stopped would
+                # keep its partitions' leases (their renewers run on) and never hand them over.
+                logger.exception("partition affinity round failed; retrying")
             self._ready.set()
             await asyncio.sleep(self.round_s)
 
