@@ -86,7 +86,11 @@ class LeaseLocks:
         self.incarnation = secrets.token_hex(6)
 
     @contextlib.asynccontextmanager
-    async def hold(self, name: str, owner: str | None = None) -> AsyncIterator[Lease]:
+    async def hold(
+        self, name: str, owner: str | None = None, try_acquire: TryAcquire | None = None
+    ) -> AsyncIterator[Lease]:
+        """``try_acquire`` (default: the backend's) may read more in the same step as a
+        successful acquire (a conversation's head entry)."""
         local = self._local.get(name)
         if local is None:
             local = asyncio.Lock()
@@ -98,7 +102,8 @@ class LeaseLocks:
                 token, prefixes = mine + secrets.token_hex(12), (owner + SEP, mine)
             else:
                 token, prefixes = secrets.token_hex(12), ("", "")
-            lease = Lease(name, token, await self._acquire(name, token, *prefixes))
+            acquire = try_acquire or self._try_acquire
+            lease = Lease(name, token, await self._acquire(acquire, name, token, *prefixes))
             # A worker (an owner) is stopped when its lease runs out; a long-lived singleton
             # holder (a mailbox reader) is only told, through ``lease.lost`` and ``check()``,
             # so that it can step down and try again by itself.
@@ -130,13 +135,15 @@ class LeaseLocks:
         except Exception as err:
             logger.warning("could not release lock %s (%s); it expires by itself", name, err)
 
-    async def _acquire(self, name: str, token: str, owner: str, mine: str) -> float:
+    async def _acquire(
+        self, try_acquire: TryAcquire, name: str, token: str, owner: str, mine: str
+    ) -> float:
         """Poll until acquired; returns until when the lease is surely ours."""
         loop = asyncio.get_running_loop()
         delay = 0.005
         while True:
             asked_at = loop.time()
-            if await self._try_acquire(name, token, self._ttl_s, owner, mine):
+            if await try_acquire(name, token, self._ttl_s, owner, mine):
                 return asked_at + self._ttl_s * SAFE_FRACTION
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.05)

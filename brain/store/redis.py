@@ -12,14 +12,14 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.typing import KeyT, StreamIdT
 
 from brain.store.base import (
@@ -33,6 +33,8 @@ from brain.store.base import (
     TicketPatch,
     TicketStatus,
     Turn,
+    TurnContext,
+    conversation_lock,
     conversation_of,
     lease_lost,
     outbox_from_json,
@@ -53,6 +55,34 @@ from channels.base import (
 from config.errors import StoreError
 
 logger = logging.getLogger(__name__)
+
+# Pieces several scripts share. The lock: free, or left by our own consumer name before a
+# restart (ARGV[3] owner prefix, ARGV[4] this incarnation's prefix), so it is ours.
+_TAKE_LOCK = """
+        local current = redis.call('GET', KEYS[1])
+        if current then
+          if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
+             or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return {0} end
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])"""
+# One turn into a conversation's meta hash (ref, updated_at, seq), turns list and turn-id
+# zset. The ids are trimmed with the list, so "already there" means "in the kept history", as
+# with SQLite. The ref (with its reply hints) follows the customer's latest message.
+_APPEND = """
+        local function append(meta, turns, ids, id, payload, ref, at, limit, ttl, customer)
+          if redis.call('ZSCORE', ids, id) then return 0 end
+          local seq = redis.call('HINCRBY', meta, 'seq', 1)
+          redis.call('HSET', meta, 'updated_at', at)
+          if customer == '1' or redis.call('HEXISTS', meta, 'ref') == 0 then
+            redis.call('HSET', meta, 'ref', ref)
+          end
+          redis.call('RPUSH', turns, payload)
+          redis.call('LTRIM', turns, -tonumber(limit), -1)
+          redis.call('ZADD', ids, seq, id)
+          redis.call('ZREMRANGEBYRANK', ids, 0, -tonumber(limit) - 1)
+          for _, key in ipairs({meta, turns, ids}) do redis.call('PEXPIRE', key, ttl) end
+          return 1
+        end"""
 
 _SCRIPTS = {
     # SET NX succeeds only for the first copy of a message, and only that copy is appended.
@@ -119,16 +149,18 @@ _SCRIPTS = {
         if current and tonumber(current) < tonumber(ARGV[1]) then
           redis.call('HSET', KEYS[1], 'sent_count', ARGV[1])
         end""",
-    # Free, or left by our own consumer name before a restart (ARGV[3] owner prefix, ARGV[4]
-    # this incarnation's prefix): the lock is ours.
-    "lock_acquire": """
-        local current = redis.call('GET', KEYS[1])
-        if current then
-          if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
-             or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return 0 end
-        end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        return 1""",
+    "lock_acquire": _TAKE_LOCK + """
+        return {1}""",
+    # The lock, then (KEYS[2], KEYS[3]: the conversation's entry list, the stream) what
+    # head_of would return: one round trip where there were two.
+    "lock_head": _TAKE_LOCK + """
+        while true do
+          local id = redis.call('LINDEX', KEYS[2], 0)
+          if not id then return {1} end
+          local rows = redis.call('XRANGE', KEYS[3], id, id)
+          if #rows > 0 then return {1, rows[1]} end
+          redis.call('LPOP', KEYS[2])
+        end""",
     # Token bucket on the server's clock (replicas' clocks may differ). ARGV: rate per second,
     # burst, TTL ms. Returns the wait in seconds as a string (Lua numbers become integers).
     "take_token": """
@@ -150,25 +182,45 @@ _SCRIPTS = {
         return redis.call('PEXPIRE', KEYS[1], ARGV[2])""",
     "lock_release": """
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end""",
-    # KEYS: meta hash (ref, updated_at, seq), turns list, turn-id zset. The ids are trimmed
-    # with the list, so "already there" means "in the kept history", as with SQLite. The ref
-    # (with its reply hints) follows the customer's latest message (ARGV[7] == '1').
-    "append_turn": """
-        if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
-        local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-        redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
-        if ARGV[7] == '1' or redis.call('HEXISTS', KEYS[1], 'ref') == 0 then
-            redis.call('HSET', KEYS[1], 'ref', ARGV[3])
+    # KEYS: meta, turns, ids. ARGV: turn id, turn, ref, updated_at, limit, TTL ms, customer.
+    "append_turn": _APPEND + """
+        return append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
+                      ARGV[6], ARGV[7])""",
+    # append_turn, then the conversation and (KEYS[4]) its open-ticket pointer.
+    "begin_turn": _APPEND + """
+        local added = append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+                             ARGV[5], ARGV[6], ARGV[7])
+        local meta = redis.call('HMGET', KEYS[1], 'ref', 'updated_at')
+        return {added, meta[1], meta[2], redis.call('LRANGE', KEYS[2], 0, -1),
+                redis.call('GET', KEYS[4])}""",
+    # outbox_put (fenced) of the bot's reply with its turns, only while the open-ticket
+    # pointer (KEYS[7]) is still ARGV[4] ('' none). KEYS: outbox, lock, stats, meta, turns,
+    # ids, pointer. ARGV: messages, TTL ms, token, pointer, ref, updated_at, limit, number of
+    # turns, (turn id, turn, customer) per turn, counter pairs. Returns {0} (lease lost),
+    # {1, record} or {2, pointer} (a ticket may be open: nothing written).
+    "outbox_put_reply": _APPEND + """
+        if redis.call('GET', KEYS[2]) ~= ARGV[3] then return {0} end
+        local fields = {'messages', 'sent_count', 'failures', 'dead'}
+        local row = redis.call('HMGET', KEYS[1], unpack(fields))
+        if row[1] then return {1, row} end
+        local pointer = redis.call('GET', KEYS[7])
+        if (pointer or '') ~= ARGV[4] then return {2, pointer} end
+        redis.call('HSET', KEYS[1], 'messages', ARGV[1], 'sent_count', 0)
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        local last = 8 + 3 * tonumber(ARGV[8])
+        for i = 9, last, 3 do
+          append(KEYS[4], KEYS[5], KEYS[6], ARGV[i], ARGV[i + 1], ARGV[5], ARGV[6], ARGV[7],
+                 ARGV[2], ARGV[i + 2])
         end
-        redis.call('RPUSH', KEYS[2], ARGV[2])
-        redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
-        redis.call('ZADD', KEYS[3], seq, ARGV[1])
-        redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[5]) - 1)
-        for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[6]) end
-        return 1""",
+        for i = last + 1, #ARGV, 2 do
+          redis.call('HINCRBYFLOAT', KEYS[3], ARGV[i], ARGV[i + 1])
+        end
+        if #ARGV > last then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
+        return {1, redis.call('HMGET', KEYS[1], unpack(fields))}""",
 }
 
 _CLOSED_STATUSES = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
+_POINTER_TRIES = 5
 
 
 class RedisStore:
@@ -329,11 +381,25 @@ class RedisStore:
         keys = [self._key("convq", conversation_key), self._stream]
         with _failures("head_of"):
             row = await self._script("head_of", keys)
-        if not row:
-            return None
-        entry_id, flat = row
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
-        return _entry(entry_id, fields, 2)  # taken before, by someone: look at the outbox
+        return _head(row) if row else None
+
+    @contextlib.asynccontextmanager
+    async def lock_conversation(
+        self, conversation_key: str, owner: str
+    ) -> AsyncIterator[tuple[Lease, QueueEntry | None]]:
+        name = conversation_lock(conversation_key)
+        keys = [self._key("lock", name), self._key("convq", conversation_key), self._stream]
+        head: list[QueueEntry | None] = [None]
+
+        async def acquire(_: str, token: str, ttl_s: float, owner: str, mine: str) -> bool:
+            with _failures(f"lock {name!r}"):
+                row = await self._script("lock_head", keys, token, _ms(ttl_s), owner, mine)
+            if row[0]:
+                head[0] = _head(row[1]) if len(row) > 1 else None
+            return bool(row[0])
+
+        async with self._locks.hold(name, owner, acquire) as lease:
+            yield lease, head[0]
 
     def _lock_key(self, lease: Lease | None) -> str:
         return self._key("lock", lease.name) if lease is not None else self._key("lock", "-")
@@ -362,6 +428,39 @@ class RedisStore:
         assert record is not None
         return record
 
+    async def outbox_put_reply(
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float],
+        lease: Lease,
+        ref: ConversationRef,
+        turns: Sequence[Turn],
+    ) -> OutboxRecord | None:
+        meta, history, ids = self._conversation_keys(ref.key)
+        keys = [self._key("outbox", inbound_key), self._lock_key(lease), self._stats(None),
+                meta, history, ids, self._key("openticket", ref.key)]  # fmt: skip
+        rows = [x for t in turns for x in (t.turn_id, t.to_json(), _customer_flag(t))]
+        fixed = (outbox_to_json(messages), _ms(self.limits.retention_s), lease.token)
+        args = (ref_to_json(ref), utcnow().isoformat(), max(1, self.limits.history_limit),
+                len(turns), *rows, *_pairs(counters))  # fmt: skip
+        expected = ""
+        for _ in range(_POINTER_TRIES):
+            with _failures("outbox_put_reply"):
+                reply = await self._script("outbox_put_reply", keys, *fixed, expected, *args)
+            if reply[0] == 0:
+                raise lease_lost(lease)
+            if reply[0] == 1:
+                record = _outbox(inbound_key, reply[1])
+                assert record is not None
+                return record
+            # The pointer names a ticket: still open (the draft is dropped) or closed since.
+            pointer = _text(reply[1])
+            if await self._open_ticket(pointer) is not None:
+                return None
+            expected = pointer
+        raise StoreError(f"the open ticket of {ref.key} keeps changing; retrying")
+
     async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
         key = self._key("outbox", inbound_key)
         with _failures("outbox_get"):
@@ -389,7 +488,8 @@ class RedisStore:
     ) -> bool:
         keys = [self._key("lock", name)]
         with _failures(f"lock {name!r}"):
-            return bool(await self._script("lock_acquire", keys, token, _ms(ttl_s), owner, mine))
+            row = await self._script("lock_acquire", keys, token, _ms(ttl_s), owner, mine)
+        return bool(row[0])
 
     async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
         with _failures(f"lock {name!r}"):
@@ -406,13 +506,58 @@ class RedisStore:
     def _conversation_keys(self, key: str) -> list[str]:
         return [self._key("conv", key), self._key("convturns", key), self._key("convids", key)]
 
+    def _turn_args(self, ref: ConversationRef, turn: Turn) -> tuple[str | int, ...]:
+        limit = max(1, self.limits.history_limit)
+        return (turn.turn_id, turn.to_json(), ref_to_json(ref), utcnow().isoformat(), limit,
+                _ms(self.limits.retention_s), _customer_flag(turn))  # fmt: skip
+
     async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
-        keys, limit = self._conversation_keys(ref.key), max(1, self.limits.history_limit)
-        args = (turn.turn_id, turn.to_json(), ref_to_json(ref), utcnow().isoformat(), limit)
+        keys = self._conversation_keys(ref.key)
         with _failures("append_turn"):
-            added = await self._script("append_turn", keys, *args, _ms(self.limits.retention_s),
-                                       "1" if turn.role == CUSTOMER_ROLE else "0")  # fmt: skip
+            added = await self._script("append_turn", keys, *self._turn_args(ref, turn))
         return bool(added)
+
+    async def begin_turn(
+        self, ref: ConversationRef, turn: Turn, flags: Sequence[str] = ()
+    ) -> TurnContext:
+        keys = [*self._conversation_keys(ref.key), self._key("openticket", ref.key)]
+        args = self._turn_args(ref, turn)
+        kv_keys = [self._key("kv", flag) for flag in flags]
+        with _failures("begin_turn"):
+            if kv_keys:  # one pipeline: the flags live outside the conversation's keys
+                row, values = await self._pipelined("begin_turn", keys, args, kv_keys)
+            else:
+                row, values = await self._script("begin_turn", keys, *args), []
+        _, ref_raw, updated_at, raws, pointer = row
+        conversation = None
+        if ref_raw is not None and updated_at is not None:
+            conversation = Conversation(
+                key=ref.key, ref=ref_from_json(ref_raw),
+                turns=tuple(Turn.from_json(raw) for raw in raws),
+                updated_at=datetime.fromisoformat(_text(updated_at)),
+            )  # fmt: skip
+        ticket = await self._open_ticket(_text(pointer)) if pointer is not None else None
+        found = {f: _text(v) if v is not None else None for f, v in zip(flags, values, strict=True)}
+        return TurnContext(conversation, ticket, found)
+
+    async def _pipelined(
+        self, name: str, keys: list[str], args: Sequence[str | int], kv_keys: list[str]
+    ) -> tuple[Any, list[Any]]:
+        """Script ``name`` and an MGET of ``kv_keys`` in one round trip (a pipeline)."""
+        script = self._scripts[name]
+        for attempt in range(2):
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+                pipe.mget(kv_keys)
+                try:
+                    row, values = await pipe.execute()
+                except NoScriptError:  # the server lost its scripts (a restart): load again
+                    if attempt:
+                        raise
+                    await self.client.script_load(script.script)
+                    continue
+            return row, list(values)
+        raise AssertionError("unreachable")
 
     async def get_conversation(self, key: str) -> Conversation | None:
         meta, turns, _ = self._conversation_keys(key)
@@ -486,7 +631,11 @@ class RedisStore:
     async def open_ticket_for(self, conversation_key: str) -> Ticket | None:
         with _failures("open_ticket_for"):
             ticket_id = await self.client.get(self._key("openticket", conversation_key))
-        ticket = await self.get_ticket(_text(ticket_id)) if ticket_id else None
+        return await self._open_ticket(_text(ticket_id)) if ticket_id else None
+
+    async def _open_ticket(self, ticket_id: str) -> Ticket | None:
+        """The ticket an open-ticket pointer names, if it is still open."""
+        ticket = await self.get_ticket(ticket_id)
         return ticket if ticket is not None and ticket.is_open else None
 
     async def list_tickets(self, statuses: Collection[TicketStatus]) -> list[Ticket]:
@@ -647,6 +796,16 @@ def _stream_entries(reply: Any) -> list[tuple[Any, Any]]:
 
 def _pairs(counters: Mapping[str, float] | None) -> list[str | float]:
     return [item for name, amount in (counters or {}).items() for item in (name, amount)]
+
+
+def _customer_flag(turn: Turn) -> str:
+    return "1" if turn.role == CUSTOMER_ROLE else "0"
+
+
+def _head(row: Sequence[Any]) -> QueueEntry:
+    entry_id, flat = row
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    return _entry(entry_id, fields, 2)  # taken before, by someone: look at the outbox
 
 
 def _outbox(inbound_key: str, row: Sequence[Any]) -> OutboxRecord | None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +29,8 @@ from brain.store.base import (
     TicketPatch,
     TicketStatus,
     Turn,
+    TurnContext,
+    conversation_lock,
     conversation_of,
     lease_lost,
     outbox_from_json,
@@ -232,12 +234,30 @@ class SqliteStore:
             lease.let_go()
 
     async def head_of(self, conversation_key: str) -> QueueEntry | None:
-        sql = "SELECT id, payload, deliveries FROM inbound_queue WHERE conv = ? ORDER BY id LIMIT 1"
-        rows = await self._run(self._tx(_fetch, sql, (conversation_key,)))
-        if not rows:
-            return None
-        entry_id, payload, deliveries = rows[0]
-        return QueueEntry(str(entry_id), decode_queue_item(payload), max(2, int(deliveries)))
+        return await self._run(self._tx(_head_row, conversation_key))
+
+    @asynccontextmanager
+    async def lock_conversation(
+        self, conversation_key: str, owner: str
+    ) -> AsyncIterator[tuple[Lease, QueueEntry | None]]:
+        name = conversation_lock(conversation_key)
+        head: list[QueueEntry | None] = [None]
+
+        async def acquire(_: str, token: str, ttl_s: float, owner: str, mine: str) -> bool:
+            args = (name, token, time.time(), ttl_s, owner, mine, conversation_key)
+            taken, head[0] = await self._run(self._tx(self._lock_head, *args))
+            return taken
+
+        async with self._locks.hold(name, owner, acquire) as lease:
+            yield lease, head[0]
+
+    def _lock_head(
+        self, conn: sqlite3.Connection, name: str, token: str, now: float, ttl_s: float,
+        owner: str, mine: str, conversation_key: str,
+    ) -> tuple[bool, QueueEntry | None]:  # fmt: skip
+        if not _take_lock(conn, name, token, now, ttl_s, owner, mine):
+            return False, None
+        return True, _head_row(conn, conversation_key)
 
     def _finish(
         self, conn: sqlite3.Connection, entry_id: str, lease: Lease | None,
@@ -288,6 +308,34 @@ class SqliteStore:
         assert record is not None
         return record
 
+    async def outbox_put_reply(
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float],
+        lease: Lease,
+        ref: ConversationRef,
+        turns: Sequence[Turn],
+    ) -> OutboxRecord | None:
+        payload = outbox_to_json(messages)
+        put = self._tx(self._outbox_put_reply, inbound_key, payload, dict(counters), lease, ref,
+                       tuple(turns))  # fmt: skip
+        return await self._run(put)
+
+    def _outbox_put_reply(
+        self, conn: sqlite3.Connection, key: str, payload: str, counters: dict[str, float],
+        lease: Lease, ref: ConversationRef, turns: tuple[Turn, ...],
+    ) -> OutboxRecord | None:  # fmt: skip
+        _fence(conn, lease)
+        existing = _outbox_row(conn, key)
+        if existing is not None:
+            return existing
+        if _open_ticket_row(conn, ref.key) is not None:
+            return None
+        for turn in turns:
+            self._append_turn(conn, ref, turn)
+        return self._outbox_put(conn, key, payload, counters, None)
+
     async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
         return await self._run(self._tx(_outbox_row, inbound_key))
 
@@ -311,16 +359,7 @@ class SqliteStore:
     async def _lock_acquire(
         self, name: str, token: str, ttl_s: float, owner: str, mine: str
     ) -> bool:
-        now = time.time()
-        # Free (expired), or left by our own consumer name before a restart.
-        sql = (
-            "INSERT INTO locks (name, token, expires_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET token = excluded.token, "
-            "expires_at = excluded.expires_at WHERE locks.expires_at < ? OR (? != '' "
-            "AND substr(locks.token, 1, length(?)) = ? AND substr(locks.token, 1, length(?)) != ?)"
-        )
-        args = (name, token, now + ttl_s, now, owner, owner, owner, mine, mine)
-        return await self._run(self._tx(_changed, sql, args))
+        return await self._run(self._tx(_take_lock, name, token, time.time(), ttl_s, owner, mine))
 
     async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
         sql = "UPDATE locks SET expires_at = ? WHERE name = ? AND token = ?"
@@ -359,6 +398,26 @@ class SqliteStore:
 
     async def get_conversation(self, key: str) -> Conversation | None:
         return await self._run(self._tx(_conversation_row, key))
+
+    async def begin_turn(
+        self, ref: ConversationRef, turn: Turn, flags: Sequence[str] = ()
+    ) -> TurnContext:
+        return await self._run(self._tx(self._begin_turn, ref, turn, tuple(flags), time.time()))
+
+    def _begin_turn(
+        self, conn: sqlite3.Connection, ref: ConversationRef, turn: Turn, flags: tuple[str, ...],
+        now: float,
+    ) -> TurnContext:  # fmt: skip
+        self._append_turn(conn, ref, turn)
+        values: dict[str, str | None] = {}
+        for flag in flags:
+            row = conn.execute(
+                "SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+                (flag, now),
+            ).fetchone()
+            values[flag] = str(row[0]) if row else None
+        conversation = _conversation_row(conn, ref.key)
+        return TurnContext(conversation, _open_ticket_row(conn, ref.key), values)
 
     async def purge_expired(self) -> int:
         return await self._run(self._tx(self._purge, time.time()))
@@ -525,6 +584,32 @@ def _take_token(
         (bucket, tokens, now),
     )
     return wait
+
+
+def _take_lock(
+    conn: sqlite3.Connection, name: str, token: str, now: float, ttl_s: float, owner: str,
+    mine: str,
+) -> bool:  # fmt: skip
+    """Free (expired), or left by our own consumer name before a restart: the lock is ours."""
+    sql = (
+        "INSERT INTO locks (name, token, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET token = excluded.token, "
+        "expires_at = excluded.expires_at WHERE locks.expires_at < ? OR (? != '' "
+        "AND substr(locks.token, 1, length(?)) = ? AND substr(locks.token, 1, length(?)) != ?)"
+    )
+    args = (name, token, now + ttl_s, now, owner, owner, owner, mine, mine)
+    return _changed(conn, sql, args)
+
+
+def _head_row(conn: sqlite3.Connection, conversation_key: str) -> QueueEntry | None:
+    row = conn.execute(
+        "SELECT id, payload, deliveries FROM inbound_queue WHERE conv = ? ORDER BY id LIMIT 1",
+        (conversation_key,),
+    ).fetchone()
+    if row is None:
+        return None
+    entry_id, payload, deliveries = row
+    return QueueEntry(str(entry_id), decode_queue_item(payload), max(2, int(deliveries)))
 
 
 def _fence(conn: sqlite3.Connection, lease: Lease | None) -> None:
