@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.delivery import Delivery
 from bot.desk_hub import DeskHub
@@ -44,7 +44,7 @@ from bot.flow import (
 from bot.observability import bind_message, unbind_message
 from bot.observer import Observer
 from brain.decision import Decision, DecisionKind
-from brain.store.base import QueueEntry, Store
+from brain.store.base import OutboxRecord, QueueEntry, Store
 from brain.store.lease import Lease
 from brain.store.state import SharedState
 from channels.base import (
@@ -66,6 +66,14 @@ MAX_OLDER = 1000
 
 class Responder(Protocol):
     async def handle(self, message: InboundMessage) -> Decision: ...
+
+
+@runtime_checkable
+class Drafter(Protocol):
+    """A responder that can leave its own reply's turns to the dispatcher (``Brain``): they
+    are written with the outbox record, in one store step."""
+
+    async def decide(self, message: InboundMessage) -> Decision: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,25 +372,27 @@ class Dispatcher:
             self._locking.add(me)  # cancelled on stop: nothing was done yet
         try:
             # Waiting for the lock (a dead process's lease runs out) holds no worker slot.
-            lock = self.store.lock(f"conversation:{item.ref.key}", self.config.consumer)
-            async with lock as lease:
+            lock = self.store.lock_conversation(item.ref.key, self.config.consumer)
+            async with lock as (lease, head):
                 self._locking.discard(me)
                 self._busy.add(_lane_of(item))
                 async with self._slots:
-                    await self._handle(entry, lease, tries, companions)
+                    await self._handle(entry, lease, head, tries, companions)
         finally:
             self._locking.discard(me)
 
     async def _handle(
-        self, entry: QueueEntry, lease: Lease, tries: int, companions: Sequence[QueueEntry] = ()
-    ) -> None:
+        self, entry: QueueEntry, lease: Lease, head: QueueEntry | None, tries: int,
+        companions: Sequence[QueueEntry] = (),
+    ) -> None:  # fmt: skip
         """Under the conversation's lock: first any older unfinished entry of the conversation
         (another replica may have read it and not finished it yet), then ``entry``. Replies
         thus keep the queue's order across replicas; the outbox makes the other replica's
-        later attempt at the same entry a no-op."""
+        later attempt at the same entry a no-op. ``head`` was read with the lock."""
         conversation = entry.message.ref.key
-        for _ in range(MAX_OLDER):
-            head = await self.store.head_of(conversation)
+        for older in range(MAX_OLDER):
+            if older:
+                head = await self.store.head_of(conversation)
             if head is None or head.entry_id == entry.entry_id:
                 # None: finished by someone else meanwhile (or queued before this index
                 # existed); the outbox tells which, so look at it.
@@ -397,9 +407,9 @@ class Dispatcher:
         self, entry: QueueEntry, lease: Lease, tries: int, release: bool,
         companions: Sequence[QueueEntry] = (),
     ) -> None:  # fmt: skip
-        """Decide (once) and deliver one entry. A new message costs three store round trips
-        besides the brain's: its decision with its counter, then progress, counters, ack and
-        unlock in one step (and ``head_of`` before)."""
+        """Decide (once) and deliver one entry. A new message costs two store round trips
+        besides the brain's and the lock's: its decision with its counter (and the bot's
+        turn), then progress, counters, ack and unlock in one step."""
         item = entry.message
         conversation = item.ref.key
         bind_message(conversation, item.idempotency_key)  # this lane's task: its log lines
@@ -427,8 +437,7 @@ class Dispatcher:
             # between, a page may repeat, but is never lost (a relay is queued once).
             await self._tell_desks(item, decision)
             outbound = self.delivery.parts(_replies(item, decision))
-            counted = {f"decisions_{decision.kind.value}": 1.0}
-            record = await self.store.outbox_put(key, outbound, counted, lease)
+            decision, record = await self._record(item, decision, outbound, lease)
             await self.observer.decided(item, decision)
             for joined in companions:  # answered with the head: nothing of their own to send
                 await self.store.outbox_put(joined.message.idempotency_key, [],
@@ -441,6 +450,25 @@ class Dispatcher:
         await self.store.finish(entry.entry_id, lease=lease, outbox=sent,
                                 counters=progress.counters, conversation=conversation,
                                 release=release)  # fmt: skip
+
+    async def _record(
+        self, item: InboundMessage, decision: Decision, outbound: list[OutboundMessage],
+        lease: Lease,
+    ) -> tuple[Decision, OutboxRecord]:  # fmt: skip
+        """The outbox record of a decision (with the bot's turns, if it left them to us)."""
+        key = item.idempotency_key
+        counted = {f"decisions_{decision.kind.value}": 1.0}
+        if decision.remember:
+            record = await self.store.outbox_put_reply(
+                key, outbound, counted, lease, item.ref, decision.remember
+            )
+            if record is not None:
+                return decision, record
+            # A human took the conversation while the bot drafted: the draft is dropped.
+            decision = Decision(DecisionKind.RELAY, ticket_id=None, intent=decision.intent)
+            counted = {f"decisions_{decision.kind.value}": 1.0}
+            outbound = []
+        return decision, await self.store.outbox_put(key, outbound, counted, lease)
 
     async def _within_rate(self, message: InboundMessage) -> None:
         """Per-customer token bucket (in the store, so it holds across replicas). Over it the
@@ -478,7 +506,9 @@ class Dispatcher:
             await self.store.incr("oversize_messages")
             message = replace(message, text=message.text[: self.config.max_message_chars])
         try:
-            return await asyncio.wait_for(self.brain.handle(message), self.config.handler_timeout_s)
+            brain = self.brain
+            work = brain.decide(message) if isinstance(brain, Drafter) else brain.handle(message)
+            return await asyncio.wait_for(work, self.config.handler_timeout_s)
         except Exception:
             logger.exception(
                 "brain failed on message %s in conversation %s",
