@@ -40,11 +40,12 @@ from bot.flow import (
     Throttled,
     cpu_saturated,
     join_burst,
+    read_linger,
 )
 from bot.observability import bind_message, unbind_message
 from bot.observer import Observer
 from brain.decision import Decision, DecisionKind
-from brain.store.base import OutboxRecord, QueueEntry, Store
+from brain.store.base import OutboxRecord, QueueEntry, Store, TurnContext, TurnStart
 from brain.store.lease import Lease
 from brain.store.state import SharedState
 from channels.base import (
@@ -70,10 +71,15 @@ class Responder(Protocol):
 
 @runtime_checkable
 class Drafter(Protocol):
-    """A responder that can leave its own reply's turns to the dispatcher (``Brain``): they
-    are written with the outbox record, in one store step."""
+    """A responder (``Brain``) whose first store step the dispatcher does with the
+    conversation's lock (``turn_start``), and that leaves its own reply's turns to the
+    dispatcher, which writes them with the outbox record: two store steps fewer."""
 
-    async def decide(self, message: InboundMessage) -> Decision: ...
+    def turn_start(self, message: InboundMessage, entry_id: str) -> TurnStart: ...
+
+    async def decide(
+        self, message: InboundMessage, context: TurnContext | None = None
+    ) -> Decision: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +219,9 @@ class Dispatcher:
                 continue
             outage.ok()
             self._route(entries)
+            linger = read_linger(len(entries), count, len(self._in_flight))
+            if linger:
+                await asyncio.sleep(linger)
 
     async def _resume_own(self) -> None:
         """Before reading anything new: this consumer's own unfinished entries (a restart
@@ -372,18 +381,38 @@ class Dispatcher:
             self._locking.add(me)  # cancelled on stop: nothing was done yet
         try:
             # Waiting for the lock (a dead process's lease runs out) holds no worker slot.
-            lock = self.store.lock_conversation(item.ref.key, self.config.consumer)
-            async with lock as (lease, head):
+            start = self._turn_start(entry, tries, companions)
+            lock = self.store.lock_conversation(item.ref.key, self.config.consumer, start)
+            async with lock as held:
                 self._locking.discard(me)
                 self._busy.add(_lane_of(item))
                 async with self._slots:
-                    await self._handle(entry, lease, head, tries, companions)
+                    await self._handle(entry, held.lease, held.head, tries, companions,
+                                       held.context)  # fmt: skip
         finally:
             self._locking.discard(me)
 
+    def _turn_start(
+        self, entry: QueueEntry, tries: int, companions: Sequence[QueueEntry]
+    ) -> TurnStart | None:
+        """The brain's first store step, to be done with the lock: only for a message the
+        brain will surely see as it is (a first try, no burst joined to it)."""
+        item = entry.message
+        first = isinstance(item, InboundMessage) and entry.deliveries == 1 and tries == 0
+        if not first or companions or not isinstance(self.brain, Drafter):
+            return None
+        assert isinstance(item, InboundMessage)
+        return self.brain.turn_start(self._cut(item), entry.entry_id)
+
+    def _cut(self, message: InboundMessage) -> InboundMessage:
+        """What the brain sees of an oversize message: its first ``max_message_chars``."""
+        if len(message.text) <= self.config.max_message_chars:
+            return message
+        return replace(message, text=message.text[: self.config.max_message_chars])
+
     async def _handle(
         self, entry: QueueEntry, lease: Lease, head: QueueEntry | None, tries: int,
-        companions: Sequence[QueueEntry] = (),
+        companions: Sequence[QueueEntry] = (), context: TurnContext | None = None,
     ) -> None:  # fmt: skip
         """Under the conversation's lock: first any older unfinished entry of the conversation
         (another replica may have read it and not finished it yet), then ``entry``. Replies
@@ -396,7 +425,8 @@ class Dispatcher:
             if head is None or head.entry_id == entry.entry_id:
                 # None: finished by someone else meanwhile (or queued before this index
                 # existed); the outbox tells which, so look at it.
-                await self._handle_one(entry, lease, tries if head else 1, True, companions)
+                await self._handle_one(entry, lease, tries if head else 1, True, companions,
+                                       context if head else None)  # fmt: skip
                 return
             logger.info("answering %s in %s first: it came before %s", head.entry_id,
                         conversation, entry.entry_id)  # fmt: skip
@@ -405,7 +435,7 @@ class Dispatcher:
 
     async def _handle_one(
         self, entry: QueueEntry, lease: Lease, tries: int, release: bool,
-        companions: Sequence[QueueEntry] = (),
+        companions: Sequence[QueueEntry] = (), context: TurnContext | None = None,
     ) -> None:  # fmt: skip
         """Decide (once) and deliver one entry. A new message costs two store round trips
         besides the brain's and the lock's: its decision with its counter (and the bot's
@@ -431,7 +461,7 @@ class Dispatcher:
             assert isinstance(item, InboundMessage)
             await self._within_rate(item)
             asked = join_burst(item, companions)
-            decision = await self._decide(asked, entry.deliveries)
+            decision = await self._decide(asked, entry.deliveries, context)
             lease.check()
             # Agents hear of it before the outbox records the decision: after a crash in
             # between, a page may repeat, but is never lost (a relay is queued once).
@@ -490,7 +520,9 @@ class Dispatcher:
                 logger.warning("could not ask %s to slow down: %s", message.ref.key, err)
         raise Throttled(wait_s)
 
-    async def _decide(self, message: InboundMessage, deliveries: int) -> Decision:
+    async def _decide(
+        self, message: InboundMessage, deliveries: int, context: TurnContext | None = None
+    ) -> Decision:
         if deliveries > self.config.max_deliveries:
             logger.error(
                 "message %s in %s failed %d times; answering with the fallback",
@@ -504,10 +536,13 @@ class Dispatcher:
                 self.config.max_message_chars,
             )  # fmt: skip
             await self.store.incr("oversize_messages")
-            message = replace(message, text=message.text[: self.config.max_message_chars])
+            message = self._cut(message)
         try:
             brain = self.brain
-            work = brain.decide(message) if isinstance(brain, Drafter) else brain.handle(message)
+            if isinstance(brain, Drafter):
+                work = brain.decide(message, context)
+            else:
+                work = brain.handle(message)
             return await asyncio.wait_for(work, self.config.handler_timeout_s)
         except Exception:
             logger.exception(

@@ -26,7 +26,16 @@ from brain.knowledge import KnowledgeBase, KnowledgeEntry
 from brain.playbook import Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
 from brain.router import choose_tier
-from brain.store.base import Conversation, Store, Ticket, TicketStatus, Turn, utcnow
+from brain.store.base import (
+    Conversation,
+    Store,
+    Ticket,
+    TicketStatus,
+    Turn,
+    TurnContext,
+    TurnStart,
+    utcnow,
+)
 from brain.store.state import SharedState
 from channels.base import Author, InboundMessage
 from config.errors import ProviderError
@@ -82,15 +91,24 @@ class Brain:
             await self.store.append_turn(message.ref, turn)
         return replace(decision, remember=())
 
-    async def decide(self, message: InboundMessage) -> Decision:
-        """The decision for ``message``. The bot's own reply comes back with its turn in
+    def turn_start(self, message: InboundMessage, entry_id: str) -> TurnStart:
+        """What ``decide`` begins with (``Store.begin_turn``): the customer's turn and the
+        settings it reads, for a caller that can do it with the conversation's lock."""
+        text = message.text.strip()
+        flags = (SharedState.paused_flag(message.ref.channel),)
+        return TurnStart(entry_id, message.ref, Turn(message.idempotency_key, "customer", text),
+                         flags)  # fmt: skip
+
+    async def decide(self, message: InboundMessage, context: TurnContext | None = None) -> Decision:
+        """The decision for ``message``; ``context`` is what ``turn_start`` asked for, if the
+        caller read it already. The bot's own reply comes back with its turn in
         ``Decision.remember``, not yet written: the dispatcher writes it with the outbox record
         (one step that also drops the draft if a ticket was opened meanwhile)."""
         text = message.text.strip()
-        paused_flag = SharedState.paused_flag(message.ref.channel)
-        customer = Turn(message.idempotency_key, "customer", text)
-        # One store round trip: the customer's turn in, the whole context out.
-        context = await self.store.begin_turn(message.ref, customer, [paused_flag])
+        start = self.turn_start(message, "")
+        if context is None:  # one store round trip: the customer's turn in, the context out
+            context = await self.store.begin_turn(message.ref, start.turn, start.flags)
+        paused_flag = start.flags[0]
         if not text:
             return Decision(DecisionKind.SILENT)
         owner, conversation = context.open_ticket, context.conversation

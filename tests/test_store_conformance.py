@@ -18,6 +18,7 @@ from brain.store.base import (
     TicketPatch,
     TicketStatus,
     Turn,
+    TurnStart,
     conversation_lock,
     utcnow,
 )
@@ -225,21 +226,49 @@ async def test_lock_conversation_takes_the_lock_and_reads_the_head_in_one_step(
     store, other = store_factory(lock_ttl_s=5.0), store_factory(lock_ttl_s=5.0)
     await store.open()
     await other.open()
-    async with store.lock_conversation(REF.key, "w1") as (lease, head):
-        assert head is None and lease.name == conversation_lock(REF.key)
+    async with store.lock_conversation(REF.key, "w1") as held:
+        assert held.head is None and held.context is None
+        assert held.lease.name == conversation_lock(REF.key)
     await store.enqueue(message("a1"))
     await store.enqueue(message("a2"))
     (first, second) = await store.read_queue("w1", 10, 0.1)
-    async with store.lock_conversation(REF.key, "w1") as (lease, head):
-        assert head is not None and head.entry_id == first.entry_id and head.deliveries >= 2
+    async with store.lock_conversation(REF.key, "w1") as held:
+        assert held.head is not None and held.head.entry_id == first.entry_id
+        assert held.head.deliveries >= 2
         with pytest.raises(TimeoutError):  # the same lock as ``lock(conversation_lock(...))``
             async with asyncio.timeout(0.2), other.lock(conversation_lock(REF.key)):
                 pass
-        await store.finish(first.entry_id, lease=lease, conversation=REF.key)
-    async with other.lock_conversation(REF.key, "w2") as (_, head):
-        assert head is not None and head.entry_id == second.entry_id
+        await store.finish(first.entry_id, lease=held.lease, conversation=REF.key)
+    async with other.lock_conversation(REF.key, "w2") as held:
+        assert held.head is not None and held.head.entry_id == second.entry_id
     await store.close()
     await other.close()
+
+
+async def test_lock_conversation_begins_the_heads_turn_in_the_same_step(store: Store) -> None:
+    await store.kv_set("paused:terminal", "1")
+    await store.enqueue(message("a1", text="first"))
+    await store.enqueue(message("a2", text="second"))
+    first, second = await store.read_queue("w1", 10, 0.1)
+    flags = ("paused:terminal",)
+    # Not the head: the older entry goes first, so nothing of the later one is written.
+    later = TurnStart(second.entry_id, REF, Turn("a2", "customer", "second"), flags)
+    async with store.lock_conversation(REF.key, "w1", later) as held:
+        assert held.head is not None and held.head.entry_id == first.entry_id
+        assert held.context is None
+    assert await store.get_conversation(REF.key) is None
+    start = TurnStart(first.entry_id, REF, Turn("a1", "customer", "first"), flags)
+    async with store.lock_conversation(REF.key, "w1", start) as held:
+        assert held.context is not None and held.context.open_ticket is None
+        assert held.context.conversation is not None
+        assert [t.text for t in held.context.conversation.turns] == ["first"]
+        assert dict(held.context.flags) == {"paused:terminal": "1"}
+        await store.finish(first.entry_id, lease=held.lease, conversation=REF.key)
+    ticket, _ = await store.open_ticket(REF, ALICE, ["human_requested"], "help")
+    async with store.lock_conversation(REF.key, "w1", replace(later, flags=())) as held:
+        assert held.context is not None and held.context.open_ticket == ticket
+        assert held.context.conversation is not None
+        assert [t.text for t in held.context.conversation.turns] == ["first", "second"]
 
 
 async def test_begin_turn_appends_and_reads_the_brains_context(store: Store) -> None:

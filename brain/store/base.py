@@ -220,12 +220,33 @@ class TurnContext:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnStart:
+    """The arguments of ``begin_turn``, handed to ``lock_conversation`` to be done in the
+    same step as the lock when ``entry_id`` (the entry the turn belongs to) is the head."""
+
+    entry_id: str
+    ref: ConversationRef
+    turn: Turn
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class QueueEntry:
     """A message taken from the durable inbound queue; ``ack`` it once fully handled."""
 
     entry_id: str
     message: QueueItem
     deliveries: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class HeldConversation:
+    """What ``lock_conversation`` yields: the lease, the conversation's oldest unfinished
+    entry (None: none), and ``begin_turn``'s context if it was done with the lock."""
+
+    lease: Lease
+    head: QueueEntry | None
+    context: TurnContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,11 +317,12 @@ class Store(Protocol):
         """Entries not yet acked (waiting or in flight)."""
 
     def lock_conversation(
-        self, conversation_key: str, owner: str
-    ) -> AbstractAsyncContextManager[tuple[Lease, QueueEntry | None]]:
+        self, conversation_key: str, owner: str, start: TurnStart | None = None
+    ) -> AbstractAsyncContextManager[HeldConversation]:
         """``lock(conversation_lock(conversation_key), owner)`` that also reads, in the same
-        step as the acquire, what ``head_of`` would return right after it: the lease and the
-        conversation's oldest unfinished entry."""
+        step as the acquire, what ``head_of`` would return right after it, and, if the head
+        is ``start.entry_id``, does ``begin_turn`` of ``start`` (a message's first step in
+        the brain): one round trip for what would be three."""
 
     async def head_of(self, conversation_key: str) -> QueueEntry | None:
         """The oldest unfinished entry of a conversation, whoever took it (None: none). A

@@ -26,6 +26,7 @@ from brain.store.base import (
     CUSTOMER_ROLE,
     OPEN_STATUSES,
     Conversation,
+    HeldConversation,
     OutboxRecord,
     QueueEntry,
     StoreLimits,
@@ -34,6 +35,7 @@ from brain.store.base import (
     TicketStatus,
     Turn,
     TurnContext,
+    TurnStart,
     conversation_lock,
     conversation_of,
     lease_lost,
@@ -84,6 +86,8 @@ _APPEND = """
           return 1
         end"""
 
+# Lua text with shared pieces prepended: kept as written.
+# fmt: off
 _SCRIPTS = {
     # SET NX succeeds only for the first copy of a message, and only that copy is appended.
     # KEYS[3]: the conversation's list of unfinished entry ids, in queue order (ARGV[4] '1').
@@ -152,15 +156,24 @@ _SCRIPTS = {
     "lock_acquire": _TAKE_LOCK + """
         return {1}""",
     # The lock, then (KEYS[2], KEYS[3]: the conversation's entry list, the stream) what
-    # head_of would return: one round trip where there were two.
-    "lock_head": _TAKE_LOCK + """
+    # head_of would return, then, if the head is entry ARGV[5], what begin_turn does (KEYS[4..7]
+    # and ARGV[6..12] as there): one round trip where there were three.
+    "lock_head": _APPEND + _TAKE_LOCK + """
+        local head = false
         while true do
           local id = redis.call('LINDEX', KEYS[2], 0)
-          if not id then return {1} end
+          if not id then break end
           local rows = redis.call('XRANGE', KEYS[3], id, id)
-          if #rows > 0 then return {1, rows[1]} end
+          if #rows > 0 then head = rows[1] break end
           redis.call('LPOP', KEYS[2])
-        end""",
+        end
+        if not head then return {1} end
+        if #KEYS < 4 or head[1] ~= ARGV[5] then return {1, head} end
+        local added = append(KEYS[4], KEYS[5], KEYS[6], ARGV[6], ARGV[7], ARGV[8], ARGV[9],
+                             ARGV[10], ARGV[11], ARGV[12])
+        local meta = redis.call('HMGET', KEYS[4], 'ref', 'updated_at')
+        return {1, head, {added, meta[1], meta[2], redis.call('LRANGE', KEYS[5], 0, -1),
+                          redis.call('GET', KEYS[7])}}""",
     # Token bucket on the server's clock (replicas' clocks may differ). ARGV: rate per second,
     # burst, TTL ms. Returns the wait in seconds as a string (Lua numbers become integers).
     "take_token": """
@@ -218,6 +231,7 @@ _SCRIPTS = {
         if #ARGV > last then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
         return {1, redis.call('HMGET', KEYS[1], unpack(fields))}""",
 }
+# fmt: on
 
 _CLOSED_STATUSES = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
 _POINTER_TRIES = 5
@@ -385,21 +399,36 @@ class RedisStore:
 
     @contextlib.asynccontextmanager
     async def lock_conversation(
-        self, conversation_key: str, owner: str
-    ) -> AsyncIterator[tuple[Lease, QueueEntry | None]]:
+        self, conversation_key: str, owner: str, start: TurnStart | None = None
+    ) -> AsyncIterator[HeldConversation]:
         name = conversation_lock(conversation_key)
         keys = [self._key("lock", name), self._key("convq", conversation_key), self._stream]
-        head: list[QueueEntry | None] = [None]
+        extra: tuple[str | int, ...] = ()
+        kv_keys: list[str] = []
+        if start is not None:
+            keys += self._context_keys(start.ref)
+            extra = (start.entry_id, *self._turn_args(start.ref, start.turn))
+            kv_keys = [self._key("kv", flag) for flag in start.flags]
+        found: list[tuple[QueueEntry | None, Any, list[Any]]] = [(None, None, [])]
 
         async def acquire(_: str, token: str, ttl_s: float, owner: str, mine: str) -> bool:
+            args = (token, _ms(ttl_s), owner, mine, *extra)
             with _failures(f"lock {name!r}"):
-                row = await self._script("lock_head", keys, token, _ms(ttl_s), owner, mine)
+                if kv_keys:  # the flags live outside the conversation's keys: a pipeline
+                    row, values = await self._pipelined("lock_head", keys, args, kv_keys)
+                else:
+                    row, values = await self._script("lock_head", keys, *args), []
             if row[0]:
-                head[0] = _head(row[1]) if len(row) > 1 else None
+                head = _head(row[1]) if len(row) > 1 else None
+                found[0] = (head, row[2] if len(row) > 2 else None, values)
             return bool(row[0])
 
         async with self._locks.hold(name, owner, acquire) as lease:
-            yield lease, head[0]
+            head, context_row, values = found[0]
+            context = None
+            if start is not None and context_row is not None:
+                context = await self._context(start.ref, context_row, start.flags, values)
+            yield HeldConversation(lease, head, context)
 
     def _lock_key(self, lease: Lease | None) -> str:
         return self._key("lock", lease.name) if lease is not None else self._key("lock", "-")
@@ -517,17 +546,25 @@ class RedisStore:
             added = await self._script("append_turn", keys, *self._turn_args(ref, turn))
         return bool(added)
 
+    def _context_keys(self, ref: ConversationRef) -> list[str]:
+        """What begin_turn touches: the conversation's keys and its open-ticket pointer."""
+        return [*self._conversation_keys(ref.key), self._key("openticket", ref.key)]
+
     async def begin_turn(
         self, ref: ConversationRef, turn: Turn, flags: Sequence[str] = ()
     ) -> TurnContext:
-        keys = [*self._conversation_keys(ref.key), self._key("openticket", ref.key)]
-        args = self._turn_args(ref, turn)
+        keys, args = self._context_keys(ref), self._turn_args(ref, turn)
         kv_keys = [self._key("kv", flag) for flag in flags]
         with _failures("begin_turn"):
             if kv_keys:  # one pipeline: the flags live outside the conversation's keys
                 row, values = await self._pipelined("begin_turn", keys, args, kv_keys)
             else:
                 row, values = await self._script("begin_turn", keys, *args), []
+        return await self._context(ref, row, flags, values)
+
+    async def _context(
+        self, ref: ConversationRef, row: Sequence[Any], flags: Sequence[str], values: list[Any]
+    ) -> TurnContext:
         _, ref_raw, updated_at, raws, pointer = row
         conversation = None
         if ref_raw is not None and updated_at is not None:
@@ -541,7 +578,7 @@ class RedisStore:
         return TurnContext(conversation, ticket, found)
 
     async def _pipelined(
-        self, name: str, keys: list[str], args: Sequence[str | int], kv_keys: list[str]
+        self, name: str, keys: list[str], args: Sequence[str | float], kv_keys: list[str]
     ) -> tuple[Any, list[Any]]:
         """Script ``name`` and an MGET of ``kv_keys`` in one round trip (a pipeline)."""
         script = self._scripts[name]

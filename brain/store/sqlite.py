@@ -22,6 +22,7 @@ from brain.store.base import (
     CUSTOMER_ROLE,
     OPEN_STATUSES,
     Conversation,
+    HeldConversation,
     OutboxRecord,
     QueueEntry,
     StoreLimits,
@@ -30,6 +31,7 @@ from brain.store.base import (
     TicketStatus,
     Turn,
     TurnContext,
+    TurnStart,
     conversation_lock,
     conversation_of,
     lease_lost,
@@ -238,26 +240,30 @@ class SqliteStore:
 
     @asynccontextmanager
     async def lock_conversation(
-        self, conversation_key: str, owner: str
-    ) -> AsyncIterator[tuple[Lease, QueueEntry | None]]:
+        self, conversation_key: str, owner: str, start: TurnStart | None = None
+    ) -> AsyncIterator[HeldConversation]:
         name = conversation_lock(conversation_key)
-        head: list[QueueEntry | None] = [None]
+        found: list[tuple[QueueEntry | None, TurnContext | None]] = [(None, None)]
 
         async def acquire(_: str, token: str, ttl_s: float, owner: str, mine: str) -> bool:
-            args = (name, token, time.time(), ttl_s, owner, mine, conversation_key)
-            taken, head[0] = await self._run(self._tx(self._lock_head, *args))
+            args = (name, token, time.time(), ttl_s, owner, mine, conversation_key, start)
+            taken, head, context = await self._run(self._tx(self._lock_head, *args))
+            found[0] = (head, context)
             return taken
 
         async with self._locks.hold(name, owner, acquire) as lease:
-            yield lease, head[0]
+            yield HeldConversation(lease, *found[0])
 
     def _lock_head(
         self, conn: sqlite3.Connection, name: str, token: str, now: float, ttl_s: float,
-        owner: str, mine: str, conversation_key: str,
-    ) -> tuple[bool, QueueEntry | None]:  # fmt: skip
+        owner: str, mine: str, conversation_key: str, start: TurnStart | None,
+    ) -> tuple[bool, QueueEntry | None, TurnContext | None]:  # fmt: skip
         if not _take_lock(conn, name, token, now, ttl_s, owner, mine):
-            return False, None
-        return True, _head_row(conn, conversation_key)
+            return False, None, None
+        head = _head_row(conn, conversation_key)
+        if start is None or head is None or head.entry_id != start.entry_id:
+            return True, head, None
+        return True, head, self._begin_turn(conn, start.ref, start.turn, start.flags, now)
 
     def _finish(
         self, conn: sqlite3.Connection, entry_id: str, lease: Lease | None,
