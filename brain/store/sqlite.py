@@ -1,7 +1,8 @@
 """SQLite backend: the embedded default, one file in the data directory.
 
 Every operation runs as one function on a single dedicated thread that owns the connection, so
-the event loop never blocks on disk and each operation is one transaction. WAL mode plus
+the event loop never blocks on disk; operations queued together share one transaction and
+one commit, each in a savepoint of its own (``brain/store/sqlite_writer.py``). WAL mode plus
 ``BEGIN IMMEDIATE`` and a busy timeout make a second process (a replica, or ``frontdesk desk``
 in another terminal) safe to share the same file.
 """
@@ -12,7 +13,6 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.lease import Lease, LeaseLocks
+from brain.store.sqlite_writer import Transaction, Writer
 from channels.base import (
     Author,
     ConversationRef,
@@ -95,7 +96,7 @@ class SqliteStore:
     def __init__(self, path: Path, *, limits: StoreLimits) -> None:
         self.path = path
         self.limits = limits
-        self._executor: ThreadPoolExecutor | None = None
+        self._writer: Writer | None = None
         self._conn: sqlite3.Connection | None = None
         self._enqueued = asyncio.Event()
         self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
@@ -103,7 +104,7 @@ class SqliteStore:
 
     # -- plumbing ----------------------------------------------------------------------------
     async def open(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontdesk-sqlite")
+        self._writer = Writer("frontdesk-sqlite")
         try:
             await self._run(self._connect)
         except (OSError, sqlite3.Error) as err:
@@ -119,41 +120,29 @@ class SqliteStore:
         conn.executescript(SCHEMA)
         _migrate(conn)
         self._conn = conn
+        assert self._writer is not None
+        self._writer.conn = conn
 
     async def close(self) -> None:
-        if self._executor is None:
+        writer, self._writer = self._writer, None
+        if writer is None:
             return
         if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+            conn, self._conn = self._conn, None
+            await writer.run(conn.close)
+        await asyncio.to_thread(writer.stop)
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
+    async def _run(self, work: Callable[[], T] | Transaction[T]) -> T:
+        if self._writer is None:
             raise StoreError("SQLite store used before open() or after close()")
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn, *args)
+            return await self._writer.run(work)
         except sqlite3.Error as err:
             raise StoreError(f"SQLite store {self.path}: {err}") from err
 
-    def _tx(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
-        """Wrap ``fn(conn, *args)`` in one immediate transaction."""
-
-        def run() -> T:
-            conn = self._conn
-            assert conn is not None
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn, *args)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-
-        return run
+    def _tx(self, fn: Callable[..., T], *args: Any) -> Transaction[T]:
+        """``fn(conn, *args)`` as one operation of the writer's (grouped) transaction."""
+        return Transaction(fn, args)
 
     # -- inbound queue -----------------------------------------------------------------------
     async def enqueue(self, message: QueueItem) -> bool:
