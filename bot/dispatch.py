@@ -437,9 +437,10 @@ class Dispatcher:
         self, entry: QueueEntry, lease: Lease, tries: int, release: bool,
         companions: Sequence[QueueEntry] = (), context: TurnContext | None = None,
     ) -> None:  # fmt: skip
-        """Decide (once) and deliver one entry. A new message costs two store round trips
-        besides the brain's and the lock's: its decision with its counter (and the bot's
-        turn), then progress, counters, ack and unlock in one step."""
+        """Decide (once) and deliver one entry. Besides its enqueue and a share of a batched
+        read, a new message costs three store round trips: the lock (with the head and the
+        brain's context, ``_turn_start``), its decision with its counter and the bot's turn,
+        then progress, counters, ack and unlock in one step."""
         item = entry.message
         conversation = item.ref.key
         bind_message(conversation, item.idempotency_key)  # this lane's task: its log lines
