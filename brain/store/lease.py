@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 import weakref
@@ -84,6 +85,9 @@ class LeaseLocks:
         self._ttl_s = ttl_s
         self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.incarnation = secrets.token_hex(6)
+        # Tokens must be unique, not secret: this process's random incarnation and a count
+        # (reading the OS's randomness for every lock showed in the pipeline's profile).
+        self._tokens = itertools.count(1)
 
     @contextlib.asynccontextmanager
     async def hold(
@@ -99,9 +103,9 @@ class LeaseLocks:
             if owner:
                 owner = owner.replace(SEP, "%2F")
                 mine = f"{owner}{SEP}{self.incarnation}{SEP}"
-                token, prefixes = mine + secrets.token_hex(12), (owner + SEP, mine)
+                token, prefixes = f"{mine}{next(self._tokens):x}", (owner + SEP, mine)
             else:
-                token, prefixes = secrets.token_hex(12), ("", "")
+                token, prefixes = f"{self.incarnation}-{next(self._tokens):x}", ("", "")
             acquire = try_acquire or self._try_acquire
             lease = Lease(name, token, await self._acquire(acquire, name, token, *prefixes))
             # A worker (an owner) is stopped when its lease runs out; a long-lived singleton
