@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.delivery import Delivery
 from bot.desk_hub import DeskHub
@@ -40,11 +40,12 @@ from bot.flow import (
     Throttled,
     cpu_saturated,
     join_burst,
+    read_linger,
 )
 from bot.observability import bind_message, unbind_message
 from bot.observer import Observer
 from brain.decision import Decision, DecisionKind
-from brain.store.base import QueueEntry, Store, lock_name
+from brain.store.base import OutboxRecord, QueueEntry, Store, TurnContext, TurnStart
 from brain.store.lease import Lease
 from brain.store.state import SharedState
 from channels.base import (
@@ -66,6 +67,19 @@ MAX_OLDER = 1000
 
 class Responder(Protocol):
     async def handle(self, message: InboundMessage) -> Decision: ...
+
+
+@runtime_checkable
+class Drafter(Protocol):
+    """A responder (``Brain``) whose first store step the dispatcher does with the
+    conversation's lock (``turn_start``), and that leaves its own reply's turns to the
+    dispatcher, which writes them with the outbox record: two store steps fewer."""
+
+    def turn_start(self, message: InboundMessage, entry_id: str) -> TurnStart: ...
+
+    async def decide(
+        self, message: InboundMessage, context: TurnContext | None = None
+    ) -> Decision: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +219,9 @@ class Dispatcher:
                 continue
             outage.ok()
             self._route(entries)
+            linger = read_linger(len(entries), count, len(self._in_flight))
+            if linger:
+                await asyncio.sleep(linger)
 
     async def _resume_own(self) -> None:
         """Before reading anything new: this consumer's own unfinished entries (a restart
@@ -364,29 +381,52 @@ class Dispatcher:
             self._locking.add(me)  # cancelled on stop: nothing was done yet
         try:
             # Waiting for the lock (a dead process's lease runs out) holds no worker slot.
-            lock = self.store.lock(lock_name(item), self.config.consumer)
-            async with lock as lease:
+            start = self._turn_start(entry, tries, companions)
+            lock = self.store.lock_conversation(item.ref.key, self.config.consumer, start)
+            async with lock as held:
                 self._locking.discard(me)
                 self._busy.add(_lane_of(item))
                 async with self._slots:
-                    await self._handle(entry, lease, tries, companions)
+                    await self._handle(entry, held.lease, held.head, tries, companions,
+                                       held.context)  # fmt: skip
         finally:
             self._locking.discard(me)
 
+    def _turn_start(
+        self, entry: QueueEntry, tries: int, companions: Sequence[QueueEntry]
+    ) -> TurnStart | None:
+        """The brain's first store step, to be done with the lock: only for a message the
+        brain will surely see as it is (a first try, no burst joined to it)."""
+        item = entry.message
+        first = isinstance(item, InboundMessage) and entry.deliveries == 1 and tries == 0
+        if not first or companions or not isinstance(self.brain, Drafter):
+            return None
+        assert isinstance(item, InboundMessage)
+        return self.brain.turn_start(self._cut(item), entry.entry_id)
+
+    def _cut(self, message: InboundMessage) -> InboundMessage:
+        """What the brain sees of an oversize message: its first ``max_message_chars``."""
+        if len(message.text) <= self.config.max_message_chars:
+            return message
+        return replace(message, text=message.text[: self.config.max_message_chars])
+
     async def _handle(
-        self, entry: QueueEntry, lease: Lease, tries: int, companions: Sequence[QueueEntry] = ()
-    ) -> None:
+        self, entry: QueueEntry, lease: Lease, head: QueueEntry | None, tries: int,
+        companions: Sequence[QueueEntry] = (), context: TurnContext | None = None,
+    ) -> None:  # fmt: skip
         """Under the conversation's lock: first any older unfinished entry of the conversation
         (another replica may have read it and not finished it yet), then ``entry``. Replies
         thus keep the queue's order across replicas; the outbox makes the other replica's
-        later attempt at the same entry a no-op."""
+        later attempt at the same entry a no-op. ``head`` was read with the lock."""
         conversation = entry.message.ref.key
-        for _ in range(MAX_OLDER):
-            head = await self.store.head_of(conversation)
+        for older in range(MAX_OLDER):
+            if older:
+                head = await self.store.head_of(conversation)
             if head is None or head.entry_id == entry.entry_id:
                 # None: finished by someone else meanwhile (or queued before this index
                 # existed); the outbox tells which, so look at it.
-                await self._handle_one(entry, lease, tries if head else 1, True, companions)
+                await self._handle_one(entry, lease, tries if head else 1, True, companions,
+                                       context if head else None)  # fmt: skip
                 return
             logger.info("answering %s in %s first: it came before %s", head.entry_id,
                         conversation, entry.entry_id)  # fmt: skip
@@ -395,11 +435,12 @@ class Dispatcher:
 
     async def _handle_one(
         self, entry: QueueEntry, lease: Lease, tries: int, release: bool,
-        companions: Sequence[QueueEntry] = (),
+        companions: Sequence[QueueEntry] = (), context: TurnContext | None = None,
     ) -> None:  # fmt: skip
-        """Decide (once) and deliver one entry. A new message costs three store round trips
-        besides the brain's: its decision with its counter, then progress, counters, ack and
-        unlock in one step (and ``head_of`` before)."""
+        """Decide (once) and deliver one entry. Besides its enqueue and a share of a batched
+        read, a new message costs three store round trips: the lock (with the head and the
+        brain's context, ``_turn_start``), its decision with its counter and the bot's turn,
+        then progress, counters, ack and unlock in one step."""
         item = entry.message
         conversation = item.ref.key
         bind_message(conversation, item.idempotency_key)  # this lane's task: its log lines
@@ -421,14 +462,13 @@ class Dispatcher:
             assert isinstance(item, InboundMessage)
             await self._within_rate(item)
             asked = join_burst(item, companions)
-            decision = await self._decide(asked, entry.deliveries)
+            decision = await self._decide(asked, entry.deliveries, context)
             lease.check()
             # Agents hear of it before the outbox records the decision: after a crash in
             # between, a page may repeat, but is never lost (a relay is queued once).
             await self._tell_desks(item, decision)
             outbound = self.delivery.parts(_replies(item, decision))
-            counted = {f"decisions_{decision.kind.value}": 1.0}
-            record = await self.store.outbox_put(key, outbound, counted, lease)
+            decision, record = await self._record(item, decision, outbound, lease)
             await self.observer.decided(item, decision)
             for joined in companions:  # answered with the head: nothing of their own to send
                 await self.store.outbox_put(joined.message.idempotency_key, [],
@@ -441,6 +481,25 @@ class Dispatcher:
         await self.store.finish(entry.entry_id, lease=lease, outbox=sent,
                                 counters=progress.counters, conversation=conversation,
                                 release=release)  # fmt: skip
+
+    async def _record(
+        self, item: InboundMessage, decision: Decision, outbound: list[OutboundMessage],
+        lease: Lease,
+    ) -> tuple[Decision, OutboxRecord]:  # fmt: skip
+        """The outbox record of a decision (with the bot's turns, if it left them to us)."""
+        key = item.idempotency_key
+        counted = {f"decisions_{decision.kind.value}": 1.0}
+        if decision.remember:
+            record = await self.store.outbox_put_reply(
+                key, outbound, counted, lease, item.ref, decision.remember
+            )
+            if record is not None:
+                return decision, record
+            # A human took the conversation while the bot drafted: the draft is dropped.
+            decision = Decision(DecisionKind.RELAY, ticket_id=None, intent=decision.intent)
+            counted = {f"decisions_{decision.kind.value}": 1.0}
+            outbound = []
+        return decision, await self.store.outbox_put(key, outbound, counted, lease)
 
     async def _within_rate(self, message: InboundMessage) -> None:
         """Per-customer token bucket (in the store, so it holds across replicas). Over it the
@@ -462,7 +521,9 @@ class Dispatcher:
                 logger.warning("could not ask %s to slow down: %s", message.ref.key, err)
         raise Throttled(wait_s)
 
-    async def _decide(self, message: InboundMessage, deliveries: int) -> Decision:
+    async def _decide(
+        self, message: InboundMessage, deliveries: int, context: TurnContext | None = None
+    ) -> Decision:
         if deliveries > self.config.max_deliveries:
             logger.error(
                 "message %s in %s failed %d times; answering with the fallback",
@@ -476,9 +537,14 @@ class Dispatcher:
                 self.config.max_message_chars,
             )  # fmt: skip
             await self.store.incr("oversize_messages")
-            message = replace(message, text=message.text[: self.config.max_message_chars])
+            message = self._cut(message)
         try:
-            return await asyncio.wait_for(self.brain.handle(message), self.config.handler_timeout_s)
+            brain = self.brain
+            if isinstance(brain, Drafter):
+                work = brain.decide(message, context)
+            else:
+                work = brain.handle(message)
+            return await asyncio.wait_for(work, self.config.handler_timeout_s)
         except Exception:
             logger.exception(
                 "brain failed on message %s in conversation %s",

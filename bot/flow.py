@@ -25,6 +25,19 @@ READ_BATCH = 100
 MIN_PREFETCH = 16
 BUSY_LAG_S = 0.02
 BUSY_PAUSE_S = 0.01
+# After a read that did not fill a batch while work is in flight, the next read waits a
+# little, so a busy process takes its entries in batches (one round trip for many) instead of
+# one read per message; an idle process reads (blocks) at once, so its latency is not paid.
+# With MIN_PREFETCH or more in flight, what arrives would wait behind that work anyway.
+READ_LINGER_S = 0.002
+BUSY_READ_LINGER_S = 0.01
+
+
+def read_linger(read: int, asked: int, in_flight: int) -> float:
+    """How long to wait before the next read (0: read at once)."""
+    if read == 0 or read >= asked or in_flight == 0:
+        return 0.0
+    return BUSY_READ_LINGER_S if in_flight >= MIN_PREFETCH else READ_LINGER_S
 
 
 SLOW_DOWN_TEXT = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from brain.store.base import Turn
 from channels.base import Author, EscalationCard
 
 
@@ -32,3 +33,7 @@ class Decision:
     order: set on a REPLY the bot gave while the ticket waits unclaimed (the customer's new
     question, then the bot's answer), so agents see what the customer was already told."""
     intent: str | None = None  # the classifier's intent, for analytics (top intents)
+    remember: tuple[Turn, ...] = ()
+    """The bot's turns, not yet in the history: set on the bot's own REPLY (no ticket) by
+    ``Brain.decide``, whose caller writes them with the outbox record in one step, and only
+    while the conversation still has no open ticket (``Store.outbox_put_reply``)."""

@@ -26,7 +26,16 @@ from brain.knowledge import KnowledgeBase, KnowledgeEntry
 from brain.playbook import Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
 from brain.router import choose_tier
-from brain.store.base import Store, Ticket, TicketStatus, Turn, utcnow
+from brain.store.base import (
+    Conversation,
+    Store,
+    Ticket,
+    TicketStatus,
+    Turn,
+    TurnContext,
+    TurnStart,
+    utcnow,
+)
 from brain.store.state import SharedState
 from channels.base import Author, InboundMessage
 from config.errors import ProviderError
@@ -70,20 +79,47 @@ class Brain:
         await self.answerer.close()
 
     async def handle(self, message: InboundMessage) -> Decision:
+        """``decide``, and remember the bot's reply in the history (for a caller that keeps
+        no outbox): unless a human took the conversation meanwhile, then the draft is dropped."""
+        decision = await self.decide(message)
+        if not decision.remember:
+            return decision
+        if (await self.store.open_ticket_for(message.ref.key)) is not None:
+            # A human claimed the conversation while we were thinking: drop the draft.
+            return Decision(DecisionKind.RELAY, ticket_id=None)
+        for turn in decision.remember:
+            await self.store.append_turn(message.ref, turn)
+        return replace(decision, remember=())
+
+    def turn_start(self, message: InboundMessage, entry_id: str) -> TurnStart:
+        """What ``decide`` begins with (``Store.begin_turn``): the customer's turn and the
+        settings it reads, for a caller that can do it with the conversation's lock."""
         text = message.text.strip()
-        await self.store.append_turn(message.ref, Turn(message.idempotency_key, "customer", text))
+        flags = (SharedState.paused_flag(message.ref.channel),)
+        return TurnStart(entry_id, message.ref, Turn(message.idempotency_key, "customer", text),
+                         flags)  # fmt: skip
+
+    async def decide(self, message: InboundMessage, context: TurnContext | None = None) -> Decision:
+        """The decision for ``message``; ``context`` is what ``turn_start`` asked for, if the
+        caller read it already. The bot's own reply comes back with its turn in
+        ``Decision.remember``, not yet written: the dispatcher writes it with the outbox record
+        (one step that also drops the draft if a ticket was opened meanwhile)."""
+        text = message.text.strip()
+        start = self.turn_start(message, "")
+        if context is None:  # one store round trip: the customer's turn in, the context out
+            context = await self.store.begin_turn(message.ref, start.turn, start.flags)
+        paused_flag = start.flags[0]
         if not text:
             return Decision(DecisionKind.SILENT)
-        owner = await self.store.open_ticket_for(message.ref.key)
+        owner, conversation = context.open_ticket, context.conversation
         if owner is not None and owner.status is not TicketStatus.ESCALATED:
-            return await self._relay(message, owner)
+            return await self._relay(message, owner, conversation)
         # ``owner`` is now None or a ticket still waiting for a person: the bot keeps talking.
-        conversation = await self.store.get_conversation(message.ref.key)
         turns = since_reset(conversation.turns if conversation else ())
         # CPU-bound steps run in a worker thread: the interpreter switches threads every few
         # milliseconds, so other conversations keep moving while a long message is read.
         classification = await asyncio.to_thread(self.classifier.classify, text)
-        paused = await SharedState(self.store).is_paused(message.ref.channel)
+        paused = context.flags.get(paused_flag) is not None
         # Reasons that do not depend on an answer (a request for a person, a sensitive topic,
         # a paused channel, ...) hand over at once: no LLM call is spent on a draft nobody sees.
         # (A full confidence stands in for the answer, so only those reasons can fire.)
@@ -101,21 +137,20 @@ class Brain:
             )
             found = reasons(self.policy, facts)
         if owner is not None:
-            return await self._while_waiting(message, owner, classification, found, answer)
+            return await self._while_waiting(
+                message, owner, classification, found, answer, conversation
+            )
         if found:
             whys = explain(self.policy, facts, found)
             decision = await self._escalate(message, classification, found, answer, turns, whys)
-        elif (await self.store.open_ticket_for(message.ref.key)) is not None:
-            # A human claimed the conversation while we were thinking: drop the draft.
-            return Decision(DecisionKind.RELAY, ticket_id=None)
-        else:
-            assert answer is not None
-            decision = Decision(
-                DecisionKind.REPLY, text=answer.text, sources=answer.sources,
-                confidence=answer.confidence, category=classification.category,
-            )  # fmt: skip
-        await self._remember(message, decision)
-        return replace(decision, intent=classification.intent)
+            await self._remember(message, decision)
+            return replace(decision, intent=classification.intent)
+        assert answer is not None
+        return Decision(
+            DecisionKind.REPLY, text=answer.text, sources=answer.sources,
+            confidence=answer.confidence, category=classification.category,
+            intent=classification.intent, remember=(_bot_turn(message, answer.text),),
+        )  # fmt: skip
 
     async def _answer(
         self, message: InboundMessage, classification: Classification, turns: Sequence[Turn]
@@ -157,9 +192,10 @@ class Brain:
             translations=entry.translations,
         )  # fmt: skip
 
-    async def _relay(self, message: InboundMessage, ticket: Ticket) -> Decision:
+    async def _relay(
+        self, message: InboundMessage, ticket: Ticket, conversation: Conversation | None
+    ) -> Decision:
         """A human owns the conversation: acknowledge once, then only pass messages on."""
-        conversation = await self.store.get_conversation(message.ref.key)
         turns = conversation.turns if conversation else ()
         acknowledged = any(t.role == "bot" and t.at >= ticket.created_at for t in turns)
         if acknowledged:
@@ -178,6 +214,7 @@ class Brain:
         classification: Classification,
         found: tuple[Reason, ...],
         answer: Answer | None,
+        conversation: Conversation | None,
     ) -> Decision:
         """The ticket waits unclaimed: a confident knowledge-base answer to a new question
         still goes out (and into the ticket's thread); anything else, including the escalated
@@ -186,7 +223,7 @@ class Brain:
         if current is None or current.id != ticket.id or current.epoch != ticket.epoch:
             # Claimed (or closed) while we were thinking: the draft belongs to an older owner.
             if current is not None:
-                return await self._relay(message, current)
+                return await self._relay(message, current, conversation)
             return Decision(DecisionKind.RELAY, ticket_id=ticket.id)
         if not found and answer is not None and answer.sources and answer.provider != "playbook":
             text = message.text.strip()
@@ -197,15 +234,14 @@ class Brain:
             )  # fmt: skip
             await self._remember(message, decision)
             return decision
-        if await self._noted_recently(message, ticket):
+        if self._noted_recently(ticket, conversation):
             return Decision(DecisionKind.RELAY, ticket_id=ticket.id)
         note = replies.still_waiting(classification.language, ticket.id)
         decision = Decision(DecisionKind.RELAY, text=note, ticket_id=ticket.id)
         await self._remember(message, decision, suffix=_NOTICE)
         return decision
 
-    async def _noted_recently(self, message: InboundMessage, ticket: Ticket) -> bool:
-        conversation = await self.store.get_conversation(message.ref.key)
+    def _noted_recently(self, ticket: Ticket, conversation: Conversation | None) -> bool:
         since = max(ticket.created_at, utcnow() - timedelta(seconds=self.still_waiting_s))
         return any(
             t.role == "bot" and t.turn_id.endswith(f":{_NOTICE}") and t.at >= since
@@ -249,8 +285,11 @@ class Brain:
         self, message: InboundMessage, decision: Decision, suffix: str = "bot"
     ) -> None:
         if decision.text:
-            turn = Turn(f"{message.idempotency_key}:{suffix}", "bot", decision.text)
-            await self.store.append_turn(message.ref, turn)
+            await self.store.append_turn(message.ref, _bot_turn(message, decision.text, suffix))
+
+
+def _bot_turn(message: InboundMessage, text: str, suffix: str = "bot") -> Turn:
+    return Turn(f"{message.idempotency_key}:{suffix}", "bot", text)
 
 
 def _facts(

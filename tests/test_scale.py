@@ -63,9 +63,11 @@ async def test_one_conversations_backlog_does_not_delay_the_others(store: Store)
         await store.enqueue(channel.message(f"flood {i}", conversation="loud"))
     await store.enqueue(channel.message("just one question", conversation="quiet"))
     async with running(store, brain, channel, max_concurrency=4) as dispatcher:
-        await channel.wait_for(lambda sent: any(m.ref.conversation_id == "quiet" for m in sent),
-                               within=1.0)  # fmt: skip
-        await asyncio.wait_for(dispatcher.drain(), 20)
+        await asyncio.wait_for(dispatcher.drain(), 30)
+    # the quiet customer is answered among the first few replies, not after the 160 (counted
+    # in replies rather than seconds, so a loaded machine does not decide the result)
+    order = [m.ref.conversation_id for m in channel.sent]
+    assert order.index("quiet") < 8, order.index("quiet")
     assert channel.sent_to("loud") == [f"echo: flood {i}" for i in range(160)]
 
 
@@ -90,7 +92,8 @@ async def test_a_dead_processs_lease_holds_no_worker_slot(store_factory: StoreFa
     await live.enqueue(stale)
     await live.enqueue(channel.message("hello", conversation="fresh"))
     async with running(live, brain, channel, max_concurrency=1):
-        await channel.wait_for(lambda sent: len(sent) >= 1, within=2.0)
+        # well inside the dead holder's 30 s lease: the live conversation did not wait for it
+        await channel.wait_for(lambda sent: len(sent) >= 1, within=10.0)
     assert channel.sent_to("fresh") == ["echo: hello"]
     assert await live.queue_depth() == 1  # the stale one waits for its lease, unanswered
     await live.close()

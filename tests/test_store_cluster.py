@@ -72,6 +72,23 @@ async def test_one_messages_path_stays_on_one_slot(cluster_store: RedisStore) ->
     assert len({key_slot(k.encode()) for k in ticket_keys}) == 1
 
 
+async def test_the_combined_steps_run_on_the_lanes_slot(cluster_store: RedisStore) -> None:
+    """lock_conversation's and begin_turn's scripts get an in-slot placeholder for the
+    open-ticket pointer (tag {tickets}), which is read beside them."""
+    store = cluster_store
+    for n in range(20):
+        ref = ConversationRef(channel="slack", conversation_id=f"C{n}", workspace_id="T1")
+        partition = store.layout.partition(conversation_lock(ref.key))
+        keys, beside = store._context_keys(ref)
+        script_keys = [store._lock_key(conversation_lock(ref.key)), store._convq_key(ref.key),
+                       store._stream_key(partition), *keys]  # fmt: skip
+        assert len({key_slot(k.encode()) for k in script_keys}) == 1, script_keys
+        assert beside == [store._pointer_key(ref.key)]
+        ticket, _ = await store.open_ticket(ref, Author(id="U1"), ["human_requested"], "help")
+        context = await store.begin_turn(ref, Turn(f"t{n}", "customer", "hi"), ["x"])
+        assert context.open_ticket == ticket and dict(context.flags) == {"x": None}
+
+
 async def test_partitions_spread_over_every_node(
     cluster_store: RedisStore, redis_cluster: RedisCluster
 ) -> None:

@@ -19,6 +19,8 @@ from brain.store.base import (
     TicketPatch,
     TicketStatus,
     Turn,
+    TurnStart,
+    conversation_lock,
     utcnow,
 )
 from brain.store.lease import LeaseLost
@@ -223,6 +225,117 @@ async def test_head_of_is_a_conversations_oldest_unfinished_entry(store: Store) 
     assert await store.head_of(REF.key) is None
     other_head = await store.head_of(other.key)
     assert other_head is not None and other_head.message.message_id == "b1"
+
+
+async def test_lock_conversation_takes_the_lock_and_reads_the_head_in_one_step(
+    store_factory: StoreFactory,
+) -> None:
+    store, other = store_factory(lock_ttl_s=5.0), store_factory(lock_ttl_s=5.0)
+    await store.open()
+    await other.open()
+    async with store.lock_conversation(REF.key, "w1") as held:
+        assert held.head is None and held.context is None
+        assert held.lease.name == conversation_lock(REF.key)
+    await store.enqueue(message("a1"))
+    await store.enqueue(message("a2"))
+    (first, second) = await store.read_queue("w1", 10, 0.1)
+    async with store.lock_conversation(REF.key, "w1") as held:
+        assert held.head is not None and held.head.entry_id == first.entry_id
+        assert held.head.deliveries >= 2
+        with pytest.raises(TimeoutError):  # the same lock as ``lock(conversation_lock(...))``
+            async with asyncio.timeout(0.2), other.lock(conversation_lock(REF.key)):
+                pass
+        await store.finish(first.entry_id, lease=held.lease, conversation=REF.key)
+    async with other.lock_conversation(REF.key, "w2") as held:
+        assert held.head is not None and held.head.entry_id == second.entry_id
+    await store.close()
+    await other.close()
+
+
+async def test_lock_conversation_begins_the_heads_turn_in_the_same_step(store: Store) -> None:
+    await store.kv_set("paused:terminal", "1")
+    await store.enqueue(message("a1", text="first"))
+    await store.enqueue(message("a2", text="second"))
+    first, second = await store.read_queue("w1", 10, 0.1)
+    flags = ("paused:terminal",)
+    # Not the head: the older entry goes first, so nothing of the later one is written.
+    later = TurnStart(second.entry_id, REF, Turn("a2", "customer", "second"), flags)
+    async with store.lock_conversation(REF.key, "w1", later) as held:
+        assert held.head is not None and held.head.entry_id == first.entry_id
+        assert held.context is None
+    assert await store.get_conversation(REF.key) is None
+    start = TurnStart(first.entry_id, REF, Turn("a1", "customer", "first"), flags)
+    async with store.lock_conversation(REF.key, "w1", start) as held:
+        assert held.context is not None and held.context.open_ticket is None
+        assert held.context.conversation is not None
+        assert [t.text for t in held.context.conversation.turns] == ["first"]
+        assert dict(held.context.flags) == {"paused:terminal": "1"}
+        await store.finish(first.entry_id, lease=held.lease, conversation=REF.key)
+    ticket, _ = await store.open_ticket(REF, ALICE, ["human_requested"], "help")
+    async with store.lock_conversation(REF.key, "w1", replace(later, flags=())) as held:
+        assert held.context is not None and held.context.open_ticket == ticket
+        assert held.context.conversation is not None
+        assert [t.text for t in held.context.conversation.turns] == ["first", "second"]
+
+
+async def test_begin_turn_appends_and_reads_the_brains_context(store: Store) -> None:
+    await store.kv_set("paused:terminal", "1")
+    context = await store.begin_turn(REF, Turn("t1", "customer", "hi"), ["paused:terminal", "x"])
+    assert context.conversation is not None and context.conversation.ref == REF
+    assert [t.text for t in context.conversation.turns] == ["hi"]
+    assert context.open_ticket is None
+    assert dict(context.flags) == {"paused:terminal": "1", "x": None}
+    ticket, _ = await store.open_ticket(REF, ALICE, ["human_requested"], "help")
+    again = await store.begin_turn(REF, Turn("t1", "customer", "hi again"))  # a redelivery
+    assert again.conversation is not None and [t.text for t in again.conversation.turns] == ["hi"]
+    assert again.open_ticket == ticket and dict(again.flags) == {}
+    await store.transition_ticket(ticket.id, ticket.epoch, TicketStatus.RESOLVED, "bob")
+    later = await store.begin_turn(REF, Turn("t2", "customer", "thanks"))
+    assert later.open_ticket is None
+    assert later.conversation is not None and len(later.conversation.turns) == 2
+
+
+async def test_outbox_put_reply_writes_the_turns_unless_a_ticket_opened(store: Store) -> None:
+    other = ConversationRef(channel="terminal", conversation_id="c2")
+    reply = [OutboundMessage(ref=REF, text="answer", in_reply_to="m1")]
+    bot = Turn("m1:bot", "bot", "answer")
+    async with store.lock(conversation_lock(REF.key), owner="w1") as lease:
+        record = await store.outbox_put_reply("k1", reply, {"decisions_reply": 1}, lease, REF,
+                                              [bot])  # fmt: skip
+        assert record is not None and record.messages == tuple(reply)
+        again = await store.outbox_put_reply("k1", [], {"decisions_reply": 1}, lease, REF,
+                                             [Turn("m1:other", "bot", "other")])  # fmt: skip
+        assert again is not None and again.messages == tuple(reply)  # the first one stays
+    conversation = await store.get_conversation(REF.key)
+    assert conversation is not None and [t.turn_id for t in conversation.turns] == ["m1:bot"]
+    assert (await store.counters())["decisions_reply"] == 1
+    # A ticket opened while the reply was drafted: nothing is written, the draft is dropped.
+    ticket, _ = await store.open_ticket(other, ALICE, ["human_requested"], "help")
+    async with store.lock(conversation_lock(other.key), owner="w1") as lease:
+        dropped = await store.outbox_put_reply("k2", reply, {"decisions_reply": 1}, lease,
+                                               other, [bot])  # fmt: skip
+        assert dropped is None
+        assert await store.outbox_get("k2") is None
+        assert await store.get_conversation(other.key) is None
+        await store.transition_ticket(ticket.id, ticket.epoch, TicketStatus.RESOLVED, "bob")
+        kept = await store.outbox_put_reply("k2", reply, {}, lease, other, [bot])
+        assert kept is not None  # the ticket closed again: the conversation is the bot's
+    assert (await store.counters())["decisions_reply"] == 1
+
+
+async def test_outbox_put_reply_is_fenced(store_factory: StoreFactory) -> None:
+    store, other = store_factory(lock_ttl_s=3.0), store_factory(lock_ttl_s=3.0)
+    await store.open()
+    await other.open()
+    async with store.lock(conversation_lock(REF.key)) as lease:
+        await store._locks._release(lease.name, lease.token)  # type: ignore[attr-defined]
+        async with other.lock(conversation_lock(REF.key)):
+            with pytest.raises(LeaseLost):
+                await store.outbox_put_reply("k1", [], {}, lease, REF, [Turn("t", "bot", "x")])
+    assert await store.outbox_get("k1") is None
+    assert await store.get_conversation(REF.key) is None
+    await store.close()
+    await other.close()
 
 
 async def test_lock_is_exclusive_across_store_instances(store_factory: StoreFactory) -> None:

@@ -209,12 +209,44 @@ class Conversation:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What the brain reads for one customer message, in one step (``Store.begin_turn``):
+    the conversation (with the new turn), its open ticket, and the small settings asked for
+    (key -> value, None where unset)."""
+
+    conversation: Conversation | None
+    open_ticket: Ticket | None
+    flags: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStart:
+    """The arguments of ``begin_turn``, handed to ``lock_conversation`` to be done in the
+    same step as the lock when ``entry_id`` (the entry the turn belongs to) is the head."""
+
+    entry_id: str
+    ref: ConversationRef
+    turn: Turn
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class QueueEntry:
     """A message taken from the durable inbound queue; ``ack`` it once fully handled."""
 
     entry_id: str
     message: QueueItem
     deliveries: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class HeldConversation:
+    """What ``lock_conversation`` yields: the lease, the conversation's oldest unfinished
+    entry (None: none), and ``begin_turn``'s context if it was done with the lock."""
+
+    lease: Lease
+    head: QueueEntry | None
+    context: TurnContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +316,14 @@ class Store(Protocol):
     async def queue_depth(self) -> int:
         """Entries not yet acked (waiting or in flight)."""
 
+    def lock_conversation(
+        self, conversation_key: str, owner: str, start: TurnStart | None = None
+    ) -> AbstractAsyncContextManager[HeldConversation]:
+        """``lock(conversation_lock(conversation_key), owner)`` that also reads, in the same
+        step as the acquire, what ``head_of`` would return right after it, and, if the head
+        is ``start.entry_id``, does ``begin_turn`` of ``start`` (a message's first step in
+        the brain): one round trip for what would be three."""
+
     async def head_of(self, conversation_key: str) -> QueueEntry | None:
         """The oldest unfinished entry of a conversation, whoever took it (None: none). A
         worker holding the conversation's lock handles that one first, so replies keep the
@@ -304,6 +344,20 @@ class Store(Protocol):
         With ``lease``, nothing is written unless the lease's lock is still held by it
         (``LeaseLost``): the store itself fences the write.
         """
+
+    async def outbox_put_reply(
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float],
+        lease: Lease,
+        ref: ConversationRef,
+        turns: Sequence[Turn],
+    ) -> OutboxRecord | None:
+        """``outbox_put`` of the bot's own reply, in one step with its ``turns`` (appended as
+        ``append_turn`` does), and only while the conversation has no open ticket: None (and
+        nothing written) if one was opened since the reply was drafted, so the draft is
+        dropped. An existing record is returned as it is (no turn appended)."""
 
     async def outbox_get(self, inbound_key: str) -> OutboxRecord | None: ...
 
@@ -330,6 +384,13 @@ class Store(Protocol):
         """Append ``turn`` (bounded history). False if ``turn.turn_id`` is already there."""
 
     async def get_conversation(self, key: str) -> Conversation | None: ...
+
+    async def begin_turn(
+        self, ref: ConversationRef, turn: Turn, flags: Sequence[str] = ()
+    ) -> TurnContext:
+        """``append_turn(ref, turn)``, then what the brain reads before it decides, in one
+        step: the conversation, its open ticket (``open_ticket_for``) and the ``kv_get``
+        values of ``flags``."""
 
     async def purge_expired(self) -> int:
         """Delete conversations, closed tickets and idempotency keys past retention."""

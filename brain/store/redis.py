@@ -1,6 +1,8 @@
 """Redis backend: the production store, shared by every replica of Frontdesk.
 
-The queue, outbox and locks are in ``brain.store.redis_queue``; the key layout (one stream, or
+The queue, outbox and locks are in ``brain.store.redis_queue``; conversations and the
+dispatcher's combined steps (lock + head + first turn, the reply with its turns) in
+``brain.store.redis_turns``; the key layout (one stream, or
 partitions whose keys carry hash tags so the store also runs on a Redis Cluster) in
 ``brain.store.redis_keys``. Steps that must be atomic are Lua scripts (one command: nothing
 interleaves) or WATCH/MULTI transactions, each on keys of one slot. Conversations, outbox
@@ -13,7 +15,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -22,21 +24,16 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from brain.store.base import (
-    CUSTOMER_ROLE,
     OPEN_STATUSES,
-    Conversation,
     StoreLimits,
     Ticket,
     TicketPatch,
     TicketStatus,
-    Turn,
-    conversation_lock,
-    ref_from_json,
-    ref_to_json,
     utcnow,
 )
 from brain.store.redis_layout import check_layout
-from brain.store.redis_queue import RedisQueue, _failures, _ms, _text
+from brain.store.redis_queue import _failures, _ms, _text
+from brain.store.redis_turns import RedisTurns
 from channels.base import Author, ConversationRef
 from config.errors import StoreError
 
@@ -49,7 +46,7 @@ _CLOSED_STATUSES = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
 CLUSTER_CONNECTIONS_PER_NODE = 512
 
 
-class RedisStore(RedisQueue):
+class RedisStore(RedisTurns):
     backend = "redis"
 
     @classmethod
@@ -121,35 +118,6 @@ class RedisStore(RedisQueue):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.aclose()
 
-    # -- conversations -----------------------------------------------------------------------
-    def _conversation_keys(self, key: str) -> list[str]:
-        lane = conversation_lock(key)
-        return [self.layout.of_lane(lane, name, key) for name in ("conv", "convturns", "convids")]
-
-    async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
-        keys, limit = self._conversation_keys(ref.key), max(1, self.limits.history_limit)
-        args = (turn.turn_id, turn.to_json(), ref_to_json(ref), utcnow().isoformat(), limit)
-        with _failures("append_turn"):
-            added = await self._script("append_turn", keys, *args, _ms(self.limits.retention_s),
-                                       "1" if turn.role == CUSTOMER_ROLE else "0")  # fmt: skip
-        return bool(added)
-
-    async def get_conversation(self, key: str) -> Conversation | None:
-        meta, turns, _ = self._conversation_keys(key)
-        with _failures("get_conversation"):
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hmget(meta, ["ref", "updated_at"])
-                pipe.lrange(turns, 0, -1)
-                (ref, updated_at), rows = await pipe.execute()
-        if ref is None or updated_at is None:
-            return None
-        return Conversation(
-            key=key,
-            ref=ref_from_json(ref),
-            turns=tuple(Turn.from_json(row) for row in rows),
-            updated_at=datetime.fromisoformat(_text(updated_at)),
-        )
-
     async def purge_expired(self) -> int:
         """Redis expires keys itself; only closed-ticket index entries outlive their ticket."""
         removed = 0
@@ -203,16 +171,10 @@ class RedisStore(RedisQueue):
             result: tuple[Ticket, bool] = await self._transaction(attempt, pointer)
         return result
 
-    async def get_ticket(self, ticket_id: str) -> Ticket | None:
-        with _failures("get_ticket"):
-            raw = await self.client.get(self._ticket_key(ticket_id))
-        return Ticket.from_json(raw) if raw is not None else None
-
     async def open_ticket_for(self, conversation_key: str) -> Ticket | None:
         with _failures("open_ticket_for"):
             ticket_id = await self.client.get(self._pointer_key(conversation_key))
-        ticket = await self.get_ticket(_text(ticket_id)) if ticket_id else None
-        return ticket if ticket is not None and ticket.is_open else None
+        return await self._open_ticket(_text(ticket_id)) if ticket_id else None
 
     async def list_tickets(self, statuses: Collection[TicketStatus]) -> list[Ticket]:
         wanted = {TicketStatus(s) for s in statuses}
@@ -304,12 +266,6 @@ class RedisStore(RedisQueue):
             if value is not None:
                 found[_text(key).removeprefix(head)] = _text(value)
         return dict(sorted(found.items()))
-
-    def _ticket_key(self, ticket_id: str) -> str:
-        return self.layout.tickets("ticket", ticket_id)
-
-    def _pointer_key(self, conversation_key: str) -> str:
-        return self.layout.tickets("openticket", conversation_key)
 
     def _index(self, status: TicketStatus) -> str:
         return self.layout.tickets("tickets", status.value)

@@ -339,8 +339,10 @@ class RedisQueue:
         keys = [self._convq_key(conversation_key), self._stream_key(partition)]
         with _failures("head_of"):
             row = await self._script("head_of", keys)
-        if not row:
-            return None
+        return self._head(partition, row) if row else None
+
+    def _head(self, partition: int, row: Sequence[Any]) -> QueueEntry:
+        """A head_of script's reply (stream id, fields) as an entry of ``partition``."""
         stream_id, flat = row
         fields = dict(zip(flat[::2], flat[1::2], strict=True))
         # taken before, by someone: look at the outbox
@@ -404,7 +406,8 @@ class RedisQueue:
     ) -> bool:
         keys = [self._lock_key(name)]
         with _failures(f"lock {name!r}"):
-            return bool(await self._script("lock_acquire", keys, token, _ms(ttl_s), owner, mine))
+            row = await self._script("lock_acquire", keys, token, _ms(ttl_s), owner, mine)
+        return bool(row[0])
 
     async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
         with _failures(f"lock {name!r}"):

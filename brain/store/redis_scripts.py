@@ -6,6 +6,36 @@ slot (``brain.store.redis_keys`` says which keys share a tag).
 
 from __future__ import annotations
 
+# Pieces several scripts share. The lock: free, or left by our own consumer name before a
+# restart (ARGV[3] owner prefix, ARGV[4] this incarnation's prefix), so it is ours.
+_TAKE_LOCK = """
+        local current = redis.call('GET', KEYS[1])
+        if current then
+          if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
+             or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return {0} end
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])"""
+# One turn into a conversation's meta hash (ref, updated_at, seq), turns list and turn-id
+# zset. The ids are trimmed with the list, so "already there" means "in the kept history", as
+# with SQLite. The ref (with its reply hints) follows the customer's latest message.
+_APPEND = """
+        local function append(meta, turns, ids, id, payload, ref, at, limit, ttl, customer)
+          if redis.call('ZSCORE', ids, id) then return 0 end
+          local seq = redis.call('HINCRBY', meta, 'seq', 1)
+          redis.call('HSET', meta, 'updated_at', at)
+          if customer == '1' or redis.call('HEXISTS', meta, 'ref') == 0 then
+            redis.call('HSET', meta, 'ref', ref)
+          end
+          redis.call('RPUSH', turns, payload)
+          redis.call('LTRIM', turns, -tonumber(limit), -1)
+          redis.call('ZADD', ids, seq, id)
+          redis.call('ZREMRANGEBYRANK', ids, 0, -tonumber(limit) - 1)
+          for _, key in ipairs({meta, turns, ids}) do redis.call('PEXPIRE', key, ttl) end
+          return 1
+        end"""
+
+# Lua text with shared pieces prepended: kept as written.
+# fmt: off
 SCRIPTS = {
     # SET NX succeeds only for the first copy of a message, and only that copy is appended.
     # KEYS[3]: the conversation's list of unfinished entry ids, in queue order (ARGV[4] '1').
@@ -73,16 +103,27 @@ SCRIPTS = {
         if current and tonumber(current) < tonumber(ARGV[1]) then
           redis.call('HSET', KEYS[1], 'sent_count', ARGV[1])
         end""",
-    # Free, or left by our own consumer name before a restart (ARGV[3] owner prefix, ARGV[4]
-    # this incarnation's prefix): the lock is ours.
-    "lock_acquire": """
-        local current = redis.call('GET', KEYS[1])
-        if current then
-          if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
-             or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return 0 end
+    "lock_acquire": _TAKE_LOCK + """
+        return {1}""",
+    # The lock, then (KEYS[2], KEYS[3]: the conversation's entry list, the stream) what
+    # head_of would return, then, if the head is entry ARGV[5], what begin_turn does (KEYS[4..7]
+    # and ARGV[6..12] as there): one round trip where there were three.
+    "lock_head": _APPEND + _TAKE_LOCK + """
+        local head = false
+        while true do
+          local id = redis.call('LINDEX', KEYS[2], 0)
+          if not id then break end
+          local rows = redis.call('XRANGE', KEYS[3], id, id)
+          if #rows > 0 then head = rows[1] break end
+          redis.call('LPOP', KEYS[2])
         end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        return 1""",
+        if not head then return {1} end
+        if #KEYS < 4 or head[1] ~= ARGV[5] then return {1, head} end
+        local added = append(KEYS[4], KEYS[5], KEYS[6], ARGV[6], ARGV[7], ARGV[8], ARGV[9],
+                             ARGV[10], ARGV[11], ARGV[12])
+        local meta = redis.call('HMGET', KEYS[4], 'ref', 'updated_at')
+        return {1, head, {added, meta[1], meta[2], redis.call('LRANGE', KEYS[5], 0, -1),
+                          redis.call('GET', KEYS[7])}}""",
     # Token bucket on the server's clock (replicas' clocks may differ). ARGV: rate per second,
     # burst, TTL ms. Returns the wait in seconds as a string (Lua numbers become integers).
     "take_token": """
@@ -104,22 +145,44 @@ SCRIPTS = {
         return redis.call('PEXPIRE', KEYS[1], ARGV[2])""",
     "lock_release": """
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end""",
-    # KEYS: meta hash (ref, updated_at, seq), turns list, turn-id zset. The ids are trimmed
-    # with the list, so "already there" means "in the kept history", as with SQLite. The ref
-    # (with its reply hints) follows the customer's latest message (ARGV[7] == '1').
-    "append_turn": """
-        if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
-        local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-        redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
-        if ARGV[7] == '1' or redis.call('HEXISTS', KEYS[1], 'ref') == 0 then
-            redis.call('HSET', KEYS[1], 'ref', ARGV[3])
+    # KEYS: meta, turns, ids. ARGV: turn id, turn, ref, updated_at, limit, TTL ms, customer.
+    "append_turn": _APPEND + """
+        return append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
+                      ARGV[6], ARGV[7])""",
+    # append_turn, then the conversation and (KEYS[4]) its open-ticket pointer. On a cluster
+    # the pointer (tag {tickets}) is in another slot: KEYS[4] is then a placeholder in the
+    # lane's slot (never written) and the caller reads the pointer beside the script.
+    "begin_turn": _APPEND + """
+        local added = append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+                             ARGV[5], ARGV[6], ARGV[7])
+        local meta = redis.call('HMGET', KEYS[1], 'ref', 'updated_at')
+        return {added, meta[1], meta[2], redis.call('LRANGE', KEYS[2], 0, -1),
+                redis.call('GET', KEYS[4])}""",
+    # outbox_put (fenced) of the bot's reply with its turns, only while the open-ticket
+    # pointer (KEYS[7]) is still ARGV[4] ('' none). KEYS: outbox, lock, stats, meta, turns,
+    # ids, pointer. ARGV: messages, TTL ms, token, pointer, ref, updated_at, limit, number of
+    # turns, (turn id, turn, customer) per turn, counter pairs. Returns {0} (lease lost),
+    # {1, record} or {2, pointer} (a ticket may be open: nothing written). Only where all
+    # these keys share a slot (a cluster splits it: brain/store/redis_turns.py).
+    "outbox_put_reply": _APPEND + """
+        if redis.call('GET', KEYS[2]) ~= ARGV[3] then return {0} end
+        local fields = {'messages', 'sent_count', 'failures', 'dead'}
+        local row = redis.call('HMGET', KEYS[1], unpack(fields))
+        if row[1] then return {1, row} end
+        local pointer = redis.call('GET', KEYS[7])
+        if (pointer or '') ~= ARGV[4] then return {2, pointer} end
+        redis.call('HSET', KEYS[1], 'messages', ARGV[1], 'sent_count', 0)
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        local last = 8 + 3 * tonumber(ARGV[8])
+        for i = 9, last, 3 do
+          append(KEYS[4], KEYS[5], KEYS[6], ARGV[i], ARGV[i + 1], ARGV[5], ARGV[6], ARGV[7],
+                 ARGV[2], ARGV[i + 2])
         end
-        redis.call('RPUSH', KEYS[2], ARGV[2])
-        redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
-        redis.call('ZADD', KEYS[3], seq, ARGV[1])
-        redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[5]) - 1)
-        for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[6]) end
-        return 1""",
+        for i = last + 1, #ARGV, 2 do
+          redis.call('HINCRBYFLOAT', KEYS[3], ARGV[i], ARGV[i + 1])
+        end
+        if #ARGV > last then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
+        return {1, redis.call('HMGET', KEYS[1], unpack(fields))}""",
     # The live replicas (partition affinity), on the server's clock: ARGV[1] joins (ARGV[3]
     # '1') or leaves, entries older than ARGV[2] ms are dropped. Returns the names left.
     "roster": """
@@ -131,3 +194,4 @@ SCRIPTS = {
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         return redis.call('ZRANGE', KEYS[1], 0, -1)""",
 }
+# fmt: on

@@ -1,7 +1,8 @@
 """SQLite backend: the embedded default, one file in the data directory.
 
 Every operation runs as one function on a single dedicated thread that owns the connection, so
-the event loop never blocks on disk and each operation is one transaction. WAL mode plus
+the event loop never blocks on disk; operations queued together share one transaction and
+one commit, each in a savepoint of its own (``brain/store/sqlite_writer.py``). WAL mode plus
 ``BEGIN IMMEDIATE`` and a busy timeout make a second process (a replica, or ``frontdesk desk``
 in another terminal) safe to share the same file.
 """
@@ -11,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, suppress
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from brain.store.base import (
     CUSTOMER_ROLE,
     OPEN_STATUSES,
     Conversation,
+    HeldConversation,
     OutboxRecord,
     QueueEntry,
     StoreLimits,
@@ -29,6 +30,9 @@ from brain.store.base import (
     TicketPatch,
     TicketStatus,
     Turn,
+    TurnContext,
+    TurnStart,
+    conversation_lock,
     conversation_of,
     lease_lost,
     outbox_from_json,
@@ -39,6 +43,7 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.lease import Lease, LeaseLocks
+from brain.store.sqlite_writer import Transaction, Writer
 from channels.base import (
     Author,
     ConversationRef,
@@ -91,7 +96,7 @@ class SqliteStore:
     def __init__(self, path: Path, *, limits: StoreLimits) -> None:
         self.path = path
         self.limits = limits
-        self._executor: ThreadPoolExecutor | None = None
+        self._writer: Writer | None = None
         self._conn: sqlite3.Connection | None = None
         self._enqueued = asyncio.Event()
         self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
@@ -99,7 +104,7 @@ class SqliteStore:
 
     # -- plumbing ----------------------------------------------------------------------------
     async def open(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontdesk-sqlite")
+        self._writer = Writer("frontdesk-sqlite")
         try:
             await self._run(self._connect)
         except (OSError, sqlite3.Error) as err:
@@ -115,41 +120,29 @@ class SqliteStore:
         conn.executescript(SCHEMA)
         _migrate(conn)
         self._conn = conn
+        assert self._writer is not None
+        self._writer.conn = conn
 
     async def close(self) -> None:
-        if self._executor is None:
+        writer, self._writer = self._writer, None
+        if writer is None:
             return
         if self._conn is not None:
-            await self._run(self._conn.close)
-            self._conn = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+            conn, self._conn = self._conn, None
+            await writer.run(conn.close)
+        await asyncio.to_thread(writer.stop)
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
+    async def _run(self, work: Callable[[], T] | Transaction[T]) -> T:
+        if self._writer is None:
             raise StoreError("SQLite store used before open() or after close()")
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn, *args)
+            return await self._writer.run(work)
         except sqlite3.Error as err:
             raise StoreError(f"SQLite store {self.path}: {err}") from err
 
-    def _tx(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
-        """Wrap ``fn(conn, *args)`` in one immediate transaction."""
-
-        def run() -> T:
-            conn = self._conn
-            assert conn is not None
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn, *args)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-
-        return run
+    def _tx(self, fn: Callable[..., T], *args: Any) -> Transaction[T]:
+        """``fn(conn, *args)`` as one operation of the writer's (grouped) transaction."""
+        return Transaction(fn, args)
 
     # -- inbound queue -----------------------------------------------------------------------
     async def enqueue(self, message: QueueItem) -> bool:
@@ -232,12 +225,34 @@ class SqliteStore:
             lease.let_go()
 
     async def head_of(self, conversation_key: str) -> QueueEntry | None:
-        sql = "SELECT id, payload, deliveries FROM inbound_queue WHERE conv = ? ORDER BY id LIMIT 1"
-        rows = await self._run(self._tx(_fetch, sql, (conversation_key,)))
-        if not rows:
-            return None
-        entry_id, payload, deliveries = rows[0]
-        return QueueEntry(str(entry_id), decode_queue_item(payload), max(2, int(deliveries)))
+        return await self._run(self._tx(_head_row, conversation_key))
+
+    @asynccontextmanager
+    async def lock_conversation(
+        self, conversation_key: str, owner: str, start: TurnStart | None = None
+    ) -> AsyncIterator[HeldConversation]:
+        name = conversation_lock(conversation_key)
+        found: list[tuple[QueueEntry | None, TurnContext | None]] = [(None, None)]
+
+        async def acquire(_: str, token: str, ttl_s: float, owner: str, mine: str) -> bool:
+            args = (name, token, time.time(), ttl_s, owner, mine, conversation_key, start)
+            taken, head, context = await self._run(self._tx(self._lock_head, *args))
+            found[0] = (head, context)
+            return taken
+
+        async with self._locks.hold(name, owner, acquire) as lease:
+            yield HeldConversation(lease, *found[0])
+
+    def _lock_head(
+        self, conn: sqlite3.Connection, name: str, token: str, now: float, ttl_s: float,
+        owner: str, mine: str, conversation_key: str, start: TurnStart | None,
+    ) -> tuple[bool, QueueEntry | None, TurnContext | None]:  # fmt: skip
+        if not _take_lock(conn, name, token, now, ttl_s, owner, mine):
+            return False, None, None
+        head = _head_row(conn, conversation_key)
+        if start is None or head is None or head.entry_id != start.entry_id:
+            return True, head, None
+        return True, head, self._begin_turn(conn, start.ref, start.turn, start.flags, now)
 
     def _finish(
         self, conn: sqlite3.Connection, entry_id: str, lease: Lease | None,
@@ -288,6 +303,34 @@ class SqliteStore:
         assert record is not None
         return record
 
+    async def outbox_put_reply(
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float],
+        lease: Lease,
+        ref: ConversationRef,
+        turns: Sequence[Turn],
+    ) -> OutboxRecord | None:
+        payload = outbox_to_json(messages)
+        put = self._tx(self._outbox_put_reply, inbound_key, payload, dict(counters), lease, ref,
+                       tuple(turns))  # fmt: skip
+        return await self._run(put)
+
+    def _outbox_put_reply(
+        self, conn: sqlite3.Connection, key: str, payload: str, counters: dict[str, float],
+        lease: Lease, ref: ConversationRef, turns: tuple[Turn, ...],
+    ) -> OutboxRecord | None:  # fmt: skip
+        _fence(conn, lease)
+        existing = _outbox_row(conn, key)
+        if existing is not None:
+            return existing
+        if _open_ticket_row(conn, ref.key) is not None:
+            return None
+        for turn in turns:
+            self._append_turn(conn, ref, turn)
+        return self._outbox_put(conn, key, payload, counters, None)
+
     async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
         return await self._run(self._tx(_outbox_row, inbound_key))
 
@@ -311,16 +354,7 @@ class SqliteStore:
     async def _lock_acquire(
         self, name: str, token: str, ttl_s: float, owner: str, mine: str
     ) -> bool:
-        now = time.time()
-        # Free (expired), or left by our own consumer name before a restart.
-        sql = (
-            "INSERT INTO locks (name, token, expires_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET token = excluded.token, "
-            "expires_at = excluded.expires_at WHERE locks.expires_at < ? OR (? != '' "
-            "AND substr(locks.token, 1, length(?)) = ? AND substr(locks.token, 1, length(?)) != ?)"
-        )
-        args = (name, token, now + ttl_s, now, owner, owner, owner, mine, mine)
-        return await self._run(self._tx(_changed, sql, args))
+        return await self._run(self._tx(_take_lock, name, token, time.time(), ttl_s, owner, mine))
 
     async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
         sql = "UPDATE locks SET expires_at = ? WHERE name = ? AND token = ?"
@@ -359,6 +393,26 @@ class SqliteStore:
 
     async def get_conversation(self, key: str) -> Conversation | None:
         return await self._run(self._tx(_conversation_row, key))
+
+    async def begin_turn(
+        self, ref: ConversationRef, turn: Turn, flags: Sequence[str] = ()
+    ) -> TurnContext:
+        return await self._run(self._tx(self._begin_turn, ref, turn, tuple(flags), time.time()))
+
+    def _begin_turn(
+        self, conn: sqlite3.Connection, ref: ConversationRef, turn: Turn, flags: tuple[str, ...],
+        now: float,
+    ) -> TurnContext:  # fmt: skip
+        self._append_turn(conn, ref, turn)
+        values: dict[str, str | None] = {}
+        for flag in flags:
+            row = conn.execute(
+                "SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+                (flag, now),
+            ).fetchone()
+            values[flag] = str(row[0]) if row else None
+        conversation = _conversation_row(conn, ref.key)
+        return TurnContext(conversation, _open_ticket_row(conn, ref.key), values)
 
     async def purge_expired(self) -> int:
         return await self._run(self._tx(self._purge, time.time()))
@@ -525,6 +579,32 @@ def _take_token(
         (bucket, tokens, now),
     )
     return wait
+
+
+def _take_lock(
+    conn: sqlite3.Connection, name: str, token: str, now: float, ttl_s: float, owner: str,
+    mine: str,
+) -> bool:  # fmt: skip
+    """Free (expired), or left by our own consumer name before a restart: the lock is ours."""
+    sql = (
+        "INSERT INTO locks (name, token, expires_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET token = excluded.token, "
+        "expires_at = excluded.expires_at WHERE locks.expires_at < ? OR (? != '' "
+        "AND substr(locks.token, 1, length(?)) = ? AND substr(locks.token, 1, length(?)) != ?)"
+    )
+    args = (name, token, now + ttl_s, now, owner, owner, owner, mine, mine)
+    return _changed(conn, sql, args)
+
+
+def _head_row(conn: sqlite3.Connection, conversation_key: str) -> QueueEntry | None:
+    row = conn.execute(
+        "SELECT id, payload, deliveries FROM inbound_queue WHERE conv = ? ORDER BY id LIMIT 1",
+        (conversation_key,),
+    ).fetchone()
+    if row is None:
+        return None
+    entry_id, payload, deliveries = row
+    return QueueEntry(str(entry_id), decode_queue_item(payload), max(2, int(deliveries)))
 
 
 def _fence(conn: sqlite3.Connection, lease: Lease | None) -> None:

@@ -51,7 +51,13 @@ class SharedState:
         await self.store.kv_delete(_PAUSED + channel)
 
     async def is_paused(self, channel: str) -> bool:
-        return await self.store.kv_get(_PAUSED + channel) is not None
+        return await self.store.kv_get(self.paused_flag(channel)) is not None
+
+    @staticmethod
+    def paused_flag(channel: str) -> str:
+        """The key whose value (any) pauses ``channel``, for reads batched with others
+        (``Store.begin_turn``)."""
+        return _PAUSED + channel
 
     async def paused_channels(self) -> set[str]:
         return {k.removeprefix(_PAUSED) for k in await self.store.kv_scan(_PAUSED)}

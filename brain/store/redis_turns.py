@@ -1,0 +1,284 @@
+"""The Redis store's conversations and the dispatcher's combined steps (``lock_conversation``,
+``begin_turn``, ``outbox_put_reply``), over any key layout.
+
+Each combined step is one script where its keys share a slot: always on one Redis (one
+stream or several partitions), so there it costs one round trip. On a cluster a
+conversation's keys (lane tag), its open-ticket pointer (``{tickets}`` tag), the key-value
+flags (no tag) and an outbox record (its inbound key's partition) live in different slots
+(``brain.store.redis_keys``), so the steps are split there:
+
+* ``lock_conversation`` and ``begin_turn`` run their script with an in-slot placeholder for
+  the pointer and read the pointer and the flags at the same time, beside the script (still
+  one round trip of latency; the pointer is then read just before or after the script
+  rather than inside it, as the flags always were).
+* ``outbox_put_reply`` checks and renews the lock, compares the pointer, then writes the
+  outbox record on its slot and the turns on the lane's. See there for what that costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
+
+from brain.store.base import (
+    CUSTOMER_ROLE,
+    Conversation,
+    HeldConversation,
+    OutboxRecord,
+    QueueEntry,
+    Ticket,
+    Turn,
+    TurnContext,
+    TurnStart,
+    conversation_lock,
+    lease_lost,
+    outbox_to_json,
+    ref_from_json,
+    ref_to_json,
+    utcnow,
+)
+from brain.store.lease import Lease
+from brain.store.redis_queue import RedisQueue, _failures, _ms, _outbox, _pairs, _text
+from channels.base import ConversationRef, OutboundMessage
+from config.errors import StoreError
+
+_POINTER_TRIES = 5
+
+
+class RedisTurns(RedisQueue):
+    # -- key helpers -------------------------------------------------------------------------
+    def _conversation_keys(self, key: str) -> list[str]:
+        lane = conversation_lock(key)
+        return [self.layout.of_lane(lane, name, key) for name in ("conv", "convturns", "convids")]
+
+    def _ticket_key(self, ticket_id: str) -> str:
+        return self.layout.tickets("ticket", ticket_id)
+
+    def _pointer_key(self, conversation_key: str) -> str:
+        return self.layout.tickets("openticket", conversation_key)
+
+    def _context_keys(self, ref: ConversationRef) -> tuple[list[str], list[str]]:
+        """What begin_turn touches: the conversation's keys and its open-ticket pointer, and
+        the keys to read beside the script (the pointer, where it is in another slot)."""
+        keys = self._conversation_keys(ref.key)
+        pointer = self._pointer_key(ref.key)
+        if self.layout.one_slot([*keys, pointer]):
+            return [*keys, pointer], []
+        partition = self.layout.partition(conversation_lock(ref.key))
+        return [*keys, self.layout.in_partition(partition, "openticket", "-")], [pointer]
+
+    def _turn_args(self, ref: ConversationRef, turn: Turn) -> tuple[str | int, ...]:
+        limit = max(1, self.limits.history_limit)
+        return (turn.turn_id, turn.to_json(), ref_to_json(ref), utcnow().isoformat(), limit,
+                _ms(self.limits.retention_s), _customer_flag(turn))  # fmt: skip
+
+    # -- conversations -----------------------------------------------------------------------
+    async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
+        keys = self._conversation_keys(ref.key)
+        with _failures("append_turn"):
+            added = await self._script("append_turn", keys, *self._turn_args(ref, turn))
+        return bool(added)
+
+    async def get_conversation(self, key: str) -> Conversation | None:
+        meta, turns, _ = self._conversation_keys(key)
+        with _failures("get_conversation"):
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hmget(meta, ["ref", "updated_at"])
+                pipe.lrange(turns, 0, -1)
+                (ref, updated_at), rows = await pipe.execute()
+        if ref is None or updated_at is None:
+            return None
+        return Conversation(
+            key=key,
+            ref=ref_from_json(ref),
+            turns=tuple(Turn.from_json(row) for row in rows),
+            updated_at=datetime.fromisoformat(_text(updated_at)),
+        )
+
+    async def begin_turn(
+        self, ref: ConversationRef, turn: Turn, flags: Sequence[str] = ()
+    ) -> TurnContext:
+        (keys, beside), args = self._context_keys(ref), self._turn_args(ref, turn)
+        reads = [*beside, *(self._key("kv", flag) for flag in flags)]
+        with _failures("begin_turn"):
+            if reads:  # one pipeline: the flags (and maybe the pointer) are in other slots
+                row, values = await self._pipelined("begin_turn", keys, args, reads)
+            else:
+                row, values = await self._script("begin_turn", keys, *args), []
+        if beside:
+            row, values = [*row[:4], values[0]], values[1:]
+        return await self._context(ref, row, flags, values)
+
+    async def _context(
+        self, ref: ConversationRef, row: Sequence[Any], flags: Sequence[str], values: list[Any]
+    ) -> TurnContext:
+        _, ref_raw, updated_at, raws, pointer = row
+        conversation = None
+        if ref_raw is not None and updated_at is not None:
+            conversation = Conversation(
+                key=ref.key, ref=ref_from_json(ref_raw),
+                turns=tuple(Turn.from_json(raw) for raw in raws),
+                updated_at=datetime.fromisoformat(_text(updated_at)),
+            )  # fmt: skip
+        ticket = await self._open_ticket(_text(pointer)) if pointer is not None else None
+        found = {f: _text(v) if v is not None else None for f, v in zip(flags, values, strict=True)}
+        return TurnContext(conversation, ticket, found)
+
+    async def _pipelined(
+        self, name: str, keys: list[str], args: Sequence[str | float], reads: list[str]
+    ) -> tuple[Any, list[Any]]:
+        """Script ``name`` and the values of ``reads`` in one round trip: a pipeline on one
+        Redis; on a cluster (whose client refuses scripts in a pipeline, and whose MGET takes
+        one slot only) the script and one GET per key are sent at once, side by side."""
+        if isinstance(self.client, RedisCluster):
+            row, *values = await asyncio.gather(
+                self._script(name, keys, *args), *(self.client.get(key) for key in reads)
+            )
+            return row, values
+        script = self._scripts[name]
+        for attempt in range(2):
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+                pipe.mget(reads)
+                try:
+                    row, values = await pipe.execute()
+                except NoScriptError:  # the server lost its scripts (a restart): load again
+                    if attempt:
+                        raise
+                    await self.client.script_load(script.script)
+                    continue
+            return row, list(values)
+        raise AssertionError("unreachable")
+
+    # -- the dispatcher's combined steps -----------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def lock_conversation(
+        self, conversation_key: str, owner: str, start: TurnStart | None = None
+    ) -> AsyncIterator[HeldConversation]:
+        name = conversation_lock(conversation_key)
+        partition = self.layout.partition(name)
+        keys = [self._lock_key(name), self._convq_key(conversation_key),
+                self._stream_key(partition)]  # fmt: skip
+        extra: tuple[str | int, ...] = ()
+        reads: list[str] = []
+        beside: list[str] = []
+        if start is not None:
+            context_keys, beside = self._context_keys(start.ref)
+            keys += context_keys
+            _, stream_id = self.layout.locate(start.entry_id)
+            extra = (stream_id, *self._turn_args(start.ref, start.turn))
+            reads = [*beside, *(self._key("kv", flag) for flag in start.flags)]
+        found: list[tuple[QueueEntry | None, Any, list[Any]]] = [(None, None, [])]
+
+        async def acquire(_: str, token: str, ttl_s: float, owner: str, mine: str) -> bool:
+            args = (token, _ms(ttl_s), owner, mine, *extra)
+            with _failures(f"lock {name!r}"):
+                if reads:  # the flags (and maybe the pointer) live in other slots: a pipeline
+                    row, values = await self._pipelined("lock_head", keys, args, reads)
+                else:
+                    row, values = await self._script("lock_head", keys, *args), []
+            if row[0]:
+                head = self._head(partition, row[1]) if len(row) > 1 else None
+                context_row = row[2] if len(row) > 2 else None
+                if beside:  # the pointer read beside the script replaces the placeholder's
+                    if context_row is not None:
+                        context_row = [*context_row[:4], values[0]]
+                    values = values[1:]
+                found[0] = (head, context_row, values)
+            return bool(row[0])
+
+        async with self._locks.hold(name, owner, acquire) as lease:
+            head, context_row, values = found[0]
+            context = None
+            if start is not None and context_row is not None:
+                context = await self._context(start.ref, context_row, start.flags, values)
+            yield HeldConversation(lease, head, context)
+
+    async def outbox_put_reply(
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float],
+        lease: Lease,
+        ref: ConversationRef,
+        turns: Sequence[Turn],
+    ) -> OutboxRecord | None:
+        meta, history, ids = self._conversation_keys(ref.key)
+        outbox, lock = self._outbox_key(inbound_key), self._lock_key(lease)
+        stats = self._stats(None, self.layout.partition(inbound_key))
+        keys = [outbox, lock, stats, meta, history, ids, self._pointer_key(ref.key)]
+        if not self.layout.one_slot(keys):
+            return await self._put_reply_split(inbound_key, messages, counters, lease, ref, turns)
+        rows = [x for t in turns for x in (t.turn_id, t.to_json(), _customer_flag(t))]
+        fixed = (outbox_to_json(messages), _ms(self.limits.retention_s), lease.token)
+        args = (ref_to_json(ref), utcnow().isoformat(), max(1, self.limits.history_limit),
+                len(turns), *rows, *_pairs(counters))  # fmt: skip
+        expected = ""
+        for _ in range(_POINTER_TRIES):
+            with _failures("outbox_put_reply"):
+                reply = await self._script("outbox_put_reply", keys, *fixed, expected, *args)
+            if reply[0] == 0:
+                raise lease_lost(lease)
+            if reply[0] == 1:
+                record = _outbox(inbound_key, reply[1])
+                assert record is not None
+                return record
+            # The pointer names a ticket: still open (the draft is dropped) or closed since.
+            pointer = _text(reply[1])
+            if await self._open_ticket(pointer) is not None:
+                return None
+            expected = pointer
+        raise StoreError(f"the open ticket of {ref.key} keeps changing; retrying")
+
+    async def _put_reply_split(
+        self,
+        inbound_key: str,
+        messages: Sequence[OutboundMessage],
+        counters: Mapping[str, float],
+        lease: Lease,
+        ref: ConversationRef,
+        turns: Sequence[Turn],
+    ) -> OutboxRecord | None:
+        """``outbox_put_reply`` on a cluster, where its keys span slots: the lock is checked
+        and renewed (ours for a whole TTL from here), then the outbox record and the pointer
+        are read, then the record is written on its slot and the turns on the lane's.
+
+        The "pointer unchanged" check is then not atomic with the write: a ticket opened in
+        the one round trip between the pointer read and the write (by an operator, say,
+        which takes no conversation lock) lets this reply through, as it would have had it
+        been written a moment earlier. Exclusion from other workers rests on the lease's
+        margin, exactly as for a fenced channel send after ``Lease.check()``."""
+        lock = self._lock_key(lease)
+        with _failures("outbox_put_reply"):
+            await self._fence(lease, lock)
+            existing = await self.outbox_get(inbound_key)
+            if existing is not None:
+                return existing
+            pointer = await self.client.get(self._pointer_key(ref.key))
+        if pointer is not None and await self._open_ticket(_text(pointer)) is not None:
+            return None
+        record = await self.outbox_put(inbound_key, messages, counters)
+        for turn in turns:  # usually one
+            await self.append_turn(ref, turn)
+        return record
+
+    # -- tickets (what the steps above read) -------------------------------------------------
+    async def get_ticket(self, ticket_id: str) -> Ticket | None:
+        with _failures("get_ticket"):
+            raw = await self.client.get(self._ticket_key(ticket_id))
+        return Ticket.from_json(raw) if raw is not None else None
+
+    async def _open_ticket(self, ticket_id: str) -> Ticket | None:
+        """The ticket an open-ticket pointer names, if it is still open."""
+        ticket = await self.get_ticket(ticket_id)
+        return ticket if ticket is not None and ticket.is_open else None
+
+
+def _customer_flag(turn: Turn) -> str:
+    return "1" if turn.role == CUSTOMER_ROLE else "0"
