@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -50,6 +51,7 @@ from brain.store.lease import Lease, LeaseLocks
 from channels.base import (
     Author,
     ConversationRef,
+    LogEntry,
     OutboundMessage,
     QueueItem,
     decode_queue_item,
@@ -230,6 +232,23 @@ _SCRIPTS = {
         end
         if #ARGV > last then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
         return {1, redis.call('HMGET', KEYS[1], unpack(fields))}""",
+    # KEYS: entries (zset scored by number, member [id, value]), id -> number hash, counter.
+    # ARGV: entry id, value, retention ms, topic channel ('' = none), the log's name.
+    "log_append": """
+        local seq = redis.call('HGET', KEYS[2], ARGV[1])
+        if seq then
+          local found = redis.call('ZRANGEBYSCORE', KEYS[1], seq, seq)
+          return {tonumber(seq), found[1] or false, 0}
+        end
+        seq = redis.call('INCR', KEYS[3])
+        local member = cjson.encode({ARGV[1], ARGV[2]})
+        redis.call('ZADD', KEYS[1], seq, member)
+        redis.call('HSET', KEYS[2], ARGV[1], seq)
+        for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[3]) end
+        if ARGV[4] ~= '' then
+          redis.call('PUBLISH', ARGV[4], cjson.encode({ARGV[5], seq, ARGV[1], ARGV[2]}))
+        end
+        return {seq, false, 1}""",
 }
 # fmt: on
 
@@ -801,6 +820,55 @@ class RedisStore:
 
     def _stats(self, day: date | None) -> str:
         return self._key("stats", (day or today()).isoformat())
+
+    # -- append-only logs ----------------------------------------------------------------------
+    def _log_keys(self, log: str) -> list[str]:
+        return [self._key("log", log), self._key("logids", log), self._key("logseq", log)]
+
+    async def log_append(
+        self, log: str, entry_id: str, value: str, topic: str | None = None
+    ) -> tuple[LogEntry, bool]:
+        channel = self._key("logfeed", topic) if topic is not None else ""
+        args = (entry_id, value, _ms(self.limits.retention_s), channel, log)
+        with _failures("log append"):
+            seq, member, added = await self._script("log_append", self._log_keys(log), *args)
+        stored = json.loads(member)[1] if member else value
+        return LogEntry(log, int(seq), entry_id, stored), bool(added)
+
+    async def log_read(self, log: str, after: int = 0, limit: int = 100) -> list[LogEntry]:
+        key = self._key("log", log)
+        with _failures("log read"):
+            rows = await self.client.zrangebyscore(key, f"({after}", "+inf", start=0, num=limit,
+                                                   withscores=True)  # fmt: skip
+        entries = []
+        for member, score in cast("list[tuple[bytes, float]]", rows):
+            entry_id, value = json.loads(member)
+            entries.append(LogEntry(log, int(score), entry_id, value))
+        return entries
+
+    async def log_follow(self, topic: str) -> AsyncIterator[LogEntry]:
+        # Pub/sub delivers to whoever listens at the time, so a lost connection is a gap the
+        # follower is told of (it re-reads the logs it cares about).
+        channel = self._key("logfeed", topic)
+        subscribed_before = False
+        while not self._closed:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                if subscribed_before:
+                    yield LogEntry("", 0, "", "")
+                subscribed_before = True
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    log, seq, entry_id, value = json.loads(message["data"])
+                    yield LogEntry(log, int(seq), entry_id, value)
+            except (RedisError, OSError) as err:
+                logger.warning("following %s: %s; subscribing again in 1 s", channel, err)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 @contextlib.contextmanager
