@@ -9,7 +9,9 @@ and sends ``--rate`` messages per second spread over the sessions (each a questi
 packaged FAQ, with a fresh client id) for ``--seconds``. Latency is measured per message from
 just before the frame is sent to the reply frame that answers it (``in_reply_to``).
 
-Run: ``python bench/web.py [--sessions 1000] [--rate 200] [--seconds 30]``. The bot's CPU time
+Run: ``python bench/web.py [--sessions 1000] [--rate 200] [--seconds 30] [--redis] [--gc]``
+(``--redis``: the bot's store on a redis-server of its own; ``--gc``: the bot's garbage
+collections, recorded by ``bench/gc_watch.py``). The bot's CPU time
 per message (``/proc/<pid>/stat`` over the sending phase) and the machine's load average are
 printed too: on a shared machine the latency tail depends on them. The last line printed is
 one JSON object with ``ws_sessions``, ``ws_p99_ms``, ``ws_rss_mb`` (and more).
@@ -29,14 +31,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
+# Run as a script, this folder comes first on sys.path, and its email.py (the email bench)
+# would shadow the standard library's email package, which aiohttp imports.
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
 
 from brain.knowledge import KnowledgeBase  # noqa: E402
 from config.settings import PACKAGED_KNOWLEDGE_DIR  # noqa: E402
-from tests.servers import free_port, wait_for_port  # noqa: E402
+from tests.servers import free_port, start_redis, wait_for_port  # noqa: E402
 
 ADMIN_KEY = "bench-admin-key-0123456789"
 
@@ -159,6 +164,12 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=200.0, help="messages per second")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="run the bot under cProfile and write its stats here")  # fmt: skip
+    parser.add_argument("--redis", action="store_true",
+                        help="the bot on a redis-server of its own instead of SQLite")  # fmt: skip
+    parser.add_argument("--gc", action="store_true",
+                        help="record the bot's collections (bench/gc_watch.py)")  # fmt: skip
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
@@ -169,7 +180,16 @@ def main() -> None:
                 "FRONTDESK_WEB__RATE_LIMIT_PER_MINUTE": "10000000",
                 "FRONTDESK_DISPATCH__MAX_CONCURRENCY": "64",
                 "FRONTDESK_OBSERVABILITY__LOG_LEVEL": "WARNING"}  # fmt: skip
-        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=data, env=env)
+        profile = ["-m", "cProfile", "-o", str(args.profile.resolve())] if args.profile else []
+        gc_file = Path(data) / "gc.json"
+        if args.gc:
+            command = [sys.executable, str(ROOT / "bench" / "gc_watch.py"), str(gc_file), "run"]
+        else:
+            command = [sys.executable, *profile, "-m", "bot.cli", "run"]
+        redis = start_redis(Path(data) / "redis") if args.redis else None
+        if redis is not None:
+            env["FRONTDESK_STORE__REDIS_URL"] = redis.url
+        bot = subprocess.Popen(command, cwd=data, env=env)
         try:
             wait_for_port(port, 120.0)
             idle_mb, _ = peak_rss_mb(bot.pid)
@@ -178,9 +198,13 @@ def main() -> None:
         finally:
             bot.terminate()
             bot.wait(30)
+            if redis is not None:
+                redis.stop()
+        collections = json.loads(gc_file.read_text()) if args.gc else None
     lat = result.pop("latencies")
     figures = {
         "ws_sessions": args.sessions,
+        "store": "redis" if args.redis else "sqlite",
         "ws_p50_ms": round(percentile(lat, 50), 1) if lat else None,
         "ws_p99_ms": round(percentile(lat, 99), 1) if lat else None,
         "ws_max_ms": round(max(lat), 1) if lat else None,
@@ -196,6 +220,8 @@ def main() -> None:
         "bot_cpu_ms_per_msg": round(result["cpu_ms"], 2),
         "load_average": round(os.getloadavg()[0], 2),
     }
+    if collections is not None:
+        figures["gc"] = collections
     for key, value in figures.items():
         print(f"{key:>14}: {value}")
     print(json.dumps(figures))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from typing import Any, TextIO
@@ -27,6 +28,7 @@ from config.settings import Settings
 logger = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 30.0
+GC_YOUNG_THRESHOLD = 10_000
 
 
 class App:
@@ -64,6 +66,7 @@ class App:
             stack.push_async_callback(parts.scheduler.stop)
             await self._start_adapters(parts, stack)
             self._install_signal_handlers(parts.reloader)
+            settle_heap()
             await self._wait_until_done(list(parts.channels), dispatcher, worker)
 
     async def _start_adapters(self, parts: Parts, stack: contextlib.AsyncExitStack) -> None:
@@ -128,6 +131,23 @@ class App:
 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, reload)
+
+
+def settle_heap() -> None:
+    """What start-up built (knowledge base, classifier, SDK and library modules: most of the
+    heap) lives as long as the process. Frozen, it is out of the cyclic collector's sight, so
+    a full collection walks only what requests allocate: 100-500 ms pauses otherwise, which
+    every message in flight waits out. Reference counting still frees frozen objects; only
+    cycles among them (an old knowledge base after a reload) are kept.
+
+    The young generation's threshold goes from 700 to ``GC_YOUNG_THRESHOLD`` container
+    allocations: with 1,000 open WebSockets (about 100,000 live objects) the default made a
+    full collection every 5-8 s under load; most request objects die by reference count
+    before a young collection ever sees them."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 async def _all_finished(channels: list[FiniteChannel]) -> None:

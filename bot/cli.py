@@ -116,6 +116,9 @@ def _main(argv: Sequence[str] | None) -> int:
     desk_command = getattr(args, "desk_command_run", None)
     if desk_command is not None:
         return _guarded(lambda: asyncio.run(_with_desk(desk_command, args, settings)))
+    store_command = getattr(args, "store_command", None)
+    if store_command is not None:
+        return _guarded(lambda: asyncio.run(_with_store(store_command, args, settings)))
     platform_command = getattr(args, "platform_command", None)
     if platform_command is not None:
         return _guarded(lambda: int(platform_command(args, settings)))
@@ -131,6 +134,18 @@ async def _with_desk(command: Any, args: argparse.Namespace, settings: Settings)
     await store.open()
     try:
         return int(await command(args, build_hub(settings, store, live=False)))
+    finally:
+        await store.close()
+
+
+async def _with_store(command: Any, args: argparse.Namespace, settings: Settings) -> int:
+    """Run a platform's command on the store the running bot uses (``frontdesk api-key``)."""
+    from bot.wiring import build_store  # noqa: PLC0415  (heavy)
+
+    store = build_store(settings)
+    await store.open()
+    try:
+        return int(await command(args, store))
     finally:
         await store.close()
 

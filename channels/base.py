@@ -485,6 +485,19 @@ class SharedStorage(Protocol):
     def lock(self, name: str) -> AbstractAsyncContextManager[object]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One entry of a store's append-only log (``Store.log_append``): its number in the log
+    (1, 2, ...), its id (unique in the log) and the value the writer gave. ``log`` names the
+    log; an entry with an empty ``log`` from ``log_follow`` means "entries may have been
+    missed here": a follower re-reads what it needs."""
+
+    log: str
+    seq: int
+    entry_id: str
+    value: str
+
+
 @runtime_checkable
 class StoreBound(Protocol):
     """An adapter capability: ``use_store`` receives the bot's store before it connects."""

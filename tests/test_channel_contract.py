@@ -38,7 +38,7 @@ class Harness:
     inbox: Inbox
     limit: int  # the platform's message size limit, in characters
     deliver_twice: Callable[[], Awaitable[None]]  # one platform event, delivered two times
-    received: Callable[[], list[str]]  # texts that reached the platform, in order
+    received: Callable[[], Awaitable[list[str]]]  # texts that reached the platform, in order
     reachable: ConversationRef  # a conversation the adapter can deliver to
     foreign: ConversationRef  # one it can never deliver to
 
@@ -53,8 +53,11 @@ async def fake_harness() -> AsyncIterator[Harness]:
         await channel.inject(message)
         await channel.inject(message)
 
-    yield Harness(channel, inbox, 500, twice, lambda: [m.text for m in channel.sent],
-                  message.ref, ConversationRef("slack", "C1"))  # fmt: skip
+    async def received() -> list[str]:
+        return [m.text for m in channel.sent]
+
+    yield Harness(channel, inbox, 500, twice, received, message.ref,
+                  ConversationRef("slack", "C1"))  # fmt: skip
     await channel.stop()
 
 
@@ -71,7 +74,7 @@ async def terminal_harness() -> AsyncIterator[Harness]:
         for _ in range(2):
             await inbox(channel.to_inbound("where is my order?", number=1))
 
-    def received() -> list[str]:
+    async def received() -> list[str]:
         messages: list[str] = []
         for line in stdout.getvalue().splitlines():
             if line.startswith("frontdesk> "):
@@ -113,7 +116,7 @@ async def slack_harness() -> AsyncIterator[Harness]:
                 status, _ = await post(url, body, headers)
                 assert status == 200
 
-        def received() -> list[str]:
+        async def received() -> list[str]:
             return [str(params.get("text")) for _, _, params in fake.posted]
 
         yield Harness(channel, inbox, MAX_CHUNK + 100, twice, received,
@@ -143,7 +146,7 @@ async def discord_harness() -> AsyncIterator[Harness]:
                 await fake.dispatch("MESSAGE_CREATE", payload)
                 await fake.wait_for(lambda n=count: len(inbox.messages) >= n)
 
-        def received() -> list[str]:
+        async def received() -> list[str]:
             return [str(m.get("content")) for m in fake.sent]
 
         yield Harness(channel, inbox, MAX_CHARS, twice, received,
@@ -159,6 +162,8 @@ async def web_harness() -> AsyncIterator[Harness]:
 
     from aiohttp.test_utils import TestClient, TestServer
 
+    from brain.store.base import StoreLimits
+    from brain.store.sqlite import SqliteStore
     from channels.web import build
     from channels.web.connection import build_app
     from config.settings import Settings, WebSettings
@@ -166,9 +171,13 @@ async def web_harness() -> AsyncIterator[Harness]:
     # The web has no message size limit of its own: a reply is one history entry, whole.
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(web=WebSettings(enabled=True), store={"data_dir": Path(data)})
-        ctx = build(settings).server.ctx
+        store = SqliteStore(Path(data) / "state.db", limits=StoreLimits())
+        await store.open()
+        adapter = build(settings)
+        adapter.use_store(store)
+        ctx = adapter.server.ctx
         channel, inbox = ctx.channel, Inbox()
-        ctx.store.open()
+        await ctx.open()
         await channel.start(inbox)
         client = TestClient(TestServer(build_app(ctx)))
         await client.start_server()
@@ -182,14 +191,15 @@ async def web_harness() -> AsyncIterator[Harness]:
                 resp = await client.post(path, json=body, headers=headers)
                 assert resp.status == 202
 
-        def received() -> list[str]:
-            return [m["text"] for m in ctx.store.messages(opened["id"]) if m["role"] != "customer"]
+        async def received() -> list[str]:
+            found = await ctx.store.messages(opened["id"])
+            return [m["text"] for m in found if m["role"] != "customer"]
 
         reachable, foreign = ConversationRef("web", opened["id"]), ConversationRef("web", "wc_x")
         yield Harness(channel, inbox, 1_000_000, twice, received, reachable, foreign)
         await channel.stop()
         await client.close()
-        ctx.store.close()
+        await store.close()
 
 
 async def email_harness() -> AsyncIterator[Harness]:
@@ -214,7 +224,7 @@ async def email_harness() -> AsyncIterator[Harness]:
         await channel.accept(raw, "uid:1:1")
         await channel.accept(raw, "uid:1:1")
 
-    def received() -> list[str]:
+    async def received() -> list[str]:
         return [str(m.get_body(("plain",)).get_content()).strip()  # type: ignore[union-attr]
                 for m in smtp.sink.messages]  # fmt: skip
 
@@ -262,14 +272,14 @@ async def test_the_same_event_twice_has_one_stable_id(harness: Harness) -> None:
 async def test_sending_to_a_foreign_conversation_is_refused(harness: Harness) -> None:
     with pytest.raises(DeliveryRefused):
         await harness.channel.send(OutboundMessage(ref=harness.foreign, text="hello"))
-    assert harness.received() == []
+    assert (await harness.received()) == []
 
 
 async def test_long_text_is_split_within_the_limit_and_nothing_is_lost(harness: Harness) -> None:
     paragraphs = [f"Paragraph {i}: " + "word " * 120 for i in range(12)]
     text = "\n\n".join(p.strip() for p in paragraphs)
     await harness.channel.send(OutboundMessage(ref=harness.reachable, text=text))
-    parts = harness.received()
+    parts = await harness.received()
     assert len(parts) >= (2 if len(text) > harness.limit else 1)
     assert all(len(part) <= harness.limit for part in parts)
     assert _words(" ".join(parts)) == _words(text)
@@ -298,6 +308,6 @@ async def test_a_splitting_channel_posts_each_recorded_part_once(harness: Harnes
     assert len({p.message_id for p in parts}) == len(parts)
     for number, part in enumerate(parts, start=1):
         await channel.send(part)  # what the outbox does, one recorded part at a time
-        assert len(harness.received()) == number
-    assert all(len(text) <= harness.limit for text in harness.received())
-    assert _words(" ".join(harness.received())).count("word") == text.count("word")
+        assert len(await harness.received()) == number
+    assert all(len(text) <= harness.limit for text in (await harness.received()))
+    assert _words(" ".join(await harness.received())).count("word") == text.count("word")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 import string
+import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from brain.handler import Brain
 from brain.knowledge import MAX_CORRECTIONS, KnowledgeBase
@@ -16,6 +20,7 @@ from brain.store.sqlite import SqliteStore
 from channels.base import Author, ConversationRef, InboundMessage
 from config.settings import PACKAGED_KNOWLEDGE_DIR
 from tests.conftest import BrainFactory
+from tests.web_bot import HookReceiver, running_bot, web_settings
 
 NORMAL = "where is my order"
 
@@ -94,3 +99,35 @@ async def test_gibberish_does_not_delay_other_conversations(
         assert statistics.median(beside) < 8 * typical, (beside, alone)
     finally:
         await store.close()
+
+
+async def test_the_web_channel_runs_no_sql_on_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Widget, API and webhooks end to end: every SQL statement (the web channel's state and
+    its webhook queue are on the bot's store) runs on the store's thread, never the loop's."""
+    threads: set[int] = set()
+
+    def trace(_sql: str) -> None:
+        threads.add(threading.get_ident())
+
+    async with HookReceiver() as receiver:
+        settings = web_settings(tmp_path / "data", monkeypatch,
+                                WEB__WEBHOOKS=f"{receiver.url} whsec-0123456789")  # fmt: skip
+        async with running_bot(settings) as bot:
+            store = bot.parts.dispatcher.store
+            assert isinstance(store, SqliteStore) and store._conn is not None
+            store._conn.set_trace_callback(trace)
+            conv, token = await bot.conversation()
+            ws = await bot.client.ws_connect(f"/api/v1/ws?token={token}")
+            await ws.receive(timeout=5)  # hello
+            await ws.send_str(json.dumps({"type": "message", "text": NORMAL, "client_id": "1"}))
+            while json.loads((await ws.receive(timeout=15)).data).get("type") != "message":
+                pass
+            path = f"/api/v1/conversations/{conv}/messages"
+            await bot.call("GET", path, token, expect=200)
+            await bot.call("POST", f"/api/v1/conversations/{conv}/escalate", token,
+                           json_body={"reason": "please"}, expect=201)  # fmt: skip
+            await receiver.until(lambda: len(receiver.requests) >= 2)
+            await ws.close()
+    assert threads and threading.get_ident() not in threads

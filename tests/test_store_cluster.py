@@ -72,9 +72,10 @@ async def test_one_messages_path_stays_on_one_slot(cluster_store: RedisStore) ->
     assert len({key_slot(k.encode()) for k in ticket_keys}) == 1
 
 
-async def test_the_combined_steps_run_on_the_lanes_slot(cluster_store: RedisStore) -> None:
+async def test_the_combined_steps_and_logs_run_on_one_slot(cluster_store: RedisStore) -> None:
     """lock_conversation's and begin_turn's scripts get an in-slot placeholder for the
-    open-ticket pointer (tag {tickets}), which is read beside them."""
+    open-ticket pointer (tag {tickets}), which is read beside them; a log's keys share a
+    slot whatever its name."""
     store = cluster_store
     for n in range(20):
         ref = ConversationRef(channel="slack", conversation_id=f"C{n}", workspace_id="T1")
@@ -87,6 +88,9 @@ async def test_the_combined_steps_run_on_the_lanes_slot(cluster_store: RedisStor
         ticket, _ = await store.open_ticket(ref, Author(id="U1"), ["human_requested"], "help")
         context = await store.begin_turn(ref, Turn(f"t{n}", "customer", "hi"), ["x"])
         assert context.open_ticket == ticket and dict(context.flags) == {"x": None}
+    log_keys = store._log_keys("web:{odd}name")
+    assert len({key_slot(k.encode()) for k in log_keys}) == 1, log_keys
+    assert (await store.log_append("web:{odd}name", "m1", "x"))[1]
 
 
 async def test_partitions_spread_over_every_node(
@@ -162,6 +166,7 @@ async def test_partitions_on_one_redis_take_over_a_drained_single_layout(
     await single.append_turn(message.ref, Turn("t1", "customer", "where is my order"))
     await single.outbox_put("k1", [])
     await single.incr("answered", 2)
+    await single.log_append("web:c9", "m1", "hello")
     await single.close()
 
     four = RedisStore.from_url(redis_server.url, limits=limits, namespace=namespace, partitions=4)
@@ -171,6 +176,9 @@ async def test_partitions_on_one_redis_take_over_a_drained_single_layout(
     assert conversation is not None and conversation.turns[0].text == "where is my order"
     assert await four.outbox_get("k1") is not None
     assert (await four.counters())["answered"] == 2
+    assert [e.value for e in await four.log_read("web:c9")] == ["hello"]
+    entry, added = await four.log_append("web:c9", "m2", "again")
+    assert added and entry.seq == 2  # the log's counter moved with it
     again, created = await four.open_ticket(_message("C10", "1").ref, message.author, ["x"], "s")
     assert created and again.id == "T-2"  # the sequence moved too
     await four.close()

@@ -559,3 +559,50 @@ async def test_sqlite_file_from_an_older_version_gains_the_new_outbox_columns(
     record = await store.outbox_get("k1")
     assert record is not None and record.failures == 1 and not record.dead
     await store.close()
+
+
+async def test_log_numbers_entries_and_keeps_the_first_of_an_id(store: Store) -> None:
+    first, added = await store.log_append("web:c1", "m1", '{"text": "hi"}')
+    assert (first.seq, first.entry_id, added) == (1, "m1", True)
+    again, added = await store.log_append("web:c1", "m1", '{"text": "other"}')
+    assert (again.seq, again.value, added) == (1, '{"text": "hi"}', False)
+    results = await asyncio.gather(*(store.log_append("web:c1", f"m{i}", str(i))
+                                     for i in range(2, 12)))  # fmt: skip
+    assert sorted(e.seq for e, _ in results) == list(range(2, 12))
+    other, _ = await store.log_append("web:c2", "m1", "x")
+    assert other.seq == 1
+    entries = await store.log_read("web:c1", after=3, limit=4)
+    assert [e.seq for e in entries] == [4, 5, 6, 7]
+    assert all(e.log == "web:c1" for e in entries)
+    last = await store.log_read("web:c1", after=10)
+    assert [e.seq for e in last] == [11] and last[0].entry_id.startswith("m")
+    assert await store.log_read("web:none") == []
+
+
+async def test_log_followers_hear_appends_from_another_instance(
+    store_factory: StoreFactory,
+) -> None:
+    writer, reader = store_factory(), store_factory()
+    await writer.open()
+    await reader.open()
+    follower, own = reader.log_follow("web"), writer.log_follow("web")
+    try:
+        first = asyncio.ensure_future(anext(follower))
+        own_first = asyncio.ensure_future(anext(own))
+        await asyncio.sleep(0.3)  # subscribed before the append
+        await writer.log_append("web:a", "m1", "one", topic="web")
+        await writer.log_append("web:quiet", "m1", "unheard")  # no topic: not followed
+        await writer.log_append("web:b", "m1", "two", topic="web")
+        await writer.log_append("web:b", "m1", "two again", topic="web")  # not added: silent
+        heard = [await asyncio.wait_for(first, 5), await asyncio.wait_for(anext(follower), 5)]
+        mine = [await asyncio.wait_for(own_first, 5), await asyncio.wait_for(anext(own), 5)]
+        assert mine == heard  # the writer's own follower hears them too
+        assert [(e.log, e.seq, e.value) for e in heard] == [
+            ("web:a", 1, "one"),
+            ("web:b", 1, "two"),
+        ]
+    finally:
+        await follower.aclose()
+        await own.aclose()
+        await writer.close()
+        await reader.close()

@@ -55,6 +55,27 @@ async def test_chat_with_wait_history_and_one_reply_per_idempotency_key(bot: Web
     assert counters.get("duplicates_dropped") == 1 and counters.get("messages_sent") == 1
 
 
+async def test_an_idempotency_key_reused_for_another_text_is_refused(bot: WebBot) -> None:
+    conv, token = await bot.conversation()
+    path = f"/api/v1/conversations/{conv}/messages"
+    headers = {"Idempotency-Key": "k-1"}
+    _, first, _ = await bot.call("POST", path, token, json_body={"text": RETURN_QUESTION},
+                                 headers=headers, expect=202)  # fmt: skip
+    _, problem, resp_headers = await bot.call(
+        "POST", f"{path}?wait=1", token, json_body={"text": "Where is my order?"},
+        headers=headers, expect=409)  # fmt: skip
+    assert resp_headers["Content-Type"].startswith("application/problem+json")
+    assert problem["title"] == "Idempotency-Key already used for another message"
+    # The same body under the same key is still a plain retry.
+    _, again, _ = await bot.call("POST", path, token, json_body={"text": RETURN_QUESTION},
+                                 headers=headers)  # fmt: skip
+    assert again["message_id"] == first["message_id"]
+    await bot.parts.dispatcher.drain()
+    _, history, _ = await bot.call("GET", path, token, expect=200)
+    assert [m["text"] for m in history["messages"] if m["role"] == "customer"] == [RETURN_QUESTION]
+    assert [m["role"] for m in history["messages"]] == ["customer", "bot"]
+
+
 async def test_without_wait_the_message_is_accepted_and_the_reply_lands_in_history(
     bot: WebBot,
 ) -> None:
@@ -175,22 +196,24 @@ async def test_api_key_created_on_the_command_line_works(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = web_settings(tmp_path / "data", monkeypatch, WEB__API_KEYS="")
-    out = io.StringIO()
-    with redirect_stdout(out):
-        assert main(["api-key", "create", "--scope", "admin", "--label", "crm"]) == 0
-    key = out.getvalue().strip()
+
+    async def cli(*args: str) -> str:
+        # The CLI runs its own event loop (and store connection), like another process.
+        out = io.StringIO()
+        with redirect_stdout(out):
+            assert await asyncio.to_thread(main, list(args)) == 0
+        return out.getvalue()
+
+    key = (await cli("api-key", "create", "--scope", "admin", "--label", "crm")).strip()
     assert key.startswith("fd_admin_")
-    assert key not in (tmp_path / "data" / "web.db").read_bytes().decode("latin-1")
+    for file in (tmp_path / "data").iterdir():
+        assert key not in file.read_bytes().decode("latin-1"), file
     async with running_bot(settings) as bot:
         await bot.call("GET", "/api/v1/stats?days=1", key, expect=200)
         await bot.call("GET", "/api/v1/stats?days=1", key[:-1], expect=401)
-        out = io.StringIO()
-        with redirect_stdout(out):
-            assert main(["api-key", "list"]) == 0
-        listed = out.getvalue().split()
+        listed = (await cli("api-key", "list")).split()
         assert listed[1:2] == ["admin"] and "crm" in listed
-        with redirect_stdout(io.StringIO()):
-            assert main(["api-key", "revoke", listed[0]]) == 0
+        await cli("api-key", "revoke", listed[0])
         await bot.call("GET", "/api/v1/stats?days=1", key, expect=401)  # at once
 
 

@@ -3,6 +3,7 @@ conversation, from the durable queue; ticket events from the desk path."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -12,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from brain.store.base import TicketStatus
+from brain.store.base import Store, TicketStatus
 from channels.base import Author, BotEvent, DeskAction, DeskEvent, Role
 from channels.web.customers import ref_for
-from channels.web.store import WebStore
+from channels.web.hookqueue import HookQueue
 from channels.web.webhooks import Webhooks
+from tests.conftest import StoreFactory
 from tests.web_bot import HookReceiver, running_bot, web_settings
 
 SECRET = "whsec-test-0123456789"
@@ -65,6 +67,9 @@ async def test_bot_events_are_signed_and_cover_the_ticket_life(
             kinds = ["message.created", "message.created", "ticket.escalated", "ticket.claimed",
                      "ticket.resolved"]  # fmt: skip
             await receiver.until(lambda: len(receiver.requests) >= 8)
+            # The widget shows the hand-off with the agent's name.
+            handoffs = [m for m in await bot.adapter.server.ctx.store.messages(conv)
+                        if m["kind"] == "handoff"]  # fmt: skip
     got = events(receiver)
     assert [e["type"] for e in got if e["type"] != "message.created"] == kinds[2:]
     # 2 answers, the claim and resolve notes, the CSAT question
@@ -76,9 +81,17 @@ async def test_bot_events_are_signed_and_cover_the_ticket_life(
     claimed = next(e for e in got if e["type"] == "ticket.claimed")
     assert claimed["data"]["ticket"]["agent_name"] == "Alice"
     assert claimed["conversation"] == {**claimed["conversation"], "channel": "web", "id": conv}
-    # The widget shows the hand-off with the agent's name.
-    handoffs = [m for m in bot.adapter.server.ctx.store.messages(conv) if m["kind"] == "handoff"]
     assert [m["text"] for m in handoffs] == ["Alice from support joined"]
+
+
+async def settled(store: HookQueue, states: dict[str, int], within_s: float = 5.0) -> bool:
+    """The receiver answered; the queue records it a moment later."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while await store.states() != states:
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
 
 
 def event(n: int, conversation: str = "c1") -> BotEvent:
@@ -86,73 +99,99 @@ def event(n: int, conversation: str = "c1") -> BotEvent:
                     {"message": {"text": f"reply {n}"}}, datetime.now(UTC))  # fmt: skip
 
 
-async def test_retried_after_a_500_in_order_and_durable(tmp_path: Path) -> None:
+def queue_on(store: Store) -> HookQueue:
+    """The queue on the bot's store (``store``: SQLite or a real redis-server)."""
+    queue = HookQueue()
+    queue.use(store)
+    return queue
+
+
+async def test_retried_after_a_500_in_order_and_durable(store: Store) -> None:
     async with HookReceiver() as receiver:
         receiver.fail = 2  # the first two requests get a 500
-        store = WebStore(tmp_path / "web.db")
-        store.open()
-        hooks = Webhooks(store, [(receiver.url, SECRET)], retry_s=0.05)
+        queue = queue_on(store)
+        hooks = Webhooks(queue, [(receiver.url, SECRET)], retry_s=0.05)
         for n in range(3):
-            hooks.queue(event(n))
-        hooks.queue(event(0))  # raised again after a crash: the same id is queued once
+            await hooks.queue(event(n))
+        await hooks.queue(event(0))  # raised again after a crash: the same id is queued once
         await hooks.start()
         await receiver.until(lambda: len(receiver.requests) >= 5)
+        assert await settled(queue, {"delivered": 3})
         await hooks.stop()
-        assert store.hook_states() == {"delivered": 3}
-        store.close()
     ids = [h["Frontdesk-Event-Id"] for h, _ in receiver.requests]
     # The first event failed twice and was retried with the same id; the later ones waited.
     assert ids == ["ev-c1-0", "ev-c1-0", "ev-c1-0", "ev-c1-1", "ev-c1-2"]
 
 
-async def test_conversations_do_not_wait_for_each_other(tmp_path: Path) -> None:
+async def test_conversations_do_not_wait_for_each_other(store: Store) -> None:
     async with HookReceiver() as receiver:
-        store = WebStore(tmp_path / "web.db")
-        store.open()
-        hooks = Webhooks(store, [(receiver.url, SECRET)], retry_s=30.0)
+        queue = queue_on(store)
+        hooks = Webhooks(queue, [(receiver.url, SECRET)], retry_s=30.0)
         receiver.fail = 1
-        hooks.queue(event(0, "c1"))
+        await hooks.queue(event(0, "c1"))
         await hooks.start()
         await receiver.until(lambda: len(receiver.requests) >= 1)  # c1 now backs off 30 s
-        hooks.queue(event(0, "c2"))
+        await hooks.queue(event(0, "c2"))
         await receiver.until(lambda: len(receiver.requests) >= 2)
+        assert await settled(queue, {"delivered": 1, "pending": 1})
         await hooks.stop()
-        assert store.hook_states() == {"delivered": 1, "pending": 1}
-        store.close()
 
 
-async def test_pending_events_survive_a_restart(tmp_path: Path) -> None:
-    store = WebStore(tmp_path / "web.db")
-    store.open()
-    Webhooks(store, [("http://127.0.0.1:9/hook", SECRET)]).queue(event(1))
-    store.close()  # the process stops before delivering
+async def test_pending_events_survive_a_restart(store_factory: StoreFactory) -> None:
     async with HookReceiver() as receiver:
-        store = WebStore(tmp_path / "web.db")
-        store.open()
-        # Same subscriber list as before, now reachable at a new address: re-point it.
-        store.db.execute("UPDATE hooks SET subscriber = ?", (receiver.url,))
-        hooks = Webhooks(store, [(receiver.url, SECRET)], retry_s=0.05)
-        await hooks.start()
-        await receiver.until(lambda: len(receiver.requests) >= 1)
-        await hooks.stop()
-        assert store.hook_states() == {"delivered": 1}
-        store.close()
+        before = store_factory()
+        await before.open()
+        await Webhooks(queue_on(before), [(receiver.url, SECRET)]).queue(event(1))
+        await before.close()  # the process stops before delivering
+        after = store_factory()  # the next start, or another replica
+        await after.open()
+        try:
+            queue = queue_on(after)
+            hooks = Webhooks(queue, [(receiver.url, SECRET)], retry_s=0.05)
+            await hooks.start()
+            await receiver.until(lambda: len(receiver.requests) >= 1)
+            assert await settled(queue, {"delivered": 1})
+            await hooks.stop()
+        finally:
+            await after.close()
     assert events(receiver)[0]["id"] == "ev-c1-1"
 
 
-async def test_a_subscriber_down_for_good_does_not_block_the_rest(tmp_path: Path) -> None:
+async def test_replicas_send_each_event_once_in_order(store_factory: StoreFactory) -> None:
+    """Two replicas raise events of one conversation, both run a sender: one sends (the
+    other waits for the lock), every event once, in the order they were raised."""
+    async with HookReceiver() as receiver:
+        stores = [store_factory(), store_factory()]
+        for opened in stores:
+            await opened.open()
+        try:
+            replicas = [Webhooks(queue_on(s), [(receiver.url, SECRET)], retry_s=0.05)
+                        for s in stores]  # fmt: skip
+            for hooks in replicas:
+                await hooks.start()
+            for n in range(6):
+                await replicas[n % 2].queue(event(n))
+            await receiver.until(lambda: len(receiver.requests) >= 6)
+            assert await settled(replicas[0].store, {"delivered": 6})
+            for hooks in replicas:
+                await hooks.stop()
+        finally:
+            for opened in stores:
+                await opened.close()
+    assert [e["id"] for e in events(receiver)] == [f"ev-c1-{n}" for n in range(6)]
+
+
+async def test_a_subscriber_down_for_good_does_not_block_the_rest(store: Store) -> None:
     async with HookReceiver() as receiver:
         receiver.fail = 100
-        store = WebStore(tmp_path / "web.db")
-        store.open()
-        hooks = Webhooks(store, [(receiver.url, SECRET)], max_attempts=2, retry_s=0.05)
-        hooks.queue(event(0))
-        hooks.queue(event(1))
+        queue = queue_on(store)
+        hooks = Webhooks(queue, [(receiver.url, SECRET)], max_attempts=2, retry_s=0.05)
+        await hooks.queue(event(0))
+        await hooks.queue(event(1))
         await hooks.start()
         await receiver.until(lambda: len(receiver.requests) >= 4)
+        assert await settled(queue, {"failed": 2})
         await hooks.stop()
-        assert store.hook_states() == {"failed": 2}
-        store.close()
 
 
 class BrokenSink:

@@ -55,11 +55,16 @@ async def test_live_reply_resume_and_one_answer_per_client_id(bot: WebBot) -> No
     ack = json.loads((await ws.receive(timeout=5)).data)
     assert ack["type"] == "ack" and ack["message"]["id"] == answer["id"] - 1
     assert ack["typing"] is False
+    # The same client id with another text is refused, not taken for the first message.
+    await ws.send_str(json.dumps({**frame, "text": "Where is my order?"}))
+    refused = json.loads((await ws.receive(timeout=5)).data)
+    assert refused == {"type": "error", "client_id": "c-1",
+                       "title": "'client_id' already used for another message"}  # fmt: skip
     await bot.parts.dispatcher.drain()
     await ws.send_str(json.dumps({"type": "ping"}))
     assert json.loads((await ws.receive(timeout=5)).data) == {"type": "pong"}
     await ws.close()
-    roles = [m["role"] for m in bot.adapter.server.ctx.store.messages(conv)]
+    roles = [m["role"] for m in await bot.adapter.server.ctx.store.messages(conv)]
     assert roles == ["customer", "bot"]
 
     # A fresh page load (after=0) gets the whole history.

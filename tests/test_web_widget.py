@@ -247,7 +247,7 @@ async def test_widget_reconnects_resumes_and_sends_what_was_typed_offline(
                 await bot.parts.dispatcher.drain()
                 await asyncio.sleep(0.5)  # room for a wrong repeat to show up
                 shown = texts(driver, ".fd-log > li")
-                stored = ctx.store.messages(ctx.store.conversation_ids()[0])
+                stored = await ctx.store.messages((await ctx.store.conversation_ids())[0])
             finally:
                 await second.close()
     # Resumed after the last id seen: nothing shown twice; the offline message sent once.

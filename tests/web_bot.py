@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.wiring import Parts, build_parts, build_store
+from brain.store.base import Store
 from channels.web import WebAdapter
 from channels.web.connection import build_app
 from channels.web.openapi import document
@@ -79,8 +80,10 @@ def _template(path: str) -> str:
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings) -> AsyncIterator[WebBot]:
-    store = build_store(settings)
+async def running_bot(settings: Settings, store: Store | None = None) -> AsyncIterator[WebBot]:
+    """``store``: a store of its own (a replica sharing another's backend); default: the
+    store the settings name."""
+    store = store if store is not None else build_store(settings)
     await store.open()
     parts = await build_parts(settings, store)
     adapter = next(a for a in parts.adapters if isinstance(a, WebAdapter))
@@ -88,7 +91,8 @@ async def running_bot(settings: Settings) -> AsyncIterator[WebBot]:
     for channel in parts.channels:
         await channel.start(parts.dispatcher.submit)
     ctx = adapter.server.ctx
-    ctx.store.open()
+    await ctx.open()
+    await ctx.channel.follow()
     await adapter.server.webhooks.start()
     client = TestClient(TestServer(build_app(ctx)))
     await client.start_server()
@@ -99,8 +103,8 @@ async def running_bot(settings: Settings) -> AsyncIterator[WebBot]:
         await adapter.server.webhooks.stop()
         parts.dispatcher.stop()
         await asyncio.wait_for(worker, 30)
+        await ctx.channel.unfollow()
         await parts.brain.close()
-        ctx.store.close()
         await store.close()
 
 

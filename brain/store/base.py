@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from brain.store.lease import Lease, LeaseLost
-from channels.base import Author, ConversationRef, DeskRelay, OutboundMessage, QueueItem
+from channels.base import (
+    Author,
+    ConversationRef,
+    DeskRelay,
+    LogEntry,
+    OutboundMessage,
+    QueueItem,
+)
 
 
 def utcnow() -> datetime:
@@ -447,6 +454,22 @@ class Store(Protocol):
         """Several counters in one round trip (all or none)."""
 
     async def counters(self, day: date | None = None) -> dict[str, float]: ...
+
+    # -- append-only logs with ids (the web channel's visible history) ----------------------
+    async def log_append(
+        self, log: str, entry_id: str, value: str, topic: str | None = None
+    ) -> tuple[LogEntry, bool]:
+        """Append ``value`` under ``entry_id`` unless the log holds that id already: (the
+        stored entry, whether this call added it). Numbers follow 1, 2, ... per log; a log
+        lives as long as retention allows after its last append. With a ``topic``, every
+        ``log_follow(topic)`` (in any process) hears of the new entry."""
+
+    async def log_read(self, log: str, after: int = 0, limit: int = 100) -> list[LogEntry]:
+        """Entries numbered above ``after``, oldest first, at most ``limit``."""
+
+    def log_follow(self, topic: str) -> AsyncIterator[LogEntry]:
+        """Entries appended with ``topic`` from now on, in append order, until closed. After
+        a gap (a lost connection) it yields an entry with an empty ``log`` first."""
 
 
 def conversation_lock(conversation_key: str) -> str:

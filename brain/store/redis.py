@@ -12,11 +12,13 @@ records, idempotency keys and closed tickets carry a TTL, so Redis enforces rete
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -34,7 +36,7 @@ from brain.store.base import (
 from brain.store.redis_layout import check_layout
 from brain.store.redis_queue import _failures, _ms, _text
 from brain.store.redis_turns import RedisTurns
-from channels.base import Author, ConversationRef
+from channels.base import Author, ConversationRef, LogEntry
 from config.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -306,3 +308,52 @@ class RedisStore(RedisTurns):
         if isinstance(self.client, RedisCluster):
             return await self.client.mget_nonatomic(keys)
         return await self.client.mget(keys)
+
+    # -- append-only logs ----------------------------------------------------------------------
+    def _log_keys(self, log: str) -> list[str]:
+        return [self.layout.of_log(log, kind) for kind in ("log", "logids", "logseq")]
+
+    async def log_append(
+        self, log: str, entry_id: str, value: str, topic: str | None = None
+    ) -> tuple[LogEntry, bool]:
+        channel = self._key("logfeed", topic) if topic is not None else ""
+        args = (entry_id, value, _ms(self.limits.retention_s), channel, log)
+        with _failures("log append"):
+            seq, member, added = await self._script("log_append", self._log_keys(log), *args)
+        stored = json.loads(member)[1] if member else value
+        return LogEntry(log, int(seq), entry_id, stored), bool(added)
+
+    async def log_read(self, log: str, after: int = 0, limit: int = 100) -> list[LogEntry]:
+        key = self.layout.of_log(log, "log")
+        with _failures("log read"):
+            rows = await self.client.zrangebyscore(key, f"({after}", "+inf", start=0, num=limit,
+                                                   withscores=True)  # fmt: skip
+        entries = []
+        for member, score in cast("list[tuple[bytes, float]]", rows):
+            entry_id, value = json.loads(member)
+            entries.append(LogEntry(log, int(score), entry_id, value))
+        return entries
+
+    async def log_follow(self, topic: str) -> AsyncIterator[LogEntry]:
+        # Pub/sub delivers to whoever listens at the time, so a lost connection is a gap the
+        # follower is told of (it re-reads the logs it cares about).
+        channel = self._key("logfeed", topic)
+        subscribed_before = False
+        while not self._closed:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                if subscribed_before:
+                    yield LogEntry("", 0, "", "")
+                subscribed_before = True
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    log, seq, entry_id, value = json.loads(message["data"])
+                    yield LogEntry(log, int(seq), entry_id, value)
+            except (RedisError, RedisClusterException, OSError) as err:
+                logger.warning("following %s: %s; subscribing again in 1 s", channel, err)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(RedisError, RedisClusterException, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]

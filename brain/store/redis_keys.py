@@ -16,7 +16,8 @@ Two layouts exist, chosen by the settings and recorded in the database:
   (``outbox_get(key)``), so it lives in the partition of ``crc32(key) % N``; the stats hash a
   script bumps sits in the same partition as the record it writes, and counters are summed
   over all partitions on read. Tickets (sequence, records, status indexes, the open-ticket
-  pointer) share one ``{tickets}`` tag, since their transactions span them. Key-value
+  pointer) share one ``{tickets}`` tag, since their transactions span them. An append-only
+  log's keys (entries, ids, counter) share a tag of the log's own, ``{log:<name>}``. Key-value
   entries and token buckets are single keys and carry no tag (they spread over the cluster).
 
 Queue entry ids handed to callers name their partition in the partitioned layout,
@@ -82,6 +83,14 @@ class Layout:
         if not self.partitioned:
             return self.key(*parts)
         return ":".join((self.namespace, TICKETS_TAG, *parts))
+
+    def of_log(self, log: str, *parts: str) -> str:
+        """A log's keys (``Store.log_append``): partitioned, a tag of their own,
+        ``{log:<name>}``, so that its append script touches one slot (a ``}`` in the name
+        cuts the tag short, the same way for all of the log's keys)."""
+        if not self.partitioned:
+            return self.key(*parts, log)
+        return ":".join((self.namespace, "{log:" + log + "}", *parts))
 
     # -- entry ids ---------------------------------------------------------------------------
     def entry_id(self, partition: int, stream_id: str) -> str:

@@ -5,7 +5,7 @@ A partitioned store records its partition count under ``<namespace>:layout``. Ch
 count (or moving from the single layout to partitions) moves where every lane's keys live,
 so a store refuses to open while messages are still queued under the old layout (they would
 never be read). On one Redis, the first partitioned start over an empty single-layout queue
-renames the tickets, histories, outbox records and counters to their partitioned names; a
+renames the tickets, histories, outbox records, logs and counters to their partitioned names; a
 cluster refuses single-layout tickets instead (they cannot be renamed across slots).
 docs/operations.md ("Redis: partitions and Cluster") says how to switch.
 """
@@ -74,9 +74,9 @@ async def check_layout(client: Redis | RedisCluster, layout: Layout) -> None:
 
 
 async def _move_single_layout(client: Redis, layout: Layout) -> int:
-    """Tickets, conversation histories, outbox records and counters of the single layout, to
-    their partitioned names (one Redis: a RENAME may cross hash tags there). Only with an empty
-    queue; idempotency keys and lock keys stay behind and expire (which lane an idempotency
+    """Tickets, conversation histories, outbox records, logs and counters of the single layout,
+    to their partitioned names (one Redis: a RENAME may cross hash tags there). Only with an
+    empty queue; idempotency keys and lock keys stay behind and expire (which lane an idempotency
     key belonged to cannot be told from the key)."""
     head, moved = layout.namespace + ":", 0
     async for raw in client.scan_iter(match=_glob(head) + "*", count=1000):
@@ -91,6 +91,8 @@ async def _move_single_layout(client: Redis, layout: Layout) -> int:
             target = layout.of_lane(conversation_lock(rest), kind, rest)
         elif kind == "outbox" and rest:
             target = layout.of_lane(rest, kind, rest)
+        elif kind in ("log", "logids", "logseq") and rest:
+            target = layout.of_log(rest, kind)
         elif kind == "stats" and rest:
             target = layout.in_partition(0, kind, rest)
         if target is not None and await client.renamenx(key, target):

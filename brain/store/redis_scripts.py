@@ -193,5 +193,23 @@ SCRIPTS = {
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         return redis.call('ZRANGE', KEYS[1], 0, -1)""",
+    # KEYS: entries (zset scored by number, member [id, value]), id -> number hash, counter.
+    # ARGV: entry id, value, retention ms, topic channel ('' = none), the log's name. The keys
+    # share the log's own tag in the partitioned layout (brain/store/redis_keys.py).
+    "log_append": """
+        local seq = redis.call('HGET', KEYS[2], ARGV[1])
+        if seq then
+          local found = redis.call('ZRANGEBYSCORE', KEYS[1], seq, seq)
+          return {tonumber(seq), found[1] or false, 0}
+        end
+        seq = redis.call('INCR', KEYS[3])
+        local member = cjson.encode({ARGV[1], ARGV[2]})
+        redis.call('ZADD', KEYS[1], seq, member)
+        redis.call('HSET', KEYS[2], ARGV[1], seq)
+        for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[3]) end
+        if ARGV[4] ~= '' then
+          redis.call('PUBLISH', ARGV[4], cjson.encode({ARGV[5], seq, ARGV[1], ARGV[2]}))
+        end
+        return {seq, false, 1}""",
 }
 # fmt: on

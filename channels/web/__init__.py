@@ -2,27 +2,30 @@
 webhooks out to the systems around support, and the embeddable chat widget (``/widget.js``,
 ``/widget.css``) over a WebSocket.
 
+Conversations, their history, stored API keys and the token key live on the bot's store
+(``channels.web.store``), so any number of replicas serve the same conversations.
+
 Importing this package is cheap: aiohttp loads only in ``build``. ``frontdesk api-key create
---scope chat|admin`` makes a server key and stores only its digest."""
+--scope chat|admin`` makes a server key and stores only its digest (on the bot's store)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from channels.base import BotEvent, Channel, Desk, Part, Streams, WebServices
+from channels.base import BotEvent, Channel, Desk, Part, SharedStorage, Streams, WebServices
 from config.settings import Settings, web_webhooks
 
 if TYPE_CHECKING:
     from channels.web.connection import WebServer
-
-FILE = "web.db"
+    from channels.web.store import WebStorage
 
 
 class WebAdapter:
-    """Also an ``EventSink`` (webhooks, hand-off in the widget) and ``ServiceBound``."""
+    """Also an ``EventSink`` (webhooks, hand-off in the widget), ``ServiceBound`` and
+    ``StoreBound`` (``use_store`` gets the bot's store, which must offer ``WebStorage``)."""
 
     name = "web"
 
@@ -35,16 +38,20 @@ class WebAdapter:
     def bind(self, services: WebServices) -> None:
         self.server.ctx.services = services
 
+    def use_store(self, store: SharedStorage) -> None:
+        self.server.ctx.store.use(cast("WebStorage", store))
+        self.server.webhooks.store.use(cast("WebStorage", store))
+
     async def emit(self, event: BotEvent) -> None:
-        self.server.webhooks.queue(event)
+        await self.server.webhooks.queue(event)
         if event.ref.channel != self.name:
             return
         channel = self.server.ctx.channel
         if event.kind == "ticket.claimed":
             agent = event.data.get("ticket", {}).get("agent_name") or "A person"
-            channel.handoff(event.ref.conversation_id, str(agent), event.event_id)
+            await channel.handoff(event.ref.conversation_id, str(agent), event.event_id)
         elif event.kind == "ticket.resolved":
-            channel.released(event.ref.conversation_id)
+            await channel.released(event.ref.conversation_id, event.event_id)
 
     def connection(self) -> AbstractAsyncContextManager[None]:
         return self._serving()
@@ -74,16 +81,17 @@ def build(settings: Settings, streams: Streams | None = None) -> WebAdapter:
     from channels.web.auth import Keys, RateLimiter, Tokens  # noqa: PLC0415
     from channels.web.connection import WebServer  # noqa: PLC0415
     from channels.web.customers import WebChannel  # noqa: PLC0415
+    from channels.web.hookqueue import HookQueue  # noqa: PLC0415
     from channels.web.http import Guard  # noqa: PLC0415
     from channels.web.store import WebStore  # noqa: PLC0415
     from channels.web.webhooks import Webhooks  # noqa: PLC0415
 
     web = settings.web
-    store = WebStore(settings.store.data_dir / FILE)
+    store = WebStore()
     configured = web.token_secret
 
-    def secret() -> str:
-        return configured.get_secret_value() if configured else store.secret("token_secret")
+    async def secret() -> str:
+        return configured.get_secret_value() if configured else await store.secret("token_secret")
 
     tokens = Tokens(secret, web.token_ttl_hours * 3600)
     ctx = WebContext(
@@ -92,8 +100,9 @@ def build(settings: Settings, streams: Streams | None = None) -> WebAdapter:
         per_key=RateLimiter(web.key_rate_limit_per_minute),
     )  # fmt: skip
     subscribers = web_webhooks(web.webhooks) if web.webhooks is not None else []
-    hooks = Webhooks(store, subscribers, web.webhook_events, web.webhook_max_attempts,
-                     web.webhook_retry_seconds, web.webhook_timeout_seconds)  # fmt: skip
+    hooks = Webhooks(HookQueue(), subscribers,
+                     web.webhook_events, web.webhook_max_attempts, web.webhook_retry_seconds,
+                     web.webhook_timeout_seconds)  # fmt: skip
     return WebAdapter(settings, WebServer(ctx, hooks))
 
 
@@ -106,10 +115,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions.add_parser("list", help="stored keys (digest prefix, scope, label)")
     revoke = actions.add_parser("revoke", help="delete stored keys by digest prefix")
     revoke.add_argument("digest", help="at least 8 characters of the digest (see list)")
-    keys.set_defaults(platform_command=api_key_command)
+    keys.set_defaults(store_command=api_key_command)
 
 
-def api_key_command(args: argparse.Namespace, settings: Settings) -> int:
+async def api_key_command(args: argparse.Namespace, store: SharedStorage) -> int:
+    """Run on the bot's store (``frontdesk`` opens it): a key made here works at once on
+    every replica."""
     from channels.web.keys_cli import run  # noqa: PLC0415
+    from channels.web.store import WebStore  # noqa: PLC0415
 
-    return run(args, settings.store.data_dir / FILE)
+    web_store = WebStore()
+    web_store.use(cast("WebStorage", store))
+    return await run(args, web_store)

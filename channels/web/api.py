@@ -16,7 +16,7 @@ from aiohttp import web
 
 from channels.base import Author, TicketInfo, WebServices
 from channels.web.auth import Caller, Keys, RateLimiter, Tokens, digest
-from channels.web.customers import WebChannel, ref_for
+from channels.web.customers import Conflict, WebChannel, ref_for
 from channels.web.http import Guard, Problem, client_ip
 from channels.web.openapi import document
 from channels.web.store import WebConversation, WebStore
@@ -48,26 +48,30 @@ class WebContext:
             raise Problem(429, "Too many requests", f"retry in {wait:.0f} s",
                           {"Retry-After": f"{wait:.0f}"})  # fmt: skip
 
-    def caller(self, request: web.Request) -> Caller | None:
+    async def open(self) -> None:
+        """Ready to serve: the customer-token key is read (or made) once."""
+        await self.tokens.load()
+
+    async def caller(self, request: web.Request) -> Caller | None:
         header = request.headers.get("Authorization", "")
         scheme, _, credential = header.partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
             return None
-        return self.identify(credential.strip())
+        return await self.identify(credential.strip())
 
-    def identify(self, credential: str) -> Caller:
+    async def identify(self, credential: str) -> Caller:
         if credential.startswith("v1."):
             conversation = self.tokens.conversation_of(credential)
             if conversation is None:
                 raise Problem(401, "Invalid or expired token", "open a new conversation")
             return Caller("customer", conversation, conversation)
-        scope = self.keys.scope_of(credential)
+        scope = await self.keys.scope_of(credential)
         if scope is None:
             raise Problem(401, "Invalid API key")
         return Caller(scope, digest(credential)[:16])
 
-    def require(self, request: web.Request, *scopes: str) -> Caller:
-        caller = self.caller(request)
+    async def require(self, request: web.Request, *scopes: str) -> Caller:
+        caller = await self.caller(request)
         self.limit(request, caller)
         if caller is None:
             raise Problem(401, "Missing credentials", "send Authorization: Bearer <key or token>",
@@ -82,11 +86,11 @@ class WebContext:
             raise Problem(503, "Not ready", "the bot is still starting")
         return self.services
 
-    def conversation(self, conversation_id: str, caller: Caller) -> WebConversation:
+    async def conversation(self, conversation_id: str, caller: Caller) -> WebConversation:
         # A token for another conversation learns nothing, not even whether this one exists.
         if not caller.may_open(conversation_id):
             raise Problem(404, "No such conversation")
-        conv = self.store.conversation(conversation_id)
+        conv = await self.store.conversation(conversation_id)
         if conv is None:
             raise Problem(404, "No such conversation")
         return conv
@@ -133,7 +137,7 @@ def routes(ctx: WebContext) -> list[web.RouteDef]:
 
 def _customer_routes(ctx: WebContext) -> list[web.RouteDef]:
     async def open_conversation(request: web.Request) -> web.Response:
-        caller = ctx.caller(request)
+        caller = await ctx.caller(request)
         ctx.limit(request, caller)
         data = await body_of(request)
         if caller is None or caller.scope == "customer":
@@ -148,14 +152,14 @@ def _customer_routes(ctx: WebContext) -> list[web.RouteDef]:
         metadata = data.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise Problem(422, "'metadata' must be an object")
-        conv = ctx.store.create_conversation(customer_id, name, email, metadata)
+        conv = await ctx.store.create_conversation(customer_id, name, email, metadata)
         token, expiry = ctx.tokens.issue(conv.id)
         return web.json_response({"id": conv.id, "token": token, "expires_at": expiry,
                                   "customer_id": customer_id}, status=201)  # fmt: skip
 
     async def post_message(request: web.Request) -> web.Response:
-        caller = ctx.require(request, "chat", "admin", "customer")
-        conv = ctx.conversation(request.match_info["id"], caller)
+        caller = await ctx.require(request, "chat", "admin", "customer")
+        conv = await ctx.conversation(request.match_info["id"], caller)
         data = await body_of(request)
         text = text_field(data, "text", ctx.settings.max_message_chars, required=True)
         assert text is not None
@@ -165,23 +169,28 @@ def _customer_routes(ctx: WebContext) -> list[web.RouteDef]:
         if len(key) > 200:
             raise Problem(422, "Idempotency-Key is too long", "at most 200 characters")
         wait = _wait(request)
-        entry, _ = await ctx.channel.post(conv, text, key)
+        try:
+            entry, _ = await ctx.channel.post(conv, text, key)
+        except Conflict as err:
+            raise Problem(409, "Idempotency-Key already used for another message",
+                          "a retry must repeat the same body; use a new key for a new "
+                          "message") from err  # fmt: skip
         result: dict[str, Any] = {"id": entry["id"], "message_id": entry["message_id"]}
-        reply = await ctx.channel.wait_reply(conv.id, entry["message_id"], wait)
+        reply = await ctx.channel.wait_reply(conv.id, entry, wait)
         if reply is not None:
             return web.json_response({**result, "reply": reply})
         return web.json_response(result, status=202)
 
     async def list_messages(request: web.Request) -> web.Response:
-        caller = ctx.require(request, "chat", "admin", "customer")
-        conv = ctx.conversation(request.match_info["id"], caller)
+        caller = await ctx.require(request, "chat", "admin", "customer")
+        conv = await ctx.conversation(request.match_info["id"], caller)
         after = _int(request, "after", 0)
-        messages = ctx.store.messages(conv.id, after=after)
+        messages = await ctx.store.messages(conv.id, after=after)
         return web.json_response({"messages": messages, "typing": ctx.channel.typing(conv.id)})
 
     async def escalate(request: web.Request) -> web.Response:
-        caller = ctx.require(request, "chat", "admin", "customer")
-        conv = ctx.conversation(request.match_info["id"], caller)
+        caller = await ctx.require(request, "chat", "admin", "customer")
+        conv = await ctx.conversation(request.match_info["id"], caller)
         reason = text_field(await body_of(request), "reason", 1000) or ""
         author = Author(id=conv.customer_id, display_name=conv.display_name, email=conv.email)
         ticket = await ctx.services_or_fail().escalate(ref_for(conv.id), author, reason)
@@ -197,7 +206,7 @@ def _customer_routes(ctx: WebContext) -> list[web.RouteDef]:
 
 def _admin_routes(ctx: WebContext) -> list[web.RouteDef]:
     async def faq(request: web.Request) -> web.Response:
-        ctx.require(request, "chat", "admin")
+        await ctx.require(request, "chat", "admin")
         query = request.query.get("query", "").strip()
         if not query:
             raise Problem(422, "'query' is required")
@@ -208,7 +217,7 @@ def _admin_routes(ctx: WebContext) -> list[web.RouteDef]:
             for h in hits]})  # fmt: skip
 
     async def tickets(request: web.Request) -> web.Response:
-        ctx.require(request, "admin")
+        await ctx.require(request, "admin")
         wanted = [s for s in request.query.get("status", "").split(",") if s]
         unknown = [s for s in wanted if s not in STATUSES]
         if unknown:
@@ -217,14 +226,14 @@ def _admin_routes(ctx: WebContext) -> list[web.RouteDef]:
         return web.json_response({"tickets": [ticket_json(t) for t in found]})
 
     async def transcript(request: web.Request) -> web.Response:
-        caller = ctx.require(request, "admin")
-        conv = ctx.conversation(request.match_info["id"], caller)
+        caller = await ctx.require(request, "admin")
+        conv = await ctx.conversation(request.match_info["id"], caller)
         lines = await ctx.services_or_fail().transcript(ref_for(conv.id))
         return web.json_response({"conversation": conv.id, "turns": [
             {"role": t.role, "text": t.text, "at": t.at.isoformat()} for t in lines]})  # fmt: skip
 
     async def stats(request: web.Request) -> web.Response:
-        ctx.require(request, "admin")
+        await ctx.require(request, "admin")
         days = min(max(_int(request, "days", 7), 1), 90)
         daily = await ctx.services_or_fail().stats(days)
         totals: dict[str, float] = {}

@@ -13,7 +13,7 @@ import hmac
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from config.settings import WebSettings, web_api_keys
@@ -42,28 +42,35 @@ def new_key(scope: str) -> str:
 
 
 class Keys:
-    """Server keys from the settings plus those stored hashed in the web database."""
+    """Server keys from the settings plus those stored hashed on the bot's store."""
 
-    def __init__(self, settings: WebSettings, stored_scope: Callable[[str], str | None]) -> None:
+    def __init__(
+        self, settings: WebSettings, stored_scope: Callable[[str], Awaitable[str | None]]
+    ) -> None:
         pairs = web_api_keys(settings.api_keys) if settings.api_keys is not None else []
         self._configured = {digest(key): scope for scope, key in pairs}
         self._stored_scope = stored_scope
 
-    def scope_of(self, key: str) -> str | None:
+    async def scope_of(self, key: str) -> str | None:
         d = digest(key)
         for known, scope in self._configured.items():
             if hmac.compare_digest(known, d):
                 return scope
-        return self._stored_scope(d)
+        return await self._stored_scope(d)
 
 
 class Tokens:
-    """``secret`` is read on first use (building the channel opens no file)."""
+    """``secret`` is read by ``load`` when the server starts (building the channel reads no
+    store)."""
 
-    def __init__(self, secret: Callable[[], str], ttl_s: float) -> None:
+    def __init__(self, secret: Callable[[], Awaitable[str]], ttl_s: float) -> None:
         self._source = secret
         self._key: bytes | None = None
         self.ttl_s = ttl_s
+
+    async def load(self) -> None:
+        if self._key is None:
+            self._key = (await self._source()).encode()
 
     def issue(self, conversation: str, now: float | None = None) -> tuple[str, int]:
         expiry = int((now if now is not None else time.time()) + self.ttl_s)
@@ -84,7 +91,7 @@ class Tokens:
 
     def _sign(self, body: str) -> str:
         if self._key is None:
-            self._key = self._source().encode()
+            raise RuntimeError("customer tokens used before Tokens.load()")
         mac = hmac.new(self._key, body.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 

@@ -52,7 +52,8 @@ class WebServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        self.ctx.store.open()
+        await self.ctx.open()
+        await self.ctx.channel.follow()
         # access_log=None: widget WebSocket URLs carry the customer token.
         runner = web.AppRunner(build_app(self.ctx), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
@@ -74,4 +75,4 @@ class WebServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        self.ctx.store.close()
+        await self.ctx.channel.unfollow()

@@ -1,12 +1,11 @@
-"""``frontdesk api-key create|list|revoke``: server keys kept as SHA-256 digests in the web
-database (the running bot reads them on every request, so a new key works at once)."""
+"""``frontdesk api-key create|list|revoke``: server keys kept as SHA-256 digests on the bot's
+store (every replica reads them on each request, so a new key works at once)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from channels.web.auth import digest, new_key
 from channels.web.store import WebStore
@@ -14,26 +13,21 @@ from channels.web.store import WebStore
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
-def run(args: argparse.Namespace, path: Path) -> int:
-    store = WebStore(path)
-    store.open()
-    try:
-        if args.api_key_command == "create":
-            key = new_key(args.scope)
-            store.add_key(digest(key), args.scope, args.label)
-            sys.stdout.write(f"{key}\n")
-            sys.stderr.write(f"{args.scope} key created; it is shown only this once.\n")
-            return EXIT_OK
-        if args.api_key_command == "list":
-            for key_digest, scope, label, at in store.stored_keys():
-                when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M")
-                sys.stdout.write(f"{key_digest[:12]}  {scope:<5}  {when}  {label or ''}\n")
-            return EXIT_OK
-        if len(args.digest) < 8:
-            sys.stderr.write("frontdesk: give at least 8 characters of the digest\n")
-            return EXIT_USAGE
-        removed = store.remove_key(args.digest)
-        sys.stdout.write(f"revoked {removed} key(s)\n")
-        return EXIT_OK if removed else EXIT_FAILURE
-    finally:
-        store.close()
+async def run(args: argparse.Namespace, store: WebStore) -> int:
+    if args.api_key_command == "create":
+        key = new_key(args.scope)
+        await store.add_key(digest(key), args.scope, args.label)
+        sys.stdout.write(f"{key}\n")
+        sys.stderr.write(f"{args.scope} key created; it is shown only this once.\n")
+        return EXIT_OK
+    if args.api_key_command == "list":
+        for key_digest, scope, label, at in await store.stored_keys():
+            when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M")
+            sys.stdout.write(f"{key_digest[:12]}  {scope:<5}  {when}  {label or ''}\n")
+        return EXIT_OK
+    if len(args.digest) < 8:
+        sys.stderr.write("frontdesk: give at least 8 characters of the digest\n")
+        return EXIT_USAGE
+    removed = await store.remove_key(args.digest)
+    sys.stdout.write(f"revoked {removed} key(s)\n")
+    return EXIT_OK if removed else EXIT_FAILURE

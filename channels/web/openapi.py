@@ -93,7 +93,8 @@ _IDEMPOTENCY = {
     "in": "header",
     "required": False,
     "schema": _STR,
-    "description": "a retry with the same key never yields a second reply",
+    "description": "a retry with the same key and body never yields a second reply; the "
+    "same key with another body is refused with 409",
 }
 Security = list[dict[str, list[str]]]
 _CHAT: Security = [{"bearer": ["chat"]}, {"bearer": ["admin"]}, {"customerToken": []}]
@@ -102,7 +103,10 @@ _ADMIN: Security = [{"bearer": ["admin"]}]
 
 def document() -> dict[str, Any]:
     accepted = {"202": {"description": "queued; no reply within ?wait", "content": {
-        "application/json": {"schema": _ref("Accepted")}}}}  # fmt: skip
+        "application/json": {"schema": _ref("Accepted")}}},
+        "409": {"description": "the Idempotency-Key was already used for a message with "
+                "another text (nothing was queued; a retry must repeat the same body)",
+                "content": {"application/problem+json": {"schema": _ref("Problem")}}}}  # fmt: skip
     return {
         "openapi": "3.1.0",
         "info": {"title": "Frontdesk web API", "version": "1"},

@@ -21,9 +21,10 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from channels.web.api import WebContext
-from channels.web.customers import Push
+from channels.web.customers import Conflict, Session
 from channels.web.http import Problem, client_ip
-from config.errors import ChannelError
+from channels.web.store import WebConversation
+from config.errors import FrontdeskError
 
 logger = logging.getLogger(__name__)
 
@@ -35,32 +36,40 @@ def socket_route(ctx: WebContext) -> web.RouteDef:
         ctx.limit(request)
         if not ctx.guard.allowed_origin(request):
             raise Problem(403, "Origin not allowed", "add it to FRONTDESK_WEB__CORS_ORIGINS")
-        caller = ctx.identify(request.query.get("token", ""))
+        caller = await ctx.identify(request.query.get("token", ""))
         if caller.conversation is None:
             raise Problem(403, "A customer token is required")
-        conv = ctx.conversation(caller.conversation, caller)
+        conv = await ctx.conversation(caller.conversation, caller)
         raw_after = request.query.get("after", "0")
         after = int(raw_after) if raw_after.isdigit() else 0
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S,
                                    max_msg_size=ctx.settings.max_body_bytes)  # fmt: skip
         await ws.prepare(request)
-        frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        ctx.channel.attach(conv.id, frames.put_nowait)
+        frames: asyncio.Queue[str] = asyncio.Queue()
+        session = Session(conv.id, frames.put_nowait)
+        # Attached before the history is read: an entry written meanwhile is not missed, and
+        # ``session.shown`` keeps it from being sent twice.
+        session.shown = after
+        ctx.channel.attach(session)
         writer = asyncio.create_task(_write(ws, frames))
         try:
-            frames.put_nowait({"type": "hello", "conversation": conv.id,
-                               "typing": ctx.channel.typing(conv.id)})  # fmt: skip
-            for message in ctx.store.messages(conv.id, after=after, limit=1000):
-                frames.put_nowait({"type": "message", "message": message})
+            hello = {"type": "hello", "conversation": conv.id,
+                     "typing": ctx.channel.typing(conv.id)}  # fmt: skip
+            frames.put_nowait(_dumps(hello))
+            backlog = await ctx.store.messages(conv.id, after=after, limit=1000)
+            for message in backlog:
+                if message["id"] > session.shown:  # not pushed meanwhile
+                    session.shown = message["id"]
+                    frames.put_nowait(_dumps({"type": "message", "message": message}))
             ip = client_ip(request, ctx.settings.trust_forwarded_for)
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     continue
-                reply = await _frame(ctx, conv.id, ip, msg.data, frames.put_nowait)
+                reply = await _frame(ctx, conv, ip, msg.data, session)
                 if reply is not None:
-                    frames.put_nowait(reply)
+                    frames.put_nowait(_dumps(reply))
         finally:
-            ctx.channel.detach(conv.id, frames.put_nowait)
+            ctx.channel.detach(session)
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
@@ -69,17 +78,21 @@ def socket_route(ctx: WebContext) -> web.RouteDef:
     return web.get("/api/v1/ws", connect)
 
 
-async def _write(ws: web.WebSocketResponse, frames: asyncio.Queue[dict[str, Any]]) -> None:
+def _dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False)
+
+
+async def _write(ws: web.WebSocketResponse, frames: asyncio.Queue[str]) -> None:
     while True:
         frame = await frames.get()
         try:
-            await ws.send_str(json.dumps(frame, ensure_ascii=False))
+            await ws.send_str(frame)
         except (ConnectionError, RuntimeError):
             return  # closing: the reader ends the session
 
 
 async def _frame(
-    ctx: WebContext, conversation: str, ip: str, raw: str, origin: Push
+    ctx: WebContext, conv: WebConversation, ip: str, raw: str, origin: Session
 ) -> dict[str, Any] | None:
     try:
         data = json.loads(raw)
@@ -102,12 +115,13 @@ async def _frame(
     if wait:
         return {"type": "error", "title": "Too many messages", "retry_after": wait,
                 "client_id": client_id}  # fmt: skip
-    conv = ctx.store.conversation(conversation)
-    assert conv is not None
     try:
         entry, _ = await ctx.channel.post(conv, text, client_id, origin)
-    except ChannelError:
-        logger.exception("could not queue a widget message in %s", conversation)
+    except Conflict:
+        return {"type": "error", "title": "'client_id' already used for another message",
+                "client_id": client_id}  # fmt: skip
+    except FrontdeskError:
+        logger.exception("could not queue a widget message in %s", conv.id)
         return {"type": "error", "title": "Not delivered, please retry", "client_id": client_id}
-    typing = ctx.channel.typing(conversation)
+    typing = ctx.channel.typing(conv.id)
     return {"type": "ack", "client_id": client_id, "message": entry, "typing": typing}

@@ -1,44 +1,58 @@
-"""The web channel's own state, in one SQLite file beside the bot's (``web.db`` in the data
-directory): conversations and their visible history (what ``GET .../messages`` and the widget
-show, with increasing ids to resume from), hashed API keys made with ``frontdesk api-key
-create``, the webhook queue, and the customer-token secret.
+"""The web channel's shared state, on the bot's own store (SQLite or Redis), so every replica
+behind a load balancer serves the same conversations:
 
-The bot's store stays the owner of conversation state and tickets; this file holds what only
-the web front needs. Statements are short and local, so they run on the event loop (WAL,
-``synchronous=NORMAL``: a committed row survives a process crash)."""
+- ``web:conv:<id>`` (kv): a conversation's customer, written once when it is opened;
+- the log ``web:<id>``: its visible history (what ``GET .../messages`` and the widget show),
+  numbered 1, 2, ... for ``?after=``, one entry per id (the client's ``Idempotency-Key``);
+  every append is published on the topic ``web``, which each replica follows to push live
+  frames to the WebSockets it holds, wherever the message was written;
+- the log ``webstate:<id>``: ``released`` marks (the bot answers again after a ticket closed);
+- ``web:apikey:<digest>`` (kv): keys made with ``frontdesk api-key create`` (digests only);
+- ``web:token_secret`` (kv): the customer-token key when the settings give none.
+
+Every call is a coroutine of the store: nothing here blocks the event loop."""
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from config.errors import StoreError
+from channels.base import LogEntry
+from config.errors import ChannelError
 
-FILE = "web.db"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, display_name TEXT, email TEXT,
-    metadata TEXT NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation TEXT NOT NULL, role TEXT NOT NULL,
-    kind TEXT NOT NULL, text TEXT NOT NULL, sender_name TEXT, client_id TEXT NOT NULL,
-    in_reply_to TEXT, created_at REAL NOT NULL, UNIQUE (conversation, client_id));
-CREATE TABLE IF NOT EXISTS api_keys (
-    hash TEXT PRIMARY KEY, scope TEXT NOT NULL, label TEXT, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS hooks (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, subscriber TEXT NOT NULL, event_id TEXT NOT NULL,
-    conversation TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_at REAL NOT NULL, state TEXT NOT NULL DEFAULT 'pending', last_error TEXT,
-    UNIQUE (subscriber, event_id));
-CREATE INDEX IF NOT EXISTS hooks_pending ON hooks (state, subscriber, conversation, seq);
-"""
+TOPIC = "web"
+HISTORY = "web:"
+STATE = "webstate:"
+# The store cuts any TTL to its retention period: "keep as long as retention allows".
+KEPT = float("inf")
+
+
+class WebStorage(Protocol):
+    """The part of the bot's store the web channel uses (``brain.store.base.Store``)."""
+
+    async def kv_get(self, key: str) -> str | None: ...
+
+    async def kv_set(self, key: str, value: str, ttl_s: float | None = None) -> None: ...
+
+    async def kv_delete(self, key: str) -> None: ...
+
+    async def kv_scan(self, prefix: str) -> dict[str, str]: ...
+
+    def lock(self, name: str) -> AbstractAsyncContextManager[object]: ...
+
+    async def log_append(
+        self, log: str, entry_id: str, value: str, topic: str | None = None
+    ) -> tuple[LogEntry, bool]: ...
+
+    async def log_read(self, log: str, after: int = 0, limit: int = 100) -> list[LogEntry]: ...
+
+    def log_follow(self, topic: str) -> AsyncIterator[LogEntry]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,186 +65,140 @@ class WebConversation:
     created_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class Hook:
-    seq: int
-    subscriber: str
-    event_id: str
-    conversation: str
-    body: str
-    attempts: int
-
-
 class WebStore:
-    def __init__(self, path: Path, cached_conversations: int = 10_000) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-        # Conversation rows never change: each message would otherwise read its row twice.
+    def __init__(self, cached_conversations: int = 10_000) -> None:
+        self._storage: WebStorage | None = None
+        # Conversation records never change: each message would otherwise read one.
         self._conversations: dict[str, WebConversation] = {}
         self._cache_size = cached_conversations
 
-    def open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as err:
-            raise StoreError(f"cannot open the web channel's database {self.path}: {err}") from err
-        db.row_factory = sqlite3.Row
-        self._db = db
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+    def use(self, storage: WebStorage) -> None:
+        self._storage = storage
 
     @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            self.open()
-        assert self._db is not None
-        return self._db
+    def storage(self) -> WebStorage:
+        if self._storage is None:
+            raise ChannelError("the web channel has no store yet (use_store was not called)")
+        return self._storage
 
-    # -- meta ------------------------------------------------------------------------------
-    def secret(self, name: str) -> str:
-        """A random secret created on first use and kept (the customer-token key)."""
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (name, secrets.token_hex(32)))
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()
-        return str(row["value"])
+    # -- the customer-token key -------------------------------------------------------------
+    async def secret(self, name: str) -> str:
+        """A random secret created on first use and kept; the lock makes replicas starting
+        together agree on one."""
+        key = f"web:{name}"
+        found = await self.storage.kv_get(key)
+        if found is not None:
+            return found
+        async with self.storage.lock(key):
+            found = await self.storage.kv_get(key)
+            if found is None:
+                found = secrets.token_hex(32)
+                await self.storage.kv_set(key, found)
+        return found
 
     # -- conversations and history ----------------------------------------------------------
-    def create_conversation(
+    async def create_conversation(
         self, customer_id: str, display_name: str | None, email: str | None,
         metadata: dict[str, Any],
     ) -> WebConversation:  # fmt: skip
         conv = WebConversation(f"wc_{secrets.token_urlsafe(12)}", customer_id, display_name,
                                email, metadata, time.time())  # fmt: skip
-        self.db.execute(
-            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)",
-            (conv.id, customer_id, display_name, email, json.dumps(metadata), conv.created_at),
-        )
+        record = {"customer_id": customer_id, "display_name": display_name, "email": email,
+                  "metadata": metadata, "created_at": conv.created_at}  # fmt: skip
+        await self.storage.kv_set(f"web:conv:{conv.id}", json.dumps(record), KEPT)
+        self._remember(conv)
         return conv
 
-    def conversation(self, conversation_id: str) -> WebConversation | None:
+    async def conversation(self, conversation_id: str) -> WebConversation | None:
         cached = self._conversations.get(conversation_id)
         if cached is not None:
             return cached
-        row = self.db.execute(
-            "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
-        ).fetchone()
-        if row is None:
+        raw = await self.storage.kv_get(f"web:conv:{conversation_id}")
+        if raw is None:
             return None
-        conv = WebConversation(row["id"], row["customer_id"], row["display_name"], row["email"],
-                               json.loads(row["metadata"]), row["created_at"])  # fmt: skip
+        r = json.loads(raw)
+        conv = WebConversation(conversation_id, r["customer_id"], r["display_name"], r["email"],
+                               r["metadata"], r["created_at"])  # fmt: skip
+        self._remember(conv)
+        return conv
+
+    def _remember(self, conv: WebConversation) -> None:
         if len(self._conversations) >= self._cache_size:
             self._conversations.pop(next(iter(self._conversations)))  # the oldest entry
         self._conversations[conv.id] = conv
-        return conv
 
-    def conversation_ids(self) -> list[str]:
+    async def conversation_ids(self) -> list[str]:
         """Every conversation, oldest first."""
-        rows = self.db.execute("SELECT id FROM conversations ORDER BY created_at").fetchall()
-        return [str(r["id"]) for r in rows]
+        found = await self.storage.kv_scan("web:conv:")
+        by_age = sorted(found.items(), key=lambda kv: json.loads(kv[1])["created_at"])
+        return [key.removeprefix("web:conv:") for key, _ in by_age]
 
-    def add_message(
+    async def add_message(
         self, conversation: str, role: str, text: str, client_id: str,
         sender_name: str | None = None, in_reply_to: str | None = None, kind: str = "message",
+        origin: str | None = None,
     ) -> tuple[dict[str, Any], bool]:  # fmt: skip
-        """Append a message; (the stored message, False) when ``client_id`` is already there."""
-        row = self.db.execute(
-            "INSERT OR IGNORE INTO messages (conversation, role, kind, text, sender_name, "
-            "client_id, in_reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-            (conversation, role, kind, text, sender_name, client_id, in_reply_to, time.time()),
-        ).fetchone()
-        if row is not None:
-            return message_json(row), True
-        row = self.db.execute(
-            "SELECT * FROM messages WHERE conversation = ? AND client_id = ?",
-            (conversation, client_id),
-        ).fetchone()
-        return message_json(row), False
+        """Append a message; (the stored message, False) when ``client_id`` is already there.
+        ``origin`` names the widget session it came from (which gets no echo of it)."""
+        value: dict[str, Any] = {"role": role, "kind": kind, "text": text,
+                                 "sender_name": sender_name, "in_reply_to": in_reply_to,
+                                 "created_at": datetime.now(UTC).isoformat()}  # fmt: skip
+        if origin is not None:
+            value["origin"] = origin
+        entry, added = await self.storage.log_append(HISTORY + conversation, client_id,
+                                                     json.dumps(value), TOPIC)  # fmt: skip
+        return message_json(entry), added
 
-    def messages(self, conversation: str, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT * FROM messages WHERE conversation = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (conversation, after, limit),
-        ).fetchall()
-        return [message_json(r) for r in rows]
+    async def messages(self, conversation: str, after: int = 0, limit: int = 200
+                       ) -> list[dict[str, Any]]:  # fmt: skip
+        entries = await self.storage.log_read(HISTORY + conversation, after, limit)
+        return [message_json(e) for e in entries]
 
-    def reply_to(self, conversation: str, message_id: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT * FROM messages WHERE conversation = ? AND in_reply_to = ? ORDER BY seq "
-            "LIMIT 1", (conversation, message_id),
-        ).fetchone()  # fmt: skip
-        return message_json(row) if row is not None else None
+    async def reply_to(self, conversation: str, message: dict[str, Any]) -> dict[str, Any] | None:
+        """The first reply to a customer's stored ``message``, if there is one yet."""
+        after = int(message["id"])
+        while True:
+            later = await self.messages(conversation, after, 100)
+            for m in later:
+                if m["in_reply_to"] == message["message_id"]:
+                    return m
+            if len(later) < 100:
+                return None
+            after = later[-1]["id"]
+
+    async def release(self, conversation: str, event_id: str) -> None:
+        await self.storage.log_append(STATE + conversation, event_id, "released", TOPIC)
 
     # -- API keys made with `frontdesk api-key create` -------------------------------------
-    def add_key(self, digest: str, scope: str, label: str | None) -> None:
-        self.db.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?)",
-                        (digest, scope, label, time.time()))  # fmt: skip
+    async def add_key(self, digest: str, scope: str, label: str | None) -> None:
+        record = {"scope": scope, "label": label, "created_at": time.time()}
+        await self.storage.kv_set(f"web:apikey:{digest}", json.dumps(record))
 
-    def key_scope(self, digest: str) -> str | None:
-        row = self.db.execute("SELECT scope FROM api_keys WHERE hash = ?", (digest,)).fetchone()
-        return str(row["scope"]) if row is not None else None
+    async def key_scope(self, digest: str) -> str | None:
+        raw = await self.storage.kv_get(f"web:apikey:{digest}")
+        return str(json.loads(raw)["scope"]) if raw is not None else None
 
-    def stored_keys(self) -> list[tuple[str, str, str | None, float]]:
-        rows = self.db.execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()
-        return [(r["hash"], r["scope"], r["label"], r["created_at"]) for r in rows]
+    async def stored_keys(self) -> list[tuple[str, str, str | None, float]]:
+        found = await self.storage.kv_scan("web:apikey:")
+        keys = [(k.removeprefix("web:apikey:"), json.loads(v)) for k, v in found.items()]
+        return sorted(((d, r["scope"], r["label"], r["created_at"]) for d, r in keys),
+                      key=lambda row: row[3])  # fmt: skip
 
-    def remove_key(self, prefix: str) -> int:
-        return self.db.execute("DELETE FROM api_keys WHERE hash LIKE ?", (prefix + "%",)).rowcount
-
-    # -- the webhook queue ----------------------------------------------------------------
-    def queue_hook(self, subscriber: str, event_id: str, conversation: str, body: str) -> bool:
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO hooks (subscriber, event_id, conversation, body, next_at) "
-            "VALUES (?, ?, ?, ?, 0)", (subscriber, event_id, conversation, body),
-        )  # fmt: skip
-        return cursor.rowcount == 1
-
-    def due_hooks(self, now: float, limit: int = 64) -> list[Hook]:
-        """The oldest pending event of each (subscriber, conversation), if it is due: one
-        conversation's events go out in order, one at a time."""
-        rows = self.db.execute(
-            "SELECT h.* FROM hooks h JOIN (SELECT MIN(seq) AS seq FROM hooks "
-            "WHERE state = 'pending' GROUP BY subscriber, conversation) heads "
-            "ON h.seq = heads.seq WHERE h.next_at <= ? ORDER BY h.seq LIMIT ?",
-            (now, limit),
-        ).fetchall()
-        return [Hook(r["seq"], r["subscriber"], r["event_id"], r["conversation"], r["body"],
-                     r["attempts"]) for r in rows]  # fmt: skip
-
-    def next_hook_at(self) -> float | None:
-        row = self.db.execute(
-            "SELECT MIN(next_at) AS at FROM hooks WHERE state = 'pending'"
-        ).fetchone()
-        return float(row["at"]) if row is not None and row["at"] is not None else None
-
-    def hook_done(self, seq: int, state: str = "delivered", error: str | None = None) -> None:
-        self.db.execute("UPDATE hooks SET state = ?, last_error = ? WHERE seq = ?",
-                        (state, error, seq))  # fmt: skip
-
-    def hook_retry(self, seq: int, attempts: int, next_at: float, error: str) -> None:
-        self.db.execute(
-            "UPDATE hooks SET attempts = ?, next_at = ?, last_error = ? WHERE seq = ?",
-            (attempts, next_at, error, seq),
-        )
-
-    def hook_states(self) -> dict[str, int]:
-        rows = self.db.execute("SELECT state, COUNT(*) AS n FROM hooks GROUP BY state").fetchall()
-        return {r["state"]: r["n"] for r in rows}
+    async def remove_key(self, prefix: str) -> int:
+        found = await self.storage.kv_scan(f"web:apikey:{prefix}")
+        for key in found:
+            await self.storage.kv_delete(key)
+        return len(found)
 
 
-def message_json(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["seq"],
-        "role": row["role"],
-        "kind": row["kind"],
-        "text": row["text"],
-        "sender_name": row["sender_name"],
-        "message_id": row["client_id"],
-        "in_reply_to": row["in_reply_to"],
-        "created_at": datetime.fromtimestamp(row["created_at"], UTC).isoformat(),
-    }
+def message_json(entry: LogEntry) -> dict[str, Any]:
+    """A history entry as the API shows it (the origin session stays inside)."""
+    value = json.loads(entry.value)
+    value.pop("origin", None)
+    return {"id": entry.seq, "message_id": entry.entry_id, **value}
+
+
+def origin_of(entry: LogEntry) -> tuple[dict[str, Any], str | None]:
+    value = json.loads(entry.value)
+    origin = value.pop("origin", None)
+    return {"id": entry.seq, "message_id": entry.entry_id, **value}, origin

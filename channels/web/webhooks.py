@@ -1,5 +1,6 @@
 """Webhooks out: every ``BotEvent`` goes to each subscriber as signed JSON, from a durable
-queue (the web database), in order per conversation, at least once, retried with backoff.
+queue on the bot's store (``channels.web.hookqueue``), in order per conversation, at least
+once, retried with backoff, by one replica at a time.
 
 Each request carries ``Frontdesk-Event`` (the event type), ``Frontdesk-Event-Id`` (stable
 across retries: de-duplicate on it), ``Frontdesk-Timestamp`` (Unix seconds) and
@@ -21,11 +22,14 @@ from typing import Any
 import aiohttp
 
 from channels.base import BotEvent
-from channels.web.store import Hook, WebStore
+from channels.web.hookqueue import Hook, HookQueue
+from config.errors import FrontdeskError
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 600.0
+IDLE_S = 1.0
+LOCK = "web:webhooks"
 CONCURRENCY = 8
 
 
@@ -47,7 +51,7 @@ def event_body(event: BotEvent) -> str:
 class Webhooks:
     def __init__(
         self,
-        store: WebStore,
+        store: HookQueue,
         subscribers: Sequence[tuple[str, str]],
         events: Sequence[str] = (),
         max_attempts: int = 12,
@@ -64,12 +68,11 @@ class Webhooks:
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
 
-    def queue(self, event: BotEvent) -> None:
+    async def queue(self, event: BotEvent) -> None:
         if not self.secrets or (self.events and event.kind not in self.events):
             return
-        body = event_body(event)
-        for url in self.secrets:
-            self.store.queue_hook(url, event.event_id, event.ref.key, body)
+        await self.store.queue(list(self.secrets), event.event_id, event.ref.key,
+                               event_body(event))  # fmt: skip
         self._wake.set()
 
     async def start(self) -> None:
@@ -89,30 +92,44 @@ class Webhooks:
             self._session = None
 
     async def _run(self) -> None:
+        # One sender across replicas: the others wait for the lock and take over when its
+        # holder stops or dies (the lease runs out).
         while True:
+            try:
+                async with self.store.storage.lock(LOCK) as lease:
+                    await self._send_while_held(lease)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("webhook sender failed; again in 5 s")
+                await asyncio.sleep(5.0)
+
+    async def _send_while_held(self, lease: object) -> None:
+        while not getattr(lease, "lost", False):
             self._wake.clear()
             try:
-                due = self.store.due_hooks(time.time())
+                due = await self.store.due(time.time())
                 if due:
                     gate = asyncio.Semaphore(CONCURRENCY)
                     await asyncio.gather(*(self._send(hook, gate) for hook in due))
                     continue
-                next_at = self.store.next_hook_at()
-            except Exception:
+                next_at = await self.store.next_at()
+            except FrontdeskError:
                 logger.exception("webhook queue failed; retrying in 5 s")
                 next_at = time.time() + 5.0
-            wait = 60.0 if next_at is None else max(0.0, next_at - time.time())
+            # Events raised on other replicas are found by looking again within IDLE_S.
+            wait = IDLE_S if next_at is None else min(IDLE_S, max(0.0, next_at - time.time()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     async def _send(self, hook: Hook, gate: asyncio.Semaphore) -> None:
         if hook.subscriber not in self.secrets:  # removed from the settings since
-            self.store.hook_done(hook.seq, "dropped", "subscriber no longer configured")
+            await self.store.done(hook, "dropped", "subscriber no longer configured")
             return
         async with gate:
             error = await self._post(hook)
         if error is None:
-            self.store.hook_done(hook.seq)
+            await self.store.done(hook)
             return
         attempts = hook.attempts + 1
         if attempts >= self.max_attempts:
@@ -120,12 +137,12 @@ class Webhooks:
             # must not wait forever behind it. Kept in the database as failed.
             logger.error("webhook %s to %s failed %d times, giving up: %s",
                          hook.event_id, hook.subscriber, attempts, error)  # fmt: skip
-            self.store.hook_done(hook.seq, "failed", error)
+            await self.store.done(hook, "failed", error)
             return
         delay = min(MAX_BACKOFF_S, self.retry_s * 2 ** (attempts - 1))
         logger.warning("webhook %s to %s failed (%s); retry %d in %.1f s",
                        hook.event_id, hook.subscriber, error, attempts, delay)  # fmt: skip
-        self.store.hook_retry(hook.seq, attempts, time.time() + delay, error)
+        await self.store.retry(hook, attempts, time.time() + delay, error)
 
     async def _post(self, hook: Hook) -> str | None:
         """None when delivered; otherwise what went wrong."""

@@ -1,0 +1,129 @@
+"""Two web replicas on one store (the same SQLite file, or one real redis-server): a message
+posted to replica A is answered live on the widget connected to replica B, the history and
+the customer token are the same on both, and a retry through the other replica is still one
+message with one reply."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from brain.store.base import Store, StoreLimits
+from brain.store.sqlite import SqliteStore
+from channels.web.customers import Session, WebChannel
+from channels.web.store import HISTORY, WebStore
+from tests.servers import RedisServer
+from tests.test_web_socket import frames_until
+from tests.web_bot import WebBot, running_bot, web_settings
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def replicas(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[WebBot, WebBot]]:
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+
+    def store() -> Store:
+        if request.param == "sqlite":
+            return SqliteStore(tmp_path / "shared.db", limits=StoreLimits())
+        from brain.store.redis import RedisStore
+
+        server: RedisServer = request.getfixturevalue("redis_server")
+        return RedisStore.from_url(server.url, limits=StoreLimits(), namespace=namespace)
+
+    async with AsyncExitStack() as stack:
+        bots = []
+        for name in ("a", "b"):  # each replica with a data directory of its own
+            settings = web_settings(tmp_path / name, monkeypatch)
+            bots.append(await stack.enter_async_context(running_bot(settings, store())))
+        yield bots[0], bots[1]
+
+
+async def test_a_message_posted_to_one_replica_is_answered_on_the_other(
+    replicas: tuple[WebBot, WebBot],
+) -> None:
+    a, b = replicas
+    conv, token = await a.conversation()  # the token A signed opens the widget on B
+    ws = await b.client.ws_connect(f"/api/v1/ws?token={token}")
+    assert json.loads((await ws.receive(timeout=5)).data)["type"] == "hello"
+    headers = {"Idempotency-Key": "k-1"}
+    path = f"/api/v1/conversations/{conv}/messages"
+    question = {"text": "How do I return an item?"}
+    _, posted, _ = await a.call("POST", path, token, json_body=question, headers=headers,
+                                expect=202)  # fmt: skip
+    seen = await frames_until(ws, "message", "bot")
+    # B pushes the customer's message (it came from no session of B's) and the reply.
+    customer = next(f["message"] for f in seen if f["type"] == "message")
+    assert customer["id"] == posted["id"] and customer["role"] == "customer"
+    reply = seen[-1]["message"]
+    assert "30 days" in reply["text"] and reply["in_reply_to"] == posted["message_id"]
+
+    # The retry goes through the other replica: the same message, the reply at once.
+    _, again, _ = await b.call("POST", f"{path}?wait=5", token, json_body=question,
+                               headers=headers, expect=200)  # fmt: skip
+    assert again["id"] == posted["id"] and again["reply"]["id"] == reply["id"]
+    for bot in (a, b):
+        await bot.parts.dispatcher.drain()
+    _, history_a, _ = await a.call("GET", path, token, expect=200)
+    _, history_b, _ = await b.call("GET", path, token, expect=200)
+    assert history_a["messages"] == history_b["messages"]
+    assert [m["role"] for m in history_b["messages"]] == ["customer", "bot"]
+    await ws.close()
+
+
+async def test_wait_on_one_replica_gets_the_reply_written_by_either(
+    replicas: tuple[WebBot, WebBot],
+) -> None:
+    a, b = replicas
+    conv, token = await b.conversation()
+    path = f"/api/v1/conversations/{conv}/messages?wait=10"
+    # One after the other (a burst from one customer may be answered in one reply).
+    questions = ["How do I return an item?", "Where is my order?", "Can I change my address?",
+                 "Do you ship abroad?"]  # fmt: skip
+    for n, bot in enumerate((a, b, a, b)):
+        _, body, _ = await bot.call("POST", path, token, expect=200,
+                                    json_body={"text": questions[n]},
+                                    headers={"Idempotency-Key": f"k-{n}"})  # fmt: skip
+        assert body["reply"]["in_reply_to"] == body["message_id"]
+    # Four questions, four replies: whichever dispatcher took each, none answered twice.
+    _, history, _ = await a.call("GET", path.split("?", maxsplit=1)[0], token, expect=200)
+    assert [m["role"] for m in history["messages"]] == ["customer", "bot"] * 4
+
+
+async def test_an_entry_that_comes_early_waits_for_the_one_before(tmp_path: Path) -> None:
+    """Another replica's entry may reach this one after a later local entry: the widget
+    still gets them in order, each once."""
+    store = SqliteStore(tmp_path / "state.db", limits=StoreLimits())
+    await store.open()
+    web = WebStore()
+    web.use(store)
+    channel = WebChannel(web)
+    await channel.follow()
+    try:
+        conv = await web.create_conversation("c-1", None, None, {})
+        frames: list[str] = []
+        two = asyncio.Event()
+
+        def put(frame: str) -> None:
+            frames.append(frame)
+            if len(frames) >= 2:
+                two.set()
+
+        channel.attach(Session(conv.id, put))
+        first = {"role": "customer", "kind": "message", "text": "first", "sender_name": None,
+                 "in_reply_to": None, "created_at": "2026-12-01T00:00:00+00:00"}  # fmt: skip
+        # Stored, but not announced yet (still on its way from the other replica).
+        await store.log_append(HISTORY + conv.id, "m-1", json.dumps(first))
+        await web.add_message(conv.id, "bot", "second", "m-2", in_reply_to="m-1")
+        await asyncio.wait_for(two.wait(), 5)
+        await asyncio.sleep(0.1)  # nothing more comes
+        assert [json.loads(f)["message"]["text"] for f in frames] == ["first", "second"]
+    finally:
+        await channel.unfollow()
+        await store.close()
