@@ -125,6 +125,10 @@ class InboundMessage:
     oversize: bool = False
     """The platform message was larger than the channel reads (email over MAX_MESSAGE_BYTES):
     ``text`` is its start, and a person must see the whole of it."""
+    rating: int | None = None
+    """Set when the customer pressed a rating button (``RatingRequest``) instead of writing:
+    the rating, 1-5 (``text`` holds the same digit). Such a message is an answer to the bot's
+    question, never a question of its own: the bot records it and never passes it on."""
 
     @property
     def idempotency_key(self) -> str:
@@ -156,7 +160,22 @@ class InboundMessage:
             received_at=datetime.fromisoformat(data["received_at"]),
             attachments=tuple(Attachment(**a) for a in data.get("attachments", ())),
             oversize=bool(data.get("oversize", False)),
+            rating=data.get("rating"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRequest:
+    """Asks the customer to rate the conversation from 1 to ``scale`` with buttons, on an
+    ``OutboundMessage`` whose text asks the same in words. A channel that has buttons (Slack,
+    Discord) renders them under the text, and a press comes back as an ``InboundMessage`` with
+    ``rating`` set; every other channel ignores it, and the customer answers in words.
+
+    ``customer_id`` is the only person whose press counts: in a shared channel others see the
+    buttons too (the channel refuses them privately)."""
+
+    customer_id: str
+    scale: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +193,7 @@ class OutboundMessage:
     sender_name: str | None = None
     message_id: str | None = None
     category: str | None = None  # the question's category, for channels that label threads
+    rating: RatingRequest | None = None  # rating buttons under the text, where there are any
 
     @property
     def idempotency_key(self) -> str:
@@ -203,6 +223,7 @@ class OutboundMessage:
             sender_name=data.get("sender_name"),
             message_id=data.get("message_id"),
             category=data.get("category"),
+            rating=RatingRequest(**data["rating"]) if data.get("rating") else None,
         )
 
 

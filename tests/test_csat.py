@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.observer import CSAT_QUESTION, CSAT_THANKS, parse_rating
+from bot.csat import CSAT_QUESTION, CSAT_THANKS, parse_rating
 from brain.store.base import OPEN_STATUSES, Store, TicketStatus
 from brain.store.facts import Facts
 from channels.base import DeskAction
