@@ -123,7 +123,7 @@ class CsatResponder:
             text = CSAT_CLOSED
         elif known.csat_answer is not None:
             text = CSAT_ALREADY if known.csat_rating is not None else CSAT_CLOSED
-        elif (message.received_at - asked).total_seconds() > PRESS_EXPIRES_S:
+        elif (utcnow() - asked).total_seconds() > PRESS_EXPIRES_S:  # our clock, as asked
             text = CSAT_CLOSED
         elif await facts.store.open_ticket_for(key) is not None:
             text = CSAT_NOT_NOW
