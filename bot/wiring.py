@@ -27,7 +27,7 @@ from bot.health import Health
 from bot.home import home_view
 from bot.metrics import Metrics
 from bot.observer import Observer, ObserverConfig
-from bot.ops_server import OpsServer
+from bot.ops_server import OpsServer, share_port
 from bot.platforms import PLATFORMS, enabled_platforms, platform_module, section
 from bot.preflight import Checked, preflight
 from bot.reload import Reloader
@@ -358,6 +358,7 @@ async def build_parts(
     ops, o = None, settings.observability
     if metrics is not None and o.metrics_port is not None:
         ops = OpsServer(o.metrics_host, o.metrics_port, metrics, health.snapshot, health.readiness)
+        share_port(ops, adapters)
     return Parts(
         adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler,
         observer, health, ops,

@@ -552,6 +552,30 @@ class Adapter(Protocol):
         """What ``frontdesk check`` prints for this platform: each part, on or off, and why."""
 
 
+@dataclass(frozen=True, slots=True)
+class HttpEndpoint:
+    """Where a platform's requests come in over HTTP (Slack's Events API request URL): the
+    address the adapter would listen on, and the aiohttp handler for ``method`` ``path``."""
+
+    host: str
+    port: int
+    method: str
+    path: str
+    handler: Callable[[Any], Awaitable[Any]]  # aiohttp: web.Request -> web.StreamResponse
+
+
+@runtime_checkable
+class ServesHttp(Protocol):
+    """An adapter capability: it receives on an HTTP endpoint of its own (``http_endpoint``,
+    None when it does not, e.g. Slack in Socket Mode). When the bot's ops server listens on
+    the same host and port, the bot mounts the handler there and calls ``serve_shared``
+    before connecting: the adapter then opens no server of its own (one port to expose)."""
+
+    def http_endpoint(self) -> HttpEndpoint | None: ...
+
+    def serve_shared(self) -> None: ...
+
+
 # -- events the bot raises, and the services the web channel asks the bot for --------------
 @dataclass(frozen=True, slots=True)
 class BotEvent:
