@@ -164,9 +164,12 @@ class InboundMessage:
         )
 
 
+RATING_SCALE = 5  # CSAT ratings run from 1 (poor) to 5 (excellent)
+
+
 @dataclass(frozen=True, slots=True)
 class RatingRequest:
-    """Asks the customer to rate the conversation from 1 to ``scale`` with buttons, on an
+    """Asks the customer to rate the conversation from 1 to ``RATING_SCALE`` with buttons, on an
     ``OutboundMessage`` whose text asks the same in words. A channel that has buttons (Slack,
     Discord) renders them under the text, and a press comes back as an ``InboundMessage`` with
     ``rating`` set; every other channel ignores it, and the customer answers in words.
@@ -175,7 +178,6 @@ class RatingRequest:
     buttons too (the channel refuses them privately)."""
 
     customer_id: str
-    scale: int = 5
 
 
 @dataclass(frozen=True, slots=True)

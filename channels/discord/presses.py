@@ -67,7 +67,12 @@ class RatingPresses:
                         interaction.channel_id)  # fmt: skip
             await self._tell(interaction, NOT_HERE, deferred=False)
             return
-        await interaction.response.defer()
+        try:
+            await interaction.response.defer()
+        except discord.HTTPException as err:  # expired (over 3 s) or answered: nothing taken
+            log.warning("discord: could not acknowledge a rating click on %s: %s", message.id,
+                        self._conn.error("defer", err))  # fmt: skip
+            return
         inbound = InboundMessage(
             ref=ref,
             message_id=str(message.id),

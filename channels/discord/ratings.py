@@ -21,7 +21,7 @@ from typing import Any
 
 import discord
 
-from channels.base import RatingRequest
+from channels.base import RATING_SCALE, RatingRequest
 
 PREFIX = "frontdesk:csat:"
 TEMPLATE = r"frontdesk:csat:(?P<rest>.{0,85})"
@@ -34,10 +34,10 @@ def custom_id(rating: int, customer_id: str) -> str:
     return f"{PREFIX}{rating}:{customer_id}"
 
 
-def parse(rest: str, scale: int = 5) -> tuple[int, str] | None:
+def parse(rest: str) -> tuple[int, str] | None:
     """(rating, customer id) from what follows ``frontdesk:csat:``; None when malformed."""
     match = _REST.fullmatch(rest)
-    if match is None or not 1 <= int(match["rating"]) <= scale:
+    if match is None or not 1 <= int(match["rating"]) <= RATING_SCALE:
         return None
     return int(match["rating"]), match["customer"]
 
@@ -45,7 +45,7 @@ def parse(rest: str, scale: int = 5) -> tuple[int, str] | None:
 def rating_view(request: RatingRequest, chosen: int | None = None) -> discord.ui.View:
     """One button per rating, stopped; with ``chosen`` all disabled, the chosen one green."""
     view = discord.ui.View(timeout=None)
-    for n in range(1, request.scale + 1):
+    for n in range(1, RATING_SCALE + 1):
         style = discord.ButtonStyle.success if n == chosen else discord.ButtonStyle.secondary
         view.add_item(
             discord.ui.Button(

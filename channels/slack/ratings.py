@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.base import Author, ConversationRef, InboundMessage, RatingRequest
+from channels.base import RATING_SCALE, Author, ConversationRef, InboundMessage, RatingRequest
 from channels.slack.ids import USER, malformed, shown
 from channels.text import split_text
 
@@ -61,14 +61,14 @@ def rating_blocks(text: str, request: RatingRequest) -> list[dict[str, Any]]:
             "text": {"type": "plain_text", "text": str(n)},
             "value": f"{n}:{request.customer_id}",
         }
-        for n in range(1, request.scale + 1)
+        for n in range(1, RATING_SCALE + 1)
     ]
     return [*sections, {"type": "actions", "block_id": BLOCK_ID, "elements": buttons}]
 
 
 def answered_blocks(press: Press) -> list[dict[str, Any]]:
     """The question without its buttons, and a line saying what was chosen."""
-    chosen = f"You chose {press.message.text} of 5."
+    chosen = f"You chose {press.message.text} of {RATING_SCALE}."
     note = {"type": "context", "elements": [{"type": "mrkdwn", "text": chosen}]}
     return [*press.shown, note]
 
@@ -125,7 +125,7 @@ def _value(action: Mapping[str, Any]) -> tuple[int, str] | None:
     if not isinstance(action_id, str) or not isinstance(value, str):
         return None
     rating, _, customer = value.partition(":")
-    if not rating.isdigit() or not 1 <= int(rating) <= 5 or not USER.fullmatch(customer):
+    if not rating.isdigit() or not 1 <= int(rating) <= RATING_SCALE or not USER.fullmatch(customer):
         return None
     if action_id != f"{ACTION_PREFIX}{rating}":
         return None
