@@ -10,7 +10,8 @@ customer tells the bot its answer helped. The answer comes back either
   is always an answer, never a question for the brain. It counts only while the question is
   open and at most ``PRESS_EXPIRES_S`` after it was asked (buttons stay in a chat's history
   forever); a late, second or ill-timed press gets a polite word and changes nothing. After a
-  press, the customer's next message, within ``COMMENT_WINDOW_S``, is taken as the comment.
+  press, the customer's next message, within ``COMMENT_WINDOW_S`` and unless it asks something
+  (a question mark), is taken as the comment.
 
 A rating is never taken while a person owns the conversation again. Both ways record the
 same facts, the ``csat.received`` event and the ``frontdesk_csat_ratings`` metric.
@@ -144,7 +145,9 @@ class CsatResponder:
         if known.csat_follow_up != _OPEN or known.csat_rated is None:
             return None
         late = (message.received_at - known.csat_rated).total_seconds() > COMMENT_WINDOW_S
-        if late or await facts.store.open_ticket_for(key) is not None:
+        # A question is for the bot, not a remark about the service: it closes the comment.
+        asks = "?" in message.text
+        if late or asks or await facts.store.open_ticket_for(key) is not None:
             await facts.put(key, "csat_follow_up", _CLOSED)
             return None
         await facts.put(key, "csat_follow_up", message.idempotency_key)

@@ -163,13 +163,18 @@ async def test_presses_out_of_turn_are_answered_and_change_nothing(
         monkeypatch.setattr(bot_csat, "COMMENT_WINDOW_S", -1.0)  # too late for a comment
         await escalate_and_resolve(bot, store, "c4")
         assert await press(bot, 1, "c4") == [CSAT_PRESSED]
-        assert CSAT_COMMENT_THANKS not in await bot.customer("How do I track my order?", "c4")
+        assert CSAT_COMMENT_THANKS not in await bot.customer("How do I track my order", "c4")
+        monkeypatch.setattr(bot_csat, "COMMENT_WINDOW_S", 1800.0)
+        await escalate_and_resolve(bot, store, "c5")
+        assert await press(bot, 2, "c5") == [CSAT_PRESSED]
+        assert CSAT_COMMENT_THANKS not in await bot.customer("How do I track my order?", "c5")
         await escalate_and_resolve(bot, store, "c2")  # a person has it again (the web API)
         await store.open_ticket(ConversationRef("fake", "c2"), Author("customer-1"),
                                 ["human_requested"], "call me back")  # fmt: skip
         assert await press(bot, 3, "c2") == [CSAT_NOT_NOW]
-        ratings = [(await Facts(store, 86400).get(f"fake:-:c{n}")).csat_rating for n in range(5)]
-    assert ratings == [None, None, None, None, 1]
+        ratings = [(await Facts(store, 86400).get(f"fake:-:c{n}")).csat_rating for n in range(6)]
+        comment = (await Facts(store, 86400).get("fake:-:c5")).csat_comment
+    assert ratings == [None, None, None, None, 1, 2] and comment is None
 
 
 async def test_a_press_when_csat_is_off(store: Store, tmp_path: Path) -> None:
