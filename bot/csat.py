@@ -84,25 +84,21 @@ class CsatResponder:
     async def handle(self, message: InboundMessage) -> Decision:
         if message.rating is not None:
             return await self._pressed(message, message.rating)
-        rated = await self._typed(message)
-        if rated is not None:
-            return rated
-        commented = await self._comment(message)
-        if commented is not None:
-            return commented
+        if self.observer.config.csat:
+            known = await self.observer.facts.get(message.ref.key, "csat_asked", "csat_answer")
+            if known.csat_asked is not None:  # else nothing to answer (most messages)
+                answer = self._typed if known.csat_answer is None else self._comment
+                taken = await answer(message)
+                if taken is not None:
+                    return taken
         decision = await self.brain.handle(message)
         if decision.kind is DecisionKind.REPLY and decision.intent in HELPED_INTENTS:
             return await self._helped(message, decision)
         return decision
 
     async def _typed(self, message: InboundMessage) -> Decision | None:
-        """The customer's written answer to our question, taken out of the conversation."""
-        if not self.observer.config.csat:
-            return None
+        """The customer's written answer to our open question, taken out of the conversation."""
         facts, key = self.observer.facts, message.ref.key
-        known = await facts.get(key, "csat_asked", "csat_answer")
-        if known.csat_asked is None or known.csat_answer is not None:
-            return None
         if await facts.store.open_ticket_for(key) is not None:
             return None  # a person has the conversation again: never in their way
         parsed = parse_rating(message.text)
@@ -138,8 +134,6 @@ class CsatResponder:
 
     async def _comment(self, message: InboundMessage) -> Decision | None:
         """After a press, the customer's next message (soon enough) is the rating's comment."""
-        if not self.observer.config.csat:
-            return None
         facts, key = self.observer.facts, message.ref.key
         known = await facts.get(key, "csat_follow_up", "csat_rated")
         if known.csat_follow_up != _OPEN or known.csat_rated is None:
