@@ -15,7 +15,9 @@ import pytest
 from bot.app import App
 from bot.metrics import Metrics, Snapshot
 from bot.ops_server import OpsServer, Readiness, share_port
+from bot.preflight import preflight
 from channels.slack import build
+from config.errors import ConfigError
 from config.settings import Settings, load_settings
 from tests.fakes.fake_slack import SECRET, FakeChannel, FakeSlack, post, sign
 from tests.servers import free_port, wait_for_port
@@ -91,3 +93,16 @@ async def snapshot() -> Snapshot:
 
 async def readiness() -> Readiness:
     return Readiness({})
+
+
+def test_the_same_port_on_another_host_is_refused_at_start(tmp_path: Path) -> None:
+    settings = Settings(
+        slack={"enabled": True, "mode": "http", "bot_token": "xoxb-x", "signing_secret": SECRET,
+               "http_host": "0.0.0.0", "http_port": 9108},  # type: ignore[arg-type]
+        observability={"metrics_port": 9108},  # type: ignore[arg-type]
+        store={"data_dir": str(tmp_path)},  # type: ignore[arg-type]
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^FRONTDESK_SLACK__HTTP_HOST: 0\.0\.0\.0 with"):
+        preflight(settings)
+    preflight(settings.model_copy(update={"observability": settings.observability.model_copy(
+        update={"metrics_host": "0.0.0.0"})}))  # fmt: skip
