@@ -145,6 +145,7 @@ class InboundMessage:
             "attachments": [asdict(a) for a in self.attachments],
             "raw": None,  # the platform payload is not persisted in the queue
             "oversize": self.oversize,
+            "rating": self.rating,
             "type": "inbound",
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -211,6 +212,7 @@ class OutboundMessage:
             "sender_name": self.sender_name,
             "message_id": self.message_id,
             "category": self.category,
+            "rating": asdict(self.rating) if self.rating is not None else None,
             "type": "outbound",
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
