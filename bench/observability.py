@@ -17,9 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.csat import CsatResponder
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.metrics import Metrics
-from bot.observer import CsatResponder, Observer
+from bot.observer import Observer
 from bot.wiring import build_brain
 from brain.analytics import last_days
 from brain.knowledge import KnowledgeBase

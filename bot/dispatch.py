@@ -310,8 +310,8 @@ class Dispatcher:
         channel's window of the one before, once the window after the last has passed (so a
         burst is answered as one question). Nothing is held meanwhile: no lock, no slot."""
         head = lane[0].message
-        if not isinstance(head, InboundMessage) or lane[0].deliveries > 1:
-            return []
+        if not isinstance(head, InboundMessage) or lane[0].deliveries > 1 or head.rating:
+            return []  # a button press is an answer of its own, never part of a question
         window = self.config.coalesce_s.get(head.ref.channel, 0.0)
         if window <= 0:
             return []
@@ -323,6 +323,7 @@ class Dispatcher:
                 if (
                     not isinstance(item, InboundMessage)
                     or entry.deliveries > 1
+                    or item.rating is not None
                     or item.author.id != head.author.id
                     or (item.received_at - last.received_at).total_seconds() > window
                 ):
@@ -606,5 +607,6 @@ def _replies(message: InboundMessage, decision: Decision) -> list[OutboundMessag
             text=decision.text,
             in_reply_to=message.message_id,
             category=decision.category,
+            rating=decision.rating,
         )
     ]

@@ -4,54 +4,30 @@ The dispatcher, the desk hub and the router each hold one ``Observer`` (injected
 quiet one) and call it at the points where things happen; it turns those calls into Prometheus
 metrics (when the metrics server is on), analytics facts (``brain.store.facts``), knowledge
 gaps and the CSAT question after a resolve. A failure here is logged and never reaches the
-customer's path: measuring must not break answering.
-
-``CsatResponder`` wraps the brain: it takes a customer's 1-5 rating out of the conversation
-before the brain sees it, and asks for one when the customer says the bot's answer helped.
+customer's path: measuring must not break answering. Taking the answer is ``bot.csat``'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from bot.events import Events
+from bot.csat import question
 from bot.metrics import Metrics
 from bot.tracing import record_llm_span
 from brain.conversation import DeskResult
 from brain.decision import Decision, DecisionKind
 from brain.redact import Redactor
 from brain.router import LLMCall
-from brain.store.base import Store, Turn, utcnow
+from brain.store.base import Store, utcnow
 from brain.store.facts import Facts, Gap
 from channels.base import DeskAction, DeskEvent, InboundMessage, OutboundMessage, QueueItem
 
 logger = logging.getLogger(__name__)
 
-CSAT_QUESTION = (
-    "How did we do? Reply with a number from 1 (poor) to 5 (excellent); "
-    "a comment after the number is welcome."
-)
-CSAT_THANKS = "Thank you for your rating!"
 # Escalated because the bot had no good answer: what the knowledge-gap loop learns from.
 GAP_REASONS = frozenset({"low_confidence", "out_of_scope", "no_answer"})
-# The sample playbook's intent for "thanks, that solved it": the customer says the bot helped.
-HELPED_INTENTS = frozenset({"thanks_goodbye"})
-_RATING = re.compile(
-    r"^\s*([1-5])(?:\s*(?:/\s*5|stars?|of\s+5))?(?![.,]\d)(?:[\s,.:;!)\-–]+(.*))?$",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
-def parse_rating(text: str) -> tuple[int, str] | None:
-    """``"4"``, ``"5/5 great"``, ``"3 - slow but ok"`` -> (rating, comment); else None."""
-    match = _RATING.match(text)
-    if match is None:
-        return None
-    return int(match.group(1)), (match.group(2) or "").strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +121,13 @@ class Observer:
         resolved = (await self.facts.get(key, "resolved")).resolved
         if resolved is None:
             return
-        known = await self.facts.get(key, "reopened", "csat_answer")
+        if message.rating is not None:
+            return  # a rating button, pressed however late, is no new request
+        known = await self.facts.get(key, "reopened", "csat_answer", "csat_follow_up")
         if known.reopened is not None:
             return
-        if known.csat_answer == message.idempotency_key:
-            return  # the rating we asked for is not a new request
+        if message.idempotency_key in (known.csat_answer, known.csat_follow_up):
+            return  # the rating we asked for (or its comment) is not a new request
         gap = (message.received_at - resolved).total_seconds()
         if 0 < gap <= self.config.reopen_s:
             await self.facts.put(key, "reopened", message.received_at)
@@ -184,10 +162,10 @@ class Observer:
                 await facts.put(key, "resolved_by", "agent")
             await self._gap(event, result)
             if await self.ask_csat(key):
-                question = OutboundMessage(
-                    ref=ticket.ref, text=CSAT_QUESTION, message_id=f"{ticket.id}:csat"
-                )
-                await self.store.enqueue(question)
+                text, buttons = question(ticket.customer.id)
+                asking = OutboundMessage(ref=ticket.ref, text=text, message_id=f"{ticket.id}:csat",
+                                         rating=buttons)  # fmt: skip
+                await self.store.enqueue(asking)
 
     async def _gap(self, event: DeskEvent, result: DeskResult) -> None:
         ticket = result.ticket
@@ -214,68 +192,3 @@ class Observer:
         if not self.config.csat or self._facts is None:
             return False
         return await self.facts.first(key, "csat_asked", utcnow())
-
-
-class _Brain(Protocol):
-    async def handle(self, message: InboundMessage) -> Decision: ...
-
-
-class CsatResponder:
-    """The brain with the CSAT step around it (a ``bot.dispatch.Responder``)."""
-
-    def __init__(self, brain: _Brain, observer: Observer, events: Events | None = None) -> None:
-        self.brain = brain
-        self.observer = observer
-        self.events = events or Events()
-
-    async def handle(self, message: InboundMessage) -> Decision:
-        rated = await self._rating(message)
-        if rated is not None:
-            return rated
-        decision = await self.brain.handle(message)
-        if decision.kind is DecisionKind.REPLY and decision.intent in HELPED_INTENTS:
-            return await self._helped(message, decision)
-        return decision
-
-    async def _rating(self, message: InboundMessage) -> Decision | None:
-        """The customer's answer to our question, taken out of the conversation."""
-        if not self.observer.config.csat:
-            return None
-        facts, key = self.observer.facts, message.ref.key
-        if (await facts.get(key, "csat_asked")).csat_asked is None:
-            return None
-        if (await facts.get(key, "csat_answer")).csat_answer is not None:
-            return None
-        if await facts.store.open_ticket_for(key) is not None:
-            return None  # a person has the conversation again: never in their way
-        parsed = parse_rating(message.text)
-        # Only the next message may answer: anything else closes the question for good.
-        await facts.put(key, "csat_answer", message.idempotency_key if parsed else "-")
-        if parsed is None:
-            return None
-        rating, comment = parsed
-        await facts.put(key, "csat_rating", rating)
-        if self.observer.metrics is not None:
-            self.observer.metrics.rated(rating)
-        await facts.put(key, "csat_rated", message.received_at)
-        masked = self.observer.redactor.redact(comment).text if comment else None
-        if masked:
-            await facts.put(key, "csat_comment", masked)
-        await self.events.csat_received(message, rating, masked)
-        store, turn_id = facts.store, message.idempotency_key
-        await store.append_turn(message.ref, Turn(turn_id, "customer", message.text))
-        await store.append_turn(message.ref, Turn(f"{turn_id}:bot", "bot", CSAT_THANKS))
-        return Decision(DecisionKind.REPLY, text=CSAT_THANKS)
-
-    async def _helped(self, message: InboundMessage, decision: Decision) -> Decision:
-        facts, key = self.observer.facts, message.ref.key
-        known = await facts.get(key, "first_bot_reply", "resolved")
-        if known.first_bot_reply is None:
-            return decision  # "thanks" before the bot said anything: nothing was resolved
-        if await facts.store.open_ticket_for(key) is not None:
-            return decision  # a ticket still waits for a person: not the bot's to close
-        if known.resolved is None and await facts.first(key, "resolved", utcnow()):
-            await facts.put(key, "resolved_by", "bot")
-        if await self.observer.ask_csat(key):
-            return dataclasses.replace(decision, text=f"{decision.text}\n\n{CSAT_QUESTION}")
-        return decision

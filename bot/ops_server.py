@@ -1,7 +1,8 @@
 """The operator's HTTP endpoints on one aiohttp server: ``/metrics`` (Prometheus),
 ``/healthz`` (liveness: the process and its event loop answer) and ``/readyz`` (readiness: the
 store answers, every channel is connected, an answer path exists). Off unless
-``FRONTDESK_OBSERVABILITY__METRICS_PORT`` is set.
+``FRONTDESK_OBSERVABILITY__METRICS_PORT`` is set. A platform endpoint on the same host and port
+(Slack's request URL in HTTP mode) is mounted here too (``mount``), so both share one port.
 
 ``/readyz`` answers 503 with the failing checks as JSON while the bot cannot serve, so a load
 balancer or Kubernetes takes the replica out of rotation, and 200 again once it can.
@@ -11,14 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.metrics import Metrics, Snapshot
-from config.errors import ChannelError
+from channels.base import HttpEndpoint, ServesHttp
+from config.errors import ChannelError, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +56,23 @@ class OpsServer:
         self._snapshot = snapshot
         self._readiness = readiness
         self._runner: web.AppRunner | None = None
+        self._mounted: list[HttpEndpoint] = []
         self.bound_port: int | None = None
+
+    def mount(self, endpoint: HttpEndpoint) -> None:
+        """Serve a platform's endpoint here too (Slack's request URL on the metrics port);
+        call before ``start``."""
+        if endpoint.path in ("/metrics", "/healthz", "/readyz"):
+            raise ConfigError(f"{endpoint.path}: taken by the metrics server")
+        self._mounted.append(endpoint)
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        for endpoint in self._mounted:
+            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
         return app
 
     async def start(self) -> None:
@@ -112,3 +124,19 @@ class OpsServer:
             return await asyncio.wait_for(self._readiness(), CHECK_TIMEOUT_S)
         except Exception as err:
             return Readiness({"readiness": f"check failed: {err or type(err).__name__}"})
+
+
+def share_port(ops: OpsServer, adapters: Iterable[object]) -> None:
+    """Mount on ``ops`` every adapter endpoint configured on its very host and port (0 means
+    "any free port", never the same one), and tell the adapter it opens no server itself."""
+    for adapter in adapters:
+        if not isinstance(adapter, ServesHttp):
+            continue
+        endpoint = adapter.http_endpoint()
+        if endpoint is None or endpoint.port == 0:
+            continue
+        if (endpoint.host, endpoint.port) == (ops.host, ops.port):
+            ops.mount(endpoint)
+            adapter.serve_shared()
+            log.info("%s %s shares the metrics server's port %s", endpoint.method,
+                     endpoint.path, ops.port)  # fmt: skip

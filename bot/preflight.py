@@ -35,10 +35,25 @@ class Checked:
 def preflight(settings: Settings) -> Checked:
     """Validate what ``run`` would build from ``settings``; raise ``ConfigError`` if it cannot."""
     _check_data_dir(settings)
+    _check_shared_port(settings)
     knowledge = load_knowledge(settings)
     playbook = load_playbook(settings, knowledge)
     classifier = _classifier(settings, playbook)
     return Checked(knowledge, playbook, classifier, _clients(settings))
+
+
+def _check_shared_port(settings: Settings) -> None:
+    """Slack's HTTP endpoint shares the metrics server only on the very same host and port;
+    the same port on another host would fail at start with "address in use"."""
+    slack, ops = settings.slack, settings.observability
+    if not slack.enabled or slack.mode != "http" or not ops.metrics_port:
+        return
+    if slack.http_port == ops.metrics_port and slack.http_host != ops.metrics_host:
+        raise ConfigError(
+            f"FRONTDESK_SLACK__HTTP_HOST: {slack.http_host} with the metrics port "
+            f"{ops.metrics_port} must be FRONTDESK_OBSERVABILITY__METRICS_HOST "
+            f"({ops.metrics_host}) to share the metrics server; or use another HTTP_PORT"
+        )
 
 
 def load_knowledge(settings: Settings) -> KnowledgeBase:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.admin import Admin, AdminContext, admin_entries, sync_disabled
+from bot.csat import CsatResponder
 from bot.desk_hub import DeskAlerts, DeskHub
 from bot.digest import DIGEST_CHECK_S, DigestJob, DigestSource
 from bot.dispatch import DispatchConfig, Dispatcher
@@ -25,8 +26,8 @@ from bot.events import Events
 from bot.health import Health
 from bot.home import home_view
 from bot.metrics import Metrics
-from bot.observer import CsatResponder, Observer, ObserverConfig
-from bot.ops_server import OpsServer
+from bot.observer import Observer, ObserverConfig
+from bot.ops_server import OpsServer, share_port
 from bot.platforms import PLATFORMS, enabled_platforms, platform_module, section
 from bot.preflight import Checked, preflight
 from bot.reload import Reloader
@@ -363,6 +364,7 @@ async def build_parts(
     ops, o = None, settings.observability
     if metrics is not None and o.metrics_port is not None:
         ops = OpsServer(o.metrics_host, o.metrics_port, metrics, health.snapshot, health.readiness)
+        share_port(ops, adapters)
     return Parts(
         adapters, channels, desks, brain, router, hub, admin, dispatcher, reloader, scheduler,
         observer, health, ops,

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from brain.store.base import Turn
-from channels.base import Author, EscalationCard
+from channels.base import Author, EscalationCard, RatingRequest
 
 
 class DecisionKind(enum.StrEnum):
@@ -37,3 +37,5 @@ class Decision:
     """The bot's turns, not yet in the history: set on the bot's own REPLY (no ticket) by
     ``Brain.decide``, whose caller writes them with the outbox record in one step, and only
     while the conversation still has no open ticket (``Store.outbox_put_reply``)."""
+    rating: RatingRequest | None = None
+    """Rating buttons to show under ``text`` where the channel has them (the CSAT question)."""

@@ -125,6 +125,10 @@ class InboundMessage:
     oversize: bool = False
     """The platform message was larger than the channel reads (email over MAX_MESSAGE_BYTES):
     ``text`` is its start, and a person must see the whole of it."""
+    rating: int | None = None
+    """Set when the customer pressed a rating button (``RatingRequest``) instead of writing:
+    the rating, 1-5 (``text`` holds the same digit). Such a message is an answer to the bot's
+    question, never a question of its own: the bot records it and never passes it on."""
 
     @property
     def idempotency_key(self) -> str:
@@ -141,6 +145,7 @@ class InboundMessage:
             "attachments": [asdict(a) for a in self.attachments],
             "raw": None,  # the platform payload is not persisted in the queue
             "oversize": self.oversize,
+            "rating": self.rating,
             "type": "inbound",
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -156,7 +161,24 @@ class InboundMessage:
             received_at=datetime.fromisoformat(data["received_at"]),
             attachments=tuple(Attachment(**a) for a in data.get("attachments", ())),
             oversize=bool(data.get("oversize", False)),
+            rating=data.get("rating"),
         )
+
+
+RATING_SCALE = 5  # CSAT ratings run from 1 (poor) to 5 (excellent)
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRequest:
+    """Asks the customer to rate the conversation from 1 to ``RATING_SCALE`` with buttons, on an
+    ``OutboundMessage`` whose text asks the same in words. A channel that has buttons (Slack,
+    Discord) renders them under the text, and a press comes back as an ``InboundMessage`` with
+    ``rating`` set; every other channel ignores it, and the customer answers in words.
+
+    ``customer_id`` is the only person whose press counts: in a shared channel others see the
+    buttons too (the channel refuses them privately)."""
+
+    customer_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +196,7 @@ class OutboundMessage:
     sender_name: str | None = None
     message_id: str | None = None
     category: str | None = None  # the question's category, for channels that label threads
+    rating: RatingRequest | None = None  # rating buttons under the text, where there are any
 
     @property
     def idempotency_key(self) -> str:
@@ -189,6 +212,7 @@ class OutboundMessage:
             "sender_name": self.sender_name,
             "message_id": self.message_id,
             "category": self.category,
+            "rating": asdict(self.rating) if self.rating is not None else None,
             "type": "outbound",
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -203,6 +227,7 @@ class OutboundMessage:
             sender_name=data.get("sender_name"),
             message_id=data.get("message_id"),
             category=data.get("category"),
+            rating=RatingRequest(**data["rating"]) if data.get("rating") else None,
         )
 
 
@@ -542,6 +567,30 @@ class Adapter(Protocol):
 
     def describe(self) -> list[Part]:
         """What ``frontdesk check`` prints for this platform: each part, on or off, and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpEndpoint:
+    """Where a platform's requests come in over HTTP (Slack's Events API request URL): the
+    address the adapter would listen on, and the aiohttp handler for ``method`` ``path``."""
+
+    host: str
+    port: int
+    method: str
+    path: str
+    handler: Callable[[Any], Awaitable[Any]]  # aiohttp: web.Request -> web.StreamResponse
+
+
+@runtime_checkable
+class ServesHttp(Protocol):
+    """An adapter capability: it receives on an HTTP endpoint of its own (``http_endpoint``,
+    None when it does not, e.g. Slack in Socket Mode). When the bot's ops server listens on
+    the same host and port, the bot mounts the handler there and calls ``serve_shared``
+    before connecting: the adapter then opens no server of its own (one port to expose)."""
+
+    def http_endpoint(self) -> HttpEndpoint | None: ...
+
+    def serve_shared(self) -> None: ...
 
 
 # -- events the bot raises, and the services the web channel asks the bot for --------------

@@ -90,16 +90,18 @@ def split_outbound(
     """``message`` as the parts a platform with a ``limit`` posts, one ``send`` each (the
     ``SplitsMessages`` capability). The first part keeps the sender's name (shown as
     ``prefix``, which counts against its room) and what it replies to; later parts get their
-    own message ids, so each is delivered and recorded once."""
+    own message ids, so each is delivered and recorded once; the last carries the rating
+    buttons, if any."""
     texts = splitter(message.text, limit - len(prefix))
     if len(texts) <= 1:
         return [message]
-    parts = [replace(message, text=texts[0])]
+    parts = [replace(message, text=texts[0], rating=None)]
     for number, text in enumerate(texts[1:], start=1):
         part_id = f"{message.message_id}#{number}" if message.message_id else None
-        parts.append(
-            replace(message, text=text, sender_name=None, in_reply_to=None, message_id=part_id)
-        )
+        parts.append(replace(message, text=text, sender_name=None, in_reply_to=None,
+                             message_id=part_id, rating=None))  # fmt: skip
+    # Rating buttons go under the end of the text, where the question is.
+    parts[-1] = replace(parts[-1], rating=message.rating)
     return parts
 
 

@@ -1,18 +1,42 @@
 """CSAT: asked once after a resolve (by an agent, or by the bot when the customer says it
 helped), the rating and comment recorded on the conversation, never asked twice, never taken
-while a person owns the conversation, and off when configured so."""
+while a person owns the conversation, and off when configured so. The question carries rating
+buttons for the channels that have them; a press is recorded like a typed rating, and one
+out of turn (second, late, before any question, while a person has the conversation) gets a
+polite word and never reaches the brain."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.observer import CSAT_QUESTION, CSAT_THANKS, parse_rating
+import bot.csat as bot_csat
+from bot.csat import (
+    CSAT_ALREADY,
+    CSAT_CLOSED,
+    CSAT_COMMENT_THANKS,
+    CSAT_NOT_NOW,
+    CSAT_PRESSED,
+    CSAT_QUESTION,
+    CSAT_THANKS,
+    parse_rating,
+)
 from brain.store.base import OPEN_STATUSES, Store, TicketStatus
 from brain.store.facts import Facts
-from channels.base import DeskAction
+from channels.base import (
+    Author,
+    ConversationRef,
+    DeskAction,
+    InboundMessage,
+    OutboundMessage,
+    RatingRequest,
+    decode_queue_item,
+)
+from channels.text import split_outbound
 from tests.ops_bot import Bot, running_bot, settings_for
+from tests.test_ops_wiring import scrape
 
 
 async def escalate_and_resolve(bot: Bot, store: Store, conversation: str = "c1") -> None:
@@ -89,3 +113,86 @@ async def test_off_when_configured(store: Store, tmp_path: Path) -> None:
 )  # fmt: skip
 def test_ratings_are_read_strictly(text: str, parsed: tuple[int, str] | None) -> None:
     assert parse_rating(text) == parsed
+
+
+async def press(bot: Bot, rating: int, conversation: str = "c1") -> list[str]:
+    """A rating button pressed, as Slack and Discord hand it over (``InboundMessage.rating``)."""
+    before = len(bot.channel.sent_to(conversation))
+    message = bot.channel.message(str(rating), conversation=conversation)
+    await bot.channel.inject(replace(message, rating=rating))
+    await bot.parts.dispatcher.drain()
+    return bot.channel.sent_to(conversation)[before:]
+
+
+async def test_a_press_is_recorded_like_a_typed_rating(store: Store, tmp_path: Path) -> None:
+    async with running_bot(settings_for(str(tmp_path)), store) as bot:
+        await escalate_and_resolve(bot, store)
+        asked = bot.channel.sent[-1]
+        assert asked.text == CSAT_QUESTION and asked.rating == RatingRequest("customer-1")
+        assert await press(bot, 5) == [CSAT_PRESSED]
+        (rated,) = [e for e in bot.adapter.events if e.kind == "csat.received"]
+        assert rated.data["csat"] == {"rating": 5, "comment": None}
+        _, metrics = await scrape(bot.base_url)
+        assert 'frontdesk_csat_ratings_total{rating="5"} 1.0' in metrics
+        assert await press(bot, 2) == [CSAT_ALREADY]  # a second press changes nothing
+        # The next message is the comment; the one after it is a question again.
+        assert await bot.customer("Alice was great, card 4111 1111 1111 1111") == [
+            CSAT_COMMENT_THANKS
+        ]
+        assert CSAT_COMMENT_THANKS not in await bot.customer("How do I track my order?")
+        facts = await Facts(store, 86400).get("fake:-:c1")
+    assert facts.csat_rating == 5 and "4111" not in (facts.csat_comment or "")
+    assert (facts.csat_comment or "").startswith("Alice was great")
+    assert facts.reopened is not None  # the question after the comment is a new request
+    assert facts.csat_rated is not None and facts.reopened > facts.csat_rated
+
+
+async def test_presses_out_of_turn_are_answered_and_change_nothing(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_bot(settings_for(str(tmp_path)), store) as bot:
+        assert await press(bot, 4, "c0") == [CSAT_CLOSED]  # never asked: not for the brain
+        assert await store.list_tickets(OPEN_STATUSES) == []
+        await escalate_and_resolve(bot, store, "c1")  # answered in words: the question closes
+        await bot.customer("Where is my parcel, order 55555?", "c1")
+        assert await press(bot, 3, "c1") == [CSAT_CLOSED]
+        monkeypatch.setattr(bot_csat, "PRESS_EXPIRES_S", -1.0)  # the buttons are old now
+        await escalate_and_resolve(bot, store, "c3")
+        assert await press(bot, 3, "c3") == [CSAT_CLOSED]
+        monkeypatch.setattr(bot_csat, "PRESS_EXPIRES_S", 86400.0)
+        monkeypatch.setattr(bot_csat, "COMMENT_WINDOW_S", -1.0)  # too late for a comment
+        await escalate_and_resolve(bot, store, "c4")
+        assert await press(bot, 1, "c4") == [CSAT_PRESSED]
+        assert CSAT_COMMENT_THANKS not in await bot.customer("How do I track my order", "c4")
+        monkeypatch.setattr(bot_csat, "COMMENT_WINDOW_S", 1800.0)
+        await escalate_and_resolve(bot, store, "c5")
+        assert await press(bot, 2, "c5") == [CSAT_PRESSED]
+        assert CSAT_COMMENT_THANKS not in await bot.customer("How do I track my order?", "c5")
+        await escalate_and_resolve(bot, store, "c2")  # a person has it again (the web API)
+        await store.open_ticket(ConversationRef("fake", "c2"), Author("customer-1"),
+                                ["human_requested"], "call me back")  # fmt: skip
+        assert await press(bot, 3, "c2") == [CSAT_NOT_NOW]
+        ratings = [(await Facts(store, 86400).get(f"fake:-:c{n}")).csat_rating for n in range(6)]
+        comment = (await Facts(store, 86400).get("fake:-:c5")).csat_comment
+    assert ratings == [None, None, None, None, 1, 2] and comment is None
+
+
+async def test_a_press_when_csat_is_off(store: Store, tmp_path: Path) -> None:
+    settings = settings_for(str(tmp_path), observability={"csat_enabled": False})
+    async with running_bot(settings, store) as bot:
+        assert await press(bot, 5) == [CSAT_CLOSED]
+        assert (await Facts(store, 86400).get("fake:-:c1")).csat_rating is None
+
+
+def test_ratings_cross_the_queue_and_go_under_the_last_part() -> None:
+    ref = ConversationRef("slack", "D1")
+    pressed = InboundMessage(ref=ref, message_id="rating:D1:1.2", author=Author("U1"),
+                             text="4", rating=4)  # fmt: skip
+    assert decode_queue_item(pressed.to_json()) == pressed
+    asking = OutboundMessage(ref=ref, text="a " * 30 + CSAT_QUESTION, message_id="T-1:csat",
+                             rating=RatingRequest("U1"))  # fmt: skip
+    assert decode_queue_item(asking.to_json()) == asking
+    parts = split_outbound(asking, 80)
+    assert len(parts) > 1 and [p.rating for p in parts] == [None] * (len(parts) - 1) + [
+        RatingRequest("U1")
+    ]

@@ -32,7 +32,7 @@ TIMES = (
 )  # fmt: skip
 TEXTS = (
     "channel", "intent", "ticket", "urgency", "resolved_by", "agent_reply", "csat_answer",
-    "csat_comment",
+    "csat_comment", "csat_follow_up",
 )  # fmt: skip
 LISTS = ("reasons",)
 NUMBERS = ("csat_rating",)
@@ -66,6 +66,7 @@ class ConversationFacts:
     agent_reply: str | None = None  # the agent's latest reply to the customer (masked)
     csat_answer: str | None = None  # idempotency key of the message that carried the rating
     csat_comment: str | None = None
+    csat_follow_up: str | None = None  # after a rating button: "open", the comment's key, or "-"
     reasons: tuple[str, ...] = ()
     csat_rating: int | None = None
     cost_usd: float = 0.0

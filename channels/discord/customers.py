@@ -15,15 +15,15 @@ Discord quirks (why the code looks like this): the gateway may deliver a MESSAGE
 after a RESUME, so the message id is the idempotency key; system messages (pins, joins,
 "thread created") share the event, so only default messages and replies are questions; the
 bot's typing indicator lasts 10 s, so it is renewed until the answer is sent (for at most 15 s:
-a message relayed to a person gets no answer from the bot).
+a message relayed to a person gets no answer from the bot). The CSAT question carries rating
+buttons (``ratings``); their clicks are taken in ``presses``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import discord
 
@@ -37,6 +37,9 @@ from channels.base import (
     ReplyHints,
 )
 from channels.discord.connection import DiscordConnection
+from channels.discord.places import CHANNEL_NAME, FORUM, Place, place_of
+from channels.discord.presses import RatingPresses
+from channels.discord.ratings import rating_view
 from channels.discord.text import MAX_CHARS, describe_files, split_message, without_mention
 from channels.text import split_outbound
 from config.errors import ChannelError, DeliveryRefused
@@ -44,37 +47,14 @@ from config.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
 
-CHANNEL_NAME = "discord"
+
 QUESTION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 OPEN_THREAD = "open_thread"  # hint: start a thread from the customer's message on first reply
-FORUM = "forum"  # hint: the conversation is a forum post (tags can be applied)
 _TYPING_RENEW_S = 8.0
 _TYPING_MAX_S = 15.0  # a relayed message gets no bot answer: do not type on for long
 _QUEUE_RETRY_S = (0.5, 1.0, 2.0, 4.0)
 _KNOWN_THREADS = 10_000
 _THREAD_NAME_CHARS = 90
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where a message was written, as the gateway cache knows it."""
-
-    kind: Literal["dm", "channel", "thread", "unknown"]
-    channel_id: int
-    parent_id: int | None = None
-    guild_id: int | None = None
-
-
-def place_of(channel: object) -> Place:
-    if isinstance(channel, discord.DMChannel):
-        return Place("dm", channel.id)
-    if isinstance(channel, discord.Thread):
-        return Place("thread", channel.id, channel.parent_id, channel.guild.id)
-    if isinstance(channel, discord.TextChannel):
-        return Place("channel", channel.id, guild_id=channel.guild.id)
-    if isinstance(channel, discord.PartialMessageable) and channel.guild_id is None:
-        return Place("dm", channel.id)  # a DM channel not cached yet
-    return Place("unknown", getattr(channel, "id", 0))
 
 
 def to_inbound(
@@ -169,6 +149,7 @@ class DiscordChannel:
         self._handler: InboundHandler | None = None
         self._typing: dict[int, asyncio.Task[None]] = {}
         self._threads: set[int] = set()  # threads this process knows exist
+        self.presses = RatingPresses(connection, settings, self._queue)
 
     async def start(self, handler: InboundHandler) -> None:
         self._handler = handler
@@ -259,8 +240,11 @@ class DiscordChannel:
         channel = self._conn.client.get_partial_messageable(target)
         self._stop_typing(target)
         self._stop_typing(int(ref.conversation_id.partition(":")[0]))
-        for number, part in enumerate(split_message(text)):
+        parts = split_message(text)
+        for number, part in enumerate(parts):
             options: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+            if message.rating is not None and number == len(parts) - 1:
+                options["view"] = rating_view(message.rating)
             if number == 0 and reply_to is not None:
                 options["reference"] = discord.MessageReference(
                     message_id=reply_to, channel_id=target, fail_if_not_exists=False

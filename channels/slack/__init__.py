@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
-from channels.base import Channel, Desk, Part, Streams
+from channels.base import Channel, Desk, HttpEndpoint, Part, Streams
 from config.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,6 +48,13 @@ class SlackAdapter:
     def connected(self) -> bool:
         """Socket Mode: the websocket is open; HTTP mode: the events endpoint listens."""
         return self.conn.is_connected()
+
+    def http_endpoint(self) -> HttpEndpoint | None:
+        """HTTP mode: the Events API request URL (``ServesHttp``); Socket Mode: none."""
+        return self.conn.http_endpoint()
+
+    def serve_shared(self) -> None:
+        self.conn.serve_shared()
 
     def describe(self) -> list[Part]:
         return describe(self.settings)

@@ -30,6 +30,10 @@ Slack quirks handled here (why the code looks like this):
   (``channels.slack.requests``), so those get a 400 and one log line.
 - Checks that need the Web API but must pass before any event is taken in (the desk's "is the
   escalation channel private?") run in ``start`` (``check_at_start``), after ``auth.test``.
+- In HTTP mode the request URL may be served by the bot's ops server (``serve_shared``, when
+  ``HTTP_PORT`` is the metrics port): that server listens before the listeners are attached,
+  so until ``start`` has finished (and again once ``stop`` began) requests get a 503, which
+  Slack retries, instead of reaching a Bolt app that would ack and drop them.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from channels.base import HttpEndpoint
 from channels.slack.pacing import Pacer
 from channels.slack.requests import (
     CheckedSocketModeHandler,
@@ -101,6 +106,7 @@ class SlackConnection:
         self._socket: CheckedSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self._started = False
+        self._shared = False  # HTTP mode on the bot's ops server (``serve_shared``)
         self._start_lock = asyncio.Lock()
         self._checks: list[Callable[[], Awaitable[None]]] = []
         self.app.event("message")(self._on_message)
@@ -163,6 +169,8 @@ class SlackConnection:
                 await check()
             if self.settings.mode == "socket":
                 await self._start_socket_mode()
+            elif self._shared:
+                log.info("Slack: receiving events at %s on the metrics server", EVENTS_PATH)
             else:
                 await self._start_http()
             self._started = True
@@ -171,7 +179,7 @@ class SlackConnection:
         if not self._started:
             return False
         if self._socket is None:
-            return self._runner is not None
+            return self._runner is not None or self._shared
         # slack_sdk reconnects by itself; between sessions ``current_session`` is None or closed.
         session = self._socket.client.current_session
         return session is not None and not session.closed
@@ -207,6 +215,17 @@ class SlackConnection:
             raise ChannelError(f"Slack Socket Mode: cannot connect ({describe(err)})") from err
         self._socket = handler
 
+    def http_endpoint(self) -> HttpEndpoint | None:
+        """The Events API request URL in HTTP mode (see ``channels.base.ServesHttp``)."""
+        if self.settings.mode != "http":
+            return None
+        s = self.settings
+        return HttpEndpoint(s.http_host, s.http_port, "POST", EVENTS_PATH, self._serve)
+
+    def serve_shared(self) -> None:
+        """The bot serves ``http_endpoint`` on its ops server: ``start`` opens no server."""
+        self._shared = True
+
     async def _start_http(self) -> None:
         web_app = web.Application()
         web_app.router.add_post(EVENTS_PATH, self._serve)
@@ -224,6 +243,9 @@ class SlackConnection:
 
     async def _serve(self, request: web.Request) -> web.Response:
         """One HTTP request from Slack: checked (``channels.slack.requests``), then Bolt."""
+        if self._shared and not self._started:
+            log.info("Slack HTTP: a request before the listeners are ready; Slack will retry")
+            return web.json_response({"error": "starting"}, status=503)
         raw = await request.read()
         secret = secret_value(self.settings.signing_secret) or ""
         refused = signature_problem(secret, raw, request.headers)

@@ -28,6 +28,10 @@ Slack quirks (why the code looks like this):
   its ``message`` copy (the app subscribes to channel messages; same channel and ``ts``, so the
   same message id): a ``message`` that mentions the bot counts as addressed to it anywhere, and
   an ``app_mention`` that is a thread reply is left to that copy.
+- The CSAT question carries rating buttons (``channels.slack.ratings``). A click is acked at
+  once; only the conversation's customer may rate (anyone else is told so privately). The
+  press is queued like a message; once it is, the buttons are replaced by "You chose N of 5"
+  (``chat.update``), so the question cannot be answered twice; the bot's thanks follow.
 - Ids are checked before use (``channels.slack.ids``): an event with a malformed ``ts``,
   ``thread_ts``, channel or user id is logged and ignored (acknowledged, so not redelivered).
 """
@@ -40,6 +44,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
+
 from channels.base import (
     Attachment,
     Author,
@@ -50,6 +56,7 @@ from channels.base import (
 )
 from channels.slack.connection import SlackConnection
 from channels.slack.ids import malformed, shown
+from channels.slack.ratings import ACTION_PREFIX, Press, answered_blocks, rating_blocks, read_press
 from channels.text import split_outbound
 from channels.text import split_text as split
 from config.errors import ChannelError, DeliveryRefused
@@ -60,6 +67,9 @@ log = logging.getLogger(__name__)
 CHANNEL_NAME = "slack"
 MAX_CHUNK = 3900
 HUMAN_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+NOT_YOURS = "Only the customer this conversation is with can rate it. Thank you all the same!"
+ALREADY_RATED = "You have already rated this conversation. Thank you!"
+NOT_NOW = "Frontdesk could not take your rating just now; please press again in a moment."
 
 
 def to_inbound(
@@ -203,9 +213,14 @@ class SlackChannel:
         self._connection = connection
         self._settings = settings
         self._handler: InboundHandler | None = None
+        self._registered = False
 
     async def start(self, handler: InboundHandler) -> None:
         self._handler = handler
+        if not self._registered:
+            pattern = re.compile(rf"^{ACTION_PREFIX}\d+$")
+            self._connection.app.action(pattern)(self._on_rating)
+            self._registered = True
         self._connection.on_customer_message(self._on_event)
 
     async def stop(self) -> None:
@@ -223,6 +238,47 @@ class SlackChannel:
         if not await handler(message):
             log.debug("slack: duplicate delivery of %s dropped", message.message_id)
 
+    async def _on_rating(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()  # within Slack's 3 s; clicks are never redelivered
+        self._connection.spawn(self._rated(body, action), "rating click")
+
+    async def _rated(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        press = read_press(body, action, self._connection.team_id)
+        if press is None:
+            return
+        clicker = press.message.author.id
+        if clicker != press.customer_id:
+            log.info("slack: %s pressed a rating button in %s's conversation; refused", clicker,
+                     press.customer_id)  # fmt: skip
+            await self._privately(press, NOT_YOURS)
+            return
+        handler = self._handler
+        if handler is None:
+            log.warning("slack: a rating in %s arrived while the channel is stopped", press.channel)
+            await self._privately(press, NOT_NOW)
+            return
+        try:
+            queued = await handler(press.message)
+        except Exception:
+            log.exception("slack: could not queue a rating in %s", press.channel)
+            await self._privately(press, NOT_NOW)
+            return
+        if not queued:  # a second click on the same question
+            await self._privately(press, ALREADY_RATED)
+            return
+        request = self._connection.client.chat_update(
+            channel=press.channel, ts=press.message_ts, text=press.text,
+            blocks=answered_blocks(press),
+        )  # fmt: skip
+        await self._connection.api("chat.update", request)
+
+    async def _privately(self, press: Press, text: str) -> None:
+        request = self._connection.client.chat_postEphemeral(
+            channel=press.channel, user=press.message.author.id, text=text,
+            thread_ts=press.thread_ts,
+        )  # fmt: skip
+        await self._connection.api("chat.postEphemeral", request)
+
     def split(self, message: OutboundMessage) -> list[OutboundMessage]:
         """The posts ``send`` makes for ``message`` (``SplitsMessages``): the outbox records
         each, so a retry resumes at the part that failed."""
@@ -236,5 +292,9 @@ class SlackChannel:
         text = escape(message.text)
         if message.sender_name:
             text = f"*{escape(message.sender_name)}*: {text}"
-        for part in split_text(text):
-            await self._connection.post(ref.conversation_id, part, thread_ts=ref.thread_id)
+        parts = split_text(text)
+        for number, part in enumerate(parts, start=1):
+            fields: dict[str, Any] = {"thread_ts": ref.thread_id}
+            if message.rating is not None and number == len(parts):
+                fields["blocks"] = rating_blocks(part, message.rating)
+            await self._connection.post(ref.conversation_id, part, **fields)
