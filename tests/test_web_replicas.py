@@ -20,7 +20,7 @@ from channels.web.customers import Session, WebChannel
 from channels.web.store import HISTORY, WebStore
 from tests.servers import RedisServer
 from tests.test_web_socket import frames_until
-from tests.web_bot import WebBot, running_bot, web_settings
+from tests.web_bot import CHAT_KEY, WebBot, running_bot, web_settings
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -127,3 +127,22 @@ async def test_an_entry_that_comes_early_waits_for_the_one_before(tmp_path: Path
     finally:
         await channel.unfollow()
         await store.close()
+
+
+@pytest.fixture
+def three_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before ``replicas`` builds its two bots (fixtures run in argument order)."""
+    monkeypatch.setenv("FRONTDESK_WEB__KEY_RATE_LIMIT_PER_MINUTE", "3")
+
+
+async def test_the_rate_limit_counts_every_replica(
+    three_a_minute: None, replicas: tuple[WebBot, WebBot]
+) -> None:
+    a, b = replicas
+    for bot in (a, b, a):
+        await bot.call("GET", "/api/v1/faq?query=refund", CHAT_KEY, expect=200)
+    # the key's fourth request in the minute, through either replica, waits
+    for bot in (b, a):
+        _, body, headers = await bot.call("GET", "/api/v1/faq?query=refund", CHAT_KEY,
+                                          expect=429)  # fmt: skip
+        assert int(headers["Retry-After"]) >= 1 and body["title"] == "Too many requests"

@@ -39,8 +39,11 @@ class WebAdapter:
         self.server.ctx.services = services
 
     def use_store(self, store: SharedStorage) -> None:
-        self.server.ctx.store.use(cast("WebStorage", store))
-        self.server.webhooks.store.use(cast("WebStorage", store))
+        storage = cast("WebStorage", store)
+        self.server.ctx.store.use(storage)
+        self.server.webhooks.store.use(storage)
+        self.server.ctx.per_ip.use(storage)  # rate limits shared by every replica
+        self.server.ctx.per_key.use(storage)
 
     async def emit(self, event: BotEvent) -> None:
         await self.server.webhooks.queue(event)
@@ -78,7 +81,7 @@ def describe(settings: Settings) -> list[Part]:
 
 def build(settings: Settings, streams: Streams | None = None) -> WebAdapter:
     from channels.web.api import WebContext  # noqa: PLC0415
-    from channels.web.auth import Keys, RateLimiter, Tokens  # noqa: PLC0415
+    from channels.web.auth import Keys, SharedRateLimiter, Tokens  # noqa: PLC0415
     from channels.web.connection import WebServer  # noqa: PLC0415
     from channels.web.customers import WebChannel  # noqa: PLC0415
     from channels.web.hookqueue import HookQueue  # noqa: PLC0415
@@ -96,8 +99,8 @@ def build(settings: Settings, streams: Streams | None = None) -> WebAdapter:
     tokens = Tokens(secret, web.token_ttl_hours * 3600)
     ctx = WebContext(
         settings=web, store=store, channel=WebChannel(store), keys=Keys(web, store.key_scope),
-        tokens=tokens, guard=Guard(web), per_ip=RateLimiter(web.rate_limit_per_minute),
-        per_key=RateLimiter(web.key_rate_limit_per_minute),
+        tokens=tokens, guard=Guard(web), per_ip=SharedRateLimiter("ip", web.rate_limit_per_minute),
+        per_key=SharedRateLimiter("key", web.key_rate_limit_per_minute),
     )  # fmt: skip
     subscribers = web_webhooks(web.webhooks) if web.webhooks is not None else []
     hooks = Webhooks(HookQueue(), subscribers,

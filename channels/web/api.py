@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.base import Author, TicketInfo, WebServices
-from channels.web.auth import Caller, Keys, RateLimiter, Tokens, digest
+from channels.web.auth import Caller, Keys, SharedRateLimiter, Tokens, digest
 from channels.web.customers import Conflict, WebChannel, ref_for
 from channels.web.http import Guard, Problem, client_ip
 from channels.web.openapi import document
@@ -36,14 +36,14 @@ class WebContext:
     keys: Keys
     tokens: Tokens
     guard: Guard
-    per_ip: RateLimiter
-    per_key: RateLimiter
+    per_ip: SharedRateLimiter
+    per_key: SharedRateLimiter
     services: WebServices | None = None
 
-    def limit(self, request: web.Request, caller: Caller | None = None) -> None:
-        wait = self.per_ip.take(client_ip(request, self.settings.trust_forwarded_for))
+    async def limit(self, request: web.Request, caller: Caller | None = None) -> None:
+        wait = await self.per_ip.take(client_ip(request, self.settings.trust_forwarded_for))
         if not wait and caller is not None and caller.scope != "customer":
-            wait = self.per_key.take(caller.key_id)
+            wait = await self.per_key.take(caller.key_id)
         if wait:
             raise Problem(429, "Too many requests", f"retry in {wait:.0f} s",
                           {"Retry-After": f"{wait:.0f}"})  # fmt: skip
@@ -72,7 +72,7 @@ class WebContext:
 
     async def require(self, request: web.Request, *scopes: str) -> Caller:
         caller = await self.caller(request)
-        self.limit(request, caller)
+        await self.limit(request, caller)
         if caller is None:
             raise Problem(401, "Missing credentials", "send Authorization: Bearer <key or token>",
                           {"WWW-Authenticate": "Bearer"})  # fmt: skip
@@ -138,7 +138,7 @@ def routes(ctx: WebContext) -> list[web.RouteDef]:
 def _customer_routes(ctx: WebContext) -> list[web.RouteDef]:
     async def open_conversation(request: web.Request) -> web.Response:
         caller = await ctx.caller(request)
-        ctx.limit(request, caller)
+        await ctx.limit(request, caller)
         data = await body_of(request)
         if caller is None or caller.scope == "customer":
             if not ctx.settings.public_conversations:

@@ -10,13 +10,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+from config.errors import FrontdeskError
 from config.settings import WebSettings, web_api_keys
+
+logger = logging.getLogger(__name__)
 
 SCOPES = ("chat", "admin")
 
@@ -125,3 +130,40 @@ class RateLimiter:
                 if t + (now - at) * self.rate < self.capacity
             }  # fmt: skip
         self._buckets[name] = state
+
+
+class TokenTaker(Protocol):
+    """The store's shared token bucket (``brain.store.base.Store.take_token``)."""
+
+    async def take_token(self, bucket: str, rate_per_s: float, burst: int) -> float: ...
+
+
+class SharedRateLimiter:
+    """``RateLimiter``'s rule, counted on the bot's store, so N replicas behind a load
+    balancer allow ``per_minute`` in all, not N times it. Until the store is bound, or while it
+    does not answer, this replica counts on its own (``RateLimiter``): a store outage must not
+    turn every request into an error."""
+
+    def __init__(self, name: str, per_minute: int) -> None:
+        self.name = name
+        self.local = RateLimiter(per_minute)
+        self._store: TokenTaker | None = None
+        self._warned = False
+
+    def use(self, store: TokenTaker) -> None:
+        self._store = store
+
+    async def take(self, who: str) -> float:
+        """0 if allowed; otherwise the whole seconds to wait (at least 1)."""
+        if self._store is None:
+            return self.local.take(who)
+        try:
+            wait = await self._store.take_token(f"web:{self.name}:{who}", self.local.rate,
+                                                int(self.local.capacity))  # fmt: skip
+        except FrontdeskError as err:
+            if not self._warned:
+                logger.warning("web rate limit %s counted per replica: %s", self.name, err)
+                self._warned = True
+            return self.local.take(who)
+        self._warned = False
+        return 0.0 if wait <= 0 else max(1.0, math.ceil(wait))

@@ -33,7 +33,7 @@ HEARTBEAT_S = 25.0
 
 def socket_route(ctx: WebContext) -> web.RouteDef:
     async def connect(request: web.Request) -> web.StreamResponse:
-        ctx.limit(request)
+        await ctx.limit(request)
         if not ctx.guard.allowed_origin(request):
             raise Problem(403, "Origin not allowed", "add it to FRONTDESK_WEB__CORS_ORIGINS")
         caller = await ctx.identify(request.query.get("token", ""))
@@ -111,7 +111,7 @@ async def _frame(
         return {"type": "error", "title": "Message too long", "client_id": client_id}
     if not isinstance(client_id, str) or not 0 < len(client_id) <= 200:
         return {"type": "error", "title": "'client_id' is required"}
-    wait = ctx.per_ip.take(ip)
+    wait = await ctx.per_ip.take(ip)
     if wait:
         return {"type": "error", "title": "Too many messages", "retry_after": wait,
                 "client_id": client_id}  # fmt: skip

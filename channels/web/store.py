@@ -54,6 +54,8 @@ class WebStorage(Protocol):
 
     def log_follow(self, topic: str) -> AsyncIterator[LogEntry]: ...
 
+    async def take_token(self, bucket: str, rate_per_s: float, burst: int) -> float: ...
+
 
 @dataclass(frozen=True, slots=True)
 class WebConversation:
