@@ -7,8 +7,7 @@ Each layout in turn gets ``--messages`` questions the sample knowledge base answ
 pipeline; on a cluster a command per node). Then ``--probes`` single messages, one at a time on
 an idle queue, measure enqueue -> reply.
 
-Run: ``python -P bench/cluster.py [--messages N] [--conversations N] [--partitions P]``
-(``-P``: bench/email.py would shadow the standard library's email package).
+Run: ``python bench/cluster.py [--messages N] [--conversations N] [--partitions P]``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# The repository root instead of bench/ itself, whose email.py would shadow the standard library's.
+# The repository root, for the bench's imports of the project.
 sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -38,9 +38,6 @@ def _write(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    # This folder's email.py (the email bench) must not shadow the standard library's.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     target = Path(sys.argv[1])
     gc.callbacks.append(_watch)
     atexit.register(_write, target)

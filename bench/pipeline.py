@@ -21,9 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's folder comes first on sys.path, and bench/email.py would shadow
-# the standard library's email package (which redis-py imports): it goes last (a stable sort).
-sys.path.sort(key=lambda entry: Path(entry or ".").resolve() == Path(__file__).resolve().parent)
+# The repository root, for ``tests.servers`` (the bench's redis-server).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis.asyncio.connection import AbstractConnection

@@ -5,8 +5,8 @@ The KB path with the real brain (``tests/replica.py --brain kb``): ``--conversat
 each ask the seven sample questions the knowledge base answers, queued before the replicas start
 consuming; each replica's channel writes what it posts to a file. Duplicates are replies beyond
 one per message; an order violation is a reply posted before the reply to an earlier message of
-the same conversation. Run: ``python -P bench/replicas.py [--conversations N] [--partitions P
-[--affinity]]`` (``-P``: bench/email.py would shadow the standard library's email package).
+the same conversation. Run: ``python bench/replicas.py [--conversations N] [--partitions P
+[--affinity]]``.
 """
 
 from __future__ import annotations

@@ -23,8 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path, and bench/email.py would shadow the
-# standard library's email package (which the HTTP stack imports): the repository replaces it.
+# The repository root, for the test fakes this bench runs against.
 sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
