@@ -7,7 +7,8 @@ Uses the official ``anthropic`` SDK (``AsyncAnthropic``). Why it is configured t
   would park the request for an hour).
 * The SDK's aiohttp transport with as many connections as the deployment's in-flight cap
   (``sdk_common.aiohttp_transport``: far less CPU per request than the default httpx pool in
-  a surge). It does not read proxy settings from the environment (``HTTPS_PROXY``).
+  a surge). Proxy settings from the environment (``HTTPS_PROXY``) still apply: the SDK's
+  aiohttp client keeps httpx's ``trust_env`` and mounts a proxied aiohttp transport.
 * An explicit timeout, per client and per call (``request.timeout_s``): the SDK default is 600 s.
 * ``request.temperature`` is not sent: API version 2026-10-21 (sent by SDK 2.x) refuses
   ``temperature``/``top_p``/``top_k`` with a 400 on every model, even at default values, and the

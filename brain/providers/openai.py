@@ -7,7 +7,8 @@ Uses the official ``openai`` SDK (``AsyncOpenAI``). Why it is configured the way
   failing provider behind seconds of sleeping and multiply the latency budget.
 * The SDK's aiohttp transport with as many connections as the deployment's in-flight cap
   (``sdk_common.aiohttp_transport``: far less CPU per request than the default httpx pool in
-  a surge). It does not read proxy settings from the environment (``HTTPS_PROXY``).
+  a surge). Proxy settings from the environment (``HTTPS_PROXY``) still apply: the SDK's
+  aiohttp client keeps httpx's ``trust_env`` and mounts a proxied aiohttp transport.
 * An explicit timeout, per client and per call (``request.timeout_s``): the SDK default is 600 s,
   and a hung provider must fail fast so the router can ask the next one.
 * ``base_url`` serves local OpenAI-compatible servers (Ollama, vLLM, llama.cpp). They need no key,
