@@ -58,7 +58,7 @@ from channels.slack.pacing import Pacer
 from channels.slack.requests import (
     CheckedSocketModeHandler,
     SlackHttpRequest,
-    body_problem,
+    read_body,
     signature_problem,
 )
 from config.errors import ChannelError, ConfigError, DeliveryRefused
@@ -255,14 +255,14 @@ class SlackConnection:
             except UnicodeDecodeError:
                 refused = 400, "body is not UTF-8"
             else:
-                problem = body_problem(text, request.content_type)
+                parsed, problem = read_body(text, request.content_type)
                 refused = (400, problem) if problem is not None else None
         if refused is not None:
             status, reason = refused
             level = logging.WARNING if status == 400 else logging.INFO
             log.log(level, "Slack HTTP: refused a request with %d: %s", status, reason)
             return web.json_response({"error": "invalid request"}, status=status)
-        bolt_request = SlackHttpRequest(body=text, query=request.query_string,
+        bolt_request = SlackHttpRequest(body=text, parsed=parsed, query=request.query_string,
                                         headers=dict(request.headers))  # fmt: skip
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 

@@ -82,9 +82,11 @@ class SlackHttpRequest(AsyncBoltRequest):
     """A Bolt HTTP request whose body is parsed by ``parse_slack_body``. The raw body is kept
     as received, so Bolt's signature check still covers exactly what Slack signed."""
 
-    def __init__(self, *, body: str, query: str, headers: dict[str, str]) -> None:
+    def __init__(self, *, body: str, parsed: Any, query: str, headers: dict[str, str]) -> None:
+        # Bolt's constructor insists on the raw string and parses it by its own rule; ``parsed``
+        # is ``parse_slack_body`` of the same string, already done by ``read_body``.
         super().__init__(body=body, query=query, headers=dict(headers))
-        self.body = parse_slack_body(self.raw_body, self.content_type)
+        self.body = parsed
         self.context = build_async_context(AsyncBoltContext({}), self.body)
 
     def to_copyable(self) -> AsyncBoltRequest:
@@ -94,13 +96,14 @@ class SlackHttpRequest(AsyncBoltRequest):
         return copy
 
 
-def body_problem(text: str, content_type: str | None) -> str | None:
-    """Why a signed body cannot be handled, or None."""
+def read_body(text: str, content_type: str | None) -> tuple[Any, str | None]:
+    """A signed body parsed once: ``(body, None)``, or ``(None, why it cannot be handled)``."""
     try:
         body: Any = parse_slack_body(text, content_type)
     except ValueError as err:  # JSONDecodeError: truncated JSON or a bad ``payload=`` form
-        return f"body is not valid JSON ({err})"
-    return payload_problem(body)
+        return None, f"body is not valid JSON ({err})"
+    problem = payload_problem(body)
+    return (None, problem) if problem is not None else (body, None)
 
 
 def payload_problem(body: object) -> str | None:
