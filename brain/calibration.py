@@ -9,11 +9,16 @@ the model also learns as a class, or examples kept out of training, such as the 
 
 **The rule.** ``accuracy(t)`` is the share of held-out in-scope examples whose best intent is
 right and whose confidence is at least ``t``. The threshold is the highest ``t`` (in steps of
-0.01) whose ``accuracy(t)`` is at most ``MAX_IN_SCOPE_LOSS`` (2 points) below ``accuracy(0)``;
+0.01) whose ``accuracy(t)`` is at most ``MAX_IN_SCOPE_LOSS`` (1 point) below ``accuracy(0)``;
 when there are out-of-scope examples, it is the lowest ``t`` that reaches the same out-of-scope
 recall as that highest one (the same catch, fewer false rejections). Without out-of-scope
-examples it is thus the cut that rejects at most 2% of the in-scope messages the model would
-have got right, a target false-reject rate.
+examples it is thus the cut that rejects at most 1% of the in-scope messages the model would
+have got right, a target false-reject rate. One point, not more: a wrongly rejected in-scope
+question costs the customer a fallback or a wait for a person although the bot knew the
+answer, which a support team notices before it notices an out-of-scope question answered
+with the nearest intent (its answer still passes the answer checks downstream). With 2 points
+on CLINC150, the held-out choice was 0.39-0.40: in-scope test accuracy 93.1-93.2%, out-of-scope
+recall 85.9%; with 1 point, 0.32: 94.1% and 79.7% (docs/PERFORMANCE.md).
 
 The calibration is reported, not applied: the expected calibration error (ECE, ten equal-width
 bins of confidence) of the held-out predictions says how far "confidence 0.8" is from "right
@@ -32,7 +37,7 @@ import numpy as np
 
 FOLDS = 5
 CV_LIMIT = 3000
-MAX_IN_SCOPE_LOSS = 0.02
+MAX_IN_SCOPE_LOSS = 0.01
 _GRID = np.round(np.arange(0.0, 1.0, 0.01), 2)
 _BINS = 10
 

@@ -95,7 +95,7 @@ def test_intents_with_the_default_threshold(capsys: pytest.CaptureFixture[str]) 
     result = json.loads(lines[-1])
     assert set(result) == INTENT_KEYS
     # The default is chosen on held-out training examples (5-fold cross-validation of the 32):
-    # the highest threshold that keeps held-out in-scope accuracy within 2 points. Four well
+    # the highest threshold that keeps held-out in-scope accuracy within 1 point. Four well
     # separated intents keep every held-out top probability above 0.42, so the cut lands
     # there, far above the setting's 0.3, which rejected none of the four oos test rows.
     assert result["threshold_source"] == "held-out"
