@@ -75,7 +75,7 @@ def _type(field: FieldInfo) -> str:
     if isinstance(annotation, type):
         text = annotation.__name__
     text = re.sub(r"<class '([\w.]+)'>", r"\1", text)
-    text = re.sub(r"\b(pathlib|datetime|config\.settings)\.", "", text)
+    text = re.sub(r"\b(pathlib|datetime|config(?:\.\w+)+)\.", "", text)
     return text.replace("NoneType", "None")
 
 

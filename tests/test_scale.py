@@ -218,6 +218,6 @@ async def test_cpu_bound_work_does_not_hoard_the_queue(store: Store) -> None:
     async with running(store, Busy(0.002), channel) as dispatcher:  # type: ignore[arg-type]
         await asyncio.sleep(0.2)
         # What this replica cannot start soon stays in the queue for the others.
-        assert len(dispatcher._in_flight) <= 200, len(dispatcher._in_flight)
+        assert len(dispatcher.lanes.in_flight) <= 200, len(dispatcher.lanes.in_flight)
         await asyncio.wait_for(dispatcher.drain(), 20)
     assert len(channel.sent) == 300

@@ -1,0 +1,167 @@
+"""Lanes: one per conversation (and one per ticket for relays), so each conversation's
+messages are handled in order and different conversations concurrently.
+
+A lane holds its head: while it is neither delivered nor dead-lettered (``bot/delivery.py``),
+the lane retries it with backoff and the next message waits. Messages the same customer sent
+in a quick burst are joined to the head (coalescing) and answered as one question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+
+from bot.delivery import Delivery
+from bot.dispatch.base import DispatchConfig
+from bot.dispatch.turn import Turns
+from bot.flow import Throttled
+from brain.store.base import QueueEntry
+from channels.base import DeskRelay, InboundMessage, QueueItem
+from config.errors import FrontdeskError
+
+logger = logging.getLogger(__name__)
+
+
+class Lanes:
+    """The entries this process has taken, by lane; ``in_flight`` bounds what is read."""
+
+    def __init__(
+        self, config: DispatchConfig, turns: Turns, delivery: Delivery, stopping: asyncio.Event
+    ) -> None:
+        self.config = config
+        self.turns = turns
+        self.delivery = delivery
+        self.stopping = stopping
+        self.lanes: dict[str, deque[QueueEntry]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.in_flight: set[str] = set()
+        self.room = asyncio.Condition()  # notified whenever an entry leaves ``in_flight``
+        self.idle = asyncio.Event()  # set while no lane has work
+        self.idle.set()
+        self.busy: set[str] = set()  # lanes whose head is being handled (lock taken)
+        self.arrived: dict[str, float] = {}  # entry id -> when this process took it
+
+    def route(self, entries: Sequence[QueueEntry]) -> None:
+        for entry in entries:
+            if entry.entry_id in self.in_flight:
+                continue  # our own slow message, reclaimed from ourselves: already queued
+            self.in_flight.add(entry.entry_id)
+            self.arrived[entry.entry_id] = time.monotonic()
+            self.idle.clear()
+            key = lane_of(entry.message)
+            lane = self.lanes.get(key)
+            if lane is not None:
+                lane.append(entry)
+                continue
+            self.lanes[key] = deque([entry])
+            task = asyncio.create_task(self._run_lane(key), name=f"lane:{key}")
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _run_lane(self, key: str) -> None:
+        """Handle a lane's entries in order. The head stays the head until it is done
+        (delivered, or given up as a dead letter): the next message of the conversation is
+        not answered before it. On stop, unfinished entries stay queued for the next start."""
+        lane = self.lanes[key]
+        failures = 0
+        try:
+            while lane and not (failures and self.stopping.is_set()):
+                entry = lane[0]
+                companions = await self._burst(lane) if failures == 0 else []
+                attempted = await self._attempt(entry, key, failures, companions)
+                self.busy.discard(key)
+                if attempted is None:  # throttled: waited for the customer's next token
+                    continue
+                if not attempted:
+                    failures += 1
+                    await self._backoff(failures)
+                    continue
+                failures = 0
+                for done in [entry, *companions]:  # companions come right after the head
+                    lane.remove(done)
+                    await self._release(done)
+        finally:
+            for left in lane:
+                await self._release(left)
+            del self.lanes[key]
+            if not self.lanes:
+                self.idle.set()
+
+    async def _burst(self, lane: deque[QueueEntry]) -> list[QueueEntry]:
+        """The messages right after the lane's head that the same customer sent within the
+        channel's window of the one before, once the window after the last has passed (so a
+        burst is answered as one question). Nothing is held meanwhile: no lock, no slot."""
+        head = lane[0].message
+        if not isinstance(head, InboundMessage) or lane[0].deliveries > 1 or head.rating:
+            return []  # a button press is an answer of its own, never part of a question
+        window = self.config.coalesce_s.get(head.ref.channel, 0.0)
+        if window <= 0:
+            return []
+        while True:
+            burst: list[QueueEntry] = []
+            last = head
+            for entry in list(lane)[1:]:
+                item = entry.message
+                if (
+                    not isinstance(item, InboundMessage)
+                    or entry.deliveries > 1
+                    or item.rating is not None
+                    or item.author.id != head.author.id
+                    or (item.received_at - last.received_at).total_seconds() > window
+                ):
+                    break  # fmt: skip
+                burst.append(entry)
+                last = item
+            # Gaps by the platform's timestamps, the wait by when this process got the last
+            # one (a platform's clock, or a test's, may be anywhere).
+            newest = burst[-1] if burst else lane[0]
+            wait_s = self.arrived.get(newest.entry_id, 0.0) + window - time.monotonic()
+            if wait_s <= 0 or self.stopping.is_set():
+                return burst
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), wait_s)
+
+    async def _attempt(
+        self, entry: QueueEntry, key: str, tries: int, companions: Sequence[QueueEntry] = ()
+    ) -> bool | None:
+        """One try at ``entry``; False if it must be tried again (it stays unacked), None if
+        the customer is over their rate (it waited for their next token; try again)."""
+        try:
+            if isinstance(entry.message, DeskRelay):
+                return await self.delivery.relay(entry)  # no worker slot: it waits on desks
+            await self.turns.process(entry, tries, companions, lambda: self.busy.add(key))
+            return True
+        except Throttled as throttled:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), throttled.wait_s)
+            return None
+        except FrontdeskError as err:  # the store or a channel is down: retried with backoff
+            logger.warning("could not finish queue entry %s in %s (%s); retrying",
+                           entry.entry_id, key, err)  # fmt: skip
+        except Exception:
+            logger.exception("could not finish queue entry %s in %s; retrying",
+                             entry.entry_id, key)  # fmt: skip
+        return False
+
+    async def _backoff(self, failures: int) -> None:
+        delay = min(self.config.retry_backoff_s * 2 ** (failures - 1),
+                    self.config.max_retry_backoff_s)  # fmt: skip
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), delay)
+
+    async def _release(self, entry: QueueEntry) -> None:
+        async with self.room:
+            self.in_flight.discard(entry.entry_id)
+            self.arrived.pop(entry.entry_id, None)
+            self.room.notify_all()
+
+
+def lane_of(item: QueueItem) -> str:
+    """Relays keep their order per ticket in a lane of their own, beside the conversation."""
+    if isinstance(item, DeskRelay):
+        return f"relay:{item.ticket_id}"
+    return item.ref.key
