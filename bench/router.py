@@ -71,7 +71,7 @@ LITELLM_ALLOWED_FAILS = BREAKER_FAILURES - 1  # ... LiteLLM cools down when fail
 COOLDOWN_S = 30.0  # both, the production default of Frontdesk
 PROMPTS = PromptConfig(company="Larkspur Home")  # what build_router makes from the defaults
 REDACTOR = Redactor({})  # redaction on, as in production (redact_pii defaults to true)
-PRICE = Price(0.15, 0.60)  # gpt-4o-mini, config/settings.py _DEFAULT_MODELS
+PRICE = Price(0.15, 0.60)  # gpt-4o-mini, config/sections/providers.py _DEFAULT_MODELS
 
 ANSWER_TEXT = (
     "You can return most items within 30 days of delivery. Start the return from your "

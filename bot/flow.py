@@ -1,6 +1,6 @@
 """Pacing the dispatcher: store outages, back-pressure on reads, per-customer protection.
 
-Kept apart from ``bot/dispatch.py`` (the path of one message): how long to wait and when to
+Kept apart from ``bot/dispatch/`` (the path of one message): how long to wait and when to
 stop reading, the "slow down" a customer over their rate gets, and how a burst becomes one
 question.
 """

@@ -3,7 +3,7 @@
 Kept apart from ``bot/wiring.py`` (which imports the whole brain) so that the ``frontdesk``
 command can ask every platform package for its sub-commands and still answer ``--help`` at
 once. Adding a platform = its package ``channels/<name>/`` + one line here + its settings
-section (``config/settings.py``, field ``enabled``).
+section (``config/sections/channels.py``, field ``enabled``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Frontdesk settings: the only code that reads the environment.
+"""Frontdesk settings: the ``Settings`` model and ``load_settings``, the only code that reads
+the environment.
 
 Sources, highest priority first: environment variables (``FRONTDESK_<SECTION>__<FIELD>``), a
 ``.env`` file, an optional YAML file for the non-secret parts (``FRONTDESK_CONFIG_FILE`` or
@@ -9,35 +10,39 @@ environment (``FRONTDESK_SLACK__SUPPORT_CHANNELS=C01,C02``).
 setting the way an operator would type it, e.g. ``FRONTDESK_DIGEST__TIMEZONE: unknown timezone``.
 
 The sections (``StoreSettings``, ``SlackSettings``, ...) live in ``config/sections/``, one module
-per area; every name they define that other code uses is importable from here as well.
+per area, with the field types they share in ``config/sections/base.py``; the ``.env`` and YAML
+layers are in ``config/sources.py``. Every name other code uses is importable from here too.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, get_origin
 
-from dotenv import dotenv_values
 from pydantic import BaseModel, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
-    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
 )
-from pydantic_settings.sources.utils import parse_env_vars
 
 from config.errors import ConfigError
-from config.sections.base import ENV_PREFIX
+from config.sections.base import (
+    ENV_PREFIX,
+    CsvList,
+    CustomerText,
+    Key,
+    NonEmptyPath,
+    PositiveSeconds,
+    Probability,
+)
 from config.sections.brain import (
     DEFAULT_MODEL_DIR,
     PACKAGED_KNOWLEDGE_DIR,
@@ -59,6 +64,7 @@ from config.sections.observability import ObservabilitySettings
 from config.sections.providers import ModelSettings, ProviderSettings
 from config.sections.store import CLUSTER_PARTITIONS, StoreSettings
 from config.sections.web import WEB_EVENTS, WEB_SCOPES, WebSettings, web_api_keys, web_webhooks
+from config.sources import DotEnvLayer, YamlLayer, layered, read_env_file
 from config.yamlfile import read_yaml
 
 __all__ = [
@@ -73,6 +79,8 @@ __all__ = [
     "WEB_EVENTS",
     "WEB_SCOPES",
     "ClassifierSettings",
+    "CsvList",
+    "CustomerText",
     "DeskSettings",
     "DigestSettings",
     "DiscordSettings",
@@ -80,9 +88,13 @@ __all__ = [
     "EmailSettings",
     "EmbeddingsSettings",
     "EscalationSettings",
+    "Key",
     "KnowledgeSettings",
     "ModelSettings",
+    "NonEmptyPath",
     "ObservabilitySettings",
+    "PositiveSeconds",
+    "Probability",
     "ProviderSettings",
     "Settings",
     "SlackSettings",
@@ -99,29 +111,6 @@ __all__ = [
 ]
 
 CONFIG_FILE_ENV = "FRONTDESK_CONFIG_FILE"
-
-
-_yaml_layer: ContextVar[dict[str, Any]] = ContextVar("frontdesk_yaml_layer", default={})  # noqa: B039
-_dotenv_layer: ContextVar[dict[str, str]] = ContextVar("frontdesk_dotenv", default={})  # noqa: B039
-
-
-class _DotEnvLayer(EnvSettingsSource):
-    """The ``FRONTDESK_*`` lines of the ``.env`` file (read by ``load_settings``), below the
-    environment. Other tools' variables in a shared ``.env`` never reach validation."""
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return parse_env_vars(_dotenv_layer.get(), self.case_sensitive, self.env_ignore_empty,
-                              self.env_parse_none_str)  # fmt: skip
-
-
-class _YamlLayer(PydanticBaseSettingsSource):
-    """The parsed YAML file, below environment and ``.env`` in priority."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(_yaml_layer.get())
 
 
 class Settings(BaseSettings):
@@ -170,7 +159,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _DotEnvLayer(settings_cls), _YamlLayer(settings_cls))
+        return (init_settings, env_settings, DotEnvLayer(settings_cls), YamlLayer(settings_cls))
 
 
 def env_name(loc: tuple[int | str, ...]) -> str:
@@ -219,31 +208,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
                     f"{path}; set them in the environment or .env"
                 )
     return data
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    """The ``FRONTDESK_*`` variables of a ``.env`` file; lines of other tools are left alone."""
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"--env-file: cannot read {path}: {err.strerror or err}") from err
-    lines = []
-    for number, line in enumerate(raw.splitlines(), start=1):
-        try:
-            lines.append(line.decode("utf-8"))
-        except UnicodeDecodeError as err:
-            name = re.match(rb"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
-            key = name.group(1).decode().upper() if name else ""
-            if not name or key.startswith(ENV_PREFIX):
-                where = f"{key} in {path}" if key else str(path)
-                raise ConfigError(f"{where}, line {number}: not valid UTF-8 text") from err
-            lines.append("")  # another tool's line: not ours to judge
-    values = dotenv_values(stream=io.StringIO("\n".join(lines)))
-    return {
-        key: value
-        for key, value in values.items()
-        if value is not None and key.upper().startswith(ENV_PREFIX)
-    }
 
 
 def _check_unknown_env(environ: Mapping[str, str | None], where: str = "") -> None:
@@ -308,7 +272,7 @@ def load_settings(
     dotenv: dict[str, str] = {}
     if env_file is not None:
         if env_file.is_file():
-            dotenv = _read_env_file(env_file)
+            dotenv = read_env_file(env_file)
         elif require_env_file:
             raise ConfigError(f"--env-file: {env_file}: no such file")
     where = f" (in {env_file})"
@@ -318,18 +282,15 @@ def load_settings(
     if yaml_file is None and config_file:
         yaml_file = Path(config_file)
     layer = _read_yaml(yaml_file) if yaml_file is not None else {}
-    tokens = (_yaml_layer.set(layer), _dotenv_layer.set(dotenv))
-    try:
-        return Settings()
-    except ValidationError as err:
-        raise ConfigError(_one_line(err)) from err
-    except SettingsError as err:  # a value pydantic-settings could not decode at all
-        field = re.search(r'field "(\w+)"', str(err))
-        name = env_name((field.group(1),)) if field else "settings"
-        raise ConfigError(f"{name}: a value of this section cannot be read ({err})") from err
-    finally:
-        _yaml_layer.reset(tokens[0])
-        _dotenv_layer.reset(tokens[1])
+    with layered(layer, dotenv):
+        try:
+            return Settings()
+        except ValidationError as err:
+            raise ConfigError(_one_line(err)) from err
+        except SettingsError as err:  # a value pydantic-settings could not decode at all
+            field = re.search(r'field "(\w+)"', str(err))
+            name = env_name((field.group(1),)) if field else "settings"
+            raise ConfigError(f"{name}: a value of this section cannot be read ({err})") from err
 
 
 def secret_value(value: SecretStr | None) -> str | None:
