@@ -55,19 +55,25 @@ def test_spelling_correction_is_capped_and_cached() -> None:
     assert knowledge.search("how do i retrun an item i bougth")[0].entry.id == "return-an-item"
 
 
+# Both measures count the event loop thread's own CPU time (``time.thread_time``), not the
+# wall clock: on a shared machine the process is preempted for tens of milliseconds at a time,
+# which a wall clock charges to whatever step was running. What the test is about, work done
+# on the loop's thread while other conversations wait, is exactly that thread's CPU time.
+
+
 async def _latency(brain: Brain, text: str, conversation: str, number: int) -> float:
-    started = time.perf_counter()
+    started = time.thread_time()
     await brain.handle(message(text, conversation, number))
-    return time.perf_counter() - started
+    return time.thread_time() - started
 
 
 async def _worst_stall(work: asyncio.Task[object]) -> float:
-    """The longest time the event loop could not run anything else while ``work`` ran."""
+    """The most loop-thread CPU spent between two turns of the loop while ``work`` ran."""
     worst = 0.0
-    last = time.perf_counter()
+    last = time.thread_time()
     while not work.done():
         await asyncio.sleep(0)
-        now = time.perf_counter()
+        now = time.thread_time()
         worst = max(worst, now - last)
         last = now
     await work
@@ -93,8 +99,8 @@ async def test_gibberish_does_not_delay_other_conversations(
             long = asyncio.create_task(brain.handle(message(gibberish(20 + run), f"h{run}", 4)))
             stalls.append(await _worst_stall(long))  # type: ignore[arg-type]
         typical = statistics.median(alone)
-        # Measured on a 2-core machine: before, the loop stopped for ~11 normal messages and a
-        # concurrent normal message took ~16 times as long; now ~1.5 and ~4 times.
+        # In loop-thread CPU: about 0.4 and 1.9 normal messages; with the classifier and the KB
+        # search run on the loop instead of a worker thread, about 5.4 and 7.1 (this fails).
         assert statistics.median(stalls) < 4 * typical, (stalls, alone)
         assert statistics.median(beside) < 8 * typical, (beside, alone)
     finally:
