@@ -24,7 +24,18 @@ from dataclasses import dataclass
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from brain.cues import Cue, anger, failed, lexicon, normalize, person, sensitive, tone, urgency
+from brain.cues import (
+    Cue,
+    anger,
+    failed,
+    lexical,
+    lexicon,
+    normalize,
+    person,
+    sensitive,
+    tone,
+    urgency,
+)
 from brain.cues import first as _first
 from brain.playbook import Urgency
 
@@ -56,6 +67,7 @@ class SignalReader:
     def __init__(self, anger_threshold: float = -0.6) -> None:
         self.anger_threshold = anger_threshold
         self._vader = SentimentIntensityAnalyzer()
+        self._lexicon: dict[str, float] = self._vader.lexicon
 
     def read(self, text: str, language: str = "en") -> Signals:
         text = _window(text)
@@ -114,7 +126,12 @@ class SignalReader:
         cue = _first(anger.ANGER, text)
         if cue is not None:
             return cue.why
+        if lexical.thanks_for_harm(text, self._lexicon) is not None:
+            return _SARCASM
         problem = bool(tone.PROBLEM.search(text))
+        tag = lexical.negative_hashtag(text, self._lexicon)
+        if tag is not None and (problem or failed_before):
+            return f"a hashtag cursing the brand ({tag})"
         if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
             return _SARCASM
         negative = mood < 0 or failed_before or problem or bool(tone.NEGATIVE_WORDS.search(text))

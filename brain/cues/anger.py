@@ -4,7 +4,7 @@ classes the sentiment correction uses (courtesy and plain problem words)."""
 
 from __future__ import annotations
 
-from brain.cues.base import Cue, cue
+from brain.cues.base import Cue, cue, together
 
 ANGER: tuple[Cue, ...] = (
     cue(
@@ -202,6 +202,42 @@ ANGER: tuple[Cue, ...] = (
         r"""
         \b(?:not|never|refuse\ to|won'?t\ be)
         \ paying\ (?:it|this|that|for\ (?:this|that|it))\b
+        """,
+    ),
+    cue(
+        "says the company cannot be bothered",
+        r"""
+        \b(?:didn'?t|did\ not|couldn'?t|could\ not|can'?t|cannot|won'?t|wouldn'?t|doesn'?t|
+        never)\ (?:even\ )?(?:be\ )?bother(?:ed)?\b | \bzero\ (?:help|communication|updates?|
+        info\w*|response|replies|accountability|empathy|care|effort|support|service|
+        compensation|apology|explanation|results?)\b | \bnot\ (?:even\ )?(?:a|one)\ (?:word|
+        apology|sorry)\b | \bnot\ even\ an?\ (?:apology|sorry|reply|explanation)\b |
+        \byou\ get\ what\ you\ pay\ for\b | \bmy\ (?:last|final)\ ever\b | \b(?:the|my)\ last
+        \ time\ i\ (?:ever\ )?(?:use|order|fly|book|buy|shop|stay|trust)\b |
+        \b(?:can'?t|cannot|couldn'?t)\ (?:even\ )?get\ (?:a|the|anything|one)\ (?:\w+\ )?right\b
+        """,
+    ),
+    together(
+        "asks why it never works",
+        r"""
+        \bwhy\b[^.!?]{0,50}\b(?:never|always|constantly|every\ (?:single\ )?time|keeps?)\b
+        """,
+        r"""
+        \b(?:work|works|working|load|loads|arrive|arrives|turn\ up|shows?\ up|answer|reply|
+        respond|deliver|on\ time|late|delayed|down|broken|break|breaks|crash\w*|wrong|error\w*|
+        fail\w*|cancel\w*|lost|losing|lose|freez\w*|buggy|glitch\w*|drop\w*|out\ of\ stock)\b
+        """,
+    ),
+    together(
+        "cannot believe what happened",
+        r"""
+        \b(?:can'?t|cannot|could\ not|couldn'?t)\ (?:actually\ |even\ |quite\ )?believe\b |
+        \bbeggars\ belief\b | \bhard\ to\ believe\b | \bhow\ is\ (?:this|that|it)\ even\ possible\b
+        """,
+        r"""
+        \b(?:not|no|never|nothing|nobody|still|again|another|late|delayed|cancel\w*|lost|
+        broke\w*|charg\w*|wrong|damaged|missing|ignor\w*|price|prices|fee|fees|waiting|hours|
+        days|weeks|refus\w*|rude|treat\w*)\b | n't\b
         """,
     ),
     cue(

@@ -1,0 +1,88 @@
+"""Anger cues that consult a sentiment lexicon (VADER's, passed in) instead of listing words:
+
+- a hashtag that is a negative word or ends in one (``#horrific``, ``#EpicFail``,
+  ``#alwayswasting``): customers tag the brand with what they think of it. Topic tags are
+  negative words too (``#horror`` on a film, ``#fear`` on a quote), so ``brain.signals``
+  counts the hashtag only with a complaint behind it;
+- thanks, a shout-out or congratulations *for* a harm (``thanks for losing my bag``,
+  ``shout out to X for ruining my order``, ``cheers for the stress``): praise aimed at a
+  failure is sarcasm.
+
+The lexicon decides which words are negative, so neither cue is a list of phrases; what they
+add is where the word stands (in a hashtag, after "thanks ... for").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_HASHTAG = re.compile(r"(?<![\w&])#([^\W\d_][^\W_]*(?:_[^\W_]+)*)")
+_CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+# A hashtag's word counts as cursing at or below this lexicon value (VADER: -4 .. +4).
+_NEGATIVE = -1.5
+# Titles of shows, films and games are hashtags of three words or more ("#TheWalkingDead"):
+# their words say nothing about the customer's mood.
+_MAX_PARTS = 2
+_AFFIX_MIN = 5  # "#alwaysfail" splits, "#shell" must not read as "hell"
+# Negative words of sadness, fear and grim topics: "#sad" on a broken toy, "#horror" on a film,
+# "#fear" on a quote. They are negative, but they do not say the customer is angry.
+_SAD_OR_TOPIC = (
+    "sad", "depress", "fear", "afraid", "scar", "panic", "worr", "horror", "terror", "cry",
+    "death", "dead", "die", "grie", "lonel", "miss", "pain", "anxi", "traged", "cancer", "war",
+    "crime", "kill", "murder", "disease", "victim", "hurt", "sorr", "heartbr", "tear", "ill",
+    "sick", "melanchol", "lost", "blue",
+)  # fmt: skip
+
+
+def negative_hashtag(text: str, lexicon: Mapping[str, float]) -> str | None:
+    """The first hashtag of ``text`` that ends in a negative word (as written), or None.
+    Only the last word counts: in English compounds it carries the meaning ("#EpicFail",
+    "#alwayswasting"), while "#ProblemSolving" or "#killingit" are not complaints."""
+    for match in _HASHTAG.finditer(text):
+        tag = match.group(1)
+        parts = [p.lower() for chunk in tag.split("_") for p in _CAMEL.findall(chunk) or [chunk]]
+        if not parts or len(parts) > _MAX_PARTS:
+            continue
+        whole = tag.lower().replace("_", "")
+        words = {whole, parts[-1]}
+        if len(parts) == 1:
+            # One run of lower-case letters may still be two words: "#alwayswasting".
+            # The first word has three letters or more ("#terror" is not "t" + "error").
+            words |= {whole[n:] for n in range(3, len(whole) - _AFFIX_MIN + 1)}
+        if any(lexicon.get(w, 0.0) <= _NEGATIVE and not w.startswith(_SAD_OR_TOPIC) for w in words):
+            return f"#{tag}"
+    return None
+
+
+_THANKS_FOR = re.compile(
+    r"""
+    \b(?:thanks?(?:\ you)?|thx|ty|cheers|shout[\s-]?outs?|kudos|props|big\ up|congrat\w*|
+    well\ done|nice\ one|good\ job|great\ job|bravo|hats\ off)\b
+    [^.!?]{0,40}?\bfor\ (?:(?:the|a|an|my|our|your|yet|another|once|again|always|constantly|
+    totally|completely|just|so|such|all)\ )*([^\W\d_]+)(?:\ ([^\W\d_]+))?(\s*(?:[.!?…]|$))?
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# Harms the lexicon does not know as words: phrasal or slang verbs.
+_HARMS = frozenset(
+    "ripping screwing messing overcharging scamming robbing conning fleecing stranding "
+    "dumping abandoning binning bricking".split()
+)
+
+
+def thanks_for_harm(text: str, lexicon: Mapping[str, float]) -> str | None:
+    """The harm thanked for (``losing``, ``the stress``), or None. A verb must be a harm in
+    the lexicon (``losing``, ``wasting``, ``ruining``) or its stem must be (``ruin``); a noun
+    counts only when it closes the sentence ("thanks for the delay."), since "thanks for the
+    problem being fixed" is real thanks."""
+    for match in _THANKS_FOR.finditer(text):
+        word, after, closes = (match.group(1).lower(), match.group(2), match.group(3))
+        if word.endswith("ing"):
+            stem = word[:-3]
+            values = (lexicon.get(word, 0.0), lexicon.get(stem, 0.0), lexicon.get(stem + "e", 0.0))
+            if word in _HARMS or min(values) <= -1.0:
+                return word if after is None else f"{word} {after.lower()}"
+        elif (closes is not None or after is None) and lexicon.get(word, 0.0) <= _NEGATIVE:
+            return word
+    return None
