@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from pathlib import Path
 
 from bot.wiring import build_policy
@@ -31,6 +32,14 @@ from channels.base import Author
 from config.settings import Settings
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "tweeteval"
+# Tweets that name a product, a service or a wait: the part of TweetEval closest to support
+# requests (most of it is sport, politics and TV).
+SUPPORT = re.compile(
+    r"\b(?:order\w*|deliver\w*|service|customer|app|refund\w*|flights?|queue|wait\w*|broken|"
+    r"bill\w*|charg\w*|account|phone|internet|wifi|train|bus|driver|staff|support|store|shop|"
+    r"package|parcel|website|cancel\w*|delay\w*|late|on\ hold|booking|ticket|engineer)\b",
+    re.IGNORECASE,
+)
 
 
 def load(folder: Path, split: str) -> list[tuple[str, int]]:
@@ -67,6 +76,7 @@ def main() -> None:
     flagged = [(text, label, angry(text)) for text, label in emotion]
     by = {name: [f for _, label, f in flagged if label == n]
           for n, name in enumerate(("anger", "joy", "optimism", "sadness"))}  # fmt: skip
+    support = [(label, f) for text, label, f in flagged if SUPPORT.search(text)]
     hits = sum(by["anger"])
     fired = sum(f for _, _, f in flagged)
     result: dict[str, float | int | str] = {
@@ -77,6 +87,9 @@ def main() -> None:
         "joy_flagged": share(by["joy"]),
         "optimism_flagged": share(by["optimism"]),
         "sadness_flagged": share(by["sadness"]),
+        "support_like": len(support),
+        "support_anger_recall": share([f for label, f in support if label == 0]),
+        "support_joy_optimism_flagged": share([f for label, f in support if label in (1, 2)]),
     }
     split = "val" if args.split == "train" else args.split  # sentiment has no train file here
     sentiment = [(t, label, angry(t)) for t, label in load(args.data / "sentiment", split)]
@@ -86,6 +99,8 @@ def main() -> None:
     print(f"anger recall {result['anger_recall']}, precision {result['anger_precision']}")
     print(f"flagged: joy {result['joy_flagged']}, optimism {result['optimism_flagged']}, "
           f"sadness {result['sadness_flagged']}")  # fmt: skip
+    print(f"support-like tweets ({len(support)}): anger recall {result['support_anger_recall']}, "
+          f"joy/optimism flagged {result['support_joy_optimism_flagged']}")  # fmt: skip
     print(f"TweetEval sentiment/{split}: flagged negative {result['sentiment_negative_flagged']}, "
           f"neutral {result['sentiment_neutral_flagged']}, "
           f"positive {result['sentiment_positive_flagged']}")  # fmt: skip
