@@ -45,6 +45,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 _SENTIMENT_CHARS = 1500
 _SARCASM = "sarcasm that praises a failure"
 _HEAD_CHARS, _TAIL_CHARS = 700, 300
+_HASH = re.compile(r"#(?=\w)")
 _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
@@ -124,6 +125,9 @@ class SignalReader:
         if normalize.masked_swearing(text) is not None:
             return "profanity"
         cue = _first(anger.ANGER, text)
+        if cue is None and "#" in text:
+            # Tags are words too: "zero #help", "#customer #service".
+            cue = _first(anger.ANGER, _HASH.sub("", text))
         if cue is not None:
             return cue.why
         if lexical.thanks_for_harm(text, self._lexicon) is not None:

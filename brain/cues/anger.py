@@ -33,7 +33,7 @@ ANGER: tuple[Cue, ...] = (
         bye\w*|nomore|notagain|ridiculous|pathetic|disappointed|rant|poor|bad|not_?happy|annoy|
         fum|livid|disgust|worse|rubbish|crap|garbage|trash|clown|cowboy|incompeten|greed|
         robbery|theft|liar|avoid|stayaway|donotbuy|dontbuy|wtf|ffs|smh|sortitout|fixit|letdown|
-        shocking|outrage|appalling|nightmare|disaster|frechheit|honte|verg[üu]enza)\w*
+        shocking|outrage|appalling|nightmare|disaster|boiling|seething|raging|frechheit|honte|verg[üu]enza)\w*
         """,
     ),
     cue(
@@ -214,7 +214,9 @@ ANGER: tuple[Cue, ...] = (
         apology|sorry)\b | \bnot\ even\ an?\ (?:apology|sorry|reply|explanation)\b |
         \byou\ get\ what\ you\ pay\ for\b | \bmy\ (?:last|final)\ ever\b | \b(?:the|my)\ last
         \ time\ i\ (?:ever\ )?(?:use|order|fly|book|buy|shop|stay|trust)\b |
-        \b(?:can'?t|cannot|couldn'?t)\ (?:even\ )?get\ (?:a|the|anything|one)\ (?:\w+\ )?right\b
+        \b(?:can'?t|cannot|couldn'?t)\ (?:even\ )?get\ (?:a|the|anything|one)\ (?:\w+\ )?right\b |
+        \bwhat\ (?:ever\ )?(?:has\ )?happened\ to\ (?:good\ |decent\ |basic\ )?(?:customer
+        \ ?service|service|quality|standards|support|common\ sense|decency|manners)\b
         """,
     ),
     together(
@@ -240,13 +242,23 @@ ANGER: tuple[Cue, ...] = (
         days|weeks|refus\w*|rude|treat\w*)\b | n't\b
         """,
     ),
+    together(
+        "waited in and nobody came",
+        r"""
+        \b(?:nobody|no\ ?one|no-one|never|didn'?t|did\ not)\ (?:even\ )?(?:showed|show|turned|
+        turn|came|come|arrived|arrive)(?:\ up)?\b | \bno[-\ ]show(?:ed)?\b
+        """,
+        r"""
+        \b(?:waited|waiting|stayed\ (?:in|home)|took\ (?:the|a)\ day\ off|all\ day)\b
+        """,
+    ),
     cue(
         "indignant wording",
         r"""
         \b(?:laughable|disgusting|what\ a\ mess|i\ give\ up|how\ hard\ can\ it\ be|
         n'importe\ quoi|(?:qu[ée]|una)\ verg[üu]enza|template\ (?:reply|answer|response)|
         this\ is\ the\ last\ time|shambles|shameful|shameless|sneaky|unbelievable|unreal|
-        a\ joke|nightmare|disaster|not\ (?:impressed|ok|okay|good\ enough|acceptable)|
+        a\ joke|nightmare|disaster|unimpress\w*|not\ (?:impressed|ok|okay|good\ enough|acceptable)|
         false\ advertising|(?:fix|sort)\ it(?:\ out|\ now)?\b|explain\ (?:that|this|yourselves)|
         one\ job|gone\ downhill|how\ you\ treat|what\ (?:is|'s)\ the\ point|
         why\ is\ it\ so\ (?:hard|difficult)|capable\ of|what\ exactly|seriously\b[?!]|

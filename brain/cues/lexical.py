@@ -66,9 +66,9 @@ _THANKS_FOR = re.compile(
 )
 # Harms the lexicon does not know as words: phrasal or slang verbs.
 _HARMS = frozenset(
-    "ripping screwing messing overcharging scamming robbing conning fleecing stranding "
-    "dumping abandoning binning bricking".split()
-)
+    ("ripping", "screwing", "messing", "overcharging", "scamming", "robbing", "conning",
+     "fleecing", "stranding", "dumping", "abandoning", "binning", "bricking")
+)  # fmt: skip
 
 
 def thanks_for_harm(text: str, lexicon: Mapping[str, float]) -> str | None:
