@@ -158,3 +158,55 @@ def test_every_cue_is_well_formed() -> None:
         "NEGATIVE_WORDS",
     ):
         assert not re.search(r"(?<!\\)\\\n", getattr(tone, name).pattern), name
+
+
+# -- anger read with the lexicon, and how customers curse a brand without cue words (branch
+# anger): every sentence below is written for these tests.
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("@PlanetPost parcel 3 days late, again #dreadful", "a hashtag cursing the brand (#dreadful)"),
+        ("still no refund from @SunTours #NotHappy", "a hashtag cursing the brand"),
+        ("delayed again at the gate #alwayswasting", "a hashtag cursing the brand (#alwayswasting)"),
+        ("shout out to @Bytecell for losing my number port", "sarcasm that praises a failure"),
+        ("cheers @Rollo for ruining our anniversary dinner", "sarcasm that praises a failure"),
+        ("thanks for the stress.", "sarcasm that praises a failure"),
+        ("thank you for ripping me off twice this year", "sarcasm that praises a failure"),
+        ("they didn't even bother to reply to my letter", "says the company cannot be bothered"),
+        ("zero communication from the depot all week", "says the company cannot be bothered"),
+        ("charged me a fee and not a word of explanation", "says the company cannot be bothered"),
+        ("this is my last ever booking with you", "says the company cannot be bothered"),
+        ("why does the scanner app never work on a sunday", "asks why it never works"),
+        ("can't believe the prices went up again", "cannot believe what happened"),
+        ("parcel stuck in the depot for a month, beggars belief", "cannot believe what happened"),
+        ("took a day off for the fitter and nobody turned up", "waited in and nobody came"),
+        ("what happened to customer service at this place", "says the company cannot be bothered"),
+        ("zero #help from your #support team", "says the company cannot be bothered"),
+    ],
+)  # fmt: skip
+def test_anger_the_lexicon_and_context_read(text: str, why: str) -> None:
+    assert READER.read(text).angry == why
+
+
+LEXICON_CALM = [
+    # A negative hashtag needs a complaint behind it; titles and topics are not verdicts.
+    "is #TheWalkingDead on the basic plan?",
+    "do you sell tickets for the #horror film night?",
+    "are #ProblemSolving workshops free for members?",
+    "any #BlackFriday deals on headphones?",
+    # Real thanks: for a fix, for help, for something good happening to a problem.
+    "thanks for fixing the broken link so quickly",
+    "thank you for finding my lost bag!",
+    "thanks for the problem being sorted, all good now",
+    "thanks for not charging me for the late return",
+    # Questions with "why", "believe" or "bother" that are not complaints.
+    "why is the gym always busy at 6pm, is there a quieter time?",
+    "I can't believe how fast that arrived, great stuff",
+    "do I need to bother printing the ticket or is the app enough?",
+    "the delivery slot is 2-4pm, will the driver call when he's near?",
+]
+
+
+@pytest.mark.parametrize("text", LEXICON_CALM)
+def test_lexicon_cues_leave_calm_questions_alone(text: str) -> None:
+    assert READER.read(text).angry is None, (text, READER.read(text))

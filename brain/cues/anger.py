@@ -230,16 +230,15 @@ ANGER: tuple[Cue, ...] = (
         fail\w*|cancel\w*|lost|losing|lose|freez\w*|buggy|glitch\w*|drop\w*|out\ of\ stock)\b
         """,
     ),
-    together(
+    cue(
         "cannot believe what happened",
         r"""
-        \b(?:can'?t|cannot|could\ not|couldn'?t)\ (?:actually\ |even\ |quite\ )?believe\b |
-        \bbeggars\ belief\b | \bhard\ to\ believe\b | \bhow\ is\ (?:this|that|it)\ even\ possible\b
-        """,
-        r"""
-        \b(?:not|no|never|nothing|nobody|still|again|another|late|delayed|cancel\w*|lost|
-        broke\w*|charg\w*|wrong|damaged|missing|ignor\w*|price|prices|fee|fees|waiting|hours|
-        days|weeks|refus\w*|rude|treat\w*)\b | n't\b
+        \b(?:can'?t|cannot|could\ not|couldn'?t)\ (?:actually\ |even\ |quite\ )?believe\b
+        [^.!?]{0,80}?\b(?:not|no|never|nothing|nobody|still|again|another|late|delayed|cancel\w*|
+        lost|broke\w*|charg\w*|wrong|damaged|missing|ignor\w*|prices?\ (?:went|gone|go)\ up|
+        fees?|waiting|refus\w*|rude|treat\w*|(?:do|does|did|is|are|was|were|has|have|had|ca|wo|
+        could|would|should)n'?t)\b |
+        \b(?:beggars\ belief|hard\ to\ believe|how\ is\ (?:this|that|it)\ even\ possible)\b
         """,
     ),
     together(
