@@ -138,6 +138,8 @@ class SignalReader:
             return f"a hashtag cursing the brand ({tag})"
         if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
             return _SARCASM
+        if self._praise_for_failure(text):
+            return _SARCASM
         negative = mood < 0 or failed_before or problem or bool(tone.NEGATIVE_WORDS.search(text))
         sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
         for needs_sour, found, why in _EMPHASIS:
@@ -146,6 +148,23 @@ class SignalReader:
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None
+
+
+    def _praise_for_failure(self, text: str) -> bool:
+        """Praise opening the message, then a failure: a fact word or a negative word of the
+        lexicon in the rest ("wonderful, the app crashed mid-payment"), and nothing put right."""
+        opening = tone.OPENING_PRAISE.search(text)
+        if opening is None:
+            return False
+        rest = text[opening.end() :]
+        if tone.RESOLVED.search(rest):
+            return False
+        if tone.FACTS.search(rest) or tone.PROBLEM.search(rest):
+            return True
+        words = [w.lower() for w in _WORD.findall(rest)]
+        # The lexicon lists base forms more often than inflected ones ("die", not "dies").
+        forms = {f for w in words for f in (w, w[:-1] if w.endswith("s") else w)}
+        return any(self._lexicon.get(f, 0.0) <= -1.0 for f in forms)
 
 
 def _window(text: str) -> str:

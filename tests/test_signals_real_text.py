@@ -182,6 +182,10 @@ def test_every_cue_is_well_formed() -> None:
         ("took a day off for the fitter and nobody turned up", "waited in and nobody came"),
         ("what happened to customer service at this place", "says the company cannot be bothered"),
         ("zero #help from your #support team", "says the company cannot be bothered"),
+        ("superb, the kiosk kept my card and now it is blocked", "sarcasm that praises a failure"),
+        ("oh great. the heating dies on the coldest night", "sarcasm that praises a failure"),
+        ("two stars, would not recommend the upgrade", "threatens to leave"),
+        ("genuinely woeful communication from the removals firm", "calls the service poor"),
     ],
 )  # fmt: skip
 def test_anger_the_lexicon_and_context_read(text: str, why: str) -> None:
@@ -204,6 +208,11 @@ LEXICON_CALM = [
     "I can't believe how fast that arrived, great stuff",
     "do I need to bother printing the ticket or is the app enough?",
     "the delivery slot is 2-4pm, will the driver call when he's near?",
+    # Praise opening a message about something put right, or a plain question.
+    "brilliant, the replacement arrived this morning",
+    "perfect, that fixed the login error",
+    "lovely! can I add a gift note too?",
+    "would you recommend the large or the medium for a 5 year old?",
 ]
 
 

@@ -93,7 +93,8 @@ ANGER: tuple[Cue, ...] = (
         "threatens to leave",
         r"""
         \bnever\ (?:again|buying|ordering|flying|using|shopping|staying|booking|coming\ back|
-        recommend\w*)\b | \b(?:won'?t|will\ not|not)\ (?:be\ )?(?:flying|ordering|buying|using|
+        recommend\w*)\b | \b(?:would|will|could|do|does)\ ?(?:not|n'?t)\ recommend\b |
+        \bavoid\ (?:at\ all\ costs|like\ the\ plague)\b | \b(?:won'?t|will\ not|not)\ (?:be\ )?(?:flying|ordering|buying|using|
         shopping|staying|booking|coming\ back|renewing)\b[^.!?]{0,30}\b(?:again|anymore|
         ever)\b | \bcancell?ing\ (?:today|now|my|the|everything|it\ all)\b |
         \bclosing\ my\ account\b | \b(?:lose|losing|lost)\ a\ (?:loyal\ )?customer\b |
@@ -219,6 +220,13 @@ ANGER: tuple[Cue, ...] = (
         \ ?service|service|quality|standards|support|common\ sense|decency|manners)\b
         """,
     ),
+    cue(
+        "calls the service poor",
+        r"""
+        \b(?:poor|bad|terrible|awful|lousy|shoddy|sloppy|dreadful|crappy|appalling|abysmal|
+        woeful)\ (?:customer\ )?(?:service|support|communication|experience|standards?)\b
+        """,
+    ),
     together(
         "asks why it never works",
         r"""
@@ -257,7 +265,7 @@ ANGER: tuple[Cue, ...] = (
         \b(?:laughable|disgusting|what\ a\ mess|i\ give\ up|how\ hard\ can\ it\ be|
         n'importe\ quoi|(?:qu[ée]|una)\ verg[üu]enza|template\ (?:reply|answer|response)|
         this\ is\ the\ last\ time|shambles|shameful|shameless|sneaky|unbelievable|unreal|
-        a\ joke|nightmare|disaster|unimpress\w*|not\ (?:impressed|ok|okay|good\ enough|acceptable)|
+        a\ joke|nightmare|disaster|unimpress\w*|criminal|not\ (?:impressed|ok|okay|good\ enough|acceptable)|
         false\ advertising|(?:fix|sort)\ it(?:\ out|\ now)?\b|explain\ (?:that|this|yourselves)|
         one\ job|gone\ downhill|how\ you\ treat|what\ (?:is|'s)\ the\ point|
         why\ is\ it\ so\ (?:hard|difficult)|capable\ of|what\ exactly|seriously\b[?!]|

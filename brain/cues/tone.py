@@ -110,3 +110,20 @@ EXASPERATED = pattern(
     \bpff+\b
     """
 )
+# Praise opening a message as an interjection, then a report: "wonderful, the app logged me out",
+# "oh good, my train is cancelled", "best airline ever, lost my bag". Sarcasm when the report
+# is a failure (``brain.signals`` checks the rest of the message).
+OPENING_PRAISE = pattern(
+    r"""
+    ^\W*(?:@\w+\s+)*(?:oh\ |well\ |just\ )?(?:great|wonderful|perfect(?:\ timing)?|brilliant|
+    fantastic|lovely|awesome|amazing|superb|marvell?ous|splendid|excellent|nice|good|cool|
+    love\ it|just\ what\ i\ needed(?:\ today)?|best\ \w+\ ever|fab(?:ulous)?)\s*[,.!…:;-]+
+    """
+)
+# A report that something was put right: praise before it is real ("great, it works now").
+RESOLVED = pattern(
+    r"""
+    \b(?:fixed|sorted|resolved|solved|works|working\ (?:again|now)|back\ (?:up|on|online)|
+    thanks?|thank\ you|arrived|found|refunded|all\ good)\b
+    """
+)
