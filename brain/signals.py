@@ -149,7 +149,6 @@ class SignalReader:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None
 
-
     def _praise_for_failure(self, text: str) -> bool:
         """Praise opening the message, then a failure: a fact word or a negative word of the
         lexicon in the rest ("wonderful, the app crashed mid-payment"), and nothing put right."""

@@ -165,9 +165,9 @@ def test_every_cue_is_well_formed() -> None:
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        ("@PlanetPost parcel 3 days late, again #dreadful", "a hashtag cursing the brand (#dreadful)"),
+        ("@PlanetPost parcel 3 days late #dreadful", "a hashtag cursing the brand (#dreadful)"),
         ("still no refund from @SunTours #NotHappy", "a hashtag cursing the brand"),
-        ("delayed again at the gate #alwayswasting", "a hashtag cursing the brand (#alwayswasting)"),
+        ("delayed at the gate #alwayswasting", "a hashtag cursing the brand (#alwayswasting)"),
         ("shout out to @Bytecell for losing my number port", "sarcasm that praises a failure"),
         ("cheers @Rollo for ruining our anniversary dinner", "sarcasm that praises a failure"),
         ("thanks for the stress.", "sarcasm that praises a failure"),

@@ -94,7 +94,8 @@ ANGER: tuple[Cue, ...] = (
         r"""
         \bnever\ (?:again|buying|ordering|flying|using|shopping|staying|booking|coming\ back|
         recommend\w*)\b | \b(?:would|will|could|do|does)\ ?(?:not|n'?t)\ recommend\b |
-        \bavoid\ (?:at\ all\ costs|like\ the\ plague)\b | \b(?:won'?t|will\ not|not)\ (?:be\ )?(?:flying|ordering|buying|using|
+        \bavoid\ (?:at\ all\ costs|like\ the\ plague)\b |
+        \b(?:won'?t|will\ not|not)\ (?:be\ )?(?:flying|ordering|buying|using|
         shopping|staying|booking|coming\ back|renewing)\b[^.!?]{0,30}\b(?:again|anymore|
         ever)\b | \bcancell?ing\ (?:today|now|my|the|everything|it\ all)\b |
         \bclosing\ my\ account\b | \b(?:lose|losing|lost)\ a\ (?:loyal\ )?customer\b |
@@ -265,7 +266,8 @@ ANGER: tuple[Cue, ...] = (
         \b(?:laughable|disgusting|what\ a\ mess|i\ give\ up|how\ hard\ can\ it\ be|
         n'importe\ quoi|(?:qu[ée]|una)\ verg[üu]enza|template\ (?:reply|answer|response)|
         this\ is\ the\ last\ time|shambles|shameful|shameless|sneaky|unbelievable|unreal|
-        a\ joke|nightmare|disaster|unimpress\w*|criminal|not\ (?:impressed|ok|okay|good\ enough|acceptable)|
+        a\ joke|nightmare|disaster|unimpress\w*|criminal|
+        not\ (?:impressed|ok|okay|good\ enough|acceptable)|
         false\ advertising|(?:fix|sort)\ it(?:\ out|\ now)?\b|explain\ (?:that|this|yourselves)|
         one\ job|gone\ downhill|how\ you\ treat|what\ (?:is|'s)\ the\ point|
         why\ is\ it\ so\ (?:hard|difficult)|capable\ of|what\ exactly|seriously\b[?!]|
