@@ -10,7 +10,9 @@ curse the brand, accusations and insults, ultimatums, sarcasm that praises a fai
 to be called, messaged or put through to staff, travel disruption, money out of reach,
 outages, safety, fraud, chargebacks, billing disputes, legal threats, personal data, and notes
 that support already failed. Emphasis (capitals, "??", "!!!", stretched words) counts as anger
-only with a complaint behind it. Every signal carries a short reason (shown on the escalation
+only with a complaint behind it. The lexicon also decides, word by word, which hashtags curse
+the brand and which thanks are for a harm (``brain.cues.lexical``), and praise opening a
+report of a failure is read as sarcasm. Every signal carries a short reason (shown on the escalation
 card), so an agent can see *why* a ticket was raised. The language detector is py3langid
 restricted to the configured languages: about 20 µs a message, no model download.
 """

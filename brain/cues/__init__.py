@@ -3,10 +3,12 @@ person, are in a hurry, raise a sensitive matter or say support already failed t
 
 One module per signal: ``anger``, ``person``, ``urgency``, ``sensitive``, ``failed``; ``tone``
 holds the word classes that count only together (praise + a problem is sarcasm, capitals or
-"??" need a complaint behind them), ``lexicon`` a small de/fr/es sentiment lexicon, and
-``normalize`` undoes the ways customers mask or stretch words (``f*ck``, ``sh!t``,
-``fuuuck``). ``base`` defines a ``Cue``: a regular expression (plus, for ``together``, others
-that must match too) and the short reason shown on the escalation card.
+"??" need a complaint behind them), ``lexicon`` a small de/fr/es sentiment lexicon,
+``lexical`` the cues that ask VADER's lexicon which words are negative (a hashtag ending in
+one, thanks for a harm), and ``normalize`` undoes the ways customers mask or stretch words
+(``f*ck``, ``sh!t``, ``fuuuck``). ``base`` defines a ``Cue``: a regular expression (plus,
+for ``together``, others that must match too) and the short reason shown on the escalation
+card.
 
 The cues are written for support conversations in general (any shop, airline, bank or
 software product), in English, German, French and Spanish, and describe *kinds* of wording, not
