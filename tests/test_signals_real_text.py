@@ -205,6 +205,7 @@ LEXICON_CALM = [
     "thanks for not charging me for the late return",
     # Questions with "why", "believe" or "bother" that are not complaints.
     "why is the gym always busy at 6pm, is there a quieter time?",
+    "why does the app keep logging me out?",
     "I can't believe how fast that arrived, great stuff",
     "do I need to bother printing the ticket or is the app enough?",
     "the delivery slot is 2-4pm, will the driver call when he's near?",

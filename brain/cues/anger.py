@@ -231,7 +231,7 @@ ANGER: tuple[Cue, ...] = (
     together(
         "asks why it never works",
         r"""
-        \bwhy\b[^.!?]{0,50}\b(?:never|always|constantly|every\ (?:single\ )?time|keeps?)\b
+        \bwhy\b[^.!?]{0,50}\b(?:never|always|constantly|every\ (?:single\ )?time)\b
         """,
         r"""
         \b(?:work|works|working|load|loads|arrive|arrives|turn\ up|shows?\ up|answer|reply|
