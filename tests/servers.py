@@ -230,8 +230,11 @@ def _wait_replicas_synced(cluster: RedisCluster, expected: int, timeout: float =
             replicas = [p for p, (role, _) in cluster.roles().items() if role == "slave"]
         except (IndexError, ValueError):  # the table is still being gossiped
             replicas = []
-        synced = [p for p in replicas
-                  if b"master_link_status:up" in _cli("-p", str(p), "info", "replication")]
+        synced = [
+            p
+            for p in replicas
+            if b"master_link_status:up" in _cli("-p", str(p), "info", "replication")
+        ]
         if len(synced) >= expected:
             return
         if time.monotonic() > deadline:
