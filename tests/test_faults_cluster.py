@@ -18,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -29,6 +30,7 @@ from bot.metrics import Metrics
 from bot.ops_server import OpsServer
 from bot.wiring import build_store
 from brain.knowledge import KnowledgeBase
+from brain.store.base import QueueEntry, Store
 from brain.store.redis import RedisStore
 from brain.store.redis_queue import _failures
 from channels.base import OutboundMessage
@@ -39,6 +41,7 @@ from tests.servers import RedisCluster, free_port, start_redis_cluster
 from tests.test_faults import EchoAfter
 
 CONVERSATIONS, PER_CONVERSATION = 12, 12
+ONE_SHOTS = 12
 NODE_TIMEOUT_MS = 1000  # a master unreachable this long is failed over (redis.conf default 15 s)
 
 
@@ -88,6 +91,7 @@ async def test_a_failed_master_is_replaced_and_nothing_is_lost(
         answered_before = len(bot.channel.sent)
         victim.kill() if fault == "kill" else victim.freeze()  # mid-load
         failed_at = time.monotonic()
+        bot.one_shots(ONE_SHOTS)
         degraded = await _until(ops, "degraded", within=8)
         promoted = await asyncio.to_thread(_wait_promoted, cluster, replica, 15)
         await _until(ops, "ok", within=15)
@@ -142,6 +146,24 @@ class Load:
             if time.monotonic() - started > 0.5:  # refused, or no answer for a while
                 self.delayed.append(message.message_id)
             await asyncio.sleep(0.06)
+
+    def one_shots(self, count: int) -> None:
+        """Customers who write once (every 0.1 s), during the outage: nothing comes after
+        their message to bring it up if it is stranded (read, and never handed over)."""
+        for i in range(count):
+            self.want.add(f"s{i}-0")
+            self._tasks.append(asyncio.create_task(self._one_shot(i, 0.1 * i)))
+
+    async def _one_shot(self, i: int, after_s: float) -> None:
+        await asyncio.sleep(after_s)
+        message = self.channel.message("q0", conversation=f"s{i}", message_id=f"s{i}-0")
+        self.written[message.message_id] = time.monotonic()
+        while True:
+            try:
+                await self.channel.inject(message)
+                return
+            except StoreError:
+                await asyncio.sleep(0.05)
 
     async def finish(self) -> None:
         """Every customer done and every message answered."""
@@ -238,3 +260,46 @@ async def test_a_connection_reset_inside_redis_py_is_a_store_failure() -> None:
         await connection._send_packed_command([b"PING\r\n"])
     with pytest.raises(AttributeError), _failures("enqueue"):
         _ = None.writelines  # type: ignore[attr-defined]
+
+
+class LosesOneRead:
+    """``store``, except that its first read takes the entries and then fails (``fails``) or,
+    after 1.5 s, returns nothing (``hangs``): what a cluster pipeline's XREADGROUP does when
+    redis-py retries it across a failover (the retried ``>`` read finds nothing new)."""
+
+    def __init__(self, store: Store, mode: str) -> None:
+        self._store = store
+        self.mode = mode
+        self.lost: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def read_queue(self, consumer: str, count: int, block_s: float) -> list[QueueEntry]:
+        entries = await self._store.read_queue(consumer, count, block_s)
+        if entries and not self.lost:
+            self.lost = [e.entry_id for e in entries]
+            if self.mode == "fails":
+                raise StoreError("Redis read_queue failed: Error 111 connecting")
+            await asyncio.sleep(1.5)
+            return []
+        return entries
+
+
+@pytest.mark.parametrize("mode", ["fails", "hangs"])
+async def test_entries_a_failed_read_took_are_answered_at_once(store: Store, mode: str) -> None:
+    channel = Stamped()
+    for c in range(3):  # each the last message of its conversation: nothing brings it up
+        await store.enqueue(channel.message(f"q{c}", conversation=f"c{c}", message_id=f"m{c}"))
+    flaky = LosesOneRead(store, mode)
+    config = DispatchConfig(consumer="w1", reclaim_idle_s=60)
+    dispatcher = Dispatcher(flaky, EchoAfter(0), {channel.name: channel}, config)  # type: ignore[arg-type]
+    worker = asyncio.create_task(dispatcher.run())
+    try:
+        await channel.wait_for(lambda sent: len(sent) == 3, within=5)  # not after 60 s
+    finally:
+        dispatcher.stop()
+        await asyncio.wait_for(worker, 10)
+    assert len(flaky.lost) == 3
+    assert sorted(m.text for m in channel.sent) == ["echo: q0", "echo: q1", "echo: q2"]
+    assert await store.queue_depth() == 0
