@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from redis.asyncio.cluster import RedisCluster as ClusterClient
 from redis.asyncio.connection import Connection
 
 from bot.dispatch import DispatchConfig, Dispatcher
@@ -30,10 +31,10 @@ from bot.metrics import Metrics
 from bot.ops_server import OpsServer
 from bot.wiring import build_store
 from brain.knowledge import KnowledgeBase
-from brain.store.base import QueueEntry, Store
+from brain.store.base import QueueEntry, Store, StoreLimits, lock_name
 from brain.store.redis import RedisStore
 from brain.store.redis_queue import _failures
-from channels.base import OutboundMessage
+from channels.base import InboundMessage, OutboundMessage
 from channels.fake import FakeChannel
 from config.errors import StoreError
 from config.settings import PACKAGED_KNOWLEDGE_DIR, Settings
@@ -249,6 +250,44 @@ def _wait_promoted(cluster: RedisCluster, replica: int, within: float) -> float:
             pass  # a table mid-gossip
         time.sleep(0.05)
     raise AssertionError(f"replica {replica} not promoted within {within}s: {cluster.roles()}")
+
+
+async def test_messages_written_during_a_failover_are_not_stranded(
+    cluster_with_replicas: RedisCluster,
+) -> None:
+    """An idle bot; a master dies; ten customers on the live masters write once each. The
+    reader's cluster pipeline, retried by redis-py until the failover ends, takes entries and
+    returns none of them: without taking them back, half of them waited for reclaim_idle_s."""
+    cluster = cluster_with_replicas
+    store = RedisStore.from_url(cluster.url, limits=StoreLimits(), cluster=True, partitions=16)
+    channel = Stamped()
+    config = DispatchConfig(consumer="w1", reclaim_idle_s=60)
+    victim = cluster.nodes[1]
+    assert cluster.roles()[victim.port][0] == "master"
+    await store.open()
+    client = store.client
+    assert isinstance(client, ClusterClient)
+    messages = [channel.message("q", conversation=f"c{n}", message_id=f"m{n}") for n in range(60)]
+
+    def node_of(message: InboundMessage) -> int:
+        stream = store.layout.stream(store.layout.partition(lock_name(message)))
+        return int(client.get_node_from_key(stream).port)
+
+    live = [m for m in messages if node_of(m) != victim.port][:10]
+    dispatcher = Dispatcher(store, EchoAfter(0), {channel.name: channel}, config)
+    worker = asyncio.create_task(dispatcher.run())
+    try:
+        await asyncio.sleep(0.5)  # reading (idle) when the master dies
+        victim.kill()
+        for message in live:
+            assert await store.enqueue(message)
+            await asyncio.sleep(0.05)
+        await channel.wait_for(lambda sent: len(sent) == len(live), within=15)
+    finally:
+        dispatcher.stop()
+        await asyncio.wait_for(worker, 30)
+        await store.close()
+    assert sorted(m.in_reply_to or "" for m in channel.sent) == sorted(m.message_id for m in live)
 
 
 async def test_a_connection_reset_inside_redis_py_is_a_store_failure() -> None:
