@@ -1,14 +1,17 @@
 """Fault injection on a Redis Cluster (issue 13), bounded in time: one master of a cluster
-with replicas is killed with SIGKILL mid-load; its replica takes over; the bot (the real
-dispatcher on the store that ``FRONTDESK_STORE__REDIS_CLUSTER=true`` builds) reconnects by
-itself, ``/healthz`` says degraded meanwhile, and every message is answered.
+with replicas is killed (SIGKILL) or frozen (SIGSTOP) mid-load; its replica takes over; the
+bot (the real dispatcher on the store that ``FRONTDESK_STORE__REDIS_CLUSTER=true`` builds)
+reconnects by itself, ``/healthz`` says degraded meanwhile, and every message is answered,
+none after a lock TTL or a reclaim period. Also the two ways a failover used to delay a
+message (a read that took entries and never returned them; redis-py's connection-reset race).
 
 What this can promise: Redis replicates asynchronously, so a master killed between answering a
 write and passing it to its replica loses that write although the client saw "OK" (see
-docs/operations.md, "Redis Cluster"). On loopback the replica receives each write in the same
-event-loop turn as the client's reply, so here nothing acknowledged is lost and the test holds
-the bot to "every message answered, at most the replies in flight at the kill sent twice". On
-a network the window is the replication lag; ``min-replicas-to-write`` bounds it.
+docs/operations.md, "What a failover can lose"). On loopback the replica receives each write
+in the same event-loop turn as the client's reply, so here nothing acknowledged is lost and the
+test holds the bot to "every message answered, in order, at most the reply in flight per
+conversation at the fault sent twice". Across a network the window is the replication lag;
+``min-replicas-to-write`` bounds it.
 """
 
 from __future__ import annotations
