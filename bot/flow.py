@@ -31,6 +31,11 @@ BUSY_PAUSE_S = 0.01
 # With MIN_PREFETCH or more in flight, what arrives would wait behind that work anyway.
 READ_LINGER_S = 0.002
 BUSY_READ_LINGER_S = 0.01
+# A read that failed, or took this much longer than its 0.2 s wait, may have taken entries it
+# never returned (a Redis Cluster failover): the consumer then takes back its own pending
+# entries idle at least STRANDED_IDLE_S (not those the last read just returned).
+STRANDED_READ_S = 1.2
+STRANDED_IDLE_S = 0.3
 
 
 def read_linger(read: int, asked: int, in_flight: int) -> float:

@@ -9,12 +9,13 @@ or a knowledge base with entries for the offline answerer).
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 from collections.abc import Mapping, Sequence
 
 from bot.metrics import Snapshot
-from bot.ops_server import Readiness
+from bot.ops_server import CHECK_TIMEOUT_S, Readiness
 from brain.breaker import State
 from brain.conversation import age_s
 from brain.handler import Brain
@@ -24,6 +25,8 @@ from brain.store.base import OPEN_STATUSES, Store, TicketStatus
 from channels.base import Adapter, Connected, Suppressing
 
 logger = logging.getLogger(__name__)
+
+STORE_CHECK_S = 0.75 * CHECK_TIMEOUT_S
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -101,10 +104,15 @@ class Health:
     async def readiness(self) -> Readiness:
         checks: dict[str, str] = {}
         try:
-            await self.store.queue_depth()
+            # Bounded below the ops server's own limit, so a store that accepts connections
+            # and never answers (a hung or partitioned Redis node) is named as the failing
+            # check instead of the whole check timing out.
+            await asyncio.wait_for(self.store.queue_depth(), STORE_CHECK_S)
             checks["store"] = "ok"
+        except TimeoutError:
+            checks["store"] = f"unreachable: no answer within {STORE_CHECK_S:g} s"
         except Exception as err:
-            checks["store"] = f"unreachable: {err or type(err).__name__}"
+            checks["store"] = f"unreachable: {str(err) or type(err).__name__}"
         down = sorted(name for name, up in self.channels_connected().items() if not up)
         checks["channels"] = f"not connected: {', '.join(down)}" if down else "ok"
         checks["answer_path"] = self._answer_path()

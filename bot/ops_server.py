@@ -123,7 +123,7 @@ class OpsServer:
         try:
             return await asyncio.wait_for(self._readiness(), CHECK_TIMEOUT_S)
         except Exception as err:
-            return Readiness({"readiness": f"check failed: {err or type(err).__name__}"})
+            return Readiness({"readiness": f"check failed: {str(err) or type(err).__name__}"})
 
 
 def share_port(ops: OpsServer, adapters: Iterable[object]) -> None:

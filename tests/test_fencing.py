@@ -16,7 +16,7 @@ from brain.store.base import Store
 from brain.store.lease import LeaseLost
 from channels.base import InboundMessage, OutboundMessage
 from channels.fake import FakeChannel
-from config.errors import ConfigError
+from config.errors import ConfigError, StoreError
 from config.settings import load_settings
 from tests.conftest import StoreFactory
 
@@ -58,6 +58,32 @@ async def test_a_singleton_holder_is_told_not_stopped(store_factory: StoreFactor
         await asyncio.sleep(0.5)
         with pytest.raises(LeaseLost):
             lease.check()  # it steps down by itself
+    await store.close()
+
+
+async def test_a_lock_whose_release_failed_is_not_waited_out_by_its_own_process(
+    store_factory: StoreFactory,
+) -> None:
+    """The store was unreachable when the holder let go (a Redis Cluster failover): the next
+    holder in this process, the retry of that very message, gets the lock as soon as the
+    store answers again, not after the whole TTL."""
+    store = store_factory(lock_ttl_s=30.0)
+    await store.open()
+    locks = store._locks  # type: ignore[attr-defined]
+    release = locks._release
+
+    async def unreachable(*_: Any) -> None:
+        raise StoreError("Redis lock failed: Error 111 connecting")
+
+    locks._release = unreachable
+    async with store.lock("conversation:x", owner="w1"):
+        pass
+    locks._release = release  # the store is back
+    started = time.monotonic()
+    async with store.lock("conversation:x", owner="w1"):
+        assert time.monotonic() - started < 1.0
+    async with store.lock("conversation:x", owner="w2"):  # and it was released for good
+        assert time.monotonic() - started < 1.0
     await store.close()
 
 

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from bot.dispatch.base import DispatchConfig
 from bot.dispatch.lanes import Lanes
-from bot.flow import BUSY_PAUSE_S, MIN_PREFETCH, READ_BATCH, Outage, cpu_saturated, read_linger
+from bot.flow import (
+    BUSY_PAUSE_S,
+    MIN_PREFETCH,
+    READ_BATCH,
+    STRANDED_IDLE_S,
+    STRANDED_READ_S,
+    Outage,
+    cpu_saturated,
+    read_linger,
+)
 from brain.store.base import Store
 from config.errors import FrontdeskError
 
@@ -31,6 +41,7 @@ class Reader:
         capacity = self.config.max_in_flight
         lanes = self.lanes
         outage = Outage("reading the inbound queue")
+        suspect = False  # a read failed or hung: it may have taken entries it never returned
         while not self.stopping.is_set():
             async with lanes.room:
                 await lanes.room.wait_for(lambda: len(lanes.in_flight) < capacity)
@@ -45,11 +56,15 @@ class Reader:
                 continue
             try:
                 count = min(room, READ_BATCH)
+                asked_at = time.monotonic()
                 entries = await self.store.read_queue(self.config.consumer, count, block_s=0.2)
             except FrontdeskError as err:
+                suspect = True
                 await outage.failed(err, self.stopping)
                 continue
             outage.ok()
+            if suspect or time.monotonic() - asked_at > STRANDED_READ_S:
+                suspect = not await self.take_back_own()
             lanes.route(entries)
             linger = read_linger(len(entries), count, len(lanes.in_flight))
             if linger:
@@ -72,6 +87,25 @@ class Reader:
                                len(entries))  # fmt: skip
             self.lanes.route(entries)
             return
+
+    async def take_back_own(self) -> bool:
+        """This consumer's own pending entries that are not in flight here, in queue order
+        (False: the store failed again). A read that failed or hung may have taken entries
+        and never returned them: redis-py's cluster pipeline retries its XREADGROUPs when a
+        node fails (a Redis Cluster failover), and a retried ``>`` read returns nothing of
+        what the first attempt took. Only the next message of the same conversation, or the
+        reclaim after ``reclaim_idle_s``, would bring such an entry up otherwise."""
+        own = self.config.consumer
+        try:
+            entries = await self.store.reclaim(own, STRANDED_IDLE_S, 1000, from_consumer=own)
+        except FrontdeskError as err:
+            logger.warning("taking back unreturned queue entries failed (%s)", err)
+            return False
+        stranded = [e for e in entries if e.entry_id not in self.lanes.in_flight]
+        if stranded:
+            logger.warning("took back %d messages a failed read had taken", len(stranded))
+        self.lanes.route(stranded)
+        return True
 
     async def reclaim_loop(self) -> None:
         """Every half idle period: entries a stopped worker left."""

@@ -92,6 +92,7 @@ class LeaseLocks:
         # Tokens must be unique, not secret: this process's random incarnation and a count
         # (reading the OS's randomness for every lock showed in the pipeline's profile).
         self._tokens = itertools.count(1)
+        self._unreleased: dict[str, tuple[str, float]] = {}  # name -> (token, expiry time)
 
     @contextlib.asynccontextmanager
     async def hold(
@@ -148,7 +149,26 @@ class LeaseLocks:
         try:
             await asyncio.shield(self._release(name, token))
         except Exception as err:
-            logger.warning("could not release lock %s (%s); it expires by itself", name, err)
+            logger.warning("could not release lock %s (%s); released on its next use, or it "
+                           "expires by itself", name, err)  # fmt: skip
+            loop = asyncio.get_running_loop()
+            self._unreleased[name] = (token, loop.time() + self._ttl_s)
+
+    async def _release_stale(self, name: str) -> None:
+        """Release this process's own earlier token on ``name`` whose release failed (the
+        store was down: a Redis Cluster failover, a restart). Without this the next holder
+        here, typically the retry of the very same message, would wait out the whole TTL for
+        a lock nobody holds. Safe: a release deletes only while the token is still ours."""
+        stale = self._unreleased.get(name)
+        if stale is None:
+            return
+        token, expires_at = stale
+        if asyncio.get_running_loop().time() < expires_at:
+            try:
+                await self._release(name, token)
+            except Exception:
+                return  # still unreachable: tried again on the next poll
+        del self._unreleased[name]
 
     async def _acquire(
         self,
@@ -163,6 +183,7 @@ class LeaseLocks:
         loop = asyncio.get_running_loop()
         delay = 0.005
         while True:
+            await self._release_stale(name)
             asked_at = loop.time()
             if await try_acquire(name, token, self._ttl_s, owner, mine):
                 return asked_at + self._ttl_s * SAFE_FRACTION

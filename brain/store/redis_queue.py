@@ -427,6 +427,23 @@ def _failures(what: str) -> Iterator[None]:
         yield
     except (RedisError, RedisClusterException) as err:
         raise StoreError(f"Redis {what} failed: {err}") from err
+    except (AttributeError, TypeError) as err:
+        # During a cluster failover redis-py's RedisCluster answers CLUSTERDOWN by closing
+        # every node's connections, also those other tasks are using right then; such a task
+        # fails inside redis-py ("'NoneType' object has no attribute 'writelines'") instead
+        # of with a ConnectionError (tests/test_faults_cluster.py hits it). That is the store
+        # failing, to be retried like any outage: a loop that only expects StoreError would
+        # otherwise die. The same error raised by our own code stays a bug.
+        if not _raised_in_redis_py(err):
+            raise
+        raise StoreError(f"Redis {what} failed (connection reset mid-command): {err}") from err
+
+
+def _raised_in_redis_py(err: BaseException) -> bool:
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("redis.")
 
 
 def _ms(seconds: float) -> int:
