@@ -3,7 +3,8 @@ gateway + REST through the real discord.py: only the holder of the gateway lease
 gateway connection; a customer message is answered exactly once, also when the replica that
 reads the gateway is not the one that answers (the standby sends); when the holder stops, or
 is killed (``kill -9``: its lease must run out), the other replica takes the gateway within
-the lease TTL and goes on answering."""
+the lease TTL and goes on answering. With two shards, each has its own connection (IDENTIFYs
+5 s apart) and receives its own events (the server's on its shard, DMs on shard 0)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,15 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 
 from bot.preflight import preflight
 from bot.wiring import Parts, build_parts, build_store
 from channels.base import ConversationRef, OutboundMessage
 from channels.discord import DiscordAdapter
+from channels.discord.connection import DiscordConnection
 from channels.discord.customers import DiscordChannel
-from config.settings import load_settings
+from config.settings import DiscordSettings, load_settings
 from tests.fakes.fake_discord import (
     ADMIN_ROLE,
     DESK,
@@ -37,6 +40,7 @@ from tests.fakes.fake_discord import (
     FakeDiscord,
 )
 from tests.servers import RedisServer
+from tests.test_discord import Inbox
 
 TTL_S = 1.0
 IN_PROCESS_TTL_S = 3.0
@@ -240,3 +244,31 @@ async def test_a_killed_holder_is_replaced_within_the_lease_ttl(
             await fake.wait_for(lambda: discord_of(standby).connected, within=5)
             assert fake.connections == 2
             await answered_once(fake, "How do I reset my password?", "password")
+
+
+async def test_each_shard_has_its_connection_and_its_events(fake: FakeDiscord) -> None:
+    settings = DiscordSettings(
+        enabled=True,
+        bot_token=SecretStr(TOKEN),
+        support_channel_ids=[SUPPORT],
+        api_base_url=fake.api_base_url,
+        gateway_url=fake.gateway_url,
+        shard_count=2,
+    )
+    connection = DiscordConnection(settings, ready_timeout_s=0.05)
+    channel, inbox = DiscordChannel(connection, settings), Inbox()
+    await channel.start(inbox)
+    async with connection.connected():
+        assert connection.held_shards() == [0, 1] and fake.connections == 2
+        identifies = [f["d"]["shard"] for f in fake.gateway_in if f["op"] == 2]
+        assert sorted(identifies) == [[0, 2], [1, 2]]
+        (_, first), (_, second) = fake.identified_at
+        assert second - first >= 5.0, "one IDENTIFY per 5 s"
+        guild, dm = fake.guild_message("Do you ship to Norway?"), fake.dm_message("Hi", DM)
+        assert (fake.shard_of(guild), fake.shard_of(dm)) == (1, 0)  # the server's, and DMs'
+        for payload in (guild, dm):
+            await fake.dispatch("MESSAGE_CREATE", payload)
+        await fake.wait_for(lambda: len(inbox.messages) == 2)
+        assert {m.text for m in inbox.messages} == {"Do you ship to Norway?", "Hi"}
+    await channel.stop()
+    assert fake.connections == 2 and not connection.is_connected()
