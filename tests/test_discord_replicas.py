@@ -42,15 +42,17 @@ from tests.fakes.fake_discord import (
 from tests.servers import RedisServer
 from tests.test_discord import Inbox
 
-TTL_S = 1.0
 IN_PROCESS_TTL_S = 3.0
+# A cold process's first answers can hold its event loop for most of a second on a busy
+# machine, which a 1 s lease does not survive.
+KILL_TTL_S = 2.0
 DB = 11  # a database of its own on the shared server: the store's default key namespace
 DM = "1500000000000000001"
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def environment(
-    fake: FakeDiscord, redis_url: str, data_dir: Path, consumer: str, ttl_s: float = TTL_S
+    fake: FakeDiscord, redis_url: str, data_dir: Path, consumer: str, ttl_s: float
 ) -> dict[str, str]:
     values = {
         "DISCORD__ENABLED": "true",
@@ -95,7 +97,7 @@ async def replica(
     tmp_path: Path,
     name: str,
     monkeypatch: pytest.MonkeyPatch,
-    ttl_s: float = TTL_S,
+    ttl_s: float,
 ) -> AsyncIterator[Parts]:
     """One replica as ``frontdesk run`` starts it (store, parts, dispatcher, desks and
     channels, then the platform's connection); stopped in reverse on leaving."""
@@ -223,7 +225,8 @@ def frontdesk_run(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[b
 async def test_a_killed_holder_is_replaced_within_the_lease_ttl(
     fake: FakeDiscord, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = environment(fake, redis_url, tmp_path / "killed", "killed")
+    ttl = KILL_TTL_S
+    env = environment(fake, redis_url, tmp_path / "killed", "killed", ttl)
     log = tmp_path / "killed.log"
     with frontdesk_run(env, log) as holder:
         identified = lambda: any(f["op"] == 2 for f in fake.gateway_in)  # noqa: E731
@@ -233,16 +236,17 @@ async def test_a_killed_holder_is_replaced_within_the_lease_ttl(
             await answered_once(fake, "How do I return an item?", "30 days")
         except (AssertionError, TimeoutError) as err:
             raise AssertionError(f"the first replica: {log.read_text()}") from err
-        async with replica(fake, redis_url, tmp_path, "standby", monkeypatch) as standby:
+        async with replica(fake, redis_url, tmp_path, "standby", monkeypatch, ttl) as standby:
             conn = discord_of(standby).conn
-            await asyncio.sleep(2 * TTL_S)
-            assert conn.held_shards() == [] and fake.connections == 1
+            connections = fake.connections
+            await asyncio.sleep(1.5 * ttl)
+            assert conn.held_shards() == [], "the standby waits while the holder lives"
             holder.send_signal(signal.SIGKILL)  # no release, no goodbye: the lease runs out
             killed_at = time.monotonic()
-            await until(lambda: conn.held_shards() == [0], 3 * TTL_S)
-            assert time.monotonic() - killed_at < 1.5 * TTL_S, "taken over within the lease TTL"
+            await until(lambda: conn.held_shards() == [0], 3 * ttl)
+            assert time.monotonic() - killed_at < 1.5 * ttl, "taken over within the lease TTL"
             await fake.wait_for(lambda: discord_of(standby).connected, within=5)
-            assert fake.connections == 2
+            assert fake.connections == connections + 1
             await answered_once(fake, "How do I reset my password?", "password")
 
 
