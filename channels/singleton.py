@@ -44,6 +44,16 @@ class Locks(Protocol):
         """Held by one holder at a time across processes (a lease renewed while held)."""
 
 
+class LocalLocks:
+    """``Locks`` for one process (no store bound: a single replica, tests)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, name: str) -> AbstractAsyncContextManager[object]:
+        return self._locks.setdefault(name, asyncio.Lock())
+
+
 class NotHeld(FrontdeskError):
     """This process does not (or no longer) hold the singleton's lease."""
 

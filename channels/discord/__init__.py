@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
-from channels.base import Channel, Desk, Part, Streams
+from channels.base import Channel, Desk, Part, SharedStorage, Streams
 from config.settings import DiscordSettings, Settings
 
 if TYPE_CHECKING:
@@ -36,6 +36,11 @@ class DiscordAdapter:
         self.channels = tuple(channels)
         self.desks = tuple(desks)
 
+    def use_store(self, store: SharedStorage) -> None:
+        """Take the gateway shards' leases from ``store`` (the bot's): with several replicas
+        on one store, each shard is read by one of them. Call before ``connection()``."""
+        self.conn.locks = store
+
     def connection(self) -> AbstractAsyncContextManager[None]:
         return self._connected()
 
@@ -46,7 +51,8 @@ class DiscordAdapter:
 
     @property
     def connected(self) -> bool:
-        """The gateway is up (for readiness checks and the ``channel_connected`` gauge)."""
+        """Logged in, and the gateway shards this replica holds are up (for readiness checks
+        and the ``channel_connected`` gauge); a standby replica, which sends, counts as up."""
         return self.conn.is_connected()
 
     @property
@@ -69,6 +75,8 @@ def describe(settings: DiscordSettings) -> list[Part]:
     where.append("DMs" if settings.answer_direct_messages else "no DMs")
     if settings.thread_per_conversation:
         where.append("a thread per conversation")
+    if settings.shard_count > 1:
+        where.append(f"{settings.shard_count} gateway shards")
     parts = [Part("channel", NAME, True, "; ".join(where))]
     if settings.desk_channel_id:
         staff = ", ".join(settings.staff_role_ids)

@@ -1,16 +1,21 @@
-"""One Discord gateway connection (a ``discord.Client``) shared by the customer channel and the
-staff desk.
+"""The Discord connection shared by the customer channel and the staff desk: a REST client
+that every replica keeps logged in (every send, edit, thread and typing goes through it), and
+the gateway, one connection per shard, read only by the replica holding that shard's store
+lease (``gateway.py``).
 
-The adapter owns the client; it does not subclass it. Discord delivers every event of a bot to
-one gateway session, so the channel and the desk cannot each own a client: they attach their
-callbacks here (``on_customer_message``, ``on_desk_message``, ``on_setup``) before the owner
-enters ``connected()``, which logs in, connects and waits for READY.
+The adapter owns the clients; it does not subclass them. Discord delivers every event of a
+bot to the gateway session of its shard, so the channel and the desk cannot each own a
+client: they attach their callbacks here (``on_customer_message``, ``on_desk_message``;
+``on_setup`` once per process after login, ``on_gateway`` for every gateway client) before
+the owner enters ``connected()``, which logs in, checks the set-up and starts the shards: a
+shard whose lease this replica takes at once is awaited until READY (start-up errors such as
+a refused intent stop the bot); the others stand by.
 
 Discord quirks handled here (why the code looks like this):
 
 - ``on_ready`` fires again after every failed RESUME (a fresh session), so one-time set-up
-  (persistent buttons, the slash command sync) runs in ``setup_hook``, which discord.py calls
-  exactly once, after login and before the gateway connects.
+  (persistent buttons, the slash command tree) runs in ``setup_hook``, which discord.py calls
+  exactly once per client, after login and before the gateway connects.
 - Reading message text needs the privileged **message content** intent. Without it switched on
   in the Developer Portal the gateway closes with 4014; that is a start-up error with the fix.
 - discord.py keeps the REST base and the gateway URL as class attributes (one per process), so
@@ -35,6 +40,8 @@ import aiohttp
 import discord
 import yarl
 
+from channels.discord.gateway import ClientSetup, GatewayClient, Shard
+from channels.singleton import LocalLocks, Locks
 from config.errors import ChannelError, ConfigError, DeliveryRefused
 from config.settings import DiscordSettings
 
@@ -47,7 +54,9 @@ SetupCallback = Callable[["DiscordConnection"], Awaitable[None]]
 NO_PINGS = discord.AllowedMentions.none()
 RATE_LIMIT_WAIT_S = 30.0  # discord.py's minimum for max_ratelimit_timeout
 _READY_TIMEOUT_S = 60.0
-_STOP_TIMEOUT_S = 10.0
+# A free lease is taken in one store round trip: a shard not ours by then is another
+# replica's (or its lease has yet to run out), and this replica stands by for it.
+CLAIM_GRACE_S = 1.0
 # Discord JSON error codes worth a hint: what is missing, and where to fix it.
 HINTS = {
     50001: "missing access: give the bot View Channel (and Send Messages in Threads) there",
@@ -61,49 +70,45 @@ HINTS = {
 }
 
 
-class _Client(discord.Client):
-    """discord.Client whose ``setup_hook`` calls back into the connection (once per login)."""
-
-    def __init__(self, on_setup: Callable[[], Awaitable[None]], **options: Any) -> None:
-        super().__init__(**options)
-        self._frontdesk_setup = on_setup
-
-    async def setup_hook(self) -> None:
-        await self._frontdesk_setup()
-
-
 class DiscordConnection:
-    """The client, its lifecycle, message routing and REST error mapping."""
+    """The clients, their lifecycle, message routing and REST error mapping."""
 
-    def __init__(self, settings: DiscordSettings, *, ready_timeout_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        *,
+        ready_timeout_s: float = 1.0,
+        locks: Locks | None = None,
+        claim_grace_s: float = CLAIM_GRACE_S,
+    ) -> None:
         if settings.bot_token is None or not settings.bot_token.get_secret_value():
             raise ConfigError("FRONTDESK_DISCORD__BOT_TOKEN: required for Discord")
         self.settings = settings
+        self.locks: Locks = locks if locks is not None else LocalLocks()
+        self.claim_grace_s = claim_grace_s
         # Frontdesk never joins voice: no "PyNaCl is not installed" warning at every start.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = intents.guild_messages = intents.dm_messages = True
         intents.message_content = True
-        self.client = _Client(
-            self._setup,
-            intents=intents,
-            allowed_mentions=NO_PINGS,
-            max_ratelimit_timeout=RATE_LIMIT_WAIT_S,
-            chunk_guilds_at_startup=False,
+        self._options: dict[str, Any] = {
+            "intents": intents,
+            "allowed_mentions": NO_PINGS,
+            "max_ratelimit_timeout": RATE_LIMIT_WAIT_S,
+            "chunk_guilds_at_startup": False,
             # READY is followed by one GUILD_CREATE per server; discord.py waits this long
             # after the last one before on_ready (default 2 s).
-            guild_ready_timeout=ready_timeout_s,
-        )
+            "guild_ready_timeout": ready_timeout_s,
+        }
+        self.client = discord.Client(**self._options)  # REST only: logged in, never connected
+        self.shards: list[Shard] = []
         self.disconnects = 0
         self.resumes = 0
         self._customer: MessageCallback | None = None
         self._desk: MessageCallback | None = None
         self._setups: list[SetupCallback] = []
-        self._task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
+        self._gateway_setups: list[ClientSetup] = []
         self._stopping = False
-        for handler in (self.on_message, self.on_ready, self.on_disconnect, self.on_resumed):
-            self.client.event(handler)
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -114,21 +119,48 @@ class DiscordConnection:
         self._desk = callback
 
     def on_setup(self, callback: SetupCallback) -> None:
-        """Run ``callback`` in ``setup_hook`` (once, before the gateway connects)."""
+        """Run ``callback`` once per process, after login, before any shard connects."""
         self._setups.append(callback)
+
+    def on_gateway(self, callback: ClientSetup) -> None:
+        """Run ``callback`` on every gateway client (``setup_hook``: before it connects):
+        what must be registered on the client that receives interactions."""
+        self._gateway_setups.append(callback)
 
     @property
     def bot_user_id(self) -> int | None:
         return self.client.user.id if self.client.user is not None else None
 
     def is_connected(self) -> bool:
-        """READY was seen and the gateway socket is open now (false while reconnecting)."""
-        ws = self.client.ws if self._ready.is_set() else None
-        return ws is not None and ws.open and not self.client.is_closed()
+        """Logged in, and every shard this replica holds is READY and open now (false while
+        reconnecting, or when the last term of a shard failed). A shard another replica
+        holds does not count: this replica sends all the same."""
+        if self.client.is_closed() or self.client.user is None or not self.shards:
+            return False
+        for shard in self.shards:
+            if shard.holding and not shard.is_open():
+                return False
+            if not shard.holding and shard.failed is not None:
+                return False
+        return True
+
+    def held_shards(self) -> list[int]:
+        """The shards whose gateway this replica reads now."""
+        return [s.index for s in self.shards if s.holding]
 
     def is_desk_channel(self, channel_id: int | None) -> bool:
         desk = self.settings.desk_channel_id
         return desk is not None and channel_id is not None and str(channel_id) == desk
+
+    def cached_channel(self, channel_id: int) -> Any:
+        """A channel or thread as a gateway client of this replica has it cached, or None
+        (the REST client caches nothing)."""
+        for shard in self.shards:
+            client = shard.client
+            found = client.get_channel(channel_id) if client is not None else None
+            if found is not None:
+                return found
+        return None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -143,10 +175,11 @@ class DiscordConnection:
     async def start(self) -> None:
         discord.http.Route.BASE = self.settings.api_base_url
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.gateway_url)
-        token = self.settings.bot_token
-        assert token is not None
+        self._stopping = False
+        token = self._token()
         try:
-            await self.client.login(token.get_secret_value())  # runs setup_hook too
+            await self.client.login(token)
+            await self._setup()
         except discord.LoginFailure as err:
             await self.client.close()
             raise ConfigError("FRONTDESK_DISCORD__BOT_TOKEN: Discord rejected the token") from err
@@ -156,39 +189,66 @@ class DiscordConnection:
         except BaseException:
             await self.client.close()  # e.g. a set-up step that found the settings wrong
             raise
-        task = self._task = asyncio.create_task(self._run(), name="discord-gateway")
-        ready = asyncio.create_task(self._ready.wait())
-        done, _ = await asyncio.wait(
-            {ready, task}, timeout=_READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
-        )
-        ready.cancel()
-        if task in done:
-            await self.stop()
-            task.result()  # raises what ended the gateway (e.g. the intent refused)
-        if not self._ready.is_set():
-            await self.stop()
-            raise ChannelError(f"Discord: not READY after {_READY_TIMEOUT_S:.0f} s")
-
-    async def _run(self) -> None:
+        bot_id = self.bot_user_id
+        assert bot_id is not None
+        count = self.settings.shard_count
+        self.shards = [Shard(i, count, self.locks, bot_id, self._gateway_client, token)
+                       for i in range(count)]  # fmt: skip
+        for shard in self.shards:
+            shard.start()
         try:
-            await self.client.connect(reconnect=True)
-        except discord.PrivilegedIntentsRequired as err:
-            raise ConfigError(
-                "FRONTDESK_DISCORD__ENABLED: Discord refused the message content intent; switch "
-                "on Developer Portal -> Bot -> Privileged Gateway Intents -> Message Content"
-            ) from err
+            for shard in self.shards:
+                await self._first_term(shard)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _first_term(self, shard: Shard) -> None:
+        """Wait until ``shard`` is READY here, or is another replica's."""
+        held = asyncio.create_task(shard.singleton.wait_held())
+        await asyncio.wait({held}, timeout=self.claim_grace_s)
+        if not held.done():
+            held.cancel()
+            log.info("discord: gateway shard %d/%d is read by another replica; standing by",
+                     shard.index, shard.count)  # fmt: skip
+            return
+        waits = {asyncio.create_task(shard.ready.wait()), asyncio.create_task(shard.ended.wait())}
+        await asyncio.wait(waits, timeout=_READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+        if shard.ready.is_set():
+            return
+        if shard.failed is not None:
+            raise shard.failed  # what ended the gateway (e.g. the intent refused)
+        raise ChannelError(f"Discord: not READY after {_READY_TIMEOUT_S:.0f} s")
+
+    def _token(self) -> str:
+        token = self.settings.bot_token
+        assert token is not None
+        return token.get_secret_value()
+
+    def _gateway_client(self, shard: Shard) -> GatewayClient:
+        options = dict(self._options)
+        if shard.count > 1:
+            options |= {"shard_id": shard.index, "shard_count": shard.count}
+        client = GatewayClient(self._gateway_setup, shard.before_identify, **options)
+
+        async def on_ready() -> None:
+            log.info("discord: READY as %s in %d servers (shard %d/%d)", client.user,
+                     len(client.guilds), shard.index, shard.count)  # fmt: skip
+            shard.on_ready()
+
+        for handler in (self.on_message, on_ready, self.on_disconnect, self.on_resumed):
+            client.event(handler)
+        return client
 
     async def stop(self) -> None:
-        """Close the gateway and the HTTP session. Idempotent."""
+        """Close the gateway (giving up the shards' leases) and the HTTP session. Idempotent."""
         self._stopping = True
+        shards, self.shards = self.shards, []
+        await asyncio.gather(*(shard.stop() for shard in shards))
         if not self.client.is_closed():
             await self.client.close()
-        task, self._task = self._task, None
-        if task is not None and not task.done():
-            try:
-                await asyncio.wait_for(task, _STOP_TIMEOUT_S)
-            except (TimeoutError, Exception):
-                log.warning("discord: the gateway did not close cleanly", exc_info=True)
 
     async def _setup(self) -> None:
         for callback in self._setups:
@@ -198,11 +258,11 @@ class DiscordConnection:
                 # A missing applications.commands scope must not keep customers unanswered.
                 log.error("discord: set-up step failed: %s", describe(err))
 
-    # -- events ----------------------------------------------------------------------------
+    async def _gateway_setup(self, client: discord.Client) -> None:
+        for callback in self._gateway_setups:
+            await callback(client)
 
-    async def on_ready(self) -> None:
-        log.info("discord: READY as %s in %d servers", self.client.user, len(self.client.guilds))
-        self._ready.set()
+    # -- events ----------------------------------------------------------------------------
 
     async def on_disconnect(self) -> None:
         if self._stopping:

@@ -265,13 +265,12 @@ class DiscordChannel:
         refuses (no Create Public Threads there): the answer then goes to the channel."""
         if thread_id in self._threads:
             return True
-        parent = self._conn.client.get_partial_messageable(
-            int(ref.conversation_id), guild_id=int(ref.workspace_id or 0) or None
-        )
-        starter = parent.get_partial_message(thread_id)
         name = (ref.hints.subject or f"Support {thread_id}")[:_THREAD_NAME_CHARS]
+        http = self._conn.client.http  # a partial message has no guild on the REST client
         try:
-            await starter.create_thread(name=name, auto_archive_duration=1440)
+            await http.start_thread_with_message(
+                int(ref.conversation_id), thread_id, name=name, auto_archive_duration=1440
+            )
         except discord.HTTPException as err:
             if err.code != 160004:  # "a thread has already been created for this message"
                 error = self._conn.error(f"thread for {thread_id}", err)
@@ -287,14 +286,36 @@ class DiscordChannel:
         """Tag a forum post with the forum's tag named like ``category``, if there is one."""
         if category is None or ref.hints.get(FORUM) is None or ref.thread_id is None:
             return
-        thread = self._conn.client.get_channel(int(ref.thread_id))
-        if not isinstance(thread, discord.Thread) or not isinstance(
-            thread.parent, discord.ForumChannel
-        ):
+        thread_id = int(ref.thread_id)
+        found = await self._forum_tags(thread_id)
+        if found is None:
             return
+        available, applied = found
         wanted = category.casefold()
-        tags = [t for t in thread.parent.available_tags if t.name.casefold() == wanted]
-        if not tags or tags[0] in thread.applied_tags:
+        tag = next((t for t, name in available if name.casefold() == wanted), None)
+        if tag is None or tag in applied:
             return
-        applied = [*thread.applied_tags, tags[0]][-5:]  # a post carries at most 5 tags
-        await self._conn.rest(f"tag {thread.id}", thread.edit(applied_tags=applied))
+        tags = [str(t) for t in [*applied, tag][-5:]]  # a post carries at most 5 tags
+        http = self._conn.client.http
+        await self._conn.rest(f"tag {thread_id}", http.edit_channel(thread_id, applied_tags=tags))
+
+    async def _forum_tags(self, thread_id: int) -> tuple[list[tuple[int, str]], list[int]] | None:
+        """The forum's tags (id, name) and the post's applied tag ids; None if not a forum
+        post. From the gateway's cache when this replica reads it, else asked over REST."""
+        thread = self._conn.cached_channel(thread_id)
+        if isinstance(thread, discord.Thread):
+            forum = thread.parent
+            if not isinstance(forum, discord.ForumChannel):
+                return None
+            available = [(t.id, t.name) for t in forum.available_tags]
+            return available, [t.id for t in thread.applied_tags]
+        http = self._conn.client.http
+        post: dict[str, Any] = dict(await self._conn.rest("post", http.get_channel(thread_id)))
+        parent = post.get("parent_id")
+        if parent is None:
+            return None
+        data: dict[str, Any] = dict(await self._conn.rest("forum", http.get_channel(int(parent))))
+        if data.get("type") != discord.ChannelType.forum.value:
+            return None
+        available = [(int(t["id"]), str(t["name"])) for t in data.get("available_tags") or []]
+        return available, [int(t) for t in post.get("applied_tags") or []]

@@ -106,9 +106,13 @@ class DiscordDesk:
         self._channel_id = int(settings.desk_channel_id)
         self._handler: DeskHandler | None = None
         self._opening: dict[int, asyncio.Task[None]] = {}
+        self._desk_channel: discord.TextChannel | None = None
+        # The REST client's tree only syncs the command; each gateway client gets a tree of its
+        # own, which dispatches the interactions it receives.
         self.tree = app_commands.CommandTree(connection.client)
         self.tree.add_command(frontdesk_command(self._run_command))
         connection.on_setup(self._setup)
+        connection.on_gateway(self._on_gateway)
 
     async def start(self, handler: DeskHandler) -> None:
         self._handler = handler
@@ -120,9 +124,14 @@ class DiscordDesk:
         if self._opening:
             await asyncio.wait(set(self._opening.values()), timeout=5.0)
 
+    async def _on_gateway(self, client: discord.Client) -> None:
+        """On every gateway client: every card's buttons, and the command's dispatch (a guild
+        command falls back to the tree's global one)."""
+        client.add_dynamic_items(card_button_type(self.clicked))
+        app_commands.CommandTree(client).add_command(frontdesk_command(self._run_command))
+
     async def _setup(self, connection: DiscordConnection) -> None:
-        """Once per process: every card's buttons, and the command in the desk's server."""
-        connection.client.add_dynamic_items(card_button_type(self.clicked))
+        """Once per process: the desk channel exists, and the command in the desk's server."""
         try:
             channel = await self._channel()
         except DeliveryRefused as err:  # a wrong id, or a channel the bot cannot see
@@ -216,14 +225,16 @@ class DiscordDesk:
             await self._conn.rest("alert", channel.send(part))
 
     async def _channel(self) -> discord.TextChannel:
+        """The desk channel: fetched once (the REST client caches nothing)."""
+        if self._desk_channel is not None:
+            return self._desk_channel
         client = self._conn.client
-        channel = client.get_channel(self._channel_id)
-        if channel is None:
-            channel = await self._conn.rest("desk channel", client.fetch_channel(self._channel_id))
+        channel = await self._conn.rest("desk channel", client.fetch_channel(self._channel_id))
         if not isinstance(channel, discord.TextChannel):
             raise DeliveryRefused(
                 f"FRONTDESK_DISCORD__DESK_CHANNEL_ID: {self._channel_id} is not a text channel"
             )
+        self._desk_channel = channel
         return channel
 
     # -- listening ---------------------------------------------------------------------------

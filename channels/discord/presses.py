@@ -40,10 +40,10 @@ class RatingPresses:
         self, connection: DiscordConnection, settings: DiscordSettings, queue: Queue
     ) -> None:
         self._conn, self._settings, self._queue = connection, settings, queue
-        connection.on_setup(self._setup)
+        connection.on_gateway(self._on_gateway)
 
-    async def _setup(self, connection: DiscordConnection) -> None:
-        connection.client.add_dynamic_items(rating_button_type(self.pressed))
+    async def _on_gateway(self, client: discord.Client) -> None:
+        client.add_dynamic_items(rating_button_type(self.pressed))
 
     async def pressed(
         self, interaction: discord.Interaction[Any], parsed: tuple[int, str] | None

@@ -104,6 +104,9 @@ class DiscordSettings(Section):
     admin_role_ids: CsvList = []
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
+    # Gateway shards (Discord requires sharding from 2,500 servers). Each shard is read by one
+    # replica at a time, the holder of its store lease; every replica sends.
+    shard_count: int = Field(1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _consistent(self) -> DiscordSettings:

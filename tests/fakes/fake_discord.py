@@ -11,7 +11,9 @@ sync, interaction callbacks and follow-ups. Anything else is a 404.
 
 Scripting: ``fail("POST", r"/channels/\\d+/messages$", 403, code=50013)`` makes the next
 matching request fail; ``drop()`` closes the gateway like a network cut (the client resumes,
-and ``replay`` events are delivered again after the RESUME, as Discord may do).
+and ``replay`` events are delivered again after the RESUME, as Discord may do). Several
+gateway connections may be open at once, one per shard the bot identifies with: each event
+goes to the session of its shard (``shard_of``), as Discord routes them.
 
 Pitfalls (from the rig): discord.py parses JSON only with ``Content-Type`` exactly
 ``application/json``; ``"message_reference": null`` crashes its parser; a 429 without a
@@ -91,6 +93,19 @@ class Failure:
     headers: dict[str, str]
 
 
+@dataclass(eq=False)
+class _Session:
+    """One gateway connection: its zlib stream, sequence and shard."""
+
+    ws: web.WebSocketResponse
+    z: Any
+    seq: int = 0
+    shard: int = 0
+    identified: asyncio.Event = field(default_factory=asyncio.Event)
+    # zlib-stream frames must leave in compression order
+    sending: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
 @dataclass
 class Request:
     method: str
@@ -114,12 +129,11 @@ class FakeDiscord(Payloads, LoopbackServer):
         self.replay: list[tuple[str, dict[str, Any]]] = []  # sent again after the next RESUME
         self.on_sent: Callable[[dict[str, Any]], None] | None = None  # e.g. to time posts
         self._failures: list[Failure] = []
-        self._sending = asyncio.Lock()  # zlib-stream frames must leave in compression order
         self._closing: set[asyncio.Task[bool]] = set()
-        self._ws: web.WebSocketResponse | None = None
-        self._z: Any = None
-        self._seq = 0
-        self._identified = asyncio.Event()
+        self.shard_count = 1  # as the bot last identified
+        self.identified_at: list[tuple[int, float]] = []  # (shard, loop time) per IDENTIFY
+        self._sessions: dict[int, _Session] = {}  # the identified session of each shard
+        self._open: set[_Session] = set()
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_get("/gateway", self._gateway)
@@ -135,8 +149,9 @@ class FakeDiscord(Payloads, LoopbackServer):
         return f"ws://127.0.0.1:{self.port}/gateway"
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for session in list(self._open):
+            if not session.ws.closed:
+                await session.ws.close()
         await super().stop()
 
     # -- scripting and inspection ----------------------------------------------------------
@@ -323,38 +338,58 @@ class FakeDiscord(Payloads, LoopbackServer):
 
     # -- gateway ---------------------------------------------------------------------------
 
-    async def _send(self, payload: dict[str, Any]) -> None:
-        ws = self._ws
-        if ws is None or ws.closed:
+    def shard_of(self, data: Mapping[str, Any]) -> int:
+        """Discord's routing: a guild's events go to shard ``(guild_id >> 22) % count``, DMs to
+        shard 0 (``count``: the shard count the bot identified with)."""
+        guild = data.get("guild_id")
+        return (int(guild) >> 22) % self.shard_count if guild else 0
+
+    async def _send(self, payload: dict[str, Any], session: _Session | None = None) -> None:
+        session = session or self._sessions.get(0)
+        if session is None or session.ws.closed:
             return
         data = json.dumps(payload).encode()
-        async with self._sending:
-            if self._z is not None:
-                await ws.send_bytes(self._z.compress(data) + self._z.flush(zlib.Z_SYNC_FLUSH))
+        async with session.sending:
+            if session.z is not None:
+                await session.ws.send_bytes(
+                    session.z.compress(data) + session.z.flush(zlib.Z_SYNC_FLUSH)
+                )
             else:
-                await ws.send_str(data.decode())
+                await session.ws.send_str(data.decode())
 
     async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
-        """Send one DISPATCH event to the connected bot (waits until it identified)."""
-        await asyncio.wait_for(self._identified.wait(), 10)
-        self._seq += 1
-        await self._send({"op": 0, "t": event, "s": self._seq, "d": dict(data)})
+        """Send one DISPATCH event to the bot's session for the event's shard (waits until
+        one has identified, as after a drop or a replica's takeover)."""
+        shard = self.shard_of(data)
+
+        def ready() -> bool:
+            session = self._sessions.get(shard)
+            return session is not None and session.identified.is_set() and not session.ws.closed
+
+        await self.wait_for(ready, within=10)
+        await self._event(self._sessions[shard], event, data)
+
+    async def _event(self, session: _Session, event: str, data: Mapping[str, Any]) -> None:
+        session.seq += 1
+        await self._send({"op": 0, "t": event, "s": session.seq, "d": dict(data)}, session)
 
     async def drop(self, code: int = 4000) -> None:
-        """Close the gateway connection as a network cut would; the client resumes."""
-        self._identified.clear()
-        if self._ws is not None:
+        """Close the gateway connections as a network cut would; the client resumes."""
+        for session in list(self._sessions.values()):
+            session.identified.clear()
             # Not awaited to the end: the closing handshake waits on the client for seconds.
-            self._closing.add(asyncio.create_task(self._ws.close(code=code)))
-            await asyncio.sleep(0)
+            self._closing.add(asyncio.create_task(session.ws.close(code=code)))
+        await asyncio.sleep(0)
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._ws, self.connections = ws, self.connections + 1
+        self.connections += 1
         compress = request.query.get("compress") == "zlib-stream"
-        self._z = zlib.compressobj() if compress else None
-        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        session = _Session(ws, zlib.compressobj() if compress else None)
+        self._open.add(session)
+        hello = {"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None}
+        await self._send(hello, session)
         async for message in ws:
             if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 break
@@ -362,44 +397,58 @@ class FakeDiscord(Payloads, LoopbackServer):
             self.gateway_in.append(frame)
             await self._notify()
             if frame["op"] == 1:
-                await self._send({"op": 11, "d": None, "s": None, "t": None})
+                await self._send({"op": 11, "d": None, "s": None, "t": None}, session)
             elif frame["op"] == 2 and self.refuse_intents:
                 await ws.close(code=4014)  # "disallowed intents": message content is off
             elif frame["op"] == 2:
-                await self._ready()
+                index, count = frame["d"].get("shard") or [0, 1]
+                session.shard, self.shard_count = index, count
+                self.identified_at.append((index, asyncio.get_running_loop().time()))
+                self._sessions[index] = session
+                await self._ready(session)
             elif frame["op"] == 6:
-                self._identified.set()
+                session.shard = int(str(frame["d"]["session_id"]).rpartition("-")[2] or 0)
+                session.seq = int(frame["d"].get("seq") or 0)
+                self._sessions[session.shard] = session
+                session.identified.set()
                 for event, data in self.replay:
-                    await self.dispatch(event, data)
+                    await self._event(session, event, data)
                 self.replay = []
-                await self.dispatch("RESUMED", {})
-        if self._ws is ws:
-            self._identified.clear()
+                await self._event(session, "RESUMED", {})
+        self._open.discard(session)
+        session.identified.clear()
+        if self._sessions.get(session.shard) is session:
+            del self._sessions[session.shard]
+        await self._notify()
         return ws
 
-    async def _ready(self) -> None:
-        self._seq += 1
+    async def _ready(self, session: _Session) -> None:
+        mine = self.shard_of({"guild_id": GUILD}) == session.shard
+        session.seq += 1
         await self._send(
             {
                 "op": 0,
                 "t": "READY",
-                "s": self._seq,
+                "s": session.seq,
                 "d": {
                     "v": 10,
                     "user": {**BOT, "verified": True, "mfa_enabled": False, "flags": 0},
-                    "guilds": [{"id": GUILD, "unavailable": True}],
-                    "session_id": "fake-session",
+                    "guilds": [{"id": GUILD, "unavailable": True}] if mine else [],
+                    "session_id": f"fake-session-{session.shard}",
                     "resume_gateway_url": self.gateway_url,
-                    "shard": [0, 1],
+                    "shard": [session.shard, self.shard_count],
                     "application": {"id": APP_ID, "flags": 0},
                     "private_channels": [],
                     "relationships": [],
                 },
-            }
+            },
+            session,
         )
-        self._seq += 1
-        await self._send({"op": 0, "t": "GUILD_CREATE", "s": self._seq, "d": self.guild()})
-        self._identified.set()
+        if mine:
+            session.seq += 1
+            guild = {"op": 0, "t": "GUILD_CREATE", "s": session.seq, "d": self.guild()}
+            await self._send(guild, session)
+        session.identified.set()
 
     async def forum_post(
         self, title: str, content: str, author: Mapping[str, Any] = ROBIN
