@@ -181,6 +181,55 @@ async def test_replicas_send_each_event_once_in_order(store_factory: StoreFactor
     assert [e["id"] for e in events(receiver)] == [f"ev-c1-{n}" for n in range(6)]
 
 
+async def test_a_standby_asks_rarely_and_takes_over_when_the_sender_stops(
+    store_factory: StoreFactory,
+) -> None:
+    """While one replica sends, the other asks for the sender's lease a few times (with a
+    backoff), not 20 times a second; when the sender stops, the standby takes over within
+    its longest backoff and sends what is raised next."""
+    async with HookReceiver() as receiver:
+        stores = [store_factory(), store_factory()]
+        for opened in stores:
+            await opened.open()
+        asks = 0
+        # Counted where the store is asked (the lease module's one backend try).
+        locks = stores[1]._locks  # type: ignore[attr-defined]
+        try_acquire = locks._try_acquire
+
+        async def counted(*args: Any) -> bool:
+            nonlocal asks
+            asks += 1
+            return bool(await try_acquire(*args))
+
+        locks._try_acquire = counted
+        subscriber = [(receiver.url, SECRET)]
+        holder = Webhooks(queue_on(stores[0]), subscriber, retry_s=0.05)
+        standby = Webhooks(queue_on(stores[1]), subscriber, retry_s=0.05, standby_s=(0.1, 0.4))
+        try:
+            await holder.start()
+            while holder.terms == 0:  # noqa: ASYNC110 (a test waiting for a counter)
+                await asyncio.sleep(0.01)
+            await standby.start()
+            await holder.queue(event(0))
+            await receiver.until(lambda: len(receiver.requests) >= 1)
+            await asyncio.sleep(1.5)
+            # backoffs of 0.05-0.1, 0.1-0.2, then 0.2-0.4 s: at most 9 asks in 1.5 s (the
+            # lock's own polling would have asked about 30 times)
+            assert standby.terms == 0 and 3 <= asks <= 9, asks
+            await holder.stop()  # releases the lease
+            stopped = asyncio.get_running_loop().time()
+            await standby.queue(event(1))
+            await receiver.until(lambda: len(receiver.requests) >= 2, within=5.0)
+            assert asyncio.get_running_loop().time() - stopped < 0.4 + 1.0  # backoff + send
+            assert standby.terms == 1
+        finally:
+            for hooks in (holder, standby):
+                await hooks.stop()
+            for opened in stores:
+                await opened.close()
+    assert [e["id"] for e in events(receiver)] == ["ev-c1-0", "ev-c1-1"]
+
+
 async def test_a_subscriber_down_for_good_does_not_block_the_rest(store: Store) -> None:
     async with HookReceiver() as receiver:
         receiver.fail = 100

@@ -377,8 +377,12 @@ class Store(Protocol):
         """Mark the record dead-lettered. True only for the call that marked it."""
 
     # -- per-conversation lock (holds across processes) -----------------------------------
-    def lock(self, name: str, owner: str | None = None) -> AbstractAsyncContextManager[Lease]:
+    def lock(
+        self, name: str, owner: str | None = None, *, wait: bool = True
+    ) -> AbstractAsyncContextManager[Lease]:
         """Exclusive lock on ``name``; renewed while held, expires if the holder dies.
+        ``wait=False``: one try, ``StoreError`` (``LockBusy``) when someone else holds it
+        (a standby that paces its own retries instead of the lock's polling).
 
         ``owner`` (the queue consumer name): a process restarted under the same name takes
         over the locks its previous incarnation left at once, and a holder whose lease ran out

@@ -362,8 +362,10 @@ class SqliteStore:
         return await self._run(self._tx(_changed, sql, (inbound_key,)))
 
     # -- lock --------------------------------------------------------------------------------
-    def lock(self, name: str, owner: str | None = None) -> AbstractAsyncContextManager[Lease]:
-        return self._locks.hold(name, owner)
+    def lock(
+        self, name: str, owner: str | None = None, *, wait: bool = True
+    ) -> AbstractAsyncContextManager[Lease]:
+        return self._locks.hold(name, owner, wait=wait)
 
     async def _lock_acquire(
         self, name: str, token: str, ttl_s: float, owner: str, mine: str

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +24,7 @@ import aiohttp
 
 from channels.base import BotEvent
 from channels.web.hookqueue import Hook, HookQueue
-from config.errors import FrontdeskError
+from config.errors import FrontdeskError, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,12 @@ MAX_BACKOFF_S = 600.0
 IDLE_S = 1.0
 LOCK = "web:webhooks"
 CONCURRENCY = 8
+# A standby asks for the sender's lease once, then again after a backoff that doubles from
+# STANDBY_MIN_S to STANDBY_MAX_S (with jitter): a few requests a minute instead of the lock's
+# own 20 polls a second. Taking over from a holder that stopped takes at most STANDBY_MAX_S;
+# from one that died, the store's lock TTL plus at most STANDBY_MAX_S.
+STANDBY_MIN_S = 0.5
+STANDBY_MAX_S = 5.0
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -57,6 +64,8 @@ class Webhooks:
         max_attempts: int = 12,
         retry_s: float = 2.0,
         timeout_s: float = 10.0,
+        standby_s: tuple[float, float] = (STANDBY_MIN_S, STANDBY_MAX_S),
+        rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.secrets = dict(subscribers)
@@ -64,6 +73,10 @@ class Webhooks:
         self.max_attempts = max_attempts
         self.retry_s = retry_s
         self.timeout_s = timeout_s
+        self.standby_s = standby_s
+        self.terms = 0  # times this process took the sender's lease
+        self.tries = 0  # times it asked for it
+        self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -92,17 +105,29 @@ class Webhooks:
             self._session = None
 
     async def _run(self) -> None:
-        # One sender across replicas: the others wait for the lock and take over when its
-        # holder stops or dies (the lease runs out).
+        # One sender across replicas: the others stand by and take over when its holder stops
+        # or dies (its lease runs out).
+        backoff = self.standby_s[0]
         while True:
+            held = False
             try:
-                async with self.store.storage.lock(LOCK) as lease:
+                self.tries += 1
+                async with self.store.storage.lock(LOCK, wait=False) as lease:
+                    held, backoff = True, self.standby_s[0]
+                    self.terms += 1
                     await self._send_while_held(lease)
             except asyncio.CancelledError:
                 raise
+            except StoreError as err:
+                if held:  # the lease was lost while sending: stand by like the others
+                    logger.warning("webhook sender lost its lease (%s); standing by", err)
+                else:  # held by another replica (or the store did not answer)
+                    logger.debug("webhook sender standing by: %s", err)
             except Exception:
                 logger.exception("webhook sender failed; again in 5 s")
                 await asyncio.sleep(5.0)
+            await asyncio.sleep(self._rng.uniform(backoff / 2, backoff))
+            backoff = min(self.standby_s[1], backoff * 2)
 
     async def _send_while_held(self, lease: object) -> None:
         while not getattr(lease, "lost", False):
