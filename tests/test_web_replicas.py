@@ -16,6 +16,7 @@ import pytest
 
 from brain.store.base import Store, StoreLimits
 from brain.store.sqlite import SqliteStore
+from channels.base import LogEntry
 from channels.web.customers import Session, WebChannel
 from channels.web.store import HISTORY, WebStore
 from tests.servers import RedisServer
@@ -146,3 +147,65 @@ async def test_the_rate_limit_counts_every_replica(
         _, body, headers = await bot.call("GET", "/api/v1/faq?query=refund", CHAT_KEY,
                                           expect=429)  # fmt: skip
         assert int(headers["Retry-After"]) >= 1 and body["title"] == "Too many requests"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Store, Store]:
+    """Two instances on one store, as two replicas have (one SQLite file, or one real
+    redis-server)."""
+    if request.param == "sqlite":
+        return (SqliteStore(tmp_path / "shared.db", limits=StoreLimits()),
+                SqliteStore(tmp_path / "shared.db", limits=StoreLimits()))  # fmt: skip
+    from brain.store.redis import RedisStore
+
+    server: RedisServer = request.getfixturevalue("redis_server")
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    return (RedisStore.from_url(server.url, limits=StoreLimits(), namespace=namespace),
+            RedisStore.from_url(server.url, limits=StoreLimits(), namespace=namespace))  # fmt: skip
+
+
+async def test_a_reply_right_after_start_and_connect_is_pushed_live(
+    two_stores: tuple[Store, Store],
+) -> None:
+    """``follow()`` returns once the feed is live (on Redis pub/sub subscribes in the
+    background): a reply another replica writes right after this one started, to a session
+    that attached at once, is pushed by the feed; nothing reads the history for it."""
+    here, there = two_stores
+    for store in two_stores:
+        await store.open()
+    web, other = WebStore(), WebStore()
+    web.use(here)
+    other.use(there)
+    channel = WebChannel(web)
+    follow = here.log_follow
+
+    async def slow_to_subscribe(topic: str) -> AsyncIterator[LogEntry]:
+        # Subscribing takes a while (a new connection, a busy server): nothing published
+        # meanwhile reaches this follower.
+        await asyncio.sleep(0.3)
+        async for entry in follow(topic):
+            yield entry
+
+    here.log_follow = slow_to_subscribe  # type: ignore[method-assign]
+    try:
+        conv = await other.create_conversation("c-1", None, None, {})
+        await channel.follow()
+        frames: asyncio.Queue[str] = asyncio.Queue()
+        channel.attach(Session(conv.id, frames.put_nowait))  # a widget that connected now
+        reads = 0
+        log_read = here.log_read
+
+        async def counted(log: str, after: int = 0, limit: int = 100) -> list[LogEntry]:
+            nonlocal reads
+            reads += 1
+            return await log_read(log, after, limit)
+
+        here.log_read = counted  # type: ignore[method-assign]
+        await other.add_message(conv.id, "bot", "right away", "m-1")  # on the other replica
+        frame = json.loads(await asyncio.wait_for(frames.get(), 5))
+        assert frame["message"]["text"] == "right away" and frame["message"]["id"] == 1
+        assert reads == 0  # pushed by the feed, not read
+    finally:
+        await channel.unfollow()
+        for store in two_stores:
+            await store.close()

@@ -10,14 +10,10 @@ message posted to replica A, the reply written by replica B, the widget connecte
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import json
 import logging
-import secrets
 import time
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections import OrderedDict
 from typing import Any
 
 from channels.base import (
@@ -28,14 +24,16 @@ from channels.base import (
     LogEntry,
     OutboundMessage,
 )
-from channels.web.store import HISTORY, STATE, TOPIC, WebConversation, WebStore, origin_of
-from config.errors import ChannelError, DeliveryRefused, FrontdeskError
+from channels.web.live import Feed, Session, Sessions
+from channels.web.store import HISTORY, STATE, WebConversation, WebStore, origin_of
+from config.errors import ChannelError, DeliveryRefused
+
+__all__ = ["Conflict", "Session", "WebChannel", "platform_id", "ref_for"]
 
 logger = logging.getLogger(__name__)
 
 NAME = "web"
 TYPING_TIMEOUT_S = 30.0
-TYPING_ON = json.dumps({"type": "typing", "on": True})
 _REMEMBERED = 10_000  # conversations whose hand-off state and last answer are kept
 
 
@@ -52,38 +50,18 @@ def platform_id(conversation_id: str, client_id: str) -> str:
     return f"{conversation_id}:{client_id}"
 
 
-class Session:
-    """One widget WebSocket: ``put`` queues a frame (already JSON) for its writer."""
-
-    def __init__(self, conversation: str, put: Callable[[str], None]) -> None:
-        self.id = secrets.token_hex(8)
-        self.conversation = conversation
-        self.put = put
-        self.shown = 0  # the last history id sent: nothing is sent twice
-
-    def show(self, seq: int, frame: str) -> bool:
-        """Send a history frame in order; False when an earlier entry has not come yet."""
-        if seq > self.shown + 1:
-            return False
-        if seq == self.shown + 1:
-            self.shown = seq
-            self.put(frame)
-        return True
-
-
 class WebChannel:
     name = NAME
 
     def __init__(self, store: WebStore) -> None:
         self.store = store
         self._handler: InboundHandler | None = None
-        self._sessions: dict[str, set[Session]] = defaultdict(set)
+        self.sessions = Sessions(store)
+        self._feed = Feed(store, self._heard, self.sessions.catch_up)
         self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._typing: dict[str, tuple[str, float]] = {}  # conversation -> (message, since)
         self._answered: OrderedDict[str, None] = OrderedDict()  # customer messages replied to
         self._with_person: OrderedDict[str, None] = OrderedDict()  # the bot is not answering
-        self._follower: asyncio.Task[None] | None = None
-        self._repairs: dict[str, asyncio.Task[None]] = {}
 
     async def start(self, handler: InboundHandler) -> None:
         self._handler = handler
@@ -94,17 +72,12 @@ class WebChannel:
             future.cancel()
 
     async def follow(self) -> None:
-        """Start following the shared history (the web server does, when it starts)."""
-        if self._follower is None:
-            self._follower = asyncio.create_task(self._follow(), name="web-history")
-            await asyncio.sleep(0)  # subscribed before the first request is served
+        """Follow the shared history (the web server does, before it listens): returns once
+        the feed is live, so no entry falls between a session's first read and the feed."""
+        await self._feed.start()
 
     async def unfollow(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
-            self._follower = None
+        await self._feed.stop()
 
     # -- customers -------------------------------------------------------------------------
     async def post(
@@ -120,7 +93,7 @@ class WebChannel:
         if self._handler is None:
             raise ChannelError("the web channel is not started")
         message_id = platform_id(conv.id, client_id)
-        entry, added = await self.store.add_message(
+        entry, added = await self._add(
             conv.id, "customer", text, message_id, origin=origin.id if origin else None
         )
         if not added and entry["text"] != text:
@@ -165,18 +138,14 @@ class WebChannel:
 
     # -- live sessions (widget WebSockets) --------------------------------------------------
     def attach(self, session: Session) -> None:
-        self._sessions[session.conversation].add(session)
+        self.sessions.attach(session)
 
     def detach(self, session: Session) -> None:
-        sessions = self._sessions.get(session.conversation)
-        if sessions is not None:
-            sessions.discard(session)
-            if not sessions:
-                del self._sessions[session.conversation]
+        self.sessions.detach(session)
 
     @property
     def session_count(self) -> int:
-        return sum(len(s) for s in self._sessions.values())
+        return self.sessions.count
 
     # -- replies ---------------------------------------------------------------------------
     async def send(self, message: OutboundMessage) -> None:
@@ -185,9 +154,9 @@ class WebChannel:
             raise DeliveryRefused(f"web conversation {conversation} does not exist")
         role = "agent" if message.sender_name else "bot"
         client_id = message.message_id or _reply_id(message)
-        # Shown by the follower (here and on every other replica).
-        await self.store.add_message(conversation, role, message.text, client_id,
-                                     message.sender_name, message.in_reply_to)  # fmt: skip
+        # Shown here at once, and by the feed on every other replica.
+        await self._add(conversation, role, message.text, client_id, message.sender_name,
+                        message.in_reply_to)  # fmt: skip
 
     async def released(self, conversation: str, event_id: str) -> None:
         """The ticket was resolved: the bot answers (and shows it is typing) again."""
@@ -198,33 +167,38 @@ class WebChannel:
         if await self.store.conversation(conversation) is None:
             return
         text = f"{agent} from support joined"
-        await self.store.add_message(conversation, "system", text, f"handoff:{event_id}",
-                                     agent, kind="handoff")  # fmt: skip
+        await self._add(conversation, "system", text, f"handoff:{event_id}", agent,
+                        kind="handoff")  # fmt: skip
 
     # -- the shared history, as it grows ----------------------------------------------------
-    async def _follow(self) -> None:
-        while True:
-            try:
-                async for entry in self.store.storage.log_follow(TOPIC):
-                    if not entry.log:
-                        await self._catch_up()
-                    elif entry.log.startswith(HISTORY):
-                        self._heard(entry.log.removeprefix(HISTORY), entry)
-                    elif entry.log.startswith(STATE) and entry.value == "released":
-                        self._with_person.pop(entry.log.removeprefix(STATE), None)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("following the web history failed; again in 1 s")
-                await asyncio.sleep(1.0)
-                await self._catch_up()
+    async def _add(
+        self, conversation: str, role: str, text: str, client_id: str,
+        sender_name: str | None = None, in_reply_to: str | None = None, kind: str = "message",
+        origin: str | None = None,
+    ) -> tuple[dict[str, Any], bool]:  # fmt: skip
+        """Append to the history and show the new entry here at once (the feed skips its
+        echo); other replicas show it from their feed."""
+        message, added = await self.store.add_message(
+            conversation, role, text, client_id, sender_name, in_reply_to, kind, origin
+        )
+        if added:
+            self._feed.mark(HISTORY + conversation, message["id"])
+            self._show(conversation, message["id"], message, origin)
+        return message, added
 
-    def _heard(self, conversation: str, entry: LogEntry) -> None:
-        message, origin = origin_of(entry)
+    def _heard(self, entry: LogEntry) -> None:
+        """An entry from the feed (written on another replica, or before a gap)."""
+        if entry.log.startswith(HISTORY):
+            message, origin = origin_of(entry)
+            self._show(entry.log.removeprefix(HISTORY), entry.seq, message, origin)
+        elif entry.log.startswith(STATE) and entry.value == "released":
+            self._with_person.pop(entry.log.removeprefix(STATE), None)
+
+    def _show(self, conversation: str, seq: int, message: dict[str, Any], origin: str | None
+              ) -> None:  # fmt: skip
         self._note(conversation, message)
-        sessions = self._sessions.get(conversation)
-        if sessions:
-            self._display(conversation, sessions, entry.seq, message, origin)
+        typing = message["role"] == "customer" and conversation in self._typing
+        self.sessions.show(conversation, seq, message, origin, typing)
 
     def _note(self, conversation: str, message: dict[str, Any]) -> None:
         """What a new entry tells: typing, hand-off, the answer a ``?wait`` waits for."""
@@ -241,49 +215,6 @@ class WebChannel:
                 future = self._replies.pop(replied, None)
                 if future is not None and not future.done():
                     future.set_result(message)
-
-    def _display(self, conversation: str, sessions: set[Session], seq: int,
-                 message: dict[str, Any], origin: str | None) -> None:  # fmt: skip
-        # One encoding per entry, whatever the number of sessions that get it.
-        frame = json.dumps({"type": "message", "message": message}, ensure_ascii=False)
-        typing = message["role"] == "customer" and conversation in self._typing
-        for session in tuple(sessions):
-            if session.id == origin:
-                session.shown = max(session.shown, seq)  # its ack carried the entry
-            elif not session.show(seq, frame):
-                self._repair(conversation)  # another replica's entry is still on its way
-            elif typing:
-                session.put(TYPING_ON)
-
-    def _repair(self, conversation: str) -> None:
-        if conversation not in self._repairs:
-            task = asyncio.create_task(self._resend(conversation))
-            self._repairs[conversation] = task
-            task.add_done_callback(lambda _: self._repairs.pop(conversation, None))
-
-    async def _resend(self, conversation: str) -> None:
-        """Send open sessions of one conversation what they have not seen, in order."""
-        sessions = self._sessions.get(conversation)
-        if not sessions:
-            return
-        after = min(s.shown for s in sessions)
-        try:
-            entries = await self.store.storage.log_read(HISTORY + conversation, after, 1000)
-        except FrontdeskError:
-            logger.exception("could not catch up conversation %s", conversation)
-            return
-        for entry in entries:
-            message, origin = origin_of(entry)
-            frame = json.dumps({"type": "message", "message": message}, ensure_ascii=False)
-            for session in tuple(self._sessions.get(conversation, ())):
-                if session.id == origin:
-                    session.shown = max(session.shown, entry.seq)
-                else:
-                    session.show(entry.seq, frame)
-
-    async def _catch_up(self) -> None:
-        """After a gap in the feed: send every open session what it has not seen."""
-        await asyncio.gather(*(self._resend(c) for c in tuple(self._sessions)))
 
 
 def _remember(seen: OrderedDict[str, None], key: str) -> None:

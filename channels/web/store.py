@@ -149,7 +149,10 @@ class WebStore:
             value["origin"] = origin
         entry, added = await self.storage.log_append(HISTORY + conversation, client_id,
                                                      json.dumps(value), TOPIC)  # fmt: skip
-        return message_json(entry), added
+        if not added:
+            return message_json(entry), False  # the one stored before, not this value
+        value.pop("origin", None)
+        return {"id": entry.seq, "message_id": entry.entry_id, **value}, True
 
     async def messages(self, conversation: str, after: int = 0, limit: int = 200
                        ) -> list[dict[str, Any]]:  # fmt: skip
