@@ -170,6 +170,7 @@ def main() -> None:
                         help="record the bot's collections (bench/gc_watch.py)")  # fmt: skip
     args = parser.parse_args()
     port = free_port()
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as data:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
         env |= {"FRONTDESK_WEB__ENABLED": "true", "FRONTDESK_WEB__PORT": str(port),
@@ -216,6 +217,7 @@ def main() -> None:
         "unanswered": result["unanswered"],
         "kb_questions": result["questions"],
         "bot_cpu_ms_per_msg": round(result["cpu_ms"], 2),
+        "load_average_start": round(load_start, 2),
         "load_average": round(os.getloadavg()[0], 2),
     }
     if collections is not None:

@@ -79,6 +79,7 @@ class Webhooks:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._session: aiohttp.ClientSession | None = None
 
     async def queue(self, event: BotEvent) -> None:
@@ -92,10 +93,16 @@ class Webhooks:
         if self.secrets and self._task is None:
             timeout = aiohttp.ClientTimeout(total=self.timeout_s)
             self._session = aiohttp.ClientSession(timeout=timeout)
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="web-webhooks")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # Also told by a flag: on Python 3.11 a cancellation that arrives as a store call
+            # finishes can be swallowed inside the client library (its asyncio.wait_for), and
+            # the sender would go on forever; with the flag it stops within IDLE_S.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -108,7 +115,7 @@ class Webhooks:
         # One sender across replicas: the others stand by and take over when its holder stops
         # or dies (its lease runs out).
         backoff = self.standby_s[0]
-        while True:
+        while not self._stopping:
             held = False
             try:
                 self.tries += 1
@@ -130,7 +137,7 @@ class Webhooks:
             backoff = min(self.standby_s[1], backoff * 2)
 
     async def _send_while_held(self, lease: object) -> None:
-        while not getattr(lease, "lost", False):
+        while not getattr(lease, "lost", False) and not self._stopping:
             self._wake.clear()
             try:
                 due = await self.store.due(time.time())
@@ -145,7 +152,8 @@ class Webhooks:
             # Events raised on other replicas are found by looking again within IDLE_S.
             wait = IDLE_S if next_at is None else min(IDLE_S, max(0.0, next_at - time.time()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
 
     async def _send(self, hook: Hook, gate: asyncio.Semaphore) -> None:
         if hook.subscriber not in self.secrets:  # removed from the settings since
