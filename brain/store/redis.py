@@ -34,8 +34,8 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.redis_layout import check_layout
-from brain.store.redis_queue import _failures, _ms, _text
 from brain.store.redis_turns import RedisTurns
+from brain.store.redis_wire import _failures, _ms, _text
 from channels.base import Author, ConversationRef, LogEntry
 from config.errors import StoreError
 
@@ -114,6 +114,8 @@ class RedisStore(RedisTurns):
             await self._affinity.close()
         if self._doorbell is not None:
             await self._doorbell.close()
+        if self._batch is not None:
+            await self._batch.close()
         self._closed = True
         for task in self._tasks:
             task.cancel()
@@ -175,7 +177,7 @@ class RedisStore(RedisTurns):
 
     async def open_ticket_for(self, conversation_key: str) -> Ticket | None:
         with _failures("open_ticket_for"):
-            ticket_id = await self.client.get(self._pointer_key(conversation_key))
+            ticket_id = await self._cmd("GET", self._pointer_key(conversation_key))
         return await self._open_ticket(_text(ticket_id)) if ticket_id else None
 
     async def list_tickets(self, statuses: Collection[TicketStatus]) -> list[Ticket]:
@@ -250,7 +252,7 @@ class RedisStore(RedisTurns):
 
     async def kv_get(self, key: str) -> str | None:
         with _failures("kv_get"):
-            raw = await self.client.get(self._key("kv", key))
+            raw = await self._cmd("GET", self._key("kv", key))
         return _text(raw) if raw is not None else None
 
     async def kv_delete(self, key: str) -> None:

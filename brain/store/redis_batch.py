@@ -1,0 +1,138 @@
+"""Cross-message pipelining for one Redis: commands issued in the same event-loop tick share
+one pipeline.
+
+Many conversations are worked on at once, and each step of each one is a command or a
+script. Sent one by one, every command costs a connection checkout, a ``send`` system call
+and a wake-up of redis-server (which, on a small machine, competes with this process for
+the same cores). ``Coalescer.call`` queues the command and, on the first call of a tick,
+schedules a flush for the end of that tick (``loop.call_soon``: every task the loop is
+running now reaches its next ``await`` first); the flush sends everything queued as one
+pipeline without MULTI (``transaction=False``) on one connection.
+
+Each caller gets its own reply or its own error: a command that fails (a script's error,
+NOSCRIPT, a wrong type) fails only its caller, the others in the same pipeline still get
+their replies. Commands from one caller keep their order: a caller awaits each reply before
+its next command, and commands queued in one tick are sent in the order they were queued,
+on one connection, and Redis runs them in that order. A connection error fails every
+command of that pipeline (each may or may not have run, exactly as for a single command
+whose connection breaks).
+
+What never goes through here: blocking commands (XREADGROUP BLOCK would hold up every
+command behind it), WATCH/MULTI transactions (they need their own connection), pub/sub, and
+everything on a Redis Cluster (its client routes each command to a node; the store calls it
+directly there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
+from redis.typing import ScriptTextT
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+"""At most this many commands per pipeline; more queued in one tick go in further pipelines
+(one huge write and its replies would hold the loop for a long stretch)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    args: tuple[Any, ...]
+    options: Mapping[str, Any]
+    future: asyncio.Future[Any]
+
+
+class Coalescer:
+    """One pipeline per event-loop tick for the commands of every caller."""
+
+    def __init__(self, client: aioredis.Redis, max_batch: int = MAX_BATCH) -> None:
+        self.client = client
+        self.max_batch = max_batch
+        self.pipelines = 0
+        """Pipelines sent so far (for tests and benchmarks)."""
+        self._queued: list[_Call] = []
+        self._scheduled = False
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def call(self, *args: Any, **options: Any) -> Any:
+        """``client.execute_command(*args, **options)``, sent with whatever else is queued in
+        this tick; the reply is parsed as redis-py parses that command's reply."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queued.append(_Call(args, options, future))
+        if len(self._queued) >= self.max_batch:
+            self._flush()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    async def evalsha(
+        self, sha: str, source: ScriptTextT, keys: list[str], args: tuple[Any, ...]
+    ) -> Any:
+        """A script by its digest; loaded again (once) when the server lost its scripts."""
+        try:
+            return await self.call("EVALSHA", sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # A restart (or SCRIPT FLUSH) emptied the script cache. Loading is idempotent.
+            await self.client.script_load(source)
+            return await self.call("EVALSHA", sha, len(keys), *keys, *args)
+
+    async def close(self) -> None:
+        """Wait for the pipelines already sent."""
+        if self._queued:
+            self._flush()
+        await asyncio.gather(*self._sending, return_exceptions=True)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._queued = self._queued, []
+        batch = [c for c in batch if not c.future.done()]  # cancelled before it was sent
+        if not batch:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[_Call]) -> None:
+        self.pipelines += 1
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for call in batch:
+                    pipe.execute_command(*call.args, **call.options)
+                replies = await pipe.execute(raise_on_error=False)
+        except asyncio.CancelledError:
+            for call in batch:
+                if not call.future.done():
+                    call.future.cancel()
+            raise
+        except Exception as err:  # the connection, not one command: every caller hears it
+            for call in batch:
+                if not call.future.done():
+                    call.future.set_exception(_copy(err))
+            return
+        for call, reply in zip(batch, replies, strict=True):
+            if call.future.done():  # its caller was cancelled meanwhile
+                continue
+            if isinstance(reply, Exception):
+                call.future.set_exception(reply)
+            else:
+                call.future.set_result(reply)
+
+
+def _copy(err: Exception) -> Exception:
+    """A fresh exception per caller: one object raised in many tasks would collect all their
+    tracebacks."""
+    try:
+        fresh = type(err)(*err.args)
+    except Exception:  # an exception type whose constructor wants something else
+        return err
+    fresh.__cause__ = err
+    return fresh
