@@ -26,13 +26,15 @@ directly there).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
+from redis.asyncio.connection import AbstractConnection, Connection
+from redis.exceptions import NoScriptError, ResponseError
 from redis.typing import ScriptTextT
 
 logger = logging.getLogger(__name__)
@@ -52,14 +54,26 @@ class _Call:
 class Coalescer:
     """One pipeline per event-loop tick for the commands of every caller."""
 
-    def __init__(self, client: aioredis.Redis, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        max_batch: int = MAX_BATCH,
+        keep: int = 4,
+    ) -> None:
         self.client = client
         self.max_batch = max_batch
+        self.commands = 0
         self.pipelines = 0
         """Pipelines sent so far (for tests and benchmarks)."""
         self._queued: list[_Call] = []
         self._scheduled = False
         self._sending: set[asyncio.Task[None]] = set()
+        # Connections this coalescer keeps between pipelines: taking one from redis-py's
+        # pool and giving it back costs more Python than packing a small pipeline.
+        self.keep = keep
+        self._pool = client.connection_pool
+        self._idle: list[AbstractConnection] = []
+        self._closing = False
 
     async def call(self, *args: Any, **options: Any) -> Any:
         """``client.execute_command(*args, **options)``, sent with whatever else is queued in
@@ -86,10 +100,13 @@ class Coalescer:
             return await self.call("EVALSHA", sha, len(keys), *keys, *args)
 
     async def close(self) -> None:
-        """Wait for the pipelines already sent."""
+        """Wait for the pipelines already sent; give the kept connections back."""
+        self._closing = True
         if self._queued:
             self._flush()
         await asyncio.gather(*self._sending, return_exceptions=True)
+        while self._idle:
+            await self._pool.release(self._idle.pop())
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -103,21 +120,34 @@ class Coalescer:
 
     async def _send(self, batch: list[_Call]) -> None:
         self.pipelines += 1
+        self.commands += len(batch)
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                for call in batch:
-                    pipe.execute_command(*call.args, **call.options)
-                replies = await pipe.execute(raise_on_error=False)
+            conn = await self._connection()
         except asyncio.CancelledError:
-            for call in batch:
-                if not call.future.done():
-                    call.future.cancel()
+            _fail(batch, None)
+            raise
+        except Exception as err:  # no connection to be had: every caller hears why
+            _fail(batch, err)
+            return
+        try:
+            # As redis-py's own pipeline does: on a connection error the connection is
+            # dropped and the batch sent again (its retry policy), so coalescing changes
+            # nothing about what a broken connection means for a command.
+            replies = await conn.retry.call_with_retry(
+                lambda: self._exchange(conn, batch), lambda _: conn.disconnect()
+            )
+        except asyncio.CancelledError:
+            _fail(batch, None)
+            await self._drop(conn)
             raise
         except Exception as err:  # the connection, not one command: every caller hears it
-            for call in batch:
-                if not call.future.done():
-                    call.future.set_exception(_copy(err))
+            await self._drop(conn)
+            _fail(batch, err)
             return
+        if len(self._idle) < self.keep and not self._closing:
+            self._idle.append(conn)
+        else:
+            await self._pool.release(conn)
         for call, reply in zip(batch, replies, strict=True):
             if call.future.done():  # its caller was cancelled meanwhile
                 continue
@@ -125,6 +155,50 @@ class Coalescer:
                 call.future.set_exception(reply)
             else:
                 call.future.set_result(reply)
+
+    async def _exchange(self, conn: AbstractConnection, batch: list[_Call]) -> list[Any]:
+        """Write the batch in one send, then read every reply (all of them, even after an
+        error reply, so the connection stays in step), each parsed as redis-py parses it."""
+        await conn.send_packed_command(conn.pack_commands([call.args for call in batch]))
+        replies: list[Any] = []
+        parse, connection = self.client.parse_response, cast("Connection", conn)
+        for call in batch:
+            try:
+                replies.append(await parse(connection, call.args[0], **call.options))
+            except ResponseError as err:
+                replies.append(err)
+        return replies
+
+    async def _connection(self) -> AbstractConnection:
+        """A kept connection, checked as the pool checks the ones it hands out (the server
+        may have closed it meanwhile: a restart, a timeout), or a new one from the pool."""
+        if not self._idle:
+            fresh: AbstractConnection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+            return fresh
+        conn = self._idle.pop()
+        try:
+            await self._pool.ensure_connection(conn)
+        except BaseException:
+            await self._drop(conn)
+            raise
+        return conn
+
+    async def _drop(self, conn: AbstractConnection) -> None:
+        """A connection whose replies may be half read goes back to the pool closed."""
+        with contextlib.suppress(Exception):
+            await conn.disconnect()
+        await self._pool.release(conn)
+
+
+def _fail(batch: list[_Call], err: Exception | None) -> None:
+    """Every caller of ``batch`` still waiting hears ``err`` (None: is cancelled)."""
+    for call in batch:
+        if call.future.done():
+            continue
+        if err is None:
+            call.future.cancel()
+        else:
+            call.future.set_exception(_copy(err))
 
 
 def _copy(err: Exception) -> Exception:
