@@ -173,7 +173,8 @@ class Coalescer:
         """A kept connection, checked as the pool checks the ones it hands out (the server
         may have closed it meanwhile: a restart, a timeout), or a new one from the pool."""
         if not self._idle:
-            fresh: AbstractConnection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+            take: Any = self._pool.get_connection  # untyped in redis-py
+            fresh: AbstractConnection = await take()
             return fresh
         conn = self._idle.pop()
         try:
