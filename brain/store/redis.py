@@ -3,10 +3,10 @@
 The client, key helpers, scripts and locks are in ``brain.store.redis_lanes`` (on one Redis
 the scripts and the simple reads go through ``brain.store.redis_batch``, which sends what
 concurrent messages issue in one event-loop tick as one pipeline); the queue and outbox in
-``brain.store.redis_queue``; conversations and the dispatcher's combined steps (lock + head + first turn, the reply with its turns) in
-``brain.store.redis_turns``; the key layout (one stream, or
-partitions whose keys carry hash tags so the store also runs on a Redis Cluster) in
-``brain.store.redis_keys``. Steps that must be atomic are Lua scripts (one command: nothing
+``brain.store.redis_queue``; conversations and the dispatcher's combined steps (lock + head +
+first turn, the reply with its turns) in ``brain.store.redis_turns``; the key layout (one
+stream, or partitions whose keys carry hash tags so the store also runs on a Redis Cluster)
+in ``brain.store.redis_keys``. Steps that must be atomic are Lua scripts (one command: nothing
 interleaves) or WATCH/MULTI transactions, each on keys of one slot. Conversations, outbox
 records, idempotency keys and closed tickets carry a TTL, so Redis enforces retention.
 """
