@@ -6,8 +6,9 @@ script. Sent one by one, every command costs a connection checkout, a ``send`` s
 and a wake-up of redis-server (which, on a small machine, competes with this process for
 the same cores). ``Coalescer.call`` queues the command and, on the first call of a tick,
 schedules a flush for the end of that tick (``loop.call_soon``: every task the loop is
-running now reaches its next ``await`` first); the flush sends everything queued as one
-pipeline without MULTI (``transaction=False``) on one connection.
+running now reaches its next ``await`` first); the flush writes everything queued as one
+pipeline (one write, no MULTI) on a connection the coalescer keeps between pipelines, and
+reads the replies in order, each parsed as redis-py parses that command.
 
 Each caller gets its own reply or its own error: a command that fails (a script's error,
 NOSCRIPT, a wrong type) fails only its caller, the others in the same pipeline still get
@@ -15,7 +16,9 @@ their replies. Commands from one caller keep their order: a caller awaits each r
 its next command, and commands queued in one tick are sent in the order they were queued,
 on one connection, and Redis runs them in that order. A connection error fails every
 command of that pipeline (each may or may not have run, exactly as for a single command
-whose connection breaks).
+whose connection breaks); the connection's retry policy (none, for the store's pools) and
+the pool's check of a reused connection apply per pipeline, as redis-py applies them per
+command.
 
 What never goes through here: blocking commands (XREADGROUP BLOCK would hold up every
 command behind it), WATCH/MULTI transactions (they need their own connection), pub/sub, and
