@@ -36,7 +36,7 @@ from bot.wiring import build_store
 from brain.knowledge import KnowledgeBase
 from brain.store.base import QueueEntry, Store, StoreLimits, lock_name
 from brain.store.redis import RedisStore
-from brain.store.redis_queue import _failures
+from brain.store.redis_wire import _failures
 from channels.base import InboundMessage, OutboundMessage
 from channels.fake import FakeChannel
 from config.errors import StoreError

@@ -1,10 +1,12 @@
 """Redis backend: the production store, shared by every replica of Frontdesk.
 
-The queue, outbox and locks are in ``brain.store.redis_queue``; conversations and the
-dispatcher's combined steps (lock + head + first turn, the reply with its turns) in
-``brain.store.redis_turns``; the key layout (one stream, or
-partitions whose keys carry hash tags so the store also runs on a Redis Cluster) in
-``brain.store.redis_keys``. Steps that must be atomic are Lua scripts (one command: nothing
+The client, key helpers, scripts and locks are in ``brain.store.redis_lanes`` (on one Redis
+the scripts and the simple reads go through ``brain.store.redis_batch``, which sends what
+concurrent messages issue in one event-loop tick as one pipeline); the queue and outbox in
+``brain.store.redis_queue``; conversations and the dispatcher's combined steps (lock + head +
+first turn, the reply with its turns) in ``brain.store.redis_turns``; the key layout (one
+stream, or partitions whose keys carry hash tags so the store also runs on a Redis Cluster)
+in ``brain.store.redis_keys``. Steps that must be atomic are Lua scripts (one command: nothing
 interleaves) or WATCH/MULTI transactions, each on keys of one slot. Conversations, outbox
 records, idempotency keys and closed tickets carry a TTL, so Redis enforces retention.
 """
@@ -34,8 +36,8 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.redis_layout import check_layout
-from brain.store.redis_queue import _failures, _ms, _text
 from brain.store.redis_turns import RedisTurns
+from brain.store.redis_wire import _failures, _ms, _text
 from channels.base import Author, ConversationRef, LogEntry
 from config.errors import StoreError
 
@@ -114,6 +116,8 @@ class RedisStore(RedisTurns):
             await self._affinity.close()
         if self._doorbell is not None:
             await self._doorbell.close()
+        if self._batch is not None:
+            await self._batch.close()
         self._closed = True
         for task in self._tasks:
             task.cancel()
@@ -175,7 +179,7 @@ class RedisStore(RedisTurns):
 
     async def open_ticket_for(self, conversation_key: str) -> Ticket | None:
         with _failures("open_ticket_for"):
-            ticket_id = await self.client.get(self._pointer_key(conversation_key))
+            ticket_id = await self._cmd("GET", self._pointer_key(conversation_key))
         return await self._open_ticket(_text(ticket_id)) if ticket_id else None
 
     async def list_tickets(self, statuses: Collection[TicketStatus]) -> list[Ticket]:
@@ -250,7 +254,7 @@ class RedisStore(RedisTurns):
 
     async def kv_get(self, key: str) -> str | None:
         with _failures("kv_get"):
-            raw = await self.client.get(self._key("kv", key))
+            raw = await self._cmd("GET", self._key("kv", key))
         return _text(raw) if raw is not None else None
 
     async def kv_delete(self, key: str) -> None:

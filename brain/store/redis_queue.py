@@ -1,4 +1,4 @@
-"""The Redis store's inbound queue, outbox and locks, over one stream or several partitions.
+"""The Redis store's inbound queue and outbox, over one stream or several partitions.
 
 Inbound messages live in streams read through one consumer group, so an entry taken by a
 worker that dies stays pending until another worker claims it. With several partitions
@@ -17,117 +17,30 @@ worker that finds the entry gone also finds the progress.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from datetime import date
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisClusterException, RedisError, ResponseError
+from redis.exceptions import ResponseError
 from redis.typing import KeyT, StreamIdT
 
 from brain.store.base import (
     OutboxRecord,
     QueueEntry,
-    StoreLimits,
     conversation_lock,
     conversation_of,
     lease_lost,
-    lock_name,
-    outbox_from_json,
     outbox_to_json,
-    today,
 )
-from brain.store.lease import Lease, LeaseLocks
-from brain.store.redis_affinity import Affinity
-from brain.store.redis_doorbell import Doorbell
-from brain.store.redis_keys import Layout
-from brain.store.redis_scripts import SCRIPTS
-from channels.base import OutboundMessage, QueueItem, decode_queue_item
-from config.errors import StoreError
+from brain.store.lease import Lease
+from brain.store.redis_lanes import RedisLanes
+from brain.store.redis_wire import _entry, _failures, _ms, _outbox, _pairs, _stream_entries, _text
+from channels.base import OutboundMessage, QueueItem
 
 logger = logging.getLogger(__name__)
 
-Client = aioredis.Redis | RedisCluster
 
-
-class RedisQueue:
-    def __init__(
-        self,
-        client: Client,
-        *,
-        limits: StoreLimits,
-        namespace: str = "frontdesk",
-        group: str = "dispatch",
-        partitions: int = 1,
-        affinity: bool = False,
-        consumer: str | None = None,
-    ) -> None:
-        """``consumer``: this process's queue consumer name, if known before it reads (with
-        ``affinity`` it joins the replica roster when the store opens, so replicas started
-        together split the partitions from their first read)."""
-        self.client = client
-        self.consumer = consumer
-        self.limits = limits
-        self.namespace = namespace
-        self.group = group
-        self.layout = Layout(namespace, partitions, isinstance(client, RedisCluster))
-        # Counters bumped outside a script land in one partition per process (spread over
-        # replicas); ``counters`` sums them all.
-        self._home = random.randrange(partitions)
-        self._turn = 0
-        self._partition_of_stream = {s: p for p, s in enumerate(self.layout.streams())}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
-        self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}
-        self._locks = LeaseLocks(self._lock_acquire, self._lock_renew, self._lock_release,
-                                 limits.lock_ttl_s)  # fmt: skip
-        self._doorbell = (
-            Doorbell(client, self.layout.key("doorbell"))
-            if isinstance(client, RedisCluster) and partitions > 1 else None
-        )  # fmt: skip
-        self._affinity = (
-            Affinity(partitions, limits.lock_ttl_s, self._roster,
-                     lambda name: self._locks.hold(name, wait=False))
-            if affinity else None
-        )  # fmt: skip
-
-    # -- key helpers: the only places that spell a queue, outbox or lock key -----------------
-    def _key(self, *parts: str) -> str:
-        """A key without a hash tag (key-value entries, buckets)."""
-        return self.layout.key(*parts)
-
-    def _stream_key(self, partition: int) -> str:
-        return self.layout.stream(partition)
-
-    def _convq_key(self, conversation: str | None, partition: int | None = None) -> str:
-        if conversation is None:  # a placeholder in the script's slot, never written
-            return self.layout.in_partition(partition or 0, "convq", "-")
-        return self.layout.of_lane(conversation_lock(conversation), "convq", conversation)
-
-    def _outbox_key(self, inbound_key: str) -> str:
-        return self.layout.of_lane(inbound_key, "outbox", inbound_key)
-
-    def _lock_key(self, lease: Lease | str | None, partition: int = 0) -> str:
-        if lease is None:  # a placeholder in the script's slot, never written
-            return self.layout.in_partition(partition, "lock", "-")
-        name = lease if isinstance(lease, str) else lease.name
-        return self.layout.of_lane(name, "lock", name)
-
-    def _stats(self, day: date | None, partition: int | None = None) -> str:
-        where = self._home if partition is None else partition
-        return self.layout.in_partition(where, "stats", (day or today()).isoformat())
-
-    def _partition_of(self, item: QueueItem) -> int:
-        return self.layout.partition(lock_name(item))
-
-    async def _script(self, name: str, keys: list[str], *args: str | float) -> Any:
-        return await self._scripts[name](keys=keys, args=args)
-
+class RedisQueue(RedisLanes):
     # -- inbound queue -----------------------------------------------------------------------
     async def _create_groups(self) -> None:
         for stream in self.layout.streams():
@@ -172,12 +85,6 @@ class RedisQueue:
                 # A stream was lost (a restart without persistence): start it afresh.
                 await self._create_groups()
                 return []
-
-    async def _roster(self, consumer: str, joining: bool) -> list[str]:
-        args = (consumer, _ms(self.limits.lock_ttl_s), "1" if joining else "0")
-        with _failures("replica roster"):
-            names = await self._script("roster", [self._key("replicas")], *args)
-        return [_text(name) for name in names]
 
     async def _sweep(self, consumer: str, partitions: list[int], count: int) -> list[QueueEntry]:
         """Up to ``count`` entries from all partitions, without waiting: ``count`` shared
@@ -326,14 +233,6 @@ class RedisQueue:
             if release:
                 lease.let_go()
 
-    async def _fence(self, lease: Lease | None, lock: str) -> None:
-        """The split fenced write's first half: still ours, and ours for a whole TTL."""
-        if lease is None:
-            return
-        lease.check()
-        if not await self._script("lock_renew", [lock], lease.token, _ms(self.limits.lock_ttl_s)):
-            raise lease_lost(lease)
-
     async def head_of(self, conversation_key: str) -> QueueEntry | None:
         partition = self.layout.partition(conversation_lock(conversation_key))
         keys = [self._convq_key(conversation_key), self._stream_key(partition)]
@@ -382,7 +281,7 @@ class RedisQueue:
     async def outbox_get(self, inbound_key: str) -> OutboxRecord | None:
         key = self._outbox_key(inbound_key)
         with _failures("outbox_get"):
-            row = await self.client.hmget(key, ["messages", "sent_count", "failures", "dead"])
+            row = await self._cmd("HMGET", key, "messages", "sent_count", "failures", "dead")
         return _outbox(inbound_key, row)
 
     async def outbox_mark_sent(self, inbound_key: str, sent_count: int) -> None:
@@ -396,92 +295,3 @@ class RedisQueue:
     async def outbox_dead(self, inbound_key: str) -> bool:
         with _failures("outbox_dead"):
             return bool(await self._script("outbox_dead", [self._outbox_key(inbound_key)]))
-
-    # -- lock --------------------------------------------------------------------------------
-    def lock(
-        self, name: str, owner: str | None = None, *, wait: bool = True
-    ) -> AbstractAsyncContextManager[Lease]:
-        return self._locks.hold(name, owner, wait=wait)
-
-    async def _lock_acquire(
-        self, name: str, token: str, ttl_s: float, owner: str, mine: str
-    ) -> bool:
-        keys = [self._lock_key(name)]
-        with _failures(f"lock {name!r}"):
-            row = await self._script("lock_acquire", keys, token, _ms(ttl_s), owner, mine)
-        return bool(row[0])
-
-    async def _lock_renew(self, name: str, token: str, ttl_s: float) -> bool:
-        with _failures(f"lock {name!r}"):
-            key = self._lock_key(name)
-            return bool(await self._script("lock_renew", [key], token, _ms(ttl_s)))
-
-    async def _lock_release(self, name: str, token: str) -> None:
-        if self._closed:  # no client left: the lock expires by its TTL
-            return
-        with _failures(f"lock {name!r}"):
-            await self._script("lock_release", [self._lock_key(name)], token)
-
-
-@contextlib.contextmanager
-def _failures(what: str) -> Iterator[None]:
-    try:
-        yield
-    except (RedisError, RedisClusterException) as err:
-        raise StoreError(f"Redis {what} failed: {err}") from err
-    except (AttributeError, TypeError) as err:
-        # During a cluster failover redis-py's RedisCluster answers CLUSTERDOWN by closing
-        # every node's connections, also those other tasks are using right then; such a task
-        # fails inside redis-py ("'NoneType' object has no attribute 'writelines'") instead
-        # of with a ConnectionError (tests/test_faults_cluster.py hits it). That is the store
-        # failing, to be retried like any outage: a loop that only expects StoreError would
-        # otherwise die. The same error raised by our own code stays a bug.
-        if not _raised_in_redis_py(err):
-            raise
-        raise StoreError(f"Redis {what} failed (connection reset mid-command): {err}") from err
-
-
-def _raised_in_redis_py(err: BaseException) -> bool:
-    tb = err.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("redis.")
-
-
-def _ms(seconds: float) -> int:
-    """Milliseconds for PX and BLOCK: at least 1, since BLOCK 0 would wait forever."""
-    return max(1, int(seconds * 1000))
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _stream_entries(reply: Any) -> list[tuple[Any, Any, Any]]:
-    """(stream, id, fields) of an XREADGROUP reply, whichever protocol (RESP2/3) it speaks."""
-    if not reply:
-        return []
-    groups = reply.items() if isinstance(reply, dict) else ((item[0], item[1]) for item in reply)
-    entries: list[tuple[Any, Any, Any]] = []
-    for stream, group in groups:  # RESP3 replies wrap each stream's entries in one more list
-        rows = group[0] if group and isinstance(group[0], list) else group
-        entries += [(stream, entry_id, fields) for entry_id, fields in rows if fields]
-    return entries
-
-
-def _pairs(counters: Mapping[str, float] | None) -> list[str | float]:
-    return [item for name, amount in (counters or {}).items() for item in (name, amount)]
-
-
-def _outbox(inbound_key: str, row: Sequence[Any]) -> OutboxRecord | None:
-    raw, sent, failures, dead = row
-    if raw is None:
-        return None
-    return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent or 0), int(failures or 0),
-                        dead is not None)  # fmt: skip
-
-
-def _entry(entry_id: str, fields: dict[Any, Any], deliveries: int) -> QueueEntry:
-    data = {_text(k): v for k, v in fields.items()}
-    message = decode_queue_item(_text(data["message"]))
-    return QueueEntry(entry_id=entry_id, message=message, deliveries=deliveries)

@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import NoScriptError
 
 from brain.store.base import (
     CUSTOMER_ROLE,
@@ -44,7 +43,8 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.lease import Lease
-from brain.store.redis_queue import RedisQueue, _failures, _ms, _outbox, _pairs, _text
+from brain.store.redis_queue import RedisQueue
+from brain.store.redis_wire import _failures, _ms, _outbox, _pairs, _text
 from channels.base import ConversationRef, OutboundMessage
 from config.errors import StoreError
 
@@ -133,28 +133,19 @@ class RedisTurns(RedisQueue):
     async def _pipelined(
         self, name: str, keys: list[str], args: Sequence[str | float], reads: list[str]
     ) -> tuple[Any, list[Any]]:
-        """Script ``name`` and the values of ``reads`` in one round trip: a pipeline on one
-        Redis; on a cluster (whose client refuses scripts in a pipeline, and whose MGET takes
-        one slot only) the script and one GET per key are sent at once, side by side."""
+        """Script ``name`` and the values of ``reads`` in one round trip: on one Redis the
+        script and an MGET are queued in the same tick, so they share a pipeline; on a
+        cluster (whose MGET takes one slot only) the script and one GET per key are sent at
+        once, side by side."""
         if isinstance(self.client, RedisCluster):
             row, *values = await asyncio.gather(
                 self._script(name, keys, *args), *(self.client.get(key) for key in reads)
             )
             return row, values
-        script = self._scripts[name]
-        for attempt in range(2):
-            async with self.client.pipeline(transaction=False) as pipe:
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
-                pipe.mget(reads)
-                try:
-                    row, values = await pipe.execute()
-                except NoScriptError:  # the server lost its scripts (a restart): load again
-                    if attempt:
-                        raise
-                    await self.client.script_load(script.script)
-                    continue
-            return row, list(values)
-        raise AssertionError("unreachable")
+        row, values = await asyncio.gather(
+            self._script(name, keys, *args), self._cmd("MGET", *reads)
+        )
+        return row, list(values)
 
     # -- the dispatcher's combined steps -----------------------------------------------------
     @contextlib.asynccontextmanager
@@ -271,7 +262,7 @@ class RedisTurns(RedisQueue):
     # -- tickets (what the steps above read) -------------------------------------------------
     async def get_ticket(self, ticket_id: str) -> Ticket | None:
         with _failures("get_ticket"):
-            raw = await self.client.get(self._ticket_key(ticket_id))
+            raw = await self._cmd("GET", self._ticket_key(ticket_id))
         return Ticket.from_json(raw) if raw is not None else None
 
     async def _open_ticket(self, ticket_id: str) -> Ticket | None:

@@ -1,0 +1,77 @@
+"""Small pieces the Redis store's modules share: error mapping, units, reply decoding."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from redis.exceptions import RedisClusterException, RedisError
+
+from brain.store.base import OutboxRecord, QueueEntry, outbox_from_json
+from channels.base import decode_queue_item
+from config.errors import StoreError
+
+
+@contextlib.contextmanager
+def _failures(what: str) -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, RedisClusterException) as err:
+        raise StoreError(f"Redis {what} failed: {err}") from err
+    except (AttributeError, TypeError) as err:
+        # During a cluster failover redis-py's RedisCluster answers CLUSTERDOWN by closing
+        # every node's connections, also those other tasks are using right then; such a task
+        # fails inside redis-py ("'NoneType' object has no attribute 'writelines'") instead
+        # of with a ConnectionError (tests/test_faults_cluster.py hits it). That is the store
+        # failing, to be retried like any outage: a loop that only expects StoreError would
+        # otherwise die. The same error raised by our own code stays a bug.
+        if not _raised_in_redis_py(err):
+            raise
+        raise StoreError(f"Redis {what} failed (connection reset mid-command): {err}") from err
+
+
+def _raised_in_redis_py(err: BaseException) -> bool:
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("redis.")
+
+
+def _ms(seconds: float) -> int:
+    """Milliseconds for PX and BLOCK: at least 1, since BLOCK 0 would wait forever."""
+    return max(1, int(seconds * 1000))
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _stream_entries(reply: Any) -> list[tuple[Any, Any, Any]]:
+    """(stream, id, fields) of an XREADGROUP reply, whichever protocol (RESP2/3) it speaks."""
+    if not reply:
+        return []
+    groups = reply.items() if isinstance(reply, dict) else ((item[0], item[1]) for item in reply)
+    entries: list[tuple[Any, Any, Any]] = []
+    for stream, group in groups:  # RESP3 replies wrap each stream's entries in one more list
+        rows = group[0] if group and isinstance(group[0], list) else group
+        entries += [(stream, entry_id, fields) for entry_id, fields in rows if fields]
+    return entries
+
+
+def _pairs(counters: Mapping[str, float] | None) -> list[str | float]:
+    return [item for name, amount in (counters or {}).items() for item in (name, amount)]
+
+
+def _outbox(inbound_key: str, row: Sequence[Any]) -> OutboxRecord | None:
+    raw, sent, failures, dead = row
+    if raw is None:
+        return None
+    return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent or 0), int(failures or 0),
+                        dead is not None)  # fmt: skip
+
+
+def _entry(entry_id: str, fields: dict[Any, Any], deliveries: int) -> QueueEntry:
+    data = {_text(k): v for k, v in fields.items()}
+    message = decode_queue_item(_text(data["message"]))
+    return QueueEntry(entry_id=entry_id, message=message, deliveries=deliveries)

@@ -1,0 +1,174 @@
+"""Cross-message pipelining (``brain.store.redis_batch``) against a real redis-server: what
+concurrent callers issue in one tick goes out as one pipeline, each caller gets its own reply
+or its own error, one caller's commands keep their order, and a lost script cache or a
+restarted connection costs nothing but a retry."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from brain.store.base import StoreLimits
+from brain.store.redis import RedisStore
+from brain.store.redis_batch import Coalescer
+from tests.servers import RedisServer
+
+
+@pytest.fixture
+async def client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    pool = aioredis.BlockingConnectionPool.from_url(redis_server.url, max_connections=8)
+    client = aioredis.Redis.from_pool(pool)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def batch(client: aioredis.Redis) -> AsyncIterator[Coalescer]:
+    coalescer = Coalescer(client)
+    yield coalescer
+    await coalescer.close()
+
+
+def _key(name: str) -> str:
+    return f"batch-test:{uuid.uuid4().hex[:8]}:{name}"
+
+
+async def test_commands_of_one_tick_share_one_pipeline_and_each_caller_gets_its_own_reply(
+    client: aioredis.Redis, batch: Coalescer
+) -> None:
+    keys = [_key(str(i)) for i in range(50)]
+    await client.mset({key: f"value-{i}" for i, key in enumerate(keys)})
+    replies = await asyncio.gather(*(batch.call("GET", key) for key in keys))
+    assert replies == [f"value-{i}".encode() for i in range(50)]
+    assert (batch.pipelines, batch.commands) == (1, 50)
+
+
+async def test_replies_are_parsed_as_redis_py_parses_that_command(
+    client: aioredis.Redis, batch: Coalescer
+) -> None:
+    key = _key("h")
+    await client.hset(key, mapping={"a": "1"})
+    exists, fields, missing = await asyncio.gather(
+        batch.call("EXISTS", key), batch.call("HGETALL", key), batch.call("HMGET", key, "zz")
+    )
+    assert (exists, fields, missing) == (1, {b"a": b"1"}, [None])
+
+
+async def test_one_failing_command_fails_only_its_caller(
+    client: aioredis.Redis, batch: Coalescer
+) -> None:
+    text, number = _key("text"), _key("number")
+    await client.set(text, "not a number")
+    await client.set(number, "1")
+    results = await asyncio.gather(
+        batch.call("INCR", number),
+        batch.call("INCR", text),  # WRONGTYPE-like error: not an integer
+        batch.call("EVALSHA", "0" * 40, 0),  # NOSCRIPT
+        batch.call("INCR", number),
+        return_exceptions=True,
+    )
+    assert results[0] == 2 and results[3] == 3
+    assert isinstance(results[1], ResponseError) and "not an integer" in str(results[1])
+    assert isinstance(results[2], ResponseError)
+    assert batch.pipelines == 1
+    assert await batch.call("GET", number) == b"3"  # the connection is still in step
+
+
+async def test_one_callers_commands_keep_their_order_among_many_callers(
+    batch: Coalescer,
+) -> None:
+    lists = [_key(f"list{i}") for i in range(20)]
+
+    async def caller(key: str) -> None:
+        for n in range(30):
+            # Some awaited one by one, some queued together in one tick: both keep order.
+            if n % 3 == 0:
+                await asyncio.gather(*(batch.call("RPUSH", key, f"{n}.{k}") for k in range(3)))
+            else:
+                await batch.call("RPUSH", key, str(n))
+
+    await asyncio.gather(*(caller(key) for key in lists))
+    want = [item for n in range(30) for item in ([f"{n}.{k}" for k in range(3)]
+            if n % 3 == 0 else [str(n)])]  # fmt: skip
+    for key in lists:
+        assert [v.decode() for v in await batch.call("LRANGE", key, 0, -1)] == want
+    assert batch.pipelines < 20 * 30  # callers in the same tick shared pipelines
+
+
+async def test_a_caller_cancelled_in_flight_does_not_disturb_the_others(
+    batch: Coalescer,
+) -> None:
+    key = _key("counter")
+    tasks = [asyncio.create_task(batch.call("INCR", key)) for _ in range(10)]
+    await asyncio.sleep(0)  # every task has queued its command; the flush comes after this
+    tasks[4].cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[4], asyncio.CancelledError)
+    assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 10))
+    assert await batch.call("GET", key) == b"9"  # the cancelled command was never sent
+
+
+async def test_a_lost_script_cache_is_reloaded_and_the_script_runs(
+    client: aioredis.Redis, batch: Coalescer
+) -> None:
+    source = "return ARGV[1] .. '!'"
+    sha = await client.script_load(source)
+    await client.script_flush()
+    replies = await asyncio.gather(*(batch.evalsha(sha, source, [], (str(i),)) for i in range(5)))
+    assert replies == [f"{i}!".encode() for i in range(5)]
+
+
+async def test_a_connection_the_server_closed_is_replaced_by_the_next_pipeline(
+    client: aioredis.Redis, batch: Coalescer
+) -> None:
+    key = _key("k")
+    await batch.call("SET", key, "1")
+    killer = aioredis.Redis(connection_pool=client.connection_pool)
+    await killer.client_kill_filter(_type="normal", skipme=True)
+    # As with a plain redis-py call on a pooled connection (no retries configured), the
+    # pipeline that finds the closed connection may fail; the next one reconnects.
+    try:
+        first = await batch.call("GET", key)
+    except RedisConnectionError:
+        first = await batch.call("GET", key)
+    assert first == b"1"
+    assert await batch.call("GET", key) == b"1"
+
+
+async def test_a_connection_error_fails_every_caller_of_that_pipeline(
+    redis_server: RedisServer,
+) -> None:
+    # A port nobody listens on: no retry helps, and every caller hears the error.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        f"redis://127.0.0.1:{redis_server.port + 1}/0", max_connections=2, timeout=1
+    )
+    client = aioredis.Redis.from_pool(pool)
+    coalescer = Coalescer(client)
+    try:
+        results = await asyncio.gather(
+            *(coalescer.call("GET", "x") for _ in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(r, RedisConnectionError) for r in results), results
+        assert len({id(r) for r in results}) == 3  # each caller its own exception object
+    finally:
+        await coalescer.close()
+        await client.aclose()
+
+
+async def test_the_store_pipelines_concurrent_messages_steps(redis_server: RedisServer) -> None:
+    store = RedisStore.from_url(redis_server.url, limits=StoreLimits(), namespace=_key("ns"))
+    await store.open()
+    try:
+        assert store._batch is not None
+        before = store._batch.pipelines
+        values = await asyncio.gather(*(store.kv_get(f"missing-{i}") for i in range(40)))
+        assert values == [None] * 40
+        assert store._batch.pipelines - before == 1
+    finally:
+        await store.close()
