@@ -65,7 +65,14 @@ def int8_model(source: Path, cache_dir: Path) -> Path | None:
                 block_size=BLOCK, is_symmetric=True, accuracy_level=ACCURACY_LEVEL, bits=BITS
             )
             quantizer = nbits.MatMulNBitsQuantizer(onnx.load(str(folded)), algo_config=config)
-            quantizer.process()
+            # The quantiser logs two INFO lines per graph node (hundreds) to its module logger.
+            chatty = logging.getLogger(nbits.__name__)
+            level = chatty.level
+            chatty.setLevel(logging.WARNING)
+            try:
+                quantizer.process()
+            finally:
+                chatty.setLevel(level)
             made = Path(work) / "int8.onnx"
             quantizer.model.save_model_to_file(str(made), False)
             os.replace(made, target)  # atomic: a crash never leaves half a model
