@@ -302,7 +302,7 @@ def build_embedder(settings: EmbeddingsSettings, cache_dir: Path) -> CachedEmbed
     inner: Embedder
     try:
         if settings.provider == "local":
-            int8 = cache_dir if settings.int8 else None
+            int8 = cache_dir if settings.quantize else None
             inner = local_embedder(settings.model or DEFAULT_LOCAL_MODEL, settings.model_path, int8)
         else:
             key = settings.api_key.get_secret_value() if settings.api_key else ""

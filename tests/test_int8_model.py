@@ -91,10 +91,10 @@ def test_a_damaged_int8_copy_runs_the_float_model(tmp_path: Path) -> None:
 
 
 def test_settings_run_the_int8_copy_by_default(int8_dir: Path) -> None:
-    assert EmbeddingsSettings().int8 is True
+    assert EmbeddingsSettings().quantize is True
     local = build_embedder(EmbeddingsSettings(provider="local"), int8_dir)
     assert local is not None and local.name.endswith("+int8")
-    plain = build_embedder(EmbeddingsSettings(provider="local", int8=False), int8_dir)
+    plain = build_embedder(EmbeddingsSettings(provider="local", quantize=False), int8_dir)
     assert plain is not None and not plain.name.endswith("+int8")
 
 
