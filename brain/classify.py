@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
+from threadpoolctl import threadpool_limits
 
 from brain.calibration import Calibration, calibrate
 from brain.embeddings import CachedEmbedder, EmbeddingError
@@ -91,11 +93,35 @@ class IntentModel:
         self._blocks: list[tuple[Any, dict[str, int], np.ndarray]] = []
         self._coef = np.zeros((0, 0))
         self._intercept = np.zeros(0)
+        self._head_coef = np.zeros((0, 0))
+        self._head_intercept = np.zeros(0)
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> IntentModel:
+        """Train both models. With an embedder, the examples are embedded (or read from the
+        vector cache) in a worker thread while the TF-IDF model trains: onnxruntime releases the
+        GIL, so the two share the cores instead of taking turns."""
         if len(set(labels)) < 2:
             raise ValueError("at least two intents are needed to train a classifier")
-        self._pipeline.fit(list(texts), list(labels))
+        texts, labels = list(texts), list(labels)
+        # One BLAS thread: OpenBLAS's spare threads spin while they wait for work, and on a
+        # busy 2-core machine the embedding head's fit cost 14 s of CPU with two of them
+        # against 0.8 s with one (bench/intent_training.py, docs/PERFORMANCE.md).
+        with ThreadPoolExecutor(1) as pool, threadpool_limits(1, "blas"):
+            pending = pool.submit(self._vectors, texts) if self.embedder is not None else None
+            self._fit_tfidf(texts, labels)
+            vectors = pending.result() if pending is not None else None
+            self._head = None
+            if vectors is not None:
+                head = LogisticRegression(C=10.0, max_iter=2000).fit(vectors, labels)
+                assert tuple(str(x) for x in head.classes_) == self.labels
+                self._head = head
+                # predict_one's own arithmetic: predict_proba validates its input for ~0.3 ms
+                self._head_coef = np.asarray(head.coef_, dtype=np.float64)
+                self._head_intercept = np.asarray(head.intercept_, dtype=np.float64)
+        return self
+
+    def _fit_tfidf(self, texts: list[str], labels: list[str]) -> None:
+        self._pipeline.fit(texts, labels)
         self.labels = tuple(str(label) for label in self._pipeline.classes_)
         features: FeatureUnion = self._pipeline.named_steps["features"]
         self._blocks = [
@@ -105,18 +131,18 @@ class IntentModel:
         model: LogisticRegression = self._pipeline.named_steps["model"]
         self._coef = np.asarray(model.coef_)
         self._intercept = np.asarray(model.intercept_)
-        self._head = None
-        if self.embedder is not None:
-            try:
-                vectors = self.embedder.embed(list(texts))
-                self.embedder.save()
-            except EmbeddingError as err:
-                logger.warning("intent head off, TF-IDF only: %s", err)
-            else:
-                head = LogisticRegression(C=10.0, max_iter=2000).fit(vectors, list(labels))
-                assert tuple(str(x) for x in head.classes_) == self.labels
-                self._head = head
-        return self
+
+    def _vectors(self, texts: list[str]) -> np.ndarray | None:
+        """The examples' vectors, through the disk cache (a retrain of unchanged examples embeds
+        nothing); None when the engine fails (logged: the TF-IDF model answers alone)."""
+        assert self.embedder is not None
+        try:
+            vectors = self.embedder.embed(texts)
+            self.embedder.save()
+        except EmbeddingError as err:
+            logger.warning("intent head off, TF-IDF only: %s", err)
+            return None
+        return vectors
 
     def calibrate(
         self, texts: Sequence[str], labels: Sequence[str], oos_texts: Sequence[str] = ()
@@ -171,12 +197,7 @@ class IntentModel:
                 indices.extend((columns + offset).tolist())
                 values.extend(weights.tolist())
             offset += len(idf)
-        scores = self._coef[:, indices] @ np.asarray(values) + self._intercept
-        if len(scores) == 1:  # two classes: scikit-learn fits one logistic score
-            positive = 1.0 / (1.0 + np.exp(-scores[0]))
-            return np.array([1.0 - positive, positive])
-        scores = np.exp(scores - scores.max())
-        return np.asarray(scores / scores.sum())
+        return _softmax(self._coef[:, indices] @ np.asarray(values) + self._intercept)
 
     def predict_one(self, text: str) -> tuple[str, float]:
         probabilities = self.probabilities_one(text)
@@ -186,10 +207,21 @@ class IntentModel:
             except EmbeddingError as err:
                 logger.warning("intent head failed, TF-IDF only: %s", err)
             else:
-                head = self._head.predict_proba(vector[None, :])[0]
+                # einsum: a product this size would go to OpenBLAS's threads (see semantic.py)
+                scores = np.einsum("ij,j->i", self._head_coef, vector.astype(np.float64))
+                head = _softmax(scores + self._head_intercept)
                 probabilities = (1 - EMBEDDING_WEIGHT) * probabilities + EMBEDDING_WEIGHT * head
         best = int(np.argmax(probabilities))
         return self.labels[best], float(probabilities[best])
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``predict_proba`` of a fitted logistic regression from its scores."""
+    if len(scores) == 1:  # two classes: scikit-learn fits one logistic score
+        positive = 1.0 / (1.0 + np.exp(-float(scores[0])))
+        return np.array([1.0 - positive, positive])
+    scores = np.exp(scores - scores.max())
+    return np.asarray(scores / scores.sum())
 
 
 class Classifier:

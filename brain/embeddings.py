@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from brain.quantize import int8_model
 from config.errors import ConfigError
 from config.settings import EmbeddingsSettings
 
@@ -58,7 +59,11 @@ class Embedder(Protocol):
 class OnnxEmbedder:
     """A sentence-transformers model exported to ONNX, run with onnxruntime + tokenizers."""
 
-    def __init__(self, directory: Path, model: str = DEFAULT_LOCAL_MODEL) -> None:
+    def __init__(
+        self, directory: Path, model: str = DEFAULT_LOCAL_MODEL, int8_cache: Path | None = None
+    ) -> None:
+        """``int8_cache``: where the int8 copy of the model is made and kept (``brain.quantize``);
+        None runs ``model.onnx`` as it is."""
         try:
             import onnxruntime  # noqa: PLC0415
             from tokenizers import Tokenizer  # noqa: PLC0415
@@ -81,9 +86,21 @@ class OnnxEmbedder:
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = onnxruntime.InferenceSession(
-            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
+        source = directory / "model.onnx"
+        int8 = int8_model(source, int8_cache) if int8_cache is not None else None
+        self._session: Any = None
+        if int8 is not None:
+            try:
+                self._session = onnxruntime.InferenceSession(
+                    str(int8), options, providers=["CPUExecutionProvider"]
+                )
+                self.name += "+int8"
+            except Exception as err:  # an onnxruntime without MatMulNBits, a damaged copy
+                logger.warning("the int8 model does not load, the float model runs: %s", err)
+        if self._session is None:
+            self._session = onnxruntime.InferenceSession(
+                str(source), options, providers=["CPUExecutionProvider"]
+            )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._workers = max(1, min(4, os.cpu_count() or 1))
 
@@ -245,12 +262,13 @@ class CachedEmbedder:
             Path(temporary).unlink(missing_ok=True)
 
 
-def local_embedder(model: str, directory: Path | None) -> Embedder:
-    """The ONNX folder if it holds a model, else fastembed (which may download)."""
+def local_embedder(model: str, directory: Path | None, int8_cache: Path | None = None) -> Embedder:
+    """The ONNX folder if it holds a model (in int8 when ``int8_cache`` is given), else fastembed
+    (which may download)."""
     if directory is not None and (directory / "model.onnx").is_file():
         if not (directory / "tokenizer.json").is_file():
             raise ConfigError(f"FRONTDESK_EMBEDDINGS__MODEL_DIR: {directory} has no tokenizer.json")
-        return OnnxEmbedder(directory, model)
+        return OnnxEmbedder(directory, model, int8_cache)
     return FastEmbedder(model)
 
 
@@ -284,7 +302,8 @@ def build_embedder(settings: EmbeddingsSettings, cache_dir: Path) -> CachedEmbed
     inner: Embedder
     try:
         if settings.provider == "local":
-            inner = local_embedder(settings.model or DEFAULT_LOCAL_MODEL, settings.model_path)
+            int8 = cache_dir if settings.quantize else None
+            inner = local_embedder(settings.model or DEFAULT_LOCAL_MODEL, settings.model_path, int8)
         else:
             key = settings.api_key.get_secret_value() if settings.api_key else ""
             inner = OpenAIEmbedder(settings.model or DEFAULT_OPENAI_MODEL, key, settings.base_url,

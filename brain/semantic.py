@@ -69,7 +69,10 @@ class SemanticIndex:
         except EmbeddingError as err:
             logger.warning("semantic search failed, lexical only: %s", err)
             return None
-        scores = self._vectors @ np.asarray(query, dtype=np.float32)
+        # einsum, not ``@``: numpy hands a matrix-vector product to OpenBLAS, which splits it
+        # over every core; on a busy 2-core machine the second thread waits for a core, and the
+        # scan (memory-bound either way) took 10-20 ms at the median instead of 1 (20,000 rows).
+        scores = np.einsum("ij,j->i", self._vectors, np.asarray(query, dtype=np.float32))
         return np.maximum.reduceat(scores, self._starts)
 
 

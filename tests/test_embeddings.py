@@ -141,7 +141,8 @@ def test_openai_compatible_endpoint(tmp_path: Path) -> None:
 
 def test_settings_choose_the_engine(tmp_path: Path) -> None:
     assert build_embedder(EmbeddingsSettings(), tmp_path) is None
-    local = build_embedder(EmbeddingsSettings(provider="local"), tmp_path)
+    # quantize=False: the int8 copy (made in tests/test_int8_model.py) would cost seconds here
+    local = build_embedder(EmbeddingsSettings(provider="local", quantize=False), tmp_path)
     assert local is not None and local.name == "local:sentence-transformers/all-MiniLM-L6-v2"
     half = tmp_path / "half"
     half.mkdir()

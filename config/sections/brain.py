@@ -58,6 +58,9 @@ class EmbeddingsSettings(Section):
     provider: Literal["none", "local", "openai"] = "none"
     model: str | None = None  # default: all-MiniLM-L6-v2 (local), text-embedding-3-small
     model_dir: Path | None = None  # local: a folder with model.onnx + tokenizer.json
+    # local: run an int8 copy of model.onnx (made once, kept beside the vectors): about 40% less
+    # CPU per query, vectors within 0.9995 cosine of the float model's (brain/quantize.py)
+    quantize: bool = True
     base_url: str | None = None  # openai: any OpenAI-compatible /v1 endpoint
     api_key: SecretStr | None = None
     timeout_seconds: PositiveSeconds = 10.0
