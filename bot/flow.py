@@ -36,6 +36,15 @@ BUSY_READ_LINGER_S = 0.01
 # entries idle at least STRANDED_IDLE_S (not those the last read just returned).
 STRANDED_READ_S = 1.2
 STRANDED_IDLE_S = 0.3
+# While a cluster's slot map settles after a failover, a read that returns at once can still
+# have been retried inside redis-py (a MOVED answer resends the whole pipeline) and so strand
+# what its first attempt took; after a failed or hung read the consumer therefore takes its own
+# entries back twice more, these many seconds later (each costs one claim per partition, and
+# at most +2 on the delivery count of an entry still being answered).
+TAKE_BACK_AGAIN_S = (2.0, 6.0)
+# No read may take longer than this: a node that accepts connections and never answers (a
+# hung host) must not stall every conversation. A read cut off here counts as failed.
+READ_DEADLINE_S = 10.0
 
 
 def read_linger(read: int, asked: int, in_flight: int) -> float:

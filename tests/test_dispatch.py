@@ -218,3 +218,34 @@ async def test_brain_answers_from_the_knowledge_base(
 
 def test_packaged_knowledge_dir_exists() -> None:
     assert Path(PACKAGED_KNOWLEDGE_DIR, "return-an-item.md").is_file()
+
+
+class HangsOnce:
+    """A store whose first queue read never answers (a hung Redis node): the rest is real."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    async def read_queue(self, *args: object, **kwargs: object) -> object:
+        self.reads += 1
+        if self.reads == 1:
+            await asyncio.Event().wait()
+        return await self._store.read_queue(*args, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_read_that_never_answers_is_cut_off_and_reading_goes_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.dispatch.reader.READ_DEADLINE_S", 0.3)
+    hanging = HangsOnce(store)
+    channel, brain = FakeChannel(), EchoBrain()
+    async with running(hanging, brain, channel) as dispatcher:  # type: ignore[arg-type]
+        await channel.inject(channel.message("where is my parcel", message_id="evt-1"))
+        await channel.wait_for(lambda sent: len(sent) == 1, within=10)
+        await dispatcher.drain()
+    assert hanging.reads > 1
+    assert [m.text for m in channel.sent] == ["echo: where is my parcel"]

@@ -14,8 +14,10 @@ from bot.flow import (
     BUSY_PAUSE_S,
     MIN_PREFETCH,
     READ_BATCH,
+    READ_DEADLINE_S,
     STRANDED_IDLE_S,
     STRANDED_READ_S,
+    TAKE_BACK_AGAIN_S,
     Outage,
     cpu_saturated,
     read_linger,
@@ -42,6 +44,7 @@ class Reader:
         lanes = self.lanes
         outage = Outage("reading the inbound queue")
         suspect = False  # a read failed or hung: it may have taken entries it never returned
+        again: list[float] = []  # when the follow-up take-backs after a suspect read are due
         while not self.stopping.is_set():
             async with lanes.room:
                 await lanes.room.wait_for(lambda: len(lanes.in_flight) < capacity)
@@ -57,14 +60,26 @@ class Reader:
             try:
                 count = min(room, READ_BATCH)
                 asked_at = time.monotonic()
-                entries = await self.store.read_queue(self.config.consumer, count, block_s=0.2)
+                entries = await asyncio.wait_for(
+                    self.store.read_queue(self.config.consumer, count, block_s=0.2),
+                    READ_DEADLINE_S,
+                )
             except FrontdeskError as err:
                 suspect = True
                 await outage.failed(err, self.stopping)
                 continue
+            except TimeoutError:
+                suspect = True
+                hung = TimeoutError(f"no answer within {READ_DEADLINE_S:.0f} s")
+                await outage.failed(hung, self.stopping)
+                continue
             outage.ok()
-            if suspect or time.monotonic() - asked_at > STRANDED_READ_S:
+            now = time.monotonic()
+            if suspect or now - asked_at > STRANDED_READ_S:
                 suspect = not await self.take_back_own()
+                again = [] if suspect else [now + delay for delay in TAKE_BACK_AGAIN_S]
+            elif again and now >= again[0] and await self.take_back_own():
+                again.pop(0)
             lanes.route(entries)
             linger = read_linger(len(entries), count, len(lanes.in_flight))
             if linger:
