@@ -49,6 +49,28 @@ async def test_commands_of_one_tick_share_one_pipeline_and_each_caller_gets_its_
     assert (batch.pipelines, batch.commands) == (1, 50)
 
 
+async def test_what_is_queued_while_a_pipeline_is_unanswered_goes_out_in_the_next_one(
+    client: aioredis.Redis, batch: Coalescer
+) -> None:
+    """One pipeline in flight at a time: callers of later ticks wait for its reply and then
+    share one pipeline, whatever the number of ticks they came in."""
+    key = _key("slow")
+    slow = asyncio.create_task(batch.call("EVAL", "redis.call('SET', KEYS[1], 1) "
+                                          "local t = redis.call('TIME') "
+                                          "while true do local n = redis.call('TIME') "
+                                          "if (n[1] - t[1]) * 1e6 + n[2] - t[2] > 200000 "
+                                          "then break end end return 1", 1, key))  # fmt: skip
+    await asyncio.sleep(0.05)  # the slow script is on the server now
+    later = []
+    for _ in range(5):  # five ticks, one command each
+        later.append(asyncio.create_task(batch.call("INCR", key)))
+        await asyncio.sleep(0)
+    assert batch.pipelines == 1
+    assert await slow == 1
+    assert await asyncio.gather(*later) == [2, 3, 4, 5, 6]
+    assert (batch.pipelines, batch.commands) == (2, 6)
+
+
 async def test_replies_are_parsed_as_redis_py_parses_that_command(
     client: aioredis.Redis, batch: Coalescer
 ) -> None:
