@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from brain.quantize import int8_model
+from brain.quantize import file_digest, int8_model
 from config.errors import ConfigError
 from config.settings import EmbeddingsSettings
 
@@ -87,7 +87,15 @@ class OnnxEmbedder:
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         source = directory / "model.onnx"
-        int8 = int8_model(source, int8_cache) if int8_cache is not None else None
+        try:
+            digest = file_digest(source)
+            tokens = file_digest(directory / "tokenizer.json")
+        except OSError as err:
+            raise EmbeddingError(f"{self.name}: cannot read the model files: {err}") from err
+        # The cache of vectors is kept per model file, not per name: a model replaced under the
+        # same folder (a newer export, another model copied over it) embeds everything afresh.
+        self.files = f"{digest[:16]}-{tokens[:16]}"
+        int8 = int8_model(source, int8_cache, digest) if int8_cache is not None else None
         self._session: Any = None
         if int8 is not None:
             try:
@@ -206,7 +214,9 @@ class CachedEmbedder:
     def __init__(self, inner: Embedder, directory: Path) -> None:
         self.inner = inner
         self.name = inner.name
-        key = hashlib.sha256(inner.name.encode()).hexdigest()[:16]
+        # The name ("local:all-MiniLM-L6-v2+int8"), and for a model read from files their digest.
+        identity = f"{inner.name}|{getattr(inner, 'files', '')}"
+        key = hashlib.sha256(identity.encode()).hexdigest()[:16]
         self._path = directory / f"vectors2-{key}.npz"
         self._rows: dict[str, int] = {}
         self._matrix = np.zeros((0, 0), dtype=np.float32)

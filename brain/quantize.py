@@ -32,11 +32,12 @@ BLOCK = 32
 ACCURACY_LEVEL = 4  # int8 activations per block of a row: batch-independent, VNNI on x86
 
 
-def int8_model(source: Path, cache_dir: Path) -> Path | None:
+def int8_model(source: Path, cache_dir: Path, digest: str | None = None) -> Path | None:
     """The int8 copy of ``source`` in ``cache_dir`` (made on first use), or None when it cannot
-    be made: the caller then runs ``source`` as it is."""
+    be made: the caller then runs ``source`` as it is. ``digest``: ``file_digest(source)``,
+    if the caller has it already."""
     try:
-        digest = _sha256(source)
+        digest = digest or file_digest(source)
     except OSError as err:
         logger.warning("cannot read %s to make its int8 copy: %s", source, err)
         return None
@@ -83,7 +84,8 @@ def int8_model(source: Path, cache_dir: Path) -> Path | None:
     return target
 
 
-def _sha256(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content, in hex."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -4,6 +4,7 @@ disk cache, the OpenAI-compatible engine, hybrid retrieval, and the fall-back to
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class Counting:
 
     def __init__(self, inner: Any) -> None:
         self.inner, self.name, self.texts = inner, inner.name, 0
+        self.files = getattr(inner, "files", "")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.texts += len(texts)
@@ -80,6 +82,26 @@ def test_vectors_are_cached_on_disk_by_model_and_content(
     assert again.texts == 0 and vectors.shape == (2, 384)
     restarted.embed(["something new"])
     assert again.texts == 1
+
+
+def test_a_model_replaced_in_the_same_folder_embeds_afresh(tmp_path: Path) -> None:
+    """The vector cache follows the model files, not the model's name: vectors of the old
+    files are not served for the new ones, and the new ones are kept from then on."""
+    folder, vectors = tmp_path / "model", tmp_path / "vectors"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    old = Counting(OnnxEmbedder(folder))
+    cached = CachedEmbedder(old, vectors)
+    cached.embed(["where is my order"])
+    cached.save()
+    tokenizer = folder / "tokenizer.json"  # a re-export: the same tokens, other bytes
+    tokenizer.write_text(json.dumps(json.loads(tokenizer.read_text()), indent=1))
+    for expected in (1, 0):  # embedded afresh and saved, then read from the cache
+        new = Counting(OnnxEmbedder(folder))
+        assert new.name == old.name and new.files != old.files
+        cached = CachedEmbedder(new, vectors)
+        cached.embed(["where is my order"])
+        cached.save()
+        assert new.texts == expected
 
 
 def test_hybrid_retrieval_finds_what_words_alone_miss(onnx: OnnxEmbedder, cache: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from brain.classify import IntentModel
 from brain.embeddings import CachedEmbedder, OnnxEmbedder, build_embedder
 from brain.knowledge import KnowledgeEntry
-from brain.quantize import _sha256
+from brain.quantize import file_digest
 from brain.semantic import SemanticIndex
 from config.settings import DEFAULT_MODEL_DIR, EmbeddingsSettings
 
@@ -58,7 +58,7 @@ def test_the_int8_copy_is_made_once_and_agrees_with_the_float_model(
     cosines = np.sum(int8.embed(TEXTS) * float32.embed(TEXTS), axis=1)
     assert cosines.min() > 0.998, cosines
     # A different model file is a different copy (the cache is keyed by its content).
-    assert copy.name == f"model-int8-{_sha256(DEFAULT_MODEL_DIR / 'model.onnx')[:16]}.onnx"
+    assert copy.name == f"model-int8-{file_digest(DEFAULT_MODEL_DIR / 'model.onnx')[:16]}.onnx"
 
 
 def test_an_int8_vector_does_not_depend_on_its_batch_mates(int8: OnnxEmbedder) -> None:
@@ -83,7 +83,7 @@ def test_without_the_quantiser_the_float_model_runs(
 
 
 def test_a_damaged_int8_copy_runs_the_float_model(tmp_path: Path) -> None:
-    digest = _sha256(DEFAULT_MODEL_DIR / "model.onnx")[:16]
+    digest = file_digest(DEFAULT_MODEL_DIR / "model.onnx")[:16]
     (tmp_path / f"model-int8-{digest}.onnx").write_bytes(b"not a model")
     embedder = OnnxEmbedder(DEFAULT_MODEL_DIR, int8_cache=tmp_path)
     assert not embedder.name.endswith("+int8")
