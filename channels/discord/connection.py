@@ -40,9 +40,10 @@ import aiohttp
 import discord
 import yarl
 
+from channels.discord.errors import describe, rest_error
 from channels.discord.gateway import ClientSetup, GatewayClient, Shard
 from channels.singleton import LocalLocks, Locks
-from config.errors import ChannelError, ConfigError, DeliveryRefused
+from config.errors import ChannelError, ConfigError
 from config.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MessageCallback = Callable[[discord.Message], Awaitable[None]]
 SetupCallback = Callable[["DiscordConnection"], Awaitable[None]]
+StopCallback = Callable[[], Awaitable[None]]
 
 NO_PINGS = discord.AllowedMentions.none()
 RATE_LIMIT_WAIT_S = 30.0  # discord.py's minimum for max_ratelimit_timeout
@@ -57,17 +59,6 @@ _READY_TIMEOUT_S = 60.0
 # A free lease is taken in one store round trip: a shard not ours by then is another
 # replica's (or its lease has yet to run out), and this replica stands by for it.
 CLAIM_GRACE_S = 1.0
-# Discord JSON error codes worth a hint: what is missing, and where to fix it.
-HINTS = {
-    50001: "missing access: give the bot View Channel (and Send Messages in Threads) there",
-    50013: "missing permission: the bot needs Send Messages, Send Messages in Threads, "
-    "Create Public Threads, Embed Links, Add Reactions and Read Message History there",
-    50007: "cannot DM this user: they turned off DMs from server members or blocked the bot",
-    10003: "unknown channel: the channel or thread was deleted",
-    10008: "unknown message: the message was deleted",
-    50083: "the thread is archived and locked",
-    160002: "cannot reply without Read Message History",
-}
 
 
 class DiscordConnection:
@@ -108,6 +99,7 @@ class DiscordConnection:
         self._desk: MessageCallback | None = None
         self._setups: list[SetupCallback] = []
         self._gateway_setups: list[ClientSetup] = []
+        self._stops: list[StopCallback] = []
         self._stopping = False
 
     # -- wiring ----------------------------------------------------------------------------
@@ -121,6 +113,11 @@ class DiscordConnection:
     def on_setup(self, callback: SetupCallback) -> None:
         """Run ``callback`` once per process, after login, before any shard connects."""
         self._setups.append(callback)
+
+    def on_stop(self, callback: StopCallback) -> None:
+        """Run ``callback`` on ``stop``, once the gateway is closed and before REST is: the
+        customer channel's held messages get their last chance then."""
+        self._stops.append(callback)
 
     def on_gateway(self, callback: ClientSetup) -> None:
         """Run ``callback`` on every gateway client (``setup_hook``: before it connects):
@@ -247,6 +244,8 @@ class DiscordConnection:
         self._stopping = True
         shards, self.shards = self.shards, []
         await asyncio.gather(*(shard.stop() for shard in shards))
+        for callback in self._stops:
+            await callback()
         if not self.client.is_closed():
             await self.client.close()
 
@@ -291,7 +290,7 @@ class DiscordConnection:
                 "discord: could not take in message %s in channel %s", message.id, channel.id
             )
 
-    # -- REST ------------------------------------------------------------------------------
+    # -- REST ----------------------------------------------------------------------------
 
     async def rest(self, what: str, request: Awaitable[T]) -> T:
         """Await a REST call, mapping failures with ``error``."""
@@ -302,24 +301,6 @@ class DiscordConnection:
             raise self.error(what, err) from err
 
     def error(self, what: str, err: BaseException) -> ChannelError:
-        """Permanent failures (403, 404, other 4xx) -> ``DeliveryRefused``, logged with a hint
-        naming the missing permission or cause; transient ones -> ``ChannelError``."""
-        if isinstance(err, discord.RateLimited):
-            return ChannelError(f"Discord {what}: rate limited for {err.retry_after:.0f} s")
-        if isinstance(err, discord.DiscordServerError) or (
-            isinstance(err, discord.HTTPException) and err.status == 429
-        ):
-            return ChannelError(f"Discord {what}: {describe(err)}")
-        if isinstance(err, discord.HTTPException):
-            hint = describe(err)
-            log.error(
-                "discord: %s refused (HTTP %s, code %s): %s", what, err.status, err.code, hint
-            )
-            return DeliveryRefused(f"Discord {what}: {hint}")
-        return ChannelError(f"Discord {what}: {type(err).__name__}: {err}")
-
-
-def describe(err: BaseException) -> str:
-    if isinstance(err, discord.HTTPException):
-        return HINTS.get(err.code) or f"HTTP {err.status} code {err.code}: {err.text}"
-    return str(err) or type(err).__name__
+        """Permanent failures -> ``DeliveryRefused`` (logged with a hint), transient ones ->
+        ``ChannelError`` (``errors.py``)."""
+        return rest_error(what, err)

@@ -41,6 +41,7 @@ from channels.discord.places import CHANNEL_NAME, FORUM, Place, place_of
 from channels.discord.presses import RatingPresses
 from channels.discord.ratings import rating_view
 from channels.discord.text import MAX_CHARS, describe_files, split_message, without_mention
+from channels.holding import HeldInbound, Outcome, Reason
 from channels.text import split_outbound
 from config.errors import ChannelError, DeliveryRefused
 from config.settings import DiscordSettings
@@ -52,7 +53,12 @@ QUESTION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.rep
 OPEN_THREAD = "open_thread"  # hint: start a thread from the customer's message on first reply
 _TYPING_RENEW_S = 8.0
 _TYPING_MAX_S = 15.0  # a relayed message gets no bot answer: do not type on for long
-_QUEUE_RETRY_S = (0.5, 1.0, 2.0, 4.0)
+# Told to a customer whose message could not be taken in (``channels/holding.py``): the store
+# stayed down past the cap on held messages, or past shutdown.
+NOT_TAKEN = (
+    "Sorry, your message did not reach us because of a technical problem on our side. "
+    "Please send it again in a few minutes."
+)
 _KNOWN_THREADS = 10_000
 _THREAD_NAME_CHARS = 90
 
@@ -146,18 +152,20 @@ class DiscordChannel:
     def __init__(self, connection: DiscordConnection, settings: DiscordSettings) -> None:
         self._conn = connection
         self._settings = settings
-        self._handler: InboundHandler | None = None
         self._typing: dict[int, asyncio.Task[None]] = {}
         self._threads: set[int] = set()  # threads this process knows exist
+        # The gateway never delivers an event again: what the store cannot take now is held.
+        self.held = HeldInbound("discord", self._refuse, limit=settings.max_held_messages)
         self.presses = RatingPresses(connection, settings, self._queue)
+        connection.on_stop(self.held.close)  # gateway closed, REST still up
 
     async def start(self, handler: InboundHandler) -> None:
-        self._handler = handler
+        self.held.start(handler)
         self._conn.on_customer_message(self._on_message)
 
     async def stop(self) -> None:
-        self._handler = None
         self._conn.on_customer_message(None)
+        await self.held.close()
         for task in list(self._typing.values()):
             task.cancel()
 
@@ -167,30 +175,35 @@ class DiscordChannel:
         )
         if inbound is None:
             return
-        if not await self._queue(inbound):
+        outcome = await self.held.put(inbound)
+        if outcome is Outcome.DUPLICATE:
             log.info("discord: duplicate delivery of message %s dropped", message.id)
-            return
-        self._start_typing(message.channel.id)
+        elif outcome is Outcome.QUEUED:
+            self._start_typing(message.channel.id)
 
     async def _queue(self, inbound: InboundMessage) -> bool:
-        """Hand the message to the durable queue, retrying a few times: the gateway never
-        delivers an event again, so a queue that is briefly down must not lose it."""
-        for attempt, pause in enumerate(_QUEUE_RETRY_S, start=1):
-            try:
-                return await self._submit(inbound)
-            except ChannelError:
-                raise  # stopping
-            except Exception:
-                log.warning("discord: cannot queue message %s (attempt %d); retrying in %.1f s",
-                            inbound.message_id, attempt, pause, exc_info=True)  # fmt: skip
-                await asyncio.sleep(pause)
-        return await self._submit(inbound)
+        """A rating click's hand-off: True once queued or held, False for a repeat."""
+        outcome = await self.held.put(inbound)
+        if outcome is Outcome.REFUSED:
+            raise ChannelError(f"discord: rating {inbound.message_id} not taken now")
+        return outcome is not Outcome.DUPLICATE
 
-    async def _submit(self, inbound: InboundMessage) -> bool:
-        handler = self._handler
-        if handler is None:
-            raise ChannelError(f"discord: message {inbound.message_id} arrived while stopped")
-        return await handler(inbound)
+    async def _refuse(self, inbound: InboundMessage, reason: Reason) -> None:
+        """Tell the customer a message was not taken in (over REST: it needs no store)."""
+        if inbound.rating is not None:
+            return  # a click: its interaction is answered "not now" (``presses``), or lapsed
+        ref = inbound.ref
+        # A thread opened on the first answer does not exist yet: answer beside the question.
+        opening = ref.hints.get(OPEN_THREAD) is not None
+        target = int(ref.conversation_id.partition(":")[0]) if opening else target_of(ref)
+        reference = discord.MessageReference(
+            message_id=int(inbound.message_id), channel_id=target, fail_if_not_exists=False
+        )
+        mentions = discord.AllowedMentions.none()
+        mentions.replied_user = True
+        channel = self._conn.client.get_partial_messageable(target)
+        send = channel.send(NOT_TAKEN, reference=reference, allowed_mentions=mentions)
+        await self._conn.rest(f"refusal ({reason.value}) to {target}", send)
 
     # -- typing ----------------------------------------------------------------------------
 

@@ -107,6 +107,9 @@ class DiscordSettings(Section):
     # Gateway shards (Discord requires sharding from 2,500 servers). Each shard is read by one
     # replica at a time, the holder of its store lease; every replica sends.
     shard_count: int = Field(1, ge=1, le=64)
+    # Customer messages held in memory while the store cannot queue them (the gateway never
+    # delivers an event again); past this many, a new one is refused with a polite reply.
+    max_held_messages: int = Field(5000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _consistent(self) -> DiscordSettings:
