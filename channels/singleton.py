@@ -37,6 +37,8 @@ from config.errors import FrontdeskError
 logger = logging.getLogger(__name__)
 
 Work = Callable[[], Awaitable[object]]
+Gate = Callable[[], Awaitable[None]]  # returns once the lease may be tried
+TryLock = Callable[[str], AbstractAsyncContextManager[object]]
 
 
 class Locks(Protocol):
@@ -68,8 +70,15 @@ class Singleton:
         retry_max_s: float = 30.0,
         watch_s: float = 0.5,
         rng: random.Random | None = None,
+        gate: Gate | None = None,
+        try_lock: TryLock | None = None,
+        poll_s: float = 0.25,
     ) -> None:
         self.locks = locks
+        # A gated singleton (Discord shards spread over replicas) tries the lease only once
+        # ``gate()`` has returned, one try at a time (``try_lock``: the store's ``wait=False``),
+        # instead of polling the store until it has it.
+        self.gate, self.try_lock, self.poll_s = gate, try_lock, poll_s
         self.name = name
         self.retry_base_s = retry_base_s
         self.retry_max_s = retry_max_s
@@ -109,12 +118,19 @@ class Singleton:
         by itself, the lease is released and taken again after the backoff."""
         attempt = 0
         while True:
+            entered = False
             try:
-                async with self.locks.lock(self.name) as lease:
+                async with await self._acquire() as lease:
+                    entered = True
                     attempt = 0 if await self._term(lease, work) else attempt
             except asyncio.CancelledError:
                 raise
             except Exception as err:
+                if not entered and self.gate is not None:
+                    # Held by another replica (or the store is unreachable): look again.
+                    logger.debug("singleton %s: not taken (%s)", self.name, err)
+                    await asyncio.sleep(self.rng.uniform(self.poll_s / 2, self.poll_s))
+                    continue
                 logger.warning("singleton %s: %s: %s", self.name, type(err).__name__, err)
             finally:
                 self._step_down()
@@ -122,6 +138,14 @@ class Singleton:
             attempt += 1
             logger.info("singleton %s: trying again to take the lease in %.1f s", self.name, delay)
             await asyncio.sleep(delay)
+
+    async def _acquire(self) -> AbstractAsyncContextManager[object]:
+        """The lease's context manager: plain (it polls until held), or once the gate opens
+        a single try."""
+        if self.gate is None or self.try_lock is None:
+            return self.locks.lock(self.name)
+        await self.gate()
+        return self.try_lock(self.name)
 
     async def job(self, work: Work) -> bool:
         """Run ``work`` once if this process holds the lease (else do nothing and return

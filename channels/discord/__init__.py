@@ -95,7 +95,7 @@ def build(settings: Settings, streams: Streams | None = None) -> DiscordAdapter:
     from channels.discord.desk import DiscordDesk  # noqa: PLC0415
 
     discord_settings = settings.discord
-    connection = DiscordConnection(discord_settings)
+    connection = DiscordConnection(discord_settings, presence_ttl_s=settings.store.lock_ttl_seconds)
     channel = DiscordChannel(connection, discord_settings)
     desks: list[Desk] = []
     if discord_settings.desk_channel_id is not None:

@@ -42,6 +42,7 @@ import yarl
 
 from channels.discord.errors import describe, rest_error
 from channels.discord.gateway import ClientSetup, GatewayClient, Shard
+from channels.discord.spread import ShardSpread, ShardStore
 from channels.singleton import LocalLocks, Locks
 from config.errors import ChannelError, ConfigError
 from config.settings import DiscordSettings
@@ -71,12 +72,15 @@ class DiscordConnection:
         ready_timeout_s: float = 1.0,
         locks: Locks | None = None,
         claim_grace_s: float = CLAIM_GRACE_S,
+        presence_ttl_s: float = 30.0,
     ) -> None:
         if settings.bot_token is None or not settings.bot_token.get_secret_value():
             raise ConfigError("FRONTDESK_DISCORD__BOT_TOKEN: required for Discord")
         self.settings = settings
         self.locks: Locks = locks if locks is not None else LocalLocks()
         self.claim_grace_s = claim_grace_s
+        self.presence_ttl_s = presence_ttl_s  # the store's lock TTL
+        self.spread: ShardSpread | None = None  # with a store and several shards
         # Frontdesk never joins voice: no "PyNaCl is not installed" warning at every start.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
@@ -188,9 +192,13 @@ class DiscordConnection:
             raise
         bot_id = self.bot_user_id
         assert bot_id is not None
-        count = self.settings.shard_count
-        self.shards = [Shard(i, count, self.locks, bot_id, self._gateway_client, token)
-                       for i in range(count)]  # fmt: skip
+        count, store = self.settings.shard_count, self.locks
+        if count > 1 and isinstance(store, ShardStore):
+            self.spread = ShardSpread(store, bot_id, count, self.presence_ttl_s)
+        self.shards = [Shard(i, count, self.locks, bot_id, self._gateway_client, token,
+                             spread=self.spread) for i in range(count)]  # fmt: skip
+        if self.spread is not None:
+            await self.spread.start(self.shards)
         for shard in self.shards:
             shard.start()
         try:
@@ -242,6 +250,9 @@ class DiscordConnection:
     async def stop(self) -> None:
         """Close the gateway (giving up the shards' leases) and the HTTP session. Idempotent."""
         self._stopping = True
+        spread, self.spread = self.spread, None
+        if spread is not None:
+            await spread.stop()
         shards, self.shards = self.shards, []
         await asyncio.gather(*(shard.stop() for shard in shards))
         for callback in self._stops:

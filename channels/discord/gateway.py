@@ -31,12 +31,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from channels.singleton import Locks, Singleton
 from config.errors import ConfigError
+
+if TYPE_CHECKING:
+    from channels.discord.spread import ShardSpread
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +86,16 @@ class Shard:
         make_client: Callable[[Shard], GatewayClient],
         token: str,
         retry_max_s: float = 30.0,
+        spread: ShardSpread | None = None,
     ) -> None:
         self.index, self.count = index, count
         self.name = f"discord-gateway:{bot_id}:{index}/{count}"
-        self.singleton = Singleton(locks, self.name, retry_max_s=retry_max_s)
+        # Spread over replicas (``spread.py``): the lease is tried only when it is our turn.
+        gate = (lambda: spread.wait_turn(index)) if spread is not None else None
+        try_lock = spread.try_lock if spread is not None else None
+        poll_s = spread.poll_s if spread is not None else 0.25
+        self.singleton = Singleton(locks, self.name, retry_max_s=retry_max_s, gate=gate,
+                                   try_lock=try_lock, poll_s=poll_s)  # fmt: skip
         self.locks, self.bot_id = locks, bot_id
         self.client: GatewayClient | None = None
         self.ready = asyncio.Event()  # READY seen on the current term's connection
@@ -109,6 +118,11 @@ class Shard:
                 await task
         for pending in list(self._identifying):
             pending.cancel()
+
+    async def release(self) -> None:
+        """Give the shard up to another replica and stand by for it again."""
+        await self.stop()
+        self.start()
 
     @property
     def holding(self) -> bool:

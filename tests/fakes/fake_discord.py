@@ -172,6 +172,11 @@ class FakeDiscord(Payloads, LoopbackServer):
             Failure(method, re.compile(path), status, payload, dict(headers or {}))
         )
 
+    def reading(self) -> list[int]:
+        """The shard of every open, identified gateway session (a shard read twice shows
+        twice)."""
+        return sorted(s.shard for s in self._open if s.identified.is_set() and not s.ws.closed)
+
     def posts(self, method: str, pattern: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
 

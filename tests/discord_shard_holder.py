@@ -1,0 +1,41 @@
+"""A replica that only reads Discord gateway shards, as a separate process (kill -9 tests).
+
+``python -m tests.discord_shard_holder URL NAMESPACE TTL SHARDS API_URL GATEWAY_URL`` runs the
+real ``DiscordConnection`` (shards spread over replicas on the Redis store at ``URL``) against
+the fake Discord at ``API_URL`` / ``GATEWAY_URL``; it prints ``ready`` once started and runs
+until killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from pydantic import SecretStr
+
+from brain.store.base import StoreLimits
+from brain.store.redis import RedisStore
+from channels.discord import gateway
+from channels.discord.connection import DiscordConnection
+from config.settings import DiscordSettings
+from tests.fakes.discord_payloads import TOKEN
+
+IDENTIFY_SPACING_S = 0.1  # the fake does not pace IDENTIFYs: keep the test short
+
+
+async def main(url: str, namespace: str, ttl_s: float, shards: int, api: str, ws: str) -> None:
+    gateway.IDENTIFY_SPACING_S = IDENTIFY_SPACING_S
+    store = RedisStore.from_url(url, limits=StoreLimits(lock_ttl_s=ttl_s), namespace=namespace)
+    await store.open()
+    settings = DiscordSettings(enabled=True, bot_token=SecretStr(TOKEN), api_base_url=api,
+                               gateway_url=ws, shard_count=shards)  # fmt: skip
+    connection = DiscordConnection(settings, ready_timeout_s=0.05, locks=store,
+                                   presence_ttl_s=ttl_s)  # fmt: skip
+    async with connection.connected():
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    url, namespace, ttl, shards, api, ws = sys.argv[1:7]
+    asyncio.run(main(url, namespace, float(ttl), int(shards), api, ws))
