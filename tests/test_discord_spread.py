@@ -55,9 +55,10 @@ class Replicas:
         store = self.store()
         await store.open()
         stack.push_async_callback(store.close)
+        fake = self.fake
         settings = DiscordSettings(enabled=True, bot_token=SecretStr(TOKEN),
-                                   api_base_url=self.fake.api_base_url,
-                                   gateway_url=self.fake.gateway_url, shard_count=SHARDS)  # fmt: skip
+                                   api_base_url=fake.api_base_url, gateway_url=fake.gateway_url,
+                                   shard_count=SHARDS)  # fmt: skip
         connection = DiscordConnection(settings, ready_timeout_s=0.05, locks=store,
                                        presence_ttl_s=TTL_S)  # fmt: skip
         await connection.start()
