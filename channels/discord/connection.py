@@ -56,7 +56,6 @@ StopCallback = Callable[[], Awaitable[None]]
 
 NO_PINGS = discord.AllowedMentions.none()
 RATE_LIMIT_WAIT_S = 30.0  # discord.py's minimum for max_ratelimit_timeout
-_READY_TIMEOUT_S = 60.0
 # A free lease is taken in one store round trip: a shard not ours by then is another
 # replica's (or its lease has yet to run out), and this replica stands by for it.
 CLAIM_GRACE_S = 1.0
@@ -203,29 +202,10 @@ class DiscordConnection:
             shard.start()
         try:
             for shard in self.shards:
-                await self._first_term(shard)
+                await shard.first_term(self.claim_grace_s)
         except BaseException:
             await self.stop()
             raise
-
-    async def _first_term(self, shard: Shard) -> None:
-        """Wait until ``shard`` is READY here, or is another replica's."""
-        held = asyncio.create_task(shard.singleton.wait_held())
-        await asyncio.wait({held}, timeout=self.claim_grace_s)
-        if not held.done():
-            held.cancel()
-            log.info("discord: gateway shard %d/%d is read by another replica; standing by",
-                     shard.index, shard.count)  # fmt: skip
-            return
-        waits = {asyncio.create_task(shard.ready.wait()), asyncio.create_task(shard.ended.wait())}
-        await asyncio.wait(waits, timeout=_READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
-        for task in waits:
-            task.cancel()
-        if shard.ready.is_set():
-            return
-        if shard.failed is not None:
-            raise shard.failed  # what ended the gateway (e.g. the intent refused)
-        raise ChannelError(f"Discord: not READY after {_READY_TIMEOUT_S:.0f} s")
 
     def _token(self) -> str:
         token = self.settings.bot_token

@@ -11,6 +11,10 @@ Where a conversation lives (``ConversationRef``):
 - a thread of a support channel, or a forum post: the thread (``conversation_id`` = parent,
   ``thread_id`` = thread). A forum post's starter message has the thread's id.
 
+(The mapping itself is ``inbound.py``.) The gateway never delivers an event again, so every
+message goes through ``channels/holding.py``: held in memory while the store cannot queue it,
+refused with ``NOT_TAKEN`` (a reply asking to send it again) only past the cap or at shutdown.
+
 Discord quirks (why the code looks like this): the gateway may deliver a MESSAGE_CREATE again
 after a RESUME, so the message id is the idempotency key; system messages (pins, joins,
 "thread created") share the event, so only default messages and replies are questions; the
@@ -28,19 +32,17 @@ from typing import Any
 import discord
 
 from channels.base import (
-    Attachment,
-    Author,
     ConversationRef,
     InboundHandler,
     InboundMessage,
     OutboundMessage,
-    ReplyHints,
 )
 from channels.discord.connection import DiscordConnection
+from channels.discord.inbound import OPEN_THREAD, THREAD_NAME_CHARS, target_of, to_inbound
 from channels.discord.places import CHANNEL_NAME, FORUM, Place, place_of
 from channels.discord.presses import RatingPresses
 from channels.discord.ratings import rating_view
-from channels.discord.text import MAX_CHARS, describe_files, split_message, without_mention
+from channels.discord.text import MAX_CHARS, split_message
 from channels.holding import HeldInbound, Outcome, Reason
 from channels.text import split_outbound
 from config.errors import ChannelError, DeliveryRefused
@@ -48,9 +50,9 @@ from config.settings import DiscordSettings
 
 log = logging.getLogger(__name__)
 
+__all__ = ["FORUM", "OPEN_THREAD", "DiscordChannel", "Place", "target_of", "to_inbound"]
 
-QUESTION_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
-OPEN_THREAD = "open_thread"  # hint: start a thread from the customer's message on first reply
+
 _TYPING_RENEW_S = 8.0
 _TYPING_MAX_S = 15.0  # a relayed message gets no bot answer: do not type on for long
 # Told to a customer whose message could not be taken in (``channels/holding.py``): the store
@@ -60,88 +62,6 @@ NOT_TAKEN = (
     "Please send it again in a few minutes."
 )
 _KNOWN_THREADS = 10_000
-_THREAD_NAME_CHARS = 90
-
-
-def to_inbound(
-    message: discord.Message, place: Place, bot_user_id: int | None, settings: DiscordSettings
-) -> InboundMessage | None:
-    """The customer message, or None when the bot should not answer it. Pure."""
-    if message.author.bot or message.webhook_id is not None or message.author.id == bot_user_id:
-        return None
-    if message.type not in QUESTION_TYPES:
-        return None
-    ref = _ref(message, place, settings)
-    if ref is None:
-        return None
-    files = [(a.filename, a.size, a.content_type) for a in message.attachments]
-    text = without_mention(message.content, bot_user_id).strip()
-    if files:  # the CDN links expire: the names, sizes and types go into the text
-        text = f"{text}\n{describe_files(files)}".strip()
-    if not text:
-        return None
-    author = Author(id=str(message.author.id), display_name=message.author.display_name)
-    attachments = tuple(Attachment(name=n, content_type=t, size=s) for n, s, t in files)
-    return InboundMessage(
-        ref=ref,
-        message_id=str(message.id),
-        author=author,
-        text=text,
-        received_at=message.created_at,
-        attachments=attachments,
-    )
-
-
-def _ref(
-    message: discord.Message, place: Place, settings: DiscordSettings
-) -> ConversationRef | None:
-    guild_id = message.guild.id if message.guild is not None else place.guild_id
-    guild = str(guild_id) if guild_id is not None else None
-    if place.kind == "dm":
-        if not settings.answer_direct_messages:
-            return None
-        return _conversation(str(place.channel_id), None, None, message)
-    if place.kind == "thread" and place.parent_id is not None:
-        parent = str(place.parent_id)
-        forum = parent in settings.forum_channel_ids
-        if parent not in settings.support_channel_ids and not forum:
-            return None
-        extra = ((FORUM, "1"),) if forum else ()
-        return _conversation(parent, str(place.channel_id), guild, message, extra)
-    if place.kind == "channel" and str(place.channel_id) in settings.support_channel_ids:
-        channel = str(place.channel_id)
-        if settings.thread_per_conversation:
-            opening = ((OPEN_THREAD, "1"),)
-            return _conversation(channel, str(message.id), guild, message, opening, subject=True)
-        return _conversation(f"{channel}:{message.author.id}", None, guild, message)
-    return None
-
-
-def _conversation(
-    conversation: str,
-    thread: str | None,
-    guild: str | None,
-    message: discord.Message,
-    extra: tuple[tuple[str, str], ...] = (),
-    subject: bool = False,
-) -> ConversationRef:
-    title = " ".join(message.clean_content.split())[:_THREAD_NAME_CHARS] if subject else None
-    hints = ReplyHints(reply_to=str(message.id), subject=title or None, extra=extra)
-    return ConversationRef(
-        channel=CHANNEL_NAME,
-        conversation_id=conversation,
-        thread_id=thread,
-        workspace_id=guild,
-        hints=hints,
-    )
-
-
-def target_of(ref: ConversationRef) -> int:
-    """The Discord channel (or thread) an answer to ``ref`` is posted in."""
-    where = ref.thread_id or ref.conversation_id.partition(":")[0]
-    if not where.isdigit():
-        raise DeliveryRefused(f"not a Discord conversation: {ref.key}")
-    return int(where)
 
 
 class DiscordChannel:
@@ -278,7 +198,7 @@ class DiscordChannel:
         refuses (no Create Public Threads there): the answer then goes to the channel."""
         if thread_id in self._threads:
             return True
-        name = (ref.hints.subject or f"Support {thread_id}")[:_THREAD_NAME_CHARS]
+        name = (ref.hints.subject or f"Support {thread_id}")[:THREAD_NAME_CHARS]
         http = self._conn.client.http  # a partial message has no guild on the REST client
         try:
             await http.start_thread_with_message(

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from channels.singleton import Locks, Singleton
-from config.errors import ConfigError
+from config.errors import ChannelError, ConfigError
 
 if TYPE_CHECKING:
     from channels.discord.spread import ShardSpread
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 IDENTIFY_SPACING_S = 5.5  # Discord: one IDENTIFY per 5 s per bot (max_concurrency 1)
 _CLOSE_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 60.0
 INTENT_REFUSED = (
     "FRONTDESK_DISCORD__ENABLED: Discord refused the message content intent; switch on "
     "Developer Portal -> Bot -> Privileged Gateway Intents -> Message Content"
@@ -118,6 +119,26 @@ class Shard:
                 await task
         for pending in list(self._identifying):
             pending.cancel()
+
+    async def first_term(self, claim_grace_s: float) -> None:
+        """Wait until this shard is READY here, or is another replica's (not ours within
+        ``claim_grace_s``: a free lease is taken in one store round trip)."""
+        held = asyncio.create_task(self.singleton.wait_held())
+        await asyncio.wait({held}, timeout=claim_grace_s)
+        if not held.done():
+            held.cancel()
+            log.info("discord: gateway shard %d/%d is read by another replica; standing by",
+                     self.index, self.count)  # fmt: skip
+            return
+        waits = {asyncio.create_task(self.ready.wait()), asyncio.create_task(self.ended.wait())}
+        await asyncio.wait(waits, timeout=READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+        if self.ready.is_set():
+            return
+        if self.failed is not None:
+            raise self.failed  # what ended the gateway (e.g. the intent refused)
+        raise ChannelError(f"Discord: not READY after {READY_TIMEOUT_S:.0f} s")
 
     async def release(self) -> None:
         """Give the shard up to another replica and stand by for it again."""
