@@ -1,14 +1,16 @@
 """A replica that only reads Discord gateway shards, as a separate process (kill -9 tests).
 
-``python -m tests.discord_shard_holder URL NAMESPACE TTL SHARDS API_URL GATEWAY_URL`` runs the
-real ``DiscordConnection`` (shards spread over replicas on the Redis store at ``URL``) against
-the fake Discord at ``API_URL`` / ``GATEWAY_URL``; it prints ``ready`` once started and runs
-until killed.
+``python -m tests.discord_shard_holder URL NAMESPACE TTL SHARDS API_URL GATEWAY_URL [SPACING]``
+runs the real ``DiscordConnection`` (shards spread over replicas on the Redis store at
+``URL``) against the fake Discord at ``API_URL`` / ``GATEWAY_URL``, IDENTIFYs ``SPACING`` s
+apart (default 0.1; Discord's is 5.5); it prints ``ready`` once started and runs until killed,
+or until SIGTERM, on which it stops as ``frontdesk run`` does (gives its shards up).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 from pydantic import SecretStr
@@ -23,8 +25,12 @@ from tests.fakes.discord_payloads import TOKEN
 IDENTIFY_SPACING_S = 0.1  # the fake does not pace IDENTIFYs: keep the test short
 
 
-async def main(url: str, namespace: str, ttl_s: float, shards: int, api: str, ws: str) -> None:
-    gateway.IDENTIFY_SPACING_S = IDENTIFY_SPACING_S
+async def main(
+    url: str, namespace: str, ttl_s: float, shards: int, api: str, ws: str, spacing_s: float
+) -> None:
+    gateway.IDENTIFY_SPACING_S = spacing_s
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     store = RedisStore.from_url(url, limits=StoreLimits(lock_ttl_s=ttl_s), namespace=namespace)
     await store.open()
     settings = DiscordSettings(enabled=True, bot_token=SecretStr(TOKEN), api_base_url=api,
@@ -33,9 +39,11 @@ async def main(url: str, namespace: str, ttl_s: float, shards: int, api: str, ws
                                    presence_ttl_s=ttl_s)  # fmt: skip
     async with connection.connected():
         print("ready", flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
+    await store.close()
 
 
 if __name__ == "__main__":
     url, namespace, ttl, shards, api, ws = sys.argv[1:7]
-    asyncio.run(main(url, namespace, float(ttl), int(shards), api, ws))
+    spacing = float(sys.argv[7]) if len(sys.argv) > 7 else IDENTIFY_SPACING_S
+    asyncio.run(main(url, namespace, float(ttl), int(shards), api, ws, spacing))

@@ -132,6 +132,8 @@ class FakeDiscord(Payloads, LoopbackServer):
         self._closing: set[asyncio.Task[bool]] = set()
         self.shard_count = 1  # as the bot last identified
         self.identified_at: list[tuple[int, float]] = []  # (shard, loop time) per IDENTIFY
+        self.ready_at: list[tuple[int, float]] = []  # (shard, loop time) per READY sent
+        self.closed_at: list[tuple[int, float]] = []  # (shard, loop time) per identified close
         self._sessions: dict[int, _Session] = {}  # the identified session of each shard
         self._open: set[_Session] = set()
         self._changed = asyncio.Condition()
@@ -374,6 +376,16 @@ class FakeDiscord(Payloads, LoopbackServer):
         await self.wait_for(ready, within=10)
         await self._event(self._sessions[shard], event, data)
 
+    async def dispatch_now(self, event: str, data: Mapping[str, Any]) -> bool:
+        """Send one DISPATCH event only if a session reads its shard right now, as Discord
+        does for a new session (what happened before its READY never reaches it). False:
+        nobody read it, the event is lost."""
+        session = self._sessions.get(self.shard_of(data))
+        if session is None or not session.identified.is_set() or session.ws.closed:
+            return False
+        await self._event(session, event, data)
+        return True
+
     async def _event(self, session: _Session, event: str, data: Mapping[str, Any]) -> None:
         session.seq += 1
         await self._send({"op": 0, "t": event, "s": session.seq, "d": dict(data)}, session)
@@ -421,6 +433,8 @@ class FakeDiscord(Payloads, LoopbackServer):
                 self.replay = []
                 await self._event(session, "RESUMED", {})
         self._open.discard(session)
+        if session.identified.is_set():
+            self.closed_at.append((session.shard, asyncio.get_running_loop().time()))
         session.identified.clear()
         if self._sessions.get(session.shard) is session:
             del self._sessions[session.shard]
@@ -453,6 +467,7 @@ class FakeDiscord(Payloads, LoopbackServer):
             session.seq += 1
             guild = {"op": 0, "t": "GUILD_CREATE", "s": session.seq, "d": self.guild()}
             await self._send(guild, session)
+        self.ready_at.append((session.shard, asyncio.get_running_loop().time()))
         session.identified.set()
 
     async def forum_post(

@@ -1,0 +1,216 @@
+"""Discord gateway failover across replicas: how long a shard goes unread, and what is lost.
+
+Replicas are separate processes (``tests/discord_shard_holder.py``: the real
+``DiscordConnection`` with its shards on a real redis-server, spread over replicas) against
+the fake Discord (``tests/fakes/fake_discord.py``) in this process. While the holders change,
+a customer DM (shard 0) is sent every ``1/rate`` s, and only to a session that reads its
+shard right then (``dispatch_now``): Discord gives a new session nothing sent before its
+READY, and discord.py cannot RESUME another process's session (``docs/operations.md``).
+
+Scenarios, each from a fresh store namespace:
+
+1. ``graceful``: 1 shard; the holder gets SIGTERM (as at a deploy) and gives the lease up; a
+   standby takes it.
+2. ``kill``: 1 shard; the holder is killed (``kill -9``); the standby waits for the lease to
+   run out (the store's lock TTL, ``--ttl``, default 30 s as in production).
+3. ``spread``: ``--shards`` (default 4) shards, Discord's IDENTIFY spacing (5.5 s): one
+   replica alone, then a second and a third join: the time until the shards are spread and
+   the gap of each shard handed over.
+4. ``kill-spread``: after 3, one of the three is killed: the time until its shards are read
+   again.
+
+Gap: from the moment a shard's session closed (or its holder was killed) to the READY of its
+next session. Run: ``python bench/discord_failover.py [--ttl S] [--rate R] [--shards S]``.
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.fake_discord import FakeDiscord  # noqa: E402
+from tests.servers import RedisServer, start_redis  # noqa: E402
+
+DISCORD_SPACING_S = 5.5
+
+
+class Bench:
+    def __init__(self, fake: FakeDiscord, redis: RedisServer, ttl_s: float, rate: float) -> None:
+        self.fake, self.redis, self.ttl_s, self.rate = fake, redis, ttl_s, rate
+        self.sent = 0
+        self.lost: list[float] = []  # loop times of messages nobody read
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    async def replica(self, namespace: str, shards: int, spacing: float) -> subprocess.Popen[bytes]:
+        args = [self.redis.url, namespace, str(self.ttl_s), str(shards), self.fake.api_base_url,
+                self.fake.gateway_url, str(spacing)]  # fmt: skip
+        command = [sys.executable, "-m", "tests.discord_shard_holder", *args]
+        # Popen only forks: its output is read off the loop (to_thread) below.
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)  # noqa: ASYNC220
+        self.procs.append(proc)
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 120)
+        if line.strip() != b"ready":
+            raise RuntimeError(f"a replica did not start: {line!r}")
+        return proc
+
+    async def customers(self, stop: asyncio.Event) -> None:
+        """A DM every 1/rate s, to whoever reads shard 0 right then."""
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            self.sent += 1
+            if not await self.fake.dispatch_now(
+                "MESSAGE_CREATE", self.fake.dm_message(f"m{self.sent}")
+            ):
+                self.lost.append(loop.time())
+            await asyncio.sleep(1 / self.rate)
+
+    def gaps(self, since: float, shards: list[int] | None = None) -> list[float]:
+        """For each session of ``shards`` closed after ``since``: seconds to its shard's next
+        READY."""
+        found = []
+        for shard, closed in self.fake.closed_at:
+            if closed < since or (shards is not None and shard not in shards):
+                continue
+            later = [t for s, t in self.fake.ready_at if s == shard and t > closed]
+            if later:
+                found.append(min(later) - closed)
+        return found
+
+    async def until(self, check: Callable[[], bool], within: float) -> float:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while not check():
+            if loop.time() - started > within:
+                raise TimeoutError(f"not within {within} s")
+            await asyncio.sleep(0.01)
+        return loop.time() - started
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.procs.clear()
+
+
+async def one_shard(bench: Bench, kill: bool) -> dict[str, Any]:
+    fake, loop = bench.fake, asyncio.get_running_loop()
+    namespace = f"b{uuid.uuid4().hex[:8]}"
+    holder = await bench.replica(namespace, 1, DISCORD_SPACING_S)
+    await bench.replica(namespace, 1, DISCORD_SPACING_S)  # the standby
+    stop = asyncio.Event()
+    bench.sent, bench.lost = 0, []
+    sender = asyncio.create_task(bench.customers(stop))
+    await asyncio.sleep(1.0)
+    readies = len(fake.ready_at)
+    at = loop.time()
+    holder.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    await bench.until(lambda: len(fake.ready_at) > readies, 3 * bench.ttl_s + 30)
+    gap = fake.ready_at[-1][1] - at
+    unread = bench.gaps(at)
+    await asyncio.sleep(1.0)
+    stop.set()
+    await sender
+    bench.stop_all()
+    lost = bench.lost
+    window = (max(lost) - min(lost)) if lost else 0.0
+    return {"gap_s": round(gap, 2), "close_to_ready_s": round(unread[0], 2) if unread else None,
+            "sent": bench.sent, "lost": len(lost), "lost_window_s": round(window, 2)}  # fmt: skip
+
+
+async def spread(bench: Bench, shards: int) -> dict[str, Any]:
+    fake, loop = bench.fake, asyncio.get_running_loop()
+    namespace = f"b{uuid.uuid4().hex[:8]}"
+    reading = fake.reading
+    first = await bench.replica(namespace, shards, DISCORD_SPACING_S)
+    await bench.until(lambda: len(reading()) == shards, 30 + shards * DISCORD_SPACING_S)
+    result: dict[str, Any] = {}
+    for joined in (2, 3):
+        at = loop.time()
+        await bench.replica(namespace, shards, DISCORD_SPACING_S)
+        # Settled: every shard read once and no handover for 3 s.
+        took = await settle(bench, shards, 120)
+        handed = bench.gaps(at)
+        result[f"join_{joined}"] = {"settle_s": round(took - 3.0, 1), "handovers": len(handed),
+                                    "handover_gap_s": [round(g, 2) for g in handed]}  # fmt: skip
+    # Who reads what now is in the fake's sessions; kill the first replica (it read most).
+    at = loop.time()
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    took = await settle(bench, shards, 3 * bench.ttl_s + 60)
+    gaps = bench.gaps(at)
+    result["kill_one_of_3"] = {"settle_s": round(took - 3.0, 1),
+                               "gap_s": [round(g, 2) for g in gaps]}  # fmt: skip
+    bench.stop_all()
+    return result
+
+
+async def settle(bench: Bench, shards: int, within: float) -> float:
+    """Seconds until every shard is read once and none changed hands for 3 s."""
+    loop = asyncio.get_running_loop()
+    started, last, seen = loop.time(), loop.time(), (len(bench.fake.ready_at),
+                                                      len(bench.fake.closed_at))  # fmt: skip
+    while True:
+        now = loop.time()
+        state = (len(bench.fake.ready_at), len(bench.fake.closed_at))
+        if state != seen or len(bench.fake.reading()) != shards:
+            seen, last = state, now
+        elif now - last >= 3.0:
+            return now - started
+        if now - started > within:
+            raise TimeoutError(f"not settled within {within} s: {bench.fake.reading()}")
+        await asyncio.sleep(0.02)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ttl", type=float, default=30.0, help="the store's lock TTL, s")
+    parser.add_argument("--rate", type=float, default=20.0, help="customer DMs per second")
+    parser.add_argument("--shards", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = start_redis(Path(tmp) / "redis")
+        try:
+            async with FakeDiscord() as fake:
+                bench = Bench(fake, redis, args.ttl, args.rate)
+                try:
+                    graceful = await one_shard(bench, kill=False)
+                    print(f"graceful handover, 1 shard: gap {graceful['gap_s']} s; "
+                          f"{graceful['lost']} of {graceful['sent']} DMs lost "
+                          f"({graceful['lost_window_s']} s window)")  # fmt: skip
+                    killed = await one_shard(bench, kill=True)
+                    print(f"kill -9 of the holder, 1 shard, lock TTL {args.ttl:.0f} s: gap "
+                          f"{killed['gap_s']} s; {killed['lost']} of {killed['sent']} DMs lost "
+                          f"({killed['lost_window_s']} s window)")  # fmt: skip
+                    spreading = await spread(bench, args.shards)
+                    for name, value in spreading.items():
+                        print(f"{args.shards} shards, {name}: {value}")
+                finally:
+                    bench.stop_all()
+        finally:
+            redis.stop()
+    print(json.dumps({"discord_ttl_s": args.ttl, "discord_rate_per_s": args.rate,
+                      "discord_graceful": graceful, "discord_kill": killed,
+                      "discord_shards": args.shards, "discord_spread": spreading}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    asyncio.run(main())
+    print(f"# took {time.monotonic() - started:.0f} s", file=sys.stderr)
