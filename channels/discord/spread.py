@@ -2,10 +2,11 @@
 reads about S/N of them, and the survivors take every shard when others die.
 
 Who is alive: every replica writes its presence, ``discord-replicas:<bot id>:<replica>`` =
-the shards it reads now, with the store's lock TTL, every ``beat_s`` (1 s, or a third of a
-shorter TTL), and reads everyone's back (``kv_scan``). A replica that dies stops writing; its
-presence runs out with the same TTL as its shard leases. A replica that stops deletes its
-presence first.
+the shards it reads now, every ``beat_s`` (1 s, or a third of a shorter lock TTL) with a TTL
+of three beats, and reads everyone's back (``kv_scan``). A replica that dies stops writing:
+its presence runs out within 3 s, long before its shard leases (the store's lock TTL, 30 s
+by default), so the survivors are trying those leases by the time they run out. A replica
+that stops deletes its presence first.
 
 Taking: a shard's standby (``gateway.Shard``) tries its lease (one try, ``wait=False``) only
 when this replica's ``may_take`` says so: the shard is not one a live replica reads, this
@@ -66,6 +67,7 @@ class ShardSpread:
         self.prefix = f"discord-replicas:{bot_id}:"
         self.key = self.prefix + self.replica
         self.beat_s = min(1.0, ttl_s / 3)
+        self.presence_ttl_s = min(ttl_s, 3 * self.beat_s)
         self.poll_s = min(0.25, self.beat_s / 2)
         self.patience_s = max(3.0, ttl_s)
         self.peers: dict[str, frozenset[int]] = {}  # other live replicas -> their shards
@@ -122,7 +124,7 @@ class ShardSpread:
             await self.store.kv_delete(self.key)  # the others take over without waiting
         except Exception as err:
             log.warning("discord: could not withdraw this replica's presence (%s); it runs "
-                        "out in %.0f s", err, self.ttl_s)  # fmt: skip
+                        "out in %.0f s", err, self.presence_ttl_s)  # fmt: skip
 
     async def _run(self) -> None:
         while True:
@@ -146,7 +148,8 @@ class ShardSpread:
 
     async def beat(self) -> None:
         mine = self.mine()
-        await self.store.kv_set(self.key, json.dumps({"shards": mine}), ttl_s=self.ttl_s)
+        presence = json.dumps({"shards": mine})
+        await self.store.kv_set(self.key, presence, ttl_s=self.presence_ttl_s)
         peers: dict[str, frozenset[int]] = {}
         for key, value in (await self.store.kv_scan(self.prefix)).items():
             if key == self.key:
