@@ -9,8 +9,9 @@ every message to ``HeldInbound.put`` instead of calling the queue itself:
 
 - the message is queued at once when its conversation has nothing held;
 - else, or when the queue fails, it is held in memory, behind its conversation's earlier
-  held messages (arrival order per conversation), and a drain task retries the head of every
-  conversation with capped exponential backoff and jitter until the store is back;
+  held messages (arrival order per conversation), and a drain task retries with exponential
+  backoff (0.5 s doubling to 2 s, jittered) until the store is back, then queues the held
+  conversations, 32 at a time, each in order;
 - memory is bounded: past ``limit`` held messages a new one is refused at once (``refuse``:
   the channel tells the customer to send it again) with an error log naming the limit;
 - a message that fails for another reason than an unreachable store (a ``StoreError`` or a
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 # What "the store is unreachable" looks like from a channel: retried until it is back.
 TRANSIENT = (StoreError, OSError, TimeoutError)
+DRAIN_CONCURRENCY = 32  # conversations queued at once once the store is back
 
 
 class Outcome(enum.Enum):
@@ -65,7 +67,7 @@ class HeldInbound:
         *,
         limit: int = 5000,
         retry_base_s: float = 0.5,
-        retry_max_s: float = 5.0,
+        retry_max_s: float = 2.0,
         poison_attempts: int = 5,
         rng: random.Random | None = None,
     ) -> None:
@@ -177,13 +179,33 @@ class HeldInbound:
             await asyncio.sleep(self._rng.uniform(pause / 2, pause))
 
     async def _drain_once(self) -> bool:
-        """Try the head of every conversation once; False if the queue is still down."""
-        for key in list(self._held):
-            async with self._lock(key):
-                messages = self._held.get(key)
+        """Queue what is held, conversation by conversation (``DRAIN_CONCURRENCY`` at once,
+        after one conversation showed the queue is back); False if it is still down."""
+        keys = list(self._held)
+        if not keys or not await self._drain_conversation(keys[0]):
+            return not keys
+        gate = asyncio.Semaphore(DRAIN_CONCURRENCY)
+
+        async def drain(key: str) -> bool:
+            async with gate:
+                return await self._drain_conversation(key)
+
+        results = await asyncio.gather(*(drain(key) for key in keys[1:]))
+        if not self._held and self._since is not None:
+            log.warning("%s: the queue is back: the held messages are queued, after %.1f s",
+                        self.name, time.monotonic() - self._since)  # fmt: skip
+            self._since = None
+            self._drained.set()
+        return all(results)
+
+    async def _drain_conversation(self, key: str) -> bool:
+        """Queue ``key``'s held messages in order; False if the queue failed (still down, or
+        a message that failed and was not given up yet)."""
+        async with self._lock(key):
+            while messages := self._held.get(key):
                 handler = self._handler
-                if not messages or handler is None:
-                    continue
+                if handler is None:
+                    return False
                 message = messages[0]
                 try:
                     await handler(message)
@@ -198,11 +220,6 @@ class HeldInbound:
                     await self._refused(message, Reason.FAILED)
                     continue
                 self._pop(key)
-        if not self._held and self._since is not None:
-            log.warning("%s: the queue is back: the held messages are queued, after %.1f s",
-                        self.name, time.monotonic() - self._since)  # fmt: skip
-            self._since = None
-            self._drained.set()
         return True
 
     def _given_up(self, message: InboundMessage, err: Exception) -> bool:
