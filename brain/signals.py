@@ -140,6 +140,10 @@ class SignalReader:
             return f"a hashtag cursing the brand ({tag})"
         if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
             return _SARCASM
+        # Without a problem word, only praise closing the message or clapping counts:
+        # "the app is down on payday. brilliant", "card declined again 👏".
+        if _closing_aside(text) and self._failure(text) and not tone.RESOLVED.search(text):
+            return _SARCASM
         if self._praise_for_failure(text):
             return _SARCASM
         negative = mood < 0 or failed_before or problem or bool(tone.NEGATIVE_WORDS.search(text))
@@ -160,12 +164,29 @@ class SignalReader:
         rest = text[opening.end() :]
         if tone.RESOLVED.search(rest):
             return False
-        if tone.FACTS.search(rest) or tone.PROBLEM.search(rest):
+        return bool(tone.PROBLEM.search(rest)) or self._failure(rest)
+
+    def _failure(self, text: str) -> bool:
+        """A fact or outage word, or a negative word of the lexicon: what praise can be for
+        when it is sarcasm ("brilliant, app down on payday 👏")."""
+        if tone.FACTS.search(text) or tone.OUTAGE.search(text):
             return True
-        words = [w.lower() for w in _WORD.findall(rest)]
+        words = [w.lower() for w in _WORD.findall(text)]
         # The lexicon lists base forms more often than inflected ones ("die", not "dies").
         forms = {f for w in words for f in (w, w[:-1] if w.endswith("s") else w)}
         return any(self._lexicon.get(f, 0.0) <= -1.0 for f in forms)
+
+
+def _closing_aside(text: str) -> bool:
+    """Praise said on its own after the report ("... and it's down again. brilliant"), not
+    closing a sentence about something ("the colours are great"), or clapping."""
+    if "\N{CLAPPING HANDS SIGN}" in text:
+        return True
+    found = tone.CLOSING_PRAISE.search(text)
+    if found is None:
+        return False
+    before = (text[: found.start()] + found.group(0)[:1]).rstrip()
+    return before[-1:] in {".", ",", "!", "?", "…", "-", "–"}
 
 
 def _window(text: str) -> str:
@@ -229,6 +250,7 @@ _EMPHASIS: tuple[tuple[bool, Callable[[str], bool], str], ...] = (
     (False, _searcher(tone.RANT_PUNCTUATION, tone.QUESTIONS), "repeated punctuation"),
     (False, _searcher(tone.RECURRING), "a failure that keeps happening"),
     (False, _searcher(tone.EXASPERATED), "exasperated (a sigh, a facepalm, smh)"),
+    (False, _searcher(tone.REPEATED), "repeats words for emphasis"),
     (True, _searcher(tone.EXCLAMATIONS), "repeated punctuation"),
     (True, normalize.stretched, "stretched words"),
     (True, _searcher(tone.LONG_WAIT), "complains of a long wait"),

@@ -5,6 +5,7 @@ classes the sentiment correction uses (courtesy and plain problem words)."""
 from __future__ import annotations
 
 from brain.cues.base import Cue, cue, together
+from brain.cues.grievance import GRIEVANCE
 
 ANGER: tuple[Cue, ...] = (
     cue(
@@ -293,4 +294,5 @@ ANGER: tuple[Cue, ...] = (
         \b(?:two|three|four|five|six|\d+)\.\ (?:hours|days|weeks)\.
         """,
     ),
+    *GRIEVANCE,
 )

@@ -50,7 +50,7 @@ EXCLAMATIONS = pattern(
 NEGATIVE_WORDS = pattern(
     r"""
     \b(?:not|no|never|nothing|still|again|nobody|wrong|broken|late|lost|missing|cancel\w*|
-    delay\w*|fail\w*|wait\w*|charged|refund|where|why|help)\b
+    delay\w*|fail\w*|wait\w*|charged|refund|where|why|help|money\ back|my\ money)\b
     """
 )
 COURTESY = pattern(
@@ -82,7 +82,10 @@ LONG_WAIT = pattern(
     respond|fix|refund|deliver|sort|process)\b | \bseit\ (?:\d+|zwei|drei|vier|f[üu]nf)
     \ (?:stunden|tagen|wochen|monaten)\b | \bdepuis\ (?:\d+|deux|trois|quatre|cinq)\ (?:heures|
     jours|semaines|mois)\b | \bllevo\ (?:\d+|dos|tres|cuatro|cinco)\ (?:horas|d[íi]as|semanas|
-    meses)\b
+    meses)\b | \bwithout\ (?:any\ )?(?:internet|wi-?fi|broadband|power|electricity|heating|
+    hot\ water|water|gas|a\ phone|phone|signal|service|tv|a\ car|my\ car|my\ money|money)
+    \ (?:for\ )?(?:over\ |nearly\ |almost\ |more\ than\ )?(?:\d+|two|three|four|five|six|seven|
+    eight|nine|ten|several|many)\ (?:days|weeks|months)\b
     """
 )
 RECURRING = pattern(
@@ -92,7 +95,9 @@ RECURRING = pattern(
     \b(?:a\ )?(?:hundred|thousand|million)\ times\b | \bkeeps?\ happening\b |
     \bhappened\ again\b | \bevery\ (?:single\ )?(?:\d+\ )?(?:minutes?|hours?)\b |
     \byet\ again\b | \bagain\ and\ again\b | \bover\ and\ over\b | \bthis\ is\ the\ (?:\d+(?:st|
-    nd|rd|th)|second|third|fourth|fifth)\ (?:month|week|day)\b
+    nd|rd|th)|second|third|fourth|fifth)\ (?:month|week|day)\b |
+    \byou\ (?:keep|kept)\ (?:on\ )?(?:telling|saying|promising|sending|charging|cancell?ing|
+    changing|moving|delaying|ignoring|fobbing|giving\ me)\b
     """
 )
 # A bare word of praise closing a complaint: "... and no announcement. class act", "... great"
@@ -100,7 +105,10 @@ CLOSING_PRAISE = pattern(
     r"""
     (?:^|[\s.,!?])(?:great|brilliant|genius|lovely|fantastic|perfect|wonderful|amazing|nice|
     super|awesome|superb|marvellous|marvelous|splendid|class\ act|classic|typical|bravo|
-    well\ done|good\ job|nice\ one|love\ it|love\ that)[.!]*\s*(?:[\U0001F300-\U0001FAFF]\s*)*$
+    well\ done|good\ job|nice\ one|love\ it|love\ that|of\ course|(?:really|very|so|super)
+    \ helpful|thanks\ a\ (?:lot|bunch|million)|cheers\ for\ that|(?:great|top|amazing|stellar)
+    \ service|good\ stuff|lovely\ stuff|impressive|outstanding|nice\ work)[.!]*\s*
+    (?:[\U0001F300-\U0001FAFF]\s*)*$
     """
 )
 # Weary or exasperated: angry only with a complaint behind it ("smh", a facepalm, a sigh).
@@ -125,5 +133,21 @@ RESOLVED = pattern(
     r"""
     \b(?:fixed|sorted|resolved|solved|works|working\ (?:again|now)|back\ (?:up|on|online)|
     thanks?|thank\ you|arrived|found|refunded|all\ good)\b
+    """
+)
+# A service that is not working right now: a failure for the sarcasm cues ("brilliant, app down
+# on payday"), though not a problem word for sentiment.
+OUTAGE = pattern(
+    r"""
+    \b(?:down|offline|not\ working|(?:is|are)n'?t\ working|stopped\ working|won'?t\ (?:load|work|
+    open|connect|let\ me)|can'?t\ (?:log\ ?in|get\ in|connect|pay|access))\b
+    """
+)
+# A word (or emoji-free token) said three times in a row, or a failure word said twice across a
+# full stop: "cancel cancel cancel", "nothing. nothing." (emphasis, with a complaint behind it).
+REPEATED = pattern(
+    r"""
+    \b([^\W\d_]{3,})\b[\s.,!]+\1\b[\s.,!]+\1\b |
+    \b(never|nothing|nobody|again|still|nope|none|no\ one|zero)[.!]+\s+\2\b
     """
 )

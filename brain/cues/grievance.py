@@ -1,0 +1,58 @@
+"""More anger cues (issue 14, fourth round), read after the table of ``brain.cues.anger``:
+switching to a competitor or walking out ("I'm done."), scolding the company ("what is wrong
+with you people", "do your job", "zero stars"), demanding the money back, and negated
+satisfaction ("not amused", "dissatisfied"). Each is a kind of wording, not a phrase from a
+data set; the reason shown names the kind."""
+
+from __future__ import annotations
+
+from brain.cues.base import Cue, cue
+
+GRIEVANCE: tuple[Cue, ...] = (
+    cue(
+        "threatens to leave",
+        r"""
+        \bswitch(?:ing|ed)?\ (?:over\ )?to\ (?:your|a|another|the)\ (?:\w+\ )?(?:competitors?|
+        rivals?)\b | \b(?:switching|moving|leaving\ for)\ (?:to\ )?(?:another|a\ different|
+        a\ new|a\ better)\ (?:provider|bank|network|supplier|airline|company|insurer|shop)\b |
+        \b(?:switching|changing)\ (?:providers|banks|networks|suppliers|insurers)\b |
+        \b(?:i'?m|i\ am|we'?re|we\ are)\ (?:so\ |just\ |officially\ )?(?:done|out)\s*[.!]*\s*$ |
+        \b(?:i'?m|i\ am|we'?re|we\ are)\ (?:so\ |officially\ )?done\ (?:with\ (?:\w+\ )?
+        (?:\w+)|here)\b | \b(?:you'?ve|you\ have|you\ just)\ lost\ (?:a|my|our|me\ as\ a)
+        \ (?:\w+\ )?(?:customer|business)\b | \bcancel(?:l?ing)?\ (?:my|the|our)
+        \ (?:contract|subscription|membership|account|policy|plan)\ (?:today|now|asap|
+        immediately|as\ soon\ as)\b | \bcancel\ cancel\b
+        """,
+    ),
+    cue(
+        "scolds the company",
+        r"""
+        \bwhat(?:'s|\ is)\ (?:wrong|the\ matter)\ with\ (?:you|your|this\ company|these\ people)\b |
+        \bdo\ (?:your|ur)\ (?:job|jobs)\b | \b(?:zero|0|no|minus)\ stars?\b |
+        \b(?:one|1)\ star\ is\ too\ (?:much|many|generous|good)\b |
+        \bget\ (?:your|ur)\ (?:act|shit|house)\ together\b | \bsort\ yourselves\ out\b |
+        \bhow\ (?:do|can)\ you\ (?:people\ |guys\ )?(?:still\ )?(?:sleep|live\ with\ yourselves|
+        call\ (?:this|yourselves)|get\ away\ with)\b | \bwho\ (?:runs|designed|approved)\ this\b |
+        \bwhat\ a\ (?:shambles|farce|rip\ ?off|con|way\ to\ (?:run|treat))\b
+        """,
+    ),
+    cue(
+        "demands the money back",
+        r"""
+        \b(?:give|send|pay)\ (?:me|us)\ (?:back\ )?(?:my|our|the)
+        \ (?:bloody\ |damn\ |hard[-\ ]earned\ )?money\ back\b |
+        \bi\ (?:want|need|demand)\ (?:my|our)\ (?:\w+\ )?money\ back\b |
+        \bwhere(?:'s|\ is)\ my\ (?:bloody\ |damn\ )?money\b | \bi\ demand\ (?:a|my)\ (?:full\ )?
+        refund\b
+        """,
+    ),
+    cue(
+        "says they are not satisfied",
+        r"""
+        \b(?:dis|un)satisfied\b | \bnot\ (?:at\ all\ |remotely\ |one\ bit\ )?(?:amused|
+        pleased\ (?:at\ all|with\ (?:you|this|the\ service))|satisfied\ (?:at\ all|with\ (?:you|
+        this|the\ service|your)))\b | \b(?:very|so|really|extremely|deeply)\ (?:not\ happy|
+        dissatisfied)\b | \bnot\ happy\s*[.!]+\s*$
+        """,
+    ),
+)
