@@ -132,9 +132,35 @@ class SignalReader:
             cue = _first(anger.ANGER, _HASH.sub("", text))
         if cue is not None:
             return cue.why
+        problem = bool(tone.PROBLEM.search(text))
+        found = self._lexical_anger(text, problem, failed_before)
+        if found is not None:
+            return found
+        negative = (
+            mood < 0
+            or failed_before
+            or problem
+            or bool(tone.NEGATIVE_WORDS.search(text))
+            or bool(tone.FACTS.search(text))
+        )
+        sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
+        for needs_sour, found, why in _EMPHASIS:
+            if (sour if needs_sour else negative) and found(text):
+                return why
+        if failed_before and tone.PRESSING.search(text) and not tone.REQUEST.search(text):
+            return "presses the point after support already failed"
+        if mood <= self.anger_threshold:
+            return f"very negative wording (sentiment {mood:+.2f})"
+        return None
+
+    def _lexical_anger(self, text: str, problem: bool, failed_before: bool) -> str | None:
+        """Cues that ask the lexicon: thanks for a harm, a verdict on the company, a hashtag
+        cursing it (with a complaint behind it), praise for a failure."""
         if lexical.thanks_for_harm(text, self._lexicon) is not None:
             return _SARCASM
-        problem = bool(tone.PROBLEM.search(text))
+        verdict = lexical.verdict_on_company(text, self._lexicon)
+        if verdict is not None:
+            return f"calls the company or its staff {verdict}"
         tag = lexical.negative_hashtag(text, self._lexicon)
         if tag is not None and (problem or failed_before):
             return f"a hashtag cursing the brand ({tag})"
@@ -144,16 +170,7 @@ class SignalReader:
         # "the app is down on payday. brilliant", "card declined again 👏".
         if _closing_aside(text) and self._failure(text) and not tone.RESOLVED.search(text):
             return _SARCASM
-        if self._praise_for_failure(text):
-            return _SARCASM
-        negative = mood < 0 or failed_before or problem or bool(tone.NEGATIVE_WORDS.search(text))
-        sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
-        for needs_sour, found, why in _EMPHASIS:
-            if (sour if needs_sour else negative) and found(text):
-                return why
-        if mood <= self.anger_threshold:
-            return f"very negative wording (sentiment {mood:+.2f})"
-        return None
+        return _SARCASM if self._praise_for_failure(text) else None
 
     def _praise_for_failure(self, text: str) -> bool:
         """Praise opening the message, then a failure: a fact word or a negative word of the
@@ -254,6 +271,7 @@ _EMPHASIS: tuple[tuple[bool, Callable[[str], bool], str], ...] = (
     (True, _searcher(tone.EXCLAMATIONS), "repeated punctuation"),
     (True, normalize.stretched, "stretched words"),
     (True, _searcher(tone.LONG_WAIT), "complains of a long wait"),
+    (True, _searcher(tone.NOBODY_THERE), "nobody there or nobody who knows"),
 )
 
 

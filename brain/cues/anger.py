@@ -17,7 +17,12 @@ ANGER: tuple[Cue, ...] = (
         \bbastards?\b | \bbloody\b | \bsucks?\b | \bsh[i\*]thole\b | \bscheiß\w* |
         \bscheiss\w* | \bverdammt\w* | \bmerde\b | \bputain\b | \bbordel\b | \bfait\ chier\b |
         \bmierda\b | \bjoder\b | \bhostia\b | \bputa\w* | \bcoño\b | \bcabrones?\b | \bomfg\b |
-        \bjfc\b | \bfml\b | \bkacke\b | \bscheisse\b | \bputains?\b | \bjoder\b
+        \bjfc\b | \bfml\b | \bkacke\b | \bscheisse\b | \bputains?\b | \bjoder\b |
+        \bf(?:c?kn|c?kin[g']?|cking)\b | \beff(?:ing|in[g']?)\b |
+        \bfr[ie]ck?in[g']?\b | \bpiece\ of\ (?:sh\w*|crap|junk|garbage|rubbish|trash)\b |
+        \b(?:is|are)\ (?:a\ )?(?:total\ |complete\ )?pos\b | \b(?:slow|late|expensive|useless|
+        annoying|broken|bad|shit\w*|crap\w*|trash|awful|terrible|ridiculous|pissed|mad|angry|
+        fed\ up|frustrat\w*|overpriced|unreliable)\ af\b
         """,
     ),
     cue(
@@ -45,7 +50,9 @@ ANGER: tuple[Cue, ...] = (
         \bcrooks?\b | \bthie(?:f|ves|ving)\b | \brip(?:ped)?[\s-]?off\b | \bripoff\b |
         \bstole\b | \bstealing\b | \bcon\ artists?\b | \bdaylight\ robbery\b | \bbetr[üu]g\w* |
         \bl[üu]gner\w* | \babzocke\w* | \bescroc\w* | \barnaque\w* | \bmenteurs?\b |
-        \bvoleurs?\b | \bestafa\w* | \bladrones?\b | \bmentiros\w* | \btimo\b
+        \bvoleurs?\b | \bestafa\w* | \bladrones?\b | \bmentiros\w* | \btimo\b |
+        \brob(?:bing|bed|s)\ (?:me|us|people|customers|your\ customers|everyone)\b | \bextort\w* |
+        \bfraudulent(?:ly)?\b | \bswindl\w* | \bfleec(?:e|ed|ing)\b
         """,
     ),
     cue(
@@ -58,8 +65,9 @@ ANGER: tuple[Cue, ...] = (
         support)\b[^.!?]{0,60}\b(?:los[te]|losing|ruin|cancel|delay|late|broke|again|ignor|
         forgot|missed) | \b(?:love|loving|adore)\ (?:how|that|it\ when|
         being)\b[^.!?]{0,80}\b(?:never|not|no\b|again|still|los[te]|cancel|delay|wait|ignor|
-        charg|broke|fail|miss) | \bthanks\ for\ (?:the|a|making|
-        letting)\b[^.!?]{0,30}\b(?:wait|delay|late|cancel\w*|mess|nothing|rain|queue)\w*\b |
+        charg|broke|fail|miss) | \b(?:thanks|thank\ you|cheers)\ for\ (?:the|a|making|
+        letting)\b(?:(?!refund|fix|help|quick|sort)[^.!?]){0,30}\b(?:wait|delay|late|cancel\w*|
+        mess|nothing|rain|queue|miss)\w*\b |
         \bso\ much\ for\b | \byeah\ right\b | \boh\ (?:great|wonderful|joy|perfect)\b |
         \bwhat\ a\ (?:joke|surprise|shocker)\b | \bwow\.?\ just\ wow\b | \b/s\b |
         \bcheers\ for\ nothing\b | \bthanks\ for\ wasting\b | \bshocker\b |
@@ -77,7 +85,7 @@ ANGER: tuple[Cue, ...] = (
         mad\ (?:at|about|as)|raging|fed\ up|sick\ (?:and\ tired\ )?of|had\ enough|
         done\ with\ (?:you|this)|beyond\ frustrat\w*|so\ frustrat\w*|extremely\ frustrat\w*|
         really\ frustrat\w*|frustrated|frustrating|annoyed|disgusted|appalled|unacceptable|
-        disgraceful|disgrace|pathetic|ridiculous|absurd|joke\ of\ a|useless|incompetent\w*|
+        disgraceful|disgrace|pathetic|ridiculous|absurd|joke\ of\ a|useless|incompeten\w*|
         worst|horrible|horrendous|atrocious|abysmal|appalling|shocking\ (?:service|support|
         company)|terrible|awful|never\ (?:again|buying|ordering|flying|using)|shame\ on\ you|
         how\ (?:dare|hard\ is\ it|difficult\ is\ it|is\ this\ (?:ok|okay|acceptable|legal))|
@@ -109,15 +117,18 @@ ANGER: tuple[Cue, ...] = (
         "insults the company or its staff",
         r"""
         \b(?:you(?:\ lot|\ guys|\ people|\ all)?|y'?all|u|ur\ (?:staff|company|team)|
-        your\ (?:staff|company|team|drivers?|agents?|people|service|support|app|website)|
-        this\ (?:company|shop|airline|bank|app))\ (?:are|r|is)\ (?:\w+\ ){0,3}?(?:clowns?|
+        your\ (?:\w+\ ){0,2}?(?:staff|company|team|drivers?|agents?|people|service|support|app|
+        website)|this\ (?:company|shop|airline|bank|app))\ ?(?:are|r|is|'re|’re)
+        \ (?:\w+\ ){0,3}?(?:clowns?|
         jokers?|cowboys|muppets|amateurs?|idiots?|morons?|thieves|crooks|criminals|
         a\ joke|a\ disgrace|hopeless|clueless|incompetent|pathetic|rubbish|garbage|trash|
         a\ shambles|a\ nightmare|the\ worst|a\ scam|scammers|robbers|useless|shocking|
         embarrassing|beyond\ help)\b |
         \b(?:absolute|total|complete|utter|bunch\ of|pack\ of)\ (?:clowns|jokers|cowboys|
         muppets|amateurs|idiots|morons|joke|shambles|disgrace|farce|shower|mess|nightmare|
-        incompetence|chaos)\b | \bclown\ (?:show|company|car)\b | \bcircus\b | 🤡
+        incompetence|chaos)\b | \bclown\ (?:show|company|car)\b | \bcircus\b | 🤡 |
+        ^\W*(?:@\w+\s+)*(?:clowns|muppets|jokers|amateurs|cowboys|idiots|morons|thieves|crooks|
+        liars|scammers)\W*$
         """,
     ),
     cue(
@@ -128,6 +139,11 @@ ANGER: tuple[Cue, ...] = (
         \bor\ (?:else|i'?ll|i\ will|i'?m\ (?:going|gonna)|i\ am\ going|we'?ll|we\ will)\b |
         \bor\ i'?(?:ll|m\ going\ to|\ will)\ (?:go\ to|take|report|cancel|leave|dispute|contact|
         call|tell|post|complain|switch|never)\b |
+        \bor\ (?:i|we)\ (?:go\ to|take|report|cancel|leave|dispute|switch|sue|complain)\b |
+        \b(?:fix|sort|refund|resolve)\b[^.!?]{0,40}\bor\ (?:i'?m|i\ am|we'?re)\ (?:cancell?ing|
+        leaving|switching|reporting|going|taking|disputing|done)\b |
+        \byou\ have\ (?:\d+|one|two|three|until|till|24|48)\ ?(?:hours?|days?|hrs|\w+day|
+        tomorrow)?\ to\ (?:fix|sort|refund|resolve|pay|respond|reply|get\ back)\b |
         \b(?:last|final)\ (?:chance|warning)\b | \benough\ is\ enough\b |
         \b(?:give|refund)\ me\ (?:my\ money|a\ (?:full\ )?refund|it)\ (?:back\ )?(?:now|
         immediately|today)\b | \bi\ want\ (?:all\ of\ it|it\ all|every\ penny|

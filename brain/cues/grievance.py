@@ -18,8 +18,13 @@ GRIEVANCE: tuple[Cue, ...] = (
         \b(?:switching|changing)\ (?:providers|banks|networks|suppliers|insurers)\b |
         \b(?:i'?m|i\ am|we'?re|we\ are)\ (?:so\ |just\ |officially\ )?(?:done|out)\s*[.!]*\s*$ |
         \b(?:i'?m|i\ am|we'?re|we\ are)\ (?:so\ |officially\ )?done\ (?:with\ (?:\w+\ )?
-        (?:\w+)|here)\b | \b(?:you'?ve|you\ have|you\ just)\ lost\ (?:a|my|our|me\ as\ a)
-        \ (?:\w+\ )?(?:customer|business)\b | \bcancel(?:l?ing)?\ (?:my|the|our)
+        (?:\w+)|here)\b | \b(?:you'?ve|you\ have|you\ just|you'?ve\ just)\ lost\ (?:a|my|our|
+        me\ as\ a)\ (?:\w+\ ){0,3}?(?:customer|business)\b |
+        \bleaving\ (?:you|your\ (?:company|network|bank|service))\b |
+        \b(?:going|moving|off)\ to\ (?:a|your|another)\ (?:\w+\ )?(?:competitor|rival)s?\b |
+        \b(?:leaving|switching|moving|cancell?ing|gone)\b[^.!?]{0,30}\b(?:as\ soon\ as|
+        the\ (?:second|minute|day)|when|once)\ (?:my|the|our)\ contract\b |
+        \bcancel(?:l?ing)?\ (?:my|the|our)
         \ (?:contract|subscription|membership|account|policy|plan)\ (?:today|now|asap|
         immediately|as\ soon\ as)\b | \bcancel\ cancel\b
         """,
@@ -33,7 +38,15 @@ GRIEVANCE: tuple[Cue, ...] = (
         \bget\ (?:your|ur)\ (?:act|shit|house)\ together\b | \bsort\ yourselves\ out\b |
         \bhow\ (?:do|can)\ you\ (?:people\ |guys\ )?(?:still\ )?(?:sleep|live\ with\ yourselves|
         call\ (?:this|yourselves)|get\ away\ with)\b | \bwho\ (?:runs|designed|approved)\ this\b |
-        \bwhat\ a\ (?:shambles|farce|rip\ ?off|con|way\ to\ (?:run|treat))\b
+        \bwhat\ a\ (?:shambles|farce|rip\ ?off|con|way\ to\ (?:run|treat))\b |
+        \b(?:should|ought\ to)\ be\ (?:ashamed|embarrassed)\b | \bsort\ (?:your|ur)\ (?:life|lives)
+        \ out\b | \bthe\ (?:audacity|cheek|nerve)\b | \bhow\ many\ (?:more\ )?times\ (?:do|must|
+        will|should|have|am)\b | \bi\ (?:hate|despise|loathe|detest)\ (?:you|your|this|the\ new|
+        how|that\ you|dealing)\b | \bhardly\ what\ (?:i|you)(?:'d|\ would)\ call\b |
+        \b(?:you|u)\ call\ (?:this|that)\ (?:customer\ )?(?:service|support)\b |
+        \b(?:and|yet|but)\ (?:you|u)\ (?:still\ )?(?:want|expect)\ (?:me|us)\ to\ (?:pay|wait|
+        accept|believe)\b | \bwhy\ (?:am|are|should)\ (?:i|we)\ (?:even\ |still\ )?paying\b |
+        \bpaying\ for\ nothing\b | \bpaying\ [^.!?]{0,30}\bfor\ (?:this|THIS)\s*[.!?]*\s*$
         """,
     ),
     cue(
@@ -52,7 +65,10 @@ GRIEVANCE: tuple[Cue, ...] = (
         \b(?:dis|un)satisfied\b | \bnot\ (?:at\ all\ |remotely\ |one\ bit\ )?(?:amused|
         pleased\ (?:at\ all|with\ (?:you|this|the\ service))|satisfied\ (?:at\ all|with\ (?:you|
         this|the\ service|your)))\b | \b(?:very|so|really|extremely|deeply)\ (?:not\ happy|
-        dissatisfied)\b | \bnot\ happy\s*[.!]+\s*$
+        dissatisfied)\b | \bnot\ happy\s*[.!]+\s*$ |
+        \bnot\ (?:very\ |at\ all\ )?(?:happy|pleased|impressed|satisfied)\ (?:with\ (?:you|your|
+        this\ (?:company|service))|at\ all)\b | \bnot\ (?:a\ )?happy\b[^.!?,]{0,25}\bat\ all\b |
+        \bfar\ from\ (?:happy|impressed|pleased|satisfied|acceptable|good|ok|okay)\b
         """,
     ),
 )

@@ -15,7 +15,7 @@ PRAISE = pattern(
     genius|class\ act|classy|stellar|top\ notch|world\ class|five\ stars?|5\ stars?|
     nice\ touch|love\ that|what\ a\ (?:great|fantastic|brilliant|lovely)|
     (?:shocked|surprised),?\ (?:truly|really|just)\ (?:shocked|surprised)|
-    colou?r\ me\ surprised|who\ knew|as\ expected)\b | 👏 | 🙃 | 🙄
+    colou?r\ me\ surprised|who\ knew|as\ expected|10/10|10\ out\ of\ 10)\b | 👏 | 🙃 | 🙄
     """
 )
 PROBLEM = pattern(
@@ -25,7 +25,9 @@ PROBLEM = pattern(
     made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|
     increase\w*|stood|stuck|queue|on\ hold|soaked|rain|ruined|missed|wrong|damaged|
     no\ (?:announcement|info|information|update|reply|answer|one|show)|yet\ again|ignor\w*|
-    billed|lost|left)\b
+    billed|lost|left)\b |
+    \bno\ (?:\w+\ ){1,2}?(?:all\ (?:day|night|week|weekend|morning|evening)|for\ (?:\d+|two|three|
+    four|five|a|an|over|nearly|almost)|since)\b
     """
 )
 FACTS = pattern(
@@ -96,6 +98,7 @@ RECURRING = pattern(
     \bhappened\ again\b | \bevery\ (?:single\ )?(?:\d+\ )?(?:minutes?|hours?)\b |
     \byet\ again\b | \bagain\ and\ again\b | \bover\ and\ over\b | \bthis\ is\ the\ (?:\d+(?:st|
     nd|rd|th)|second|third|fourth|fifth)\ (?:month|week|day)\b |
+    \bevery\ single\ (?:month|order|bill|delivery|journey|flight|visit)\b |
     \byou\ (?:keep|kept)\ (?:on\ )?(?:telling|saying|promising|sending|charging|cancell?ing|
     changing|moving|delaying|ignoring|fobbing|giving\ me)\b
     """
@@ -149,5 +152,29 @@ REPEATED = pattern(
     r"""
     \b([^\W\d_]{3,})\b[\s.,!]+\1\b[\s.,!]+\1\b |
     \b(never|nothing|nobody|again|still|nope|none|no\ one|zero)[.!]+\s+\2\b
+    """
+)
+# After a failed contact, an exclamation or a question that is not a request ("which one is
+# true?", "why is this so hard?", "niemand antwortet!") presses the point: frustration.
+PRESSING = pattern(
+    r"""
+    [!?]
+    """
+)
+# A polite request: "could you check?", "can you confirm?", "please look at it".
+REQUEST = pattern(
+    r"""
+    \b(?:can|could|would|will|may)\ (?:you|u|someone|somebody|i|we)\b | \bplease\b | \bpls\b |
+    \bkindly\b | \bbitte\b | \bs'il\ vous\ pla[îi]t\b | \bpor\ favor\b
+    """
+)
+# Nobody there, or nobody who knows: with a complaint behind it, frustration ("still no reply
+# after 5 days, is anyone there", "nobody can tell me why").
+NOBODY_THERE = pattern(
+    r"""
+    \b(?:is\ |are\ )?(?:any\ ?(?:one|body)|some\ ?(?:one|body)|you\ guys)\ (?:actually\ |even\ |
+    still\ )?(?:there|home|reading\ (?:this|these)|listening|awake|alive)\b |
+    \b(?:no\ ?(?:one|body)|no-one)\ (?:\w+\ )?(?:knows|can\ (?:tell|explain|help|give)|
+    seems\ to\ (?:know|care)|has\ a\ clue|cares|gives\ a)\b
     """
 )
