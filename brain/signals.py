@@ -48,6 +48,8 @@ _SENTIMENT_CHARS = 1500
 _SARCASM = "sarcasm that praises a failure"
 _HEAD_CHARS, _TAIL_CHARS = 700, 300
 _HASH = re.compile(r"#(?=\w)")
+# "@Party", "@EnergyCo": a brand's handle is a name, not a word of the customer's mood.
+_HANDLE = re.compile(r"@\w+")
 _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
@@ -73,7 +75,8 @@ class SignalReader:
         self._lexicon: dict[str, float] = self._vader.lexicon
 
     def read(self, text: str, language: str = "en") -> Signals:
-        text = _window(text)
+        # Phones type a curly apostrophe (U+2019, "I\u2019m done"): the cue tables spell "'".
+        text = _window(text).replace("\u2019", "'")
         mood = self.sentiment(text, language)
         failed_cue = _first(failed.FAILED, text)
         failed_why = None if failed_cue is None else failed_cue.why
@@ -108,7 +111,7 @@ class SignalReader:
         ("arrived damaged!" reports, it does not rage), blended with a small German, French and
         Spanish lexicon. VADER's lexicon is English ("die" is a German article), so other
         languages get the small lexicon plus VADER's emoji only."""
-        plain = tone.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
+        plain = tone.COURTESY.sub(" ", _HANDLE.sub(" ", text[:_SENTIMENT_CHARS])).replace("!", ".")
         plain = tone.FACTS.sub(" ", plain)
         other = lexicon.score(plain)
         if language != "en":
@@ -144,6 +147,8 @@ class SignalReader:
             or bool(tone.FACTS.search(text))
         )
         sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
+        if tone.SELF_BLAME.search(text):
+            return None  # "argh, I forgot my password again": cross with themselves
         for needs_sour, found, why in _EMPHASIS:
             if (sour if needs_sour else negative) and found(text):
                 return why
@@ -161,6 +166,9 @@ class SignalReader:
         verdict = lexical.verdict_on_company(text, self._lexicon)
         if verdict is not None:
             return f"calls the company or its staff {verdict}"
+        harm = lexical.harm_by_company(text, self._lexicon)
+        if harm is not None:
+            return f"blames the company for a harm ({harm})"
         tag = lexical.negative_hashtag(text, self._lexicon)
         if tag is not None and (problem or failed_before):
             return f"a hashtag cursing the brand ({tag})"

@@ -48,6 +48,8 @@ ANGER: tuple[Cue, ...] = (
         \bliars?\b | \blying\b | \blied\b |
         (?<!is\ this\ a\ )(?<!is\ that\ a\ )(?<!is\ it\ a\ )\bscam\w* | \bfraudsters?\b |
         \bcrooks?\b | \bthie(?:f|ves|ving)\b | \brip(?:ped)?[\s-]?off\b | \bripoff\b |
+        \brips?\ (?:you|people|us|me|customers|everyone)\ off\b |
+        \b(?:more|your|these|the|all|blatant|outright|complete|total|telling)\ lies\b |
         \bstole\b | \bstealing\b | \bcon\ artists?\b | \bdaylight\ robbery\b | \bbetr[üu]g\w* |
         \bl[üu]gner\w* | \babzocke\w* | \bescroc\w* | \barnaque\w* | \bmenteurs?\b |
         \bvoleurs?\b | \bestafa\w* | \bladrones?\b | \bmentiros\w* | \btimo\b |
@@ -286,7 +288,9 @@ ANGER: tuple[Cue, ...] = (
         a\ joke|nightmare|disaster|unimpress\w*|criminal|
         not\ (?:impressed|ok|okay|good\ enough|acceptable)|
         false\ advertising|(?:fix|sort)\ it(?:\ out|\ now)?\b|explain\ (?:that|this|yourselves)|
-        one\ job|gone\ downhill|how\ you\ treat|what\ (?:is|'s)\ the\ point|
+        one\ job|gone\ downhill|how\ you\ treat|
+        what(?:\ is|'s)\ the\ point\ (?:of\ (?:having|paying|even|calling|booking|asking|your|you)|
+        in\ |if\b|when\b)|
         why\ is\ it\ so\ (?:hard|difficult)|capable\ of|what\ exactly|seriously\b[?!]|
         disappoint\w*|unhappy|embarrass\w*|arse|rubbish|garbage|excuse\ for\ a|
         beyond\ (?:a\ )?joke|at\ all\.|every\ single\ time|every\ time\ i\ (?:order|call|fly|

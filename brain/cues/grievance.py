@@ -71,4 +71,59 @@ GRIEVANCE: tuple[Cue, ...] = (
         \bfar\ from\ (?:happy|impressed|pleased|satisfied|acceptable|good|ok|okay)\b
         """,
     ),
+    cue(
+        "cannot take any more",
+        r"""
+        \bpatience\ (?:has|is)\ (?:run|running|worn|wearing)\ (?:out|thin)\b |
+        \b(?:lost|losing|run\ out\ of)\ (?:all\ )?(?:my\ )?patience\b | \bwits'?\ end\b |
+        \blosing\ the\ will\ to\ live\b | \bcan'?t\ (?:cope|deal)\ with\ (?:you|this|your)\b |
+        \b(?:i|we)\ deserve\ better\b | \b(?:some|a\ bit\ of|basic|no)\ respect\ for
+        \ (?:your\ )?customers\b | \btreat\ (?:your\ )?customers\ (?:like|with)\b |
+        \b(?:total|complete|utter|such\ a|a)\ waste\ of\ (?:money|time|space)\b |
+        \bwaste\ of\ (?:money|time)\s*[.!]*\s*$ | \bscandal(?:ous)?\b | \bfilthy\b
+        """,
+    ),
+    cue(
+        "cannot believe what happened",
+        r"""
+        \b(?:are\ )?(?:you|u)\ having\ a\ laugh\b | \b(?:you\ )?must\ be\ (?:joking|kidding)\b |
+        \b(?:you'?ve|you\ have)\ got\ to\ be\ (?:joking|kidding)\b | \bthink\ (?:this|it)\ is
+        \ funny\b | \bis\ this\ (?:some\ (?:kind|sort)\ of\ )?a?\ ?joke\ ?\?(?!\s*(?:account|
+        or\ ))| \bthe\ state\ of\ (?:this|that|these|your)\b | \b(?:customer\ )?(?:service|
+        support)\ ?\?+\ what\ (?:customer\ )?(?:service|support)\b
+        """,
+    ),
+    cue(
+        "rejects the company's excuses",
+        r"""
+        \bstop\ (?:fobbing|ignoring|lying\ to|messing|mucking|jerking|stringing|palming|
+        passing)\ (?:me|us)\b | \bfob(?:bing|bed)?\ (?:me|us)\ off\b | \b(?:usual|same|lame|
+        pathetic|more)\ excuses?\b | \bapology\ (?:means|is)\ (?:nothing|worthless|meaningless|
+        not\ enough)\b | \bdoesn'?t\ cut\ it\b | \bnot\ good\ enough\b
+        """,
+    ),
+    cue(
+        "accuses the company of greed",
+        r"""
+        \bmoney[\s-]grabb\w* | \bgreed(?:y|iness)?\b | \bprofits?\ (?:over|before)\ (?:people|
+        customers|passengers|safety|patients)\b | \bwriggl\w*\ out\b | \bweasel\w*\ out\b
+        """,
+    ),
+    cue(
+        "warns others off",
+        r"""
+        \bavoid\ (?:this|these|them|that)\ (?:\w+\ )?(?:company|shop|airline|bank|app|firm|
+        place|hotel|lot)\b | \bstay\ (?:well\ )?away\ from\b | \bsteer\ clear\b |
+        \bdon'?t\ (?:use|buy\ from|fly\ with|bank\ with|book\ with|order\ from)\ (?:them|this|
+        these)\b
+        """,
+    ),
+    cue(
+        "insults the company or its staff",
+        r"""
+        \b(?:you|ya)\ (?:absolute\ |bunch\ of\ |useless\ |incompetent\ |lot\ of\ )?(?:muppets?|
+        clowns?|idiots?|morons?|jokers?|cowboys|amateurs|thieves|crooks|liars|scammers|
+        numpties|donkeys|fools)\b
+        """,
+    ),
 )

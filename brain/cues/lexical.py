@@ -129,3 +129,26 @@ def verdict_on_company(text: str, lexicon: Mapping[str, float]) -> str | None:
         if word in _SLANG or lexicon.get(word, 0.0) <= _NEGATIVE:
             return word
     return None
+
+
+# The company did a harm to the customer: "you've ruined my holiday", "your app wasted my
+# whole evening". The verb is a negative word of the lexicon (a report such as "lost" is not).
+_HARM_DONE = re.compile(
+    r"""
+    \b(?:you|you'?ve|you\ have|your\ (?:\w+\ ){0,2}?\w+(?:\ (?:has|have))?)\ (?:just\ |completely\ |
+    totally\ |now\ |absolutely\ |actually\ |literally\ )?([^\W\d_]+ed)\ (?:my|our|me|us)\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def harm_by_company(text: str, lexicon: Mapping[str, float]) -> str | None:
+    """The harm the company did to the customer ("ruined"), or None."""
+    for match in _HARM_DONE.finditer(text):
+        word = match.group(1).lower()
+        if word in _REPORTS or word.startswith(_SAD_OR_TOPIC):
+            continue
+        stem = word[:-1] if word.endswith("ed") and lexicon.get(word[:-1]) else word[:-2]
+        if min(lexicon.get(word, 0.0), lexicon.get(stem, 0.0)) <= _NEGATIVE:
+            return word
+    return None

@@ -22,7 +22,8 @@ PROBLEM = pattern(
     r"""
     \b(?:again|still|never|nothing|nobody|late|delayed|cancel\w*|lost|broke\w*|crash\w*|
     charged|waiting|doesn'?t|isn'?t|didn'?t|won'?t|hours|days|weeks|toilet|bins|price\ up|
-    made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|
+    made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|doubled|
+    tripled|gone\ up|went\ up|price\ (?:rise|hike|increase)s?|
     increase\w*|stood|stuck|queue|on\ hold|soaked|rain|ruined|missed|wrong|damaged|
     no\ (?:announcement|info|information|update|reply|answer|one|show)|yet\ again|ignor\w*|
     billed|lost|left)\b |
@@ -59,7 +60,8 @@ COURTESY = pattern(
     r"""
     \b(?:please|pls|plz|thank\ you(?:\ (?:so|very)\ much)?|thanks?|thx|ty|kindly|cheers|hi|
     hello|hey|dear|regards|best|appreciate(?:d)?|grateful|bitte|danke|merci|
-    s'il\ vous\ pla[îi]t|svp|por\ favor|gracias)\b
+    s'il\ vous\ pla[îi]t|svp|por\ favor|gracias|
+    lol|lmao|rofl|ha(?:ha)+|ok|okay)\b
     """
 )
 # Two question marks or more: "hello??", "is anyone there??" (with a complaint, exasperation).
@@ -118,6 +120,7 @@ CLOSING_PRAISE = pattern(
 EXASPERATED = pattern(
     r"""
     [🤦😑😩😫💩😞😔] | \bsmh\b | \bsmdh\b | \bugh+\b | \bsigh\b | \*sigh\* | \bseufz\b |
+    \bgr{3,}\b | \bar+g+h+\b |
     \bpff+\b
     """
 )
@@ -175,6 +178,15 @@ NOBODY_THERE = pattern(
     \b(?:is\ |are\ )?(?:any\ ?(?:one|body)|some\ ?(?:one|body)|you\ guys)\ (?:actually\ |even\ |
     still\ )?(?:there|home|reading\ (?:this|these)|listening|awake|alive)\b |
     \b(?:no\ ?(?:one|body)|no-one)\ (?:\w+\ )?(?:knows|can\ (?:tell|explain|help|give)|
-    seems\ to\ (?:know|care)|has\ a\ clue|cares|gives\ a)\b
+    seems\ to\ (?:know|care)|has\ a\ clue|cares|gives\ a|answers|replies|responds|
+    picks\ up)\b
+    """
+)
+# The customer blames themselves: emphasis is then not anger at the company.
+SELF_BLAME = pattern(
+    r"""
+    \bsilly\ me\b | \bmy\ (?:bad|fault|mistake)\b |
+    \bi\ (?:forgot|forget|messed\ up|locked\ myself)\b |
+    \bmyself\ out\b | \bi'?m\ (?:an\ idiot|so\ stupid|useless\ with)\b
     """
 )
