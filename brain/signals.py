@@ -30,6 +30,7 @@ from brain.cues import (
     Cue,
     anger,
     failed,
+    grievance,
     lexical,
     lexicon,
     normalize,
@@ -47,6 +48,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 _SENTIMENT_CHARS = 1500
 _SARCASM = "sarcasm that praises a failure"
 _HEAD_CHARS, _TAIL_CHARS = 700, 300
+_CLOSE_CHARS = 40  # the praise closing a message ("... again. brilliant 👏") is this short
 _HASH = re.compile(r"#(?=\w)")
 # "@Party", "@EnergyCo": a brand's handle is a name, not a word of the customer's mood.
 _HANDLE = re.compile(r"@\w+")
@@ -129,10 +131,13 @@ class SignalReader:
         ("is the sale on tonight!!!") stays calm."""
         if normalize.masked_swearing(text) is not None:
             return "profanity"
-        cue = _first(anger.ANGER, text)
+        if lexical.negative_af(text, self._lexicon) is not None:
+            return "profanity"
+        cue = _first(anger.ANGER, text) or grievance.find(text)
         if cue is None and "#" in text:
             # Tags are words too: "zero #help", "#customer #service".
-            cue = _first(anger.ANGER, _HASH.sub("", text))
+            plain = _HASH.sub("", text)
+            cue = _first(anger.ANGER, plain) or grievance.find(plain)
         if cue is not None:
             return cue.why
         problem = bool(tone.PROBLEM.search(text))
@@ -147,11 +152,10 @@ class SignalReader:
             or bool(tone.FACTS.search(text))
         )
         sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
-        if tone.SELF_BLAME.search(text):
-            return None  # "argh, I forgot my password again": cross with themselves
         for needs_sour, found, why in _EMPHASIS:
             if (sour if needs_sour else negative) and found(text):
-                return why
+                # "argh, I forgot my password again": cross with themselves, not the company
+                return None if tone.SELF_BLAME.search(text) else why
         if failed_before and tone.PRESSING.search(text) and not tone.REQUEST.search(text):
             return "presses the point after support already failed"
         if mood <= self.anger_threshold:
@@ -207,7 +211,8 @@ def _closing_aside(text: str) -> bool:
     closing a sentence about something ("the colours are great"), or clapping."""
     if "\N{CLAPPING HANDS SIGN}" in text:
         return True
-    found = tone.CLOSING_PRAISE.search(text)
+    # Only the close of the message can hold it: search its last characters.
+    found = tone.CLOSING_PRAISE.search(text, max(0, len(text) - _CLOSE_CHARS))
     if found is None:
         return False
     before = (text[: found.start()] + found.group(0)[:1]).rstrip()

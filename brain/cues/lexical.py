@@ -152,3 +152,20 @@ def harm_by_company(text: str, lexicon: Mapping[str, float]) -> str | None:
         if min(lexicon.get(word, 0.0), lexicon.get(stem, 0.0)) <= _NEGATIVE:
             return word
     return None
+
+
+_AF = re.compile(r"\b([^\W\d_]+)\ af\b", re.IGNORECASE)
+# Slow, late, dear: what a service is when it fails, though the lexicon does not score them.
+_FAILINGS = frozenset(("slow", "late", "expensive", "overpriced", "unreliable", "laggy", "buggy"))
+
+
+def negative_af(text: str, lexicon: Mapping[str, float]) -> str | None:
+    """A negative word intensified with "af" ("slow af", "annoying af"): swearing, abbreviated.
+    The word is negative in the lexicon, or a failing of a service the lexicon does not score."""
+    if " af" not in text.lower():
+        return None  # the cheap test first: almost no message has it
+    for match in _AF.finditer(text):
+        word = match.group(1).lower()
+        if word in _FAILINGS or lexicon.get(word, 0.0) <= -1.0:
+            return f"{word} af"
+    return None
