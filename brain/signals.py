@@ -177,7 +177,8 @@ class SignalReader:
         if tag is not None and (problem or failed_before):
             return f"a hashtag cursing the brand ({tag})"
         if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
-            return _SARCASM
+            # "brilliant, the update fixed the crash": praise for a fix is real
+            return None if tone.FIXED.search(text) else _SARCASM
         # Without a problem word, only praise closing the message or clapping counts:
         # "the app is down on payday. brilliant", "card declined again 👏".
         if _closing_aside(text) and self._failure(text) and not tone.RESOLVED.search(text):

@@ -166,6 +166,6 @@ def negative_af(text: str, lexicon: Mapping[str, float]) -> str | None:
         return None  # the cheap test first: almost no message has it
     for match in _AF.finditer(text):
         word = match.group(1).lower()
-        if word in _FAILINGS or lexicon.get(word, 0.0) <= -1.0:
+        if word in _FAILINGS or lexicon.get(word, 0.0) <= _NEGATIVE:
             return f"{word} af"
     return None

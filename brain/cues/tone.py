@@ -190,3 +190,10 @@ SELF_BLAME = pattern(
     \bmyself\ out\b | \bi'?m\ (?:an\ idiot|so\ stupid|useless\ with)\b
     """
 )
+# Something put right, said outright: the praise beside it is real ("great, that fixed it").
+FIXED = pattern(
+    r"""
+    \b(?:fixed|sorted\ (?:it|out|now)|resolved|solved|works\ (?:now|again|fine|perfectly)|
+    working\ (?:again|now|fine)|back\ (?:up|online)|refunded|all\ good)\b
+    """
+)
