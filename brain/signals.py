@@ -152,8 +152,8 @@ class SignalReader:
             or bool(tone.FACTS.search(text))
         )
         sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
-        for needs_sour, found, why in _EMPHASIS:
-            if (sour if needs_sour else negative) and found(text):
+        for needs_sour, test, why in _EMPHASIS:
+            if (sour if needs_sour else negative) and test(text):
                 # "argh, I forgot my password again": cross with themselves, not the company
                 return None if tone.SELF_BLAME.search(text) else why
         if failed_before and tone.PRESSING.search(text) and not tone.REQUEST.search(text):
