@@ -310,3 +310,39 @@ def test_every_grievance_gate_is_lower_case() -> None:
     """``grievance.find`` compares the gates with the lower-cased message."""
     for words, found in grievance._GATED:
         assert words and all(w == w.lower() for w in words), found.why
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("@Hire the car hire desk is closed and we've just landed", "travel disrupted right now"),
+        ("@Bank I'm abroad with no money, the app rejects every payment",
+         "cannot reach their money"),
+        ("@Pay my wages are late and I can't buy food", "cannot reach their money"),
+        ("@Bank I'm at the till and my card keeps getting declined",
+         "money held or out of reach"),
+        ("@SaaS production is down for every customer", "a service is down right now"),
+        ("@Gas I can smell gas in the hallway", "safety: injury, fire, smoke or shock"),
+        ("@Power the power's out and my dad is on a ventilator",
+         "a vulnerable person left without something they need"),
+        ("@Car the brakes failed on the van I just collected",
+         "safety: injury, fire, smoke or shock"),
+        ("@Flats someone tried to break into my flat last night",
+         "safety: a hazard or an intruder"),
+    ],
+)  # fmt: skip
+def test_urgency_fourth_round(text: str, why: str) -> None:
+    assert READER.read(text).urgent == why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@Bank how do I block my card if I lose it?",
+        "@Gas how do I read my gas meter?",
+        "@Air what's the baggage allowance when I've just landed at a connecting airport?",
+        "@Hotel is the restaurant closed on mondays?",
+    ],
+)
+def test_urgency_fourth_round_calm(text: str) -> None:
+    assert READER.read(text).urgent is None, (text, READER.read(text))
