@@ -32,6 +32,7 @@ from brain.cues import (
     failed,
     grievance,
     lexical,
+    lexical_anger,
     lexicon,
     normalize,
     person,
@@ -46,9 +47,8 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 # Read at most this much of a message for sentiment: VADER is pure Python, and the mood of a
 # long message shows in its first paragraphs (bounded work for pasted logs, issue 9).
 _SENTIMENT_CHARS = 1500
-_SARCASM = "sarcasm that praises a failure"
+_SARCASM = lexical_anger.SARCASM
 _HEAD_CHARS, _TAIL_CHARS = 700, 300
-_CLOSE_CHARS = 40  # the praise closing a message ("... again. brilliant 👏") is this short
 _HASH = re.compile(r"#(?=\w)")
 # "@Party", "@EnergyCo": a brand's handle is a name, not a word of the customer's mood.
 _HANDLE = re.compile(r"@\w+")
@@ -141,7 +141,7 @@ class SignalReader:
         if cue is not None:
             return cue.why
         problem = bool(tone.PROBLEM.search(text))
-        found = self._lexical_anger(text, problem, failed_before)
+        found = lexical_anger.lexical_anger(text, self._lexicon, problem, failed_before)
         if found is not None:
             return found
         negative = (
@@ -161,63 +161,6 @@ class SignalReader:
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None
-
-    def _lexical_anger(self, text: str, problem: bool, failed_before: bool) -> str | None:
-        """Cues that ask the lexicon: thanks for a harm, a verdict on the company, a hashtag
-        cursing it (with a complaint behind it), praise for a failure."""
-        if lexical.thanks_for_harm(text, self._lexicon) is not None:
-            return _SARCASM
-        verdict = lexical.verdict_on_company(text, self._lexicon)
-        if verdict is not None:
-            return f"calls the company or its staff {verdict}"
-        harm = lexical.harm_by_company(text, self._lexicon)
-        if harm is not None:
-            return f"blames the company for a harm ({harm})"
-        tag = lexical.negative_hashtag(text, self._lexicon)
-        if tag is not None and (problem or failed_before):
-            return f"a hashtag cursing the brand ({tag})"
-        if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
-            # "brilliant, the update fixed the crash": praise for a fix is real
-            return None if tone.FIXED.search(text) else _SARCASM
-        # Without a problem word, only praise closing the message or clapping counts:
-        # "the app is down on payday. brilliant", "card declined again 👏".
-        if _closing_aside(text) and self._failure(text) and not tone.RESOLVED.search(text):
-            return _SARCASM
-        return _SARCASM if self._praise_for_failure(text) else None
-
-    def _praise_for_failure(self, text: str) -> bool:
-        """Praise opening the message, then a failure: a fact word or a negative word of the
-        lexicon in the rest ("wonderful, the app crashed mid-payment"), and nothing put right."""
-        opening = tone.OPENING_PRAISE.search(text)
-        if opening is None:
-            return False
-        rest = text[opening.end() :]
-        if tone.RESOLVED.search(rest):
-            return False
-        return bool(tone.PROBLEM.search(rest)) or self._failure(rest)
-
-    def _failure(self, text: str) -> bool:
-        """A fact or outage word, or a negative word of the lexicon: what praise can be for
-        when it is sarcasm ("brilliant, app down on payday 👏")."""
-        if tone.FACTS.search(text) or tone.OUTAGE.search(text):
-            return True
-        words = [w.lower() for w in _WORD.findall(text)]
-        # The lexicon lists base forms more often than inflected ones ("die", not "dies").
-        forms = {f for w in words for f in (w, w[:-1] if w.endswith("s") else w)}
-        return any(self._lexicon.get(f, 0.0) <= -1.0 for f in forms)
-
-
-def _closing_aside(text: str) -> bool:
-    """Praise said on its own after the report ("... and it's down again. brilliant"), not
-    closing a sentence about something ("the colours are great"), or clapping."""
-    if "\N{CLAPPING HANDS SIGN}" in text:
-        return True
-    # Only the close of the message can hold it: search its last characters.
-    found = tone.CLOSING_PRAISE.search(text, max(0, len(text) - _CLOSE_CHARS))
-    if found is None:
-        return False
-    before = (text[: found.start()] + found.group(0)[:1]).rstrip()
-    return before[-1:] in {".", ",", "!", "?", "…", "-", "–"}
 
 
 def _window(text: str) -> str:

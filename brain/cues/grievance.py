@@ -8,12 +8,51 @@ from __future__ import annotations
 
 from brain.cues.base import Cue, cue
 
+
+def _words(alternatives: str) -> tuple[str, ...]:
+    return tuple(alternatives.split("|"))
+
+
 # Each cue with the lower-case words one of which any match contains: the cue's regular
 # expression runs only when one is in the message (a substring test costs far less than a scan,
 # and most messages have none of them).
 _GATED: tuple[tuple[tuple[str, ...], Cue], ...] = (
     (
-        ("rip", "lies", "rob", "extort", "fraudulent", "swindl", "fleec"),
+        _words("fkn|fckn|fkin|fckin|fcking|effin|frickin|frikin|freckin|piece of| pos"),
+        cue(
+            "profanity",
+            r"""
+            \bf(?:c?kn|c?kin[g']?|cking)\b | \beff(?:ing|in[g']?)\b | \bfr[ie]ck?in[g']?\b |
+            \bpiece\ of\ (?:sh\w*|crap|junk|garbage|rubbish|trash)\b |
+            \b(?:is|are)\ (?:a\ )?(?:total\ |complete\ )?pos\b
+            """,
+        ),
+    ),
+    (
+        _words("thank you for|cheers for"),
+        cue(
+            "sarcasm that praises a failure",
+            r"""
+            \b(?:thank\ you|cheers)\ for\ (?:the|a|making|letting)\b(?:(?!refund|fix|help|quick|
+            sort)[^.!?]){0,30}\b(?:wait|delay|late|cancel\w*|mess|nothing|rain|queue|miss)\w*\b
+            """,
+        ),
+    ),
+    (
+        _words("or i|or we|you have"),
+        cue(
+            "gives an ultimatum",
+            r"""
+            \bor\ (?:i|we)\ (?:go\ to|take|report|cancel|leave|dispute|switch|sue|complain)\b |
+            \b(?:fix|sort|refund|resolve)\b[^.!?]{0,40}\bor\ (?:i'?m|i\ am|we'?re)\ (?:cancell?ing|
+            leaving|switching|reporting|going|taking|disputing|done)\b |
+            \byou\ have\ (?:\d+|one|two|three|until|till|24|48)\ ?(?:hours?|days?|hrs|\w+day|
+            tomorrow)?\ to\ (?:fix|sort|refund|resolve|pay|respond|reply|get\ back)\b
+            """,
+        ),
+    ),
+    (
+        _words("rip|lies|rob|extort|fraudulent|swindl|fleec"),
         cue(
             "accuses the company of lying or scamming",
             r"""
@@ -26,22 +65,9 @@ _GATED: tuple[tuple[tuple[str, ...], Cue], ...] = (
         ),
     ),
     (
-        (
-            "competitor",
-            "rival",
-            "switch",
-            "moving",
-            "leaving",
-            "changing",
-            "done",
-            " out",
-            "lost",
-            "contract",
-            "cancel",
-            "avoid",
-            "away from",
-            "steer",
-            "don",
+        _words(
+            "competitor|rival|switch|moving|leaving|changing|done| out|lost|contract|cancel|"
+            "avoid|away from|steer|don"
         ),
         cue(
             "threatens to leave or warns others off",
@@ -69,48 +95,12 @@ _GATED: tuple[tuple[tuple[str, ...], Cue], ...] = (
         ),
     ),
     (
-        (
-            "wrong",
-            "matter",
-            "job",
-            "star",
-            "together",
-            "yourselves",
-            "sleep",
-            "call ",
-            "away with",
-            "runs this",
-            "designed this",
-            "approved this",
-            "what a ",
-            "ashamed",
-            "embarrassed",
-            "life",
-            "lives",
-            "audacity",
-            "cheek",
-            "nerve",
-            "times",
-            "hate",
-            "despise",
-            "loathe",
-            "detest",
-            "hardly",
-            "expect",
-            "want me",
-            "want us",
-            "paying",
-            "stop",
-            "fob",
-            "excuse",
-            "apology",
-            "cut it",
-            "good enough",
-            "grabb",
-            "greed",
-            "profit",
-            "wriggl",
-            "weasel",
+        _words(
+            "wrong|matter|job|star|together|yourselves|sleep|call |away with|runs this|"
+            "designed this|approved this|what a |ashamed|embarrassed|life|lives|audacity|"
+            "cheek|nerve|times|hate|despise|loathe|detest|hardly|expect|want me|want us|"
+            "paying|stop|fob|excuse|apology|cut it|good enough|grabb|greed|profit|wriggl|"
+            "weasel"
         ),
         cue(
             "scolds the company",
@@ -143,10 +133,7 @@ _GATED: tuple[tuple[tuple[str, ...], Cue], ...] = (
         ),
     ),
     (
-        (
-            "money",
-            "refund",
-        ),
+        _words("money|refund"),
         cue(
             "demands the money back",
             r"""
@@ -159,24 +146,9 @@ _GATED: tuple[tuple[tuple[str, ...], Cue], ...] = (
         ),
     ),
     (
-        (
-            "satisfied",
-            "amused",
-            "pleased",
-            "happy",
-            "impressed",
-            "far from",
-            "patience",
-            "wits",
-            "will to live",
-            "cope",
-            "deal with",
-            "deserve",
-            "respect",
-            "treat",
-            "waste",
-            "scandal",
-            "filthy",
+        _words(
+            "satisfied|amused|pleased|happy|impressed|far from|patience|wits|will to live|"
+            "cope|deal with|deserve|respect|treat|waste|scandal|filthy"
         ),
         cue(
             "says they are fed up or not satisfied",
@@ -199,17 +171,7 @@ _GATED: tuple[tuple[tuple[str, ...], Cue], ...] = (
         ),
     ),
     (
-        (
-            "laugh",
-            "joking",
-            "kidding",
-            "funny",
-            "joke",
-            "state of",
-            "what customer",
-            "what service",
-            "what support",
-        ),
+        _words("laugh|joking|kidding|funny|joke|state of|what customer|what service|what support"),
         cue(
             "cannot believe what happened",
             r"""
@@ -222,25 +184,15 @@ _GATED: tuple[tuple[tuple[str, ...], Cue], ...] = (
         ),
     ),
     (
-        (
-            "muppet",
-            "clown",
-            "idiot",
-            "moron",
-            "joker",
-            "cowboy",
-            "amateur",
-            "thieves",
-            "crook",
-            "liar",
-            "scammer",
-            "numpt",
-            "donkey",
-            "fool",
+        _words(
+            "muppet|clown|idiot|moron|joker|cowboy|amateur|thieves|crook|liar|scammer|numpt|"
+            "donkey|fool"
         ),
         cue(
             "insults the company or its staff",
             r"""
+            ^\W*(?:@\w+\s+)*(?:clowns|muppets|jokers|amateurs|cowboys|idiots|morons|thieves|
+            crooks|liars|scammers)\W*$ |
             \b(?:you|ya)\ (?:absolute\ |bunch\ of\ |useless\ |incompetent\ |lot\ of\ )?(?:muppets?|
             clowns?|idiots?|morons?|jokers?|cowboys|amateurs|thieves|crooks|liars|scammers|
             numpties|donkeys|fools)\b

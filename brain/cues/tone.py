@@ -61,7 +61,7 @@ COURTESY = pattern(
     \b(?:please|pls|plz|thank\ you(?:\ (?:so|very)\ much)?|thanks?|thx|ty|kindly|cheers|hi|
     hello|hey|dear|regards|best|appreciate(?:d)?|grateful|bitte|danke|merci|
     s'il\ vous\ pla[îi]t|svp|por\ favor|gracias|
-    lol|lmao|rofl|ha(?:ha)+|ok|okay)\b
+    lol|lmao|rofl|ha(?:ha)+)\b
     """
 )
 # Two question marks or more: "hello??", "is anyone there??" (with a complaint, exasperation).
