@@ -30,7 +30,9 @@ from brain.cues import (
     Cue,
     anger,
     failed,
+    grievance,
     lexical,
+    lexical_anger,
     lexicon,
     normalize,
     person,
@@ -45,9 +47,11 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 # Read at most this much of a message for sentiment: VADER is pure Python, and the mood of a
 # long message shows in its first paragraphs (bounded work for pasted logs, issue 9).
 _SENTIMENT_CHARS = 1500
-_SARCASM = "sarcasm that praises a failure"
+_SARCASM = lexical_anger.SARCASM
 _HEAD_CHARS, _TAIL_CHARS = 700, 300
 _HASH = re.compile(r"#(?=\w)")
+# "@Party", "@EnergyCo": a brand's handle is a name, not a word of the customer's mood.
+_HANDLE = re.compile(r"@\w+")
 _EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
@@ -73,7 +77,8 @@ class SignalReader:
         self._lexicon: dict[str, float] = self._vader.lexicon
 
     def read(self, text: str, language: str = "en") -> Signals:
-        text = _window(text)
+        # Phones type a curly apostrophe (U+2019, "I\u2019m done"): the cue tables spell "'".
+        text = _window(text).replace("\u2019", "'")
         mood = self.sentiment(text, language)
         failed_cue = _first(failed.FAILED, text)
         failed_why = None if failed_cue is None else failed_cue.why
@@ -108,7 +113,7 @@ class SignalReader:
         ("arrived damaged!" reports, it does not rage), blended with a small German, French and
         Spanish lexicon. VADER's lexicon is English ("die" is a German article), so other
         languages get the small lexicon plus VADER's emoji only."""
-        plain = tone.COURTESY.sub(" ", text[:_SENTIMENT_CHARS]).replace("!", ".")
+        plain = tone.COURTESY.sub(" ", _HANDLE.sub(" ", text[:_SENTIMENT_CHARS])).replace("!", ".")
         plain = tone.FACTS.sub(" ", plain)
         other = lexicon.score(plain)
         if language != "en":
@@ -126,46 +131,36 @@ class SignalReader:
         ("is the sale on tonight!!!") stays calm."""
         if normalize.masked_swearing(text) is not None:
             return "profanity"
-        cue = _first(anger.ANGER, text)
+        if lexical.negative_af(text, self._lexicon) is not None:
+            return "profanity"
+        cue = _first(anger.ANGER, text) or grievance.find(text)
         if cue is None and "#" in text:
             # Tags are words too: "zero #help", "#customer #service".
-            cue = _first(anger.ANGER, _HASH.sub("", text))
+            plain = _HASH.sub("", text)
+            cue = _first(anger.ANGER, plain) or grievance.find(plain)
         if cue is not None:
             return cue.why
-        if lexical.thanks_for_harm(text, self._lexicon) is not None:
-            return _SARCASM
         problem = bool(tone.PROBLEM.search(text))
-        tag = lexical.negative_hashtag(text, self._lexicon)
-        if tag is not None and (problem or failed_before):
-            return f"a hashtag cursing the brand ({tag})"
-        if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
-            return _SARCASM
-        if self._praise_for_failure(text):
-            return _SARCASM
-        negative = mood < 0 or failed_before or problem or bool(tone.NEGATIVE_WORDS.search(text))
+        found = lexical_anger.lexical_anger(text, self._lexicon, problem, failed_before)
+        if found is not None:
+            return found
+        negative = (
+            mood < 0
+            or failed_before
+            or problem
+            or bool(tone.NEGATIVE_WORDS.search(text))
+            or bool(tone.FACTS.search(text))
+        )
         sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
-        for needs_sour, found, why in _EMPHASIS:
-            if (sour if needs_sour else negative) and found(text):
-                return why
+        for needs_sour, test, why in _EMPHASIS:
+            if (sour if needs_sour else negative) and test(text):
+                # "argh, I forgot my password again": cross with themselves, not the company
+                return None if tone.SELF_BLAME.search(text) else why
+        if failed_before and tone.PRESSING.search(text) and not tone.REQUEST.search(text):
+            return "presses the point after support already failed"
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
         return None
-
-    def _praise_for_failure(self, text: str) -> bool:
-        """Praise opening the message, then a failure: a fact word or a negative word of the
-        lexicon in the rest ("wonderful, the app crashed mid-payment"), and nothing put right."""
-        opening = tone.OPENING_PRAISE.search(text)
-        if opening is None:
-            return False
-        rest = text[opening.end() :]
-        if tone.RESOLVED.search(rest):
-            return False
-        if tone.FACTS.search(rest) or tone.PROBLEM.search(rest):
-            return True
-        words = [w.lower() for w in _WORD.findall(rest)]
-        # The lexicon lists base forms more often than inflected ones ("die", not "dies").
-        forms = {f for w in words for f in (w, w[:-1] if w.endswith("s") else w)}
-        return any(self._lexicon.get(f, 0.0) <= -1.0 for f in forms)
 
 
 def _window(text: str) -> str:
@@ -229,9 +224,11 @@ _EMPHASIS: tuple[tuple[bool, Callable[[str], bool], str], ...] = (
     (False, _searcher(tone.RANT_PUNCTUATION, tone.QUESTIONS), "repeated punctuation"),
     (False, _searcher(tone.RECURRING), "a failure that keeps happening"),
     (False, _searcher(tone.EXASPERATED), "exasperated (a sigh, a facepalm, smh)"),
+    (False, _searcher(tone.REPEATED), "repeats words for emphasis"),
     (True, _searcher(tone.EXCLAMATIONS), "repeated punctuation"),
     (True, normalize.stretched, "stretched words"),
     (True, _searcher(tone.LONG_WAIT), "complains of a long wait"),
+    (True, _searcher(tone.NOBODY_THERE), "nobody there or nobody who knows"),
 )
 
 

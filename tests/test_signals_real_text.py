@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from brain.cues import Cue, anger, failed, person, sensitive, tone, urgency
+from brain.cues import Cue, anger, failed, grievance, person, sensitive, tone, urgency
 from brain.cues.normalize import masked_swearing
 from brain.signals import SignalReader
 
@@ -134,8 +134,8 @@ def test_masked_swearing(token: str, found: bool) -> None:
 
 
 def _tables() -> list[Cue]:
-    return [*anger.ANGER, *person.HUMAN, *urgency.URGENT, urgency.SOON, *sensitive.SENSITIVE,
-            sensitive.IN_PROGRESS, *failed.FAILED]  # fmt: skip
+    return [*anger.ANGER, *grievance.GRIEVANCE, *person.HUMAN, *urgency.URGENT, urgency.SOON,
+            *sensitive.SENSITIVE, sensitive.IN_PROGRESS, *failed.FAILED]  # fmt: skip
 
 
 def test_every_cue_is_well_formed() -> None:
@@ -156,6 +156,13 @@ def test_every_cue_is_well_formed() -> None:
         "FACTS",
         "COURTESY",
         "NEGATIVE_WORDS",
+        "OUTAGE",
+        "REPEATED",
+        "PRESSING",
+        "REQUEST",
+        "NOBODY_THERE",
+        "SELF_BLAME",
+        "FIXED",
     ):
         assert not re.search(r"(?<!\\)\\\n", getattr(tone, name).pattern), name
 
@@ -220,3 +227,122 @@ LEXICON_CALM = [
 @pytest.mark.parametrize("text", LEXICON_CALM)
 def test_lexicon_cues_leave_calm_questions_alone(text: str) -> None:
     assert READER.read(text).angry is None, (text, READER.read(text))
+
+
+# -- fourth round (branch anger5): how customers walk out, scold, demand, mock and swear;
+# every sentence below is written for these tests.
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("@NetCo leaving you the day my contract ends", "threatens to leave or warns others off"),
+        ("@NetCo I'm moving to a rival network, bye", "threatens to leave or warns others off"),
+        ("@NetCo four days without internet and I'm done.",
+         "threatens to leave or warns others off"),
+        ("@Bakery stay away from this place, mouldy bread twice",
+         "threatens to leave or warns others off"),
+        ("@NetCo you've just lost a customer of 8 years", "threatens to leave"),
+        ("@Bank what is wrong with you people", "scolds the company"),
+        ("@Courier do your job and deliver the parcel", "scolds the company"),
+        ("@Hotel zero stars if I could", "scolds the company"),
+        ("@Energy stop fobbing me off with the same excuses", "scolds the company"),
+        ("@Insure greedy lot, claim refused on a technicality", "scolds the company"),
+        ("@Shop I want my money back today", "demands the money back"),
+        ("@Gym my patience has run out with your billing", "says they are fed up or not satisfied"),
+        ("@Rail total waste of money, 2 hours late", "says they are fed up or not satisfied"),
+        ("@Telco are you having a laugh? another price rise", "cannot believe what happened"),
+        ("@Courier where's my parcel you clowns", "insults the company or its staff"),
+        ("@Shop the lies continue, still no refund", "accuses the company of lying or scamming"),
+        ("@Gym you're robbing people with these fees", "accuses the company of lying or scamming"),
+        ("@Bank your call centre staff are clueless", "insults the company or its staff"),
+        ("@Gym the new app is useless", "says they are angry or fed up"),
+        ("@Airline you've ruined our honeymoon", "blames the company for a harm (ruined)"),
+        ("@Gym your trainers are so lazy", "calls the company or its staff lazy"),
+        ("@App the app is down on payday. brilliant", "sarcasm that praises a failure"),
+        ("@Rail late again 👏", "sarcasm that praises a failure"),
+        ("@Courier cheers for the 3 hour wait", "sarcasm that praises a failure"),
+        ("@App slow af, nothing loads", "profanity"),
+        ("@Bank the effing app logged me out again", "profanity"),
+        ("@Telco you keep telling me it's fixed, it isn't", "a failure that keeps happening"),
+        ("@Telco nothing. nothing works.", "repeats words for emphasis"),
+        ("@Telco second time asking: which engineer is coming?",
+         "presses the point after support already failed"),
+        ("@Telco still no reply after a week, is anyone there",
+         "nobody there or nobody who knows"),
+        ("@Telco refund me by friday or I'm cancelling", "gives an ultimatum"),
+        ("@Telco you have 48 hours to refund me", "gives an ultimatum"),
+        ("@Shop I\u2019m done with you", "says they are angry or fed up"),
+        ("@Cafe grrr cold coffee again", "exasperated (a sigh, a facepalm, smh)"),
+    ],
+)  # fmt: skip
+def test_anger_fourth_round(text: str, why: str) -> None:
+    assert READER.read(text).angry == why
+
+
+FOURTH_ROUND_CALM = [
+    # The same words in plain questions, thanks and self-blame.
+    "@NetCo my contract ends in june, what can you offer me?",
+    "@NetCo is there a rival offer price match?",
+    "@NetCo all done, thanks for the help",
+    "@Bank what is wrong with my card? it says declined, can you check",
+    "@Hotel five stars, lovely stay",
+    "@Energy can you stop the paper bills please",
+    "@Shop can I get my money back if it doesn't fit?",
+    "@Gym I'm satisfied with the new classes",
+    "@Telco haha love the new advert",
+    "@Courier the clown costume arrived today, thanks",
+    "@Bank your call centre staff were lovely",
+    "@Store thanks a lot, it arrived early.",
+    "@App brilliant, the update fixed the crash",
+    "@Cafe grr I forgot my loyalty card again, can you add the stamp?",
+    "@Telco I'm out of the country next week, will roaming work?",
+    "@Shop I'm done shopping, when will it ship?",
+    "@Telco what's the point of the booster, do I need it?",
+    "@Party do you rent out bouncy castles?",
+]
+
+
+@pytest.mark.parametrize("text", FOURTH_ROUND_CALM)
+def test_fourth_round_calm_look_alikes(text: str) -> None:
+    assert READER.read(text).angry is None, (text, READER.read(text))
+
+
+def test_every_grievance_gate_is_lower_case() -> None:
+    """``grievance.find`` compares the gates with the lower-cased message."""
+    for words, found in grievance._GATED:
+        assert words and all(w == w.lower() for w in words), found.why
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("@Hire the car hire desk is closed and we've just landed", "travel disrupted right now"),
+        ("@Bank I'm abroad with no money, the app rejects every payment",
+         "cannot reach their money"),
+        ("@Pay my wages are late and I can't buy food", "cannot reach their money"),
+        ("@Bank I'm at the till and my card keeps getting declined",
+         "money held or out of reach"),
+        ("@SaaS production is down for every customer", "a service is down right now"),
+        ("@Gas I can smell gas in the hallway", "safety: injury, fire, smoke or shock"),
+        ("@Power the power's out and my dad is on a ventilator",
+         "a vulnerable person left without something they need"),
+        ("@Car the brakes failed on the van I just collected",
+         "safety: injury, fire, smoke or shock"),
+        ("@Flats someone tried to break into my flat last night",
+         "safety: a hazard or an intruder"),
+    ],
+)  # fmt: skip
+def test_urgency_fourth_round(text: str, why: str) -> None:
+    assert READER.read(text).urgent == why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@Bank how do I block my card if I lose it?",
+        "@Gas how do I read my gas meter?",
+        "@Air what's the baggage allowance when I've just landed at a connecting airport?",
+        "@Hotel is the restaurant closed on mondays?",
+    ],
+)
+def test_urgency_fourth_round_calm(text: str) -> None:
+    assert READER.read(text).urgent is None, (text, READER.read(text))

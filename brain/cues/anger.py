@@ -76,7 +76,7 @@ ANGER: tuple[Cue, ...] = (
         mad\ (?:at|about|as)|raging|fed\ up|sick\ (?:and\ tired\ )?of|had\ enough|
         done\ with\ (?:you|this)|beyond\ frustrat\w*|so\ frustrat\w*|extremely\ frustrat\w*|
         really\ frustrat\w*|frustrated|frustrating|annoyed|disgusted|appalled|unacceptable|
-        disgraceful|disgrace|pathetic|ridiculous|absurd|joke\ of\ a|useless|incompetent\w*|
+        disgraceful|disgrace|pathetic|ridiculous|absurd|joke\ of\ a|useless|incompeten\w*|
         worst|horrible|horrendous|atrocious|abysmal|appalling|shocking\ (?:service|support|
         company)|terrible|awful|never\ (?:again|buying|ordering|flying|using)|shame\ on\ you|
         how\ (?:dare|hard\ is\ it|difficult\ is\ it|is\ this\ (?:ok|okay|acceptable|legal))|
@@ -108,8 +108,9 @@ ANGER: tuple[Cue, ...] = (
         "insults the company or its staff",
         r"""
         \b(?:you(?:\ lot|\ guys|\ people|\ all)?|y'?all|u|ur\ (?:staff|company|team)|
-        your\ (?:staff|company|team|drivers?|agents?|people|service|support|app|website)|
-        this\ (?:company|shop|airline|bank|app))\ (?:are|r|is)\ (?:\w+\ ){0,3}?(?:clowns?|
+        your\ (?:\w+\ ){0,2}?(?:staff|company|team|drivers?|agents?|people|service|support|app|
+        website)|this\ (?:company|shop|airline|bank|app))\ ?(?:are|r|is|'re|’re)
+        \ (?:\w+\ ){0,3}?(?:clowns?|
         jokers?|cowboys|muppets|amateurs?|idiots?|morons?|thieves|crooks|criminals|
         a\ joke|a\ disgrace|hopeless|clueless|incompetent|pathetic|rubbish|garbage|trash|
         a\ shambles|a\ nightmare|the\ worst|a\ scam|scammers|robbers|useless|shocking|
@@ -269,7 +270,9 @@ ANGER: tuple[Cue, ...] = (
         a\ joke|nightmare|disaster|unimpress\w*|criminal|
         not\ (?:impressed|ok|okay|good\ enough|acceptable)|
         false\ advertising|(?:fix|sort)\ it(?:\ out|\ now)?\b|explain\ (?:that|this|yourselves)|
-        one\ job|gone\ downhill|how\ you\ treat|what\ (?:is|'s)\ the\ point|
+        one\ job|gone\ downhill|how\ you\ treat|
+        what\ is\ the\ point|what's\ the\ point\ (?:of\ (?:having|paying|even|calling|booking|
+        asking|your|you)|in\ |if\b|when\b)|
         why\ is\ it\ so\ (?:hard|difficult)|capable\ of|what\ exactly|seriously\b[?!]|
         disappoint\w*|unhappy|embarrass\w*|arse|rubbish|garbage|excuse\ for\ a|
         beyond\ (?:a\ )?joke|at\ all\.|every\ single\ time|every\ time\ i\ (?:order|call|fly|

@@ -60,7 +60,8 @@ _THANKS_FOR = re.compile(
     \b(?:thanks?(?:\ you)?|thx|ty|cheers|shout[\s-]?outs?|kudos|props|big\ up|congrat\w*|
     well\ done|nice\ one|good\ job|great\ job|bravo|hats\ off)\b
     [^.!?]{0,40}?\bfor\ (?:(?:the|a|an|my|our|your|yet|another|once|again|always|constantly|
-    totally|completely|just|so|such|all)\ )*([^\W\d_]+)(?:\ ([^\W\d_]+))?(\s*(?:[.!?…]|$))?
+    totally|completely|just|so|such|all|\d+(?:\ ?\w+)?|(?:making|leaving|keeping|letting)
+    \ (?:me|us|my\ \w+|our\ \w+))\ )*([^\W\d_]+)(?:\ ([^\W\d_]+))?(\s*(?:[.!?…]|$))?
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -80,9 +81,91 @@ def thanks_for_harm(text: str, lexicon: Mapping[str, float]) -> str | None:
         word, after, closes = (match.group(1).lower(), match.group(2), match.group(3))
         if word.endswith("ing"):
             stem = word[:-3]
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                stem = stem[:-1]  # "cutting" -> "cut", "robbing" -> "rob"
             values = (lexicon.get(word, 0.0), lexicon.get(stem, 0.0), lexicon.get(stem + "e", 0.0))
             if word in _HARMS or min(values) <= -1.0:
                 return word if after is None else f"{word} {after.lower()}"
         elif (closes is not None or after is None) and lexicon.get(word, 0.0) <= _NEGATIVE:
             return word
+    return None
+
+
+# The company, its staff or its product as the subject, then a verdict: "your staff are
+# clueless", "you're so rude", "this app is pathetic". The verdict is a negative word of the
+# lexicon; plain failure words ("your app is broken", "the parcel was wrong") are reports, not
+# verdicts, and are left out.
+_VERDICT = re.compile(
+    r"""
+    \b(?:you(?:\ (?:lot|guys|people|all))?|y'?all|u|ur\ \w+|your\ (?:\w+\ ){0,2}?\w+|
+    this\ (?:company|shop|store|airline|bank|app|service|network|firm|outfit|website|site))
+    (?:\ (?:are|is|were|was|r|have\ been|has\ been)|['’](?:re|s))\ (?:(?:so|really|absolutely|just|
+    such|totally|completely|utterly|beyond|truly|honestly|genuinely|very|extremely|the|a|an|
+    most|being|getting|actually|literally|officially)\ )*([^\W\d_]+)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# Reports rather than verdicts, though the lexicon scores them negative.
+_REPORTS = frozenset(
+    ("broken", "wrong", "failed", "failing", "fail", "missing", "delayed", "delay", "lost",
+     "late", "stuck", "sorry", "ill", "sick", "dead", "down", "closed", "cancelled", "afraid",
+     "unable", "stolen", "hacked", "blocked", "locked", "damaged", "charged", "poor")
+)  # fmt: skip
+# Verdicts the lexicon does not score: support slang for a bad company.
+_SLANG = frozenset(
+    ("garbage", "rubbish", "trash", "clowns", "amateurs", "idiots", "unhelpful", "unreliable",
+     "filthy", "shambolic", "cowboys", "crooks", "thieves", "scammers", "robbers")
+)  # fmt: skip
+
+
+def verdict_on_company(text: str, lexicon: Mapping[str, float]) -> str | None:
+    """The negative word said of the company, its staff or product ("clueless"), or None."""
+    for match in _VERDICT.finditer(text):
+        word = match.group(1).lower()
+        if word in _REPORTS:
+            continue
+        if word.startswith(_SAD_OR_TOPIC):
+            continue  # "you're scared", "your worries": feelings, not a verdict
+        if word in _SLANG or lexicon.get(word, 0.0) <= _NEGATIVE:
+            return word
+    return None
+
+
+# The company did a harm to the customer: "you've ruined my holiday", "your app wasted my
+# whole evening". The verb is a negative word of the lexicon (a report such as "lost" is not).
+_HARM_DONE = re.compile(
+    r"""
+    \b(?:you|you'?ve|you\ have|your\ (?:\w+\ ){0,2}?\w+(?:\ (?:has|have))?)\ (?:just\ |completely\ |
+    totally\ |now\ |absolutely\ |actually\ |literally\ )?([^\W\d_]+ed)\ (?:my|our|me|us)\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def harm_by_company(text: str, lexicon: Mapping[str, float]) -> str | None:
+    """The harm the company did to the customer ("ruined"), or None."""
+    for match in _HARM_DONE.finditer(text):
+        word = match.group(1).lower()
+        if word in _REPORTS or word.startswith(_SAD_OR_TOPIC):
+            continue
+        stem = word[:-1] if word.endswith("ed") and lexicon.get(word[:-1]) else word[:-2]
+        if min(lexicon.get(word, 0.0), lexicon.get(stem, 0.0)) <= _NEGATIVE:
+            return word
+    return None
+
+
+_AF = re.compile(r"\b([^\W\d_]+)\ af\b", re.IGNORECASE)
+# Slow, late, dear: what a service is when it fails, though the lexicon does not score them.
+_FAILINGS = frozenset(("slow", "late", "expensive", "overpriced", "unreliable", "laggy", "buggy"))
+
+
+def negative_af(text: str, lexicon: Mapping[str, float]) -> str | None:
+    """A negative word intensified with "af" ("slow af", "annoying af"): swearing, abbreviated.
+    The word is negative in the lexicon, or a failing of a service the lexicon does not score."""
+    if " af" not in text.lower():
+        return None  # the cheap test first: almost no message has it
+    for match in _AF.finditer(text):
+        word = match.group(1).lower()
+        if word in _FAILINGS or lexicon.get(word, 0.0) <= _NEGATIVE:
+            return f"{word} af"
     return None

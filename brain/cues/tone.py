@@ -15,17 +15,20 @@ PRAISE = pattern(
     genius|class\ act|classy|stellar|top\ notch|world\ class|five\ stars?|5\ stars?|
     nice\ touch|love\ that|what\ a\ (?:great|fantastic|brilliant|lovely)|
     (?:shocked|surprised),?\ (?:truly|really|just)\ (?:shocked|surprised)|
-    colou?r\ me\ surprised|who\ knew|as\ expected)\b | 👏 | 🙃 | 🙄
+    colou?r\ me\ surprised|who\ knew|as\ expected|10/10|10\ out\ of\ 10)\b | 👏 | 🙃 | 🙄
     """
 )
 PROBLEM = pattern(
     r"""
     \b(?:again|still|never|nothing|nobody|late|delayed|cancel\w*|lost|broke\w*|crash\w*|
     charged|waiting|doesn'?t|isn'?t|didn'?t|won'?t|hours|days|weeks|toilet|bins|price\ up|
-    made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|
+    made\ me|making\ me|another|day\ \d+|hours?|hrs?|voucher|raise\ the\ price|doubled|
+    tripled|gone\ up|went\ up|price\ (?:rise|hike|increase)s?|
     increase\w*|stood|stuck|queue|on\ hold|soaked|rain|ruined|missed|wrong|damaged|
     no\ (?:announcement|info|information|update|reply|answer|one|show)|yet\ again|ignor\w*|
-    billed|lost|left)\b
+    billed|lost|left)\b |
+    \bno\ (?:\w+\ ){1,2}?(?:all\ (?:day|night|week|weekend|morning|evening)|for\ (?:\d+|two|three|
+    four|five|a|an|over|nearly|almost)|since)\b
     """
 )
 FACTS = pattern(
@@ -50,14 +53,15 @@ EXCLAMATIONS = pattern(
 NEGATIVE_WORDS = pattern(
     r"""
     \b(?:not|no|never|nothing|still|again|nobody|wrong|broken|late|lost|missing|cancel\w*|
-    delay\w*|fail\w*|wait\w*|charged|refund|where|why|help)\b
+    delay\w*|fail\w*|wait\w*|charged|refund|where|why|help|money\ back|my\ money)\b
     """
 )
 COURTESY = pattern(
     r"""
     \b(?:please|pls|plz|thank\ you(?:\ (?:so|very)\ much)?|thanks?|thx|ty|kindly|cheers|hi|
     hello|hey|dear|regards|best|appreciate(?:d)?|grateful|bitte|danke|merci|
-    s'il\ vous\ pla[îi]t|svp|por\ favor|gracias)\b
+    s'il\ vous\ pla[îi]t|svp|por\ favor|gracias|
+    lol|lmao|rofl|ha(?:ha)+)\b
     """
 )
 # Two question marks or more: "hello??", "is anyone there??" (with a complaint, exasperation).
@@ -82,7 +86,10 @@ LONG_WAIT = pattern(
     respond|fix|refund|deliver|sort|process)\b | \bseit\ (?:\d+|zwei|drei|vier|f[üu]nf)
     \ (?:stunden|tagen|wochen|monaten)\b | \bdepuis\ (?:\d+|deux|trois|quatre|cinq)\ (?:heures|
     jours|semaines|mois)\b | \bllevo\ (?:\d+|dos|tres|cuatro|cinco)\ (?:horas|d[íi]as|semanas|
-    meses)\b
+    meses)\b | \bwithout\ (?:any\ )?(?:internet|wi-?fi|broadband|power|electricity|heating|
+    hot\ water|water|gas|a\ phone|phone|signal|service|tv|a\ car|my\ car|my\ money|money)
+    \ (?:for\ )?(?:over\ |nearly\ |almost\ |more\ than\ )?(?:\d+|two|three|four|five|six|seven|
+    eight|nine|ten|several|many)\ (?:days|weeks|months)\b
     """
 )
 RECURRING = pattern(
@@ -92,7 +99,10 @@ RECURRING = pattern(
     \b(?:a\ )?(?:hundred|thousand|million)\ times\b | \bkeeps?\ happening\b |
     \bhappened\ again\b | \bevery\ (?:single\ )?(?:\d+\ )?(?:minutes?|hours?)\b |
     \byet\ again\b | \bagain\ and\ again\b | \bover\ and\ over\b | \bthis\ is\ the\ (?:\d+(?:st|
-    nd|rd|th)|second|third|fourth|fifth)\ (?:month|week|day)\b
+    nd|rd|th)|second|third|fourth|fifth)\ (?:month|week|day)\b |
+    \bevery\ single\ (?:month|order|bill|delivery|journey|flight|visit)\b |
+    \byou\ (?:keep|kept)\ (?:on\ )?(?:telling|saying|promising|sending|charging|cancell?ing|
+    changing|moving|delaying|ignoring|fobbing|giving\ me)\b
     """
 )
 # A bare word of praise closing a complaint: "... and no announcement. class act", "... great"
@@ -100,13 +110,17 @@ CLOSING_PRAISE = pattern(
     r"""
     (?:^|[\s.,!?])(?:great|brilliant|genius|lovely|fantastic|perfect|wonderful|amazing|nice|
     super|awesome|superb|marvellous|marvelous|splendid|class\ act|classic|typical|bravo|
-    well\ done|good\ job|nice\ one|love\ it|love\ that)[.!]*\s*(?:[\U0001F300-\U0001FAFF]\s*)*$
+    well\ done|good\ job|nice\ one|love\ it|love\ that|of\ course|(?:really|very|so|super)
+    \ helpful|thanks\ a\ (?:lot|bunch|million)|cheers\ for\ that|(?:great|top|amazing|stellar)
+    \ service|good\ stuff|lovely\ stuff|impressive|outstanding|nice\ work)[.!]*\s*
+    (?:[\U0001F300-\U0001FAFF]\s*)*$
     """
 )
 # Weary or exasperated: angry only with a complaint behind it ("smh", a facepalm, a sigh).
 EXASPERATED = pattern(
     r"""
     [🤦😑😩😫💩😞😔] | \bsmh\b | \bsmdh\b | \bugh+\b | \bsigh\b | \*sigh\* | \bseufz\b |
+    \bgr{3,}\b | \bar+g+h+\b |
     \bpff+\b
     """
 )
@@ -125,5 +139,61 @@ RESOLVED = pattern(
     r"""
     \b(?:fixed|sorted|resolved|solved|works|working\ (?:again|now)|back\ (?:up|on|online)|
     thanks?|thank\ you|arrived|found|refunded|all\ good)\b
+    """
+)
+# A service that is not working right now: a failure for the sarcasm cues ("brilliant, app down
+# on payday"), though not a problem word for sentiment.
+OUTAGE = pattern(
+    r"""
+    \b(?:down|offline|not\ working|(?:is|are)n'?t\ working|stopped\ working|won'?t\ (?:load|work|
+    open|connect|let\ me)|can'?t\ (?:log\ ?in|get\ in|connect|pay|access))\b
+    """
+)
+# A word (or emoji-free token) said three times in a row, or a failure word said twice across a
+# full stop: "cancel cancel cancel", "nothing. nothing." (emphasis, with a complaint behind it).
+REPEATED = pattern(
+    r"""
+    \b([^\W\d_]{3,})\b[\s.,!]+\1\b[\s.,!]+\1\b |
+    \b(never|nothing|nobody|again|still|nope|none|no\ one|zero)[.!]+\s+\2\b
+    """
+)
+# After a failed contact, an exclamation or a question that is not a request ("which one is
+# true?", "why is this so hard?", "niemand antwortet!") presses the point: frustration.
+PRESSING = pattern(
+    r"""
+    [!?]
+    """
+)
+# A polite request: "could you check?", "can you confirm?", "please look at it".
+REQUEST = pattern(
+    r"""
+    \b(?:can|could|would|will|may)\ (?:you|u|someone|somebody|i|we)\b | \bplease\b | \bpls\b |
+    \bkindly\b | \bbitte\b | \bs'il\ vous\ pla[îi]t\b | \bpor\ favor\b
+    """
+)
+# Nobody there, or nobody who knows: with a complaint behind it, frustration ("still no reply
+# after 5 days, is anyone there", "nobody can tell me why").
+NOBODY_THERE = pattern(
+    r"""
+    \b(?:is\ |are\ )?(?:any\ ?(?:one|body)|some\ ?(?:one|body)|you\ guys)\ (?:actually\ |even\ |
+    still\ )?(?:there|home|reading\ (?:this|these)|listening|awake|alive)\b |
+    \b(?:no\ ?(?:one|body)|no-one)\ (?:\w+\ )?(?:knows|can\ (?:tell|explain|help|give)|
+    seems\ to\ (?:know|care)|has\ a\ clue|cares|gives\ a|answers|replies|responds|
+    picks\ up)\b
+    """
+)
+# The customer blames themselves: emphasis is then not anger at the company.
+SELF_BLAME = pattern(
+    r"""
+    \bsilly\ me\b | \bmy\ (?:bad|fault|mistake)\b |
+    \bi\ (?:forgot|forget|messed\ up|locked\ myself)\b |
+    \bmyself\ out\b | \bi'?m\ (?:an\ idiot|so\ stupid|useless\ with)\b
+    """
+)
+# Something put right, said outright: the praise beside it is real ("great, that fixed it").
+FIXED = pattern(
+    r"""
+    \b(?:fixed|sorted\ (?:it|out|now)|resolved|solved|works\ (?:now|again|fine|perfectly)|
+    working\ (?:again|now|fine)|back\ (?:up|online)|refunded|all\ good)\b
     """
 )

@@ -9,7 +9,8 @@ URGENT: tuple[Cue, ...] = (
     cue(
         "safety: injury, fire, smoke or shock",
         r"""
-        \b(?:started\ smoking|melt(?:ed|ing)|smell(?:s|ing)?\ of\ (?:gas|burning|smoke)|
+        \b(?:started\ smoking|melt(?:ed|ing)|smell(?:s|ing)?\ (?:of\ )?(?:gas|burning|smoke)|
+        brakes?\ (?:failed|gone|don'?t\ work|not\ working)|steering\ (?:failed|locked)|
         glass\ in\ (?:my|the|our)|food\ poisoning|(?:being|been|got|was)\ (?:sick|ill|
         poisoned)|raw\ (?:chicken|meat|pork)|feeling\ unwell|fainted|can'?t\ breathe|
         caught\ fire|on\ fire|burst\ into\ flames|smoke\ (?:came|coming|pouring|from)|
@@ -51,7 +52,8 @@ URGENT: tuple[Cue, ...] = (
         r"""
         \b(?:elderly|disabled|disability|vulnerable|pregnant|newborn|new\ ?born|baby|infant|
         toddler|wheelchair|mobility|medical|medication|medicine|prescription|insulin|oxygen|
-        dialysis|carer|care\ home|alarm\ pendant|diabetic|epileptic|asthma\w*|
+        dialysis|ventilator|life\ support|carer|care\ home|alarm\ pendant|diabetic|epileptic|
+        asthma\w*|
         (?:\d{2}|eighty|ninety)[-\ ]year[-\ ]old|
         blind|deaf|chemo\w*|hospice)\b
         """,
@@ -61,6 +63,8 @@ URGENT: tuple[Cue, ...] = (
         (?:can'?t|cannot|unable\ to)\ (?:cope|move|get|leave|eat|pay|breathe|walk|use)|
         run(?:ning)?\ out|ran\ out|cut\ off|disconnected|(?:hasn'?t|has\ not|wasn'?t|
         haven'?t|not)\ (?:been\ )?(?:delivered|arrived|come|turned\ up|showed\ up)|lost|
+        didn'?t\ (?:come|arrive|turn\ up)|never\ (?:came|arrived)|(?:i'?m|we'?re)\ out|
+        power'?s\ out|power\ is\ out|
         stuck|stranded|left\ (?:behind|outside|alone|in)|(?:\w+|one|two|1|2)\ (?:tablets?|
         pills?|doses?|days?)\ left|last\ (?:tablet|pill|dose)|refused|relies\ on|depends\ on|
         need\ to\ eat)\b
@@ -76,7 +80,8 @@ URGENT: tuple[Cue, ...] = (
         r"""
         \b(?:cancel\w*|terminat\w*|offloaded|bumped|oversold|overbooked|kicked\ (?:us|me|
         everyone|everybody)\ off|no\ replacement|no\ record|doesn'?t\ exist|did\ not\ exist|
-        given\ away|locked\ out|won'?t\ let\ (?:me|us)|broke(?:n)?\ down|no\ show|didn'?t\ (?:turn|
+        given\ away|locked\ out|won'?t\ let\ (?:me|us)|broke(?:n)?\ down|no\ show|closed|
+        no\ (?:booking|reservation)|didn'?t\ (?:turn|
         show)\ up|never\ (?:turned|showed)\ up|left\ without\ (?:us|me)|missed|lost|
         didn'?t\ arrive|not\ arrived|hasn'?t\ arrived|delayed|stuck|sat\ on\ the|
         sitting\ on\ the|tarmac|no\ (?:updates|information|info|announcements?))\b
@@ -84,6 +89,7 @@ URGENT: tuple[Cue, ...] = (
         r"""
         \b(?:(?:i'?m|we'?re|i\ am|we\ are)\ (?:now\ |currently\ |still\ )?(?:at|in|on|outside|
         stood|standing|sitting|waiting|stuck)|stood\ outside|right\ now|tonight|(?-i:NOW)|
+        just\ (?:landed|arrived)|
         for\ (?:\d+|two|three|four|five|six)\ (?:hours?|hrs)|it'?s\ \d{1,2}(?::\d\d)?\ ?(?:am|pm)?|
         with\ (?:our|my|the|two|three|\d)\ (?:bags|kids|children|luggage|family|baby|
         suitcases)|(?:leaves|leaving|departs|departing|starts|sails|closes)\ (?:in|at|today|
@@ -119,7 +125,11 @@ URGENT: tuple[Cue, ...] = (
         \baccount\ (?:is\ |has\ been\ |got\ )?(?:frozen|suspended)\b |
         \b(?:no|without)\ (?:money|cash)\ (?:for|to|left)\b | \b(?:rent|mortgage|bills?|
         payroll|salary|wages)\b[^.!?]{0,40}\b(?:due|bounce|can'?t\ pay|missed|late)\b |
-        \boverdrawn\b | \b(?:money|funds|savings|cash)\ (?:has\ | have\ )?(?:disappeared|
+        \boverdrawn\b | \bwith\ no\ (?:money|cash|way\ to\ pay)\b |
+        \bcan'?t\ (?:buy|afford)\ (?:any\ )?(?:food|groceries|petrol|fuel|formula|nappies|diapers|
+        medicine)\b | \b(?:someone|somebody)\ (?:is\ |keeps\ )?(?:taking|stealing|withdrawing|
+        spending)\ (?:money|funds)\b |
+        \b(?:money|funds|savings|cash)\ (?:has\ | have\ )?(?:disappeared|
         vanished|gone|missing)\b | \b(?:payment|transfer|rent)\ (?:has\ )?bounced\b |
         \bno\ other\ way\ to\ pay\b | \b(?:kick|throw)\ (?:us|me)\ out\b | \bevict\w* |
         \bkonto\ (?:ist\ )?gesperrt\b | \bcompte\ bloqu[ée]\b | \bcuenta\ bloqueada\b
@@ -128,7 +138,8 @@ URGENT: tuple[Cue, ...] = (
     cue(
         "a service is down right now",
         r"""
-        \b(?:sites?|website|apps?|services?|systems?|servers?|internet|wi-?fi|network|
+        \b(?:sites?|website|apps?|services?|systems?|servers?|internet|wi-?fi|network|production|
+        prod|api|database|dashboard|login|
         connection|platform|portal|checkout|payments?|everything|power|phone\ line|signal|
         broadband|tv|email)\ (?:is\ | are\ | has\ been\ | keeps\ going\ | went\ |
         goes\ )?(?:down|offline)\b | \boutages?\b | \bkein(?:en)?\ (?:strom|internet|netz)\b |
@@ -157,15 +168,17 @@ URGENT: tuple[Cue, ...] = (
     cue(
         "money held or out of reach",
         r"""
-        \b(?:hold|holding|held|withh[eo]ld\w*|freez\w*|froze|frozen|lock\w*|block\w*|keeping|
-        kept|sitting\ on)\ (?:on\ to\ )?(?:my|our)\ (?:funds|money|payout|payouts|salary|wages|
-        savings|balance|pension|deposit|cash|account|card)\b |
+        (?<!\bi\ )(?<!\bwant\ to\ )(?<!\bhow\ to\ )\b(?:hold|holding|held|withh[eo]ld\w*|
+        freez\w*|froze|frozen|lock\w*|block\w*|keeping|kept|sitting\ on)\ (?:on\ to\ )?(?:my|our)
+        \ (?:funds|money|payout|payouts|salary|wages|savings|balance|pension|deposit|cash|
+        account|card)\b |
         \baccount\ (?:is\ |has\ been\ |was\ )?(?:under\ review|restricted|on\ hold|limited)\b |
         \b(?:can'?t|cannot|unable\ to)\ (?:move|withdraw|transfer|send|spend|access)\ (?:any\ )?
         (?:anything|money|a\ penny|a\ cent|funds)\b | \bcard\ (?:got\ |was\ |keeps\ (?:getting\ |
         being\ )?|is\ (?:being\ )?)?(?:declined|refused|rejected)\b[^.!?]{0,40}\b(?:at|in|
         buying|paying|pay\ for|for\ (?:food|petrol|gas|groceries|shopping))\b |
         \bbalance\ (?:shows|says|is|at)\ (?:£|\$|€)?0(?:\.00)?\b |
+        \b(?:at|in)\ the\ (?:till|checkout|pump|counter|register)\b[^.!?]{0,40}\bdeclin\w* |
         \b(?:need|have)\ to\ pay\ (?:for\ )?(?:petrol|gas|fuel|food|groceries|rent|bills?|
         the\ (?:taxi|hotel|rent))\b
         """,
@@ -222,6 +235,7 @@ URGENT: tuple[Cue, ...] = (
         left\ )?(?:hanging|sticking|exposed)\b | \b(?:stranger|someone|somebody|a\ man|a\ woman)
         \ (?:let\ )?(?:in|into)\ (?:our|my|the)\ (?:room|house|home|flat|apartment)\b |
         \blet\ (?:a\ stranger|someone|somebody)\ in(?:to)?\b | \bbroke\ in(?:to)?\b |
+        \b(?:trying|tried)\ to\ (?:get|break)\ in(?:to)?\ (?:my|our|the)\b |
         \bbreak[-\ ]in\b | \b(?:assaulted|harass(?:ed|ing)|threatened\ (?:me|us|my)|attacked)\b |
         \b(?:went\ flying|fell\ (?:off|down|over)|knocked\ (?:me|him|her)\ (?:down|over))\b
         """,

@@ -1,0 +1,77 @@
+"""The anger cues that need the sentiment lexicon, in the order ``brain.signals`` asks them:
+thanks for a harm, a verdict on the company, a harm the company did, a hashtag cursing it (with
+a complaint behind it), and praise for a failure (sarcasm): praise beside a problem word,
+praise said on its own after a failure or clapping, and praise opening a report of one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from brain.cues import lexical, tone
+
+SARCASM = "sarcasm that praises a failure"
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+_CLOSE_CHARS = 40  # the praise closing a message ("... again. brilliant 👏") is this short
+
+
+def lexical_anger(
+    text: str, lexicon: Mapping[str, float], problem: bool, failed_before: bool
+) -> str | None:
+    """The reason one of these cues gives, or None. ``problem``: a problem word is in the
+    message; ``failed_before``: support already failed the customer."""
+    if lexical.thanks_for_harm(text, lexicon) is not None:
+        return SARCASM
+    verdict = lexical.verdict_on_company(text, lexicon)
+    if verdict is not None:
+        return f"calls the company or its staff {verdict}"
+    harm = lexical.harm_by_company(text, lexicon)
+    if harm is not None:
+        return f"blames the company for a harm ({harm})"
+    tag = lexical.negative_hashtag(text, lexicon)
+    if tag is not None and (problem or failed_before):
+        return f"a hashtag cursing the brand ({tag})"
+    if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
+        # "brilliant, the update fixed the crash": praise for a fix is real
+        return None if tone.FIXED.search(text) else SARCASM
+    # Without a problem word, only praise closing the message or clapping counts:
+    # "the app is down on payday. brilliant", "card declined again 👏".
+    if closing_aside(text) and failure(text, lexicon) and not tone.RESOLVED.search(text):
+        return SARCASM
+    return SARCASM if praise_for_failure(text, lexicon) else None
+
+
+def praise_for_failure(text: str, lexicon: Mapping[str, float]) -> bool:
+    """Praise opening the message, then a failure: a fact word or a negative word of the
+    lexicon in the rest ("wonderful, the app crashed mid-payment"), and nothing put right."""
+    opening = tone.OPENING_PRAISE.search(text)
+    if opening is None:
+        return False
+    rest = text[opening.end() :]
+    if tone.RESOLVED.search(rest):
+        return False
+    return bool(tone.PROBLEM.search(rest)) or failure(rest, lexicon)
+
+
+def failure(text: str, lexicon: Mapping[str, float]) -> bool:
+    """A fact or outage word, or a negative word of the lexicon: what praise can be for
+    when it is sarcasm ("brilliant, app down on payday 👏")."""
+    if tone.FACTS.search(text) or tone.OUTAGE.search(text):
+        return True
+    words = [w.lower() for w in _WORD.findall(text)]
+    # The lexicon lists base forms more often than inflected ones ("die", not "dies").
+    forms = {f for w in words for f in (w, w[:-1] if w.endswith("s") else w)}
+    return any(lexicon.get(f, 0.0) <= -1.0 for f in forms)
+
+
+def closing_aside(text: str) -> bool:
+    """Praise said on its own after the report ("... and it's down again. brilliant"), not
+    closing a sentence about something ("the colours are great"), or clapping."""
+    if "\N{CLAPPING HANDS SIGN}" in text:
+        return True
+    # Only the close of the message can hold it: search its last characters.
+    found = tone.CLOSING_PRAISE.search(text, max(0, len(text) - _CLOSE_CHARS))
+    if found is None:
+        return False
+    before = (text[: found.start()] + found.group(0)[:1]).rstrip()
+    return before[-1:] in {".", ",", "!", "?", "…", "-", "–"}
