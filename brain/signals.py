@@ -129,6 +129,7 @@ class SignalReader:
         """Strong cues fire alone (swearing, insults, sarcasm, ...); emphasis (capitals, "??",
         "!!!", stretched words) counts only with a complaint behind it, so an excited question
         ("is the sale on tonight!!!") stays calm."""
+        text = tone.COMING_BACK.sub(" ", text)
         if normalize.masked_swearing(text) is not None:
             return "profanity"
         if lexical.negative_af(text, self._lexicon) is not None:

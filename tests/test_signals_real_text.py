@@ -272,6 +272,10 @@ def test_lexicon_cues_leave_calm_questions_alone(text: str) -> None:
         ("@Telco you have 48 hours to refund me", "gives an ultimatum"),
         ("@Shop I\u2019m done with you", "says they are angry or fed up"),
         ("@Cafe grrr cold coffee again", "exasperated (a sigh, a facepalm, smh)"),
+        # A negation keeps "order again" a threat to leave, and praise beside it sarcasm.
+        ("@Deli great service, i would never order from you again",
+         "sarcasm that praises a failure"),
+        ("@Deli great job, lost my order again", "sarcasm that praises a failure"),
     ],
 )  # fmt: skip
 def test_anger_fourth_round(text: str, why: str) -> None:
@@ -298,6 +302,10 @@ FOURTH_ROUND_CALM = [
     "@Shop I'm done shopping, when will it ship?",
     "@Telco what's the point of the booster, do I need it?",
     "@Party do you rent out bouncy castles?",
+    # Wanting to come back is praise, not a failure told twice.
+    "@Deli great service last week, can I order again?",
+    "@Hotel amazing staff, we would love to stay again",
+    "@Air brilliant crew, will definitely be flying with you again",
 ]
 
 

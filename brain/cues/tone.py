@@ -18,6 +18,17 @@ PRAISE = pattern(
     colou?r\ me\ surprised|who\ knew|as\ expected|10/10|10\ out\ of\ 10)\b | 👏 | 🙃 | 🙄
     """
 )
+# Wanting to come back is no complaint: "great service, can I order again?", "we'd love to
+# stay again". Taken out of the text before the anger cues read it; a negation keeps it in
+# ("would never order again" is a threat to leave).
+COMING_BACK = pattern(
+    r"""
+    \b(?:can|could|may|will|i'?ll|we'?ll|would|i'?d|we'?d|wanna|want\ to|love\ to|like\ to|
+    happy\ to|definitely|surely|gladly)\ (?:i\ |we\ )?(?:(?!never\b|not\b|no\b)\w+\ )?
+    (?:(?:order|buy|shopp?|book|fly|stay|visit|travell?|rent|eat)(?:ing)?|
+    (?:us|com|din|purchas|choos)(?:e|ing)(?:\ back)?)\ (?:\w+\ ){0,3}?again\b
+    """
+)
 PROBLEM = pattern(
     r"""
     \b(?:again|still|never|nothing|nobody|late|delayed|cancel\w*|lost|broke\w*|crash\w*|
