@@ -1,276 +1,82 @@
-"""The ``Store`` protocol and the values it keeps: the only owner of persistent state.
+"""The ``Store`` protocol: the only owner of persistent state.
 
 Two backends implement it: ``SqliteStore`` (embedded default) and ``RedisStore`` (production).
 ``tests/test_store_conformance.py`` runs one suite unchanged against both, so a behaviour
 described here is a behaviour both backends have.
+
+The values it keeps are defined beside it and re-exported here (``from brain.store.base
+import X`` works for all of them): tickets in ``brain/store/tickets.py``; turns,
+conversations, queue entries, outbox records, ``StoreLimits`` and the shared helpers in
+``brain/store/records.py``.
 """
 
 from __future__ import annotations
 
-import enum
-import json
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Protocol
 
-from brain.store.lease import Lease, LeaseLost
-from channels.base import (
-    Author,
-    ConversationRef,
-    DeskRelay,
-    LogEntry,
-    OutboundMessage,
-    QueueItem,
+from brain.store.lease import Lease
+from brain.store.records import (
+    CUSTOMER_ROLE,
+    RETAINED,
+    Conversation,
+    HeldConversation,
+    OutboxRecord,
+    QueueEntry,
+    StoreLimits,
+    Turn,
+    TurnContext,
+    TurnStart,
+    conversation_lock,
+    conversation_of,
+    lease_lost,
+    lock_name,
+    outbox_from_json,
+    outbox_to_json,
+    ref_from_json,
+    ref_to_json,
 )
+from brain.store.tickets import (
+    OPEN_STATUSES,
+    Repage,
+    Ticket,
+    TicketPatch,
+    TicketStatus,
+    today,
+    utcnow,
+)
+from channels.base import Author, ConversationRef, LogEntry, OutboundMessage, QueueItem
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class TicketStatus(enum.StrEnum):
-    ESCALATED = "escalated"
-    CLAIMED = "claimed"
-    RESOLVED = "resolved"
-    HANDED_BACK = "handed_back"
-
-    @property
-    def label(self) -> str:
-        """The state in words, for people ("handed back")."""
-        return self.value.replace("_", " ")
-
-
-OPEN_STATUSES = frozenset({TicketStatus.ESCALATED, TicketStatus.CLAIMED})
-
-
-@dataclass(frozen=True, slots=True)
-class Repage:
-    """One step of a ticket's SLA ladder: the ``level``-th louder re-page, on ``desk``."""
-
-    level: int
-    at: datetime
-    desk: str
-
-
-@dataclass(frozen=True, slots=True)
-class TicketPatch:
-    """Bookkeeping a store merges into a ticket without an ownership change (the epoch stays):
-    the claimant's shown name, where a desk shows the ticket's card, one more SLA re-page,
-    one more reason (kept once: "undeliverable" when a reply could not be delivered)."""
-
-    agent_name: str | None = None
-    desk_ref: tuple[str, str] | None = None  # (desk name, ref)
-    repage: Repage | None = None
-    reason: str | None = None
-
-    def apply(self, ticket: Ticket) -> Ticket:
-        changes: dict[str, Any] = {}
-        if self.agent_name is not None:
-            changes["agent_name"] = self.agent_name
-        if self.desk_ref is not None:
-            desk, ref = self.desk_ref
-            changes["desk_refs"] = {**ticket.desk_refs, desk: ref}
-        if self.repage is not None:
-            changes["repages"] = (*ticket.repages, self.repage)
-        if self.reason is not None and self.reason not in ticket.reasons:
-            changes["reasons"] = (*ticket.reasons, self.reason)
-        return replace(ticket, **changes)
-
-
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    """An escalation. ``epoch`` grows by one on every transition (compare-and-set token).
-
-    ``agent_name`` is the claimant's name as customers see it; ``desk_refs`` where each desk
-    shows the card; ``repages`` the SLA ladder; ``details`` the classification at escalation
-    time (intent, category, sentiment, language), shown on cards."""
-
-    id: str
-    ref: ConversationRef
-    customer: Author
-    status: TicketStatus
-    epoch: int
-    reasons: tuple[str, ...]
-    summary: str
-    agent: str | None = None
-    created_at: datetime = field(default_factory=utcnow)
-    updated_at: datetime = field(default_factory=utcnow)
-    details: dict[str, Any] = field(default_factory=dict)
-    urgency: str | None = None
-    agent_name: str | None = None
-    desk_refs: dict[str, str] = field(default_factory=dict)
-    repages: tuple[Repage, ...] = ()
-
-    @classmethod
-    def opened(
-        cls,
-        ticket_id: str,
-        ref: ConversationRef,
-        customer: Author,
-        reasons: Sequence[str],
-        summary: str,
-        details: Mapping[str, Any] | None,
-        now: datetime,
-    ) -> Ticket:
-        """A new escalation; the urgency (which sets the SLA) is lifted out of ``details``."""
-        facts = dict(details or {})
-        urgency = facts.pop("urgency", None)
-        return cls(
-            id=ticket_id, ref=ref, customer=customer, status=TicketStatus.ESCALATED, epoch=0,
-            reasons=tuple(reasons), summary=summary, created_at=now, updated_at=now,
-            details=facts, urgency=str(urgency) if urgency is not None else None,
-        )  # fmt: skip
-
-    @property
-    def owner_name(self) -> str | None:
-        """Who owns it, as people see it."""
-        return self.agent_name or self.agent
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "id": self.id,
-                "ref": self.ref.to_dict(),
-                "customer": asdict(self.customer),
-                "status": self.status.value,
-                "epoch": self.epoch,
-                "reasons": list(self.reasons),
-                "summary": self.summary,
-                "agent": self.agent,
-                "created_at": self.created_at.isoformat(),
-                "updated_at": self.updated_at.isoformat(),
-                "details": self.details,
-                "urgency": self.urgency,
-                "agent_name": self.agent_name,
-                "desk_refs": self.desk_refs,
-                "repages": [
-                    {"level": r.level, "at": r.at.isoformat(), "desk": r.desk} for r in self.repages
-                ],
-            },
-            ensure_ascii=False,
-        )
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Ticket:
-        data = json.loads(text)
-        return cls(
-            id=data["id"],
-            ref=ConversationRef.from_dict(data["ref"]),
-            customer=Author(**data["customer"]),
-            status=TicketStatus(data["status"]),
-            epoch=int(data["epoch"]),
-            reasons=tuple(data["reasons"]),
-            summary=data["summary"],
-            agent=data.get("agent"),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            updated_at=datetime.fromisoformat(data["updated_at"]),
-            details=dict(data.get("details") or {}),
-            urgency=data.get("urgency"),
-            agent_name=data.get("agent_name"),
-            desk_refs=dict(data.get("desk_refs") or {}),
-            repages=tuple(
-                Repage(int(r["level"]), datetime.fromisoformat(r["at"]), r["desk"])
-                for r in data.get("repages") or ()
-            ),
-        )
-
-    def moved(self, status: TicketStatus, agent: str | None, now: datetime) -> Ticket:
-        return replace(self, status=status, agent=agent, epoch=self.epoch + 1, updated_at=now)
-
-
-CUSTOMER_ROLE = "customer"
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One line of a conversation. ``turn_id`` makes appends idempotent on redelivery."""
-
-    turn_id: str
-    role: str  # "customer" | "bot" | "agent" | "system"
-    text: str
-    at: datetime = field(default_factory=utcnow)
-
-    def to_json(self) -> str:
-        data = {"turn_id": self.turn_id, "role": self.role, "text": self.text}
-        return json.dumps({**data, "at": self.at.isoformat()}, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Turn:
-        data = json.loads(text)
-        at = datetime.fromisoformat(data["at"])
-        return cls(turn_id=data["turn_id"], role=data["role"], text=data["text"], at=at)
-
-
-@dataclass(frozen=True, slots=True)
-class Conversation:
-    key: str
-    ref: ConversationRef
-    turns: tuple[Turn, ...]
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TurnContext:
-    """What the brain reads for one customer message, in one step (``Store.begin_turn``):
-    the conversation (with the new turn), its open ticket, and the small settings asked for
-    (key -> value, None where unset)."""
-
-    conversation: Conversation | None
-    open_ticket: Ticket | None
-    flags: Mapping[str, str | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class TurnStart:
-    """The arguments of ``begin_turn``, handed to ``lock_conversation`` to be done in the
-    same step as the lock when ``entry_id`` (the entry the turn belongs to) is the head."""
-
-    entry_id: str
-    ref: ConversationRef
-    turn: Turn
-    flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class QueueEntry:
-    """A message taken from the durable inbound queue; ``ack`` it once fully handled."""
-
-    entry_id: str
-    message: QueueItem
-    deliveries: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class HeldConversation:
-    """What ``lock_conversation`` yields: the lease, the conversation's oldest unfinished
-    entry (None: none), and ``begin_turn``'s context if it was done with the lock."""
-
-    lease: Lease
-    head: QueueEntry | None
-    context: TurnContext | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRecord:
-    """The replies decided for one inbound message (one entry per platform part), how many
-    were already delivered, how many delivery attempts failed, and whether it was given up
-    (dead-lettered: never sent again)."""
-
-    inbound_key: str
-    messages: tuple[OutboundMessage, ...]
-    sent_count: int = 0
-    failures: int = 0
-    dead: bool = False
-
-    @property
-    def pending(self) -> tuple[OutboundMessage, ...]:
-        return () if self.dead else self.messages[self.sent_count :]
+__all__ = [
+    "CUSTOMER_ROLE",
+    "OPEN_STATUSES",
+    "RETAINED",
+    "Conversation",
+    "HeldConversation",
+    "OutboxRecord",
+    "QueueEntry",
+    "Repage",
+    "Store",
+    "StoreLimits",
+    "Ticket",
+    "TicketPatch",
+    "TicketStatus",
+    "Turn",
+    "TurnContext",
+    "TurnStart",
+    "conversation_lock",
+    "conversation_of",
+    "lease_lost",
+    "lock_name",
+    "outbox_from_json",
+    "outbox_to_json",
+    "ref_from_json",
+    "ref_to_json",
+    "today",
+    "utcnow",
+]
 
 
 class Store(Protocol):
@@ -474,71 +280,3 @@ class Store(Protocol):
     def log_follow(self, topic: str) -> AsyncIterator[LogEntry]:
         """Entries appended with ``topic`` from now on, in append order, until closed. After
         a gap (a lost connection) it yields an entry with an empty ``log`` first."""
-
-
-def conversation_lock(conversation_key: str) -> str:
-    """The name of the lock a conversation's messages are handled under."""
-    return f"conversation:{conversation_key}"
-
-
-def lock_name(item: QueueItem) -> str:
-    """The lock (the lane) ``item`` is handled under: its conversation's, or for a relay its
-    ticket's. A partitioned Redis store keeps every key of a lane in one partition, so the
-    dispatcher must lock exactly this name."""
-    if isinstance(item, DeskRelay):
-        return f"relay:{item.ticket_id}"
-    return conversation_lock(item.ref.key)
-
-
-def conversation_of(item: QueueItem) -> str | None:
-    """The conversation whose lock an item is handled under (relays have a lane of their own)."""
-    return None if isinstance(item, DeskRelay) else item.ref.key
-
-
-def lease_lost(lease: Lease) -> LeaseLost:
-    """What a store raises when a fenced write finds the lease's lock held by someone else."""
-    lease.lost = True
-    return LeaseLost(f"the lease on {lease.name} is no longer held; the write was refused")
-
-
-def ref_to_json(ref: ConversationRef) -> str:
-    return json.dumps(ref.to_dict(), ensure_ascii=False)
-
-
-def ref_from_json(text: str | bytes) -> ConversationRef:
-    return ConversationRef.from_dict(json.loads(text))
-
-
-def outbox_to_json(messages: Sequence[OutboundMessage]) -> str:
-    return json.dumps([m.to_json() for m in messages])
-
-
-def outbox_from_json(text: str | bytes) -> tuple[OutboundMessage, ...]:
-    return tuple(OutboundMessage.from_json(item) for item in json.loads(text))
-
-
-def today(now: datetime | None = None) -> date:
-    return (now or utcnow()).date()
-
-
-@dataclass(frozen=True, slots=True)
-class StoreLimits:
-    """Sizes and lifetimes both backends honour (from ``StoreSettings``)."""
-
-    history_limit: int = 50
-    retention_s: float = 30 * 86400
-    idempotency_ttl_s: float = 72 * 3600
-    lock_ttl_s: float = 30.0
-
-    @property
-    def idempotency_s(self) -> float:
-        """No key outlives retention: a platform message id is remembered at most that long."""
-        return min(self.idempotency_ttl_s, self.retention_s)
-
-    def kept(self, ttl_s: float) -> float:
-        """``ttl_s`` cut to the retention period (``RETAINED``: keep for the whole period)."""
-        return min(ttl_s, self.retention_s)
-
-
-RETAINED = float("inf")
-"""A ``kv_set`` TTL meaning "as long as retention allows" (mappings that hold no setting)."""

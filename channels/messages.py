@@ -1,0 +1,230 @@
+"""The messages themselves: where a conversation is (``ConversationRef`` with its persisted
+``ReplyHints``), who wrote (``Author``), a customer's message (``InboundMessage``) and what the
+bot sends (``OutboundMessage``, with optional CSAT buttons: ``RatingRequest``).
+
+Adapters translate platform events into these frozen values and back; nothing past the
+adapters ever looks at a platform payload. ``InboundMessage.raw`` keeps the original event for
+debugging only: it is excluded from ``repr`` and the brain never reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyHints:
+    """What a platform needs to answer a conversation later, long after the inbound payload is
+    gone: persisted with the conversation and the ticket, so a desk relay days later threads.
+
+    ``reply_to`` is the platform message to answer or reference (email Message-ID, Discord
+    message id); ``references`` the email References chain; ``address`` where the customer is
+    reached (email address); ``subject`` the email subject. ``extra`` holds any other small
+    platform value as (name, value) pairs.
+    """
+
+    reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    address: str | None = None
+    subject: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def get(self, name: str) -> str | None:
+        return dict(self.extra).get(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reply_to": self.reply_to, "references": self.references,
+                "address": self.address, "subject": self.subject, "extra": self.extra}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> ReplyHints:
+        if not data:
+            return cls()
+        return cls(
+            reply_to=data.get("reply_to"),
+            references=tuple(data.get("references") or ()),
+            address=data.get("address"),
+            subject=data.get("subject"),
+            extra=tuple((str(k), str(v)) for k, v in data.get("extra") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """Where to reply: the channel, the conversation within it and, if any, the thread.
+
+    ``workspace_id`` is the Slack team or Discord guild. ``hints`` travel with the reference
+    but are not part of its identity (``key``, equality): a conversation keeps its key while
+    its latest message (the one to reply to) changes.
+    """
+
+    channel: str
+    conversation_id: str
+    thread_id: str | None = None
+    workspace_id: str | None = None
+    hints: ReplyHints = field(default_factory=ReplyHints, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        # Written out rather than ``asdict``: every queued message serialises its reference,
+        # and ``asdict``'s deep copy was a visible share of a surge's CPU (bench/surge.py).
+        return {"channel": self.channel, "conversation_id": self.conversation_id,
+                "thread_id": self.thread_id, "workspace_id": self.workspace_id,
+                "hints": self.hints.to_dict()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConversationRef:
+        return cls(
+            channel=data["channel"],
+            conversation_id=data["conversation_id"],
+            thread_id=data.get("thread_id"),
+            workspace_id=data.get("workspace_id"),
+            hints=ReplyHints.from_dict(data.get("hints")),
+        )
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the conversation across messages (thread included)."""
+        parts = [self.channel, self.workspace_id or "-", self.conversation_id]
+        if self.thread_id:
+            parts.append(self.thread_id)
+        return ":".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: str
+    display_name: str | None = None
+    email: str | None = None
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    name: str
+    content_type: str | None = None
+    size: int | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One customer message, whatever platform it came from."""
+
+    ref: ConversationRef
+    message_id: str
+    author: Author
+    text: str
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    attachments: tuple[Attachment, ...] = ()
+    raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    oversize: bool = False
+    """The platform message was larger than the channel reads (email over MAX_MESSAGE_BYTES):
+    ``text`` is its start, and a person must see the whole of it."""
+    rating: int | None = None
+    """Set when the customer pressed a rating button (``RatingRequest``) instead of writing:
+    the rating, 1-5 (``text`` holds the same digit). Such a message is an answer to the bot's
+    question, never a question of its own: the bot records it and never passes it on."""
+
+    @property
+    def idempotency_key(self) -> str:
+        """Channel + platform message id: the same event delivered twice has the same key."""
+        return f"{self.ref.channel}:{self.ref.workspace_id or '-'}:{self.message_id}"
+
+    def to_json(self) -> str:
+        data = {
+            "ref": self.ref.to_dict(),
+            "message_id": self.message_id,
+            "author": asdict(self.author),
+            "text": self.text,
+            "received_at": self.received_at.isoformat(),
+            "attachments": [asdict(a) for a in self.attachments],
+            "raw": None,  # the platform payload is not persisted in the queue
+            "oversize": self.oversize,
+            "rating": self.rating,
+            "type": "inbound",
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> InboundMessage:
+        data = json.loads(text)
+        return cls(
+            ref=ConversationRef.from_dict(data["ref"]),
+            message_id=data["message_id"],
+            author=Author(**data["author"]),
+            text=data["text"],
+            received_at=datetime.fromisoformat(data["received_at"]),
+            attachments=tuple(Attachment(**a) for a in data.get("attachments", ())),
+            oversize=bool(data.get("oversize", False)),
+            rating=data.get("rating"),
+        )
+
+
+RATING_SCALE = 5  # CSAT ratings run from 1 (poor) to 5 (excellent)
+
+
+@dataclass(frozen=True, slots=True)
+class RatingRequest:
+    """Asks the customer to rate the conversation from 1 to ``RATING_SCALE`` with buttons, on an
+    ``OutboundMessage`` whose text asks the same in words. A channel that has buttons (Slack,
+    Discord) renders them under the text, and a press comes back as an ``InboundMessage`` with
+    ``rating`` set; every other channel ignores it, and the customer answers in words.
+
+    ``customer_id`` is the only person whose press counts: in a shared channel others see the
+    buttons too (the channel refuses them privately)."""
+
+    customer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message Frontdesk sends to a conversation.
+
+    ``in_reply_to`` is the inbound message id it answers. ``sender_name`` is set when a human
+    agent wrote it. ``message_id`` identifies messages queued on their own (an agent's relayed
+    reply, a closing note), which makes queueing them idempotent.
+    """
+
+    ref: ConversationRef
+    text: str
+    in_reply_to: str | None = None
+    sender_name: str | None = None
+    message_id: str | None = None
+    category: str | None = None  # the question's category, for channels that label threads
+    rating: RatingRequest | None = None  # rating buttons under the text, where there are any
+
+    @property
+    def idempotency_key(self) -> str:
+        if self.message_id is None:
+            raise ValueError("only an OutboundMessage with a message_id can be queued")
+        return f"out:{self.ref.channel}:{self.message_id}"
+
+    def to_json(self) -> str:
+        data = {
+            "ref": self.ref.to_dict(),
+            "text": self.text,
+            "in_reply_to": self.in_reply_to,
+            "sender_name": self.sender_name,
+            "message_id": self.message_id,
+            "category": self.category,
+            "rating": asdict(self.rating) if self.rating is not None else None,
+            "type": "outbound",
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> OutboundMessage:
+        data = json.loads(text)
+        return cls(
+            ref=ConversationRef.from_dict(data["ref"]),
+            text=data["text"],
+            in_reply_to=data.get("in_reply_to"),
+            sender_name=data.get("sender_name"),
+            message_id=data.get("message_id"),
+            category=data.get("category"),
+            rating=RatingRequest(**data["rating"]) if data.get("rating") else None,
+        )
