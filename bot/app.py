@@ -1,4 +1,4 @@
-"""The bot's lifecycle: runs what ``bot/wiring.py`` builds, in order.
+"""The bot's lifecycle: runs what ``bot/wiring/`` builds, in order.
 
 Start order: store -> every part built (``build_parts``: adapters, knowledge base, brain,
 router, admin, desk hub, dispatcher, scheduler) -> dispatcher -> scheduler -> per platform:

@@ -186,7 +186,8 @@ def _positive_days(text: str) -> float:
 
 
 async def _stats(settings: Settings, days: float, as_json: bool) -> int:
-    from bot.wiring import build_store, sla_minutes  # noqa: PLC0415  (heavy)
+    from bot.wiring import build_store  # noqa: PLC0415  (heavy)
+    from bot.wiring.parts import sla_minutes  # noqa: PLC0415
     from brain.analytics import last_days, report_lines  # noqa: PLC0415
     from brain.store.facts import Facts  # noqa: PLC0415
 
@@ -209,7 +210,8 @@ async def _stats(settings: Settings, days: float, as_json: bool) -> int:
 
 
 async def _digest(settings: Settings, day: dt.date | None) -> int:
-    from bot.wiring import build_store, digest_source  # noqa: PLC0415  (heavy)
+    from bot.wiring import build_store  # noqa: PLC0415  (heavy)
+    from bot.wiring.parts import digest_source  # noqa: PLC0415
     from brain.store.facts import Facts  # noqa: PLC0415
 
     store = build_store(settings)

@@ -1,6 +1,6 @@
 """The platform registry: the one place in ``bot/`` that names a platform.
 
-Kept apart from ``bot/wiring.py`` (which imports the whole brain) so that the ``frontdesk``
+Kept apart from ``bot/wiring/`` (which imports the whole brain) so that the ``frontdesk``
 command can ask every platform package for its sub-commands and still answer ``--help`` at
 once. Adding a platform = its package ``channels/<name>/`` + one line here + its settings
 section (``config/sections/channels.py``, field ``enabled``).

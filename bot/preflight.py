@@ -1,7 +1,7 @@
 """Everything ``frontdesk run`` refuses at start, found without connecting to anything.
 
 ``frontdesk check`` and ``run`` both call ``preflight``, so check cannot call valid what run then
-refuses. It loads the knowledge base and the playbook the way ``bot/wiring.py`` does, trains the
+refuses. It loads the knowledge base and the playbook the way ``bot/wiring/`` does, trains the
 classifier (about a second), builds the LLM clients (no request is made) and checks that the
 store's directory can be used. Every problem is one ``ConfigError`` line naming the setting.
 """
@@ -103,7 +103,7 @@ def _classifier(settings: Settings, playbook: Playbook) -> Classifier:
 
 
 def _clients(settings: Settings) -> tuple[str, ...]:
-    from bot.wiring import build_clients  # noqa: PLC0415  (brings the LLM SDKs when configured)
+    from bot.wiring.brain import build_clients  # noqa: PLC0415  (brings the LLM SDKs when configured)
 
     # Building a client makes no request; its HTTP pool opens on first use.
     return tuple(client.name for _, client in build_clients(settings))

@@ -1,6 +1,6 @@
 """Periodic jobs on APScheduler (3.x): the retention purge and the liveness heartbeat, plus
-what ``bot/wiring.py`` registers with ``every`` and ``daily``: the knowledge-base reload check,
-the disabled-provider sync, SLA re-paging and the daily digest.
+what ``bot/wiring/parts.py`` registers with ``every`` and ``daily``: the knowledge-base reload
+check, the disabled-provider sync, SLA re-paging and the daily digest.
 
 Every replica runs its own scheduler. Jobs about this process (heartbeat, reload, provider
 sync) run on each; jobs registered with ``singleton=True`` (SLA re-paging, the digest) run

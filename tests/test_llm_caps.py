@@ -10,7 +10,7 @@ import pytest
 
 from bot.health import split_name
 from bot.metrics import Metrics, Snapshot
-from bot.wiring import build_clients, build_router
+from bot.wiring.brain import build_clients, build_router
 from brain.breaker import BreakerConfig, State
 from brain.prompts import PromptConfig
 from brain.providers.answerer import LLMAnswerer
