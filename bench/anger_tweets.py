@@ -19,15 +19,15 @@ The last line printed is one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
+import sys
 from pathlib import Path
 
-from bot.wiring import build_policy
-from brain.classify import Classifier
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import classifier_and_policy, json_line
 from brain.escalation import Facts, Reason, reasons
-from brain.playbook import Playbook
 from channels.base import Author
 from config.settings import Settings
 
@@ -61,11 +61,7 @@ def main() -> None:
     if not (args.data / "emotion").is_dir():
         raise SystemExit(f"no TweetEval copy at {args.data} (development data, not shipped)")
     settings = Settings()
-    c = settings.classifier
-    playbook = Playbook.load(c.playbook_path)
-    classifier = Classifier(playbook, c.languages, c.oos_threshold,
-                            settings.escalation.sentiment_threshold)  # fmt: skip
-    policy = build_policy(settings)
+    _, classifier, policy = classifier_and_policy(settings)
 
     def angry(text: str) -> bool:
         # TweetEval masks every mention as "@user"; a support request names the brand instead.
@@ -112,7 +108,7 @@ def main() -> None:
             print(f"-- {title} ({len(rows)})")
             for text in rng.sample(rows, min(args.misses, len(rows))):
                 print("  ", text)
-    print(json.dumps(result))
+    json_line(result)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -22,12 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.pipeline import RoundTrips, burst, percentile, start
+from bench._common import floor_rank, json_line, redis_server
+from bench.pipeline import RoundTrips, burst, start
 from brain.knowledge import KnowledgeBase
 from brain.store.base import StoreLimits
 from brain.store.redis import RedisStore
 from config.settings import PACKAGED_KNOWLEDGE_DIR
-from tests.servers import start_redis, start_redis_cluster
+from tests.servers import start_redis_cluster
 
 
 async def idle_latency(store: RedisStore, kb: KnowledgeBase, probes: int) -> list[float]:
@@ -58,7 +58,7 @@ async def measure(
     per_message = trips.count / args.messages
     latencies = await idle_latency(store, kb, args.probes)
     await store.close()
-    return rate, per_message, percentile(latencies, 0.5)
+    return rate, per_message, floor_rank(latencies, 0.5)
 
 
 async def main() -> None:
@@ -70,8 +70,7 @@ async def main() -> None:
     args = parser.parse_args()
     kb = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
     limits, results = StoreLimits(), {}
-    with tempfile.TemporaryDirectory() as tmp:
-        server = start_redis(Path(tmp) / "redis")
+    with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp) / "redis") as server:
         cluster = start_redis_cluster(Path(tmp) / "cluster")
         try:
             layouts = {
@@ -87,14 +86,13 @@ async def main() -> None:
                 print(f"{name:12} {rate:7.0f} msg/s, {trips:5.2f} round trips per message, "
                       f"idle enqueue -> reply p50 {idle_ms:6.1f} ms")  # fmt: skip
         finally:
-            server.stop()
             cluster.stop()
-    print(json.dumps({
+    json_line({
         f"{name}_{key}": round(value, 2)
         for name, (rate, trips, idle_ms) in results.items()
         for key, value in (("messages_per_second", rate), ("round_trips_per_message", trips),
                            ("idle_latency_p50_ms", idle_ms))
-    } | {"partitions": args.partitions}))  # fmt: skip
+    } | {"partitions": args.partitions})  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -17,8 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import dispatching, inject_questions, json_line, redis_server
 from bot.csat import CsatResponder
-from bot.dispatch import DispatchConfig, Dispatcher
+from bot.dispatch import DispatchConfig
 from bot.metrics import Metrics
 from bot.observer import Observer
 from bot.wiring import build_brain
@@ -30,17 +30,6 @@ from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
 from channels.fake import FakeChannel
 from config.settings import PACKAGED_KNOWLEDGE_DIR, load_settings
-from tests.servers import start_redis
-
-QUESTIONS = [
-    "How do I return an item?",
-    "where is my order",
-    "I forgot my password",
-    "do you ship to Norway?",
-    "can I pay with Klarna",
-    "I was charged twice for one order",
-    "how long does a refund take",
-]
 
 
 async def measure(
@@ -53,18 +42,11 @@ async def measure(
     observer = Observer(Facts(store, 86400.0), Metrics()) if observed else None
     responder = CsatResponder(brain, observer) if observer is not None else brain
     config = DispatchConfig(consumer="bench", max_concurrency=32)
-    dispatcher = Dispatcher(store, responder, {channel.name: channel}, config, observer=observer)
-    await channel.start(dispatcher.submit)
-    worker = asyncio.create_task(dispatcher.run())
-    started = time.perf_counter()
-    for i in range(messages):
-        conversation = i % conversations
-        text = QUESTIONS[(i // conversations + conversation) % len(QUESTIONS)]
-        await channel.inject(channel.message(text, conversation=f"c{conversation}"))
-    await dispatcher.drain()
-    elapsed = time.perf_counter() - started
-    dispatcher.stop()
-    await worker
+    async with dispatching(store, responder, channel, config, observer) as dispatcher:
+        started = time.perf_counter()
+        await inject_questions(channel, messages, conversations)
+        await dispatcher.drain()
+        elapsed = time.perf_counter() - started
     assert await store.queue_depth() == 0
     analytics_s = 0.0
     if observer is not None:
@@ -83,24 +65,20 @@ async def main() -> None:
     args = parser.parse_args()
     kb = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        server = start_redis(Path(tmp) / "redis")
-        try:
-            for observed in (False, True):
-                tag = "observed" if observed else "plain"
-                db = Path(tmp) / f"{tag}.db"
-                sqlite = SqliteStore(db, limits=StoreLimits())
-                rate, took = await measure(sqlite, kb, args.messages, args.conversations, observed)
-                results[f"sqlite_{tag}_messages_per_second"] = rate
-                if observed:
-                    results["sqlite_analytics_seconds"] = took
-                redis = RedisStore.from_url(server.url, limits=StoreLimits(), namespace=tag)
-                rate, took = await measure(redis, kb, args.messages, args.conversations, observed)
-                results[f"redis_{tag}_messages_per_second"] = rate
-                if observed:
-                    results["redis_analytics_seconds"] = took
-        finally:
-            server.stop()
+    with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp) / "redis") as server:
+        for observed in (False, True):
+            tag = "observed" if observed else "plain"
+            db = Path(tmp) / f"{tag}.db"
+            sqlite = SqliteStore(db, limits=StoreLimits())
+            rate, took = await measure(sqlite, kb, args.messages, args.conversations, observed)
+            results[f"sqlite_{tag}_messages_per_second"] = rate
+            if observed:
+                results["sqlite_analytics_seconds"] = took
+            redis = RedisStore.from_url(server.url, limits=StoreLimits(), namespace=tag)
+            rate, took = await measure(redis, kb, args.messages, args.conversations, observed)
+            results[f"redis_{tag}_messages_per_second"] = rate
+            if observed:
+                results["redis_analytics_seconds"] = took
     print(f"{args.messages} messages over {args.conversations} conversations, sample KB")
     for store in ("sqlite", "redis"):
         plain = results[f"{store}_plain_messages_per_second"]
@@ -108,7 +86,7 @@ async def main() -> None:
         print(f"{store:<7} plain {plain:7.0f} msg/s   observed {observed:7.0f} msg/s   "
               f"({observed / plain - 1:+.0%}); analytics over {args.conversations} "
               f"conversations {results[f'{store}_analytics_seconds'] * 1000:.0f} ms")  # fmt: skip
-    print(json.dumps({k: round(v, 3) for k, v in results.items()}))
+    json_line({k: round(v, 3) for k, v in results.items()})
 
 
 if __name__ == "__main__":

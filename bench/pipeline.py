@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from redis.asyncio.connection import AbstractConnection
 
+from bench._common import floor_rank as percentile
+from bench._common import question
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.wiring import build_brain
 from brain.knowledge import KnowledgeBase
@@ -38,16 +40,6 @@ from config.settings import PACKAGED_KNOWLEDGE_DIR, load_settings
 from tests.servers import start_redis
 
 CONCURRENCY = 1000
-
-QUESTIONS = [
-    "How do I return an item?",
-    "where is my order",
-    "I forgot my password",
-    "do you ship to Norway?",
-    "can I pay with Klarna",
-    "I was charged twice for one order",
-    "how long does a refund take",
-]
 
 
 class TimedChannel(FakeChannel):
@@ -84,13 +76,6 @@ class RoundTrips:
 
     def __exit__(self, *_: object) -> None:
         AbstractConnection.send_packed_command = self._original  # type: ignore[method-assign]
-
-
-def question(i: int, conversations: int) -> tuple[str, str]:
-    conversation = i % conversations
-    # Each conversation asks different answerable questions: a repeat would escalate.
-    text = QUESTIONS[(i // conversations + conversation) % len(QUESTIONS)]
-    return f"c{conversation}", text
 
 
 async def start(store: Store, kb: KnowledgeBase) -> tuple[TimedChannel, Dispatcher, Any]:
@@ -138,10 +123,6 @@ async def paced(store: Store, kb: KnowledgeBase, rate: float, seconds: float) ->
     return sorted(
         (channel.sent_at[m] - t) * 1000 for m, t in injected.items() if m in channel.sent_at
     )
-
-
-def percentile(values: list[float], p: float) -> float:
-    return values[min(len(values) - 1, int(len(values) * p))] if values else float("nan")
 
 
 async def main() -> None:

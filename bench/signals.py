@@ -18,25 +18,20 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from bot.wiring import build_policy
-from brain.classify import Classifier
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import classifier_and_policy, json_line, rounded_rank
 from brain.escalation import Facts, reasons
-from brain.playbook import Playbook
 from brain.signals import SignalReader
 from channels.base import Author
 from config.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "escalation"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -46,11 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     files = args.csv or sorted(FIXTURES.glob("*.csv"))
     settings = Settings()
-    c = settings.classifier
-    playbook = Playbook.load(c.playbook_path)
-    classifier = Classifier(playbook, c.languages, c.oos_threshold,
-                            settings.escalation.sentiment_threshold)  # fmt: skip
-    policy = build_policy(settings)
+    playbook, classifier, policy = classifier_and_policy(settings)
     reader = SignalReader(settings.escalation.sentiment_threshold)
 
     labelled = [row for f in files for row in csv.DictReader(f.open(encoding="utf-8"))]
@@ -80,9 +71,9 @@ def main() -> None:
     result = {
         "messages": len(texts),
         "signals_p50_ms": round(statistics.median(signals_ms), 3),
-        "signals_p99_ms": round(percentile(signals_ms, 0.99), 3),
+        "signals_p99_ms": round(rounded_rank(signals_ms, 0.99), 3),
         "classify_p50_ms": round(statistics.median(classify_ms), 3),
-        "classify_p99_ms": round(percentile(classify_ms, 0.99), 3),
+        "classify_p99_ms": round(rounded_rank(classify_ms, 0.99), 3),
         "in_scope_examples": len(in_scope),
         "in_scope_examples_handed_over": over_examples,
         "benign_rows": len(benign),
@@ -99,7 +90,7 @@ def main() -> None:
     )
     print(f"in-scope playbook examples handed over: {over_examples} of {len(in_scope)}")
     print(f"benign labelled rows handed over: {over_benign} of {len(benign)}")
-    print(json.dumps(result))
+    json_line(result)
 
 
 if __name__ == "__main__":

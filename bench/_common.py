@@ -1,0 +1,126 @@
+"""What the benchmarks share: the sample questions the knowledge base answers, a dispatcher
+running over a store, a redis-server for the run, the classifier and policy as ``frontdesk eval``
+builds them, percentiles, peak memory and the final JSON line.
+
+The benches import it as ``bench._common`` after putting the repository root on ``sys.path``
+(each one is run as ``python bench/<name>.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import resource
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.dispatch import DispatchConfig, Dispatcher
+from bot.observer import Observer
+from bot.wiring import build_policy
+from brain.classify import Classifier
+from brain.escalation import Policy
+from brain.playbook import Playbook
+from brain.store.base import Store
+from channels.fake import FakeChannel
+from config.settings import Settings
+from tests.servers import RedisServer, start_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+KB_QUESTIONS = (
+    "How do I return an item?",
+    "where is my order",
+    "I forgot my password",
+    "do you ship to Norway?",
+    "can I pay with Klarna",
+    "I was charged twice for one order",
+    "how long does a refund take",
+)
+"""Questions the sample knowledge base answers (``config/knowledge/``)."""
+
+
+def question(i: int, conversations: int) -> tuple[str, str]:
+    """The ``i``-th message of a run spread over ``conversations``: (conversation id, text)."""
+    conversation = i % conversations
+    # Each conversation asks different answerable questions: a repeat would escalate.
+    text = KB_QUESTIONS[(i // conversations + conversation) % len(KB_QUESTIONS)]
+    return f"c{conversation}", text
+
+
+async def inject_questions(channel: FakeChannel, messages: int, conversations: int) -> None:
+    """``messages`` questions (``question``) into ``channel``, one after the other."""
+    for i in range(messages):
+        conversation, text = question(i, conversations)
+        await channel.inject(channel.message(text, conversation=conversation))
+
+
+@asynccontextmanager
+async def dispatching(
+    store: Store,
+    responder: Any,
+    channel: FakeChannel,
+    config: DispatchConfig,
+    observer: Observer | None = None,
+) -> AsyncIterator[Dispatcher]:
+    """The real dispatcher reading ``store`` and answering through ``channel``, running for
+    the block; stopped (and its read loop awaited) on the way out."""
+    dispatcher = Dispatcher(store, responder, {channel.name: channel}, config, observer=observer)
+    await channel.start(dispatcher.submit)
+    worker = asyncio.create_task(dispatcher.run())
+    try:
+        yield dispatcher
+    finally:
+        dispatcher.stop()
+        await worker
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port (``tests.servers``), stopped afterwards."""
+    server = start_redis(folder)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def classifier_and_policy(settings: Settings) -> tuple[Playbook, Classifier, Policy]:
+    """The playbook, the classifier trained on it and the escalation policy, as ``frontdesk
+    eval escalation`` builds them (no embeddings)."""
+    c = settings.classifier
+    playbook = Playbook.load(c.playbook_path)
+    classifier = Classifier(playbook, c.languages, c.oos_threshold,
+                            settings.escalation.sentiment_threshold)  # fmt: skip
+    return playbook, classifier, build_policy(settings)
+
+
+# Percentiles. The benches do not all use one method: each keeps the one its figures in
+# docs/PERFORMANCE.md were measured with, so a re-run stays comparable.
+def nearest_rank(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile, ``p`` from 0 to 100."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def rounded_rank(values: Sequence[float], share: float) -> float:
+    """The value at the rounded rank ``share * (n - 1)``, ``share`` from 0 to 1."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def floor_rank(ordered: Sequence[float], share: float) -> float:
+    """The value at rank ``floor(share * n)`` of values already sorted (NaN for none)."""
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (``ru_maxrss``), in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def json_line(figures: Mapping[str, Any]) -> None:
+    """The last line a bench prints: its figures as one JSON object."""
+    print(json.dumps(figures))
