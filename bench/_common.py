@@ -3,7 +3,9 @@ running over a store, a redis-server for the run, the classifier and policy as `
 builds them, percentiles, peak memory and the final JSON line.
 
 The benches import it as ``bench._common`` after putting the repository root on ``sys.path``
-(each one is run as ``python bench/<name>.py``).
+(each one is run as ``python bench/<name>.py``). Importing it costs only the standard library:
+what a helper needs of the bot is imported when it is called, so a bench that measures its own
+memory or start-up pays for nothing it does not use.
 """
 
 from __future__ import annotations
@@ -15,18 +17,18 @@ import resource
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.dispatch import DispatchConfig, Dispatcher
-from bot.observer import Observer
-from bot.wiring import build_policy
-from brain.classify import Classifier
-from brain.escalation import Policy
-from brain.playbook import Playbook
-from brain.store.base import Store
-from channels.fake import FakeChannel
-from config.settings import Settings
-from tests.servers import RedisServer, start_redis
+if TYPE_CHECKING:
+    from bot.dispatch import DispatchConfig, Dispatcher
+    from bot.observer import Observer
+    from brain.classify import Classifier
+    from brain.escalation import Policy
+    from brain.playbook import Playbook
+    from brain.store.base import Store
+    from channels.fake import FakeChannel
+    from config.settings import Settings
+    from tests.servers import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +69,8 @@ async def dispatching(
 ) -> AsyncIterator[Dispatcher]:
     """The real dispatcher reading ``store`` and answering through ``channel``, running for
     the block; stopped (and its read loop awaited) on the way out."""
+    from bot.dispatch import Dispatcher
+
     dispatcher = Dispatcher(store, responder, {channel.name: channel}, config, observer=observer)
     await channel.start(dispatcher.submit)
     worker = asyncio.create_task(dispatcher.run())
@@ -80,6 +84,8 @@ async def dispatching(
 @contextmanager
 def redis_server(folder: Path) -> Iterator[RedisServer]:
     """A real redis-server on a free loopback port (``tests.servers``), stopped afterwards."""
+    from tests.servers import start_redis
+
     server = start_redis(folder)
     try:
         yield server
@@ -90,6 +96,10 @@ def redis_server(folder: Path) -> Iterator[RedisServer]:
 def classifier_and_policy(settings: Settings) -> tuple[Playbook, Classifier, Policy]:
     """The playbook, the classifier trained on it and the escalation policy, as ``frontdesk
     eval escalation`` builds them (no embeddings)."""
+    from bot.wiring import build_policy
+    from brain.classify import Classifier
+    from brain.playbook import Playbook
+
     c = settings.classifier
     playbook = Playbook.load(c.playbook_path)
     classifier = Classifier(playbook, c.languages, c.oos_threshold,

@@ -14,7 +14,6 @@ import csv
 import json
 import os
 import random
-import resource
 import string
 import subprocess
 import sys
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
+from bench._common import json_line, peak_rss_mb
 from brain.classify import Classifier, IntentModel
 from brain.knowledge import KnowledgeBase, KnowledgeEntry
 from brain.playbook import CATEGORIES, Playbook
@@ -244,7 +244,7 @@ def _rss_mb() -> dict[str, float]:
     status = Path("/proc/self/status").read_text().splitlines()
     kib = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith("Vm")}
     return {
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_rss_mb(),
         "hwm_mb": kib["VmHWM"] / 1024,
         "current_mb": kib["VmRSS"] / 1024,
     }
@@ -345,7 +345,7 @@ def main() -> None:
                 took = time.perf_counter() - started
             print(f"bitext accuracy, TF-IDF + embeddings {bitext_emb:>8.4f} ({took:.0f} s)")
             print(f"bitext 10 per intent, TF-IDF + embeddings {bitext_few_emb:>4.4f}")
-    print(json.dumps({
+    json_line({
         "classify_messages_per_second": round(rate, 1),
         "train_15k_seconds": round(train, 2),
         "kb_p50_ms": round(p50, 3),
@@ -359,7 +359,7 @@ def main() -> None:
         "idle_rss_mb": round(rss["peak_mb"], 1),
         "bitext_accuracy": None if bitext is None else round(bitext, 4),
         "bitext_10_per_intent_accuracy": None if bitext_few is None else round(bitext_few, 4),
-    }))  # fmt: skip
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

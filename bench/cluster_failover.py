@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import json_line
 from bot.health import Health
 from bot.metrics import Metrics
 from bot.ops_server import OpsServer
@@ -95,7 +95,7 @@ async def main() -> None:
             figures[f"{fault}_{key}_max"] = round(max(values), 2)
         figures[f"{fault}_lost"] = sum(r["lost"] for r in rounds)
         figures[f"{fault}_duplicates"] = sum(r["duplicates"] for r in rounds)
-    print(json.dumps(figures))
+    json_line(figures)
 
 
 if __name__ == "__main__":

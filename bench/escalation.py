@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import json_line, nearest_rank
 from bot.app import App
 from brain.providers.fake import json_answer
 from config.settings import load_settings
@@ -163,17 +163,11 @@ def _button_value(blocks: Any, action_id: str) -> str:
     raise LookupError(f"no {action_id} button on the card")
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
 def summary(values: Sequence[float]) -> dict[str, float]:
     return {
-        "p50": percentile(values, 50),
-        "p95": percentile(values, 95),
-        "p99": percentile(values, 99),
+        "p50": nearest_rank(values, 50),
+        "p95": nearest_rank(values, 95),
+        "p99": nearest_rank(values, 99),
         "max": max(values),
     }
 
@@ -223,6 +217,32 @@ async def concurrent(bench: Bench, first: int, count: int, width: int) -> Run:
     return run
 
 
+def report(runs: Mapping[str, Run], llm_calls: int) -> None:
+    """The table of both measures per run, the rates, the target, and the JSON line (the same
+    keys for the Slack and the Discord bench)."""
+    print(f"{'measure':<38} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  p99 < 1 s")
+    result: dict[str, float] = {}
+    for name, run in runs.items():
+        prefix = "" if name == "sequential" else "concurrent_"
+        measures = (("trigger -> card", "trigger_to_card", run.trigger_ms),
+                    ("claim -> customer", "claim_to_customer", run.claim_ms))  # fmt: skip
+        for label, key, values in measures:
+            s = summary(values)
+            verdict = "met" if s["p99"] < TARGET_MS else "MISSED"
+            print(f"{label + f' ({name})':<38} {s['p50']:>8.1f} {s['p95']:>8.1f} "
+                  f"{s['p99']:>8.1f} {s['max']:>8.1f}  {verdict}")  # fmt: skip
+            result[f"{prefix}{key}_p50_ms"] = round(s["p50"], 1)
+            result[f"{prefix}{key}_p99_ms"] = round(s["p99"], 1)
+    for name, run in runs.items():
+        count = len(run.trigger_ms)
+        print(f"{name}: {count} escalations (trigger, card, claim, customer told) in "
+              f"{run.seconds:.1f} s, {count / run.seconds:.1f} per second")  # fmt: skip
+    print(f"target: p99 < {TARGET_MS:,.0f} ms for each measure; the field's common bar is "
+          f"{FIELD_BAR_MS / 1000:.0f} s")  # fmt: skip
+    result["llm_requests"] = llm_calls
+    json_line(result)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--escalations", type=int, default=200)
@@ -264,27 +284,7 @@ async def main() -> None:
           f"SQLite store, Slack HTTP mode, Slack pacing {args.slack_rate:g} posts/s per channel, "
           f"routing {args.routing}; {llm_calls} LLM requests (latency {args.llm_latency:g} s) "
           f"for {total} escalations")  # fmt: skip
-    print(f"{'measure':<38} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  p99 < 1 s")
-    result: dict[str, float] = {}
-    for name, run in runs.items():
-        prefix = "" if name == "sequential" else "concurrent_"
-        measures = (("trigger -> card", "trigger_to_card", run.trigger_ms),
-                    ("claim -> customer", "claim_to_customer", run.claim_ms))  # fmt: skip
-        for label, key, values in measures:
-            s = summary(values)
-            verdict = "met" if s["p99"] < TARGET_MS else "MISSED"
-            print(f"{label + f' ({name})':<38} {s['p50']:>8.1f} {s['p95']:>8.1f} "
-                  f"{s['p99']:>8.1f} {s['max']:>8.1f}  {verdict}")  # fmt: skip
-            result[f"{prefix}{key}_p50_ms"] = round(s["p50"], 1)
-            result[f"{prefix}{key}_p99_ms"] = round(s["p99"], 1)
-    for name, run in runs.items():
-        count = len(run.trigger_ms)
-        print(f"{name}: {count} escalations (trigger, card, claim, customer told) in "
-              f"{run.seconds:.1f} s, {count / run.seconds:.1f} per second")  # fmt: skip
-    print(f"target: p99 < {TARGET_MS:,.0f} ms for each measure; the field's common bar is "
-          f"{FIELD_BAR_MS / 1000:.0f} s")  # fmt: skip
-    result["llm_requests"] = llm_calls
-    print(json.dumps(result))
+    report(runs, llm_calls)
 
 
 if __name__ == "__main__":

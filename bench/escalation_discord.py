@@ -41,14 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.escalation import (
     ANSWER,
-    FIELD_BAR_MS,
-    TARGET_MS,
     TRIGGERS,
     WAIT_S,
     Run,
     concurrent,
+    report,
     sequential,
-    summary,
 )
 from bot.app import App
 from brain.providers.fake import json_answer
@@ -168,27 +166,7 @@ async def main() -> None:
     print(f"{args.escalations} escalations per run ({args.trigger}: {TRIGGERS[args.trigger]!r}), "
           f"SQLite store, Discord gateway + REST fake, routing {args.routing}; {llm_calls} LLM "
           f"requests (latency {args.llm_latency:g} s) for {total} escalations")  # fmt: skip
-    print(f"{'measure':<38} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  p99 < 1 s")
-    result: dict[str, float] = {}
-    for name, run in runs.items():
-        prefix = "" if name == "sequential" else "concurrent_"
-        measures = (("trigger -> card", "trigger_to_card", run.trigger_ms),
-                    ("claim -> customer", "claim_to_customer", run.claim_ms))  # fmt: skip
-        for label, key, values in measures:
-            s = summary(values)
-            verdict = "met" if s["p99"] < TARGET_MS else "MISSED"
-            print(f"{label + f' ({name})':<38} {s['p50']:>8.1f} {s['p95']:>8.1f} "
-                  f"{s['p99']:>8.1f} {s['max']:>8.1f}  {verdict}")  # fmt: skip
-            result[f"{prefix}{key}_p50_ms"] = round(s["p50"], 1)
-            result[f"{prefix}{key}_p99_ms"] = round(s["p99"], 1)
-    for name, run in runs.items():
-        count = len(run.trigger_ms)
-        print(f"{name}: {count} escalations (trigger, card, claim, customer told) in "
-              f"{run.seconds:.1f} s, {count / run.seconds:.1f} per second")  # fmt: skip
-    print(f"target: p99 < {TARGET_MS:,.0f} ms for each measure; the field's common bar is "
-          f"{FIELD_BAR_MS / 1000:.0f} s")  # fmt: skip
-    result["llm_requests"] = llm_calls
-    print(json.dumps(result))
+    report(runs, llm_calls)
 
 
 if __name__ == "__main__":

@@ -25,22 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._common import KB_QUESTIONS, json_line, redis_server
 from brain.store.base import StoreLimits
 from brain.store.redis import RedisStore
 from channels.base import Author, ConversationRef, InboundMessage
-from tests.servers import RedisServer, start_redis
+from tests.servers import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
-
-QUESTIONS = [
-    "How do I return an item?",
-    "where is my order",
-    "I forgot my password",
-    "do you ship to Norway?",
-    "can I pay with Klarna",
-    "I was charged twice for one order",
-    "how long does a refund take",
-]
 
 
 async def fill(server: RedisServer, namespace: str, conversations: int, partitions: int) -> int:
@@ -48,10 +39,10 @@ async def fill(server: RedisServer, namespace: str, conversations: int, partitio
                                 partitions=partitions)  # fmt: skip
     await store.open()
     total = 0
-    for n in range(len(QUESTIONS)):
+    for n in range(len(KB_QUESTIONS)):
         for c in range(conversations):
             ref = ConversationRef(channel="fake", conversation_id=f"c{c}")
-            text = QUESTIONS[(n + c) % len(QUESTIONS)]
+            text = KB_QUESTIONS[(n + c) % len(KB_QUESTIONS)]
             message = InboundMessage(ref=ref, message_id=f"c{c}-{n}", author=Author(f"u{c}"),
                                      text=text)  # fmt: skip
             total += await store.enqueue(message)
@@ -142,8 +133,7 @@ async def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        server = start_redis(tmp / "redis")
-        try:
+        with redis_server(tmp / "redis") as server:
             for count in (1, 2):
                 namespace = f"replicas{count}"
                 total = await fill(server, namespace, args.conversations, args.partitions)
@@ -159,20 +149,16 @@ async def main() -> None:
                     f"{seconds:.2f} s = {total / seconds:.0f} msg/s; per replica "
                     f"{dict(by)}; duplicates {duplicates}, order violations {violations}"
                 )
-        finally:
-            server.stop()
     speedup = results[2][0] / results[1][0]
     print(f"speedup with 2 replicas: {speedup:.2f}x")
-    print(
-        json.dumps(
-            {
-                "replica_speedup": round(speedup, 2),
-                "duplicates": results[1][1] + results[2][1],
-                "order_violations": results[1][2] + results[2][2],
-                "one_replica_messages_per_second": round(results[1][0], 1),
-                "two_replicas_messages_per_second": round(results[2][0], 1),
-            }
-        )
+    json_line(
+        {
+            "replica_speedup": round(speedup, 2),
+            "duplicates": results[1][1] + results[2][1],
+            "order_violations": results[1][2] + results[2][2],
+            "one_replica_messages_per_second": round(results[1][0], 1),
+            "two_replicas_messages_per_second": round(results[2][0], 1),
+        }
     )
 
 

@@ -28,7 +28,6 @@ import logging
 import math
 import os
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from openai import AsyncOpenAI
 
+from bench._common import nearest_rank
 from bot.wiring import build_brain
 from brain.breaker import BreakerConfig, State
 from brain.decision import DecisionKind
@@ -62,6 +62,7 @@ from brain.store.sqlite import SqliteStore
 from channels.base import Author, ConversationRef, InboundMessage
 from config.settings import PACKAGED_KNOWLEDGE_DIR, Settings, load_settings
 from tests.fakes.fake_llm import FakeLLMServer
+from tests.servers import free_port
 
 KEY = "sk-bench-0123456789abcdef"  # the fake accepts any key
 MODEL = "gpt-4o-mini"
@@ -110,19 +111,6 @@ QUICK = Sizes(150, 20, 30, 6, 200, cost_without_cache=False, busy_counters=2000)
 
 
 # -- helpers -------------------------------------------------------------------------------
-def pct(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def free_port() -> int:
-    """A loopback port with nothing listening (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def timed(call: Callable[[], Awaitable[object]], settle: bool = True) -> float:
     """Milliseconds the caller waits. With ``settle``, tasks the call left behind (LiteLLM
     runs its logging hooks as background tasks) finish before the next timed call, so their
@@ -299,8 +287,8 @@ async def measure_overhead(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> Overhe
     assert len(fake.requests) - before == sizes.overhead_calls * len(names)
     result.calls = sizes.overhead_calls
     for name, values in samples.items():
-        result.p50[name] = pct(values, 50)
-        result.p99[name] = pct(values, 99)
+        result.p50[name] = nearest_rank(values, 50)
+        result.p99[name] = nearest_rank(values, 99)
     for name in names:  # CPU per call, deferred work included (the fake's share is the same)
         cpu = time.process_time()
         for _ in range(sizes.overhead_calls // 4):
@@ -447,10 +435,10 @@ async def measure_dead_primary(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> De
         samples = await interleaved({**calls, **baseline}, sizes.dead_requests)
         for name in calls:
             values = samples[name]
-            result.baseline_p50[name, mode] = pct(samples[f"{name} alone"], 50)
-            result.p50[name, mode] = pct(values, 50)
-            result.p95[name, mode] = pct(values, 95)
-            result.p99[name, mode] = pct(values, 99)
+            result.baseline_p50[name, mode] = nearest_rank(samples[f"{name} alone"], 50)
+            result.p50[name, mode] = nearest_rank(values, 50)
+            result.p95[name, mode] = nearest_rank(values, 95)
+            result.p99[name, mode] = nearest_rank(values, 99)
             fake = seen[name]
             result.primary_hits[name, mode] = (
                 len(fake.requests) - hits_before[name] if fake is not None else None
@@ -531,7 +519,9 @@ async def measure_hedging(sizes: Sizes, kb: KnowledgeBase, tmp: Path) -> Hedging
     }
 
     async def run(call: Callable[[], Awaitable[object]]) -> float:
-        return pct([await timed(call, settle=False) for _ in range(sizes.hedge_requests)], 50)
+        return nearest_rank(
+            [await timed(call, settle=False) for _ in range(sizes.hedge_requests)], 50
+        )
 
     # The series run side by side (each one request at a time): the time is the fakes' sleep.
     p50s = await asyncio.gather(*(run(call) for call in series.values()))

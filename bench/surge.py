@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import openai
 
+from bench._common import json_line, peak_rss_mb, redis_server
 from bot.dispatch import DispatchConfig, Dispatcher
 from brain.decision import Decision, DecisionKind
 from brain.prompts import PromptConfig
@@ -46,7 +45,6 @@ from brain.store.redis import RedisStore
 from channels.base import InboundMessage
 from channels.fake import FakeChannel
 from tests.fakes.fake_llm import FakeLLMServer
-from tests.servers import start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,21 +141,17 @@ async def main() -> None:
     try:
         assert llm.stdout is not None
         base_url = f"http://127.0.0.1:{int(llm.stdout.readline())}/v1"
-        with tempfile.TemporaryDirectory() as tmp:
-            server = start_redis(Path(tmp) / "redis")
-            try:
-                profile = cProfile.Profile() if args.profile else None
-                if profile is not None:
-                    profile.enable()
-                cpu = time.process_time()
-                seconds = await surge(server.url, base_url, args.customers, args.cap, args.slots,
-                                      args.transport)  # fmt: skip
-                cpu = time.process_time() - cpu
-                if profile is not None:
-                    profile.disable()
-                    profile.dump_stats(args.profile)
-            finally:
-                server.stop()
+        with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp) / "redis") as server:
+            profile = cProfile.Profile() if args.profile else None
+            if profile is not None:
+                profile.enable()
+            cpu = time.process_time()
+            seconds = await surge(server.url, base_url, args.customers, args.cap, args.slots,
+                                  args.transport)  # fmt: skip
+            cpu = time.process_time() - cpu
+            if profile is not None:
+                profile.disable()
+                profile.dump_stats(args.profile)
     finally:
         llm.terminate()
         llm.wait()
@@ -165,7 +159,7 @@ async def main() -> None:
             llm.stdout.close()
     waiting = math.ceil(args.customers / args.cap) * args.latency
     ideal = waiting + cpu
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     print(f"{args.customers} customers, {args.latency:.1f} s per answer, cap {args.cap}: "
           f"all answered in {seconds:.2f} s (ideal {ideal:.2f} s = {waiting:.2f} s of waiting "
           f"+ {cpu:.2f} s of CPU: {seconds / ideal:.2f}x; {seconds / waiting:.2f}x the "
@@ -173,14 +167,14 @@ async def main() -> None:
           f"peak RSS {rss_mb:.0f} MB; the bot's process used {cpu:.2f} s of CPU "
           f"({cpu / args.customers * 1000:.2f} ms per customer, "
           f"{args.transport} transport)")  # fmt: skip
-    print(json.dumps({
+    json_line({
         "surge_customers": args.customers,
         "surge_seconds": round(seconds, 2),
         "surge_ideal_seconds": round(ideal, 2),
         "surge_waiting_seconds": round(waiting, 2),
         "surge_rss_mb": round(rss_mb, 1),
         "surge_cpu_seconds": round(cpu, 2),
-    }))  # fmt: skip
+    })  # fmt: skip
 
 
 if __name__ == "__main__":

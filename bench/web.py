@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
+from bench._common import json_line, rounded_rank  # noqa: E402
 from brain.knowledge import KnowledgeBase  # noqa: E402
 from config.settings import PACKAGED_KNOWLEDGE_DIR  # noqa: E402
 from tests.servers import free_port, start_redis, wait_for_port  # noqa: E402
@@ -61,11 +62,6 @@ def cpu_s(pid: int) -> float:
     """User + system CPU seconds the process used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class Session:
@@ -204,8 +200,8 @@ def main() -> None:
     figures = {
         "ws_sessions": args.sessions,
         "store": "redis" if args.redis else "sqlite",
-        "ws_p50_ms": round(percentile(lat, 50), 1) if lat else None,
-        "ws_p99_ms": round(percentile(lat, 99), 1) if lat else None,
+        "ws_p50_ms": round(rounded_rank(lat, 0.50), 1) if lat else None,
+        "ws_p99_ms": round(rounded_rank(lat, 0.99), 1) if lat else None,
         "ws_max_ms": round(max(lat), 1) if lat else None,
         "ws_rss_mb": round(peak_mb, 1),
         "rss_idle_mb": round(idle_mb, 1),
@@ -224,7 +220,7 @@ def main() -> None:
         figures["gc"] = collections
     for key, value in figures.items():
         print(f"{key:>14}: {value}")
-    print(json.dumps(figures))
+    json_line(figures)
 
 
 if __name__ == "__main__":
