@@ -21,6 +21,15 @@ def _store(server: RedisServer, namespace: str) -> RedisStore:
                                partitions=PARTITIONS, affinity=True)  # fmt: skip
 
 
+async def _two_replicas(server: RedisServer) -> tuple[RedisStore, RedisStore]:
+    """Two replicas' stores on a namespace of their own, both opened."""
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    a, b = _store(server, namespace), _store(server, namespace)
+    await a.open()
+    await b.open()
+    return a, b
+
+
 def _message(n: int) -> InboundMessage:
     ref = ConversationRef(channel="fake", conversation_id=f"c{n}")
     return InboundMessage(ref=ref, message_id=f"m{n}", author=Author(id="u"), text="hi")
@@ -42,10 +51,7 @@ async def _until(store: RedisStore, consumer: str, wanted: list[int], within: fl
 async def test_replicas_split_the_partitions_and_read_only_their_own(
     redis_server: RedisServer,
 ) -> None:
-    namespace = f"t{uuid.uuid4().hex[:10]}"
-    a, b = _store(redis_server, namespace), _store(redis_server, namespace)
-    await a.open()
-    await b.open()
+    a, b = await _two_replicas(redis_server)
     await _owned(a, "a")
     await _until(b, "b", [1, 3], within=3)  # "a" < "b": a is rank 0 of 2
     await _until(a, "a", [0, 2], within=3)
@@ -64,10 +70,7 @@ async def test_replicas_split_the_partitions_and_read_only_their_own(
 async def test_a_dead_replicas_partitions_are_taken_within_about_a_lease_ttl(
     redis_server: RedisServer,
 ) -> None:
-    namespace = f"t{uuid.uuid4().hex[:10]}"
-    a, b = _store(redis_server, namespace), _store(redis_server, namespace)
-    await a.open()
-    await b.open()
+    a, b = await _two_replicas(redis_server)
     await _owned(b, "b")
     await _until(a, "a", [0, 2], within=3)
     await _until(b, "b", [1, 3], within=3)

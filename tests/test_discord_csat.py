@@ -8,7 +8,6 @@ second click gets an ephemeral follow-up, and the next message is taken as the c
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -17,24 +16,17 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
 from bot.csat import CSAT_COMMENT_THANKS, CSAT_PRESSED, CSAT_QUESTION
 from bot.wiring import SQLITE_FILE
 from channels.discord.presses import ALREADY_RATED, NOT_YOURS
-from config.settings import load_settings
+from tests.discord_bot import DM, EPHEMERAL, Bot, running_bot
 from tests.fakes.discord_payloads import snowflake
 from tests.fakes.fake_discord import (
-    ADMIN_ROLE,
     ALICE,
     DESK,
     MALLORY,
     ROBIN,
-    STAFF_ROLE,
-    SUPPORT,
-    TOKEN,
-    FakeDiscord,
 )
-from tests.test_discord_e2e import DM, EPHEMERAL, Bot
 from tests.test_slack_csat import facts_of
 
 FIXTURE = Path(__file__).parent / "fixtures" / "discord" / "component_rating_dm.json"
@@ -43,21 +35,8 @@ DEFERRED_UPDATE = 6
 
 @pytest.fixture
 async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
-    async with FakeDiscord() as fake:
-        for key, value in {
-            "DISCORD__ENABLED": "true", "DISCORD__BOT_TOKEN": TOKEN,
-            "DISCORD__SUPPORT_CHANNEL_IDS": SUPPORT, "DISCORD__DESK_CHANNEL_ID": DESK,
-            "DISCORD__STAFF_ROLE_IDS": STAFF_ROLE, "DISCORD__ADMIN_ROLE_IDS": ADMIN_ROLE,
-            "DISCORD__API_BASE_URL": fake.api_base_url, "DISCORD__GATEWAY_URL": fake.gateway_url,
-            "STORE__DATA_DIR": str(tmp_path / "data"), "DIGEST__ENABLED": "false",
-        }.items():  # fmt: skip
-            monkeypatch.setenv(f"FRONTDESK_{key}", value)
-        app = App(load_settings(env_file=None))
-        task = asyncio.create_task(app.run())
-        await fake.wait_for(lambda: fake.commands or task.done(), within=30)
-        yield Bot(fake)
-        app.request_stop()
-        await asyncio.wait_for(task, 30)
+    async with running_bot(tmp_path, monkeypatch, forum=False) as running:
+        yield running
 
 
 async def press(bot: Bot, question: dict[str, Any], custom_id: str, who: dict[str, Any]) -> str:

@@ -14,89 +14,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.app import App
-from config.settings import load_settings
+from tests.discord_bot import DM, EPHEMERAL, Bot, answered_once, running_bot
 from tests.fakes.fake_discord import (
-    ADMIN_ROLE,
     ALICE,
     BOB,
     DESK,
-    FORUM,
     MALLORY,
     ROBIN,
-    STAFF_ROLE,
     SUPPORT,
-    TOKEN,
-    FakeDiscord,
 )
-
-DM = "1500000000000000001"
-EPHEMERAL = 64
-
-
-@dataclass
-class Bot:
-    fake: FakeDiscord
-
-    def texts(self, channel: str) -> list[str]:
-        return [str(m.get("content")) for m in self.fake.sent_to(channel)]
-
-    async def until(self, check: Any) -> None:
-        await self.fake.wait_for(check, within=15.0)
-
-    async def customer(self, text: str, times: int = 1) -> dict[str, Any]:
-        payload = self.fake.dm_message(text, DM)
-        for _ in range(times):
-            await self.fake.dispatch("MESSAGE_CREATE", payload)
-        return payload
-
-    async def staff_says(self, who: dict[str, Any], thread: str, text: str) -> None:
-        await self.fake.dispatch("MESSAGE_CREATE", self.fake.guild_message(text, thread, who))
-
-    async def click(self, who: dict[str, Any], action: str, ticket: str, card: str) -> None:
-        payload = self.fake.click(f"frontdesk:{action}:{ticket}", card, who)
-        await self.fake.dispatch("INTERACTION_CREATE", payload)
-
-    def follow_ups(self) -> list[dict[str, Any]]:
-        return [c for c in self.fake.callbacks if c["path"].startswith("/webhooks/")]
 
 
 @pytest.fixture
 async def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
-    async with FakeDiscord() as fake:
-        for key, value in {
-            "DISCORD__ENABLED": "true",
-            "DISCORD__BOT_TOKEN": TOKEN,
-            "DISCORD__SUPPORT_CHANNEL_IDS": SUPPORT,
-            "DISCORD__FORUM_CHANNEL_IDS": FORUM,
-            "DISCORD__DESK_CHANNEL_ID": DESK,
-            "DISCORD__STAFF_ROLE_IDS": STAFF_ROLE,
-            "DISCORD__ADMIN_ROLE_IDS": ADMIN_ROLE,
-            "DISCORD__API_BASE_URL": fake.api_base_url,
-            "DISCORD__GATEWAY_URL": fake.gateway_url,
-            "STORE__DATA_DIR": str(tmp_path / "data"),
-            "DIGEST__ENABLED": "false",
-        }.items():
-            monkeypatch.setenv(f"FRONTDESK_{key}", value)
-        app = App(load_settings(env_file=None))
-        task = asyncio.create_task(app.run())
-        await fake.wait_for(lambda: fake.commands or task.done(), within=30)
-        yield Bot(fake)
-        app.request_stop()
-        await asyncio.wait_for(task, 30)
+    async with running_bot(tmp_path, monkeypatch) as running:
+        yield running
 
 
 async def answer_once(bot: Bot) -> None:
-    await bot.customer("How do I return an item?", times=2)  # as after a RESUME
-    await bot.until(lambda: bot.texts(DM))
-    await asyncio.sleep(0.5)  # room for a wrong second answer
-    assert len(bot.texts(DM)) == 1 and "30 days" in bot.texts(DM)[0]
+    await answered_once(bot.fake, "How do I return an item?", "30 days")  # twice, as after a RESUME
     assert bot.fake.sent_to(DM)[0]["message_reference"]["message_id"]
 
 

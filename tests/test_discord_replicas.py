@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
@@ -30,15 +30,14 @@ from channels.discord import DiscordAdapter
 from channels.discord.connection import DiscordConnection
 from channels.discord.customers import DiscordChannel
 from config.settings import DiscordSettings, load_settings
+from tests.discord_bot import DM, answered_once, discord_env, texts
 from tests.fakes.fake_discord import (
-    ADMIN_ROLE,
     DESK,
-    FORUM,
-    STAFF_ROLE,
     SUPPORT,
     TOKEN,
     FakeDiscord,
 )
+from tests.polling import until
 from tests.servers import RedisServer
 from tests.test_discord import Inbox
 
@@ -47,7 +46,6 @@ IN_PROCESS_TTL_S = 3.0
 # machine, which a 1 s lease does not survive.
 KILL_TTL_S = 2.0
 DB = 11  # a database of its own on the shared server: the store's default key namespace
-DM = "1500000000000000001"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,23 +53,12 @@ def environment(
     fake: FakeDiscord, redis_url: str, data_dir: Path, consumer: str, ttl_s: float
 ) -> dict[str, str]:
     values = {
-        "DISCORD__ENABLED": "true",
-        "DISCORD__BOT_TOKEN": TOKEN,
-        "DISCORD__SUPPORT_CHANNEL_IDS": SUPPORT,
-        "DISCORD__FORUM_CHANNEL_IDS": FORUM,
-        "DISCORD__DESK_CHANNEL_ID": DESK,
-        "DISCORD__STAFF_ROLE_IDS": STAFF_ROLE,
-        "DISCORD__ADMIN_ROLE_IDS": ADMIN_ROLE,
-        "DISCORD__API_BASE_URL": fake.api_base_url,
-        "DISCORD__GATEWAY_URL": fake.gateway_url,
         "STORE__REDIS_URL": redis_url,
         "STORE__CONSUMER_NAME": consumer,
         "STORE__LOCK_TTL_SECONDS": str(ttl_s),
-        "STORE__DATA_DIR": str(data_dir),
-        "DIGEST__ENABLED": "false",
         "DISPATCH__COALESCE_CHANNELS": "",  # answer at once, not after a 2 s burst window
     }
-    return {f"FRONTDESK_{k}": v for k, v in values.items()}
+    return discord_env(fake, data_dir) | {f"FRONTDESK_{k}": v for k, v in values.items()}
 
 
 @pytest.fixture
@@ -131,34 +118,6 @@ async def replica(
 
 def discord_of(parts: Parts) -> DiscordAdapter:
     return next(a for a in parts.adapters if isinstance(a, DiscordAdapter))
-
-
-def texts(fake: FakeDiscord, channel: str = DM) -> list[str]:
-    return [str(m.get("content")) for m in fake.sent_to(channel)]
-
-
-async def ask(fake: FakeDiscord, text: str, times: int = 1) -> None:
-    payload = fake.dm_message(text, DM)
-    for _ in range(times):  # as after a RESUME: the same message again
-        await fake.dispatch("MESSAGE_CREATE", payload)
-
-
-async def answered_once(fake: FakeDiscord, text: str, expect: str) -> None:
-    before = len(texts(fake))
-    await ask(fake, text, times=2)
-    await fake.wait_for(lambda: len(texts(fake)) > before, within=15)
-    await asyncio.sleep(0.5)  # room for a wrong second answer
-    new = texts(fake)[before:]
-    assert len(new) == 1 and expect in new[0], new
-
-
-async def until(predicate: Callable[[], bool], within: float) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > within:
-            raise AssertionError(f"not within {within} s")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - started
 
 
 async def test_one_replica_reads_the_gateway_the_other_sends_and_takes_over(

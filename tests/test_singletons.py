@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from channels.fake import FakeDesk
 from channels.singleton import NotHeld, Singleton, Work, stop
 from config.errors import StoreError
 from config.settings import Settings
+from tests.polling import until
 from tests.servers import RedisServer
 
 TTL_S = 1.0
@@ -65,15 +66,6 @@ async def stores(redis_server: RedisServer) -> AsyncIterator[list[RedisStore]]:
 
 def singleton(store: RedisStore, name: str = "mailbox") -> Singleton:
     return Singleton(store, name, retry_base_s=0.05, retry_max_s=0.2, watch_s=0.02)
-
-
-async def until(predicate: Callable[[], bool], within: float) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > within:
-            raise AssertionError(f"not within {within} s")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - started
 
 
 async def test_one_replica_runs_it_and_the_standby_takes_over(stores: list[RedisStore]) -> None:
