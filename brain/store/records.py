@@ -12,12 +12,7 @@ from datetime import datetime
 
 from brain.store.lease import Lease, LeaseLost
 from brain.store.tickets import Ticket, utcnow
-from channels.base import (
-    ConversationRef,
-    DeskRelay,
-    OutboundMessage,
-    QueueItem,
-)
+from channels.base import ConversationRef, DeskRelay, OutboundMessage, QueueItem
 
 CUSTOMER_ROLE = "customer"
 

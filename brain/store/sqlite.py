@@ -22,13 +22,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from brain.store.base import (
-    Ticket,
-    TicketPatch,
-    TicketStatus,
-    today,
-    utcnow,
-)
+from brain.store.base import Ticket, TicketPatch, TicketStatus, today, utcnow
 from brain.store.sqlite_logs import SqliteLogs
 from brain.store.sqlite_rows import (
     _execute,
@@ -40,10 +34,7 @@ from brain.store.sqlite_rows import (
 )
 from brain.store.sqlite_schema import _OPEN
 from brain.store.sqlite_turns import SqliteTurns
-from channels.base import (
-    Author,
-    ConversationRef,
-)
+from channels.base import Author, ConversationRef
 
 
 class SqliteStore(SqliteTurns, SqliteLogs):

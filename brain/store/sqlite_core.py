@@ -11,9 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from brain.store.base import (
-    StoreLimits,
-)
+from brain.store.base import StoreLimits
 from brain.store.lease import Lease, LeaseLocks
 from brain.store.sqlite_rows import _changed, _execute, _take_lock
 from brain.store.sqlite_schema import SCHEMA, _migrate

@@ -13,13 +13,9 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from brain.store.base import (
-    StoreLimits,
-)
+from brain.store.base import StoreLimits
 from brain.store.sqlite_core import _POLL_S, SqliteCore
-from channels.base import (
-    LogEntry,
-)
+from channels.base import LogEntry
 
 
 class SqliteLogs(SqliteCore):

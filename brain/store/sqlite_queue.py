@@ -9,13 +9,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
-from brain.store.base import (
-    OutboxRecord,
-    QueueEntry,
-    conversation_of,
-    outbox_to_json,
-    today,
-)
+from brain.store.base import OutboxRecord, QueueEntry, conversation_of, outbox_to_json, today
 from brain.store.lease import Lease
 from brain.store.sqlite_core import _POLL_S, SqliteCore
 from brain.store.sqlite_rows import (
@@ -27,11 +21,7 @@ from brain.store.sqlite_rows import (
     _outbox_row,
     _upsert_counters,
 )
-from channels.base import (
-    OutboundMessage,
-    QueueItem,
-    decode_queue_item,
-)
+from channels.base import OutboundMessage, QueueItem, decode_queue_item
 
 
 class SqliteQueue(SqliteCore):

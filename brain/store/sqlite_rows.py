@@ -22,9 +22,7 @@ from brain.store.base import (
 )
 from brain.store.lease import Lease
 from brain.store.sqlite_schema import _OPEN
-from channels.base import (
-    decode_queue_item,
-)
+from channels.base import decode_queue_item
 
 
 def _take_token(

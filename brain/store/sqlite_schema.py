@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from brain.store.base import (
-    OPEN_STATUSES,
-)
+from brain.store.base import OPEN_STATUSES
 
 _OPEN = tuple(sorted(s.value for s in OPEN_STATUSES))
 

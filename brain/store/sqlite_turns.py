@@ -31,10 +31,7 @@ from brain.store.sqlite_rows import (
     _outbox_row,
     _take_lock,
 )
-from channels.base import (
-    ConversationRef,
-    OutboundMessage,
-)
+from channels.base import ConversationRef, OutboundMessage
 
 
 class SqliteTurns(SqliteQueue):

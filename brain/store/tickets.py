@@ -11,10 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from channels.base import (
-    Author,
-    ConversationRef,
-)
+from channels.base import Author, ConversationRef
 
 
 def utcnow() -> datetime:
