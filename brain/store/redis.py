@@ -21,10 +21,11 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from brain.store.base import (
@@ -40,6 +41,7 @@ from brain.store.redis_turns import RedisTurns
 from brain.store.redis_wire import _failures, _ms, _text
 from channels.base import Author, ConversationRef, LogEntry
 from config.errors import StoreError
+from config.sections.store import redis_urls
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -65,10 +67,17 @@ class RedisStore(RedisTurns):
     ) -> RedisStore:
         """A store whose pool makes callers wait for a free connection instead of failing
         ("Too many connections") when many conversations are busy at once. ``cluster``:
-        ``url`` names one node of a Redis Cluster, which tells the client the others."""
+        ``url`` names one node of a Redis Cluster, or several separated by commas (startup
+        nodes: the client asks them in turn until one answers, which tells it the rest; all
+        are reached with the first URL's credentials and options)."""
         if cluster:
+            first, *others = redis_urls(url)
+            nodes = [ClusterNode(parts.hostname or "localhost", parts.port or 6379)
+                     for parts in map(urlsplit, others)]  # fmt: skip
             client = RedisCluster.from_url(
-                url, max_connections=max(max_connections, CLUSTER_CONNECTIONS_PER_NODE)
+                first,
+                startup_nodes=nodes or None,
+                max_connections=max(max_connections, CLUSTER_CONNECTIONS_PER_NODE),
             )
             return cls(client, limits=limits, **kwargs)
         pool = aioredis.BlockingConnectionPool.from_url(
