@@ -123,6 +123,8 @@ class RedisStore(RedisTurns):
     async def close(self) -> None:
         if self._affinity is not None:
             await self._affinity.close()
+        if self._reads is not None:
+            await self._reads.close()
         if self._doorbell is not None:
             await self._doorbell.close()
         if self._batch is not None:
