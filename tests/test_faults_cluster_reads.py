@@ -74,8 +74,9 @@ class Customers:
         """Message ``n`` of ``conversation``, its id picked so that its outbox record sits
         on a live master."""
         while True:
+            number = next(self._ids)
             message = self.channel.message(f"q{n}", conversation=conversation,
-                                           message_id=f"{conversation}-{next(self._ids)}")  # fmt: skip
+                                           message_id=f"{conversation}-{number}")  # fmt: skip
             outbox = self.store._outbox_key(message.idempotency_key)
             if self._port(outbox) != self.frozen_port:
                 return message
