@@ -50,6 +50,14 @@ _CLOSED_STATUSES = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
 # Per node on a cluster (connections are made on demand): redis-py's cluster client fails
 # a command instead of waiting when a node's pool is full, so the ceiling is set high.
 CLUSTER_CONNECTIONS_PER_NODE = 512
+# How long a cluster command may go unanswered (redis-py's default is 5 s). While a master hangs
+# (a frozen host: connections accepted, nothing answered), redis-py's cluster client rereads the
+# slot map under one client-wide lock after any connection error or CLUSTERDOWN, asking the
+# known nodes in random order, the hung one too; every command of every conversation waits
+# for that lock, so this timeout is how long the whole bot pauses each time it asks the hung
+# node (bench/cluster_failover.py). Frontdesk sends no command that takes this long on a
+# healthy node (reads block at most 0.2 s).
+CLUSTER_SOCKET_TIMEOUT_S = 2.0
 
 
 class RedisStore(RedisTurns):
@@ -78,6 +86,7 @@ class RedisStore(RedisTurns):
                 first,
                 startup_nodes=nodes or None,
                 max_connections=max(max_connections, CLUSTER_CONNECTIONS_PER_NODE),
+                socket_timeout=CLUSTER_SOCKET_TIMEOUT_S,
             )
             return cls(client, limits=limits, **kwargs)
         pool = aioredis.BlockingConnectionPool.from_url(
