@@ -116,6 +116,24 @@ async def test_a_lock_taken_with_its_answer_lost_is_not_waited_out_by_its_own_pr
     await store.close()
 
 
+async def test_an_acquire_sent_again_with_its_token_takes_the_lock(
+    store_factory: StoreFactory,
+) -> None:
+    """redis-py's cluster client resends a command whose connection broke; the first attempt
+    may have run. The resent acquire (same token) must get the lock, not find it held by a
+    live holder of this process and wait out the TTL. Another token of this process still
+    finds it held."""
+    store = store_factory(lock_ttl_s=30.0)
+    await store.open()
+    acquire = store._locks._try_acquire  # type: ignore[attr-defined]
+    args = (30.0, "w1/", "w1/inc/")
+    assert await acquire("conversation:x", "w1/inc/1", *args)
+    assert await acquire("conversation:x", "w1/inc/1", *args)
+    assert not await acquire("conversation:x", "w1/inc/2", *args)
+    assert not await acquire("conversation:x", "w2/other/1", 30.0, "w2/", "w2/other/")
+    await store.close()
+
+
 async def test_check_fails_once_the_lease_ran_out_even_if_no_timer_fired(
     store_factory: StoreFactory,
 ) -> None:
