@@ -34,9 +34,8 @@ from brain.store.base import (
     outbox_to_json,
 )
 from brain.store.lease import Lease
-from brain.store.redis_doorbell import POLL_S
 from brain.store.redis_lanes import RedisLanes
-from brain.store.redis_reads import TAKE_BACK_IDLE_S
+from brain.store.redis_reads import TAKE_BACK_IDLE_S, read_on_node
 from brain.store.redis_wire import _entry, _failures, _ms, _outbox, _pairs, _stream_entries, _text
 from channels.base import OutboundMessage, QueueItem
 
@@ -78,7 +77,9 @@ class RedisQueue(RedisLanes):
                     return await self._read(consumer, partitions, count, _ms(block_s))
                 if self._doorbell is not None:
                     await self._doorbell.clear()
-                    return await self._read_cluster(consumer, partitions, count, block_s)
+                    assert self._reads is not None
+                    return await self._reads.read(consumer, partitions, count, block_s,
+                                                  self._doorbell)  # fmt: skip
                 entries = await self._sweep(consumer, partitions, count)
                 if entries or block_s <= 0:
                     return entries
@@ -116,26 +117,6 @@ class RedisQueue(RedisLanes):
         share = max(1, count // len(partitions))
         return await self._read(consumer, partitions, share, _ms(block_s))
 
-    async def _read_cluster(
-        self, consumer: str, partitions: list[int], count: int, block_s: float
-    ) -> list[QueueEntry]:
-        """A cluster's read (``brain.store.redis_reads``): a sweep of the partitions, each
-        read on its own; with nothing found, wait (at most ``block_s``) for the doorbell or for
-        a slow node's read to come back, then sweep again."""
-        assert self._doorbell is not None and self._reads is not None
-        found = await self._reads.sweep(consumer, partitions, count)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + block_s
-        while not found and (left := deadline - loop.time()) > 0:
-            if self._reads.outstanding(consumer):  # look at it again every POLL_S
-                rang = await self._doorbell.wait(min(left, POLL_S))
-                rang = rang or self._reads.returned(consumer)
-            else:
-                rang = await self._doorbell.wait(left)
-            if rang:
-                found = await self._reads.sweep(consumer, partitions, count)
-        return found
-
     async def _read_partition(self, consumer: str, partition: int, count: int) -> list[QueueEntry]:
         """One partition's new entries (``count`` at most), without waiting."""
         with _failures("read_queue"):
@@ -153,8 +134,7 @@ class RedisQueue(RedisLanes):
     async def _read_each(
         self, consumer: str, shares: list[tuple[int, int]]
     ) -> list[list[QueueEntry]]:
-        """Non-blocking reads of (partition, count) pairs, in one pipeline (on a cluster the
-        client sends each node its part at once)."""
+        """Non-blocking reads of (partition, count) pairs, in one pipeline (one Redis)."""
         async with self.client.pipeline(transaction=False) as pipe:
             for partition, n in shares:
                 pipe.xreadgroup(self.group, consumer, {self._stream_key(partition): ">"}, count=n)
@@ -166,31 +146,12 @@ class RedisQueue(RedisLanes):
     ) -> list[QueueEntry]:
         if isinstance(self.client, RedisCluster):  # one partition at a time
             (partition,) = partitions
-            return await self._read_on_node(consumer, partition, count, block_ms)
+            stream = self._stream_key(partition)
+            return self._entries(await read_on_node(self.client, self.group, consumer, stream,
+                                                    count, block_ms))  # fmt: skip
         streams: dict[KeyT, StreamIdT] = {self._stream_key(p): ">" for p in partitions}
         reply = await self.client.xreadgroup(self.group, consumer, streams, count=count,
                                              block=block_ms)  # fmt: skip
-        return self._entries(reply)
-
-    async def _read_on_node(
-        self, consumer: str, partition: int, count: int, block_ms: int | None
-    ) -> list[QueueEntry]:
-        """XREADGROUP on a cluster, sent to the node the client's slot map names. Not left to
-        redis-py's routing: XREADGROUP has "movable keys", so the cluster client would first
-        ask one fixed node (its default node) ``COMMAND GETKEYS`` for every read. That costs a
-        round trip per read and, worse, ties every partition's reads to that one node: while
-        it hangs, no partition is read at all, and an error there is not one that makes the
-        client reread the slot map, so a dead default node stalled the reads for good (the
-        frozen-master failover test's silent read loop). With the node named, redis-py does
-        not retry here; the next read (a new slot map by then) does."""
-        assert isinstance(self.client, RedisCluster)
-        stream = self._stream_key(partition)
-        node = self.client.get_node_from_key(stream)
-        args: list[Any] = ["XREADGROUP", "GROUP", self.group, consumer, "COUNT", count]
-        if block_ms is not None:
-            args += ["BLOCK", block_ms]
-        reply = await self.client.execute_command(*args, "STREAMS", stream, ">",
-                                                  target_nodes=node)  # fmt: skip
         return self._entries(reply)
 
     def _entries(self, reply: Any) -> list[QueueEntry]:

@@ -27,8 +27,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
 
 from brain.store.base import QueueEntry
+from brain.store.redis_doorbell import POLL_S, Doorbell
 from config.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -52,6 +56,23 @@ class PartitionReads:
         # partition -> when its next take-back is due (monotonic; 0: before its next read)
         self._due: dict[tuple[str, int], list[float]] = {}
         self._turn = 0
+
+    async def read(
+        self, consumer: str, partitions: list[int], count: int, block_s: float, bell: Doorbell
+    ) -> list[QueueEntry]:
+        """A sweep of ``partitions``; with nothing found, wait (at most ``block_s``) for the
+        doorbell or for a slow node's read to come back, then sweep again."""
+        found = await self.sweep(consumer, partitions, count)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + block_s
+        while not found and (left := deadline - loop.time()) > 0:
+            if self.outstanding(consumer):  # look at it again every POLL_S
+                rang = await bell.wait(min(left, POLL_S)) or self.returned(consumer)
+            else:
+                rang = await bell.wait(left)
+            if rang:
+                found = await self.sweep(consumer, partitions, count)
+        return found
 
     def outstanding(self, consumer: str) -> bool:
         """A read of ``consumer`` is still out (a slow node's)."""
@@ -160,3 +181,22 @@ class PartitionReads:
             task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def read_on_node(
+    client: RedisCluster, group: str, consumer: str, stream: str, count: int,
+    block_ms: int | None,
+) -> Any:  # fmt: skip
+    """XREADGROUP of one stream, sent to the node the client's slot map names. Not left to
+    redis-py's routing: XREADGROUP has "movable keys", so its cluster client first asks one
+    fixed node (its default node, the master of slot 0) ``COMMAND GETKEYS`` for every read.
+    That costs a round trip per read and ties every partition's reads to that node: while it
+    hangs no partition is read, and an error there is not one that makes the client reread
+    its slot map, so a dead default node could stall every read until something else did.
+    With the node named, redis-py does not retry here; the next read (with a newer slot map
+    by then) does."""
+    node = client.get_node_from_key(stream)
+    args: list[Any] = ["XREADGROUP", "GROUP", group, consumer, "COUNT", count]
+    if block_ms is not None:
+        args += ["BLOCK", block_ms]
+    return await client.execute_command(*args, "STREAMS", stream, ">", target_nodes=node)
