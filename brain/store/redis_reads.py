@@ -189,10 +189,11 @@ async def read_on_node(
 ) -> Any:  # fmt: skip
     """XREADGROUP of one stream, sent to the node the client's slot map names. Not left to
     redis-py's routing: XREADGROUP has "movable keys", so its cluster client first asks one
-    fixed node (its default node, the master of slot 0) ``COMMAND GETKEYS`` for every read.
-    That costs a round trip per read and ties every partition's reads to that node: while it
-    hangs no partition is read, and an error there is not one that makes the client reread
-    its slot map, so a dead default node could stall every read until something else did.
+    fixed node (its default node: the first master it learnt of) ``COMMAND GETKEYS`` for
+    every read. That costs a round trip per read and ties every partition's reads to it:
+    while it hangs no partition is read, and an error there is not one that makes the client
+    reread its slot map, so a dead default node could stall every read until something else
+    did.
     With the node named, redis-py does not retry here; the next read (with a newer slot map
     by then) does."""
     node = client.get_node_from_key(stream)
