@@ -7,9 +7,13 @@ dispatcher on the store ``FRONTDESK_STORE__REDIS_CLUSTER=true`` builds, default 
 then fails the master the URL names: ``kill`` (SIGKILL: connections refused) or ``freeze``
 (SIGSTOP: a hung host or a partition, connections accepted and never answered). Measured
 from the fault: the replica promoted (``cluster_state:ok`` again), ``/healthz`` back to ok,
-and the longest any customer waited for an answer; plus lost and duplicate replies.
+and the longest any customer waited for an answer; plus lost and duplicate replies. And the
+replies per second to the conversations whose partitions live on the other masters: in the
+second before the fault, from 0.3 s to 1 s after it (the master failed, the cluster not yet
+aware), and from 0.3 s after it until the promotion (the whole failover).
 
-Run: ``python bench/cluster_failover.py [--rounds N] [--node-timeout-ms MS]``.
+Run: ``python bench/cluster_failover.py [--rounds N] [--node-timeout-ms MS]
+[--faults kill,freeze]``.
 """
 
 from __future__ import annotations
@@ -24,15 +28,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from redis.asyncio.cluster import RedisCluster as ClusterClient
+
 from bench._common import json_line
 from bot.health import Health
 from bot.metrics import Metrics
 from bot.ops_server import OpsServer
 from bot.wiring import build_store
+from brain.store.base import lock_name
 from brain.store.redis import RedisStore
 from config.settings import Settings
 from tests.servers import start_redis_cluster
-from tests.test_faults_cluster import KnowledgeOnly, Load, _until, _wait_promoted
+from tests.test_faults_cluster import (
+    CONVERSATIONS,
+    KnowledgeOnly,
+    Load,
+    _until,
+    _wait_promoted,
+)
 
 
 async def one_round(fault: str, node_timeout_ms: int) -> dict[str, float]:
@@ -50,6 +63,7 @@ async def one_round(fault: str, node_timeout_ms: int) -> dict[str, float]:
             await store.open()
             await ops.start()
             bot = Load(store)
+            live = _live_conversations(store, bot, victim.port)
             try:
                 await bot.start()
                 await bot.channel.wait_for(lambda sent: len(sent) >= 36, within=10)
@@ -66,7 +80,17 @@ async def one_round(fault: str, node_timeout_ms: int) -> dict[str, float]:
                 await ops.stop()
                 await store.close()
             answered = {m.in_reply_to for m in bot.channel.sent}
+            at = {m: t - failed_at for m, t in bot.channel.answered_at.items()
+                  if m.split("-")[0] in live}  # fmt: skip
+
+            def rate(start: float, end: float) -> float:
+                return sum(start <= t < end for t in at.values()) / (end - start)
+
             return {
+                "live_conversations": float(len(live)),
+                "live_replies_per_s_before": rate(-1.0, 0.0),
+                "live_replies_per_s_first_s": rate(0.3, 1.0),
+                "live_replies_per_s_failover": rate(0.3, promoted - failed_at),
                 "promoted_s": promoted - failed_at,
                 "healthy_s": healthy - failed_at,
                 "longest_wait_s": bot.longest_wait_s(),
@@ -77,19 +101,38 @@ async def one_round(fault: str, node_timeout_ms: int) -> dict[str, float]:
             cluster.stop()
 
 
+def _live_conversations(store: RedisStore, bot: Load, victim: int) -> set[str]:
+    """The load's conversations whose partition is not on ``victim``."""
+    client = store.client
+    assert isinstance(client, ClusterClient)
+    live = set()
+    for c in range(CONVERSATIONS):
+        message = bot.channel.message("q", conversation=f"c{c}", message_id="x")
+        stream = store.layout.stream(store.layout.partition(lock_name(message)))
+        if client.get_node_from_key(stream).port != victim:
+            live.add(f"c{c}")
+    return live
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--node-timeout-ms", type=int, default=1000)
+    parser.add_argument("--faults", default="kill,freeze")
     args = parser.parse_args()
     figures: dict[str, float] = {"node_timeout_ms": args.node_timeout_ms}
-    for fault in ("kill", "freeze"):
+    for fault in args.faults.split(","):
         rounds = [await one_round(fault, args.node_timeout_ms) for _ in range(args.rounds)]
         for r in rounds:
             print(f"{fault:6} promoted {r['promoted_s']:5.2f} s, /healthz ok "
                   f"{r['healthy_s']:5.2f} s, longest wait {r['longest_wait_s']:5.2f} s, "
-                  f"lost {r['lost']:.0f}, duplicates {r['duplicates']:.0f}")  # fmt: skip
-        for key in ("promoted_s", "healthy_s", "longest_wait_s"):
+                  f"lost {r['lost']:.0f}, duplicates {r['duplicates']:.0f}; "
+                  f"{r['live_conversations']:.0f} conversations on live masters: "
+                  f"{r['live_replies_per_s_before']:.0f} replies/s before, "
+                  f"{r['live_replies_per_s_first_s']:.0f} in 0.3-1 s, "
+                  f"{r['live_replies_per_s_failover']:.0f} until promoted")  # fmt: skip
+        for key in ("promoted_s", "healthy_s", "longest_wait_s", "live_replies_per_s_before",
+                    "live_replies_per_s_first_s", "live_replies_per_s_failover"):  # fmt: skip
             values = [r[key] for r in rounds]
             figures[f"{fault}_{key}_median"] = round(statistics.median(values), 2)
             figures[f"{fault}_{key}_max"] = round(max(values), 2)

@@ -345,3 +345,46 @@ async def test_entries_a_failed_read_took_are_answered_at_once(store: Store, mod
     assert len(flaky.lost) == 3
     assert sorted(m.text for m in channel.sent) == ["echo: q0", "echo: q1", "echo: q2"]
     assert await store.queue_depth() == 0
+
+
+async def test_a_bot_started_while_its_first_named_node_is_down_connects_through_the_others(
+    cluster_with_replicas: RedisCluster, tmp_path: Path
+) -> None:
+    """The URL's node died and its replica took over; a bot restarted now with that node
+    alone in ``FRONTDESK_STORE__REDIS_URL`` cannot connect. With more startup nodes listed
+    after it (comma-separated), it connects through them, serves, and says healthy."""
+    cluster = cluster_with_replicas
+    first = cluster.nodes[0]
+    assert cluster.roles()[first.port][0] == "master"
+    replica = next(p for p, (_, of) in cluster.roles().items() if of == first.port)
+    others = [n for n in cluster.nodes[1:] if n.port != replica]
+    first.kill()
+    await asyncio.to_thread(_wait_promoted, cluster, replica, 15)
+
+    def settings(url: str) -> Settings:
+        return Settings(store={"redis_url": url, "redis_cluster": True,  # type: ignore[arg-type]
+                               "data_dir": str(tmp_path)})  # fmt: skip
+
+    alone = build_store(settings(first.url))
+    with pytest.raises(StoreError, match="cannot reach Redis"):
+        await alone.open()
+    await alone.close()
+    store = build_store(settings(",".join(n.url for n in [first, *others[:1]])))
+    assert isinstance(store, RedisStore)
+    health = Health(store, [], KnowledgeOnly(), None)  # type: ignore[arg-type]
+    await store.open()
+    try:
+        channel = Stamped()
+        messages = [channel.message("q", conversation=f"c{n}", message_id=f"m{n}")
+                    for n in range(12)]  # fmt: skip
+        for message in messages:
+            assert await store.enqueue(message)
+        entries = []
+        while len(entries) < len(messages):
+            batch = await store.read_queue("w1", 100, block_s=0.2)
+            assert batch or entries, "nothing read"
+            entries += batch
+        assert sorted(e.message.message_id for e in entries) == sorted(f"m{n}" for n in range(12))
+        assert (await health.readiness()).checks["store"] == "ok"
+    finally:
+        await store.close()

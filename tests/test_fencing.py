@@ -87,6 +87,53 @@ async def test_a_lock_whose_release_failed_is_not_waited_out_by_its_own_process(
     await store.close()
 
 
+async def test_a_lock_taken_with_its_answer_lost_is_not_waited_out_by_its_own_process(
+    store_factory: StoreFactory,
+) -> None:
+    """The acquire ran on the store and its reply was lost (a connection reset by redis-py's
+    cluster client mid-failover): the lock now holds a token of this process that no holder
+    knows. The retry of that very message must not wait out the TTL (the lock script takes a
+    token of this process for a live holder's)."""
+    store = store_factory(lock_ttl_s=30.0)
+    await store.open()
+    locks = store._locks  # type: ignore[attr-defined]
+    acquire = locks._try_acquire
+
+    async def answer_lost(*args: Any) -> bool:
+        assert await acquire(*args)
+        raise StoreError("Redis lock failed (connection reset mid-command)")
+
+    locks._try_acquire = answer_lost
+    with pytest.raises(StoreError):
+        async with store.lock("conversation:x", owner="w1"):
+            pass
+    locks._try_acquire = acquire  # the store answers again
+    started = time.monotonic()
+    async with store.lock("conversation:x", owner="w1"):
+        assert time.monotonic() - started < 1.0
+    async with store.lock("conversation:x", owner="w2"):  # and it was released for good
+        assert time.monotonic() - started < 1.0
+    await store.close()
+
+
+async def test_an_acquire_sent_again_with_its_token_takes_the_lock(
+    store_factory: StoreFactory,
+) -> None:
+    """redis-py's cluster client resends a command whose connection broke; the first attempt
+    may have run. The resent acquire (same token) must get the lock, not find it held by a
+    live holder of this process and wait out the TTL. Another token of this process still
+    finds it held."""
+    store = store_factory(lock_ttl_s=30.0)
+    await store.open()
+    acquire = store._locks._try_acquire  # type: ignore[attr-defined]
+    args = (30.0, "w1/", "w1/inc/")
+    assert await acquire("conversation:x", "w1/inc/1", *args)
+    assert await acquire("conversation:x", "w1/inc/1", *args)
+    assert not await acquire("conversation:x", "w1/inc/2", *args)
+    assert not await acquire("conversation:x", "w2/other/1", 30.0, "w2/", "w2/other/")
+    await store.close()
+
+
 async def test_check_fails_once_the_lease_ran_out_even_if_no_timer_fired(
     store_factory: StoreFactory,
 ) -> None:

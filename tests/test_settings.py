@@ -9,9 +9,11 @@ import pytest
 
 from bot.platforms import enabled_platforms
 from config.errors import ConfigError
+from config.sections.store import redis_urls
 from config.settings import CLUSTER_PARTITIONS, Settings, env_name, load_settings, setting_fields
 
 ROOT = Path(__file__).resolve().parent.parent
+CLUSTER = "FRONTDESK_STORE__REDIS_CLUSTER"
 
 
 def all_env_names() -> set[str]:
@@ -77,6 +79,19 @@ def test_enabled_slack_with_tokens_is_valid(monkeypatch: pytest.MonkeyPatch) -> 
          "FRONTDESK_STORE__STREAM_PARTITIONS: Input should be greater than or equal to 1"),
         ({"FRONTDESK_STORE__REDIS_URL": "redis://h:7000/3", "FRONTDESK_STORE__REDIS_CLUSTER": "1"},
          "FRONTDESK_STORE__REDIS_URL: a cluster has only database 0"),
+        ({"FRONTDESK_STORE__REDIS_URL": "redis://h1:7000,redis://h2:7001"},
+         "FRONTDESK_STORE__REDIS_URL: several nodes (a comma-separated list) are for a Redis "
+         "Cluster only"),
+        ({"FRONTDESK_STORE__REDIS_URL": "redis://h1:7000,redis://h2:x", CLUSTER: "1"},
+         "FRONTDESK_STORE__REDIS_URL: node 2 of 2: port x is not a port number"),
+        ({"FRONTDESK_STORE__REDIS_URL": "redis://h1:7000,", CLUSTER: "1"},
+         "FRONTDESK_STORE__REDIS_URL: node 2 of 2: an empty entry"),
+        ({"FRONTDESK_STORE__REDIS_URL": "redis://h1:7000,h2:7001", CLUSTER: "1"},
+         "FRONTDESK_STORE__REDIS_URL: node 2 of 2: must start with redis://"),
+        ({"FRONTDESK_STORE__REDIS_URL": "redis://h1:7000,rediss://h2:7001", CLUSTER: "1"},
+         "FRONTDESK_STORE__REDIS_URL: the nodes of one cluster use one scheme"),
+        ({"FRONTDESK_STORE__REDIS_URL": "redis://h1:7000/0,redis://h2:7001/2", CLUSTER: "1"},
+         "FRONTDESK_STORE__REDIS_URL: a cluster has only database 0"),
         ({"FRONTDESK_OBSERVABILITY__LOG_LEVEL": "loud"}, "FRONTDESK_OBSERVABILITY__LOG_LEVEL"),
         ({"FRONTDESK_DESK__SLA_MINUTES": '{"urgent": 0}'}, "FRONTDESK_DESK__SLA_MINUTES__URGENT"),
     ],
@@ -101,6 +116,19 @@ def test_partitions_default_to_one_on_a_redis_and_more_on_a_cluster(
     assert load_settings(env_file=None).store.partitions == CLUSTER_PARTITIONS
     monkeypatch.setenv("FRONTDESK_STORE__STREAM_PARTITIONS", "3")
     assert load_settings(env_file=None).store.partitions == 3
+
+
+def test_a_cluster_url_may_name_several_startup_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    urls = "redis://:pw@h1:7000/0, redis://:pw@h2:7001 ,redis://h3:7002"
+    monkeypatch.setenv("FRONTDESK_STORE__REDIS_URL", urls)
+    monkeypatch.setenv("FRONTDESK_STORE__REDIS_CLUSTER", "true")
+    store = load_settings(env_file=None).store
+    assert store.redis_url is not None and "pw" not in repr(store)
+    assert redis_urls(store.redis_url.get_secret_value()) == [
+        "redis://:pw@h1:7000/0",
+        "redis://:pw@h2:7001",
+        "redis://h3:7002",
+    ]
 
 
 def test_yaml_layer_is_below_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -92,7 +92,8 @@ class LeaseLocks:
         # Tokens must be unique, not secret: this process's random incarnation and a count
         # (reading the OS's randomness for every lock showed in the pipeline's profile).
         self._tokens = itertools.count(1)
-        self._unreleased: dict[str, tuple[str, float]] = {}  # name -> (token, expiry time)
+        # name -> {token: expiry time}: this process's tokens that may still sit on the lock
+        self._unreleased: dict[str, dict[str, float]] = {}
 
     @contextlib.asynccontextmanager
     async def hold(
@@ -151,23 +152,31 @@ class LeaseLocks:
         except Exception as err:
             logger.warning("could not release lock %s (%s); released on its next use, or it "
                            "expires by itself", name, err)  # fmt: skip
-            loop = asyncio.get_running_loop()
-            self._unreleased[name] = (token, loop.time() + self._ttl_s)
+            self._stale(name, token)
+
+    def _stale(self, name: str, token: str) -> None:
+        loop = asyncio.get_running_loop()
+        self._unreleased.setdefault(name, {})[token] = loop.time() + self._ttl_s
 
     async def _release_stale(self, name: str) -> None:
-        """Release this process's own earlier token on ``name`` whose release failed (the
-        store was down: a Redis Cluster failover, a restart). Without this the next holder
-        here, typically the retry of the very same message, would wait out the whole TTL for
-        a lock nobody holds. Safe: a release deletes only while the token is still ours."""
+        """Release this process's own earlier tokens on ``name`` whose release failed, or
+        whose acquire failed without a clear answer (the store was down: a Redis Cluster
+        failover, a restart; the acquire may have run and only its reply been lost). The lock
+        script refuses a token of this very process as a live holder's, so without this the
+        next holder here, typically the retry of the very same message, would wait out the
+        whole TTL for a lock nobody holds (the frozen-master failover test's unanswered
+        conversations). Safe: a release deletes only while the token is still the lock's."""
         stale = self._unreleased.get(name)
-        if stale is None:
+        if not stale:
             return
-        token, expires_at = stale
-        if asyncio.get_running_loop().time() < expires_at:
-            try:
-                await self._release(name, token)
-            except Exception:
-                return  # still unreachable: tried again on the next poll
+        now = asyncio.get_running_loop().time()
+        for token, expires_at in list(stale.items()):
+            if now < expires_at:
+                try:
+                    await self._release(name, token)
+                except Exception:
+                    return  # still unreachable: tried again on the next poll
+            del stale[token]
         del self._unreleased[name]
 
     async def _acquire(
@@ -185,7 +194,12 @@ class LeaseLocks:
         while True:
             await self._release_stale(name)
             asked_at = loop.time()
-            if await try_acquire(name, token, self._ttl_s, owner, mine):
+            try:
+                taken = await try_acquire(name, token, self._ttl_s, owner, mine)
+            except BaseException:
+                self._stale(name, token)  # it may have been taken, the answer lost
+                raise
+            if taken:
                 return asked_at + self._ttl_s * SAFE_FRACTION
             if not wait:
                 raise LockBusy(f"{name} is held by someone else")

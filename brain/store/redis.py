@@ -21,10 +21,11 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
 from brain.store.base import (
@@ -40,6 +41,7 @@ from brain.store.redis_turns import RedisTurns
 from brain.store.redis_wire import _failures, _ms, _text
 from channels.base import Author, ConversationRef, LogEntry
 from config.errors import StoreError
+from config.sections.store import redis_urls
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -48,6 +50,14 @@ _CLOSED_STATUSES = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
 # Per node on a cluster (connections are made on demand): redis-py's cluster client fails
 # a command instead of waiting when a node's pool is full, so the ceiling is set high.
 CLUSTER_CONNECTIONS_PER_NODE = 512
+# How long a cluster command may go unanswered (redis-py's default is 5 s). While a master hangs
+# (a frozen host: connections accepted, nothing answered), redis-py's cluster client rereads the
+# slot map under one client-wide lock after any connection error or CLUSTERDOWN, asking the
+# known nodes in random order, the hung one too; every command of every conversation waits
+# for that lock, so this timeout is how long the whole bot pauses each time it asks the hung
+# node (bench/cluster_failover.py). Frontdesk sends no command that takes this long on a
+# healthy node (reads block at most 0.2 s).
+CLUSTER_SOCKET_TIMEOUT_S = 2.0
 
 
 class RedisStore(RedisTurns):
@@ -65,10 +75,18 @@ class RedisStore(RedisTurns):
     ) -> RedisStore:
         """A store whose pool makes callers wait for a free connection instead of failing
         ("Too many connections") when many conversations are busy at once. ``cluster``:
-        ``url`` names one node of a Redis Cluster, which tells the client the others."""
+        ``url`` names one node of a Redis Cluster, or several separated by commas (startup
+        nodes: the client asks them in turn until one answers, which tells it the rest; all
+        are reached with the first URL's credentials and options)."""
         if cluster:
+            first, *others = redis_urls(url)
+            nodes = [ClusterNode(parts.hostname or "localhost", parts.port or 6379)
+                     for parts in map(urlsplit, others)]  # fmt: skip
             client = RedisCluster.from_url(
-                url, max_connections=max(max_connections, CLUSTER_CONNECTIONS_PER_NODE)
+                first,
+                startup_nodes=nodes or None,
+                max_connections=max(max_connections, CLUSTER_CONNECTIONS_PER_NODE),
+                socket_timeout=CLUSTER_SOCKET_TIMEOUT_S,
             )
             return cls(client, limits=limits, **kwargs)
         pool = aioredis.BlockingConnectionPool.from_url(
@@ -114,6 +132,8 @@ class RedisStore(RedisTurns):
     async def close(self) -> None:
         if self._affinity is not None:
             await self._affinity.close()
+        if self._reads is not None:
+            await self._reads.close()
         if self._doorbell is not None:
             await self._doorbell.close()
         if self._batch is not None:

@@ -14,12 +14,20 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from brain.store.base import StoreLimits, conversation_lock, lease_lost, lock_name, today
+from brain.store.base import (
+    QueueEntry,
+    StoreLimits,
+    conversation_lock,
+    lease_lost,
+    lock_name,
+    today,
+)
 from brain.store.lease import Lease, LeaseLocks
 from brain.store.redis_affinity import Affinity
 from brain.store.redis_batch import Coalescer
 from brain.store.redis_doorbell import Doorbell
 from brain.store.redis_keys import Layout
+from brain.store.redis_reads import PartitionReads
 from brain.store.redis_scripts import SCRIPTS
 from brain.store.redis_wire import _failures, _ms, _text
 from channels.base import QueueItem
@@ -65,11 +73,21 @@ class RedisLanes:
             Doorbell(client, self.layout.key("doorbell"))
             if isinstance(client, RedisCluster) and partitions > 1 else None
         )  # fmt: skip
+        self._reads = (
+            PartitionReads(self._read_partition, self._take_back)
+            if self._doorbell is not None else None
+        )  # fmt: skip
         self._affinity = (
             Affinity(partitions, limits.lock_ttl_s, self._roster,
                      lambda name: self._locks.hold(name, wait=False))
             if affinity else None
         )  # fmt: skip
+
+    async def _read_partition(self, consumer: str, partition: int, count: int) -> list[QueueEntry]:
+        raise NotImplementedError  # brain.store.redis_queue
+
+    async def _take_back(self, consumer: str, partition: int) -> list[QueueEntry]:
+        raise NotImplementedError  # brain.store.redis_queue
 
     # -- key helpers: the only places that spell a queue, outbox or lock key -----------------
     def _key(self, *parts: str) -> str:

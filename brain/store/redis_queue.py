@@ -21,6 +21,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 from redis.typing import KeyT, StreamIdT
 
@@ -34,6 +35,7 @@ from brain.store.base import (
 )
 from brain.store.lease import Lease
 from brain.store.redis_lanes import RedisLanes
+from brain.store.redis_reads import TAKE_BACK_IDLE_S, read_on_node
 from brain.store.redis_wire import _entry, _failures, _ms, _outbox, _pairs, _stream_entries, _text
 from channels.base import OutboundMessage, QueueItem
 
@@ -75,6 +77,9 @@ class RedisQueue(RedisLanes):
                     return await self._read(consumer, partitions, count, _ms(block_s))
                 if self._doorbell is not None:
                     await self._doorbell.clear()
+                    assert self._reads is not None
+                    return await self._reads.read(consumer, partitions, count, block_s,
+                                                  self._doorbell)  # fmt: skip
                 entries = await self._sweep(consumer, partitions, count)
                 if entries or block_s <= 0:
                     return entries
@@ -108,25 +113,28 @@ class RedisQueue(RedisLanes):
     ) -> list[QueueEntry]:
         """Block until something arrives on any partition (at most ``block_s``). One Redis
         blocks on all streams in one XREADGROUP (COUNT applies per stream: with fewer than
-        ``partitions`` wanted, simultaneous arrivals may bring a few more); a cluster waits
-        for its doorbell, then sweeps."""
-        if self._doorbell is None:
-            share = max(1, count // len(partitions))
-            return await self._read(consumer, partitions, share, _ms(block_s))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + block_s
-        while (left := deadline - loop.time()) > 0:
-            if await self._doorbell.wait(left):
-                found = await self._sweep(consumer, partitions, count)
-                if found:
-                    return found
-        return []
+        ``partitions`` wanted, simultaneous arrivals may bring a few more)."""
+        share = max(1, count // len(partitions))
+        return await self._read(consumer, partitions, share, _ms(block_s))
+
+    async def _read_partition(self, consumer: str, partition: int, count: int) -> list[QueueEntry]:
+        """One partition's new entries (``count`` at most), without waiting."""
+        with _failures("read_queue"):
+            try:
+                return await self._read(consumer, [partition], count, None)
+            except ResponseError as err:
+                if "NOGROUP" not in str(err):
+                    raise
+                await self._create_groups()  # a restart without persistence: start afresh
+                return []
+
+    async def _take_back(self, consumer: str, partition: int) -> list[QueueEntry]:
+        return await self._reclaim(partition, consumer, TAKE_BACK_IDLE_S, 1000, consumer)
 
     async def _read_each(
         self, consumer: str, shares: list[tuple[int, int]]
     ) -> list[list[QueueEntry]]:
-        """Non-blocking reads of (partition, count) pairs, in one pipeline (on a cluster the
-        client sends each node its part at once)."""
+        """Non-blocking reads of (partition, count) pairs, in one pipeline (one Redis)."""
         async with self.client.pipeline(transaction=False) as pipe:
             for partition, n in shares:
                 pipe.xreadgroup(self.group, consumer, {self._stream_key(partition): ">"}, count=n)
@@ -136,6 +144,11 @@ class RedisQueue(RedisLanes):
     async def _read(
         self, consumer: str, partitions: list[int], count: int, block_ms: int | None
     ) -> list[QueueEntry]:
+        if isinstance(self.client, RedisCluster):  # one partition at a time
+            (partition,) = partitions
+            stream = self._stream_key(partition)
+            return self._entries(await read_on_node(self.client, self.group, consumer, stream,
+                                                    count, block_ms))  # fmt: skip
         streams: dict[KeyT, StreamIdT] = {self._stream_key(p): ">" for p in partitions}
         reply = await self.client.xreadgroup(self.group, consumer, streams, count=count,
                                              block=block_ms)  # fmt: skip

@@ -6,11 +6,14 @@ slot (``brain.store.redis_keys`` says which keys share a tag).
 
 from __future__ import annotations
 
-# Pieces several scripts share. The lock: free, or left by our own consumer name before a
-# restart (ARGV[3] owner prefix, ARGV[4] this incarnation's prefix), so it is ours.
+# Pieces several scripts share. The lock: free, held by this very token already (redis-py's
+# cluster client resends a command whose connection broke mid-failover, and the first attempt
+# may have run: without this the retry found "a live holder of this process" and the
+# conversation waited out the TTL), or left by our own consumer name before a restart
+# (ARGV[3] owner prefix, ARGV[4] this incarnation's prefix), so it is ours.
 _TAKE_LOCK = """
         local current = redis.call('GET', KEYS[1])
-        if current then
+        if current and current ~= ARGV[1] then
           if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
              or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return {0} end
         end

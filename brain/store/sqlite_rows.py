@@ -48,14 +48,16 @@ def _take_lock(
     conn: sqlite3.Connection, name: str, token: str, now: float, ttl_s: float, owner: str,
     mine: str,
 ) -> bool:  # fmt: skip
-    """Free (expired), or left by our own consumer name before a restart: the lock is ours."""
+    """Free (expired), held by this very token already (a retried acquire), or left by our
+    own consumer name before a restart: the lock is ours."""
     sql = (
         "INSERT INTO locks (name, token, expires_at) VALUES (?, ?, ?) "
         "ON CONFLICT (name) DO UPDATE SET token = excluded.token, "
-        "expires_at = excluded.expires_at WHERE locks.expires_at < ? OR (? != '' "
-        "AND substr(locks.token, 1, length(?)) = ? AND substr(locks.token, 1, length(?)) != ?)"
+        "expires_at = excluded.expires_at WHERE locks.expires_at < ? OR locks.token = ? "
+        "OR (? != '' AND substr(locks.token, 1, length(?)) = ? "
+        "AND substr(locks.token, 1, length(?)) != ?)"
     )
-    args = (name, token, now + ttl_s, now, owner, owner, owner, mine, mine)
+    args = (name, token, now + ttl_s, now, token, owner, owner, owner, mine, mine)
     return _changed(conn, sql, args)
 
 
