@@ -217,7 +217,7 @@ def bench_handle(count: int) -> tuple[float, float]:
         settings = load_settings(env_file=None)
         store = SqliteStore(data_dir / "frontdesk.db", limits=StoreLimits())
         await store.open()
-        brain = build_brain(settings, store, KnowledgeBase.load(settings.knowledge.path))
+        brain, _ = build_brain(settings, store, KnowledgeBase.load(settings.knowledge.path))
         latencies = []
         for number in range(count):
             message = InboundMessage(
