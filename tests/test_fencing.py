@@ -79,11 +79,7 @@ async def test_a_lock_whose_release_failed_is_not_waited_out_by_its_own_process(
     async with store.lock("conversation:x", owner="w1"):
         pass
     locks._release = release  # the store is back
-    started = time.monotonic()
-    async with store.lock("conversation:x", owner="w1"):
-        assert time.monotonic() - started < 1.0
-    async with store.lock("conversation:x", owner="w2"):  # and it was released for good
-        assert time.monotonic() - started < 1.0
+    await _taken_again_at_once(store)
     await store.close()
 
 
@@ -108,11 +104,7 @@ async def test_a_lock_taken_with_its_answer_lost_is_not_waited_out_by_its_own_pr
         async with store.lock("conversation:x", owner="w1"):
             pass
     locks._try_acquire = acquire  # the store answers again
-    started = time.monotonic()
-    async with store.lock("conversation:x", owner="w1"):
-        assert time.monotonic() - started < 1.0
-    async with store.lock("conversation:x", owner="w2"):  # and it was released for good
-        assert time.monotonic() - started < 1.0
+    await _taken_again_at_once(store)
     await store.close()
 
 
@@ -220,3 +212,12 @@ def test_reclaim_idle_must_exceed_the_handler_timeout_plus_send_time(
     assert "\n" not in message and "FRONTDESK_DISPATCH__HANDLER_TIMEOUT_SECONDS" in message
     monkeypatch.setenv("FRONTDESK_STORE__RECLAIM_IDLE_SECONDS", "120")
     assert load_settings(env_file=None).store.reclaim_idle_seconds == 120
+
+
+async def _taken_again_at_once(store: Any) -> None:
+    """The lock is taken by its own process at once, then released for good."""
+    started = time.monotonic()
+    async with store.lock("conversation:x", owner="w1"):
+        assert time.monotonic() - started < 1.0
+    async with store.lock("conversation:x", owner="w2"):
+        assert time.monotonic() - started < 1.0
