@@ -101,6 +101,11 @@ class Author:
     email: str | None = None
     is_bot: bool = False
 
+    def to_dict(self) -> dict[str, Any]:
+        # Written out rather than ``asdict`` (a deep copy): every queued message has one.
+        return {"id": self.id, "display_name": self.display_name, "email": self.email,
+                "is_bot": self.is_bot}  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
@@ -138,7 +143,7 @@ class InboundMessage:
         data = {
             "ref": self.ref.to_dict(),
             "message_id": self.message_id,
-            "author": asdict(self.author),
+            "author": self.author.to_dict(),
             "text": self.text,
             "received_at": self.received_at.isoformat(),
             "attachments": [asdict(a) for a in self.attachments],
@@ -151,7 +156,10 @@ class InboundMessage:
 
     @classmethod
     def from_json(cls, text: str) -> InboundMessage:
-        data = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
         return cls(
             ref=ConversationRef.from_dict(data["ref"]),
             message_id=data["message_id"],
@@ -218,7 +226,10 @@ class OutboundMessage:
 
     @classmethod
     def from_json(cls, text: str) -> OutboundMessage:
-        data = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutboundMessage:
         return cls(
             ref=ConversationRef.from_dict(data["ref"]),
             text=data["text"],

@@ -4,7 +4,8 @@ redraws, relays to the desks), the ``QueueItem`` union and its decoder."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any
 
 from channels.messages import Author, ConversationRef, InboundMessage, OutboundMessage
 
@@ -28,7 +29,10 @@ class CardRefresh:
 
     @classmethod
     def from_json(cls, text: str) -> CardRefresh:
-        data = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CardRefresh:
         ref = ConversationRef.from_dict(data["ref"])
         return cls(ref=ref, ticket_id=data["ticket_id"], epoch=int(data["epoch"]))
 
@@ -53,7 +57,7 @@ class DeskRelay:
         data = {
             "ref": self.ref.to_dict(),
             "ticket_id": self.ticket_id,
-            "author": asdict(self.author),
+            "author": self.author.to_dict(),
             "text": self.text,
             "source": self.source,
             "type": "relay",
@@ -62,7 +66,10 @@ class DeskRelay:
 
     @classmethod
     def from_json(cls, text: str) -> DeskRelay:
-        data = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeskRelay:
         return cls(ref=ConversationRef.from_dict(data["ref"]), ticket_id=data["ticket_id"],
                    author=Author(**data["author"]), text=data["text"],
                    source=data["source"])  # fmt: skip
@@ -74,12 +81,12 @@ redraws asked for by desk actions taken outside the running bot, and relays to t
 
 
 def decode_queue_item(text: str | bytes) -> QueueItem:
-    kind = json.loads(text).get("type", "inbound")
-    raw = text.decode() if isinstance(text, bytes) else text
+    data = json.loads(text)  # parsed once, whatever the kind
+    kind = data.get("type", "inbound")
     if kind == "outbound":
-        return OutboundMessage.from_json(raw)
+        return OutboundMessage.from_dict(data)
     if kind == "refresh":
-        return CardRefresh.from_json(raw)
+        return CardRefresh.from_dict(data)
     if kind == "relay":
-        return DeskRelay.from_json(raw)
-    return InboundMessage.from_json(raw)
+        return DeskRelay.from_dict(data)
+    return InboundMessage.from_dict(data)

@@ -181,3 +181,29 @@ class SlowFor(FakeChannel):
         if message.ref.conversation_id == self.slow:
             await asyncio.sleep(3.0)
         await super().send(message)
+
+
+async def test_a_lost_stream_is_made_again_and_messages_flow(redis_server: RedisServer) -> None:
+    """A Cluster failover can promote a replica that had not received a partition's stream
+    yet (replication is asynchronous), and a Redis restarted without persistence has none:
+    reclaiming and reading (NOGROUP) make the group again instead of failing until a
+    restart."""
+    namespace = f"lost-{uuid.uuid4().hex[:8]}"
+    store = RedisStore.from_url(redis_server.url, limits=StoreLimits(), namespace=namespace)
+    await store.open()
+    try:
+        ref = ConversationRef(channel="fake", conversation_id="c1")
+        first = InboundMessage(ref=ref, message_id="m1", author=Author(id="u1"), text="hi")
+        assert await store.enqueue(first)
+        stream = store.layout.stream(0)
+        await store.client.delete(stream)  # the stream, its entries and its group are gone
+        assert await store.reclaim("w1", 0, 10) == []  # NOGROUP: made again, not raised
+        assert await store.read_queue("w1", 10, block_s=0) == []
+        await store.client.delete(stream)
+        assert await store.read_queue("w1", 10, block_s=0) == []  # the read path too
+        again = InboundMessage(ref=ref, message_id="m2", author=Author(id="u1"), text="again")
+        assert await store.enqueue(again)
+        entries = await store.read_queue("w1", 10, block_s=0)
+        assert [e.message.message_id for e in entries] == ["m2"]  # type: ignore[union-attr]
+    finally:
+        await store.close()

@@ -53,6 +53,16 @@ class RedisQueue(RedisLanes):
                 if "BUSYGROUP" not in str(err):
                     raise
 
+    async def _group_lost(self, doing: str) -> None:
+        """A stream or its consumer group is gone: a Redis restarted without persistence, or a
+        Cluster failover promoted a replica that had not received them yet (replication is
+        asynchronous). What was only on the old node is lost (docs/operations.md says what to
+        configure against it); the group is made again, so that new messages flow. Without
+        this, reads of that partition failed until the bot was restarted."""
+        logger.warning("the inbound queue's consumer group is gone (%s); creating it again",
+                       doing)  # fmt: skip
+        await self._create_groups()
+
     async def enqueue(self, message: QueueItem) -> bool:
         partition = self._partition_of(message)
         conversation = conversation_of(message)
@@ -87,8 +97,7 @@ class RedisQueue(RedisLanes):
             except ResponseError as err:
                 if "NOGROUP" not in str(err):
                     raise
-                # A stream was lost (a restart without persistence): start it afresh.
-                await self._create_groups()
+                await self._group_lost("reading")
                 return []
 
     async def _sweep(self, consumer: str, partitions: list[int], count: int) -> list[QueueEntry]:
@@ -125,7 +134,7 @@ class RedisQueue(RedisLanes):
             except ResponseError as err:
                 if "NOGROUP" not in str(err):
                     raise
-                await self._create_groups()  # a restart without persistence: start afresh
+                await self._group_lost(f"reading partition {partition}")
                 return []
 
     async def _take_back(self, consumer: str, partition: int) -> list[QueueEntry]:
@@ -181,9 +190,15 @@ class RedisQueue(RedisLanes):
     ) -> list[QueueEntry]:  # fmt: skip
         idle_ms, stream = int(min_idle_s * 1000), self._stream_key(partition)
         with _failures("reclaim"):
-            rows = await self.client.xpending_range(
-                stream, self.group, "-", "+", count, from_consumer, idle_ms
-            )
+            try:
+                rows = await self.client.xpending_range(
+                    stream, self.group, "-", "+", count, from_consumer, idle_ms
+                )
+            except ResponseError as err:
+                if "NOGROUP" not in str(err):
+                    raise
+                await self._group_lost(f"reclaiming in partition {partition}")
+                return []
             if not rows:
                 return []
             # XCLAIM re-checks the idle time (racing reclaimers cannot both win), counts one
