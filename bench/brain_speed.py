@@ -29,7 +29,8 @@ import numpy as np
 
 from bench._common import json_line, peak_rss_mb
 from brain.classify import Classifier, IntentModel
-from brain.knowledge import KnowledgeBase, KnowledgeEntry
+from brain.entries import KnowledgeEntry
+from brain.knowledge import KnowledgeBase
 from brain.playbook import CATEGORIES, Playbook
 from brain.store.base import StoreLimits
 from config.settings import PACKAGED_PLAYBOOK, load_settings

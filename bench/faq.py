@@ -35,7 +35,8 @@ import numpy as np
 
 from brain.classify import IntentModel
 from brain.embeddings import CachedEmbedder, OnnxEmbedder
-from brain.knowledge import KnowledgeBase, KnowledgeEntry
+from brain.entries import KnowledgeEntry
+from brain.knowledge import KnowledgeBase
 from brain.playbook import Playbook
 from config.settings import DEFAULT_MODEL_DIR, PACKAGED_PLAYBOOK
 

@@ -15,7 +15,7 @@ from typing import Any
 from brain.analytics import last_days, report_lines
 from brain.conversation import age_s
 from brain.digest import cluster_gaps, digest_text, summarize
-from brain.knowledge import KnowledgeEntry
+from brain.entries import KnowledgeEntry
 from brain.router import Router
 from brain.store.base import OPEN_STATUSES, Store, today, utcnow
 from brain.store.facts import Facts

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from bot.admin import admin_entries
 from brain.classify import Classifier
+from brain.entries import KnowledgeEntry
 from brain.handler import Brain
-from brain.knowledge import KnowledgeBase, KnowledgeEntry
+from brain.knowledge import KnowledgeBase
 from brain.playbook import Playbook
 from brain.store.base import Store
 from brain.store.state import SharedState

@@ -22,8 +22,9 @@ from brain import replies
 from brain.classify import Classification, Classifier
 from brain.conversation import card_for, since_reset
 from brain.decision import Decision, DecisionKind
+from brain.entries import KnowledgeEntry
 from brain.escalation import Facts, Policy, Reason, explain, is_vip, reasons
-from brain.knowledge import KnowledgeBase, KnowledgeEntry
+from brain.knowledge import KnowledgeBase
 from brain.playbook import Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
 from brain.router import choose_tier

@@ -14,8 +14,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import Stemmer
 from rapidfuzz import fuzz, process
 
 from brain.embeddings import CachedEmbedder
+from brain.entries import Hit, KnowledgeEntry
 from brain.semantic import SemanticIndex, fuse, top
 from config.errors import ConfigError
 from config.yamlfile import line_of, parse_yaml, read_text, read_yaml
@@ -124,25 +124,6 @@ MAX_QUERY_TERMS = 48
 MAX_CORRECTIONS = 8
 MAX_SIMILARITY_CHARS = 400  # fuzzy similarity to known phrasings is quadratic in length
 _CORRECTION_CACHE = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class KnowledgeEntry:
-    id: str
-    title: str
-    answer: str
-    questions: tuple[str, ...] = ()
-    category: str = "general"
-    tags: tuple[str, ...] = ()
-    source: str = ""
-    translations: Mapping[str, str] = field(default_factory=dict)
-    """Answer text by language code, for customers who write in another language."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    entry: KnowledgeEntry
-    score: float
 
 
 class KnowledgeBase:

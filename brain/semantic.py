@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from brain.embeddings import CachedEmbedder, EmbeddingError
-
-if TYPE_CHECKING:
-    from brain.knowledge import Hit, KnowledgeEntry
+from brain.entries import Hit, KnowledgeEntry
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +91,6 @@ def fuse(
 ) -> list[Hit]:  # fmt: skip
     """The candidates of both rankings (reciprocal rank fusion breaks ties), by confidence.
     ``index`` maps an entry id to its row (built once with the knowledge base)."""
-    from brain.knowledge import Hit  # noqa: PLC0415  (knowledge imports this module)
-
     fused: dict[int, float] = {}
     lexical_score: dict[int, float] = {}
     for rank, hit in enumerate(lexical):

@@ -14,7 +14,7 @@ import pytest
 
 from brain.classify import IntentModel
 from brain.embeddings import CachedEmbedder, OnnxEmbedder, build_embedder
-from brain.knowledge import KnowledgeEntry
+from brain.entries import KnowledgeEntry
 from brain.quantize import file_digest
 from brain.semantic import SemanticIndex
 from config.settings import DEFAULT_MODEL_DIR, EmbeddingsSettings

@@ -30,12 +30,22 @@ import math
 import secrets
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from channels.discord.gateway import Shard
+from typing import Protocol, runtime_checkable
 
 log = logging.getLogger(__name__)
+
+
+class Shard(Protocol):
+    """What spreading needs of a shard's gateway (``gateway.Shard``), without importing it
+    (the gateway asks the spread before it takes a lease)."""
+
+    index: int
+    count: int
+
+    @property
+    def holding(self) -> bool: ...
+
+    async def release(self) -> None: ...
 
 
 @runtime_checkable
