@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.fake_discord import FakeDiscord  # noqa: E402
+from tests.polling import until  # noqa: E402
 from tests.servers import RedisServer, start_redis  # noqa: E402
 
 DISCORD_SPACING_S = 5.5
@@ -92,15 +92,6 @@ class Bench:
                 found.append(min(later) - closed)
         return found
 
-    async def until(self, check: Callable[[], bool], within: float) -> float:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        while not check():
-            if loop.time() - started > within:
-                raise TimeoutError(f"not within {within} s")
-            await asyncio.sleep(0.01)
-        return loop.time() - started
-
     def stop_all(self) -> None:
         for proc in self.procs:
             proc.kill()
@@ -122,7 +113,7 @@ async def one_shard(bench: Bench, kill: bool) -> dict[str, Any]:
     readies = len(fake.ready_at)
     at = loop.time()
     holder.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-    await bench.until(lambda: len(fake.ready_at) > readies, 3 * bench.ttl_s + 30)
+    await until(lambda: len(fake.ready_at) > readies, 3 * bench.ttl_s + 30)
     gap = fake.ready_at[-1][1] - at
     unread = bench.gaps(at)
     await asyncio.sleep(1.0)
@@ -140,7 +131,7 @@ async def spread(bench: Bench, shards: int) -> dict[str, Any]:
     namespace = f"b{uuid.uuid4().hex[:8]}"
     reading = fake.reading
     first = await bench.replica(namespace, shards, DISCORD_SPACING_S)
-    await bench.until(lambda: len(reading()) == shards, 30 + shards * DISCORD_SPACING_S)
+    await until(lambda: len(reading()) == shards, 30 + shards * DISCORD_SPACING_S)
     result: dict[str, Any] = {}
     for joined in (2, 3):
         at = loop.time()

@@ -21,7 +21,7 @@ from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
 from channels.base import Author, ConversationRef, InboundMessage, OutboundMessage
 from channels.fake import FakeChannel
-from config.errors import StoreError
+from tests.polling import hand_over
 from tests.servers import RedisServer, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,12 +109,7 @@ async def test_redis_killed_and_restarted_mid_load_loses_nothing(tmp_path: Path)
         worker = asyncio.create_task(dispatcher.run())
         for i in range(60):
             message = channel.message(f"q{i}", conversation=f"c{i % 6}", message_id=f"m{i}")
-            while True:  # the platform retries until the bot takes the message
-                try:
-                    await channel.inject(message)
-                    break
-                except StoreError:
-                    await asyncio.sleep(0.05)
+            await hand_over(channel.inject, message)
             if i == 30:
                 server.kill()  # mid-load, with messages in flight
                 await asyncio.sleep(0.5)

@@ -41,6 +41,7 @@ from channels.base import InboundMessage, OutboundMessage
 from channels.fake import FakeChannel
 from config.errors import StoreError
 from config.settings import PACKAGED_KNOWLEDGE_DIR, Settings
+from tests.polling import hand_over
 from tests.servers import RedisCluster, free_port, start_redis_cluster
 from tests.test_faults import EchoAfter
 
@@ -141,12 +142,7 @@ class Load:
         for n in range(PER_CONVERSATION):
             message = self.channel.message(f"q{n}", conversation=f"c{c}", message_id=f"c{c}-{n}")
             started = self.written[message.message_id] = time.monotonic()
-            while True:
-                try:
-                    await self.channel.inject(message)
-                    break
-                except StoreError:
-                    await asyncio.sleep(0.05)
+            await hand_over(self.channel.inject, message)
             if time.monotonic() - started > 0.5:  # refused, or no answer for a while
                 self.delayed.append(message.message_id)
             await asyncio.sleep(0.06)
@@ -162,12 +158,7 @@ class Load:
         await asyncio.sleep(after_s)
         message = self.channel.message("q0", conversation=f"s{i}", message_id=f"s{i}-0")
         self.written[message.message_id] = time.monotonic()
-        while True:
-            try:
-                await self.channel.inject(message)
-                return
-            except StoreError:
-                await asyncio.sleep(0.05)
+        await hand_over(self.channel.inject, message)
 
     async def finish(self) -> None:
         """Every customer done and every message answered."""

@@ -28,8 +28,8 @@ from bot.wiring import build_store
 from brain.store.base import lock_name
 from brain.store.redis import RedisStore
 from channels.base import InboundMessage
-from config.errors import StoreError
 from config.settings import Settings
+from tests.polling import hand_over
 from tests.servers import RedisCluster
 from tests.test_faults import EchoAfter
 from tests.test_faults_cluster import Stamped, _wait_promoted, cluster_with_replicas
@@ -87,12 +87,7 @@ class Customers:
                 return
             message = self._message(conversation, n)
             self.written[conversation].append(message.message_id)
-            while True:
-                try:
-                    await self.channel.inject(message)
-                    break
-                except StoreError:
-                    await asyncio.sleep(0.05)
+            await hand_over(self.channel.inject, message)
             await asyncio.sleep(EVERY_S)
 
 
