@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.store.base import StoreLimits
 from brain.store.redis import RedisStore
@@ -194,3 +195,42 @@ async def test_the_store_pipelines_concurrent_messages_steps(redis_server: Redis
         assert store._batch.pipelines - before == 1
     finally:
         await store.close()
+
+
+async def test_a_pipeline_gets_the_socket_timeout_as_a_whole_and_the_pool_keeps_its_own(
+    redis_server: RedisServer,
+) -> None:
+    """The coalescer times a whole pipeline against the connections' socket timeout (redis-py
+    would time each reply): a server that does not answer still fails the pipeline's callers
+    with redis-py's timeout, the connection is dropped, and connections go back to the pool
+    with their timeout."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        redis_server.url, max_connections=4, socket_timeout=0.5
+    )
+    client = aioredis.Redis.from_pool(pool)
+    coalescer = Coalescer(client, keep=0)
+    sleeper = aioredis.Redis.from_url(redis_server.url)
+    try:
+        assert await coalescer.call("PING") is True
+        assert all(c.socket_timeout == 0.5 for c in pool._available_connections)
+        # A script that spins holds the whole server: nothing of the pipeline is answered.
+        spin = (
+            "local t = redis.call('TIME') while true do local n = redis.call('TIME') "
+            "if (n[1] - t[1]) * 1e6 + n[2] - t[2] > 1.2e6 then return 1 end end"
+        )
+        blocking = asyncio.create_task(sleeper.eval(spin, 0))
+        await asyncio.sleep(0.1)
+        started = asyncio.get_running_loop().time()
+        results = await asyncio.gather(
+            *(coalescer.call("PING") for _ in range(3)), return_exceptions=True
+        )
+        waited = asyncio.get_running_loop().time() - started
+        assert all(isinstance(r, RedisTimeoutError) for r in results), results
+        assert 0.4 <= waited < 1.0  # the timeout, not the end of the script
+        await blocking
+        assert await coalescer.call("PING") is True  # a fresh connection after the drop
+        assert all(c.socket_timeout == 0.5 for c in pool._available_connections)
+    finally:
+        await coalescer.close()
+        await client.aclose()
+        await sleeper.aclose()

@@ -302,6 +302,8 @@ class RedisQueue(RedisLanes):
         if not row:
             assert lease is not None
             raise lease_lost(lease)
+        if len(row) == 1:  # written now: the record is what we sent
+            return OutboxRecord(inbound_key, tuple(messages))
         record = _outbox(inbound_key, row)
         assert record is not None
         return record

@@ -63,7 +63,8 @@ SCRIPTS = {
           redis.call('LPOP', KEYS[1])
         end""",
     # KEYS: outbox, lock (fenced when ARGV[3] holds a token), stats. ARGV[4..]: counter
-    # name/amount pairs, added only by the call that creates the record.
+    # name/amount pairs, added only by the call that creates the record. Returns 0 (lease
+    # lost), {1} (created from ARGV[1]) or the record found (fields as outbox_get reads them).
     "outbox_put": """
         if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
         if redis.call('HSETNX', KEYS[1], 'messages', ARGV[1]) == 1 then
@@ -71,6 +72,7 @@ SCRIPTS = {
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
           for i = 4, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[3], ARGV[i], ARGV[i + 1]) end
           if #ARGV > 3 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
+          return {1}  -- ours, as sent: nothing to read back
         end
         return redis.call('HMGET', KEYS[1], 'messages', 'sent_count', 'failures', 'dead')""",
     # The end of one message. KEYS: lock, outbox, stream, stats, the conversation's entry list.
@@ -165,7 +167,8 @@ SCRIPTS = {
     # pointer (KEYS[7]) is still ARGV[4] ('' none). KEYS: outbox, lock, stats, meta, turns,
     # ids, pointer. ARGV: messages, TTL ms, token, pointer, ref, updated_at, limit, number of
     # turns, (turn id, turn, customer) per turn, counter pairs. Returns {0} (lease lost),
-    # {1, record} or {2, pointer} (a ticket may be open: nothing written). Only where all
+    # {1, record} (decided before), {2, pointer} (a ticket may be open: nothing written) or
+    # {3} (written: the record is ARGV[1], nothing sent yet). Only where all
     # these keys share a slot (a cluster splits it: brain/store/redis_turns.py).
     "outbox_put_reply": _APPEND + """
         if redis.call('GET', KEYS[2]) ~= ARGV[3] then return {0} end
@@ -185,7 +188,7 @@ SCRIPTS = {
           redis.call('HINCRBYFLOAT', KEYS[3], ARGV[i], ARGV[i + 1])
         end
         if #ARGV > last then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
-        return {1, redis.call('HMGET', KEYS[1], unpack(fields))}""",
+        return {3}  -- ours, as sent: nothing to read back""",
     # The live replicas (partition affinity), on the server's clock: ARGV[1] joins (ARGV[3]
     # '1') or leaves, entries older than ARGV[2] ms are dropped. Returns the names left.
     "roster": """

@@ -216,7 +216,9 @@ class RedisTurns(RedisQueue):
                 reply = await self._script("outbox_put_reply", keys, *fixed, expected, *args)
             if reply[0] == 0:
                 raise lease_lost(lease)
-            if reply[0] == 1:
+            if reply[0] == 3:  # written now: the record is what we sent
+                return OutboxRecord(inbound_key, tuple(messages))
+            if reply[0] == 1:  # decided before (a redelivery): what was recorded then
                 record = _outbox(inbound_key, reply[1])
                 assert record is not None
                 return record
