@@ -218,7 +218,11 @@ async def test_a_pipeline_gets_the_socket_timeout_as_a_whole_and_the_pool_keeps_
             "local t = redis.call('TIME') while true do local n = redis.call('TIME') "
             "if (n[1] - t[1]) * 1e6 + n[2] - t[2] > 1.2e6 then return 1 end end"
         )
-        blocking = asyncio.create_task(sleeper.eval(spin, 0))
+
+        async def hold_the_server() -> None:
+            await sleeper.eval(spin, 0)
+
+        blocking = asyncio.create_task(hold_the_server())
         await asyncio.sleep(0.1)
         started = asyncio.get_running_loop().time()
         results = await asyncio.gather(
