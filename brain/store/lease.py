@@ -128,15 +128,21 @@ class LeaseLocks:
             try:
                 async with asyncio.timeout_at(lease.valid_until if stop_holder else None) as scope:
                     lease._scope = scope if stop_holder else None
-                    renewer = asyncio.create_task(
-                        self._keep_alive(name, token, lease, lease._scope)
+                    # The renewer starts a third of the TTL from now, from a timer: most
+                    # holds (one message) end long before, and a task started and cancelled
+                    # for each of them cost more than the rest of the lock's Python.
+                    renewer: list[asyncio.Task[None]] = []
+                    timer = asyncio.get_running_loop().call_later(
+                        self._ttl_s / 3, self._start_renewing, renewer, name, token, lease
                     )
                     try:
                         yield lease
                     finally:
-                        renewer.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await renewer
+                        timer.cancel()
+                        for task in renewer:
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
             except TimeoutError as err:
                 if not scope.expired():
                     raise
@@ -206,18 +212,27 @@ class LeaseLocks:
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.05)
 
+    def _start_renewing(
+        self, renewer: list[asyncio.Task[None]], name: str, token: str, lease: Lease
+    ) -> None:
+        if not lease.released:
+            renewer.append(asyncio.get_running_loop().create_task(
+                self._keep_alive(name, token, lease, lease._scope)
+            ))  # fmt: skip
+
     async def _keep_alive(
         self, name: str, token: str, lease: Lease, scope: asyncio.Timeout | None
     ) -> None:
+        """Renew now, then every third of the TTL, until released or lost."""
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self._ttl_s / 3)
             asked_at = loop.time()
             try:
                 still_ours = await self._renew(name, token, self._ttl_s)
             except Exception as err:
                 # The holder is stopped when the lease runs out; until then, keep trying.
                 logger.warning("could not renew lock %s (%s); retrying", name, err)
+                await asyncio.sleep(self._ttl_s / 3)
                 continue
             if lease.released:
                 return
@@ -230,3 +245,4 @@ class LeaseLocks:
             lease.valid_until = asked_at + self._ttl_s * SAFE_FRACTION
             if scope is not None and not lease.released:
                 scope.reschedule(lease.valid_until)
+            await asyncio.sleep(self._ttl_s / 3)
