@@ -129,7 +129,10 @@ class IntentModel:
             for _, vectorizer in features.transformer_list
         ]
         model: LogisticRegression = self._pipeline.named_steps["model"]
-        self._coef = np.asarray(model.coef_)
+        # Feature-major: one message's few hundred features are then whole rows (one or two
+        # cache lines each), where class-major columns meant a cache miss per class and
+        # feature in a table of a few MB (cold by the next message on a busy process).
+        self._coef = np.ascontiguousarray(np.asarray(model.coef_).T)
         self._intercept = np.asarray(model.intercept_)
 
     def _vectors(self, texts: list[str]) -> np.ndarray | None:
@@ -197,7 +200,7 @@ class IntentModel:
                 indices.extend((columns + offset).tolist())
                 values.extend(weights.tolist())
             offset += len(idf)
-        return _softmax(self._coef[:, indices] @ np.asarray(values) + self._intercept)
+        return _softmax(np.asarray(values) @ self._coef[indices] + self._intercept)
 
     def predict_one(self, text: str) -> tuple[str, float]:
         probabilities = self.probabilities_one(text)

@@ -9,11 +9,12 @@ debugging only: it is excluded from ``repr`` and the brain never reads it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from channels import wire_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +153,11 @@ class InboundMessage:
             "rating": self.rating,
             "type": "inbound",
         }
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return wire_json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> InboundMessage:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(wire_json.loads(text))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
@@ -222,11 +223,11 @@ class OutboundMessage:
             "rating": asdict(self.rating) if self.rating is not None else None,
             "type": "outbound",
         }
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return wire_json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> OutboundMessage:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(wire_json.loads(text))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutboundMessage:

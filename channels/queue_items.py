@@ -3,10 +3,10 @@ redraws, relays to the desks), the ``QueueItem`` union and its decoder."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from channels import wire_json
 from channels.messages import Author, ConversationRef, InboundMessage, OutboundMessage
 
 
@@ -25,11 +25,11 @@ class CardRefresh:
 
     def to_json(self) -> str:
         data = {"ref": self.ref.to_dict(), "ticket_id": self.ticket_id, "epoch": self.epoch}
-        return json.dumps({**data, "type": "refresh"}, ensure_ascii=False)
+        return wire_json.dumps({**data, "type": "refresh"})
 
     @classmethod
     def from_json(cls, text: str) -> CardRefresh:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(wire_json.loads(text))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CardRefresh:
@@ -62,11 +62,11 @@ class DeskRelay:
             "source": self.source,
             "type": "relay",
         }
-        return json.dumps(data, ensure_ascii=False)
+        return wire_json.dumps(data)
 
     @classmethod
     def from_json(cls, text: str) -> DeskRelay:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(wire_json.loads(text))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeskRelay:
@@ -81,7 +81,7 @@ redraws asked for by desk actions taken outside the running bot, and relays to t
 
 
 def decode_queue_item(text: str | bytes) -> QueueItem:
-    data = json.loads(text)  # parsed once, whatever the kind
+    data = wire_json.loads(text)  # parsed once, whatever the kind
     kind = data.get("type", "inbound")
     if kind == "outbound":
         return OutboundMessage.from_dict(data)

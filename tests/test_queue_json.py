@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, fields
 
+import pytest
+
+from brain.store.records import outbox_from_json, outbox_to_json
+from channels import wire_json
 from channels.base import (
     Attachment,
     Author,
@@ -39,3 +44,23 @@ def test_messages_serialise_every_field_and_come_back_equal() -> None:
         "type"
     }
     assert OutboundMessage.from_json(outbound.to_json()) == outbound
+
+
+def test_what_the_standard_library_wrote_before_is_read_back_the_same() -> None:
+    """Queues and stores written before ``channels.wire_json`` (spaced separators, ASCII
+    escapes) are read as they were."""
+    outbound = OutboundMessage(REF, "Grüße, ça va? 👋", "m1", "Zoë", "desk:1", "billing")
+    old = json.dumps(json.loads(outbound.to_json()))  # json's defaults: ", ", ": ", \\u escapes
+    assert "\\u00fc" in old
+    assert OutboundMessage.from_json(old) == outbound
+    assert outbox_from_json(json.dumps([outbound.to_json()])) == (outbound,)
+    assert outbox_from_json(outbox_to_json([outbound])) == (outbound,)
+
+
+def test_what_orjson_refuses_is_written_and_read_as_the_standard_library_does() -> None:
+    broken = "half an emoji \ud83d from a broken payload"  # a lone surrogate
+    assert wire_json.loads(wire_json.dumps({"text": broken})) == {"text": broken}
+    assert math.isnan(wire_json.loads("[NaN]")[0])  # as json reads it
+    with pytest.raises(json.JSONDecodeError):
+        wire_json.loads("not json")
+    assert wire_json.dumps({"a": [1, 2.5, None, True]}) == '{"a":[1,2.5,null,true]}'

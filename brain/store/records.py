@@ -5,13 +5,13 @@ shares (lock names, JSON codecs, the fenced-write refusal)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from brain.store.lease import Lease, LeaseLost
 from brain.store.tickets import Ticket, utcnow
+from channels import wire_json
 from channels.base import ConversationRef, DeskRelay, OutboundMessage, QueueItem
 
 CUSTOMER_ROLE = "customer"
@@ -28,11 +28,11 @@ class Turn:
 
     def to_json(self) -> str:
         data = {"turn_id": self.turn_id, "role": self.role, "text": self.text}
-        return json.dumps({**data, "at": self.at.isoformat()}, ensure_ascii=False)
+        return wire_json.dumps({**data, "at": self.at.isoformat()})
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Turn:
-        data = json.loads(text)
+        data = wire_json.loads(text)
         at = datetime.fromisoformat(data["at"])
         return cls(turn_id=data["turn_id"], role=data["role"], text=data["text"], at=at)
 
@@ -129,19 +129,19 @@ def lease_lost(lease: Lease) -> LeaseLost:
 
 
 def ref_to_json(ref: ConversationRef) -> str:
-    return json.dumps(ref.to_dict(), ensure_ascii=False)
+    return wire_json.dumps(ref.to_dict())
 
 
 def ref_from_json(text: str | bytes) -> ConversationRef:
-    return ConversationRef.from_dict(json.loads(text))
+    return ConversationRef.from_dict(wire_json.loads(text))
 
 
 def outbox_to_json(messages: Sequence[OutboundMessage]) -> str:
-    return json.dumps([m.to_json() for m in messages])
+    return wire_json.dumps([m.to_json() for m in messages])
 
 
 def outbox_from_json(text: str | bytes) -> tuple[OutboundMessage, ...]:
-    return tuple(OutboundMessage.from_json(item) for item in json.loads(text))
+    return tuple(OutboundMessage.from_json(item) for item in wire_json.loads(text))
 
 
 @dataclass(frozen=True, slots=True)
