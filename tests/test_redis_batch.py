@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import DataError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.store.base import StoreLimits
@@ -238,3 +238,19 @@ async def test_a_pipeline_gets_the_socket_timeout_as_a_whole_and_the_pool_keeps_
         await coalescer.close()
         await client.aclose()
         await sleeper.aclose()
+
+
+async def test_commands_are_packed_as_redis_py_packs_them(batch: Coalescer) -> None:
+    """hiredis packs the pipeline: numbers, bytes and non-ASCII text arrive as redis-py would
+    send them, a two-word command name is split, and what cannot be sent fails its pipeline
+    with redis-py's DataError."""
+    key = _key("packed")
+    values = ["Grüße 👋", 0.1, 1e20, 12345678901234567890, b"\x00\xff", 7]
+    await asyncio.gather(*(batch.call("RPUSH", key, v) for v in values))
+    got = await batch.call("LRANGE", key, 0, -1)
+    assert got == ["Grüße 👋".encode(), b"0.1", b"1e+20", b"12345678901234567890", b"\x00\xff",
+                   b"7"]  # fmt: skip
+    assert isinstance(await batch.call("CONFIG GET", "maxmemory"), dict)
+    with pytest.raises(DataError):
+        await batch.call("SET", key, None)
+    assert await batch.call("PING") is True
