@@ -97,7 +97,9 @@ class Decider:
                 work = self.drafter.decide(message, context)
             else:
                 work = self.brain.handle(message)
-            return await asyncio.wait_for(work, self.config.handler_timeout_s)
+            # In this task, not one of its own (what ``wait_for`` makes for every message).
+            async with asyncio.timeout(self.config.handler_timeout_s):
+                return await work
         except Exception:
             logger.exception(
                 "brain failed on message %s in conversation %s",
