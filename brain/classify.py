@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -184,23 +185,23 @@ class IntentModel:
         scikit-learn's per-call input validation costs ~2 ms; a live bot classifies one message
         at a time, so this recomputes the fitted TF-IDF weights and the softmax directly.
         """
-        indices: list[int] = []
-        values: list[float] = []
+        columns: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
         offset = 0
         for analyzer, vocabulary, idf in self._blocks:
-            counts: dict[int, int] = {}
-            for token in analyzer(text):
-                column = vocabulary.get(token)
-                if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
-            if counts:
-                columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
-                weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=float))) * idf[columns]
-                weights /= np.linalg.norm(weights)
-                indices.extend((columns + offset).tolist())
-                values.extend(weights.tolist())
+            counts = Counter(analyzer(text))
+            known = [token for token in counts if token in vocabulary]  # first-seen order
+            if known:
+                block = np.fromiter(map(vocabulary.__getitem__, known), np.int64, len(known))
+                tf = np.fromiter(map(counts.__getitem__, known), np.float64, len(known))
+                weight = (1.0 + np.log(tf)) * idf[block]
+                columns.append(block + offset)
+                weights.append(weight / np.sqrt(weight @ weight))
             offset += len(idf)
-        return _softmax(np.asarray(values) @ self._coef[indices] + self._intercept)
+        if not columns:
+            return _softmax(self._intercept.copy())
+        return _softmax(np.concatenate(weights) @ self._coef[np.concatenate(columns)]
+                        + self._intercept)  # fmt: skip
 
     def predict_one(self, text: str) -> tuple[str, float]:
         probabilities = self.probabilities_one(text)
