@@ -19,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 from redis.typing import KeyT, StreamIdT
 
@@ -38,6 +37,9 @@ from brain.store.redis_lanes import RedisLanes
 from brain.store.redis_reads import TAKE_BACK_IDLE_S, read_on_node
 from brain.store.redis_wire import _entry, _failures, _ms, _outbox, _pairs, _stream_entries, _text
 from channels.base import OutboundMessage, QueueItem
+
+if TYPE_CHECKING:
+    from redis.asyncio.cluster import RedisCluster
 
 logger = logging.getLogger(__name__)
 
@@ -153,11 +155,12 @@ class RedisQueue(RedisLanes):
     async def _read(
         self, consumer: str, partitions: list[int], count: int, block_ms: int | None
     ) -> list[QueueEntry]:
-        if isinstance(self.client, RedisCluster):  # one partition at a time
+        if self.layout.cluster:  # one partition at a time
             (partition,) = partitions
             stream = self._stream_key(partition)
-            return self._entries(await read_on_node(self.client, self.group, consumer, stream,
-                                                    count, block_ms))  # fmt: skip
+            client = cast("RedisCluster", self.client)  # (isinstance on it is slow: a Protocol)
+            return self._entries(await read_on_node(client, self.group, consumer, stream, count,
+                                                    block_ms))  # fmt: skip
         streams: dict[KeyT, StreamIdT] = {self._stream_key(p): ">" for p in partitions}
         reply = await self.client.xreadgroup(self.group, consumer, streams, count=count,
                                              block=block_ms)  # fmt: skip

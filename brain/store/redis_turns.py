@@ -23,8 +23,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from redis.asyncio.cluster import RedisCluster
-
 from brain.store.base import (
     CUSTOMER_ROLE,
     Conversation,
@@ -137,7 +135,7 @@ class RedisTurns(RedisQueue):
         script and an MGET are queued in the same tick, so they share a pipeline; on a
         cluster (whose MGET takes one slot only) the script and one GET per key are sent at
         once, side by side."""
-        if isinstance(self.client, RedisCluster):
+        if self.layout.cluster:  # (not isinstance: RedisCluster is a Protocol, slow to check)
             row, *values = await asyncio.gather(
                 self._script(name, keys, *args), *(self.client.get(key) for key in reads)
             )
