@@ -1,10 +1,16 @@
-"""What a cue is: a regular expression plus the short reason shown on the escalation card."""
+"""What a cue is: a regular expression plus the short reason shown on the escalation card.
+
+Each cue's patterns are registered with ``brain.cues.gate`` when it is made: ``matches`` and
+``first`` run a regular expression only when the gate's one scan of the message found a string
+that every match of it contains (the answer is the same; most messages skip every pattern)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from brain.cues import gate
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,8 +20,22 @@ class Cue:
     # Each must match as well: kinds of words that say something only together ("flight" +
     # "cancelled" + "we're at the gate"), anywhere in the message.
     also: tuple[re.Pattern[str], ...] = ()
+    # The gate bits of ``pattern`` and ``also`` (``brain.cues.gate``): every one must be in the
+    # scan of a text for the cue to be able to match it. 0: no requirement, always run.
+    need: int = field(default=0, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        need = gate.register(self.pattern)
+        for p in self.also:
+            need |= gate.register(p)
+        object.__setattr__(self, "need", need)
 
     def matches(self, text: str) -> bool:
+        need = self.need
+        return (not need or gate.scan(text) & need == need) and self.searched(text)
+
+    def searched(self, text: str) -> bool:
+        """The plain answer, without the gate: every pattern found in ``text``."""
         return self.pattern.search(text) is not None and all(p.search(text) for p in self.also)
 
 
@@ -35,4 +55,9 @@ def pattern(alternatives: str) -> re.Pattern[str]:
 
 def first(table: Sequence[Cue], text: str) -> Cue | None:
     """The first cue of ``table`` that matches ``text`` (table order decides the reason shown)."""
-    return next((c for c in table if c.matches(text)), None)
+    found = gate.scan(text)  # one pass for every table; the same text again is a cache hit
+    for c in table:
+        need = c.need
+        if found & need == need and c.searched(text):
+            return c
+    return None

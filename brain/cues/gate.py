@@ -1,0 +1,293 @@
+"""A prefilter for the cue tables: skip a regular expression that cannot match.
+
+Most messages match none of the cues, so without a prefilter every pattern of every table scans
+the whole text. For each compiled pattern this module derives, from its parse tree, a set of
+literal strings ("needles") one of which *every* match contains (``needles``), and one pass of
+an Aho-Corasick automaton over the message finds which needles it holds (``scan``). A pattern
+none of whose needles is in the message is not run: it could not have matched.
+
+What it guarantees: ``scan(text)`` has the bit of a pattern (``register``) set whenever the
+pattern matches ``text`` (``pattern.search(text)``); a pattern without a derivable requirement
+gets no bit and is always run. So a cue check behind the gate answers exactly what the plain
+regular expression answers, only sooner when the answer is "no" (``tests/test_cue_gate.py``
+checks it on every fixture text and variants of them).
+
+Why it holds:
+
+- The derivation is conservative: a sequence needs the requirement of one of its parts, an
+  alternation the union of its branches' requirements (none if a branch has none), an optional
+  part, a class, ``.``, ``\\w`` or a back reference give none. Runs of literals (and small
+  sets of literal strings: ``(?:a|b)c`` gives ``ac``, ``bc``) are concatenated, zero-width
+  assertions (``\\b``, ``^``, lookarounds) consume nothing and so do not break a run.
+- Case: the patterns are IGNORECASE, so needles and the message are lower-cased. Python's
+  ``re`` also treats a few non-ASCII characters as equal to ASCII letters whose ``str.lower``
+  is not that letter (``İ``, ``ı``, ``ſ``): ``fold`` translates them first. The test checks every
+  code point against every ASCII character, so the list cannot silently be incomplete.
+- Needles are ASCII. A pattern character that is not ASCII requires a non-ASCII character in the
+  message (``NON_ASCII``) or the ASCII characters it is equal to under IGNORECASE.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import product
+from re import _parser  # type: ignore[attr-defined]  # the stdlib parser behind re.compile
+from typing import Any
+
+import ahocorasick
+
+# The requirement "some character of the message is not ASCII": every other needle is ASCII.
+NON_ASCII = "\N{REPLACEMENT CHARACTER}"
+# Non-ASCII characters that ``re`` matches to an ASCII letter under IGNORECASE although their
+# ``str.lower()`` is not that letter (U+0130 lower-cases to two characters, "i" and a dot).
+FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+_LIMIT = 64  # the most strings a set of exact literal strings may hold before it is dropped
+_TYPICAL_CHARS = 80  # a short customer message: what a needle's cost is estimated over
+# Letter frequencies of English text (space included), to pick the rarest requirement of a
+# sequence: "refund" is rarer than "re" or " ".
+_FREQUENCY = dict(
+    zip(
+        " etaoinshrdlucmwfgypbvkjxqz",
+        (18, 10, 7.5, 6.5, 6.2, 5.7, 5.7, 5.3, 5, 5, 3.5, 3.3, 2.3, 2.2, 2, 1.9, 1.8, 1.6,
+         1.6, 1.5, 1.2, 0.8, 0.6, 0.1, 0.15, 0.1, 0.06),  # fmt: skip
+        strict=True,
+    )
+)
+
+Strings = frozenset[str]
+
+
+def fold(text: str) -> str:
+    """``text`` as the needles are spelled: lower case, with ``FOLD`` applied."""
+    return text.lower() if text.isascii() else text.translate(FOLD).lower()
+
+
+def needles(compiled: re.Pattern[str]) -> Strings | None:
+    """Strings one of which every match of ``compiled`` contains, or None (no requirement)."""
+    if not isinstance(compiled.pattern, str):
+        return None
+    return _sequence(_parser.parse(compiled.pattern, compiled.flags))[1]
+
+
+@lru_cache(maxsize=None)
+def _ascii_equals(char: str) -> Strings:
+    """The ASCII characters (lower-cased) that ``char`` matches under IGNORECASE."""
+    single = re.compile(re.escape(char), re.IGNORECASE)
+    return frozenset(chr(a).lower() for a in range(128) if single.fullmatch(chr(a)))
+
+
+def _chars(chars: Iterable[str]) -> tuple[Strings | None, Strings]:
+    """(exact strings, requirement) of one character out of ``chars``."""
+    listed = set(chars)
+    if all(c.isascii() for c in listed):
+        exact = frozenset(c.lower() for c in listed)
+        return exact, exact
+    need = {c.lower() for c in listed if c.isascii()}
+    for c in listed - {c for c in listed if c.isascii()}:
+        need |= _ascii_equals(c) | {NON_ASCII}
+    return None, frozenset(need)
+
+
+# One item of a parsed pattern gives (exact, need, edge): ``exact`` the set of strings it can
+# match (None: unknown or too many), ``need`` its requirement, ``edge`` for a repeat of at least
+# ``m`` copies of an exact body: the strings its first (and its last) ``m`` copies spell.
+Item = tuple[Strings | None, Strings | None, Strings | None]
+_EMPTY: Strings = frozenset({""})
+
+
+def _item(op: Any, av: Any) -> Item:
+    if op is _parser.LITERAL:
+        exact, need = _chars((chr(av),))
+        return exact, need, None
+    if op is _parser.IN:
+        return _members(av)
+    if op in (_parser.AT, _parser.ASSERT, _parser.ASSERT_NOT):
+        return _EMPTY, None, None  # zero-width: consumes nothing
+    if op is _parser.SUBPATTERN:
+        return (*_sequence(av[3]), None)
+    if op is _parser.ATOMIC_GROUP:
+        return (*_sequence(av), None)
+    if op is _parser.BRANCH:
+        return (*_branch(av[1]), None)
+    if op in (_parser.MAX_REPEAT, _parser.MIN_REPEAT, _parser.POSSESSIVE_REPEAT):
+        return _repeat(*av)
+    return None, None, None  # ANY, CATEGORY, NOT_LITERAL, back references, ...
+
+
+def _members(av: Any) -> Item:
+    chars: list[str] = []
+    for op, value in av:
+        if op is _parser.LITERAL:
+            chars.append(chr(value))
+        elif op is _parser.RANGE and value[1] - value[0] < _LIMIT:
+            chars.extend(chr(c) for c in range(value[0], value[1] + 1))
+        else:  # NEGATE, CATEGORY, a wide range
+            return None, None, None
+    exact, need = _chars(chars)
+    return exact, need, None
+
+
+def _branch(alternatives: Any) -> tuple[Strings | None, Strings | None]:
+    walked = [_sequence(a) for a in alternatives]
+    exacts, needs = [e for e, _ in walked], [n for _, n in walked]
+    exact = None
+    if all(e is not None for e in exacts):
+        exact = frozenset().union(*exacts)  # type: ignore[arg-type]
+        exact = exact if len(exact) <= _LIMIT else None
+    if any(n is None for n in needs):
+        return exact, None
+    return exact, frozenset().union(*needs)  # type: ignore[arg-type]
+
+
+def _repeat(low: int, high: int, body: Any) -> Item:
+    exact, need = _sequence(body)
+    copies: Strings | None = None  # the exact strings of a short bounded repeat
+    if exact is not None and high <= 4:
+        powers = [_power(exact, n) for n in range(low, high + 1)]
+        if all(p is not None for p in powers):
+            union: Strings = frozenset().union(*powers)  # type: ignore[arg-type]
+            copies = union if len(union) <= _LIMIT else None
+    if low == 0:
+        return copies, None, None
+    edge = _power(exact, low) if exact is not None else None
+    return copies, need, edge
+
+
+def _power(exact: Strings, n: int) -> Strings | None:
+    if len(exact) ** n > _LIMIT:
+        return None
+    return frozenset("".join(p) for p in product(exact, repeat=n))
+
+
+def _concat(left: Strings, right: Strings) -> Strings | None:
+    if len(left) * len(right) > _LIMIT:
+        return None
+    return frozenset(a + b for a in left for b in right)
+
+
+def _sequence(items: Any) -> tuple[Strings | None, Strings | None]:
+    """A sequence: its exact strings (when every item is exact) and its best requirement."""
+    run: Strings = _EMPTY  # strings one of which the match spells right up to this item
+    whole = True  # every item so far exact: ``run`` is the exact set of the sequence so far
+    found: list[Strings] = []
+    for op, av in items:
+        exact, need, edge = _item(op, av)
+        if exact is not None:
+            joined = _concat(run, exact)
+            if joined is None:
+                found.append(run)
+                run, whole = exact, False
+            else:
+                run = joined
+            continue
+        whole = False
+        if need is not None:
+            found.append(need)
+        if edge is not None:
+            joined = _concat(run, edge)
+            found.append(edge if joined is None else joined)
+            run = edge
+        else:
+            found.append(run)
+            run = _EMPTY
+    found.append(run)
+    return (run if whole else None), _best(found)
+
+
+def _best(candidates: list[Strings]) -> Strings | None:
+    """The rarest requirement among ``candidates`` (a set holding "" requires nothing)."""
+    usable = [_minimal(c) for c in candidates if "" not in c]
+    return min(usable, key=_cost, default=None)
+
+
+def _minimal(strings: Strings) -> Strings:
+    """Without the strings that contain another one: the shorter one is there whenever they are."""
+    return frozenset(s for s in strings if not any(o != s and o in s for o in strings))
+
+
+def _cost(strings: Strings) -> tuple[float, int]:
+    """About how likely a short message holds one of ``strings`` (and how many there are)."""
+    total = 0.0
+    for s in strings:
+        chance = 1.0 if s == NON_ASCII else float(_TYPICAL_CHARS)
+        for c in "" if s == NON_ASCII else s:
+            chance *= _FREQUENCY.get(c, 0.5) / 100
+        total += min(1.0, 0.02 if s == NON_ASCII else chance)
+    return total, len(strings)
+
+
+class _Registry:
+    """Every registered pattern's bit and the automaton over all their needles."""
+
+    def __init__(self) -> None:
+        self.bits: dict[re.Pattern[str], int] = {}
+        self.masks: dict[str, int] = {}  # needle -> the bits of the patterns it may let through
+        self.non_ascii = 0  # the bits of the patterns NON_ASCII lets through
+        self.count = 0
+        self.built = -1  # ``count`` when the automaton was last built
+        self.automaton: Any = None  # ahocorasick.Automaton: needle -> bits
+        self.cache: dict[str, int] = {}
+
+    def register(self, compiled: re.Pattern[str]) -> int:
+        if compiled in self.bits:
+            return self.bits[compiled]
+        required = needles(compiled)
+        bit = 0 if required is None else 1 << self.count
+        self.bits[compiled] = bit
+        if required is not None:
+            self.count += 1
+            for needle in required:
+                if needle == NON_ASCII:
+                    self.non_ascii |= bit
+                else:
+                    self.masks[needle] = self.masks.get(needle, 0) | bit
+        return bit
+
+    def build(self) -> None:
+        automaton = None
+        if self.masks:
+            automaton = ahocorasick.Automaton()
+            for needle, bits in self.masks.items():
+                automaton.add_word(needle, bits)
+            automaton.make_automaton()
+        self.automaton = automaton
+        self.built = self.count
+        self.cache = {}
+
+
+_REGISTRY = _Registry()
+_CACHE_TEXTS = 16  # the signal reader asks about the same few texts (after small rewrites)
+
+
+def register(compiled: re.Pattern[str]) -> int:
+    """The bit ``scan`` sets when ``compiled`` may match (0: no requirement, always run it)."""
+    return _REGISTRY.register(compiled)
+
+
+def scan(text: str) -> int:
+    """The bits of the registered patterns that may match ``text``: one pass over it."""
+    registry = _REGISTRY
+    if registry.built != registry.count:
+        registry.build()
+    cache = registry.cache
+    found = cache.get(text)
+    if found is not None:
+        return found
+    found = 0 if text.isascii() else registry.non_ascii
+    if registry.automaton is not None:
+        for _, bits in registry.automaton.iter(fold(text)):  # every occurrence, overlaps too
+            found |= bits
+    if len(cache) >= _CACHE_TEXTS:
+        cache.clear()
+    cache[text] = found
+    return found
+
+
+def may_match(compiled: re.Pattern[str], text: str) -> bool:
+    """False only when ``compiled`` cannot match ``text`` (registers it on first use)."""
+    bit = _REGISTRY.bits.get(compiled)
+    if bit is None:
+        bit = register(compiled)
+    return not bit or bool(scan(text) & bit)
