@@ -30,6 +30,7 @@ from brain.cues import (
     Cue,
     anger,
     failed,
+    gate,
     grievance,
     lexical,
     lexical_anger,
@@ -113,8 +114,9 @@ class SignalReader:
         ("arrived damaged!" reports, it does not rage), blended with a small German, French and
         Spanish lexicon. VADER's lexicon is English ("die" is a German article), so other
         languages get the small lexicon plus VADER's emoji only."""
-        plain = tone.COURTESY.sub(" ", _HANDLE.sub(" ", text[:_SENTIMENT_CHARS])).replace("!", ".")
-        plain = tone.FACTS.sub(" ", plain)
+        plain = _HANDLE.sub(" ", text[:_SENTIMENT_CHARS])
+        plain = gate.sub(tone.COURTESY, " ", plain).replace("!", ".")
+        plain = gate.sub(tone.FACTS, " ", plain)
         other = lexicon.score(plain)
         if language != "en":
             plain = " ".join(_EMOJI.findall(plain))
@@ -129,7 +131,7 @@ class SignalReader:
         """Strong cues fire alone (swearing, insults, sarcasm, ...); emphasis (capitals, "??",
         "!!!", stretched words) counts only with a complaint behind it, so an excited question
         ("is the sale on tonight!!!") stays calm."""
-        text = tone.COMING_BACK.sub(" ", text)
+        text = gate.sub(tone.COMING_BACK, " ", text)
         if normalize.masked_swearing(text) is not None:
             return "profanity"
         if lexical.negative_af(text, self._lexicon) is not None:
@@ -141,7 +143,7 @@ class SignalReader:
             cue = _first(anger.ANGER, plain) or grievance.find(plain)
         if cue is not None:
             return cue.why
-        problem = bool(tone.PROBLEM.search(text))
+        problem = bool(gate.search(tone.PROBLEM, text))
         found = lexical_anger.lexical_anger(text, self._lexicon, problem, failed_before)
         if found is not None:
             return found
@@ -149,15 +151,16 @@ class SignalReader:
             mood < 0
             or failed_before
             or problem
-            or bool(tone.NEGATIVE_WORDS.search(text))
-            or bool(tone.FACTS.search(text))
+            or bool(gate.search(tone.NEGATIVE_WORDS, text))
+            or bool(gate.search(tone.FACTS, text))
         )
         sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
         for needs_sour, test, why in _EMPHASIS:
             if (sour if needs_sour else negative) and test(text):
                 # "argh, I forgot my password again": cross with themselves, not the company
-                return None if tone.SELF_BLAME.search(text) else why
-        if failed_before and tone.PRESSING.search(text) and not tone.REQUEST.search(text):
+                return None if gate.search(tone.SELF_BLAME, text) else why
+        pressing = failed_before and gate.search(tone.PRESSING, text)
+        if pressing and not gate.search(tone.REQUEST, text):
             return "presses the point after support already failed"
         if mood <= self.anger_threshold:
             return f"very negative wording (sentiment {mood:+.2f})"
@@ -176,7 +179,7 @@ def _window(text: str) -> str:
 def wants_human(text: str) -> str | None:
     """Why the customer asks for a person, or None. Declining one ("no need for a human")
     removes that phrase before the search, so "don't call me, email me" still counts."""
-    cleaned = person.NO_HUMAN.sub(" ", text)
+    cleaned = gate.sub(person.NO_HUMAN, " ", text)
     cue = _first(person.HUMAN, cleaned)
     return None if cue is None else cue.why
 
@@ -198,7 +201,7 @@ def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
 
 
 def _searcher(*patterns: re.Pattern[str]) -> Callable[[str], bool]:
-    return lambda text: any(p.search(text) for p in patterns)
+    return lambda text: any(gate.search(p, text) for p in patterns)
 
 
 def _shouting(text: str) -> bool:

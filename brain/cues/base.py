@@ -50,7 +50,8 @@ def together(why: str, first_part: str, *parts: str) -> Cue:
 
 
 def pattern(alternatives: str) -> re.Pattern[str]:
-    return re.compile(alternatives, re.IGNORECASE | re.VERBOSE)
+    """Compiled IGNORECASE and VERBOSE, and registered with the gate (``gate.search``)."""
+    return gate.registered(re.compile(alternatives, re.IGNORECASE | re.VERBOSE))
 
 
 def first(table: Sequence[Cue], text: str) -> Cue | None:

@@ -31,7 +31,8 @@ Why it holds:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from functools import cache
 from itertools import product
 from re import _parser  # type: ignore[attr-defined]  # the stdlib parser behind re.compile
@@ -220,72 +221,98 @@ class _Registry:
     """Every registered pattern's bit and the automaton over all their needles."""
 
     def __init__(self) -> None:
+        self.lock = threading.Lock()
         self.bits: dict[re.Pattern[str], int] = {}
         self.masks: dict[str, int] = {}  # needle -> the bits of the patterns it may let through
         self.non_ascii = 0  # the bits of the patterns NON_ASCII lets through
-        self.count = 0
-        self.built = -1  # ``count`` when the automaton was last built
-        self.automaton: Any = None  # ahocorasick.Automaton: needle -> bits
-        self.cache: dict[str, int] = {}
+        self.count = 0  # patterns with a requirement so far (the next bit)
+        # What ``scan`` reads, replaced whole by ``build``: (count, automaton, non_ascii bits).
+        self.state: tuple[int, Any, int] = (-1, None, 0)
+        # The last two texts scanned, with their bits and the state they were scanned with:
+        # ``SignalReader.read`` asks about the same text (or one rewritten) several times; two
+        # are enough, and a message rarely equals one of the two before it, so a benchmark that
+        # repeats a few questions does not get its scans for free.
+        self.recent: tuple[tuple[str, int, object], ...] = ()
 
     def register(self, compiled: re.Pattern[str]) -> int:
-        if compiled in self.bits:
-            return self.bits[compiled]
-        required = needles(compiled)
-        bit = 0 if required is None else 1 << self.count
-        self.bits[compiled] = bit
-        if required is not None:
-            self.count += 1
-            for needle in required:
-                if needle == NON_ASCII:
-                    self.non_ascii |= bit
-                else:
-                    self.masks[needle] = self.masks.get(needle, 0) | bit
-        return bit
+        with self.lock:
+            if compiled in self.bits:
+                return self.bits[compiled]
+            required = needles(compiled)
+            bit = 0 if required is None else 1 << self.count
+            self.bits[compiled] = bit
+            if required is not None:
+                self.count += 1
+                for needle in required:
+                    if needle == NON_ASCII:
+                        self.non_ascii |= bit
+                    else:
+                        self.masks[needle] = self.masks.get(needle, 0) | bit
+            return bit
 
-    def build(self) -> None:
-        automaton = None
-        if self.masks:
-            automaton = ahocorasick.Automaton()
-            for needle, bits in self.masks.items():
-                automaton.add_word(needle, bits)
-            automaton.make_automaton()
-        self.automaton = automaton
-        self.built = self.count
-        self.cache = {}
+    def build(self) -> tuple[int, Any, int]:
+        with self.lock:
+            automaton = None  # ahocorasick.Automaton: needle -> bits
+            if self.masks:
+                automaton = ahocorasick.Automaton()
+                for needle, bits in self.masks.items():
+                    automaton.add_word(needle, bits)
+                automaton.make_automaton()
+            self.state = (self.count, automaton, self.non_ascii)
+            return self.state
 
 
 _REGISTRY = _Registry()
-_CACHE_TEXTS = 16  # the signal reader asks about the same few texts (after small rewrites)
 
 
 def register(compiled: re.Pattern[str]) -> int:
-    """The bit ``scan`` sets when ``compiled`` may match (0: no requirement, always run it)."""
+    """The bit ``scan`` sets when ``compiled`` may match (0: no requirement, always run it).
+    Register at import (module level): ``may_match`` runs an unregistered pattern."""
     return _REGISTRY.register(compiled)
+
+
+def registered(compiled: re.Pattern[str]) -> re.Pattern[str]:
+    """``compiled``, registered: ``_WORDS = gate.registered(re.compile(...))``."""
+    register(compiled)
+    return compiled
 
 
 def scan(text: str) -> int:
     """The bits of the registered patterns that may match ``text``: one pass over it."""
     registry = _REGISTRY
-    if registry.built != registry.count:
-        registry.build()
-    cache = registry.cache
-    found = cache.get(text)
-    if found is not None:
-        return found
-    found = 0 if text.isascii() else registry.non_ascii
-    if registry.automaton is not None:
-        for _, bits in registry.automaton.iter(fold(text)):  # every occurrence, overlaps too
+    state = registry.state
+    if state[0] != registry.count:
+        state = registry.build()
+    recent = registry.recent
+    for seen, bits, scanned_with in recent:
+        if scanned_with is state and seen == text:  # most often the very same object
+            return bits
+    _, automaton, found = state
+    if text.isascii():
+        found = 0
+    if automaton is not None:
+        for _, bits in automaton.iter(fold(text)):  # every occurrence, overlaps too
             found |= bits
-    if len(cache) >= _CACHE_TEXTS:
-        cache.clear()
-    cache[text] = found
+    registry.recent = ((text, found, state), *recent[:1])  # one assignment: thread-safe
     return found
 
 
 def may_match(compiled: re.Pattern[str], text: str) -> bool:
-    """False only when ``compiled`` cannot match ``text`` (registers it on first use)."""
-    bit = _REGISTRY.bits.get(compiled)
-    if bit is None:
-        bit = register(compiled)
+    """False only when ``compiled`` cannot match ``text``."""
+    bit = _REGISTRY.bits.get(compiled, 0)
     return not bit or bool(scan(text) & bit)
+
+
+def search(compiled: re.Pattern[str], text: str, pos: int = 0) -> re.Match[str] | None:
+    """``compiled.search(text, pos)``, skipped when it cannot match."""
+    return compiled.search(text, pos) if may_match(compiled, text) else None
+
+
+def sub(compiled: re.Pattern[str], replacement: str, text: str) -> str:
+    """``compiled.sub(replacement, text)``: ``text`` itself when nothing can match."""
+    return compiled.sub(replacement, text) if may_match(compiled, text) else text
+
+
+def finditer(compiled: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """``compiled.finditer(text)``, nothing when it cannot match."""
+    return compiled.finditer(text) if may_match(compiled, text) else iter(())

@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_HASHTAG = re.compile(r"(?<![\w&])#([^\W\d_][^\W_]*(?:_[^\W_]+)*)")
+from brain.cues import gate
+
+_HASHTAG = gate.registered(re.compile(r"(?<![\w&])#([^\W\d_][^\W_]*(?:_[^\W_]+)*)"))
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 # A hashtag's word counts as cursing at or below this lexicon value (VADER: -4 .. +4).
 _NEGATIVE = -1.5
@@ -39,7 +41,7 @@ def negative_hashtag(text: str, lexicon: Mapping[str, float]) -> str | None:
     """The first hashtag of ``text`` that ends in a negative word (as written), or None.
     Only the last word counts: in English compounds it carries the meaning ("#EpicFail",
     "#alwayswasting"), while "#ProblemSolving" or "#killingit" are not complaints."""
-    for match in _HASHTAG.finditer(text):
+    for match in gate.finditer(_HASHTAG, text):
         tag = match.group(1)
         parts = [p.lower() for chunk in tag.split("_") for p in _CAMEL.findall(chunk) or [chunk]]
         if not parts or len(parts) > _MAX_PARTS:
@@ -65,6 +67,7 @@ _THANKS_FOR = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+gate.register(_THANKS_FOR)  # ``gate.finditer`` skips it when it cannot match
 # Harms the lexicon does not know as words: phrasal or slang verbs.
 _HARMS = frozenset(
     ("ripping", "screwing", "messing", "overcharging", "scamming", "robbing", "conning",
@@ -77,7 +80,7 @@ def thanks_for_harm(text: str, lexicon: Mapping[str, float]) -> str | None:
     the lexicon (``losing``, ``wasting``, ``ruining``) or its stem must be (``ruin``); a noun
     counts only when it closes the sentence ("thanks for the delay."), since "thanks for the
     problem being fixed" is real thanks."""
-    for match in _THANKS_FOR.finditer(text):
+    for match in gate.finditer(_THANKS_FOR, text):
         word, after, closes = (match.group(1).lower(), match.group(2), match.group(3))
         if word.endswith("ing"):
             stem = word[:-3]
@@ -105,6 +108,7 @@ _VERDICT = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+gate.register(_VERDICT)  # ``gate.finditer`` skips it when it cannot match
 # Reports rather than verdicts, though the lexicon scores them negative.
 _REPORTS = frozenset(
     ("broken", "wrong", "failed", "failing", "fail", "missing", "delayed", "delay", "lost",
@@ -120,7 +124,7 @@ _SLANG = frozenset(
 
 def verdict_on_company(text: str, lexicon: Mapping[str, float]) -> str | None:
     """The negative word said of the company, its staff or product ("clueless"), or None."""
-    for match in _VERDICT.finditer(text):
+    for match in gate.finditer(_VERDICT, text):
         word = match.group(1).lower()
         if word in _REPORTS:
             continue
@@ -140,11 +144,12 @@ _HARM_DONE = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
+gate.register(_HARM_DONE)  # ``gate.finditer`` skips it when it cannot match
 
 
 def harm_by_company(text: str, lexicon: Mapping[str, float]) -> str | None:
     """The harm the company did to the customer ("ruined"), or None."""
-    for match in _HARM_DONE.finditer(text):
+    for match in gate.finditer(_HARM_DONE, text):
         word = match.group(1).lower()
         if word in _REPORTS or word.startswith(_SAD_OR_TOPIC):
             continue
@@ -154,7 +159,7 @@ def harm_by_company(text: str, lexicon: Mapping[str, float]) -> str | None:
     return None
 
 
-_AF = re.compile(r"\b([^\W\d_]+)\ af\b", re.IGNORECASE)
+_AF = gate.registered(re.compile(r"\b([^\W\d_]+)\ af\b", re.IGNORECASE))
 # Slow, late, dear: what a service is when it fails, though the lexicon does not score them.
 _FAILINGS = frozenset(("slow", "late", "expensive", "overpriced", "unreliable", "laggy", "buggy"))
 
@@ -164,7 +169,7 @@ def negative_af(text: str, lexicon: Mapping[str, float]) -> str | None:
     The word is negative in the lexicon, or a failing of a service the lexicon does not score."""
     if " af" not in text.lower():
         return None  # the cheap test first: almost no message has it
-    for match in _AF.finditer(text):
+    for match in gate.finditer(_AF, text):
         word = match.group(1).lower()
         if word in _FAILINGS or lexicon.get(word, 0.0) <= _NEGATIVE:
             return f"{word} af"

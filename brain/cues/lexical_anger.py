@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from brain.cues import lexical, tone
+from brain.cues import gate, lexical, tone
 
 SARCASM = "sarcasm that praises a failure"
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
@@ -31,12 +31,12 @@ def lexical_anger(
     tag = lexical.negative_hashtag(text, lexicon)
     if tag is not None and (problem or failed_before):
         return f"a hashtag cursing the brand ({tag})"
-    if problem and (tone.PRAISE.search(text) or tone.CLOSING_PRAISE.search(text)):
+    if problem and (gate.search(tone.PRAISE, text) or gate.search(tone.CLOSING_PRAISE, text)):
         # "brilliant, the update fixed the crash": praise for a fix is real
-        return None if tone.FIXED.search(text) else SARCASM
+        return None if gate.search(tone.FIXED, text) else SARCASM
     # Without a problem word, only praise closing the message or clapping counts:
     # "the app is down on payday. brilliant", "card declined again 👏".
-    if closing_aside(text) and failure(text, lexicon) and not tone.RESOLVED.search(text):
+    if closing_aside(text) and failure(text, lexicon) and not gate.search(tone.RESOLVED, text):
         return SARCASM
     return SARCASM if praise_for_failure(text, lexicon) else None
 
@@ -44,19 +44,19 @@ def lexical_anger(
 def praise_for_failure(text: str, lexicon: Mapping[str, float]) -> bool:
     """Praise opening the message, then a failure: a fact word or a negative word of the
     lexicon in the rest ("wonderful, the app crashed mid-payment"), and nothing put right."""
-    opening = tone.OPENING_PRAISE.search(text)
+    opening = gate.search(tone.OPENING_PRAISE, text)
     if opening is None:
         return False
     rest = text[opening.end() :]
-    if tone.RESOLVED.search(rest):
+    if gate.search(tone.RESOLVED, rest):
         return False
-    return bool(tone.PROBLEM.search(rest)) or failure(rest, lexicon)
+    return bool(gate.search(tone.PROBLEM, rest)) or failure(rest, lexicon)
 
 
 def failure(text: str, lexicon: Mapping[str, float]) -> bool:
     """A fact or outage word, or a negative word of the lexicon: what praise can be for
     when it is sarcasm ("brilliant, app down on payday 👏")."""
-    if tone.FACTS.search(text) or tone.OUTAGE.search(text):
+    if gate.search(tone.FACTS, text) or gate.search(tone.OUTAGE, text):
         return True
     words = [w.lower() for w in _WORD.findall(text)]
     # The lexicon lists base forms more often than inflected ones ("die", not "dies").
@@ -70,7 +70,7 @@ def closing_aside(text: str) -> bool:
     if "\N{CLAPPING HANDS SIGN}" in text:
         return True
     # Only the close of the message can hold it: search its last characters.
-    found = tone.CLOSING_PRAISE.search(text, max(0, len(text) - _CLOSE_CHARS))
+    found = gate.search(tone.CLOSING_PRAISE, text, max(0, len(text) - _CLOSE_CHARS))
     if found is None:
         return False
     before = (text[: found.start()] + found.group(0)[:1]).rstrip()
