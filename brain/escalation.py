@@ -183,7 +183,13 @@ def _why(policy: Policy, facts: Facts, reason: Reason) -> str | None:
 
 def _mentions(keywords: Sequence[str], text: str) -> bool:
     lowered = text.lower()
-    return any(re.search(rf"\b{re.escape(k.lower())}\b", lowered) for k in keywords if k)
+    # A match of the word regex contains the keyword itself: the substring test first answers
+    # the same and skips the regex (and its cache look-up) for every keyword not there at all.
+    return any(
+        (word := k.lower()) in lowered and re.search(rf"\b{re.escape(word)}\b", lowered)
+        for k in keywords
+        if k
+    )
 
 
 def _repeated(policy: Policy, text: str, previous: Sequence[str]) -> bool:

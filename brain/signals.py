@@ -193,9 +193,9 @@ def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
     if urgent is not None:
         return Urgency.URGENT
     shouting = _shouting(text)
-    if re.search(r"!{3,}", text) and shouting:
+    if "!!!" in text and shouting:  # three exclamation marks or more
         return Urgency.URGENT
-    if urgency.SOON.matches(text) or re.search(r"!{2,}", text) or shouting:
+    if urgency.SOON.matches(text) or "!!" in text or shouting:
         return Urgency.HIGH
     return None
 
