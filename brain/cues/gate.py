@@ -47,6 +47,7 @@ NON_ASCII = "\N{REPLACEMENT CHARACTER}"
 FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _LIMIT = 64  # the most strings a set of exact literal strings may hold before it is dropped
 _TYPICAL_CHARS = 80  # a short customer message: what a needle's cost is estimated over
+_USELESS = 3.0  # expected hits in such a message above which a requirement is not worth it
 # Letter frequencies of English text (space included), to pick the rarest requirement of a
 # sequence: "refund" is rarer than "re" or " ".
 _FREQUENCY = {
@@ -198,7 +199,9 @@ def _sequence(items: Any) -> tuple[Strings | None, Strings | None]:
 def _best(candidates: list[Strings]) -> Strings | None:
     """The rarest requirement among ``candidates`` (a set holding "" requires nothing)."""
     usable = [_minimal(c) for c in candidates if "" not in c]
-    return min(usable, key=_cost, default=None)
+    best = min(usable, key=_cost, default=None)
+    # A requirement most messages meet (a space, "e") saves nothing and costs scan hits.
+    return None if best is None or _cost(best) > _USELESS else best
 
 
 def _minimal(strings: Strings) -> Strings:
@@ -206,15 +209,19 @@ def _minimal(strings: Strings) -> Strings:
     return frozenset(s for s in strings if not any(o != s and o in s for o in strings))
 
 
-def _cost(strings: Strings) -> tuple[float, int]:
-    """About how likely a short message holds one of ``strings`` (and how many there are)."""
+def _cost(strings: Strings) -> float:
+    """About how many times a short message holds one of ``strings``: how selective the
+    requirement is, and how many hits the scan reports for it."""
     total = 0.0
     for s in strings:
-        chance = 1.0 if s == NON_ASCII else float(_TYPICAL_CHARS)
-        for c in "" if s == NON_ASCII else s:
+        if s == NON_ASCII:
+            total += 0.02  # most messages are ASCII
+            continue
+        chance = float(_TYPICAL_CHARS)
+        for c in s:
             chance *= _FREQUENCY.get(c, 0.5) / 100
-        total += min(1.0, 0.02 if s == NON_ASCII else chance)
-    return total, len(strings)
+        total += chance
+    return total
 
 
 class _Registry:
