@@ -68,7 +68,8 @@ def needles(compiled: re.Pattern[str]) -> Strings | None:
     """Strings one of which every match of ``compiled`` contains, or None (no requirement)."""
     if not isinstance(compiled.pattern, str):
         return None
-    return _sequence(_parser.parse(compiled.pattern, compiled.flags))[1]
+    required = _sequence(_parser.parse(compiled.pattern, compiled.flags))[1]
+    return None if required is None else _minimal(required)
 
 
 @cache
@@ -172,7 +173,13 @@ def _sequence(items: Any) -> tuple[Strings | None, Strings | None]:
     run: Strings = _EMPTY  # strings one of which the match spells right up to this item
     whole = True  # every item so far exact: ``run`` is the exact set of the sequence so far
     found: list[Strings] = []
-    for op, av in items:
+    literals = ""  # ASCII literals not yet appended to ``run`` (one join for a whole word)
+    for op, av in getattr(items, "data", items):  # a SubPattern's list: no __getitem__ per item
+        if op is _parser.LITERAL and av < 128:
+            literals += chr(av).lower()
+            continue
+        if literals:
+            run, literals = frozenset(r + literals for r in run), ""
         exact, need, edge = _item(op, av)
         if exact is not None:
             joined = _concat(run, exact)
@@ -192,13 +199,15 @@ def _sequence(items: Any) -> tuple[Strings | None, Strings | None]:
         else:
             found.append(run)
             run = _EMPTY
+    if literals:
+        run = frozenset(r + literals for r in run)
     found.append(run)
     return (run if whole else None), _best(found)
 
 
 def _best(candidates: list[Strings]) -> Strings | None:
     """The rarest requirement among ``candidates`` (a set holding "" requires nothing)."""
-    usable = [_minimal(c) for c in candidates if "" not in c]
+    usable = [c for c in candidates if "" not in c]
     best = min(usable, key=_cost, default=None)
     # A requirement most messages meet (a space, "e") saves nothing and costs scan hits.
     return None if best is None or _cost(best) > _USELESS else best
@@ -206,22 +215,30 @@ def _best(candidates: list[Strings]) -> Strings | None:
 
 def _minimal(strings: Strings) -> Strings:
     """Without the strings that contain another one: the shorter one is there whenever they are."""
-    return frozenset(s for s in strings if not any(o != s and o in s for o in strings))
+    kept: set[str] = set()
+    lengths: set[int] = set()
+    for s in sorted(strings, key=len):
+        inner = (s[i : i + n] for n in lengths for i in range(len(s) - n + 1))
+        if not any(part in kept for part in inner):
+            kept.add(s)
+            lengths.add(len(s))
+    return frozenset(kept)
 
 
 def _cost(strings: Strings) -> float:
     """About how many times a short message holds one of ``strings``: how selective the
     requirement is, and how many hits the scan reports for it."""
-    total = 0.0
-    for s in strings:
-        if s == NON_ASCII:
-            total += 0.02  # most messages are ASCII
-            continue
-        chance = float(_TYPICAL_CHARS)
-        for c in s:
-            chance *= _FREQUENCY.get(c, 0.5) / 100
-        total += chance
-    return total
+    return sum(map(_expected, strings))
+
+
+@cache
+def _expected(needle: str) -> float:
+    if needle == NON_ASCII:
+        return 0.02  # most messages are ASCII
+    chance = float(_TYPICAL_CHARS)
+    for c in needle:
+        chance *= _FREQUENCY.get(c, 0.5) / 100
+    return chance
 
 
 class _Registry:
