@@ -215,14 +215,11 @@ def _best(candidates: list[Strings]) -> Strings | None:
 
 def _minimal(strings: Strings) -> Strings:
     """Without the strings that contain another one: the shorter one is there whenever they are."""
-    kept: set[str] = set()
-    lengths: set[int] = set()
-    for s in sorted(strings, key=len):
-        inner = (s[i : i + n] for n in lengths for i in range(len(s) - n + 1))
-        if not any(part in kept for part in inner):
-            kept.add(s)
-            lengths.add(len(s))
-    return frozenset(kept)
+    automaton = ahocorasick.Automaton()  # finds, in each string, the others inside it
+    for s in strings:
+        automaton.add_word(s, s)
+    automaton.make_automaton()
+    return frozenset(s for s in strings if all(inner == s for _, inner in automaton.iter(s)))
 
 
 def _cost(strings: Strings) -> float:
