@@ -1,129 +1,32 @@
 """The knowledge base: loading entries from a folder and retrieving the best ones for a question.
 
 Entries are Markdown files with YAML front matter (``id``, ``title``, ``category``, ``tags``,
-``questions``) or YAML files holding ``entries:``. Retrieval is BM25 (bm25s) over stemmed
-words, with misspelt query words corrected against the corpus vocabulary (rapidfuzz); the top
-candidates are re-scored by fuzzy similarity to their question variants. ``Hit.score`` is a
-confidence in [0, 1] that the entry answers the question.
+``questions``) or YAML files holding ``entries:``. Retrieval (``brain.lexical``) is BM25
+(bm25s) over stemmed words, with misspelt query words corrected against the corpus vocabulary
+(rapidfuzz); the top candidates are re-scored by coverage of the question and fuzzy similarity
+to their question variants. With an embedder, that ranking is fused with a semantic one
+(``brain.semantic``). ``Hit.score`` is a confidence in [0, 1] that the entry answers the
+question.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import bm25s
-import numpy as np
-import Stemmer
-from rapidfuzz import fuzz, process
-
 from brain.embeddings import CachedEmbedder
 from brain.entries import Hit, KnowledgeEntry
-from brain.semantic import SemanticIndex, fuse, top
+from brain.lexical import MAX_CORRECTIONS, RERANK, LexicalIndex
+from brain.semantic import SemanticIndex, fuse
 from config.errors import ConfigError
 from config.yamlfile import line_of, parse_yaml, read_text, read_yaml
 
 logger = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "for",
-        "from",
-        "get",
-        "got",
-        "had",
-        "has",
-        "have",
-        "hi",
-        "hello",
-        "hey",
-        "how",
-        "i",
-        "i'm",
-        "if",
-        "im",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "just",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "please",
-        "should",
-        "so",
-        "than",
-        "thanks",
-        "thank",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "this",
-        "to",
-        "too",
-        "up",
-        "us",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-    ]
-)
-_RERANK = 20
-# Work per question is bounded whatever the customer pastes: a 4,000-character message of
-# gibberish must cost about what a normal question costs (issue 9). Only the first distinct
-# query words count, only so many unknown words are spell-corrected, and corrections are cached.
-MAX_QUERY_TERMS = 48
-MAX_CORRECTIONS = 8
-MAX_SIMILARITY_CHARS = 400  # fuzzy similarity to known phrasings is quadratic in length
-_CORRECTION_CACHE = 4096
+__all__ = ["MAX_CORRECTIONS", "KnowledgeBase"]
 
 
 class KnowledgeBase:
@@ -136,29 +39,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self.version = _fingerprint(self.entries)
         self._rows = {entry.id: i for i, entry in enumerate(self.entries)}
-        self._stemmer = Stemmer.Stemmer("english")
-        self._vocabulary: set[str] = set()
-        # Each known phrasing with its words sorted: ``fuzz.token_sort_ratio`` against the
-        # question is ``fuzz.ratio`` of the sorted forms, and ``process.extractOne`` scores an
-        # entry's phrasings in one call (6x less CPU than a Python loop over them).
-        self._variants = [
-            [_sorted_words(_normalize(q)) for q in (entry.title, *entry.questions)]
-            for entry in self.entries
-        ]
-        corpus = [self._tokens(_document(entry), learn=True) for entry in self.entries]
-        self._vocab_list = sorted(self._vocabulary)
-        self._doc_terms = [frozenset(tokens) for tokens in corpus]
-        document_frequency: dict[str, int] = {}
-        for terms in self._doc_terms:
-            for term in terms:
-                document_frequency[term] = document_frequency.get(term, 0) + 1
-        total = max(len(corpus), 1)
-        self._idf = {t: float(np.log1p(total / n)) for t, n in document_frequency.items()}
-        self._unknown_idf = float(np.log1p(total))
-        self._correct = functools.lru_cache(maxsize=_CORRECTION_CACHE)(self._closest_word)
-        self._bm25 = bm25s.BM25()
-        if self.entries:
-            self._bm25.index(corpus, show_progress=False)
+        self._lexical = LexicalIndex(self.entries)
         self._vectors: SemanticIndex | None = None
         if embedder is not None and self.entries:
             self._vectors = SemanticIndex.build(self.entries, embedder)
@@ -196,110 +77,23 @@ class KnowledgeBase:
         return None if row is None else self.entries[row]
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
-        """The ``k`` best entries for ``question``, best first, with confidence scores: lexical,
-        or hybrid (lexical and semantic fused) when an embedder is configured and works."""
-        lexical = self._lexical(question, max(k, _RERANK))
+        """The ``k`` best entries for ``question``, best first, with confidence scores: lexical
+        (``brain.lexical``), or hybrid (lexical and semantic fused) when an embedder is
+        configured and works."""
         if self._vectors is None:
-            return lexical[:k]
+            return self._hits(self._lexical.rank(question, k))
+        lexical = self._hits(self._lexical.rank(question, max(k, RERANK)))
         similarity = self._vectors.similarity(question)
         if similarity is None:
             return lexical[:k]
         return fuse(self._rows, lexical, similarity, k, self.entries)
 
+    def _hits(self, ranked: list[tuple[float, int]]) -> list[Hit]:
+        return [Hit(self.entries[row], score) for score, row in ranked]
+
     @property
     def semantic(self) -> bool:
         return self._vectors is not None
-
-    def _lexical(self, question: str, k: int) -> list[Hit]:
-        tokens = self._tokens(question, learn=False)
-        if not tokens or not self.entries:
-            return []
-        raw = np.asarray(self._bm25.get_scores(tokens), dtype=float)
-        candidates = top(raw, max(k, _RERANK))
-        best = float(raw[candidates[0]])
-        if best <= 0:
-            return []
-        query = _sorted_words(_normalize(question)[:MAX_SIMILARITY_CHARS])
-        hits = []
-        for index in candidates:
-            if raw[index] <= 0:
-                break
-            closest = process.extractOne(query, self._variants[index], scorer=fuzz.ratio)
-            similarity = (closest[1] if closest is not None else 0.0) / 100
-            coverage = self._coverage(tokens, self._doc_terms[index])
-            relative = float(raw[index]) / best
-            score = _confidence(relative, coverage, similarity, best)
-            hits.append(Hit(self.entries[index], score))
-        hits.sort(key=lambda h: h.score, reverse=True)
-        return hits[:k]
-
-    def _coverage(self, tokens: Sequence[str], terms: frozenset[str]) -> float:
-        """Share of the question's information (IDF-weighted words) the entry contains.
-
-        Numbers (order numbers, amounts, dates) carry no topic: "where is my order 5512" is
-        as well explained by the tracking entry as "where is my order"."""
-        words = [t for t in tokens if not any(c.isdigit() for c in t)] or list(tokens)
-        weights = [self._idf.get(t, self._unknown_idf) for t in words]
-        found = sum(w for t, w in zip(words, weights, strict=True) if t in terms)
-        return found / sum(weights)
-
-    def _tokens(self, text: str, *, learn: bool) -> list[str]:
-        words = [w for w in _WORD.findall(_fold(text)) if w not in _STOPWORDS and len(w) > 1]
-        if learn:
-            self._vocabulary.update(words)
-        else:
-            words = self._bounded(words)
-        return list(self._stemmer.stemWords(words))
-
-    def _bounded(self, words: Sequence[str]) -> list[str]:
-        """The query's first ``MAX_QUERY_TERMS`` distinct words, at most ``MAX_CORRECTIONS`` of
-        them spell-corrected (known words and short words cost nothing)."""
-        distinct = list(dict.fromkeys(words))[:MAX_QUERY_TERMS]
-        budget = MAX_CORRECTIONS
-        out = []
-        for word in distinct:
-            if budget > 0 and self._correctable(word):
-                budget -= 1
-                out.append(self._correct(word))
-            else:
-                out.append(word)
-        return out
-
-    def _correctable(self, word: str) -> bool:
-        # Short words have too many one-letter neighbours ("cars" -> "cards") to guess safely.
-        return word not in self._vocabulary and len(word) >= 6 and not word.isdigit()
-
-    def _closest_word(self, word: str) -> str:
-        """Map a misspelt word ("retrun") to the closest corpus word ("return")."""
-        match = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
-        return str(match[0]) if match else word
-
-
-def _confidence(relative: float, coverage: float, similarity: float, best_raw: float) -> float:
-    """Blend how much of the question the entry explains, closeness to a known phrasing and
-    the absolute lexical strength of the best match (weak everywhere = off-topic)."""
-    strength = best_raw / (best_raw + 3.0)
-    return round(relative * (0.4 * coverage + 0.3 * similarity + 0.3 * strength), 4)
-
-
-def _document(entry: KnowledgeEntry) -> str:
-    # Question phrasings carry the customer's vocabulary, so they count twice.
-    phrasing = " ".join((entry.title, *entry.questions, *entry.tags))
-    return f"{phrasing} {phrasing} {entry.answer}"
-
-
-def _normalize(text: str) -> str:
-    return " ".join(_WORD.findall(_fold(text)))
-
-
-def _sorted_words(text: str) -> str:
-    return " ".join(sorted(text.split()))
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents: customers often type "donde esta" for "dónde está"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _fingerprint(entries: Iterable[KnowledgeEntry]) -> str:

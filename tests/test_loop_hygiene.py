@@ -46,10 +46,10 @@ def test_spelling_correction_is_capped_and_cached() -> None:
     knowledge = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
     text = gibberish(1)
     knowledge.search(text)
-    info = knowledge._correct.cache_info()
+    info = knowledge._lexical._correct.cache_info()
     assert info.misses <= MAX_CORRECTIONS, info
     knowledge.search(text)
-    again = knowledge._correct.cache_info()
+    again = knowledge._lexical._correct.cache_info()
     assert again.misses == info.misses and again.hits >= info.misses, again
     # The cap does not cost the typo fixing normal questions rely on.
     assert knowledge.search("how do i retrun an item i bougth")[0].entry.id == "return-an-item"

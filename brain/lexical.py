@@ -1,0 +1,209 @@
+"""Lexical retrieval over the knowledge base: BM25, then a re-scoring of the best candidates.
+
+A search (``LexicalIndex.rank``), step by step:
+
+1. **Terms.** The question is folded (lower case, no accents), split into words; stop words and
+   one-letter words go; the first ``MAX_QUERY_TERMS`` distinct words are kept, at most
+   ``MAX_CORRECTIONS`` unknown ones are spell-corrected against the corpus vocabulary
+   (rapidfuzz, cached), and all are stemmed (Snowball English).
+2. **BM25** (bm25s builds the index: one precomputed score per (term, entry)) ranks every entry;
+   the ``max(k, RERANK)`` best with a positive score are the candidates.
+3. **Confidence** of each candidate, in [0, 1]: its BM25 score relative to the best one, times
+   a blend of *coverage* (the IDF-weighted share of the question's words the entry contains,
+   numbers left out), *similarity* (``fuzz.ratio`` of the sorted words to the closest of its
+   title and question phrasings) and *strength* (how strong the best BM25 score is at all:
+   weak everywhere means off-topic). Best ``k`` by confidence, ties in BM25 order.
+
+All that does not depend on the question is computed once, when the index is built: the
+postings of every term (so a search adds up the query terms' BM25 scores directly, the same
+float32 sums as ``bm25s.BM25.get_scores``, without its generic per-call work), each entry's
+term set and sorted phrasings, and the IDF of every term. All that depends only on the
+question (its coverage weights, the strength of the best score) is computed once per search,
+not once per candidate. ``tests/kb_reference.py`` keeps the plain form of this algorithm;
+``tests/test_kb_equivalence.py`` checks that both return the same hits, order and scores.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from operator import itemgetter
+
+import bm25s
+import numpy as np
+import Stemmer
+from rapidfuzz import fuzz, process
+
+from brain.entries import KnowledgeEntry
+from brain.semantic import top
+
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+STOPWORDS = frozenset([
+    "a", "about", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but",
+    "by", "can", "could", "did", "do", "does", "doing", "for", "from", "get", "got", "had",
+    "has", "have", "hi", "hello", "hey", "how", "i", "i'm", "if", "im", "in", "into", "is",
+    "it", "its", "just", "me", "my", "of", "on", "or", "our", "please", "should", "so", "than",
+    "thanks", "thank", "that", "the", "their", "them", "then", "there", "these", "this", "to",
+    "too", "up", "us", "was", "we", "were", "what", "when", "where", "which", "who", "why",
+    "will", "with", "would", "you", "your", "yours"
+])  # fmt: skip
+RERANK = 20
+"""Candidates re-scored per search (at least ``k``)."""
+# Work per question is bounded whatever the customer pastes: a 4,000-character message of
+# gibberish must cost about what a normal question costs (issue 9). Only the first distinct
+# query words count, only so many unknown words are spell-corrected, and corrections are cached.
+MAX_QUERY_TERMS = 48
+MAX_CORRECTIONS = 8
+MAX_SIMILARITY_CHARS = 400  # fuzzy similarity to known phrasings is quadratic in length
+_CORRECTION_CACHE = 4096
+
+
+class LexicalIndex:
+    """The lexical half of ``KnowledgeBase``: immutable once built; rows are entry positions."""
+
+    def __init__(self, entries: Sequence[KnowledgeEntry]) -> None:
+        self._size = len(entries)
+        self._stemmer = Stemmer.Stemmer("english")
+        self._vocabulary: set[str] = set()
+        # Each known phrasing with its words sorted: ``fuzz.token_sort_ratio`` against the
+        # question is ``fuzz.ratio`` of the sorted forms, and ``process.extractOne`` scores an
+        # entry's phrasings in one call (6x less CPU than a Python loop over them).
+        self._variants = [
+            [_sorted_words(_normalize(q)) for q in (entry.title, *entry.questions)]
+            for entry in entries
+        ]
+        corpus = [self._learn(_document(entry)) for entry in entries]
+        self._vocab_list = sorted(self._vocabulary)
+        self._terms = [frozenset(tokens) for tokens in corpus]
+        document_frequency: dict[str, int] = {}
+        for terms in self._terms:
+            for term in terms:
+                document_frequency[term] = document_frequency.get(term, 0) + 1
+        total = max(len(corpus), 1)
+        self._idf = {t: float(np.log1p(total / n)) for t, n in document_frequency.items()}
+        self._unknown_idf = float(np.log1p(total))
+        self._correct = functools.lru_cache(maxsize=_CORRECTION_CACHE)(self._closest_word)
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if entries:
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+            self._postings = _postings(bm25)
+
+    def rank(self, question: str, k: int) -> list[tuple[float, int]]:
+        """The ``k`` best of the ``max(k, RERANK)`` BM25 candidates for ``question``, as
+        (confidence, row), best first."""
+        folded = _fold(question)
+        words = WORD.findall(folded)
+        tokens = self._query_terms(words)
+        if not tokens or not self._size:
+            return []
+        raw_scores = self._bm25(tokens)
+        candidates = top(raw_scores, max(k, RERANK)).tolist()
+        raw = raw_scores.tolist()
+        best = raw[candidates[0]]
+        if best <= 0:
+            return []
+        # Numbers (order numbers, amounts, dates) carry no topic: "where is my order 5512" is
+        # as well explained by the tracking entry as "where is my order".
+        informative = [t for t in tokens if not any(c.isdigit() for c in t)] or tokens
+        weighted = [(t, self._idf.get(t, self._unknown_idf)) for t in informative]
+        information = sum(w for _, w in weighted)
+        strength = best / (best + 3.0)
+        query = _sorted_words(" ".join(words)[:MAX_SIMILARITY_CHARS])
+        scored = []
+        for row in candidates:
+            if raw[row] <= 0:
+                break
+            closest = process.extractOne(query, self._variants[row], scorer=fuzz.ratio)
+            similarity = (closest[1] if closest is not None else 0.0) / 100
+            terms = self._terms[row]
+            coverage = sum(w for t, w in weighted if t in terms) / information
+            score = _confidence(raw[row] / best, coverage, similarity, strength)
+            scored.append((score, row))
+        scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep the BM25 order
+        return scored[:k]
+
+    def _bm25(self, tokens: Sequence[str]) -> np.ndarray:
+        """Every entry's BM25 score for ``tokens`` (float64 of bm25s's float32 sums, in query
+        order, a repeated term counted again: what ``BM25.get_scores`` returns)."""
+        scores = np.zeros(self._size, dtype=np.float32)
+        for token in tokens:
+            posting = self._postings.get(token)
+            if posting is not None:
+                rows, values = posting
+                scores[rows] += values  # an entry appears once per term: no need of np.add.at
+        return scores.astype(np.float64)
+
+    def _query_terms(self, words: Sequence[str]) -> list[str]:
+        kept = [w for w in words if w not in STOPWORDS and len(w) > 1]
+        return list(self._stemmer.stemWords(self._bounded(kept)))
+
+    def _learn(self, text: str) -> list[str]:
+        """An entry's terms, its words added to the vocabulary spelling is corrected against."""
+        words = [w for w in WORD.findall(_fold(text)) if w not in STOPWORDS and len(w) > 1]
+        self._vocabulary.update(words)
+        return list(self._stemmer.stemWords(words))
+
+    def _bounded(self, words: Sequence[str]) -> list[str]:
+        """The query's first ``MAX_QUERY_TERMS`` distinct words, at most ``MAX_CORRECTIONS`` of
+        them spell-corrected (known words and short words cost nothing)."""
+        distinct = list(dict.fromkeys(words))[:MAX_QUERY_TERMS]
+        budget = MAX_CORRECTIONS
+        out = []
+        for word in distinct:
+            if budget > 0 and self._correctable(word):
+                budget -= 1
+                out.append(self._correct(word))
+            else:
+                out.append(word)
+        return out
+
+    def _correctable(self, word: str) -> bool:
+        # Short words have too many one-letter neighbours ("cars" -> "cards") to guess safely.
+        return word not in self._vocabulary and len(word) >= 6 and not word.isdigit()
+
+    def _closest_word(self, word: str) -> str:
+        """Map a misspelt word ("retrun") to the closest corpus word ("return")."""
+        match = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
+        return str(match[0]) if match else word
+
+
+def _postings(bm25: bm25s.BM25) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each term's (entry rows, BM25 scores), read from bm25s's column-sparse index."""
+    data, indices, indptr = (bm25.scores[key] for key in ("data", "indices", "indptr"))
+    columns = len(indptr) - 1  # bm25s adds "" to the vocabulary beyond the columns
+    return {
+        term: (indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]])
+        for term, i in bm25.vocab_dict.items()
+        if i < columns
+    }
+
+
+def _confidence(relative: float, coverage: float, similarity: float, strength: float) -> float:
+    """Blend how much of the question the entry explains, closeness to a known phrasing and
+    the absolute lexical strength of the best match (``best / (best + 3)``)."""
+    return round(relative * (0.4 * coverage + 0.3 * similarity + 0.3 * strength), 4)
+
+
+def _document(entry: KnowledgeEntry) -> str:
+    # Question phrasings carry the customer's vocabulary, so they count twice.
+    phrasing = " ".join((entry.title, *entry.questions, *entry.tags))
+    return f"{phrasing} {phrasing} {entry.answer}"
+
+
+def _normalize(text: str) -> str:
+    return " ".join(WORD.findall(_fold(text)))
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: customers often type "donde esta" for "dónde está"."""
+    if text.isascii():  # nothing to decompose: NFKD leaves ASCII as it is
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
