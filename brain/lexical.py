@@ -26,6 +26,7 @@ not once per candidate. ``tests/kb_reference.py`` keeps the plain form of this a
 from __future__ import annotations
 
 import functools
+import heapq
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -58,6 +59,7 @@ MAX_QUERY_TERMS = 48
 MAX_CORRECTIONS = 8
 MAX_SIMILARITY_CHARS = 400  # fuzzy similarity to known phrasings is quadratic in length
 _CORRECTION_CACHE = 4096
+_ROUNDING = 1e-4  # more than ``round(_, 4)`` moves a confidence
 
 
 class LexicalIndex:
@@ -112,16 +114,31 @@ class LexicalIndex:
         information = sum(w for _, w in weighted)
         strength = best / (best + 3.0)
         query = _sorted_words(" ".join(words)[:MAX_SIMILARITY_CHARS])
-        scored = []
+        scored: list[tuple[float, int]] = []
+        kth: list[float] = []  # the k best confidences so far, a heap: kth[0] is the k-th
         for row in candidates:
             if raw[row] <= 0:
                 break
+            relative = raw[row] / best
+            # The fuzzy match is the costly step. It is skipped for an entry that could not
+            # reach the k best so far even with a perfect match (and full coverage, for the
+            # ``break``: the candidates come in BM25 order, so no later one could either).
+            # The answer is exactly the full computation's: the margin covers the rounding.
+            full = 0 < k == len(kth)
+            if full and _blend(relative, 1.0, 1.0, strength) + _ROUNDING < kth[0]:
+                break
+            terms = self._terms[row]
+            coverage = sum([w for t, w in weighted if t in terms]) / information
+            if full and _blend(relative, coverage, 1.0, strength) + _ROUNDING < kth[0]:
+                continue
             closest = process.extractOne(query, self._variants[row], scorer=fuzz.ratio)
             similarity = (closest[1] if closest is not None else 0.0) / 100
-            terms = self._terms[row]
-            coverage = sum(w for t, w in weighted if t in terms) / information
-            score = _confidence(raw[row] / best, coverage, similarity, strength)
+            score = round(_blend(relative, coverage, similarity, strength), 4)
             scored.append((score, row))
+            if len(kth) < k:
+                heapq.heappush(kth, score)
+            elif score > kth[0]:
+                heapq.heapreplace(kth, score)
         scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep the BM25 order
         return scored[:k]
 
@@ -181,10 +198,12 @@ def _postings(bm25: bm25s.BM25) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     }
 
 
-def _confidence(relative: float, coverage: float, similarity: float, strength: float) -> float:
-    """Blend how much of the question the entry explains, closeness to a known phrasing and
-    the absolute lexical strength of the best match (``best / (best + 3)``)."""
-    return round(relative * (0.4 * coverage + 0.3 * similarity + 0.3 * strength), 4)
+def _blend(relative: float, coverage: float, similarity: float, strength: float) -> float:
+    """The confidence before rounding (``round(_, 4)``): how much of the question the entry
+    explains, its closeness to a known phrasing and the absolute lexical strength of the best
+    match (``best / (best + 3)``), scaled by the entry's BM25 score relative to the best.
+    Every term only grows with its inputs, so a bound of any input bounds the result."""
+    return relative * (0.4 * coverage + 0.3 * similarity + 0.3 * strength)
 
 
 def _document(entry: KnowledgeEntry) -> str:
