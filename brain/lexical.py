@@ -96,9 +96,8 @@ class LexicalIndex:
     def rank(self, question: str, k: int) -> list[tuple[float, int]]:
         """The ``k`` best of the ``max(k, RERANK)`` BM25 candidates for ``question``, as
         (confidence, row), best first."""
-        folded = _fold(question)
-        words = WORD.findall(folded)
-        tokens = self._query_terms(words)
+        found = words(question)
+        tokens = self._query_terms(found)
         if not tokens or not self._size:
             return []
         raw_scores = self._bm25(tokens)
@@ -113,7 +112,7 @@ class LexicalIndex:
         weighted = [(t, self._idf.get(t, self._unknown_idf)) for t in informative]
         information = sum(w for _, w in weighted)
         strength = best / (best + 3.0)
-        query = _sorted_words(" ".join(words)[:MAX_SIMILARITY_CHARS])
+        query = _sorted_words(" ".join(found)[:MAX_SIMILARITY_CHARS])
         scored: list[tuple[float, int]] = []
         kth: list[float] = []  # the k best confidences so far, a heap: kth[0] is the k-th
         for row in candidates:
@@ -153,20 +152,20 @@ class LexicalIndex:
                 scores[rows] += values  # an entry appears once per term: no need of np.add.at
         return scores.astype(np.float64)
 
-    def _query_terms(self, words: Sequence[str]) -> list[str]:
-        kept = [w for w in words if w not in STOPWORDS and len(w) > 1]
+    def _query_terms(self, found: Sequence[str]) -> list[str]:
+        kept = [w for w in found if w not in STOPWORDS and len(w) > 1]
         return list(self._stemmer.stemWords(self._bounded(kept)))
 
     def _learn(self, text: str) -> list[str]:
         """An entry's terms, its words added to the vocabulary spelling is corrected against."""
-        words = [w for w in WORD.findall(_fold(text)) if w not in STOPWORDS and len(w) > 1]
-        self._vocabulary.update(words)
-        return list(self._stemmer.stemWords(words))
+        kept = [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+        self._vocabulary.update(kept)
+        return list(self._stemmer.stemWords(kept))
 
-    def _bounded(self, words: Sequence[str]) -> list[str]:
+    def _bounded(self, kept: Sequence[str]) -> list[str]:
         """The query's first ``MAX_QUERY_TERMS`` distinct words, at most ``MAX_CORRECTIONS`` of
         them spell-corrected (known words and short words cost nothing)."""
-        distinct = list(dict.fromkeys(words))[:MAX_QUERY_TERMS]
+        distinct = list(dict.fromkeys(kept))[:MAX_QUERY_TERMS]
         budget = MAX_CORRECTIONS
         out = []
         for word in distinct:
@@ -212,8 +211,13 @@ def _document(entry: KnowledgeEntry) -> str:
     return f"{phrasing} {phrasing} {entry.answer}"
 
 
+def words(text: str) -> list[str]:
+    """Every word of ``text``, folded (stop words included)."""
+    return WORD.findall(_fold(text))
+
+
 def _normalize(text: str) -> str:
-    return " ".join(WORD.findall(_fold(text)))
+    return " ".join(words(text))
 
 
 def _sorted_words(text: str) -> str:

@@ -1,0 +1,189 @@
+"""The fast lexical search (``brain/lexical.py``) returns exactly what the plain algorithm
+(``tests/kb_reference.py``) returns: the same entries, in the same order, with the same scores
+(``==`` on floats: bit for bit), over the sample KB and a larger generated one, for a few
+hundred questions of every kind (the fixture and bench questions, misspellings, other
+languages, empty, one-word and very long texts), lexical-only and fused with vectors."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+import string
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench._common import KB_QUESTIONS
+from brain.embeddings import CachedEmbedder
+from brain.entries import Hit, KnowledgeEntry
+from brain.knowledge import KnowledgeBase
+from brain.lexical import _ROUNDING, RERANK, _blend, words
+from brain.semantic import fuse
+from config.settings import PACKAGED_KNOWLEDGE_DIR
+from tests.kb_reference import ReferenceSearch
+
+FIXTURE = Path(__file__).parent / "fixtures" / "kb" / "questions.csv"
+KS = (1, 3, 5, RERANK, 40)
+
+
+def _fixture_questions() -> list[str]:
+    with FIXTURE.open(newline="") as handle:
+        return [row["question"] for row in csv.DictReader(handle)]
+
+
+def _misspelt(text: str, rng: random.Random) -> str:
+    words = text.split()
+    for i, word in enumerate(words):
+        if len(word) > 3 and rng.random() < 0.4:
+            j = rng.randrange(1, len(word) - 1)
+            words[i] = rng.choice(
+                [word[:j] + word[j + 1] + word[j] + word[j + 2 :],  # swapped letters
+                 word[:j] + word[j + 1 :],  # a letter dropped
+                 word[:j] + rng.choice(string.ascii_lowercase) + word[j:]]  # one added
+            )  # fmt: skip
+    return " ".join(words)
+
+
+def questions(entries: Sequence[KnowledgeEntry]) -> list[str]:
+    """About 400 questions: what customers and the benches ask, the entries' own phrasings
+    (translations included: German, French, Spanish), misspelt copies, and odd texts."""
+    rng = random.Random(13)
+    asked = [*_fixture_questions(), *KB_QUESTIONS]
+    phrasings = [q for entry in entries[:40] for q in (entry.title, *entry.questions)]
+    gibberish = " ".join(
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(6, 12))) for _ in range(400)
+    )
+    odd = [
+        "", "   ", "?!", "a", "x", "order", "refund", "Rückerstattung", "12345",
+        "order 5512", "where is my order 5512 placed on 12/03", "refund refunds refunding refund",
+        "return returned returns returning", "DÓNDE ESTÁ MI PEDIDO", "où est ma commande ?",
+        "Wo ist meine Bestellung?", "注文はどこですか", "😡😡 where is my order?!",
+        "the the the of and", "hi", "thanks!", "passwrod resset", "cancle my ordr pls",
+        gibberish, gibberish[:4000].upper(), " ".join(e.answer for e in entries[:12]),
+        " ".join(asked)[:3000],
+    ]  # fmt: skip
+    misspelt = [_misspelt(q, rng) for q in [*asked, *phrasings[:120]]]
+    return [*asked, *phrasings, *misspelt, *odd]
+
+
+def generated_kb(base: Sequence[KnowledgeEntry], count: int = 400) -> list[KnowledgeEntry]:
+    """``count`` entries recombined from ``base`` (titles, phrasings, answer sentences and tags
+    mixed across entries), plus exact copies under other ids: ties in BM25, to check the order
+    of equal scores too."""
+    rng = random.Random(7)
+    sentences = [s for e in base for s in e.answer.replace("\n", " ").split(". ") if s]
+    phrasings = [q for e in base for q in (e.title, *e.questions)]
+    tags = sorted({t for e in base for t in e.tags}) or ["general"]
+    entries = []
+    for i in range(count):
+        seed = base[i % len(base)]
+        title = f"{seed.title} {rng.choice(phrasings).split()[-1]}"
+        asked = tuple(rng.sample(phrasings, rng.randint(1, 4)))
+        answer = ". ".join(rng.sample(sentences, rng.randint(2, 6)))
+        entries.append(KnowledgeEntry(
+            id=f"gen-{i}", title=title, answer=answer, questions=asked,
+            tags=tuple(rng.sample(tags, min(2, len(tags)))),
+        ))  # fmt: skip
+    copies = [
+        KnowledgeEntry(id=f"copy-{i}-{entry.id}", title=entry.title, answer=entry.answer,
+                       questions=entry.questions, tags=entry.tags)
+        for i, entry in enumerate(entries[:: count // 20])
+    ]  # fmt: skip
+    return [*entries, *copies, *base]
+
+
+def _pairs(hits: Sequence[Hit]) -> list[tuple[str, float]]:
+    return [(hit.entry.id, hit.score) for hit in hits]
+
+
+@pytest.fixture(scope="module")
+def sample() -> KnowledgeBase:
+    return KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
+
+
+@pytest.fixture(scope="module")
+def larger(sample: KnowledgeBase) -> KnowledgeBase:
+    return KnowledgeBase(generated_kb(sample.entries))
+
+
+@pytest.mark.parametrize("which", ["sample", "larger"])
+def test_the_fast_search_returns_what_the_reference_returns(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    kb: KnowledgeBase = request.getfixturevalue(which)
+    reference = ReferenceSearch(kb.entries)
+    texts = questions(kb.entries)
+    assert len(texts) >= 300
+    answered = 0
+    for text in texts:
+        for k in KS:
+            expected = _pairs(reference.search(text, k))
+            assert _pairs(kb.search(text, k)) == expected, (text, k)
+        answered += bool(expected)
+    # The questions reach the interesting paths: most find entries, some find none.
+    assert 0.6 * len(texts) < answered < len(texts)
+
+
+def test_the_bm25_sums_are_bm25s_own(larger: KnowledgeBase) -> None:
+    """The per-term postings add up to ``bm25s.BM25.get_scores``, bit for bit, repeated and
+    unknown terms included (the ties in the larger KB come out as ties here too)."""
+    reference = ReferenceSearch(larger.entries)
+    lexical = larger._lexical
+    for text in questions(larger.entries):
+        expected = reference.bm25(text)
+        terms = lexical._query_terms(words(text))
+        if expected is None:
+            assert not terms, text
+            continue
+        assert np.array_equal(lexical._bm25(terms), expected), text
+        assert lexical._bm25(terms).dtype == expected.dtype
+
+
+class Hashing:
+    """A deterministic embedder for the hybrid path: a bag of hashed words, normalised."""
+
+    name = "test:hashing"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                vectors[row, hashlib.sha256(word.encode()).digest()[0] % 64] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def test_the_hybrid_search_fuses_the_same_lexical_ranking(
+    sample: KnowledgeBase, tmp_path: Path
+) -> None:
+    embedder = CachedEmbedder(Hashing(), tmp_path)
+    hybrid = KnowledgeBase(sample.entries, embedder)
+    assert hybrid.semantic
+    reference = ReferenceSearch(sample.entries)
+    rows = {entry.id: i for i, entry in enumerate(sample.entries)}
+    vectors = hybrid._vectors
+    assert vectors is not None
+    for text in questions(sample.entries)[:150]:
+        similarity = vectors.similarity(text)  # the semantic half, unchanged
+        assert similarity is not None
+        for k in (3, 5):
+            lexical = reference._lexical(text, max(k, RERANK))
+            expected = fuse(rows, lexical, similarity, k, sample.entries)
+            assert _pairs(hybrid.search(text, k)) == _pairs(expected), (text, k)
+
+
+def test_the_pruning_bound_is_safe() -> None:
+    """A candidate is skipped when ``_blend(..., similarity=1.0, ...) + _ROUNDING`` is below the
+    k-th best confidence so far: then its own confidence, rounded, is below it too (a perfect
+    match bounds the blend, and the margin is more than rounding can add)."""
+    rng = random.Random(5)
+    for _ in range(20000):
+        relative, coverage, similarity = rng.random(), rng.random(), rng.random()
+        best = rng.uniform(0.0, 40.0)
+        strength = best / (best + 3.0)
+        bound = _blend(relative, coverage, 1.0, strength)
+        score = round(_blend(relative, coverage, similarity, strength), 4)
+        assert score <= round(bound, 4) < bound + _ROUNDING
