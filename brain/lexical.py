@@ -28,8 +28,9 @@ from __future__ import annotations
 import functools
 import heapq
 import re
+import struct
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import itemgetter
 
 import bm25s
@@ -60,6 +61,12 @@ MAX_CORRECTIONS = 8
 MAX_SIMILARITY_CHARS = 400  # fuzzy similarity to known phrasings is quadratic in length
 _CORRECTION_CACHE = 4096
 _ROUNDING = 1e-4  # more than ``round(_, 4)`` moves a confidence
+# Up to this many postings in all, a question's BM25 scores are summed in Python: about 0.1 us
+# a posting against numpy's 1.7 us a term plus 4 us for the partial sort on a small KB.
+_SPARSE_POSTINGS = 128
+_FLOAT32 = struct.Struct("f")
+Posting = tuple[np.ndarray, np.ndarray]
+"""A term's postings: the rows of the entries holding it and its BM25 score in each."""
 
 
 class LexicalIndex:
@@ -87,7 +94,7 @@ class LexicalIndex:
         self._idf = {t: float(np.log1p(total / n)) for t, n in document_frequency.items()}
         self._unknown_idf = float(np.log1p(total))
         self._correct = functools.lru_cache(maxsize=_CORRECTION_CACHE)(self._closest_word)
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._postings: dict[str, Posting] = {}
         if entries:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
@@ -100,12 +107,10 @@ class LexicalIndex:
         tokens = self._query_terms(found)
         if not tokens or not self._size:
             return []
-        raw_scores = self._bm25(tokens)
-        candidates = top(raw_scores, max(k, RERANK)).tolist()
-        raw = raw_scores.tolist()
-        best = raw[candidates[0]]
-        if best <= 0:
+        candidates, raw = self._candidates(tokens, max(k, RERANK))
+        if not candidates or raw[candidates[0]] <= 0:
             return []
+        best = raw[candidates[0]]
         # Numbers (order numbers, amounts, dates) carry no topic: "where is my order 5512" is
         # as well explained by the tracking entry as "where is my order".
         informative = [t for t in tokens if not any(c.isdigit() for c in t)] or tokens
@@ -141,16 +146,25 @@ class LexicalIndex:
         scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep the BM25 order
         return scored[:k]
 
-    def _bm25(self, tokens: Sequence[str]) -> np.ndarray:
-        """Every entry's BM25 score for ``tokens`` (float64 of bm25s's float32 sums, in query
-        order, a repeated term counted again: what ``BM25.get_scores`` returns)."""
-        scores = np.zeros(self._size, dtype=np.float32)
-        for token in tokens:
-            posting = self._postings.get(token)
-            if posting is not None:
-                rows, values = posting
-                scores[rows] += values  # an entry appears once per term: no need of np.add.at
-        return scores.astype(np.float64)
+    def _candidates(
+        self, tokens: Sequence[str], count: int
+    ) -> tuple[list[int], Mapping[int, float] | list[float]]:
+        """The ``count`` entries with the best BM25 scores for ``tokens``, best first, and the
+        scores by row: what ``top`` over bm25s's ``BM25.get_scores`` gives, ties included.
+
+        A score is a sum of float32 postings (bm25s's dtype) in query order, a repeated term
+        counted again. Few postings (a short question, rare words: the usual case) are added
+        up and sorted in Python, cheaper than numpy's fixed cost per call on small arrays;
+        but ties, whose order numpy's partial sort decides, and long postings go the numpy
+        way, over one dense array."""
+        postings = [p for p in map(self._postings.get, tokens) if p is not None]
+        if sum(len(rows) for rows, _ in postings) <= _SPARSE_POSTINGS:
+            sums = _sparse_sums(postings)
+            if len(set(sums.values())) == len(sums):
+                ranked = sorted(sums, key=sums.__getitem__, reverse=True)
+                return ranked[:count], sums
+        dense = _dense_sums(postings, self._size)
+        return top(dense, count).tolist(), dense.tolist()
 
     def _query_terms(self, found: Sequence[str]) -> list[str]:
         kept = [w for w in found if w not in STOPWORDS and len(w) > 1]
@@ -186,7 +200,7 @@ class LexicalIndex:
         return str(match[0]) if match else word
 
 
-def _postings(bm25: bm25s.BM25) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _postings(bm25: bm25s.BM25) -> dict[str, Posting]:
     """Each term's (entry rows, BM25 scores), read from bm25s's column-sparse index."""
     data, indices, indptr = (bm25.scores[key] for key in ("data", "indices", "indptr"))
     columns = len(indptr) - 1  # bm25s adds "" to the vocabulary beyond the columns
@@ -195,6 +209,25 @@ def _postings(bm25: bm25s.BM25) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         for term, i in bm25.vocab_dict.items()
         if i < columns
     }
+
+
+def _dense_sums(postings: Sequence[Posting], size: int) -> np.ndarray:
+    """Every entry's BM25 score (float64 of the float32 sums, as ``BM25.get_scores``)."""
+    scores = np.zeros(size, dtype=np.float32)
+    for rows, values in postings:
+        scores[rows] += values  # an entry appears once per term: no need of np.add.at
+    return scores.astype(np.float64)
+
+
+def _sparse_sums(postings: Sequence[Posting]) -> dict[int, float]:
+    """The BM25 score of each entry with one: a double holds the sum of two float32 values
+    closely enough (53 > 2 x 24 + 2 bits) that rounding it to float32 is numpy's float32 sum."""
+    sums: dict[int, float] = {}
+    for rows, values in postings:
+        for row, value in zip(rows.tolist(), values.tolist(), strict=True):
+            held = sums.get(row)
+            sums[row] = value if held is None else _FLOAT32.unpack(_FLOAT32.pack(held + value))[0]
+    return sums
 
 
 def _blend(relative: float, coverage: float, similarity: float, strength: float) -> float:
