@@ -30,7 +30,7 @@ import heapq
 import re
 import struct
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
 
 import bm25s
@@ -146,9 +146,7 @@ class LexicalIndex:
         scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep the BM25 order
         return scored[:k]
 
-    def _candidates(
-        self, tokens: Sequence[str], count: int
-    ) -> tuple[list[int], Mapping[int, float] | list[float]]:
+    def _candidates(self, tokens: Sequence[str], count: int) -> tuple[list[int], dict[int, float]]:
         """The ``count`` entries with the best BM25 scores for ``tokens``, best first, and the
         scores by row: what ``top`` over bm25s's ``BM25.get_scores`` gives, ties included.
 
@@ -164,7 +162,8 @@ class LexicalIndex:
                 ranked = sorted(sums, key=sums.__getitem__, reverse=True)
                 return ranked[:count], sums
         dense = _dense_sums(postings, self._size)
-        return top(dense, count).tolist(), dense.tolist()
+        best = top(dense, count)
+        return best.tolist(), dict(zip(best.tolist(), dense[best].tolist(), strict=True))
 
     def _query_terms(self, found: Sequence[str]) -> list[str]:
         kept = [w for w in found if w not in STOPWORDS and len(w) > 1]

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import random
 import string
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,8 +21,16 @@ from bench._common import KB_QUESTIONS
 from brain.embeddings import CachedEmbedder
 from brain.entries import Hit, KnowledgeEntry
 from brain.knowledge import KnowledgeBase
-from brain.lexical import _ROUNDING, RERANK, _blend, words
-from brain.semantic import fuse
+from brain.lexical import (
+    _ROUNDING,
+    _SPARSE_POSTINGS,
+    RERANK,
+    _blend,
+    _dense_sums,
+    _sparse_sums,
+    words,
+)
+from brain.semantic import fuse, top
 from config.settings import PACKAGED_KNOWLEDGE_DIR
 from tests.kb_reference import ReferenceSearch
 
@@ -48,7 +57,7 @@ def _misspelt(text: str, rng: random.Random) -> str:
 
 
 def questions(entries: Sequence[KnowledgeEntry]) -> list[str]:
-    """About 400 questions: what customers and the benches ask, the entries' own phrasings
+    """About 700 questions: what customers and the benches ask, the entries' own phrasings
     (translations included: German, French, Spanish), misspelt copies, and odd texts."""
     rng = random.Random(13)
     asked = [*_fixture_questions(), *KB_QUESTIONS]
@@ -127,19 +136,37 @@ def test_the_fast_search_returns_what_the_reference_returns(
     assert 0.6 * len(texts) < answered < len(texts)
 
 
-def test_the_bm25_sums_are_bm25s_own(larger: KnowledgeBase) -> None:
-    """The per-term postings add up to ``bm25s.BM25.get_scores``, bit for bit, repeated and
-    unknown terms included (the ties in the larger KB come out as ties here too)."""
-    reference = ReferenceSearch(larger.entries)
-    lexical = larger._lexical
-    for text in questions(larger.entries):
+@pytest.mark.parametrize("which", ["sample", "larger"])
+def test_the_bm25_sums_are_bm25s_own(which: str, request: pytest.FixtureRequest) -> None:
+    """Both ways of adding up the per-term postings give ``bm25s.BM25.get_scores`` bit for bit
+    (repeated and unknown terms included), and the candidates are those of ``top`` over it,
+    in its order, ties included (the copies in the larger KB tie)."""
+    kb: KnowledgeBase = request.getfixturevalue(which)
+    reference = ReferenceSearch(kb.entries)
+    lexical = kb._lexical
+    ways: Counter[str] = Counter()
+    for text in questions(kb.entries):
         expected = reference.bm25(text)
         terms = lexical._query_terms(words(text))
         if expected is None:
             assert not terms, text
             continue
-        assert np.array_equal(lexical._bm25(terms), expected), text
-        assert lexical._bm25(terms).dtype == expected.dtype
+        postings = [p for p in map(lexical._postings.get, terms) if p is not None]
+        dense = _dense_sums(postings, len(kb.entries))
+        assert dense.dtype == expected.dtype and np.array_equal(dense, expected), text
+        sparse = _sparse_sums(postings)
+        assert sparse == {row: s for row, s in enumerate(expected.tolist()) if s > 0}, text
+        candidates, raw = lexical._candidates(terms, RERANK)
+        ranked = top(expected, RERANK).tolist()
+        assert [r for r in candidates if raw[r] > 0] == [r for r in ranked if expected[r] > 0]
+        assert all(raw[r] == expected[r] for r in candidates), text
+        if sum(len(rows) for rows, _ in postings) > _SPARSE_POSTINGS:
+            ways["long postings"] += 1
+        elif len(set(sparse.values())) < len(sparse):
+            ways["ties"] += 1
+        else:
+            ways["python"] += 1
+    assert min(ways[way] for way in ("python", "ties", "long postings")) > 0, ways
 
 
 class Hashing:
