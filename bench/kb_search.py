@@ -9,29 +9,41 @@ first checks that both return the same hits, order and scores for every question
 shared: the wall clock moves 2x, CPU time much less), ``--rounds`` times, old and new
 alternating; the figure is the median round, in microseconds of CPU per search.
 
-Run: ``python bench/kb_search.py [--searches 3000] [--rounds 5] [--large 10000]``
-(``--large 0`` skips the large KB). The last line is JSON.
+``--pipeline N`` also runs ``bench/pipeline.py``'s burst of N messages through the real
+dispatcher and brain on a real redis-server (a fresh namespace each round), once with the old
+search patched into the knowledge base and once with the new, alternating, and reports this
+process's CPU per message (the server's own CPU is not counted): what one search saves on the
+whole KB path.
+
+Run: ``python bench/kb_search.py [--searches 3000] [--rounds 5] [--large 10000]
+[--pipeline 3000]`` (``--large 0`` skips the large KB). The last line is JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import KB_QUESTIONS, ROOT, json_line
+from bench._common import KB_QUESTIONS, ROOT, inject_questions, json_line
 from bench.brain_speed import synthetic_kb
-from brain.entries import Hit
+from bench.pipeline import start
+from brain.entries import Hit, KnowledgeEntry
 from brain.knowledge import KnowledgeBase
+from brain.store.base import StoreLimits
+from brain.store.redis import RedisStore
 from config.settings import PACKAGED_KNOWLEDGE_DIR
 from tests.kb_reference import ReferenceSearch
+from tests.servers import RedisServer, start_redis
 
 FIXTURE = ROOT / "tests" / "fixtures" / "kb" / "questions.csv"
 Search = Callable[[str, int], list[Hit]]
@@ -69,11 +81,63 @@ def compare(name: str, kb: KnowledgeBase, questions: Sequence[str], args: argpar
     return old, new
 
 
+class OldSearch(KnowledgeBase):
+    """The knowledge base with the old search (lexical, as the bench's brain uses it)."""
+
+    def __init__(self, entries: Sequence[KnowledgeEntry]) -> None:
+        super().__init__(entries)
+        self._reference = ReferenceSearch(self.entries)
+
+    def search(self, question: str, k: int = 5) -> list[Hit]:
+        return self._reference.search(question, k)
+
+
+async def pipeline_cpu(server: RedisServer, kb: KnowledgeBase, messages: int,
+                       namespace: str) -> float:  # fmt: skip
+    """Milliseconds of this process's CPU per message for a burst answered from ``kb``, from
+    the first message injected to the last answered (the brain is built before)."""
+    store = RedisStore.from_url(server.url, limits=StoreLimits(), namespace=namespace)
+    await store.open()
+    try:
+        channel, dispatcher, worker = await start(store, kb)
+        started = time.process_time()
+        await inject_questions(channel, messages, max(1, messages // 5))
+        await dispatcher.drain()
+        cpu = time.process_time() - started
+        dispatcher.stop()
+        await worker
+        if len(channel.sent) < messages:
+            raise SystemExit(f"{len(channel.sent)} replies to {messages} messages")
+        return cpu / messages * 1000
+    finally:
+        await store.close()
+
+
+def compare_pipeline(kb: KnowledgeBase, messages: int, rounds: int) -> tuple[float, float]:
+    old_kb = OldSearch(kb.entries)
+    old_runs, new_runs = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_redis(Path(tmp) / "redis")
+        try:
+            for i in range(rounds):
+                old_runs.append(asyncio.run(pipeline_cpu(server, old_kb, messages, f"old{i}")))
+                new_runs.append(asyncio.run(pipeline_cpu(server, kb, messages, f"new{i}")))
+        finally:
+            server.stop()
+    old, new = statistics.median(old_runs), statistics.median(new_runs)
+    print(f"bench/pipeline.py burst on Redis, {messages} messages x {rounds} rounds: "
+          "CPU of this process per message")  # fmt: skip
+    print(f"  old search {old:6.3f} ms  (rounds: {', '.join(f'{r:.3f}' for r in old_runs)})")
+    print(f"  new search {new:6.3f} ms  (rounds: {', '.join(f'{r:.3f}' for r in new_runs)})")
+    return old, new
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--searches", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--large", type=int, default=10_000, help="entries; 0 skips")
+    parser.add_argument("--pipeline", type=int, default=0, help="messages per burst; 0 skips")
     args = parser.parse_args()
     sample = KnowledgeBase.load(PACKAGED_KNOWLEDGE_DIR)
     with FIXTURE.open(newline="") as handle:
@@ -90,6 +154,10 @@ def main() -> None:
         asked = rng.sample(questions, min(500, len(questions)))
         old, new = compare("synthetic KB", large, asked, args, max(1, args.searches // 10))
         figures |= {"kb_large_search_us_old": round(old, 1), "kb_large_search_us": round(new, 1)}
+    if args.pipeline:
+        old, new = compare_pipeline(sample, args.pipeline, args.rounds)
+        figures |= {"pipeline_cpu_ms_per_message_old": round(old, 3),
+                    "pipeline_cpu_ms_per_message": round(new, 3)}  # fmt: skip
     json_line(figures)
 
 
