@@ -11,9 +11,9 @@ alternating; the figure is the median round, in microseconds of CPU per search.
 
 ``--pipeline N`` also runs ``bench/pipeline.py``'s burst of N messages through the real
 dispatcher and brain on a real redis-server (a fresh namespace each round), once with the old
-search patched into the knowledge base and once with the new, alternating, and reports this
-process's CPU per message (the server's own CPU is not counted): what one search saves on the
-whole KB path.
+search in the knowledge base and once with the new, alternating, and reports this process's CPU
+per message (the server's own CPU is not counted) and the CPU of one search within the
+pipeline, where the caches are cold (the rest of the path runs between two searches).
 
 Run: ``python bench/kb_search.py [--searches 3000] [--rounds 5] [--large 10000]
 [--pipeline 3000]`` (``--large 0`` skips the large KB). The last line is JSON.
@@ -81,23 +81,32 @@ def compare(name: str, kb: KnowledgeBase, questions: Sequence[str], args: argpar
     return old, new
 
 
-class OldSearch(KnowledgeBase):
-    """The knowledge base with the old search (lexical, as the bench's brain uses it)."""
+class TimedSearch(KnowledgeBase):
+    """The knowledge base, its searches' CPU summed; ``old``: searching with the reference."""
 
-    def __init__(self, entries: Sequence[KnowledgeEntry]) -> None:
+    def __init__(self, entries: Sequence[KnowledgeEntry], *, old: bool) -> None:
         super().__init__(entries)
-        self._reference = ReferenceSearch(self.entries)
+        self._reference = ReferenceSearch(self.entries) if old else None
+        self.cpu, self.calls = 0.0, 0
 
     def search(self, question: str, k: int = 5) -> list[Hit]:
-        return self._reference.search(question, k)
+        started = time.process_time()
+        if self._reference is None:
+            hits = super().search(question, k)
+        else:
+            hits = self._reference.search(question, k)
+        self.cpu += time.process_time() - started
+        self.calls += 1
+        return hits
 
 
-async def pipeline_cpu(server: RedisServer, kb: KnowledgeBase, messages: int,
-                       namespace: str) -> float:  # fmt: skip
-    """Milliseconds of this process's CPU per message for a burst answered from ``kb``, from
-    the first message injected to the last answered (the brain is built before)."""
+async def pipeline_cpu(server: RedisServer, kb: TimedSearch, messages: int,
+                       namespace: str) -> tuple[float, float]:  # fmt: skip
+    """This process's CPU per message (ms) for a burst answered from ``kb``, from the first
+    message injected to the last answered (the brain is built before), and per search (us)."""
     store = RedisStore.from_url(server.url, limits=StoreLimits(), namespace=namespace)
     await store.open()
+    kb.cpu, kb.calls = 0.0, 0
     try:
         channel, dispatcher, worker = await start(store, kb)
         started = time.process_time()
@@ -108,28 +117,37 @@ async def pipeline_cpu(server: RedisServer, kb: KnowledgeBase, messages: int,
         await worker
         if len(channel.sent) < messages:
             raise SystemExit(f"{len(channel.sent)} replies to {messages} messages")
-        return cpu / messages * 1000
+        return cpu / messages * 1000, kb.cpu / max(1, kb.calls) * 1e6
     finally:
         await store.close()
 
 
-def compare_pipeline(kb: KnowledgeBase, messages: int, rounds: int) -> tuple[float, float]:
-    old_kb = OldSearch(kb.entries)
-    old_runs, new_runs = [], []
+def compare_pipeline(
+    kb: KnowledgeBase, messages: int, rounds: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(per message, per search) of the old and of the new search, medians of ``rounds``."""
+    kbs = {"old": TimedSearch(kb.entries, old=True), "new": TimedSearch(kb.entries, old=False)}
+    runs: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
     with tempfile.TemporaryDirectory() as tmp:
         server = start_redis(Path(tmp) / "redis")
         try:
             for i in range(rounds):
-                old_runs.append(asyncio.run(pipeline_cpu(server, old_kb, messages, f"old{i}")))
-                new_runs.append(asyncio.run(pipeline_cpu(server, kb, messages, f"new{i}")))
+                for name, timed in kbs.items():
+                    runs[name].append(asyncio.run(pipeline_cpu(server, timed, messages,
+                                                               f"{name}{i}")))  # fmt: skip
         finally:
             server.stop()
-    old, new = statistics.median(old_runs), statistics.median(new_runs)
-    print(f"bench/pipeline.py burst on Redis, {messages} messages x {rounds} rounds: "
-          "CPU of this process per message")  # fmt: skip
-    print(f"  old search {old:6.3f} ms  (rounds: {', '.join(f'{r:.3f}' for r in old_runs)})")
-    print(f"  new search {new:6.3f} ms  (rounds: {', '.join(f'{r:.3f}' for r in new_runs)})")
-    return old, new
+    print(f"bench/pipeline.py burst on Redis, {messages} messages x {rounds} rounds, CPU of this "
+          "process: per message, and per search within it")  # fmt: skip
+    medians = {}
+    for name, results in runs.items():
+        message = statistics.median(r[0] for r in results)
+        search = statistics.median(r[1] for r in results)
+        medians[name] = (message, search)
+        print(f"  {name} search: {message:6.3f} ms/message "
+              f"({', '.join(f'{r[0]:.3f}' for r in results)}), {search:6.1f} us/search "
+              f"({', '.join(f'{r[1]:.1f}' for r in results)})")  # fmt: skip
+    return medians["old"], medians["new"]
 
 
 def main() -> None:
@@ -155,9 +173,11 @@ def main() -> None:
         old, new = compare("synthetic KB", large, asked, args, max(1, args.searches // 10))
         figures |= {"kb_large_search_us_old": round(old, 1), "kb_large_search_us": round(new, 1)}
     if args.pipeline:
-        old, new = compare_pipeline(sample, args.pipeline, args.rounds)
-        figures |= {"pipeline_cpu_ms_per_message_old": round(old, 3),
-                    "pipeline_cpu_ms_per_message": round(new, 3)}  # fmt: skip
+        old_p, new_p = compare_pipeline(sample, args.pipeline, args.rounds)
+        figures |= {"pipeline_cpu_ms_per_message_old": round(old_p[0], 3),
+                    "pipeline_cpu_ms_per_message": round(new_p[0], 3),
+                    "pipeline_kb_search_us_old": round(old_p[1], 1),
+                    "pipeline_kb_search_us": round(new_p[1], 1)}  # fmt: skip
     json_line(figures)
 
 
