@@ -31,6 +31,7 @@ import re
 import struct
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from operator import itemgetter
 
 import bm25s
@@ -65,8 +66,17 @@ _ROUNDING = 1e-4  # more than ``round(_, 4)`` moves a confidence
 # a posting against numpy's 1.7 us a term plus 4 us for the partial sort on a small KB.
 _SPARSE_POSTINGS = 128
 _FLOAT32 = struct.Struct("f")
-Posting = tuple[np.ndarray, np.ndarray]
-"""A term's postings: the rows of the entries holding it and its BM25 score in each."""
+_SHORT = 32  # postings kept as Python lists too, for the Python sums: most terms, little memory
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """A term's postings: the rows of the entries holding it and its BM25 score in each
+    (float32), and for a short one (most terms) the same as Python lists."""
+
+    rows: np.ndarray
+    scores: np.ndarray
+    lists: tuple[list[int], list[float]] | None
 
 
 class LexicalIndex:
@@ -156,7 +166,7 @@ class LexicalIndex:
         but ties, whose order numpy's partial sort decides, and long postings go the numpy
         way, over one dense array."""
         postings = [p for p in map(self._postings.get, tokens) if p is not None]
-        if sum(len(rows) for rows, _ in postings) <= _SPARSE_POSTINGS:
+        if sum(len(p.rows) for p in postings) <= _SPARSE_POSTINGS:
             sums = _sparse_sums(postings)
             if len(set(sums.values())) == len(sums):
                 ranked = sorted(sums, key=sums.__getitem__, reverse=True)
@@ -200,21 +210,23 @@ class LexicalIndex:
 
 
 def _postings(bm25: bm25s.BM25) -> dict[str, Posting]:
-    """Each term's (entry rows, BM25 scores), read from bm25s's column-sparse index."""
+    """Each term's postings, read from bm25s's column-sparse index."""
     data, indices, indptr = (bm25.scores[key] for key in ("data", "indices", "indptr"))
     columns = len(indptr) - 1  # bm25s adds "" to the vocabulary beyond the columns
-    return {
-        term: (indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]])
-        for term, i in bm25.vocab_dict.items()
-        if i < columns
-    }
+    postings = {}
+    for term, i in bm25.vocab_dict.items():
+        if i < columns:
+            rows, scores = indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]]
+            lists = (rows.tolist(), scores.tolist()) if len(rows) <= _SHORT else None
+            postings[term] = Posting(rows, scores, lists)
+    return postings
 
 
 def _dense_sums(postings: Sequence[Posting], size: int) -> np.ndarray:
     """Every entry's BM25 score (float64 of the float32 sums, as ``BM25.get_scores``)."""
     scores = np.zeros(size, dtype=np.float32)
-    for rows, values in postings:
-        scores[rows] += values  # an entry appears once per term: no need of np.add.at
+    for posting in postings:
+        scores[posting.rows] += posting.scores  # a row appears once per term: no np.add.at
     return scores.astype(np.float64)
 
 
@@ -222,8 +234,9 @@ def _sparse_sums(postings: Sequence[Posting]) -> dict[int, float]:
     """The BM25 score of each entry with one: a double holds the sum of two float32 values
     closely enough (53 > 2 x 24 + 2 bits) that rounding it to float32 is numpy's float32 sum."""
     sums: dict[int, float] = {}
-    for rows, values in postings:
-        for row, value in zip(rows.tolist(), values.tolist(), strict=True):
+    for posting in postings:
+        rows, scores = posting.lists or (posting.rows.tolist(), posting.scores.tolist())
+        for row, value in zip(rows, scores, strict=True):
             held = sums.get(row)
             sums[row] = value if held is None else _FLOAT32.unpack(_FLOAT32.pack(held + value))[0]
     return sums

@@ -160,7 +160,7 @@ def test_the_bm25_sums_are_bm25s_own(which: str, request: pytest.FixtureRequest)
         ranked = top(expected, RERANK).tolist()
         assert [r for r in candidates if raw[r] > 0] == [r for r in ranked if expected[r] > 0]
         assert all(raw[r] == expected[r] for r in candidates), text
-        if sum(len(rows) for rows, _ in postings) > _SPARSE_POSTINGS:
+        if sum(len(p.rows) for p in postings) > _SPARSE_POSTINGS:
             ways["long postings"] += 1
         elif len(set(sparse.values())) < len(sparse):
             ways["ties"] += 1
