@@ -57,7 +57,7 @@ def _misspelt(text: str, rng: random.Random) -> str:
 
 
 def questions(entries: Sequence[KnowledgeEntry]) -> list[str]:
-    """About 700 questions: what customers and the benches ask, the entries' own phrasings
+    """Several hundred questions: what customers and the benches ask, the entries' own phrasings
     (translations included: German, French, Spanish), misspelt copies, and odd texts."""
     rng = random.Random(13)
     asked = [*_fixture_questions(), *KB_QUESTIONS]
