@@ -134,3 +134,13 @@ def test_the_urgency_bump_for_anger_follows_the_sentiment_setting(classifier: Cl
     strict = Classifier(classifier.playbook, ["en"], sentiment_threshold=mood + 0.05)
     assert lenient.classify(text).urgency.label == "normal"
     assert strict.classify(text).urgency.label == "high"
+
+
+def test_a_repeat_is_found_among_earlier_messages_whatever_their_case(
+    classifier: Classifier,
+) -> None:
+    earlier = ["hello there", "HOW DO I RETURN AN ITEM???", "thanks a lot"]
+    again = facts(classifier, BENIGN, previous_answered=earlier)
+    assert Reason.REPEATED_QUESTION in reasons(POLICY, again)
+    other = facts(classifier, BENIGN, previous_answered=["where is my parcel", "hello there"])
+    assert Reason.REPEATED_QUESTION not in reasons(POLICY, other)
