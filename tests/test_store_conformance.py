@@ -242,12 +242,15 @@ async def test_lock_conversation_takes_the_lock_and_reads_the_head_in_one_step(
     async with store.lock_conversation(REF.key, "w1") as held:
         assert held.head is not None and held.head.entry_id == first.entry_id
         assert held.head.deliveries >= 2
+        assert held.head.message == first.message  # (read by this store just now)
         with pytest.raises(TimeoutError):  # the same lock as ``lock(conversation_lock(...))``
             async with asyncio.timeout(0.2), other.lock(conversation_lock(REF.key)):
                 pass
         await store.finish(first.entry_id, lease=held.lease, conversation=REF.key)
     async with other.lock_conversation(REF.key, "w2") as held:
         assert held.head is not None and held.head.entry_id == second.entry_id
+        assert held.head.message == second.message  # (never read by this one)
+        assert held.head.deliveries >= 2
     await store.close()
     await other.close()
 

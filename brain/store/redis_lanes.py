@@ -61,6 +61,8 @@ class RedisLanes:
         self._home = random.randrange(partitions)
         self._turn = 0
         self._partition_of_stream = {s: p for p, s in enumerate(self.layout.streams())}
+        # Entry id -> the message decoded by a recent read (``RedisQueue._head``).
+        self._read_lately: dict[str, QueueItem] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}

@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+READ_LATELY = 2048
+"""Entries decoded by the latest reads, kept by entry id: taking a conversation's lock also
+reads its oldest unfinished entry, which is usually the very entry just read, and a stream
+entry never changes, so its message is not parsed from JSON a second time."""
+
 
 class RedisQueue(RedisLanes):
     # -- inbound queue -----------------------------------------------------------------------
@@ -63,6 +68,7 @@ class RedisQueue(RedisLanes):
         this, reads of that partition failed until the bot was restarted."""
         logger.warning("the inbound queue's consumer group is gone (%s); creating it again",
                        doing)  # fmt: skip
+        self._read_lately.clear()  # a stream made anew may number its entries again
         await self._create_groups()
 
     async def enqueue(self, message: QueueItem) -> bool:
@@ -168,9 +174,14 @@ class RedisQueue(RedisLanes):
 
     def _entries(self, reply: Any) -> list[QueueEntry]:
         found = []
+        lately = self._read_lately
         for stream, entry_id, fields in _stream_entries(reply):
             partition = self._stream_partition(stream)
-            found.append(_entry(self.layout.entry_id(partition, _text(entry_id)), fields, 1))
+            entry = _entry(self.layout.entry_id(partition, _text(entry_id)), fields, 1)
+            found.append(entry)
+            lately[entry.entry_id] = entry.message
+            if len(lately) > READ_LATELY:
+                del lately[next(iter(lately))]  # the oldest read
         return found
 
     def _stream_partition(self, stream: object) -> int:
@@ -274,9 +285,13 @@ class RedisQueue(RedisLanes):
     def _head(self, partition: int, row: Sequence[Any]) -> QueueEntry:
         """A head_of script's reply (stream id, fields) as an entry of ``partition``."""
         stream_id, flat = row
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        entry_id = self.layout.entry_id(partition, _text(stream_id))
         # taken before, by someone: look at the outbox
-        return _entry(self.layout.entry_id(partition, _text(stream_id)), fields, 2)
+        known = self._read_lately.get(entry_id)
+        if known is not None:
+            return QueueEntry(entry_id=entry_id, message=known, deliveries=2)
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        return _entry(entry_id, fields, 2)
 
     async def queue_depth(self) -> int:
         with _failures("queue_depth"):
