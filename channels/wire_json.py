@@ -5,8 +5,8 @@ times for every message (issue 13: CPU per message).
 The text is compact JSON in UTF-8, which ``json.loads`` and Redis's Lua ``cjson`` read as
 they read what the standard library wrote before, so stored data stays readable both ways.
 What orjson refuses (a lone surrogate from a broken platform payload, an integer beyond 64
-bits) is written by the standard library instead, as it always was: nothing fails here that
-did not fail before.
+bits) is written by the standard library instead, escaped to ASCII: text that always
+encodes as UTF-8 on its way to Redis or SQLite, and reads back as the same string.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError: see the module's docstring
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(value, separators=(",", ":"))  # escaped: a surrogate stays text
 
 
 def loads(text: str | bytes) -> Any:

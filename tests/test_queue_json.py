@@ -60,6 +60,12 @@ def test_what_the_standard_library_wrote_before_is_read_back_the_same() -> None:
 def test_what_orjson_refuses_is_written_and_read_as_the_standard_library_does() -> None:
     broken = "half an emoji \ud83d from a broken payload"  # a lone surrogate
     assert wire_json.loads(wire_json.dumps({"text": broken})) == {"text": broken}
+    # What a store keeps must encode as UTF-8 (Redis, SQLite), also inside an outbox record.
+    outbound = OutboundMessage(REF, broken, "m1")
+    stored = outbox_to_json([outbound])
+    stored.encode("utf-8")
+    assert outbox_from_json(stored) == (outbound,)
+    InboundMessage(ref=REF, message_id="m2", author=Author("u"), text=broken).to_json().encode()
     assert math.isnan(wire_json.loads("[NaN]")[0])  # as json reads it
     with pytest.raises(json.JSONDecodeError):
         wire_json.loads("not json")
