@@ -199,7 +199,7 @@ class IntentModel:
                 weights.append(weight / np.sqrt(weight @ weight))
             offset += len(idf)
         if not columns:
-            return _softmax(self._intercept.copy())
+            return _softmax(self._intercept)  # (a new array: _softmax never writes its input)
         return _softmax(np.concatenate(weights) @ self._coef[np.concatenate(columns)]
                         + self._intercept)  # fmt: skip
 
