@@ -18,6 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from brain.store.base import StoreLimits
 from brain.store.redis import RedisStore
 from brain.store.redis_batch import Coalescer
+from channels.messages import Author, ConversationRef, InboundMessage
 from tests.servers import RedisServer
 
 
@@ -195,6 +196,49 @@ async def test_the_store_pipelines_concurrent_messages_steps(redis_server: Redis
         assert store._batch.pipelines - before == 1
     finally:
         await store.close()
+
+
+async def test_a_queue_read_with_entries_waiting_shares_the_pipeline_and_an_empty_one_blocks(
+    redis_server: RedisServer,
+) -> None:
+    """A read that finds entries goes in the coalesced pipeline (no blocking XREADGROUP of
+    its own); a read of an empty queue still blocks and returns what arrives meanwhile."""
+    store = RedisStore.from_url(redis_server.url, limits=StoreLimits(), namespace=_key("ns"))
+    await store.open()
+    blocking: list[object] = []
+    original = store.client.xreadgroup
+
+    def counted(*args: object, **kwargs: object) -> object:
+        blocking.append(kwargs.get("block"))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.client.xreadgroup = counted  # type: ignore[method-assign]
+    try:
+        assert store._batch is not None
+        for i in range(3):
+            await store.enqueue(_inbound(f"c{i}", f"m{i}"))
+        before = store._batch.commands
+        entries = await store.read_queue("w", 10, block_s=0.5)
+        assert sorted(e.message.message_id for e in entries) == ["m0", "m1", "m2"]
+        assert blocking == [] and store._batch.commands - before == 1
+
+        later = asyncio.get_running_loop().call_later(
+            0.1, lambda: asyncio.ensure_future(store.enqueue(_inbound("c9", "m9")))
+        )
+        entries = await store.read_queue("w", 10, block_s=2.0)
+        later.cancel()
+        assert [e.message.message_id for e in entries] == ["m9"]
+        assert blocking == [2000]
+    finally:
+        await store.close()
+
+
+CUSTOMER = Author(id="u1", display_name="Customer")
+
+
+def _inbound(conversation: str, message_id: str) -> InboundMessage:
+    ref = ConversationRef(channel="fake", conversation_id=conversation)
+    return InboundMessage(ref=ref, message_id=message_id, author=CUSTOMER, text="hello")
 
 
 async def test_a_pipeline_gets_the_socket_timeout_as_a_whole_and_the_pool_keeps_its_own(

@@ -167,7 +167,19 @@ class RedisQueue(RedisLanes):
             client = cast("RedisCluster", self.client)  # (isinstance on it is slow: a Protocol)
             return self._entries(await read_on_node(client, self.group, consumer, stream, count,
                                                     block_ms))  # fmt: skip
-        streams: dict[KeyT, StreamIdT] = {self._stream_key(p): ">" for p in partitions}
+        keys = [self._stream_key(p) for p in partitions]
+        if self._batch is not None:
+            # First without BLOCK, in the pipeline the messages in flight share: under load
+            # there is nearly always something to read, and a read of its own cost a round
+            # trip and redis-py's per-command work each time. Only an empty queue blocks, on
+            # a connection of its own (BLOCK would hold up the whole pipeline).
+            ids = [">"] * len(keys)
+            reply = await self._batch.call("XREADGROUP", "GROUP", self.group, consumer,
+                                           "COUNT", count, "STREAMS", *keys, *ids)  # fmt: skip
+            entries = self._entries(reply)
+            if entries or block_ms is None:
+                return entries
+        streams: dict[KeyT, StreamIdT] = {key: ">" for key in keys}
         reply = await self.client.xreadgroup(self.group, consumer, streams, count=count,
                                              block=block_ms)  # fmt: skip
         return self._entries(reply)
