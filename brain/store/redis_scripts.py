@@ -112,7 +112,8 @@ SCRIPTS = {
         return {1}""",
     # The lock, then (KEYS[2], KEYS[3]: the conversation's entry list, the stream) what
     # head_of would return, then, if the head is entry ARGV[5], what begin_turn does (KEYS[4..7]
-    # and ARGV[6..12] as there): one round trip where there were three.
+    # and ARGV[6..12] as there, with the flags KEYS[8..] on one Redis): one round trip where
+    # there were three.
     "lock_head": _APPEND + _TAKE_LOCK + """
         local head = false
         while true do
@@ -127,8 +128,10 @@ SCRIPTS = {
         local added = append(KEYS[4], KEYS[5], KEYS[6], ARGV[6], ARGV[7], ARGV[8], ARGV[9],
                              ARGV[10], ARGV[11], ARGV[12])
         local meta = redis.call('HMGET', KEYS[4], 'ref', 'updated_at')
-        return {1, head, {added, meta[1], meta[2], redis.call('LRANGE', KEYS[5], 0, -1),
-                          redis.call('GET', KEYS[7])}}""",
+        local context = {added, meta[1], meta[2], redis.call('LRANGE', KEYS[5], 0, -1),
+                         redis.call('GET', KEYS[7])}
+        if #KEYS > 7 then context[6] = redis.call('MGET', unpack(KEYS, 8, #KEYS)) end
+        return {1, head, context}""",
     # Token bucket on the server's clock (replicas' clocks may differ). ARGV: rate per second,
     # burst, TTL ms. Returns the wait in seconds as a string (Lua numbers become integers).
     "take_token": """
@@ -156,13 +159,17 @@ SCRIPTS = {
                       ARGV[6], ARGV[7])""",
     # append_turn, then the conversation and (KEYS[4]) its open-ticket pointer. On a cluster
     # the pointer (tag {tickets}) is in another slot: KEYS[4] is then a placeholder in the
-    # lane's slot (never written) and the caller reads the pointer beside the script.
+    # lane's slot (never written) and the caller reads the pointer beside the script. On one
+    # Redis the key-value flags to read come as KEYS[5..] (their values sixth in the reply);
+    # a cluster reads them beside the script too.
     "begin_turn": _APPEND + """
         local added = append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
                              ARGV[5], ARGV[6], ARGV[7])
         local meta = redis.call('HMGET', KEYS[1], 'ref', 'updated_at')
-        return {added, meta[1], meta[2], redis.call('LRANGE', KEYS[2], 0, -1),
-                redis.call('GET', KEYS[4])}""",
+        local context = {added, meta[1], meta[2], redis.call('LRANGE', KEYS[2], 0, -1),
+                         redis.call('GET', KEYS[4])}
+        if #KEYS > 4 then context[6] = redis.call('MGET', unpack(KEYS, 5, #KEYS)) end
+        return context""",
     # outbox_put (fenced) of the bot's reply with its turns, only while the open-ticket
     # pointer (KEYS[7]) is still ARGV[4] ('' none). KEYS: outbox, lock, stats, meta, turns,
     # ids, pointer. ARGV: messages, TTL ms, token, pointer, ref, updated_at, limit, number of

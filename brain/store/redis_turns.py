@@ -2,7 +2,8 @@
 ``begin_turn``, ``outbox_put_reply``), over any key layout.
 
 Each combined step is one script where its keys share a slot: always on one Redis (one
-stream or several partitions), so there it costs one round trip. On a cluster a
+stream or several partitions), so there it costs one round trip and one command (the
+script also reads the key-value flags the step asks for). On a cluster a
 conversation's keys (lane tag), its open-ticket pointer (``{tickets}`` tag), the key-value
 flags (no tag) and an outbox record (its inbound key's partition) live in different slots
 (``brain.store.redis_keys``), so the steps are split there:
@@ -105,7 +106,10 @@ class RedisTurns(RedisQueue):
         (keys, beside), args = self._context_keys(ref), self._turn_args(ref, turn)
         reads = [*beside, *(self._key("kv", flag) for flag in flags)]
         with _failures("begin_turn"):
-            if reads:  # one pipeline: the flags (and maybe the pointer) are in other slots
+            if not self.layout.cluster:  # the flags in the script (keys of any slot will do)
+                row = await self._script("begin_turn", keys + reads, *args)
+                row, values = row[:5], list(row[5]) if len(row) > 5 else []
+            elif reads:  # one pipeline: the flags (and maybe the pointer) are in other slots
                 row, values = await self._pipelined("begin_turn", keys, args, reads)
             else:
                 row, values = await self._script("begin_turn", keys, *args), []
@@ -131,19 +135,13 @@ class RedisTurns(RedisQueue):
     async def _pipelined(
         self, name: str, keys: list[str], args: Sequence[str | float], reads: list[str]
     ) -> tuple[Any, list[Any]]:
-        """Script ``name`` and the values of ``reads`` in one round trip: on one Redis the
-        script and an MGET are queued in the same tick, so they share a pipeline; on a
-        cluster (whose MGET takes one slot only) the script and one GET per key are sent at
-        once, side by side."""
-        if self.layout.cluster:  # (not isinstance: RedisCluster is a Protocol, slow to check)
-            row, *values = await asyncio.gather(
-                self._script(name, keys, *args), *(self.client.get(key) for key in reads)
-            )
-            return row, values
-        row, values = await asyncio.gather(
-            self._script(name, keys, *args), self._cmd("MGET", *reads)
+        """On a cluster: script ``name`` and the values of ``reads`` in one round trip of
+        latency, the script and one GET per key sent at once, side by side (a cluster's MGET
+        takes one slot only). One Redis reads them inside the script instead."""
+        row, *values = await asyncio.gather(
+            self._script(name, keys, *args), *(self.client.get(key) for key in reads)
         )
-        return row, list(values)
+        return row, values
 
     # -- the dispatcher's combined steps -----------------------------------------------------
     @contextlib.asynccontextmanager
@@ -167,14 +165,19 @@ class RedisTurns(RedisQueue):
 
         async def acquire(_: str, token: str, ttl_s: float, owner: str, mine: str) -> bool:
             args = (token, _ms(ttl_s), owner, mine, *extra)
+            values: list[Any]
             with _failures(f"lock {name!r}"):
-                if reads:  # the flags (and maybe the pointer) live in other slots: a pipeline
+                if not self.layout.cluster:  # one Redis: the flags in the script, as KEYS[8..]
+                    row, values = await self._script("lock_head", keys + reads, *args), []
+                elif reads:  # the flags (and maybe the pointer) live in other slots: a pipeline
                     row, values = await self._pipelined("lock_head", keys, args, reads)
                 else:
                     row, values = await self._script("lock_head", keys, *args), []
             if row[0]:
                 head = self._head(partition, row[1]) if len(row) > 1 else None
                 context_row = row[2] if len(row) > 2 else None
+                if context_row is not None and len(context_row) > 5:
+                    context_row, values = context_row[:5], list(context_row[5])
                 if beside:  # the pointer read beside the script replaces the placeholder's
                     if context_row is not None:
                         context_row = [*context_row[:4], values[0]]
