@@ -17,6 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 from brain.store.base import (
     QueueEntry,
     StoreLimits,
+    Turn,
     conversation_lock,
     lease_lost,
     lock_name,
@@ -63,6 +64,8 @@ class RedisLanes:
         self._partition_of_stream = {s: p for p, s in enumerate(self.layout.streams())}
         # Entry id -> the message decoded by a recent read (``RedisQueue._head``).
         self._read_lately: dict[str, QueueItem] = {}
+        # A stored turn's JSON -> the turn (``RedisTurns._stored_turn``).
+        self._turns_lately: dict[bytes | str, Turn] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}

@@ -48,6 +48,8 @@ from channels.base import ConversationRef, OutboundMessage
 from config.errors import StoreError
 
 _POINTER_TRIES = 5
+TURNS_LATELY = 8192
+"""Turns kept parsed by their stored JSON (``RedisTurns._stored_turn``): a few MB at most."""
 
 
 class RedisTurns(RedisQueue):
@@ -96,7 +98,7 @@ class RedisTurns(RedisQueue):
         return Conversation(
             key=key,
             ref=ref_from_json(ref),
-            turns=tuple(Turn.from_json(row) for row in rows),
+            turns=tuple(self._stored_turn(row) for row in rows),
             updated_at=datetime.fromisoformat(_text(updated_at)),
         )
 
@@ -125,12 +127,24 @@ class RedisTurns(RedisQueue):
         if ref_raw is not None and updated_at is not None:
             conversation = Conversation(
                 key=ref.key, ref=ref_from_json(ref_raw),
-                turns=tuple(Turn.from_json(raw) for raw in raws),
+                turns=tuple(self._stored_turn(raw) for raw in raws),
                 updated_at=datetime.fromisoformat(_text(updated_at)),
             )  # fmt: skip
         ticket = await self._open_ticket(_text(pointer)) if pointer is not None else None
         found = {f: _text(v) if v is not None else None for f, v in zip(flags, values, strict=True)}
         return TurnContext(conversation, ticket, found)
+
+    def _stored_turn(self, raw: bytes | str) -> Turn:
+        """A stored turn, parsed once: a conversation's whole history comes back with every
+        message (the O(n) parse of an n-turn history each time showed in the pipeline's
+        profile), and the JSON of a stored turn is written once and never changes, so the
+        same text always means the same (immutable) turn."""
+        known = self._turns_lately.get(raw)
+        if known is None:
+            known = self._turns_lately[raw] = Turn.from_json(raw)
+            if len(self._turns_lately) > TURNS_LATELY:
+                del self._turns_lately[next(iter(self._turns_lately))]  # the oldest parsed
+        return known
 
     async def _pipelined(
         self, name: str, keys: list[str], args: Sequence[str | float], reads: list[str]
