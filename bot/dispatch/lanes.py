@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.delivery import Delivery
 from bot.dispatch.base import DispatchConfig
@@ -39,7 +40,9 @@ class Lanes:
         self.lanes: dict[str, deque[QueueEntry]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.in_flight: set[str] = set()
-        self.room = asyncio.Condition()  # notified whenever an entry leaves ``in_flight``
+        # Set whenever an entry leaves ``in_flight`` (the reader clears it before it waits).
+        # An event, not a condition: releasing an entry is then a plain call, no lock taken.
+        self.room = asyncio.Event()
         self.idle = asyncio.Event()  # set while no lane has work
         self.idle.set()
         self.busy: set[str] = set()  # lanes whose head is being handled (lock taken)
@@ -67,12 +70,18 @@ class Lanes:
         (delivered, or given up as a dead letter): the next message of the conversation is
         not answered before it. On stop, unfinished entries stay queued for the next start."""
         lane = self.lanes[key]
+        # Once per lane, not per message: a lane's entries share its channel (the key holds
+        # it), so its coalescing window; and the marker ``Turns.process`` calls once locked.
+        window = _window(self.config.coalesce_s, lane[0].message)
+        locked = functools.partial(self.busy.add, key)
         failures = 0
         try:
             while lane and not (failures and self.stopping.is_set()):
                 entry = lane[0]
-                companions = await self._burst(lane) if failures == 0 else []
-                attempted = await self._attempt(entry, key, failures, companions)
+                companions: Sequence[QueueEntry] = ()
+                if window > 0 and failures == 0:
+                    companions = await self._burst(lane, window)
+                attempted = await self._attempt(entry, key, failures, companions, locked)
                 self.busy.discard(key)
                 if attempted is None:  # throttled: waited for the customer's next token
                     continue
@@ -81,26 +90,24 @@ class Lanes:
                     await self._backoff(failures)
                     continue
                 failures = 0
-                for done in [entry, *companions]:  # companions come right after the head
-                    lane.remove(done)
-                    await self._release(done)
+                # The head and its companions (right after it) leave the lane; entries are
+                # only ever appended behind them meanwhile.
+                for _ in range(1 + len(companions)):
+                    self._release(lane.popleft())
         finally:
             for left in lane:
-                await self._release(left)
+                self._release(left)
             del self.lanes[key]
             if not self.lanes:
                 self.idle.set()
 
-    async def _burst(self, lane: deque[QueueEntry]) -> list[QueueEntry]:
+    async def _burst(self, lane: deque[QueueEntry], window: float) -> list[QueueEntry]:
         """The messages right after the lane's head that the same customer sent within the
-        channel's window of the one before, once the window after the last has passed (so a
-        burst is answered as one question). Nothing is held meanwhile: no lock, no slot."""
+        channel's ``window`` of the one before, once the window after the last has passed (so
+        a burst is answered as one question). Nothing is held meanwhile: no lock, no slot."""
         head = lane[0].message
         if not isinstance(head, InboundMessage) or lane[0].deliveries > 1 or head.rating:
             return []  # a button press is an answer of its own, never part of a question
-        window = self.config.coalesce_s.get(head.ref.channel, 0.0)
-        if window <= 0:
-            return []
         while True:
             burst: list[QueueEntry] = []
             last = head
@@ -126,14 +133,15 @@ class Lanes:
                 await asyncio.wait_for(self.stopping.wait(), wait_s)
 
     async def _attempt(
-        self, entry: QueueEntry, key: str, tries: int, companions: Sequence[QueueEntry] = ()
-    ) -> bool | None:
+        self, entry: QueueEntry, key: str, tries: int, companions: Sequence[QueueEntry],
+        locked: Callable[[], None],
+    ) -> bool | None:  # fmt: skip
         """One try at ``entry``; False if it must be tried again (it stays unacked), None if
         the customer is over their rate (it waited for their next token; try again)."""
         try:
             if isinstance(entry.message, DeskRelay):
                 return await self.delivery.relay(entry)  # no worker slot: it waits on desks
-            await self.turns.process(entry, tries, companions, lambda: self.busy.add(key))
+            await self.turns.process(entry, tries, companions, locked, key)
             return True
         except Throttled as throttled:
             with contextlib.suppress(TimeoutError):
@@ -153,11 +161,24 @@ class Lanes:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), delay)
 
-    async def _release(self, entry: QueueEntry) -> None:
-        async with self.room:
-            self.in_flight.discard(entry.entry_id)
-            self.arrived.pop(entry.entry_id, None)
-            self.room.notify_all()
+    def _release(self, entry: QueueEntry) -> None:
+        self.in_flight.discard(entry.entry_id)
+        self.arrived.pop(entry.entry_id, None)
+        self.room.set()
+
+    async def wait_for_room(self, capacity: int) -> int:
+        """Until fewer than ``capacity`` entries are in flight: how many more may be read."""
+        while len(self.in_flight) >= capacity:
+            self.room.clear()
+            await self.room.wait()
+        return capacity - len(self.in_flight)
+
+
+def _window(coalesce_s: Mapping[str, float], item: QueueItem) -> float:
+    """The coalescing window of a lane whose first entry is ``item`` (none for relays)."""
+    if not coalesce_s or isinstance(item, DeskRelay):
+        return 0.0
+    return coalesce_s.get(item.ref.channel, 0.0)
 
 
 def lane_of(item: QueueItem) -> str:

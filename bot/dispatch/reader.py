@@ -46,9 +46,7 @@ class Reader:
         suspect = False  # a read failed or hung: it may have taken entries it never returned
         again: list[float] = []  # when the follow-up take-backs after a suspect read are due
         while not self.stopping.is_set():
-            async with lanes.room:
-                await lanes.room.wait_for(lambda: len(lanes.in_flight) < capacity)
-                room = capacity - len(lanes.in_flight)
+            room = await lanes.wait_for_room(capacity)
             waiting = len(lanes.lanes) - len(lanes.busy)  # lanes whose head has not started
             if len(lanes.in_flight) >= MIN_PREFETCH and (
                 waiting >= READ_BATCH or await cpu_saturated()
@@ -60,10 +58,10 @@ class Reader:
             try:
                 count = min(room, READ_BATCH)
                 asked_at = time.monotonic()
-                entries = await asyncio.wait_for(
-                    self.store.read_queue(self.config.consumer, count, block_s=0.2),
-                    READ_DEADLINE_S,
-                )
+                # The deadline in this task: ``wait_for`` would start a task for every read.
+                async with asyncio.timeout(READ_DEADLINE_S):
+                    entries = await self.store.read_queue(self.config.consumer, count,
+                                                          block_s=0.2)  # fmt: skip
             except FrontdeskError as err:
                 suspect = True
                 await outage.failed(err, self.stopping)

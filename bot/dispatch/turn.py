@@ -26,6 +26,8 @@ from config.errors import StoreError
 logger = logging.getLogger(__name__)
 
 MAX_OLDER = 1000
+# The counter of each kind of decision, named once (an enum's ``.value`` is a slow property).
+_DECIDED = {kind: f"decisions_{kind.value}" for kind in DecisionKind}
 
 
 class Turns:
@@ -60,51 +62,55 @@ class Turns:
         tries: int,
         companions: Sequence[QueueEntry],
         locked: Callable[[], None],
+        conversation: str | None = None,
     ) -> None:
         """Handle ``entry`` (with the ``companions`` of its burst) under the conversation's
-        lock, in a worker slot; ``locked`` is called once the lock is held."""
+        lock, in a worker slot; ``locked`` is called once the lock is held. ``conversation``
+        is the entry's ``ref.key`` when the caller has it (a lane's key): a property that
+        builds a new string each time it is read."""
         item = entry.message
+        if conversation is None:
+            conversation = item.ref.key
         me = asyncio.current_task()
         if me is not None:
             self._locking.add(me)  # cancelled on stop: nothing was done yet
         try:
             # Waiting for the lock (a dead process's lease runs out) holds no worker slot.
             start = self.decider.turn_start(entry, tries, companions)
-            lock = self.store.lock_conversation(item.ref.key, self.config.consumer, start)
+            lock = self.store.lock_conversation(conversation, self.config.consumer, start)
             async with lock as held:
                 self._locking.discard(me)
                 locked()
                 async with self._slots:
-                    await self._handle(entry, held.lease, held.head, tries, companions,
-                                       held.context)  # fmt: skip
+                    await self._handle(entry, conversation, held.lease, held.head, tries,
+                                       companions, held.context)  # fmt: skip
         finally:
             self._locking.discard(me)
 
     async def _handle(
-        self, entry: QueueEntry, lease: Lease, head: QueueEntry | None, tries: int,
-        companions: Sequence[QueueEntry] = (), context: TurnContext | None = None,
+        self, entry: QueueEntry, conversation: str, lease: Lease, head: QueueEntry | None,
+        tries: int, companions: Sequence[QueueEntry] = (), context: TurnContext | None = None,
     ) -> None:  # fmt: skip
         """Under the conversation's lock: first any older unfinished entry of the conversation
         (another replica may have read it and not finished it yet), then ``entry``. Replies
         thus keep the queue's order across replicas; the outbox makes the other replica's
         later attempt at the same entry a no-op. ``head`` was read with the lock."""
-        conversation = entry.message.ref.key
         for older in range(MAX_OLDER):
             if older:
                 head = await self.store.head_of(conversation)
             if head is None or head.entry_id == entry.entry_id:
                 # None: finished by someone else meanwhile (or queued before this index
                 # existed); the outbox tells which, so look at it.
-                await self._handle_one(entry, lease, tries if head else 1, True, companions,
-                                       context if head else None)  # fmt: skip
+                await self._handle_one(entry, conversation, lease, tries if head else 1, True,
+                                       companions, context if head else None)  # fmt: skip
                 return
             logger.info("answering %s in %s first: it came before %s", head.entry_id,
                         conversation, entry.entry_id)  # fmt: skip
-            await self._handle_one(head, lease, 1, False)
+            await self._handle_one(head, conversation, lease, 1, False)
         raise StoreError(f"more than {MAX_OLDER} older entries in {conversation}; retrying")
 
     async def _handle_one(
-        self, entry: QueueEntry, lease: Lease, tries: int, release: bool,
+        self, entry: QueueEntry, conversation: str, lease: Lease, tries: int, release: bool,
         companions: Sequence[QueueEntry] = (), context: TurnContext | None = None,
     ) -> None:  # fmt: skip
         """Decide (once) and deliver one entry. Besides its enqueue and a share of a batched
@@ -112,15 +118,14 @@ class Turns:
         brain's context, ``Decider.turn_start``), its decision with its counter and the bot's
         turn, then progress, counters, ack and unlock in one step."""
         item = entry.message
-        conversation = item.ref.key
-        bind_message(conversation, item.idempotency_key)  # this lane's task: its log lines
+        key = item.idempotency_key  # a property that formats a new string: read once
+        bind_message(conversation, key)  # this lane's task: its log lines
         if isinstance(item, CardRefresh):  # a desk action taken outside this process
             if self.hub is not None:
                 await self.hub.refresh(item)
             await self.store.finish(entry.entry_id, lease=lease, conversation=conversation,
                                     release=release)  # fmt: skip
             return
-        key = item.idempotency_key
         # A first delivery's first try cannot have an outbox record yet: no need to look.
         first = isinstance(item, InboundMessage) and entry.deliveries == 1 and tries == 0
         record = None if first else await self.store.outbox_get(key)
@@ -138,7 +143,7 @@ class Turns:
             # between, a page may repeat, but is never lost (a relay is queued once).
             await self._tell_desks(item, decision)
             outbound = self.delivery.parts(_replies(item, decision))
-            decision, record = await self._record(item, decision, outbound, lease)
+            decision, record = await self._record(item, key, decision, outbound, lease)
             await self.observer.decided(item, decision)
             for joined in companions:  # answered with the head: nothing of their own to send
                 await self.store.outbox_put(joined.message.idempotency_key, [],
@@ -153,12 +158,11 @@ class Turns:
                                 release=release)  # fmt: skip
 
     async def _record(
-        self, item: InboundMessage, decision: Decision, outbound: list[OutboundMessage],
-        lease: Lease,
+        self, item: InboundMessage, key: str, decision: Decision,
+        outbound: list[OutboundMessage], lease: Lease,
     ) -> tuple[Decision, OutboxRecord]:  # fmt: skip
         """The outbox record of a decision (with the bot's turns, if it left them to us)."""
-        key = item.idempotency_key
-        counted = {f"decisions_{decision.kind.value}": 1.0}
+        counted = {_DECIDED[decision.kind]: 1.0}
         if decision.remember:
             record = await self.store.outbox_put_reply(
                 key, outbound, counted, lease, item.ref, decision.remember
@@ -167,7 +171,7 @@ class Turns:
                 return decision, record
             # A human took the conversation while the bot drafted: the draft is dropped.
             decision = Decision(DecisionKind.RELAY, ticket_id=None, intent=decision.intent)
-            counted = {f"decisions_{decision.kind.value}": 1.0}
+            counted = {_DECIDED[decision.kind]: 1.0}
             outbound = []
         return decision, await self.store.outbox_put(key, outbound, counted, lease)
 
