@@ -53,6 +53,11 @@ def unbind_message(token: Token[tuple[str, str] | None]) -> None:
     _CONTEXT.reset(token)
 
 
+def clear_message() -> None:
+    """From now on (in this task) log lines name no message: a task taking up other work."""
+    _CONTEXT.set(None)
+
+
 def current_message() -> tuple[str, str] | None:
     return _CONTEXT.get()
 

@@ -89,6 +89,7 @@ class Dispatcher:
             reclaimer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reclaimer
+            self.lanes.close()
             if self.lanes.tasks:
                 await asyncio.gather(*self.lanes.tasks, return_exceptions=True)
             if self._side_tasks:

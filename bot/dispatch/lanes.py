@@ -19,12 +19,16 @@ from collections.abc import Callable, Mapping, Sequence
 from bot.delivery import Delivery
 from bot.dispatch.base import DispatchConfig
 from bot.dispatch.turn import Turns
-from bot.flow import Throttled
+from bot.flow import READ_BATCH, Throttled
+from bot.observability import clear_message
 from brain.store.base import QueueEntry
 from channels.base import DeskRelay, InboundMessage, QueueItem
 from config.errors import FrontdeskError
 
 logger = logging.getLogger(__name__)
+
+# At most this many lane tasks wait for a new lane (as many as one read brings).
+MAX_PARKED = READ_BATCH
 
 
 class Lanes:
@@ -47,6 +51,11 @@ class Lanes:
         self.idle.set()
         self.busy: set[str] = set()  # lanes whose head is being handled (lock taken)
         self.arrived: dict[str, float] = {}  # entry id -> when this process took it
+        # Lane tasks whose lane is done, waiting to be handed the next new lane: starting a
+        # task costs more than all the rest of a lane's own Python (most lanes are one
+        # message long). ``close`` ends them.
+        self._parked: list[asyncio.Future[str | None]] = []
+        self._closed = False
 
     def route(self, entries: Sequence[QueueEntry]) -> None:
         for entry in entries:
@@ -61,9 +70,37 @@ class Lanes:
                 lane.append(entry)
                 continue
             self.lanes[key] = deque([entry])
-            task = asyncio.create_task(self._run_lane(key), name=f"lane:{key}")
+            if self._parked:
+                self._parked.pop().set_result(key)
+                continue
+            task = asyncio.create_task(self._run_lanes(key), name="lane")
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+
+    def close(self) -> None:
+        """No lane will be routed any more (the reader stopped): the parked lane tasks end,
+        and those still running end once their lane is done."""
+        self._closed = True
+        while self._parked:
+            self._parked.pop().set_result(None)
+
+    async def _run_lanes(self, key: str | None) -> None:
+        """One lane after another: each lane's entries, then the next lane ``route`` hands
+        this task (when fewer than ``MAX_PARKED`` tasks wait for one already)."""
+        while key is not None:
+            await self._run_lane(key)
+            if self._closed or len(self._parked) >= MAX_PARKED:
+                return
+            parked: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+            self._parked.append(parked)
+            try:
+                key = await parked
+            except asyncio.CancelledError:
+                if parked in self._parked:  # not handed a lane: none to leave behind
+                    self._parked.remove(parked)
+                raise
+            # The log context of the lane before must not name the next lane's lines.
+            clear_message()
 
     async def _run_lane(self, key: str) -> None:
         """Handle a lane's entries in order. The head stays the head until it is done
