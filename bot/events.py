@@ -28,6 +28,8 @@ class Events:
                 logger.exception("could not hand event %s to %r", event.event_id, sink)
 
     async def escalated(self, card: EscalationCard) -> None:
+        if not self.sinks:  # no listener: nothing to build (see ``message_sent``)
+            return
         data = {
             "ticket": {"id": card.ticket_id, "status": card.status, "reasons": list(card.reasons),
                        "summary": card.summary, "urgency": card.urgency},
@@ -38,6 +40,8 @@ class Events:
 
     async def ticket_moved(self, ticket: Ticket) -> None:
         """``ticket.claimed`` / ``ticket.resolved`` for a ticket that just got there."""
+        if not self.sinks:
+            return
         kind = {"claimed": "ticket.claimed", "resolved": "ticket.resolved"}.get(ticket.status)
         if kind is None:
             return
@@ -50,6 +54,10 @@ class Events:
         await self.emit(BotEvent(kind, event_id, ticket.ref, data))
 
     async def message_sent(self, message: OutboundMessage, event_id: str) -> None:
+        # Every delivered message passes here; without a listener (no web adapter) the event
+        # would be built only to be dropped.
+        if not self.sinks:
+            return
         data = {
             "message": {"text": message.text, "sender": "agent" if message.sender_name else "bot",
                         "agent_name": message.sender_name, "in_reply_to": message.in_reply_to},
@@ -60,6 +68,8 @@ class Events:
         self, message: InboundMessage, rating: int, comment: str | None
     ) -> None:
         """``csat.received``: the customer's 1-5 rating (and masked comment) after a resolve."""
+        if not self.sinks:
+            return
         data = {
             "csat": {"rating": rating, "comment": comment},
             "customer": {"id": message.author.id, "name": message.author.display_name},

@@ -112,10 +112,10 @@ class Brain:
         ``Decision.remember``, not yet written: the dispatcher writes it with the outbox record
         (one step that also drops the draft if a ticket was opened meanwhile)."""
         text = message.text.strip()
-        start = self.turn_start(message, "")
+        paused_flag = SharedState.paused_flag(message.ref.channel)
         if context is None:  # one store round trip: the customer's turn in, the context out
+            start = self.turn_start(message, "")
             context = await self.store.begin_turn(message.ref, start.turn, start.flags)
-        paused_flag = start.flags[0]
         if not text:
             return Decision(DecisionKind.SILENT)
         owner, conversation = context.open_ticket, context.conversation
@@ -135,13 +135,7 @@ class Brain:
         answer = None
         if not found:
             answer = await self._answer(message, classification, turns)
-            facts = replace(
-                facts,
-                answer_confidence=_confidence(answer),
-                llm_frustrated=answer is not None and answer.frustrated,
-                llm_urgent=answer is not None and answer.urgent,
-                llm_wants_human=answer is not None and answer.wants_human,
-            )
+            facts = _with_answer(facts, answer)
             found = reasons(self.policy, facts)
         if owner is not None:
             return await self._while_waiting(
@@ -334,6 +328,25 @@ def _facts(
         previous_answered=answered,
         channel_paused=paused,
         oversize=message.oversize,
+    )
+
+
+def _with_answer(facts: Facts, answer: Answer | None) -> Facts:
+    """``facts`` with what the drafted ``answer`` adds. Spelled out rather than ``replace``:
+    every message that gets an answer passes here, and ``replace`` first reads every field
+    back through a loop over ``fields()``."""
+    return Facts(
+        text=facts.text,
+        classification=facts.classification,
+        answer_confidence=_confidence(answer),
+        customer=facts.customer,
+        customer_turns=facts.customer_turns,
+        previous_answered=facts.previous_answered,
+        channel_paused=facts.channel_paused,
+        oversize=facts.oversize,
+        llm_frustrated=answer is not None and answer.frustrated,
+        llm_urgent=answer is not None and answer.urgent,
+        llm_wants_human=answer is not None and answer.wants_human,
     )
 
 

@@ -10,7 +10,7 @@ debugging only: it is excluded from ``repr`` and the brain never reads it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,14 +44,23 @@ class ReplyHints:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> ReplyHints:
         if not data:
-            return cls()
+            return NO_HINTS
+        reply_to, address, subject = data.get("reply_to"), data.get("address"), data.get("subject")
+        references, extra = data.get("references"), data.get("extra")
+        if reply_to is None and address is None and subject is None and not (references or extra):
+            return NO_HINTS  # most references carry none: read them as the one shared value
         return cls(
-            reply_to=data.get("reply_to"),
-            references=tuple(data.get("references") or ()),
-            address=data.get("address"),
-            subject=data.get("subject"),
-            extra=tuple((str(k), str(v)) for k, v in data.get("extra") or ()),
+            reply_to=reply_to,
+            references=tuple(references or ()),
+            address=address,
+            subject=subject,
+            extra=tuple((str(k), str(v)) for k, v in extra or ()),
         )
+
+
+NO_HINTS = ReplyHints()
+"""No hints: the value of every reference that has none, shared (values are immutable) rather
+than built anew for each reference made or read, several times for every message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +76,7 @@ class ConversationRef:
     conversation_id: str
     thread_id: str | None = None
     workspace_id: str | None = None
-    hints: ReplyHints = field(default_factory=ReplyHints, compare=False)
+    hints: ReplyHints = field(default=NO_HINTS, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         # Written out rather than ``asdict``: every queued message serialises its reference,
@@ -115,6 +124,11 @@ class Attachment:
     size: int | None = None
     url: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        # Written out rather than ``asdict`` (a deep copy), like the others here.
+        return {"name": self.name, "content_type": self.content_type, "size": self.size,
+                "url": self.url}  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
@@ -146,8 +160,8 @@ class InboundMessage:
             "message_id": self.message_id,
             "author": self.author.to_dict(),
             "text": self.text,
-            "received_at": self.received_at.isoformat(),
-            "attachments": [asdict(a) for a in self.attachments],
+            "received_at": wire_json.instant(self.received_at),  # as ``isoformat`` writes it
+            "attachments": [a.to_dict() for a in self.attachments],
             "raw": None,  # the platform payload is not persisted in the queue
             "oversize": self.oversize,
             "rating": self.rating,
@@ -220,7 +234,7 @@ class OutboundMessage:
             "sender_name": self.sender_name,
             "message_id": self.message_id,
             "category": self.category,
-            "rating": asdict(self.rating) if self.rating is not None else None,
+            "rating": {"customer_id": self.rating.customer_id} if self.rating else None,
             "type": "outbound",
         }
         return wire_json.dumps(data)

@@ -12,16 +12,35 @@ encodes as UTF-8 on its way to Redis or SQLite, and reads back as the same strin
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+
+def instant(at: datetime) -> datetime | str:
+    """``at`` as ``dumps`` should write it: ``at.isoformat()``. An aware UTC datetime (what the
+    stores' clock makes and ``fromisoformat`` reads back) is handed to orjson as it is, which
+    writes the very same text in C: ``isoformat`` goes through ``PyUnicode_FromFormat`` at
+    about 15,000 instructions a call, several times for every message. Anything else (naive,
+    another offset, a subclass) is formatted by ``isoformat`` here."""
+    if at.tzinfo is UTC and type(at) is datetime:
+        return at
+    return at.isoformat()
+
+
+def _isoformat(value: Any) -> str:
+    if isinstance(value, datetime):  # what ``instant`` left to orjson
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError: see the module's docstring
-        return json.dumps(value, separators=(",", ":"))  # escaped: a surrogate stays text
+        # Escaped: a surrogate stays text.
+        return json.dumps(value, separators=(",", ":"), default=_isoformat)
 
 
 def loads(text: str | bytes) -> Any:

@@ -27,8 +27,9 @@ class Turn:
     at: datetime = field(default_factory=utcnow)
 
     def to_json(self) -> str:
-        data = {"turn_id": self.turn_id, "role": self.role, "text": self.text}
-        return wire_json.dumps({**data, "at": self.at.isoformat()})
+        at = wire_json.instant(self.at)  # written as ``isoformat`` writes it, at less cost
+        return wire_json.dumps({"turn_id": self.turn_id, "role": self.role, "text": self.text,
+                                "at": at})  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Turn:
