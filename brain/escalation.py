@@ -193,6 +193,8 @@ def _mentions(keywords: Sequence[str], text: str) -> bool:
 
 
 def _repeated(policy: Policy, text: str, previous: Sequence[str]) -> bool:
+    if not previous:  # the first question of a conversation: no call into rapidfuzz at all
+        return False
     current = text.lower().strip()
     if len(current) < 12:  # "ok", "thanks", "hello?" repeat naturally
         return False

@@ -175,13 +175,14 @@ class InboundMessage:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
+        attachments = data.get("attachments")
         return cls(
             ref=ConversationRef.from_dict(data["ref"]),
             message_id=data["message_id"],
             author=Author(**data["author"]),
             text=data["text"],
             received_at=datetime.fromisoformat(data["received_at"]),
-            attachments=tuple(Attachment(**a) for a in data.get("attachments", ())),
+            attachments=tuple(Attachment(**a) for a in attachments) if attachments else (),
             oversize=bool(data.get("oversize", False)),
             rating=data.get("rating"),
         )
