@@ -87,13 +87,11 @@ class ConversationRef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationRef:
-        return cls(
-            channel=data["channel"],
-            conversation_id=data["conversation_id"],
-            thread_id=data.get("thread_id"),
-            workspace_id=data.get("workspace_id"),
-            hints=ReplyHints.from_dict(data.get("hints")),
-        )
+        # Positional, in the order of the fields: a class called with keywords first builds a
+        # dict of them, about 1,000 instructions more a call, and references are read several
+        # times for every message (issue 13).
+        return cls(data["channel"], data["conversation_id"], data.get("thread_id"),
+                   data.get("workspace_id"), ReplyHints.from_dict(data.get("hints")))  # fmt: skip
 
     @property
     def key(self) -> str:
@@ -176,15 +174,16 @@ class InboundMessage:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
         attachments = data.get("attachments")
-        return cls(
-            ref=ConversationRef.from_dict(data["ref"]),
-            message_id=data["message_id"],
-            author=Author(**data["author"]),
-            text=data["text"],
-            received_at=datetime.fromisoformat(data["received_at"]),
-            attachments=tuple(Attachment(**a) for a in attachments) if attachments else (),
-            oversize=bool(data.get("oversize", False)),
-            rating=data.get("rating"),
+        return cls(  # positional, in the order of the fields (see ``ConversationRef.from_dict``)
+            ConversationRef.from_dict(data["ref"]),
+            data["message_id"],
+            Author(**data["author"]),
+            data["text"],
+            datetime.fromisoformat(data["received_at"]),  # received_at
+            tuple(Attachment(**a) for a in attachments) if attachments else (),
+            None,  # raw: the platform payload is not kept in the queue
+            bool(data.get("oversize", False)),
+            data.get("rating"),
         )
 
 

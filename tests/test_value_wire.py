@@ -181,7 +181,9 @@ def _classification() -> Classification:
         None,
         Answer("a", 0.7),
         Answer("", 0.9, needs_human=True),
-        Answer("b", 0.6, frustrated=True, urgent=True, wants_human=True),
+        Answer("b", 0.6, frustrated=True),
+        Answer("c", 0.5, urgent=True),
+        Answer("d", 0.4, wants_human=True),
     ],
 )
 def test_facts_with_the_answer_equal_replace(answer: Answer | None) -> None:
@@ -189,7 +191,7 @@ def test_facts_with_the_answer_equal_replace(answer: Answer | None) -> None:
     facts = Facts(
         text="where is my parcel", classification=_classification(), answer_confidence=1.0,
         customer=Author("u", "U"), customer_turns=3, previous_answered=("before",),
-        channel_paused=True, oversize=True, llm_frustrated=True, llm_urgent=True,
+        channel_paused=True, oversize=False, llm_frustrated=True, llm_urgent=False,
         llm_wants_human=True,
     )  # fmt: skip
     confidence = None if answer is None else (0.0 if answer.needs_human else answer.confidence)
@@ -237,3 +239,49 @@ async def test_events_are_built_only_for_a_listener(monkeypatch: pytest.MonkeyPa
     await quiet.csat_received(inbound, 5, None)
     with pytest.raises(AssertionError):
         await bot.events.Events([Recorder()]).message_sent(outbound, "fake:m1")
+
+
+def test_the_handlers_positional_facts_and_passages_equal_the_keyword_ones() -> None:
+    from brain.entries import KnowledgeEntry
+    from brain.handler import Brain, _facts
+    from brain.providers.base import Passage
+
+    ref = ConversationRef("fake", "c1")
+    message = InboundMessage(ref, "m3", Author("u", "U"), "  where is it?  ", oversize=True)
+    turns = (Turn("a", "customer", "first"), Turn("b", "bot", "answer"), Turn("c", "customer", "x"))
+    expected = Facts(
+        text="where is it?", classification=_classification(), answer_confidence=0.25,
+        customer=Author("u", "U"), customer_turns=2, previous_answered=["first"],
+        channel_paused=False, oversize=True,
+    )  # fmt: skip
+    assert _facts(message, _classification(), turns, 0.25, False) == expected
+    assert _facts(message, _classification(), turns, 0.25, True).channel_paused
+    entry = KnowledgeEntry(id="e1", title="Returns", answer="Send it back.",
+                           translations={"de": "Zurück."})  # fmt: skip
+    assert Brain._passage(entry, 0.5, True) == Passage(
+        id="e1", title="Returns", text="Send it back.", score=0.65, translations={"de": "Zurück."}
+    )
+    assert Brain._passage(entry, 0.95, True).score == 1.0
+
+
+def test_the_fake_channels_positional_message_equals_the_keyword_one() -> None:
+    from channels.fake import FakeChannel
+
+    made = FakeChannel("fake").message("hi", "c9", "m7", "u1")
+    assert made == InboundMessage(
+        ref=ConversationRef(channel="fake", conversation_id="c9"), message_id="m7",
+        author=Author(id="u1", display_name="u1"), text="hi", received_at=made.received_at,
+    )  # fmt: skip
+
+
+async def test_the_offline_answerers_positional_answers_equal_the_keyword_ones() -> None:
+    from brain.providers.base import AnswerRequest, Passage
+    from brain.providers.offline import OfflineAnswerer
+
+    offline = OfflineAnswerer()
+    assert await offline.answer(AnswerRequest("q", "en", ())) == Answer(
+        text="", confidence=0.0, needs_human=True, provider="offline"
+    )
+    passage = Passage("e1", "T", "long answer", 0.8, {})
+    got = await offline.answer(AnswerRequest("q", "en", (passage,), max_chars=4))
+    assert got == Answer(text="long", confidence=0.8, sources=("e1",), provider="offline")

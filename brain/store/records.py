@@ -35,7 +35,8 @@ class Turn:
     def from_json(cls, text: str | bytes) -> Turn:
         data = wire_json.loads(text)
         at = datetime.fromisoformat(data["at"])
-        return cls(turn_id=data["turn_id"], role=data["role"], text=data["text"], at=at)
+        # Positional: keywords would cost a dict per turn read (see ``ConversationRef.from_dict``).
+        return cls(data["turn_id"], data["role"], data["text"], at)
 
 
 @dataclass(frozen=True, slots=True)
