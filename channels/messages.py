@@ -9,12 +9,13 @@ debugging only: it is excluded from ``repr`` and the brain never reads it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from channels import wire_json
+from channels.frozen import builder
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +88,11 @@ class ConversationRef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConversationRef:
-        # Positional, in the order of the fields: a class called with keywords first builds a
-        # dict of them, about 1,000 instructions more a call, and references are read several
-        # times for every message (issue 13).
-        return cls(data["channel"], data["conversation_id"], data.get("thread_id"),
-                   data.get("workspace_id"), ReplyHints.from_dict(data.get("hints")))  # fmt: skip
+        # References are read several times for every message: built by ``channels.frozen``
+        # (fields in order), at half the cost of ``cls(...)``.
+        hints = ReplyHints.from_dict(data.get("hints"))
+        return _new_ref(data["channel"], data["conversation_id"], data.get("thread_id"),
+                        data.get("workspace_id"), hints)  # fmt: skip
 
     @property
     def key(self) -> str:
@@ -174,7 +175,7 @@ class InboundMessage:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
         attachments = data.get("attachments")
-        return cls(  # positional, in the order of the fields (see ``ConversationRef.from_dict``)
+        return _new_inbound(  # the fields in order (see ``ConversationRef.from_dict``)
             ConversationRef.from_dict(data["ref"]),
             data["message_id"],
             Author(**data["author"]),
@@ -186,6 +187,14 @@ class InboundMessage:
             data.get("rating"),
         )
 
+
+_new_ref: Callable[[str, str, str | None, str | None, ReplyHints], ConversationRef] = builder(
+    ConversationRef
+)
+_new_inbound: Callable[
+    [ConversationRef, str, Author, str, datetime, tuple[Attachment, ...], None, bool, int | None],
+    InboundMessage,
+] = builder(InboundMessage)
 
 RATING_SCALE = 5  # CSAT ratings run from 1 (poor) to 5 (excellent)
 

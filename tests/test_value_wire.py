@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, fields, replace
+from dataclasses import InitVar, asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -285,3 +285,73 @@ async def test_the_offline_answerers_positional_answers_equal_the_keyword_ones()
     passage = Passage("e1", "T", "long answer", 0.8, {})
     got = await offline.answer(AnswerRequest("q", "en", (passage,), max_chars=4))
     assert got == Answer(text="long", confidence=0.8, sources=("e1",), provider="offline")
+
+
+def _builders() -> list[tuple[Any, type, tuple[Any, ...]]]:
+    from brain import handler
+    from brain.providers.base import Passage
+    from brain.store.records import new_turn
+    from channels import messages
+
+    at = datetime(2026, 3, 4, 5, 6, 7, 8, tzinfo=UTC)
+    ref = ConversationRef("slack", "C1", "T1", "W1", HINTS)
+    return [
+        (new_turn, Turn, ("m1", "customer", "hello", at)),
+        (messages._new_ref, ConversationRef, ("slack", "C1", "T1", "W1", HINTS)),
+        (messages._new_ref, ConversationRef, ("fake", "c1", None, None, NO_HINTS)),
+        (messages._new_inbound, InboundMessage,
+         (ref, "m2", Author("u", "U"), "hi", at, (Attachment("a"),), None, True, 3)),
+        (handler._new_facts, Facts,
+         ("t", _classification(), 0.5, Author("u"), 2, ("x",), True, False, True, False, True)),
+        (handler._new_passage, Passage, ("e1", "Title", "Text", 0.75, {"de": "Text"})),
+    ]  # fmt: skip
+
+
+def test_each_fast_constructor_makes_what_the_class_makes() -> None:
+    from dataclasses import FrozenInstanceError
+
+    for build, cls, values in _builders():
+        made, plain = build(*values), cls(*values)
+        assert type(made) is cls and made == plain and repr(made) == repr(plain)
+        assert [getattr(made, f.name) for f in fields(cls)] == list(values)
+        if cls.__name__ not in ("Facts", "Passage"):  # (those hold a list or a dict)
+            assert hash(made) == hash(plain)
+        with pytest.raises(FrozenInstanceError):
+            setattr(made, fields(cls)[0].name, "changed")
+        # Every field, no defaults: a field added to the class breaks the callers at once.
+        assert build.__code__.co_argcount == len(fields(cls))
+    turn = _builders()[0][0]("a", "bot", "b", datetime.now(UTC))
+    assert Turn.from_json(turn.to_json()) == turn
+
+
+def test_a_fast_constructor_is_refused_for_a_class_it_would_build_wrongly() -> None:
+    from channels.frozen import builder
+
+    @dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclass(slots=True)
+    class Mutable:
+        a: int
+
+    @dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            assert self.a > 0
+
+    @dataclass(frozen=True, slots=True)
+    class Derived:
+        a: int
+        b: int = field(init=False, default=0)
+
+    @dataclass(frozen=True, slots=True)
+    class WithInitVar:
+        a: int
+        scale: InitVar[int]
+
+    for cls in (NoSlots, Mutable, Checked, Derived, WithInitVar, dict):
+        with pytest.raises(TypeError):
+            builder(cls)

@@ -5,7 +5,7 @@ shares (lock names, JSON codecs, the fenced-write refusal)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +13,7 @@ from brain.store.lease import Lease, LeaseLost
 from brain.store.tickets import Ticket, utcnow
 from channels import wire_json
 from channels.base import ConversationRef, DeskRelay, OutboundMessage, QueueItem
+from channels.frozen import builder
 
 CUSTOMER_ROLE = "customer"
 
@@ -35,8 +36,12 @@ class Turn:
     def from_json(cls, text: str | bytes) -> Turn:
         data = wire_json.loads(text)
         at = datetime.fromisoformat(data["at"])
-        # Positional: keywords would cost a dict per turn read (see ``ConversationRef.from_dict``).
-        return cls(data["turn_id"], data["role"], data["text"], at)
+        return new_turn(data["turn_id"], data["role"], data["text"], at)
+
+
+new_turn: Callable[[str, str, str, datetime], Turn] = builder(Turn)
+"""``Turn(turn_id, role, text, at)`` at half the cost (``channels.frozen``): turns are made and
+read several times for every message."""
 
 
 @dataclass(frozen=True, slots=True)
