@@ -20,6 +20,7 @@ Use it only where a value is built on every message; everywhere else call the cl
 from __future__ import annotations
 
 import dataclasses
+import types
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -41,7 +42,10 @@ def builder(cls: type[T]) -> Callable[..., T]:
     scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     lines = [f"def build_{cls.__name__}({', '.join(names)}):", "    self = _new(_cls)"]
     for i, name in enumerate(names):
-        scope[f"_set{i}"] = cls.__dict__[name].__set__  # the slot's member descriptor
+        slot = next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
+        if not isinstance(slot, types.MemberDescriptorType):
+            raise TypeError(f"{cls.__name__}.{name} is not a slot")
+        scope[f"_set{i}"] = slot.__set__  # writes the slot, whatever the class's __setattr__
         lines.append(f"    _set{i}(self, {name})")
     lines.append("    return self")
     exec("\n".join(lines), scope)  # our own text, made from the field names

@@ -352,6 +352,16 @@ def test_a_fast_constructor_is_refused_for_a_class_it_would_build_wrongly() -> N
         a: int
         scale: InitVar[int]
 
+    @dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @dataclass(frozen=True, slots=True)
+    class Child(Base):
+        b: str
+
+    child = builder(Child)(1, "x")  # an inherited slot is written through the base's
+    assert child == Child(1, "x") and (child.a, child.b) == (1, "x")
     for cls in (NoSlots, Mutable, Checked, Derived, WithInitVar, dict):
         with pytest.raises(TypeError):
             builder(cls)
