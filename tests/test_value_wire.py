@@ -61,6 +61,11 @@ def test_a_datetime_is_written_as_isoformat_writes_it() -> None:
     assert isinstance(wire_json.instant(datetime.now(OFFSETS[0])), str)
 
 
+def test_isoformat_is_the_datetimes_own() -> None:
+    for at in _datetimes():
+        assert wire_json.isoformat(at) == at.isoformat()
+
+
 def test_what_orjson_refuses_beside_a_datetime_falls_back_with_the_datetime_as_text() -> None:
     at = datetime(2026, 5, 6, 7, 8, 9, 10, tzinfo=UTC)
     broken = "half an emoji \ud83d"

@@ -66,6 +66,7 @@ class RedisLanes:
         self._read_lately: dict[str, QueueItem] = {}
         # A stored turn's JSON -> the turn (``RedisTurns._stored_turn``).
         self._turns_lately: dict[bytes | str, Turn] = {}
+        self._stats_day: tuple[date | None, str] = (None, "")  # the day last named, as text
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}
@@ -118,7 +119,10 @@ class RedisLanes:
 
     def _stats(self, day: date | None, partition: int | None = None) -> str:
         where = self._home if partition is None else partition
-        return self.layout.in_partition(where, "stats", (day or today()).isoformat())
+        day = day or today()
+        if day != self._stats_day[0]:  # (formatting a date twice a message showed in profiles)
+            self._stats_day = (day, day.isoformat())
+        return self.layout.in_partition(where, "stats", self._stats_day[1])
 
     def _partition_of(self, item: QueueItem) -> int:
         return self.layout.partition(lock_name(item))

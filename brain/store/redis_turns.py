@@ -44,6 +44,7 @@ from brain.store.base import (
 from brain.store.lease import Lease
 from brain.store.redis_queue import RedisQueue
 from brain.store.redis_wire import _failures, _ms, _outbox, _pairs, _text
+from channels import wire_json
 from channels.base import ConversationRef, OutboundMessage
 from config.errors import StoreError
 
@@ -76,7 +77,8 @@ class RedisTurns(RedisQueue):
 
     def _turn_args(self, ref: ConversationRef, turn: Turn) -> tuple[str | int, ...]:
         limit = max(1, self.limits.history_limit)
-        return (turn.turn_id, turn.to_json(), ref_to_json(ref), utcnow().isoformat(), limit,
+        now = wire_json.isoformat(utcnow())
+        return (turn.turn_id, turn.to_json(), ref_to_json(ref), now, limit,
                 _ms(self.limits.retention_s), _customer_flag(turn))  # fmt: skip
 
     # -- conversations -----------------------------------------------------------------------
@@ -223,7 +225,7 @@ class RedisTurns(RedisQueue):
             return await self._put_reply_split(inbound_key, messages, counters, lease, ref, turns)
         rows = [x for t in turns for x in (t.turn_id, t.to_json(), _customer_flag(t))]
         fixed = (outbox_to_json(messages), _ms(self.limits.retention_s), lease.token)
-        args = (ref_to_json(ref), utcnow().isoformat(), max(1, self.limits.history_limit),
+        args = (ref_to_json(ref), wire_json.isoformat(utcnow()), max(1, self.limits.history_limit),
                 len(turns), *rows, *_pairs(counters))  # fmt: skip
         expected = ""
         for _ in range(_POINTER_TRIES):
