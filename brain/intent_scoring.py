@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import chain, pairwise
 
 import numpy as np
@@ -68,14 +68,8 @@ class OneTextScorer:
 
     def probabilities(self, text: str) -> np.ndarray:
         """``predict_proba`` of the fitted pipeline for ``[text]``, as a new 1-D array."""
-        lowered = text.lower()  # both blocks lower-case; only the word block strips accents
-        tokens = self._tokenize(strip_accents_unicode(lowered))
-        grams = chain(tokens, map(" ".join, pairwise(tokens)))
-        words = Counter(map(self._word_columns.get, grams))
-        words.pop(None, None)
-        # char_wb's white-space normalisation is a no-op before split(): \s and str.isspace()
-        # agree on every code point (tested)
-        chars = Counter(chain.from_iterable(map(self._char_columns, lowered.split())))
+        lowered = text.lower()
+        words, chars = self.counts(lowered)
         n_words = len(words)
         n = n_words + len(chars)
         columns = np.fromiter(chain(words, chars, (self._bias,)), np.intp, n + 1)
@@ -94,6 +88,22 @@ class OneTextScorer:
         scores: np.ndarray = np.dot(weights, self._coef.take(columns, axis=0))
         return softmax(scores)
 
+    def counts(self, lowered: str) -> tuple[Counter[int | None], Counter[int]]:
+        """Occurrences of each known word and char_wb feature (columns, in the order first
+        seen) of a lower-cased text: both blocks lower-case, only the word block strips
+        accents."""
+        words = Counter(map(self._word_columns.get, self.word_grams(lowered)))
+        words.pop(None, None)
+        # char_wb's white-space normalisation is a no-op before split(): \s and str.isspace()
+        # agree on every code point (tested)
+        chars = Counter(chain.from_iterable(map(self._char_columns, lowered.split())))
+        return words, chars
+
+    def word_grams(self, lowered: str) -> Iterator[str]:
+        """The word block's 1- and 2-grams of a lower-cased text, in scikit-learn's order."""
+        tokens = self._tokenize(strip_accents_unicode(lowered))
+        return chain(tokens, map(" ".join, pairwise(tokens)))
+
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     """scikit-learn's ``predict_proba`` of a fitted logistic regression from its scores (a
@@ -109,9 +119,14 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def _char_wb_columns(vocabulary: dict[str, int], low: int, high: int, word: str) -> tuple[int, ...]:
-    """The known columns of ``char_wb``'s n-grams of one white-space-separated word, in
-    scikit-learn's order: the word padded with a space each side, every ``low``..``high``-gram
-    in turn; once the padded word is no longer than n it is counted whole, once."""
+    """The known columns of ``char_wb_grams(word, low, high)``, in order."""
+    return tuple(c for c in map(vocabulary.get, char_wb_grams(word, low, high)) if c is not None)
+
+
+def char_wb_grams(word: str, low: int, high: int) -> list[str]:
+    """``char_wb``'s n-grams of one white-space-separated word, in scikit-learn's order: the
+    word padded with a space each side, every ``low``..``high``-gram in turn; once the padded
+    word is no longer than n it is counted whole, once."""
     padded = f" {word} "
     size = len(padded)
     grams: list[str] = []
@@ -120,7 +135,7 @@ def _char_wb_columns(vocabulary: dict[str, int], low: int, high: int, word: str)
             grams.append(padded)
             break
         grams.extend([padded[i : i + n] for i in range(size - n + 1)])
-    return tuple(c for c in map(vocabulary.get, grams) if c is not None)
+    return grams
 
 
 def _check(words: TfidfVectorizer, chars: TfidfVectorizer) -> None:
