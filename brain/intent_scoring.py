@@ -4,33 +4,48 @@ scikit-learn's ``predict_proba`` validates its input for ~2 ms per call and its 
 make a pass over the text per step (decode, accents, lower case, white space, n-grams); a live bot
 classifies one message at a time. ``OneTextScorer`` reproduces the two fitted ``TfidfVectorizer``
 blocks of ``brain.classify.IntentModel`` (word 1-2-grams with accents stripped, ``char_wb``
-n-grams; sublinear tf, idf, l2 norm per block) and the logistic regression's softmax, with the
-same features and probabilities equal to ``predict_proba``'s within 1e-12
-(``tests/test_intent_scoring.py`` compares them, and the n-grams with ``build_analyzer()``'s).
+n-grams; sublinear tf, idf, l2 norm per block) and the logistic regression's softmax: the same
+features, and probabilities equal to ``predict_proba``'s within 1e-12
+(``tests/test_intent_model.py`` compares both with scikit-learn's).
 
-Written for few interpreter steps and few numpy calls (each costs a microsecond or two on arrays
-this small): the text is lower-cased once for both blocks; a word's character n-grams are looked
-up once and cached (``CHAR_CACHE_WORDS``: messages repeat their words); both blocks share one
-column space, so a feature's idf and coefficients are one ``take`` each.
+Written for few interpreter steps per feature and few numpy calls (each costs a microsecond or
+so on arrays this small):
+
+- the text is lower-cased once for both blocks and split at white space once; what one word
+  yields (its tokens, its known unigram and character n-gram columns) is computed once and
+  cached (``CACHE_WORDS``: messages repeat their words); only the bigrams, which cross words,
+  are looked up per text;
+- both blocks share one column space (the intercept is one more column, of weight 1), so the
+  counting is one sort of one array, and a feature's idf and coefficients are one ``take`` each;
+- the tiny reductions (a block's norm, the softmax's maximum and sum) are done on Python floats.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import chain, pairwise
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
 
-# Distinct words whose character n-gram columns are kept (a few MB at most); a support desk's
-# messages draw on a few thousand words, so nearly every word is a hit.
-CHAR_CACHE_WORDS = 8192
+# Distinct words whose features are kept (a few MB at most); a support desk's messages draw on a
+# few thousand words, so nearly every word is a hit.
+CACHE_WORDS = 8192
 # 1 + log(tf) for the counts a text of up to (TF_TABLE - 1) // 2 characters can reach: a feature
 # occurs at most once per character position of the padded words (2 * len + 1 of them).
 TF_TABLE = 4096
+_BEFORE = np.array([-1], np.intp)  # sentinel: sorts first, so every column's run has an end
+
+
+class WordFeatures(NamedTuple):
+    """What one white-space-separated word of a lower-cased text yields."""
+
+    tokens: tuple[str, ...]  # the word block's tokens (accents stripped), for the bigrams
+    unigrams: tuple[int, ...]  # known columns of those tokens
+    columns: np.ndarray  # the known unigram and char_wb columns, with repeats
 
 
 class OneTextScorer:
@@ -46,16 +61,16 @@ class OneTextScorer:
         _check(words, chars)
         n_words = len(words.idf_)
         n_features = n_words + len(chars.idf_)
-        self._tokenize: Callable[[str], list[str]] = words.build_tokenizer()
         self._word_columns: dict[str, int] = {t: int(c) for t, c in words.vocabulary_.items()}
         char_columns = {g: int(c) + n_words for g, c in chars.vocabulary_.items()}
         low, high = chars.ngram_range
-        self._char_columns = functools.lru_cache(CHAR_CACHE_WORDS)(
-            functools.partial(_char_wb_columns, char_columns, low, high)
+        self.word_features: Callable[[str], WordFeatures] = functools.lru_cache(CACHE_WORDS)(
+            functools.partial(
+                _word_features, words.build_tokenizer(), self._word_columns, char_columns, low, high
+            )
         )
-        # One column past the features holds the intercept, with weight 1 (idf 1, tf 1): the
-        # scores are then one product, and a text without known features scores the intercept.
-        self._bias = n_features
+        # The intercept's column, then a sentinel that sorts last.
+        self._after = np.array([n_features, n_features + 1], np.intp)
         self._idf = np.concatenate([words.idf_, chars.idf_, [1.0]])
         # Feature-major: a message's hundred-odd features are whole rows (a few cache lines
         # each), where class-major columns meant a cache miss per class and feature in a table
@@ -63,17 +78,13 @@ class OneTextScorer:
         self._coef = np.ascontiguousarray(np.vstack([np.asarray(coef).T, intercept]))
         # As scikit-learn computes it: log of the float counts, plus one (sublinear tf).
         # (Index 0 is never read: a counted feature occurs at least once.)
-        self._sublinear_tf = np.log(np.arange(1, TF_TABLE, dtype=np.float64)) + 1.0
-        self._sublinear_tf = np.concatenate([[0.0], self._sublinear_tf])
+        logs = np.log(np.arange(1, TF_TABLE, dtype=np.float64)) + 1.0
+        self._sublinear_tf = np.concatenate([[0.0], logs])
 
     def probabilities(self, text: str) -> np.ndarray:
         """``predict_proba`` of the fitted pipeline for ``[text]``, as a new 1-D array."""
         lowered = text.lower()
-        words, chars = self.counts(lowered)
-        n_words = len(words)
-        n = n_words + len(chars)
-        columns = np.fromiter(chain(words, chars, (self._bias,)), np.intp, n + 1)
-        counts = np.fromiter(chain(words.values(), chars.values(), (1,)), np.intp, n + 1)
+        columns, counts, n_words = self.features(lowered)
         if 2 * len(lowered) + 1 < TF_TABLE:
             weights = self._sublinear_tf.take(counts)
         else:
@@ -81,28 +92,30 @@ class OneTextScorer:
             weights += 1.0
         weights *= self._idf.take(columns)
         listed = weights.tolist()
+        last = len(listed) - 1  # the intercept's weight stays 1
         if n_words:
             weights[:n_words] /= math.hypot(*listed[:n_words])
-        if n > n_words:
-            weights[n_words:n] /= math.hypot(*listed[n_words:n])
+        if last > n_words:
+            weights[n_words:last] /= math.hypot(*listed[n_words:last])
         scores: np.ndarray = np.dot(weights, self._coef.take(columns, axis=0))
         return softmax(scores)
 
-    def counts(self, lowered: str) -> tuple[Counter[int | None], Counter[int]]:
-        """Occurrences of each known word and char_wb feature (columns, in the order first
-        seen) of a lower-cased text: both blocks lower-case, only the word block strips
-        accents."""
-        words = Counter(map(self._word_columns.get, self.word_grams(lowered)))
-        words.pop(None, None)
-        # char_wb's white-space normalisation is a no-op before split(): \s and str.isspace()
-        # agree on every code point (tested)
-        chars = Counter(chain.from_iterable(map(self._char_columns, lowered.split())))
-        return words, chars
-
-    def word_grams(self, lowered: str) -> Iterator[str]:
-        """The word block's 1- and 2-grams of a lower-cased text, in scikit-learn's order."""
-        tokens = self._tokenize(strip_accents_unicode(lowered))
-        return chain(tokens, map(" ".join, pairwise(tokens)))
+    def features(self, lowered: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """The known features of a lower-cased text: their columns (ascending: the word
+        block's, the char_wb block's, the intercept's), how often each occurs, and how many
+        belong to the word block."""
+        found = list(map(self.word_features, lowered.split()))
+        # char_wb collapses white-space runs first: a no-op before split(), since \s and
+        # str.isspace() agree on every code point (tested)
+        tokens = [token for word in found for token in word.tokens]
+        known = map(self._word_columns.get, map(" ".join, pairwise(tokens)))
+        bigrams = [c for c in known if c is not None]
+        n_words = len({*bigrams, *chain.from_iterable(word.unigrams for word in found)})
+        every = [_BEFORE, np.array(bigrams, np.intp), *(word.columns for word in found)]
+        occurrences = np.concatenate([*every, self._after])
+        occurrences.sort()
+        ends = (occurrences[1:] != occurrences[:-1]).nonzero()[0]  # each run's last index
+        return occurrences.take(ends[1:]), ends[1:] - ends[:-1], n_words
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -111,16 +124,28 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     if len(scores) == 1:
         positive = 1.0 / (1.0 + np.exp(-float(scores[0])))
         return np.array([1.0 - positive, positive])
-    # ufunc reductions called directly: ndarray.max/sum go through a Python-level wrapper
-    scores -= np.maximum.reduce(scores)
+    # The maximum and the sum of a few dozen numbers: cheaper on Python floats than through
+    # numpy's reduction machinery.
+    scores -= max(scores.tolist())
     np.exp(scores, out=scores)
-    scores /= np.add.reduce(scores)
+    scores /= sum(scores.tolist())
     return scores
 
 
-def _char_wb_columns(vocabulary: dict[str, int], low: int, high: int, word: str) -> tuple[int, ...]:
-    """The known columns of ``char_wb_grams(word, low, high)``, in order."""
-    return tuple(c for c in map(vocabulary.get, char_wb_grams(word, low, high)) if c is not None)
+def _word_features(
+    tokenize: Callable[[str], list[str]],
+    word_columns: dict[str, int],
+    char_columns: dict[str, int],
+    low: int,
+    high: int,
+    word: str,
+) -> WordFeatures:
+    # A word's tokens are the text's: accent stripping maps character by character, white space
+    # to white space (tested), and tokens are runs of word characters, so none crosses a space.
+    tokens = tuple(tokenize(strip_accents_unicode(word)))
+    unigrams = tuple(c for c in map(word_columns.get, tokens) if c is not None)
+    grams = [c for c in map(char_columns.get, char_wb_grams(word, low, high)) if c is not None]
+    return WordFeatures(tokens, unigrams, np.array([*unigrams, *grams], np.intp))
 
 
 def char_wb_grams(word: str, low: int, high: int) -> list[str]:

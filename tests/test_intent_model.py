@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
 
 from brain.classify import IntentModel
 from brain.intent_scoring import TF_TABLE, OneTextScorer, char_wb_grams
@@ -105,34 +105,41 @@ def test_one_text_scores_as_scikit_learn_scores_it(model: IntentModel, probes: l
 
 
 def test_the_features_are_scikit_learns(model: IntentModel, probes: list[str]) -> None:
-    """Every n-gram ``build_analyzer()`` yields, in its order, and the known ones counted."""
+    """The tokens and character n-grams ``build_analyzer()`` yields, in its order, and every
+    known feature counted as often as scikit-learn counts it."""
     words, chars = _vectorizers(model)
     scorer = model._scorer
     assert scorer is not None
+    tokenize, preprocess = words.build_tokenizer(), words.build_preprocessor()
     word_analyzer, char_analyzer = words.build_analyzer(), chars.build_analyzer()
     low, high = chars.ngram_range
     offset = len(words.vocabulary_)
     for probe in probes:
         lowered = probe.lower()
-        assert list(scorer.word_grams(lowered)) == word_analyzer(probe), repr(probe)
-        grams = list(chain.from_iterable(char_wb_grams(w, low, high) for w in lowered.split()))
+        split = lowered.split()
+        tokens = [t for w in split for t in scorer.word_features(w).tokens]
+        assert tokens == tokenize(preprocess(probe)), repr(probe)
+        grams = list(chain.from_iterable(char_wb_grams(w, low, high) for w in split))
         assert grams == char_analyzer(probe), repr(probe)
-        known_words = Counter(t for t in word_analyzer(probe) if t in words.vocabulary_)
-        known_chars = Counter(g for g in char_analyzer(probe) if g in chars.vocabulary_)
-        counted_words, counted_chars = scorer.counts(lowered)
-        assert list(counted_words.items()) == [
-            (words.vocabulary_[t], n) for t, n in known_words.items()
-        ], repr(probe)
-        assert list(counted_chars.items()) == [
-            (chars.vocabulary_[g] + offset, n) for g, n in known_chars.items()
-        ], repr(probe)
+        known_words = Counter(words.vocabulary_[t] for t in word_analyzer(probe)
+                              if t in words.vocabulary_)  # fmt: skip
+        known_chars = Counter(chars.vocabulary_[g] + offset for g in char_analyzer(probe)
+                              if g in chars.vocabulary_)  # fmt: skip
+        columns, counts, n_words = scorer.features(lowered)
+        expected = sorted({**known_words, **known_chars}.items())
+        expected.append((offset + len(chars.vocabulary_), 1))  # the intercept
+        assert list(zip(columns.tolist(), counts.tolist(), strict=True)) == expected, repr(probe)
+        assert n_words == len(known_words), repr(probe)
 
 
 def test_white_space_means_the_same_to_the_regex_and_to_split() -> None:
     """char_wb collapses ``\\s\\s+`` before ``split()``; skipping that is right only while
-    the two agree on every code point."""
+    the two agree on every code point. And a word's tokens are the text's only while stripping
+    accents maps white space to white space."""
     everything = "".join(map(chr, range(sys.maxunicode + 1)))
-    assert re.findall(r"\s", everything) == [c for c in everything if c.isspace()]
+    spaces = [c for c in everything if c.isspace()]
+    assert re.findall(r"\s", everything) == spaces
+    assert all(strip_accents_unicode(c).isspace() for c in spaces)
 
 
 def test_a_long_text_counts_past_the_table(model: IntentModel) -> None:
