@@ -192,11 +192,8 @@ class IntentModel:
                 scores = np.einsum("ij,j->i", self._head_coef, vector.astype(np.float64))
                 head = softmax(scores + self._head_intercept)
                 probabilities = (1 - EMBEDDING_WEIGHT) * probabilities + EMBEDDING_WEIGHT * head
-        # argmax of a few dozen numbers on Python floats (np.argmax's wrapper costs more);
-        # index() finds the first maximum, as np.argmax does
-        listed: list[float] = probabilities.tolist()
-        best = listed.index(max(listed))
-        return self.labels[best], listed[best]
+        best = int(probabilities.argmax())  # (the method: np.argmax's Python wrapper costs more)
+        return self.labels[best], float(probabilities[best])
 
 
 class Classifier:

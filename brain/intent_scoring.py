@@ -17,7 +17,7 @@ so on arrays this small):
   are looked up per text;
 - both blocks share one column space (the intercept is one more column, of weight 1), so the
   counting is one sort of one array, and a feature's idf and coefficients are one ``take`` each;
-- the tiny reductions (a block's norm, the softmax's maximum and sum) are done on Python floats.
+- the softmax's maximum and sum avoid numpy's reduction machinery.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ CACHE_WORDS = 8192
 # 1 + log(tf) for the counts a text of up to (TF_TABLE - 1) // 2 characters can reach: a feature
 # occurs at most once per character position of the padded words (2 * len + 1 of them).
 TF_TABLE = 4096
-_BEFORE = np.array([-1], np.intp)  # sentinel: sorts first, so every column's run has an end
 
 
 class WordFeatures(NamedTuple):
@@ -69,8 +68,9 @@ class OneTextScorer:
                 _word_features, words.build_tokenizer(), self._word_columns, char_columns, low, high
             )
         )
-        # The intercept's column, then a sentinel that sorts last.
-        self._after = np.array([n_features, n_features + 1], np.intp)
+        # Counting sorts the columns found with these: a sentinel before all (so that every
+        # column's run has an end before it), the intercept's column, a sentinel after all.
+        self._bounds = (-1, n_features, n_features + 1)
         self._idf = np.concatenate([words.idf_, chars.idf_, [1.0]])
         # Feature-major: a message's hundred-odd features are whole rows (a few cache lines
         # each), where class-major columns meant a cache miss per class and feature in a table
@@ -91,12 +91,13 @@ class OneTextScorer:
             weights = np.log(counts.astype(np.float64))
             weights += 1.0
         weights *= self._idf.take(columns)
-        listed = weights.tolist()
-        last = len(listed) - 1  # the intercept's weight stays 1
+        last = len(weights) - 1  # the intercept's weight stays 1
         if n_words:
-            weights[:n_words] /= math.hypot(*listed[:n_words])
+            words = weights[:n_words]  # a view: the division normalises weights in place
+            words /= math.sqrt(np.dot(words, words))
         if last > n_words:
-            weights[n_words:last] /= math.hypot(*listed[n_words:last])
+            chars = weights[n_words:last]
+            chars /= math.sqrt(np.dot(chars, chars))
         scores: np.ndarray = np.dot(weights, self._coef.take(columns, axis=0))
         return softmax(scores)
 
@@ -111,8 +112,8 @@ class OneTextScorer:
         known = map(self._word_columns.get, map(" ".join, pairwise(tokens)))
         bigrams = [c for c in known if c is not None]
         n_words = len({*bigrams, *chain.from_iterable(word.unigrams for word in found)})
-        every = [_BEFORE, np.array(bigrams, np.intp), *(word.columns for word in found)]
-        occurrences = np.concatenate([*every, self._after])
+        every = [np.array([*self._bounds, *bigrams], np.intp), *(word.columns for word in found)]
+        occurrences = np.concatenate(every)
         occurrences.sort()
         ends = (occurrences[1:] != occurrences[:-1]).nonzero()[0]  # each run's last index
         return occurrences.take(ends[1:]), ends[1:] - ends[:-1], n_words
@@ -124,9 +125,9 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     if len(scores) == 1:
         positive = 1.0 / (1.0 + np.exp(-float(scores[0])))
         return np.array([1.0 - positive, positive])
-    # The maximum and the sum of a few dozen numbers: cheaper on Python floats than through
-    # numpy's reduction machinery.
-    scores -= max(scores.tolist())
+    # The maximum and the sum of a few dozen numbers without numpy's reduction machinery (a
+    # few microseconds each): the argmax method and Python's sum of floats.
+    scores -= scores[scores.argmax()]
     np.exp(scores, out=scores)
     scores /= sum(scores.tolist())
     return scores
