@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from itertools import chain, pairwise
+from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
@@ -43,8 +43,7 @@ class WordFeatures(NamedTuple):
     """What one white-space-separated word of a lower-cased text yields."""
 
     tokens: tuple[str, ...]  # the word block's tokens (accents stripped), for the bigrams
-    unigrams: tuple[int, ...]  # known columns of those tokens
-    columns: np.ndarray  # the known unigram and char_wb columns, with repeats
+    columns: np.ndarray  # the known columns of its tokens and char_wb n-grams, with repeats
 
 
 class OneTextScorer:
@@ -61,6 +60,7 @@ class OneTextScorer:
         n_words = len(words.idf_)
         n_features = n_words + len(chars.idf_)
         self._word_columns: dict[str, int] = {t: int(c) for t, c in words.vocabulary_.items()}
+        self._n_word_columns = n_words
         char_columns = {g: int(c) + n_words for g, c in chars.vocabulary_.items()}
         low, high = chars.ngram_range
         self.word_features: Callable[[str], WordFeatures] = functools.lru_cache(CACHE_WORDS)(
@@ -76,6 +76,13 @@ class OneTextScorer:
         # each), where class-major columns meant a cache miss per class and feature in a table
         # of a few MB (cold by the next message on a busy process).
         self._coef = np.ascontiguousarray(np.vstack([np.asarray(coef).T, intercept]))
+        # Each block's weights have unit length, so no class scores more (in magnitude) than
+        # its two blocks' coefficient norms plus its intercept. Below 700, exp neither
+        # overflows nor underflows to 0, and the softmax can skip subtracting the maximum (three
+        # numpy calls; the quotients differ in the last bit at most).
+        blocks = np.asarray(coef)[:, :n_words], np.asarray(coef)[:, n_words:]
+        bound = sum(np.linalg.norm(block, axis=1) for block in blocks) + np.abs(intercept)
+        self._may_overflow = bool(bound.max() >= 700.0)
         # As scikit-learn computes it: log of the float counts, plus one (sublinear tf).
         # (Index 0 is never read: a counted feature occurs at least once.)
         logs = np.log(np.arange(1, TF_TABLE, dtype=np.float64)) + 1.0
@@ -99,7 +106,7 @@ class OneTextScorer:
             chars = weights[n_words:last]
             chars /= math.sqrt(np.dot(chars, chars))
         scores: np.ndarray = np.dot(weights, self._coef.take(columns, axis=0))
-        return softmax(scores)
+        return softmax(scores, shift=self._may_overflow)
 
     def features(self, lowered: str) -> tuple[np.ndarray, np.ndarray, int]:
         """The known features of a lower-cased text: their columns (ascending: the word
@@ -111,26 +118,28 @@ class OneTextScorer:
         tokens = [token for word in found for token in word.tokens]
         known = map(self._word_columns.get, map(" ".join, pairwise(tokens)))
         bigrams = [c for c in known if c is not None]
-        n_words = len({*bigrams, *chain.from_iterable(word.unigrams for word in found)})
         every = [np.array([*self._bounds, *bigrams], np.intp), *(word.columns for word in found)]
         occurrences = np.concatenate(every)
         occurrences.sort()
         ends = (occurrences[1:] != occurrences[:-1]).nonzero()[0]  # each run's last index
-        return occurrences.take(ends[1:]), ends[1:] - ends[:-1], n_words
+        features = ends[1:]  # (the first end is the sentinel's)
+        columns = occurrences.take(features)
+        counts = features - ends[:-1]
+        return columns, counts, int(columns.searchsorted(self._n_word_columns))
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
+def softmax(scores: np.ndarray, shift: bool = True) -> np.ndarray:
     """scikit-learn's ``predict_proba`` of a fitted logistic regression from its scores (a
-    binary model fits one score); multi-class scores are overwritten and returned."""
+    binary model fits one score), as a new array. ``shift=False`` skips subtracting the
+    maximum, for scores known to be too small for exp to overflow (or to underflow to 0)."""
     if len(scores) == 1:
         positive = 1.0 / (1.0 + np.exp(-float(scores[0])))
         return np.array([1.0 - positive, positive])
-    # The maximum and the sum of a few dozen numbers without numpy's reduction machinery (a
-    # few microseconds each): the argmax method and Python's sum of floats.
-    scores -= scores[scores.argmax()]
-    np.exp(scores, out=scores)
-    scores /= sum(scores.tolist())
-    return scores
+    if shift:
+        scores = scores - scores[scores.argmax()]
+    exps: np.ndarray = np.exp(scores)
+    exps /= sum(exps.tolist())  # (Python sums a few dozen floats faster than numpy does)
+    return exps
 
 
 def _word_features(
@@ -144,9 +153,9 @@ def _word_features(
     # A word's tokens are the text's: accent stripping maps character by character, white space
     # to white space (tested), and tokens are runs of word characters, so none crosses a space.
     tokens = tuple(tokenize(strip_accents_unicode(word)))
-    unigrams = tuple(c for c in map(word_columns.get, tokens) if c is not None)
+    unigrams = [c for c in map(word_columns.get, tokens) if c is not None]
     grams = [c for c in map(char_columns.get, char_wb_grams(word, low, high)) if c is not None]
-    return WordFeatures(tokens, unigrams, np.array([*unigrams, *grams], np.intp))
+    return WordFeatures(tokens, np.array([*unigrams, *grams], np.intp))
 
 
 def char_wb_grams(word: str, low: int, high: int) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
+from sklearn.utils.extmath import softmax
 
 from brain.classify import IntentModel
 from brain.intent_scoring import TF_TABLE, OneTextScorer, char_wb_grams
@@ -172,3 +173,18 @@ def test_a_configuration_it_does_not_reproduce_is_refused(
     coef = np.zeros((3, len(other.idf_) + len(chars.idf_)))
     with pytest.raises(ValueError, match=next(iter(change))):
         OneTextScorer(other, chars, coef, np.zeros(3))
+
+
+def test_scores_too_large_for_exp_are_shifted_first(model: IntentModel) -> None:
+    """With coefficients a thousand times larger, exp of the raw scores would overflow: the
+    scorer then subtracts the maximum first, as scikit-learn does."""
+    words, chars = _vectorizers(model)
+    fitted = model._pipeline.named_steps["model"]
+    coef, intercept = fitted.coef_ * 1000, fitted.intercept_ * 1000
+    scorer = OneTextScorer(words, chars, coef, intercept)
+    texts = ["where is my order", "I want my money back NOW", ""]
+    union = model._pipeline.named_steps["features"]
+    expected = softmax(np.asarray(union.transform(texts) @ coef.T) + intercept)
+    for text, want in zip(texts, expected, strict=True):
+        got = scorer.probabilities(text)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12, err_msg=repr(text))
