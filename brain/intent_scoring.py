@@ -17,7 +17,8 @@ so on arrays this small):
   are looked up per text;
 - both blocks share one column space (the intercept is one more column, of weight 1), so the
   counting is one sort of one array, and a feature's idf and coefficients are one ``take`` each;
-- the softmax's maximum and sum avoid numpy's reduction machinery.
+- the softmax subtracts the maximum only when the coefficients allow scores large enough for
+  exp to overflow, and sums on Python floats (numpy's reductions cost more on a few dozen).
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ class OneTextScorer:
         self._bounds = (-1, n_features, n_features + 1)
         self._idf = np.concatenate([words.idf_, chars.idf_, [1.0]])
         # Feature-major: a message's hundred-odd features are whole rows (a few cache lines
-        # each), where class-major columns meant a cache miss per class and feature in a table
-        # of a few MB (cold by the next message on a busy process).
+        # each, gathered in ascending order), where class-major columns meant a cache miss per
+        # class and feature in a table of a few MB (cold by the next message on a busy process).
         self._coef = np.ascontiguousarray(np.vstack([np.asarray(coef).T, intercept]))
         # Each block's weights have unit length, so no class scores more (in magnitude) than
         # its two blocks' coefficient norms plus its intercept. Below 700, exp neither
