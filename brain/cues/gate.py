@@ -54,6 +54,10 @@ class _Registry:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.bits: dict[re.Pattern[str], int] = {}
+        # The same bits by ``id`` of the pattern, for ``may_match``: hashing a compiled pattern
+        # hashes its whole compiled code each time (microseconds for a large cue), an ``id`` is
+        # free. ``bits`` holds every registered pattern, so no id is reused while it is here.
+        self.by_id: dict[int, int] = {}
         self.masks: dict[str, int] = {}  # needle -> the bits of the patterns it may let through
         self.non_ascii = 0  # the bits of the patterns NON_ASCII lets through
         self.count = 0  # patterns with a requirement so far (the next bit)
@@ -72,6 +76,7 @@ class _Registry:
             required = needles(compiled)
             bit = 0 if required is None else 1 << self.count
             self.bits[compiled] = bit
+            self.by_id[id(compiled)] = bit
             if required is not None:
                 self.count += 1
                 for needle in required:
@@ -130,7 +135,7 @@ def scan(text: str) -> int:
 
 def may_match(compiled: re.Pattern[str], text: str) -> bool:
     """False only when ``compiled`` cannot match ``text``."""
-    bit = _REGISTRY.bits.get(compiled, 0)
+    bit = _REGISTRY.by_id.get(id(compiled), 0)
     return not bit or bool(scan(text) & bit)
 
 
