@@ -38,6 +38,8 @@ _NEGATIONS = frozenset(_words("nicht kein keine pas jamais no nunca ni"))
 
 def score(text: str) -> float:
     words = [w.lower() for w in _WORD.findall(text)]
+    if _LEXICON.keys().isdisjoint(words):
+        return 0.0  # what the sum below gives for no word of the lexicon: 0 / sqrt(12)
     total = 0.0
     for index, word in enumerate(words):
         value = _LEXICON.get(word)
