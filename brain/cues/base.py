@@ -54,9 +54,30 @@ def pattern(alternatives: str) -> re.Pattern[str]:
     return gate.registered(re.compile(alternatives, re.IGNORECASE | re.VERBOSE))
 
 
+# id(table) -> (table, the bits of its cues together, whether one of them has no requirement).
+# A cue with a requirement runs only when the scan holds all its bits, so a scan holding none of
+# the table's bits skips the loop (most messages match nothing in most tables).
+_UNIONS: dict[int, tuple[Sequence[Cue], int, bool]] = {}
+
+
+def _union(table: Sequence[Cue]) -> tuple[Sequence[Cue], int, bool]:
+    known = _UNIONS.get(id(table))
+    if known is None or known[0] is not table:
+        union = 0
+        for c in table:
+            union |= c.need
+        known = (table, union, any(not c.need for c in table))
+        if len(_UNIONS) < 64:  # the module-level tables; a caller's throwaway tuples are not kept
+            _UNIONS[id(table)] = known  # keeps ``table`` alive: its id is not reused meanwhile
+    return known
+
+
 def first(table: Sequence[Cue], text: str) -> Cue | None:
     """The first cue of ``table`` that matches ``text`` (table order decides the reason shown)."""
     found = gate.scan(text)  # one pass for every table; the same text again is a cache hit
+    _, union, ungated = _union(table)
+    if not found & union and not ungated:
+        return None
     for c in table:
         need = c.need
         if found & need == need and c.searched(text):

@@ -37,9 +37,10 @@ _NEGATIONS = frozenset(_words("nicht kein keine pas jamais no nunca ni"))
 
 
 def score(text: str) -> float:
-    words = [w.lower() for w in _WORD.findall(text)]
-    if _LEXICON.keys().isdisjoint(words):
+    found = _WORD.findall(text)
+    if _LEXICON.keys().isdisjoint(map(str.lower, found)):
         return 0.0  # what the sum below gives for no word of the lexicon: 0 / sqrt(12)
+    words = [w.lower() for w in found]
     total = 0.0
     for index, word in enumerate(words):
         value = _LEXICON.get(word)

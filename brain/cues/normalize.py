@@ -52,8 +52,15 @@ def _is_swear(token: str) -> bool:
     return any(shape.fullmatch(root) for root in _ROOTS)
 
 
+# Every match of ``_MASKED`` holds one of these (its stand-in class, or the "$" of "$hit"); none
+# has a case twin under IGNORECASE. A message without any is not scanned.
+_STAND_INS = frozenset("*#@$!|0123456789")
+
+
 def masked_swearing(text: str) -> str | None:
     """The first masked or look-alike swear word in ``text`` (as written), or None."""
+    if _STAND_INS.isdisjoint(text):
+        return None
     for match in _MASKED.finditer(text):
         token = match.group(0).rstrip("!")  # "sh!t!" ends a sentence with "!"
         if sum(c.isalpha() for c in token) >= 1 and len(token) >= 3 and _is_swear(token):
