@@ -128,6 +128,8 @@ class SignalReader:
             score = other
         elif other * score > 0 and abs(other) > abs(score):
             score = (score + other) / 2
+        if score == 0.0:
+            return score  # what the line below gives for 0.0 (and -0.0), without round's dtoa
         return round(max(-1.0, min(1.0, score)), 3)
 
     def _anger(self, text: str, mood: float, failed_before: bool) -> str | None:
