@@ -258,6 +258,10 @@ _EMPHASIS: tuple[tuple[bool, Callable[[str], bool], str], ...] = (
 
 # -- language -------------------------------------------------------------------------------
 _LANGUAGE_CHARS = 1000  # plenty to tell four languages apart; bounded work for pasted logs
+# ``_WORD`` found twice, without listing every word: a whole first word (atomic, so it cannot
+# give letters back to the rest), then any letter after it, where ``findall``'s second match
+# would start. It matches exactly when ``len(_WORD.findall(text)) >= 2``.
+_TWO_WORDS = re.compile(r"(?>[^\W\d_]+(?:'[^\W\d_]+)?).*?[^\W\d_]", re.DOTALL)
 
 
 class LanguageDetector:
@@ -283,7 +287,7 @@ class LanguageDetector:
 
     def detect(self, text: str) -> str:
         classify = self._classify
-        if classify is None or len(_WORD.findall(text)) < 2:
+        if classify is None or _TWO_WORDS.search(text) is None:
             return self.default
         if "es" in self.languages and ("¿" in text or "¡" in text):
             return "es"  # inverted marks are Spanish; brand names otherwise blur short texts

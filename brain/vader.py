@@ -11,8 +11,10 @@ What ``polarity_scores`` does, and what is skipped here:
   "kind" before "of", scores 0 without further rules (``sentiment_valence`` reads the rules only
   for a lexicon word). When no word is in the lexicon every score is 0, and the compound of
   scores that are all 0 (or of none) is 0.0: no rule, "but" included, changes a 0.
-- Otherwise the library's own ``sentiment_valence``, ``_but_check`` and ``score_valence`` run on
-  the same words, in the same order, so the float arithmetic is the same to the last bit.
+- Otherwise the library's own ``sentiment_valence`` and ``_but_check`` run on the same words, in
+  the same order, and the compound is summed, emphasised and normalised as ``score_valence``
+  does it (its ``pos``/``neg``/``neu`` shares, not read, are left out): the float arithmetic is
+  the same to the last bit.
 
 ``tests/test_signals_equivalence.py`` checks the answer against ``polarity_scores`` on every
 fixture text and variants of them.
@@ -20,7 +22,12 @@ fixture text and variants of them.
 
 from __future__ import annotations
 
-from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    SentimentIntensityAnalyzer,
+    SentiText,
+    normalize,
+)
 
 _STRIP = SentiText._strip_punc_if_word
 
@@ -58,4 +65,12 @@ class Compound:
                 continue
             sentiments = analyzer.sentiment_valence(0, sentitext, item, i, sentiments)
         sentiments = analyzer._but_check(words, sentiments)
-        return float(analyzer.score_valence(sentiments, text)["compound"])
+        # score_valence's compound, without its pos/neg/neu shares and their three round()s
+        # (not read): the same operations on the same values.
+        sum_s = float(sum(sentiments))
+        emphasis = analyzer._punctuation_emphasis(text)
+        if sum_s > 0:
+            sum_s += emphasis
+        elif sum_s < 0:
+            sum_s -= emphasis
+        return float(round(normalize(sum_s), 4))

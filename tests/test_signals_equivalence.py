@@ -7,6 +7,7 @@ paths the fast code skips (emoji, masks, capitals, hashtags, handles, long paste
 from __future__ import annotations
 
 import csv
+import random
 from functools import cache
 from pathlib import Path
 
@@ -112,3 +113,14 @@ def test_detect_equals_the_reference(languages: tuple[str, ...]) -> None:
 
 def test_one_language_is_the_default_without_a_model() -> None:
     assert LanguageDetector(("de",)).detect("where is my order") == "de"
+
+
+def test_two_words_is_findall_twice() -> None:
+    # the detector's "two words or more" test, on random strings of the characters that decide it
+    from brain.signals import _TWO_WORDS, _WORD
+
+    rng = random.Random(13)
+    alphabet = ["a", "B", "'", " ", "1", "_", "é", "İ", "\n", "ß", "-", "’", "😡"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9))) for _ in range(30000)]
+    for text in [*texts, *_texts()]:
+        assert (_TWO_WORDS.search(text) is not None) == (len(_WORD.findall(text)) >= 2), text

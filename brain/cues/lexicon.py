@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
+from typing import Any
+
+import ahocorasick
 
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
@@ -36,11 +40,26 @@ _LEXICON: dict[str, float] = {
 _NEGATIONS = frozenset(_words("nicht kein keine pas jamais no nunca ni"))
 
 
+# Every word of the lexicon, for one pass over the lower-cased text. A word the loop below
+# scores is a word of the text whose lower case is in the lexicon; lower-casing a whole text
+# spells each of that word's letters as alone (only "İ" and a final "Σ" lower differently, and
+# no lexicon word holds what they become), so the lexicon word is then also in the lower-cased
+# text. A text holding none of them scores 0 without being split into words.
+def _automaton(words: Iterable[str]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
+
+
+_ANY_WORD = _automaton(_LEXICON)
+
+
 def score(text: str) -> float:
-    found = _WORD.findall(text)
-    if _LEXICON.keys().isdisjoint(map(str.lower, found)):
+    if next(_ANY_WORD.iter(text.lower()), None) is None:
         return 0.0  # what the sum below gives for no word of the lexicon: 0 / sqrt(12)
-    words = [w.lower() for w in found]
+    words = [w.lower() for w in _WORD.findall(text)]
     total = 0.0
     for index, word in enumerate(words):
         value = _LEXICON.get(word)
