@@ -60,7 +60,8 @@ class Scorer:
             text = text.lower()
         data = unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
         # visit_counts: the DFA walk, then the features counted in first-seen order
-        nextmove, rowbase, output = identifier.tk_nextmove, identifier._rowbase, identifier.tk_output
+        nextmove, rowbase = identifier.tk_nextmove, identifier._rowbase
+        output = identifier.tk_output
         state = 0
         indexes: list[int] = []
         append = indexes.append

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from brain import langscore
 from brain.cues import (
     Cue,
     anger,
@@ -42,7 +43,6 @@ from brain.cues import (
     urgency,
 )
 from brain.cues import first as _first
-from brain import langscore
 from brain.playbook import Urgency
 from brain.vader import Compound
 
@@ -207,7 +207,8 @@ def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
 
 def _searcher(*patterns: re.Pattern[str]) -> Callable[[str], bool]:
     def found(text: str) -> bool:
-        for p in patterns:  # a loop, not any() over a generator: one frame less per pattern
+        # a loop, not any() over a generator: one frame less per pattern
+        for p in patterns:  # noqa: SIM110
             if gate.search(p, text):
                 return True
         return False

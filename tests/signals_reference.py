@@ -35,7 +35,7 @@ from brain.cues import (
     urgency,
 )
 from brain.cues.lexicon import _LEXICON, _NEGATIONS
-from brain.cues.normalize import _MASKED, _ROOTS, _STARS, _LOOKALIKE, squeeze, stretched
+from brain.cues.normalize import _LOOKALIKE, _MASKED, _ROOTS, _STARS, squeeze, stretched
 from brain.playbook import Urgency
 from brain.signals import Signals
 
