@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 import re
 import struct
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress
 from operator import itemgetter
 
 import bm25s
@@ -81,6 +83,7 @@ class Posting:
     rows: np.ndarray
     scores: np.ndarray
     lists: tuple[list[int], list[float]] | None
+    size: int  # len(rows)
 
 
 class LexicalIndex:
@@ -93,8 +96,10 @@ class LexicalIndex:
         # Each known phrasing with its words sorted: ``fuzz.token_sort_ratio`` against the
         # question is ``fuzz.ratio`` of the sorted forms, and ``process.extractOne`` scores an
         # entry's phrasings in one call (6x less CPU than a Python loop over them).
+        # Repeated phrasings (a title that is also a question) are kept once: the best ratio is
+        # the same, for a fuzzy match fewer.
         self._variants = [
-            [_sorted_words(_normalize(q)) for q in (entry.title, *entry.questions)]
+            list(dict.fromkeys(_sorted_words(_normalize(q)) for q in (entry.title, *entry.questions)))
             for entry in entries
         ]
         corpus = [self._learn(_document(entry)) for entry in entries]
@@ -126,35 +131,50 @@ class LexicalIndex:
             return []
         best = raw[candidates[0]]
         # Numbers (order numbers, amounts, dates) carry no topic: "where is my order 5512" is
-        # as well explained by the tracking entry as "where is my order".
-        informative = [t for t in tokens if not any(c.isdigit() for c in t)] or tokens
-        weighted = [(t, self._idf.get(t, self._unknown_idf)) for t in informative]
-        information = sum(w for _, w in weighted)
+        # as well explained by the tracking entry as "where is my order". (No letter is a
+        # digit: ``isalpha`` answers for most terms without a look at each character.)
+        informative = [t for t in tokens if t.isalpha() or not any(map(str.isdigit, t))]
+        idf, unknown = self._idf, self._unknown_idf
+        names = informative or tokens
+        weights = [idf.get(t, unknown) for t in names]
+        information = sum(weights)
         strength = best / (best + 3.0)
         query = _sorted_words(" ".join(found)[:MAX_SIMILARITY_CHARS])
         scored: list[tuple[float, int]] = []
         kth: list[float] = []  # the k best confidences so far, a heap: kth[0] is the k-th
+        full = False  # k confidences in ``kth``
         for row in candidates:
-            if raw[row] <= 0:
+            value = raw[row]
+            if value <= 0:
                 break
-            relative = raw[row] / best
+            relative = value / best
             # The fuzzy match is the costly step. It is skipped for an entry that could not
             # reach the k best so far even with a perfect match (and full coverage, for the
-            # ``break``: the candidates come in BM25 order, so no later one could either).
-            # The answer is exactly the full computation's: the margin covers the rounding.
-            full = 0 < k == len(kth)
+            # ``break``: the candidates come in BM25 order, so no later one could either),
+            # and it stops early (rapidfuzz's ``score_cutoff``) below the similarity the
+            # entry needs to get there. The answer is exactly the full computation's: the
+            # margin covers the rounding.
             if full and _blend(relative, 1.0, 1.0, strength) + _ROUNDING < kth[0]:
                 break
-            terms = self._terms[row]
-            coverage = sum([w for t, w in weighted if t in terms]) / information
-            if full and _blend(relative, coverage, 1.0, strength) + _ROUNDING < kth[0]:
+            # The weights of the question's terms the entry holds, added in query order
+            # (iterators in C: a comprehension would make a function object every time).
+            coverage = sum(compress(weights, map(self._terms[row].__contains__, names)))
+            coverage /= information
+            cutoff = 0.0
+            if full:
+                if _blend(relative, coverage, 1.0, strength) + _ROUNDING < kth[0]:
+                    continue
+                cutoff = _cutoff(relative, coverage, strength, kth[0])
+            closest = process.extractOne(
+                query, self._variants[row], scorer=fuzz.ratio, score_cutoff=cutoff
+            )
+            if closest is None:  # only with a cutoff: every phrasing is below it
                 continue
-            closest = process.extractOne(query, self._variants[row], scorer=fuzz.ratio)
-            similarity = (closest[1] if closest is not None else 0.0) / 100
-            score = round(_blend(relative, coverage, similarity, strength), 4)
+            score = _round4(_blend(relative, coverage, closest[1] / 100, strength))
             scored.append((score, row))
-            if len(kth) < k:
+            if not full:
                 heapq.heappush(kth, score)
+                full = len(kth) == k
             elif score > kth[0]:
                 heapq.heapreplace(kth, score)
         scored.sort(key=itemgetter(0), reverse=True)  # stable: ties keep the BM25 order
@@ -169,8 +189,8 @@ class LexicalIndex:
         up and sorted in Python, cheaper than numpy's fixed cost per call on small arrays;
         but ties, whose order numpy's partial sort decides, and long postings go the numpy
         way, over one dense array."""
-        postings = [p for p in map(self._postings.get, tokens) if p is not None]
-        if sum(len(p.rows) for p in postings) <= _SPARSE_POSTINGS:
+        postings = list(filter(None, map(self._postings.get, tokens)))  # known terms
+        if sum([p.size for p in postings]) <= _SPARSE_POSTINGS:
             sums = _sparse_sums(postings)
             if len(set(sums.values())) == len(sums):
                 ranked = sorted(sums, key=sums.__getitem__, reverse=True)
@@ -193,6 +213,9 @@ class LexicalIndex:
         """The query's first ``MAX_QUERY_TERMS`` distinct words, at most ``MAX_CORRECTIONS`` of
         them spell-corrected (known words and short words cost nothing)."""
         distinct = list(dict.fromkeys(kept))[:MAX_QUERY_TERMS]
+        vocabulary = self._vocabulary
+        if vocabulary.issuperset(distinct):  # the usual case: nothing to correct
+            return distinct
         budget = MAX_CORRECTIONS
         out = []
         for word in distinct:
@@ -222,7 +245,7 @@ def _postings(bm25: bm25s.BM25) -> dict[str, Posting]:
         if i < columns:
             rows, scores = indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]]
             lists = (rows.tolist(), scores.tolist()) if len(rows) <= _SHORT else None
-            postings[term] = Posting(rows, scores, lists)
+            postings[term] = Posting(rows, scores, lists, len(rows))
     return postings
 
 
@@ -238,12 +261,44 @@ def _sparse_sums(postings: Sequence[Posting]) -> dict[int, float]:
     """The BM25 score of each entry with one: a double holds the sum of two float32 values
     closely enough (53 > 2 x 24 + 2 bits) that rounding it to float32 is numpy's float32 sum."""
     sums: dict[int, float] = {}
+    pack, unpack = _FLOAT32.pack, _FLOAT32.unpack
     for posting in postings:
         rows, scores = posting.lists or (posting.rows.tolist(), posting.scores.tolist())
+        if not sums:  # the first term's scores as they are, the dict built in C
+            sums = dict(zip(rows, scores, strict=True))
+            continue
         for row, value in zip(rows, scores, strict=True):
-            held = sums.get(row)
-            sums[row] = value if held is None else _FLOAT32.unpack(_FLOAT32.pack(held + value))[0]
+            sums[row] = unpack(pack(sums[row] + value))[0] if row in sums else value
     return sums
+
+
+def _cutoff(relative: float, coverage: float, strength: float, kth: float) -> float:
+    """A ``score_cutoff`` (0-100) for an entry's fuzzy match: a similarity below it cannot
+    reach the k-th best confidence ``kth`` (0.0: no safe cutoff, match them all). The bound is
+    solved from ``_blend``, lowered a little, then checked through ``_blend`` itself (which only
+    grows with the similarity), so float error never makes it cut a match that counts."""
+    needed = ((kth - _ROUNDING) / relative - 0.4 * coverage - 0.3 * strength) / 0.3
+    cutoff = needed * 100 * (1 - 1e-9) - 1e-9
+    if cutoff <= 0 or not _blend(relative, coverage, cutoff / 100, strength) + _ROUNDING < kth:
+        return 0.0
+    return cutoff
+
+
+def _round4(value: float) -> float:
+    """``round(value, 4)`` bit for bit, for a confidence: ``round`` with digits goes through a
+    correctly rounded decimal conversion (about 3,000 instructions), this through three float
+    operations. Below 2, ``value * 1e4`` is within 2**-37 of the exact product, so its
+    fraction is on the same side of .5 as the exact one unless within that of a tie, and
+    ``n / 1e4`` is the double nearest to the decimal, as ``round`` returns it. Near ties and
+    values out of that range go to ``round``."""
+    if not 0.0 <= value < 2.0:
+        return round(value, 4)
+    scaled = value * 10000.0
+    whole = math.floor(scaled)
+    fraction = scaled - whole  # exact
+    if 0.4999 < fraction < 0.5001:
+        return round(value, 4)
+    return (whole + (fraction > 0.5)) / 10000.0
 
 
 def _blend(relative: float, coverage: float, similarity: float, strength: float) -> float:
