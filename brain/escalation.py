@@ -11,6 +11,7 @@ channel, a playbook rule, a VIP) fire before any answer is drafted.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,8 +97,10 @@ class Facts:
 def is_vip(policy: Policy, customer: Author) -> bool:
     if customer.id in policy.vip_user_ids:
         return True
-    domain = customer.email.rsplit("@", 1)[-1].lower() if customer.email else None
-    return domain is not None and domain in {d.lower() for d in policy.vip_email_domains}
+    if not customer.email or not policy.vip_email_domains:
+        return False
+    domain = customer.email.rsplit("@", 1)[-1].lower()
+    return domain in {d.lower() for d in policy.vip_email_domains}
 
 
 def reasons(policy: Policy, facts: Facts) -> tuple[Reason, ...]:
@@ -184,12 +187,19 @@ def _why(policy: Policy, facts: Facts, reason: Reason) -> str | None:
 def _mentions(keywords: Sequence[str], text: str) -> bool:
     lowered = text.lower()
     # A match of the word regex contains the keyword itself: the substring test first answers
-    # the same and skips the regex (and its cache look-up) for every keyword not there at all.
-    return any(
-        (word := k.lower()) in lowered and re.search(rf"\b{re.escape(word)}\b", lowered)
-        for k in keywords
-        if k
-    )
+    # the same and skips the regex for every keyword not there at all.
+    for word, pattern in _word_patterns(tuple(keywords)):
+        if word in lowered and pattern.search(lowered):
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def _word_patterns(keywords: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each keyword lowered, with its whole-word regex: made once per policy (its keywords
+    never change), not lowered and looked up in ``re``'s cache on every message."""
+    lowered = [k.lower() for k in keywords if k]
+    return tuple((word, re.compile(rf"\b{re.escape(word)}\b")) for word in lowered)
 
 
 def _repeated(policy: Policy, text: str, previous: Sequence[str]) -> bool:
@@ -198,8 +208,15 @@ def _repeated(policy: Policy, text: str, previous: Sequence[str]) -> bool:
     current = text.lower().strip()
     if len(current) < 12:  # "ok", "thanks", "hello?" repeat naturally
         return False
+    return _close_to_one(current, tuple(previous), policy.repeat_similarity)
+
+
+# The handler asks twice per message (before and after the answer) with the same text and
+# earlier messages: the second time is a look-up. A pure function of its arguments, so the
+# cache changes no answer; bounded, so long conversations cannot grow it.
+@functools.lru_cache(maxsize=256)
+def _close_to_one(current: str, previous: tuple[str, ...], cutoff: float) -> bool:
     # One call into rapidfuzz for all of them, not one per message from Python.
-    cutoff = policy.repeat_similarity
     close = process.extractOne(current, previous, scorer=fuzz.token_set_ratio,
                                processor=str.lower, score_cutoff=cutoff)  # fmt: skip
     return close is not None

@@ -99,8 +99,8 @@ class LexicalIndex:
         # Repeated phrasings (a title that is also a question) are kept once: the best ratio is
         # the same, for a fuzzy match fewer.
         self._variants = [
-            list(dict.fromkeys(_sorted_words(_normalize(q)) for q in (entry.title, *entry.questions)))
-            for entry in entries
+            list(dict.fromkeys(_sorted_words(_normalize(q)) for q in (e.title, *e.questions)))
+            for e in entries
         ]
         corpus = [self._learn(_document(entry)) for entry in entries]
         self._vocab_list = sorted(self._vocabulary)
