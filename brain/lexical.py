@@ -291,7 +291,7 @@ def _round4(value: float) -> float:
     fraction is on the same side of .5 as the exact one unless within that of a tie, and
     ``n / 1e4`` is the double nearest to the decimal, as ``round`` returns it. Near ties and
     values out of that range go to ``round``."""
-    if not 0.0 <= value < 2.0:
+    if not 0.0 < value < 2.0:  # (zero too: round keeps the sign of -0.0)
         return round(value, 4)
     scaled = value * 10000.0
     whole = math.floor(scaled)

@@ -26,7 +26,9 @@ from brain.lexical import (
     _SPARSE_POSTINGS,
     RERANK,
     _blend,
+    _cutoff,
     _dense_sums,
+    _round4,
     _sparse_sums,
     words,
 )
@@ -214,3 +216,48 @@ def test_the_pruning_bound_is_safe() -> None:
         bound = _blend(relative, coverage, 1.0, strength)
         score = round(_blend(relative, coverage, similarity, strength), 4)
         assert score <= round(bound, 4) < bound + _ROUNDING
+
+
+def test_round4_is_round_bit_for_bit() -> None:
+    """``_round4`` against ``round(_, 4)``: random confidences, every 4-decimal tie and the
+    floats around it (a few ulps either way), the edges of its range and what lies beyond."""
+    rng = random.Random(9)
+    values = [rng.random() for _ in range(100000)] + [rng.uniform(0, 2) for _ in range(20000)]
+    for n in range(20001):
+        tie = (n + 0.5) / 10000
+        below = above = tie
+        for _ in range(4):
+            below, above = np.nextafter(below, 0.0), np.nextafter(above, 3.0)
+            values += [float(below), float(above)]
+        values += [tie, n / 10000, (n + 0.49995) / 10000, (n + 0.50005) / 10000]
+    values += [0.0, -0.0, 1.0, 2.0, 1.99999, 2.5, 12345.67895, -0.00005, -1.23456, 5e-324]
+    values += [float("inf"), float("-inf")]
+    for value in values:
+        assert _round4(value) == round(value, 4), value
+        assert str(_round4(value)) == str(round(value, 4)), value  # the sign of zero too
+    assert _round4(float("nan")) != _round4(float("nan"))
+
+
+def test_the_fuzzy_cutoff_is_safe() -> None:
+    """A similarity below ``_cutoff``'s (in percent, as rapidfuzz scores) gives a confidence
+    below the k-th best: cutting those matches changes no result. And the cutoff is not
+    useless: most of the time it is close to the similarity the k-th best needs."""
+    rng = random.Random(21)
+    useful = 0
+    for _ in range(20000):
+        relative, coverage = rng.uniform(0.01, 1.0), rng.random()
+        best = rng.uniform(0.0, 40.0)
+        strength = best / (best + 3.0)
+        kth = rng.uniform(0.0, 1.0)
+        cutoff = _cutoff(relative, coverage, strength, kth)
+        if cutoff == 0.0:
+            continue
+        useful += 1
+        for similarity in (cutoff - 1e-7, cutoff * (1 - 1e-12), rng.uniform(0, cutoff)):
+            if 0 <= similarity < cutoff:
+                score = round(_blend(relative, coverage, similarity / 100, strength), 4)
+                assert score < kth, (relative, coverage, strength, kth, similarity)
+        # the similarity exactly needed is just above the cutoff
+        needed = ((kth - _ROUNDING) / relative - 0.4 * coverage - 0.3 * strength) / 0.3 * 100
+        assert needed * (1 - 1e-8) - 1e-8 < cutoff <= needed
+    assert useful > 2000
