@@ -19,9 +19,12 @@ postings of every term (so a search adds up the query terms' BM25 scores directl
 float32 sums as ``bm25s.BM25.get_scores``, without its generic per-call work), each entry's
 term set and sorted phrasings, and the IDF of every term. All that depends only on the
 question (its coverage weights, the strength of the best score) is computed once per search,
-not once per candidate. Two shortcuts change no result: a short question's BM25 sums and
-ranking are done in Python (``_candidates``: ties and long postings go to numpy), and the
-fuzzy match is skipped for a candidate that cannot reach the k best (``rank``).
+not once per candidate. Shortcuts that change no result: a short question's BM25 sums and
+ranking are done in Python (``_candidates``: ties and long postings go to numpy); the fuzzy
+match is skipped for a candidate that cannot reach the k best, and stopped (rapidfuzz's
+``score_cutoff``) below the similarity it would need (``rank``, ``_cutoff``); an entry's
+repeated phrasings are matched once; ``round(_, 4)`` is done by float operations
+(``_round4``, ties left to ``round``).
 ``tests/kb_reference.py`` keeps the plain form of this algorithm;
 ``tests/test_kb_equivalence.py`` checks that both return the same hits, order and scores
 (floats equal to the last bit).
