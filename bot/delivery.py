@@ -130,9 +130,8 @@ class Delivery:
             try:
                 await self._send_with_retry(outbound)
                 progress.count("messages_sent")
-                if self.events.sinks:  # nobody listening: no event (nor its id) to build
-                    event_id = outbound.message_id or f"{record.inbound_key}:{progress.sent or 0}"
-                    await self.events.message_sent(outbound, event_id)
+                event_id = outbound.message_id or f"{record.inbound_key}:{progress.sent or 0}"
+                await self.events.message_sent(outbound, event_id)
                 await self.observer.sent(outbound, cause)
             except DeliveryRefused as err:
                 # Permanent (e.g. the customer's terminal session is gone): retrying cannot help.

@@ -35,7 +35,16 @@ from brain.store.base import (
 from brain.store.lease import Lease
 from brain.store.redis_lanes import RedisLanes
 from brain.store.redis_reads import TAKE_BACK_IDLE_S, read_on_node
-from brain.store.redis_wire import _entry, _failures, _ms, _outbox, _pairs, _stream_entries, _text
+from brain.store.redis_wire import (
+    _entry,
+    _failures,
+    _keep,
+    _ms,
+    _outbox,
+    _pairs,
+    _stream_entries,
+    _text,
+)
 from channels.base import OutboundMessage, QueueItem
 
 if TYPE_CHECKING:
@@ -191,9 +200,7 @@ class RedisQueue(RedisLanes):
             partition = self._stream_partition(stream)
             entry = _entry(self.layout.entry_id(partition, _text(entry_id)), fields, 1)
             found.append(entry)
-            lately[entry.entry_id] = entry.message
-            if len(lately) > READ_LATELY:
-                del lately[next(iter(lately))]  # the oldest read
+            _keep(lately, entry.entry_id, entry.message, READ_LATELY)
         return found
 
     def _stream_partition(self, stream: object) -> int:

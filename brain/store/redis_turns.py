@@ -43,7 +43,7 @@ from brain.store.base import (
 )
 from brain.store.lease import Lease
 from brain.store.redis_queue import RedisQueue
-from brain.store.redis_wire import _failures, _ms, _outbox, _pairs, _text
+from brain.store.redis_wire import _failures, _keep, _ms, _outbox, _pairs, _text
 from channels import wire_json
 from channels.base import ConversationRef, OutboundMessage
 from config.errors import StoreError
@@ -143,9 +143,7 @@ class RedisTurns(RedisQueue):
         same text always means the same (immutable) turn."""
         known = self._turns_lately.get(raw)
         if known is None:
-            known = self._turns_lately[raw] = Turn.from_json(raw)
-            if len(self._turns_lately) > TURNS_LATELY:
-                del self._turns_lately[next(iter(self._turns_lately))]  # the oldest parsed
+            known = _keep(self._turns_lately, raw, Turn.from_json(raw), TURNS_LATELY)
         return known
 
     async def _pipelined(

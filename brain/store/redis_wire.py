@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.exceptions import RedisClusterException, RedisError
 
 from brain.store.base import OutboxRecord, QueueEntry, outbox_from_json
 from channels.base import decode_queue_item
 from config.errors import StoreError
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @contextlib.contextmanager
@@ -45,6 +48,15 @@ def _ms(seconds: float) -> int:
 
 def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _keep(cache: dict[K, V], key: K, value: V, limit: int) -> V:
+    """``value`` into ``cache`` under ``key``, the oldest entry dropped past ``limit``: the
+    store's memos of what never changes once written (a stream entry, a stored turn)."""
+    cache[key] = value
+    if len(cache) > limit:
+        del cache[next(iter(cache))]
+    return value
 
 
 def _stream_entries(reply: Any) -> list[tuple[Any, Any, Any]]:
