@@ -26,8 +26,9 @@ import contextlib
 import itertools
 import logging
 import secrets
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
 
 from config.errors import StoreError
 
@@ -87,7 +88,8 @@ class LeaseLocks:
         self._renew = renew
         self._release = release
         self._ttl_s = ttl_s
-        self._local: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # name -> [the in-process lock, how many hold it or wait for it]: dropped at 0
+        self._local: dict[str, list[Any]] = {}
         self.incarnation = secrets.token_hex(6)
         # Tokens must be unique, not secret: this process's random incarnation and a count
         # (reading the OS's randomness for every lock showed in the pipeline's profile).
@@ -95,62 +97,17 @@ class LeaseLocks:
         # name -> {token: expiry time}: this process's tokens that may still sit on the lock
         self._unreleased: dict[str, dict[str, float]] = {}
 
-    @contextlib.asynccontextmanager
-    async def hold(
+    def hold(
         self,
         name: str,
         owner: str | None = None,
         try_acquire: TryAcquire | None = None,
         wait: bool = True,
-    ) -> AsyncIterator[Lease]:
+    ) -> Hold:
         """The lock, once free (``wait=False``: now, or ``LockBusy``). ``try_acquire``
         (default: the backend's) may read more in the same step as a successful acquire (a
         conversation's head entry)."""
-        local = self._local.get(name)
-        if local is None:
-            local = asyncio.Lock()
-            self._local[name] = local
-        async with local:
-            if owner:
-                owner = owner.replace(SEP, "%2F")
-                mine = f"{owner}{SEP}{self.incarnation}{SEP}"
-                token, prefixes = f"{mine}{next(self._tokens):x}", (owner + SEP, mine)
-            else:
-                token, prefixes = f"{self.incarnation}-{next(self._tokens):x}", ("", "")
-            acquire = try_acquire or self._try_acquire
-            lease = Lease(
-                name, token, await self._acquire(acquire, name, token, *prefixes, wait=wait)
-            )
-            # A worker (an owner) is stopped when its lease runs out; a long-lived singleton
-            # holder (a mailbox reader) is only told, through ``lease.lost`` and ``check()``,
-            # so that it can step down and try again by itself.
-            stop_holder = owner is not None
-            try:
-                async with asyncio.timeout_at(lease.valid_until if stop_holder else None) as scope:
-                    lease._scope = scope if stop_holder else None
-                    # The renewer starts a third of the TTL from now, from a timer: most
-                    # holds (one message) end long before, and a task started and cancelled
-                    # for each of them cost more than the rest of the lock's Python.
-                    renewer: list[asyncio.Task[None]] = []
-                    timer = asyncio.get_running_loop().call_later(
-                        self._ttl_s / 3, self._start_renewing, renewer, name, token, lease
-                    )
-                    try:
-                        yield lease
-                    finally:
-                        timer.cancel()
-                        for task in renewer:
-                            task.cancel()
-                            with contextlib.suppress(asyncio.CancelledError):
-                                await task
-            except TimeoutError as err:
-                if not scope.expired():
-                    raise
-                lease.lost = True
-                raise LeaseLost(f"the lease on {name} ran out while held; stopped") from err
-            finally:
-                if not lease.released:
-                    await self._let_go(name, token)
+        return Hold(self, name, owner, try_acquire or self._try_acquire, wait)
 
     async def _let_go(self, name: str, token: str) -> None:
         try:
@@ -198,7 +155,8 @@ class LeaseLocks:
         loop = asyncio.get_running_loop()
         delay = 0.005
         while True:
-            await self._release_stale(name)
+            if self._unreleased:
+                await self._release_stale(name)
             asked_at = loop.time()
             try:
                 taken = await try_acquire(name, token, self._ttl_s, owner, mine)
@@ -216,6 +174,8 @@ class LeaseLocks:
         self, renewer: list[asyncio.Task[None]], name: str, token: str, lease: Lease
     ) -> None:
         if not lease.released:
+            if lease._scope is not None:  # a worker is stopped once its lease runs out
+                lease._scope.reschedule(lease.valid_until)
             renewer.append(asyncio.get_running_loop().create_task(
                 self._keep_alive(name, token, lease, lease._scope)
             ))  # fmt: skip
@@ -246,3 +206,141 @@ class LeaseLocks:
             if scope is not None and not lease.released:
                 scope.reschedule(lease.valid_until)
             await asyncio.sleep(self._ttl_s / 3)
+
+
+class Hold:
+    """``LeaseLocks.hold``: ``async with`` it for the ``Lease``.
+
+    Written out as a class rather than with ``contextlib.asynccontextmanager``: every message
+    takes a lock, and the generator-based manager (with the dispatcher's own around it) was
+    a visible share of the pipeline's CPU. The steps are those of a generator that would read::
+
+        async with in_process_lock:
+            lease = Lease(...acquired...)
+            try:
+                async with asyncio.timeout_at(None) as scope:  # armed by the renewal timer
+                    try:
+                        yield lease
+                    finally:
+                        stop the renewal timer and task
+            except TimeoutError as err:
+                if not scope.expired(): raise
+                raise LeaseLost(...) from err
+            finally:
+                if not lease.released: release the lock
+
+    The worker's deadline (the end of its lease) is armed when the renewal starts, a third
+    of the TTL in: the lease cannot run out before, and most holds (one message) end long
+    before, so one timer per hold is made instead of two.
+    """
+
+    __slots__ = ("_lease", "_local", "_locks", "_name", "_owner", "_renewer", "_scope", "_timer",
+                 "_try", "_wait")  # fmt: skip
+
+    def __init__(
+        self, locks: LeaseLocks, name: str, owner: str | None, try_acquire: TryAcquire,
+        wait: bool,
+    ) -> None:  # fmt: skip
+        self._locks = locks
+        self._name = name
+        self._owner = owner
+        self._try = try_acquire
+        self._wait = wait
+        self._renewer: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> Lease:
+        locks, name, owner = self._locks, self._name, self._owner
+        local = locks._local.get(name)
+        if local is None:
+            local = locks._local[name] = [asyncio.Lock(), 0]
+        local[1] += 1
+        self._local = local
+        try:
+            await local[0].acquire()
+        except BaseException:
+            self._forget()
+            raise
+        try:
+            if owner:
+                owner = owner.replace(SEP, "%2F")
+                mine = f"{owner}{SEP}{locks.incarnation}{SEP}"
+                token, prefixes = f"{mine}{next(locks._tokens):x}", (owner + SEP, mine)
+            else:
+                token, prefixes = f"{locks.incarnation}-{next(locks._tokens):x}", ("", "")
+            until = await locks._acquire(self._try, name, token, *prefixes, wait=self._wait)
+        except BaseException:
+            self._unlock()
+            raise
+        lease = self._lease = Lease(name, token, until)
+        try:
+            scope = self._scope = asyncio.timeout_at(None)
+            await scope.__aenter__()
+        except BaseException:
+            try:
+                await locks._let_go(name, token)
+            finally:
+                self._unlock()
+            raise
+        # A worker (an owner) is stopped when its lease runs out; a long-lived singleton
+        # holder (a mailbox reader) is only told, through ``lease.lost`` and ``check()``, so
+        # that it can step down and try again by itself.
+        lease._scope = scope if owner is not None else None
+        # The renewer starts a third of the TTL from now, from a timer: most holds (one
+        # message) end long before, and a task started and cancelled for each of them cost
+        # more than the rest of the lock's Python.
+        self._timer = asyncio.get_running_loop().call_later(
+            locks._ttl_s / 3, locks._start_renewing, self._renewer, name, token, lease
+        )
+        return lease
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        err: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        lease, scope = self._lease, self._scope
+        try:
+            try:
+                try:
+                    try:
+                        if err is not None:
+                            raise err  # as if thrown into the generator at its ``yield``
+                    finally:
+                        self._timer.cancel()
+                        for task in self._renewer:
+                            task.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await task
+                except BaseException as raised:
+                    # (a Timeout never swallows: it lets the error on, or makes it TimeoutError)
+                    await scope.__aexit__(type(raised), raised, raised.__traceback__)
+                    raise
+                else:
+                    await scope.__aexit__(None, None, None)
+            except TimeoutError as timeout:
+                if not scope.expired():
+                    raise
+                lease.lost = True
+                raise LeaseLost(
+                    f"the lease on {self._name} ran out while held; stopped"
+                ) from timeout
+            finally:
+                if not lease.released:
+                    await self._locks._let_go(self._name, lease.token)
+        except BaseException as raised:
+            if raised is not err:
+                raise
+            raised.__traceback__ = tb  # the body's own error goes on as it was
+            return
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        self._local[0].release()
+        self._forget()
+
+    def _forget(self) -> None:
+        self._local[1] -= 1
+        if not self._local[1]:
+            del self._locks._local[self._name]

@@ -60,6 +60,8 @@ class Layout:
         return ":".join((self.namespace, *parts))
 
     def partition(self, lane: str) -> int:
+        if self.partitions == 1:
+            return 0
         return zlib.crc32(lane.encode()) % self.partitions
 
     def tag(self, partition: int) -> str:
@@ -71,6 +73,8 @@ class Layout:
         return ":".join((self.namespace, self.tag(partition), *parts))
 
     def of_lane(self, lane: str, *parts: str) -> str:
+        if not self.partitioned:  # no tag: the lane's partition (a CRC of its name) is moot
+            return self.key(*parts)
         return self.in_partition(self.partition(lane), *parts)
 
     def stream(self, partition: int) -> str:

@@ -10,31 +10,90 @@ from __future__ import annotations
 # cluster client resends a command whose connection broke mid-failover, and the first attempt
 # may have run: without this the retry found "a live holder of this process" and the
 # conversation waited out the TTL), or left by our own consumer name before a restart
-# (ARGV[3] owner prefix, ARGV[4] this incarnation's prefix), so it is ours.
+# (ARGV[3] owner prefix, ARGV[4] this incarnation's prefix), so it is ours. A free lock (the
+# usual case) is taken by the SET NX alone.
+#
+# Cost (redis-server's CPU is half of a message's on a small machine, bench/pipeline.py):
+# every argument of ``redis.call`` that is a Lua number is formatted with ``%.14g`` on the
+# way (about 2,000 instructions each on Redis 7.0), so numbers go in as strings: literals
+# ('0', '-1'), the caller's strings, ``string.format('%d')`` for computed ones. And each
+# ``redis.call`` costs some 4,000 instructions besides the command's own work, so calls that
+# would change nothing are left out (the trims of a short history).
 _TAKE_LOCK = """
-        local current = redis.call('GET', KEYS[1])
-        if current and current ~= ARGV[1] then
-          if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
-             or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return {0} end
-        end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])"""
+        if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+          local current = redis.call('GET', KEYS[1])
+          if current and current ~= ARGV[1] then
+            if ARGV[3] == '' or string.sub(current, 1, #ARGV[3]) ~= ARGV[3]
+               or string.sub(current, 1, #ARGV[4]) == ARGV[4] then return {0} end
+          end
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        end"""
 # One turn into a conversation's meta hash (ref, updated_at, seq), turns list and turn-id
 # zset. The ids are trimmed with the list, so "already there" means "in the kept history", as
 # with SQLite. The ref (with its reply hints) follows the customer's latest message.
 _APPEND = """
         local function append(meta, turns, ids, id, payload, ref, at, limit, ttl, customer)
           if redis.call('ZSCORE', ids, id) then return 0 end
-          local seq = redis.call('HINCRBY', meta, 'seq', 1)
-          redis.call('HSET', meta, 'updated_at', at)
+          local seq = redis.call('HINCRBY', meta, 'seq', '1')
           if customer == '1' or redis.call('HEXISTS', meta, 'ref') == 0 then
-            redis.call('HSET', meta, 'ref', ref)
+            redis.call('HSET', meta, 'updated_at', at, 'ref', ref)
+          else
+            redis.call('HSET', meta, 'updated_at', at)
           end
-          redis.call('RPUSH', turns, payload)
-          redis.call('LTRIM', turns, -tonumber(limit), -1)
-          redis.call('ZADD', ids, seq, id)
-          redis.call('ZREMRANGEBYRANK', ids, 0, -tonumber(limit) - 1)
-          for _, key in ipairs({meta, turns, ids}) do redis.call('PEXPIRE', key, ttl) end
-          return 1
+          local length = redis.call('RPUSH', turns, payload)
+          redis.call('ZADD', ids, string.format('%d', seq), id)
+          local keep = tonumber(limit)
+          if length > keep then  -- the ids are never more than the turns
+            redis.call('LTRIM', turns, '-' .. limit, '-1')
+            redis.call('ZREMRANGEBYRANK', ids, '0', string.format('%d', -keep - 1))
+            length = keep
+          end
+          redis.call('PEXPIRE', meta, ttl)
+          redis.call('PEXPIRE', turns, ttl)
+          redis.call('PEXPIRE', ids, ttl)
+          return 1, seq, length
+        end"""
+# What the brain reads after a turn was appended (``context``): the conversation's ref and
+# updated_at (unless the turn just appended was the customer's: then they are the caller's
+# own), its history, its open-ticket pointer and (KEYS[from..]) key-value flags. The history
+# is sent whole, or, when the caller says it holds the turns up to number ``held`` (the
+# meta's ``seq`` counts every append; the list's last turn is number ``seq``), the last one
+# ``held_id``, and that turn still has that number, only the turns after it and before the
+# one just appended (brain/store/redis_history.py): the whole list crossed over and was
+# parsed again for every message. Reply: {added, ref, updated_at, turns, pointer, flags,
+# seq, length, since}: since is the number the turns follow ('' = the whole history).
+_CONTEXT = """
+        local function context(meta, turns, ids, pointer, from, customer, added, seq, length,
+                               held, held_id)
+          local ref, at = false, false
+          if added ~= 1 or customer ~= '1' then
+            local row = redis.call('HMGET', meta, 'ref', 'updated_at')
+            ref, at = row[1], row[2]
+          end
+          local raws, since = nil, ''
+          if added == 1 and held and held ~= '' and redis.call('ZSCORE', ids, held_id) == held then
+            local new = seq - tonumber(held)
+            if new >= 1 and new < length then
+              since = held
+              if new == 1 then raws = {}
+              else raws = redis.call('LRANGE', turns, string.format('%d', -new), '-2') end
+            end
+          end
+          if not raws then raws = redis.call('LRANGE', turns, '0', '-1') end
+          local found = {added, ref, at, raws, redis.call('GET', pointer), false, seq or false,
+                         length or false, since}
+          if #KEYS >= from then found[6] = redis.call('MGET', unpack(KEYS, from, #KEYS)) end
+          return found
+        end"""
+# Counter amounts into a stats hash: whole amounts with HINCRBY (HINCRBYFLOAT formats a long
+# double, some 4,000 instructions), others, or a field holding a fraction (HINCRBY refuses
+# it), with HINCRBYFLOAT. Both write a whole number the same way.
+_COUNT = """
+        local function count(stats, name, amount)
+          local done = redis.pcall('HINCRBY', stats, name, amount)
+          if type(done) == 'table' and done.err then
+            redis.call('HINCRBYFLOAT', stats, name, amount)
+          end
         end"""
 
 # Lua text with shared pieces prepended: kept as written.
@@ -56,7 +115,7 @@ SCRIPTS = {
     # the index, or lost with the stream) are dropped on the way.
     "head_of": """
         while true do
-          local id = redis.call('LINDEX', KEYS[1], 0)
+          local id = redis.call('LINDEX', KEYS[1], '0')
           if not id then return false end
           local rows = redis.call('XRANGE', KEYS[2], id, id)
           if #rows > 0 then return rows[1] end
@@ -65,12 +124,12 @@ SCRIPTS = {
     # KEYS: outbox, lock (fenced when ARGV[3] holds a token), stats. ARGV[4..]: counter
     # name/amount pairs, added only by the call that creates the record. Returns 0 (lease
     # lost), {1} (created from ARGV[1]) or the record found (fields as outbox_get reads them).
-    "outbox_put": """
+    "outbox_put": _COUNT + """
         if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
         if redis.call('HSETNX', KEYS[1], 'messages', ARGV[1]) == 1 then
-          redis.call('HSET', KEYS[1], 'sent_count', 0)
+          redis.call('HSET', KEYS[1], 'sent_count', '0')
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
-          for i = 4, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[3], ARGV[i], ARGV[i + 1]) end
+          for i = 4, #ARGV, 2 do count(KEYS[3], ARGV[i], ARGV[i + 1]) end
           if #ARGV > 3 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
           return {1}  -- ours, as sent: nothing to read back
         end
@@ -78,7 +137,7 @@ SCRIPTS = {
     # The end of one message. KEYS: lock, outbox, stream, stats, the conversation's entry list.
     # ARGV: token ('' = unfenced), entry id, group, sent count ('' = none), retention ms,
     # '1' to drop the id from the conversation's list, '1' to release, counter pairs.
-    "finish": """
+    "finish": _COUNT + """
         if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         if ARGV[4] ~= '' then
           local current = redis.call('HGET', KEYS[2], 'sent_count')
@@ -86,21 +145,21 @@ SCRIPTS = {
             redis.call('HSET', KEYS[2], 'sent_count', ARGV[4])
           end
         end
-        for i = 8, #ARGV, 2 do redis.call('HINCRBYFLOAT', KEYS[4], ARGV[i], ARGV[i + 1]) end
+        for i = 8, #ARGV, 2 do count(KEYS[4], ARGV[i], ARGV[i + 1]) end
         if #ARGV > 7 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
         redis.call('XACK', KEYS[3], ARGV[3], ARGV[2])
         redis.call('XDEL', KEYS[3], ARGV[2])
-        if ARGV[6] == '1' then redis.call('LREM', KEYS[5], 1, ARGV[2]) end
+        if ARGV[6] == '1' then redis.call('LREM', KEYS[5], '1', ARGV[2]) end
         if ARGV[1] ~= '' and ARGV[7] == '1' then redis.call('DEL', KEYS[1]) end
         return 1""",
     # Both only touch a record that exists (a missing one must not become a hash without
     # messages and without a TTL).
     "outbox_failed": """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        return redis.call('HINCRBY', KEYS[1], 'failures', 1)""",
+        return redis.call('HINCRBY', KEYS[1], 'failures', '1')""",
     "outbox_dead": """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        return redis.call('HSETNX', KEYS[1], 'dead', 1)""",
+        return redis.call('HSETNX', KEYS[1], 'dead', '1')""",
     # sent_count only grows (a stale update must not cause a resend), and a missing record
     # stays missing rather than becoming a hash without messages and without a TTL.
     "outbox_sent": """
@@ -112,12 +171,13 @@ SCRIPTS = {
         return {1}""",
     # The lock, then (KEYS[2], KEYS[3]: the conversation's entry list, the stream) what
     # head_of would return, then, if the head is entry ARGV[5], what begin_turn does (KEYS[4..7]
-    # and ARGV[6..12] as there, with the flags KEYS[8..] on one Redis): one round trip where
-    # there were three.
-    "lock_head": _APPEND + _TAKE_LOCK + """
+    # and ARGV[7..15] as there, with the flags KEYS[8..] on one Redis): one round trip where
+    # there were three. ARGV[6] '1': the caller has that entry's message already, so the head
+    # comes back as {id} alone (its fields are the message, decoded by the read that took it).
+    "lock_head": _APPEND + _CONTEXT + _TAKE_LOCK + """
         local head = false
         while true do
-          local id = redis.call('LINDEX', KEYS[2], 0)
+          local id = redis.call('LINDEX', KEYS[2], '0')
           if not id then break end
           local rows = redis.call('XRANGE', KEYS[3], id, id)
           if #rows > 0 then head = rows[1] break end
@@ -125,13 +185,12 @@ SCRIPTS = {
         end
         if not head then return {1} end
         if #KEYS < 4 or head[1] ~= ARGV[5] then return {1, head} end
-        local added = append(KEYS[4], KEYS[5], KEYS[6], ARGV[6], ARGV[7], ARGV[8], ARGV[9],
-                             ARGV[10], ARGV[11], ARGV[12])
-        local meta = redis.call('HMGET', KEYS[4], 'ref', 'updated_at')
-        local context = {added, meta[1], meta[2], redis.call('LRANGE', KEYS[5], 0, -1),
-                         redis.call('GET', KEYS[7])}
-        if #KEYS > 7 then context[6] = redis.call('MGET', unpack(KEYS, 8, #KEYS)) end
-        return {1, head, context}""",
+        local added, seq, length = append(KEYS[4], KEYS[5], KEYS[6], ARGV[7], ARGV[8], ARGV[9],
+                                          ARGV[10], ARGV[11], ARGV[12], ARGV[13])
+        local found = context(KEYS[4], KEYS[5], KEYS[6], KEYS[7], 8, ARGV[13], added, seq,
+                              length, ARGV[14], ARGV[15])
+        if ARGV[6] == '1' then head = {head[1]} end
+        return {1, head, found}""",
     # Token bucket on the server's clock (replicas' clocks may differ). ARGV: rate per second,
     # burst, TTL ms. Returns the wait in seconds as a string (Lua numbers become integers).
     "take_token": """
@@ -154,48 +213,46 @@ SCRIPTS = {
     "lock_release": """
         if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end""",
     # KEYS: meta, turns, ids. ARGV: turn id, turn, ref, updated_at, limit, TTL ms, customer.
+    # Returns {1, seq, length} (appended: the history's after it) or {0}.
     "append_turn": _APPEND + """
-        return append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
-                      ARGV[6], ARGV[7])""",
-    # append_turn, then the conversation and (KEYS[4]) its open-ticket pointer. On a cluster
-    # the pointer (tag {tickets}) is in another slot: KEYS[4] is then a placeholder in the
-    # lane's slot (never written) and the caller reads the pointer beside the script. On one
-    # Redis the key-value flags to read come as KEYS[5..] (their values sixth in the reply);
-    # a cluster reads them beside the script too.
-    "begin_turn": _APPEND + """
-        local added = append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
-                             ARGV[5], ARGV[6], ARGV[7])
-        local meta = redis.call('HMGET', KEYS[1], 'ref', 'updated_at')
-        local context = {added, meta[1], meta[2], redis.call('LRANGE', KEYS[2], 0, -1),
-                         redis.call('GET', KEYS[4])}
-        if #KEYS > 4 then context[6] = redis.call('MGET', unpack(KEYS, 5, #KEYS)) end
-        return context""",
+        return {append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5],
+                       ARGV[6], ARGV[7])}""",
+    # append_turn, then the conversation and (KEYS[4]) its open-ticket pointer (``context``,
+    # ARGV[8], ARGV[9]: the turns the caller holds). On a cluster the pointer (tag {tickets})
+    # is in another slot: KEYS[4] is then a placeholder in the lane's slot (never written)
+    # and the caller reads the pointer beside the script. On one Redis the key-value flags
+    # to read come as KEYS[5..]; a cluster reads them beside the script too.
+    "begin_turn": _APPEND + _CONTEXT + """
+        local added, seq, length = append(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3],
+                                          ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+        return context(KEYS[1], KEYS[2], KEYS[3], KEYS[4], 5, ARGV[7], added, seq, length,
+                       ARGV[8], ARGV[9])""",
     # outbox_put (fenced) of the bot's reply with its turns, only while the open-ticket
     # pointer (KEYS[7]) is still ARGV[4] ('' none). KEYS: outbox, lock, stats, meta, turns,
     # ids, pointer. ARGV: messages, TTL ms, token, pointer, ref, updated_at, limit, number of
     # turns, (turn id, turn, customer) per turn, counter pairs. Returns {0} (lease lost),
     # {1, record} (decided before), {2, pointer} (a ticket may be open: nothing written) or
-    # {3} (written: the record is ARGV[1], nothing sent yet). Only where all
+    # {3, turns appended, seq, length} (written: the record is ARGV[1], nothing sent yet;
+    # seq and length those of the history after the last turn appended). Only where all
     # these keys share a slot (a cluster splits it: brain/store/redis_turns.py).
-    "outbox_put_reply": _APPEND + """
+    "outbox_put_reply": _APPEND + _COUNT + """
         if redis.call('GET', KEYS[2]) ~= ARGV[3] then return {0} end
-        local fields = {'messages', 'sent_count', 'failures', 'dead'}
-        local row = redis.call('HMGET', KEYS[1], unpack(fields))
+        local row = redis.call('HMGET', KEYS[1], 'messages', 'sent_count', 'failures', 'dead')
         if row[1] then return {1, row} end
         local pointer = redis.call('GET', KEYS[7])
         if (pointer or '') ~= ARGV[4] then return {2, pointer} end
-        redis.call('HSET', KEYS[1], 'messages', ARGV[1], 'sent_count', 0)
+        redis.call('HSET', KEYS[1], 'messages', ARGV[1], 'sent_count', '0')
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         local last = 8 + 3 * tonumber(ARGV[8])
+        local appended, seq, length = 0, 0, 0
         for i = 9, last, 3 do
-          append(KEYS[4], KEYS[5], KEYS[6], ARGV[i], ARGV[i + 1], ARGV[5], ARGV[6], ARGV[7],
-                 ARGV[2], ARGV[i + 2])
+          local added, at, size = append(KEYS[4], KEYS[5], KEYS[6], ARGV[i], ARGV[i + 1],
+                                         ARGV[5], ARGV[6], ARGV[7], ARGV[2], ARGV[i + 2])
+          if added == 1 then appended, seq, length = appended + 1, at, size end
         end
-        for i = last + 1, #ARGV, 2 do
-          redis.call('HINCRBYFLOAT', KEYS[3], ARGV[i], ARGV[i + 1])
-        end
+        for i = last + 1, #ARGV, 2 do count(KEYS[3], ARGV[i], ARGV[i + 1]) end
         if #ARGV > last then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
-        return {3}  -- ours, as sent: nothing to read back""",
+        return {3, appended, seq, length}  -- ours, as sent: nothing to read back""",
     # The live replicas (partition affinity), on the server's clock: ARGV[1] joins (ARGV[3]
     # '1') or leaves, entries older than ARGV[2] ms are dropped. Returns the names left.
     "roster": """

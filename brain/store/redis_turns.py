@@ -14,22 +14,24 @@ flags (no tag) and an outbox record (its inbound key's partition) live in differ
   rather than inside it, as the flags always were).
 * ``outbox_put_reply`` checks and renews the lock, compares the pointer, then writes the
   outbox record on its slot and the turns on the lane's. See there for what that costs.
+
+A conversation's history comes back whole only when this process does not hold it already
+(``brain.store.redis_history``); the lock step itself is ``brain.store.redis_locking``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from brain.store.base import (
     CUSTOMER_ROLE,
     Conversation,
-    HeldConversation,
     OutboxRecord,
-    QueueEntry,
     Ticket,
     Turn,
     TurnContext,
@@ -42,22 +44,97 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.lease import Lease
+from brain.store.redis_history import NOTHING, Histories, History, as_stored, extended
+from brain.store.redis_locking import LockedConversation
 from brain.store.redis_queue import RedisQueue
 from brain.store.redis_wire import _failures, _keep, _ms, _outbox, _pairs, _text
 from channels import wire_json
 from channels.base import ConversationRef, OutboundMessage
 from config.errors import StoreError
 
+logger = logging.getLogger(__name__)
+
 _POINTER_TRIES = 5
 TURNS_LATELY = 8192
 """Turns kept parsed by their stored JSON (``RedisTurns._stored_turn``): a few MB at most."""
+KEYS_LATELY = 4096
+"""Conversations whose key names are kept (``RedisTurns._keys``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKeys:
+    """Every key a conversation's steps name, spelled once (several were built, each with a
+    CRC of the lane's name on a partitioned layout, for every message)."""
+
+    key: str  # the conversation's
+    name: str  # the lock (lane) name
+    partition: int
+    lock: str
+    convq: str
+    stream: str
+    meta: str
+    turns: str
+    ids: str
+    pointer: str
+    context: tuple[str, ...]  # what begin_turn touches: meta, turns, ids, pointer (or its stand-in)
+    beside: tuple[str, ...]  # the pointer, where it is read beside the script (a cluster)
+
+
+@dataclass(frozen=True, slots=True)
+class Beginning:
+    """A turn being begun: what the script is sent, and what ``_context`` needs of it."""
+
+    key: str
+    ref: ConversationRef
+    turn: Turn
+    turn_json: str
+    ref_json: str
+    now: datetime
+    customer: bool
+
+    def args(self, limit: int, retention_ms: int, held: History | None) -> tuple[str | int, ...]:
+        """The script's arguments for the turn, and what is ``held`` of the history."""
+        seq, last = held.mark if held is not None else NOTHING
+        return (self.turn.turn_id, self.turn_json, self.ref_json, wire_json.isoformat(self.now),
+                limit, retention_ms, "1" if self.customer else "0", seq, last)  # fmt: skip
 
 
 class RedisTurns(RedisQueue):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._histories = Histories()
+        self._keys_lately: dict[str, ConversationKeys] = {}
+
     # -- key helpers -------------------------------------------------------------------------
+    def _keys(self, key: str) -> ConversationKeys:
+        known = self._keys_lately.get(key)
+        if known is not None:
+            return known
+        layout, name = self.layout, conversation_lock(key)
+        partition = layout.partition(name)
+        meta, turns, ids = (
+            layout.of_lane(name, kind, key) for kind in ("conv", "convturns", "convids")
+        )
+        pointer = self._pointer_key(key)
+        context: tuple[str, ...] = (meta, turns, ids, pointer)
+        beside: tuple[str, ...] = ()
+        if not layout.one_slot(context):
+            context = (meta, turns, ids, layout.in_partition(partition, "openticket", "-"))
+            beside = (pointer,)
+        keys = ConversationKeys(key, name, partition, self._lock_key(name), self._convq_key(key),
+                                self._stream_key(partition), meta, turns, ids, pointer, context,
+                                beside)  # fmt: skip
+        return _keep(self._keys_lately, key, keys, KEYS_LATELY)
+
     def _conversation_keys(self, key: str) -> list[str]:
-        lane = conversation_lock(key)
-        return [self.layout.of_lane(lane, name, key) for name in ("conv", "convturns", "convids")]
+        keys = self._keys(key)
+        return [keys.meta, keys.turns, keys.ids]
+
+    def _context_keys(self, ref: ConversationRef) -> tuple[list[str], list[str]]:
+        """What begin_turn touches: the conversation's keys and its open-ticket pointer, and
+        the keys to read beside the script (the pointer, where it is in another slot)."""
+        keys = self._keys(ref.key)
+        return list(keys.context), list(keys.beside)
 
     def _ticket_key(self, ticket_id: str) -> str:
         return self.layout.tickets("ticket", ticket_id)
@@ -65,28 +142,27 @@ class RedisTurns(RedisQueue):
     def _pointer_key(self, conversation_key: str) -> str:
         return self.layout.tickets("openticket", conversation_key)
 
-    def _context_keys(self, ref: ConversationRef) -> tuple[list[str], list[str]]:
-        """What begin_turn touches: the conversation's keys and its open-ticket pointer, and
-        the keys to read beside the script (the pointer, where it is in another slot)."""
-        keys = self._conversation_keys(ref.key)
-        pointer = self._pointer_key(ref.key)
-        if self.layout.one_slot([*keys, pointer]):
-            return [*keys, pointer], []
-        partition = self.layout.partition(conversation_lock(ref.key))
-        return [*keys, self.layout.in_partition(partition, "openticket", "-")], [pointer]
-
-    def _turn_args(self, ref: ConversationRef, turn: Turn) -> tuple[str | int, ...]:
+    def _turn_args(self, ref: ConversationRef, turn: Turn, turn_json: str) -> tuple[str | int, ...]:
         limit = max(1, self.limits.history_limit)
         now = wire_json.isoformat(utcnow())
-        return (turn.turn_id, turn.to_json(), ref_to_json(ref), now, limit,
+        return (turn.turn_id, turn_json, ref_to_json(ref), now, limit,
                 _ms(self.limits.retention_s), _customer_flag(turn))  # fmt: skip
+
+    def _beginning(self, ref: ConversationRef, turn: Turn, key: str) -> Beginning:
+        return Beginning(key, ref, turn, turn.to_json(), ref_to_json(ref), utcnow(),
+                         turn.role == CUSTOMER_ROLE)  # fmt: skip
 
     # -- conversations -----------------------------------------------------------------------
     async def append_turn(self, ref: ConversationRef, turn: Turn) -> bool:
+        return bool((await self._append(ref, turn, turn.to_json()))[0])
+
+    async def _append(self, ref: ConversationRef, turn: Turn, turn_json: str) -> list[Any]:
+        """append_turn's reply: [1, seq, length] (appended) or [0]."""
         keys = self._conversation_keys(ref.key)
+        args = self._turn_args(ref, turn, turn_json)
         with _failures("append_turn"):
-            added = await self._script("append_turn", keys, *self._turn_args(ref, turn))
-        return bool(added)
+            reply: list[Any] = await self._script("append_turn", keys, *args)
+        return reply
 
     async def get_conversation(self, key: str) -> Conversation | None:
         meta, turns, _ = self._conversation_keys(key)
@@ -107,40 +183,74 @@ class RedisTurns(RedisQueue):
     async def begin_turn(
         self, ref: ConversationRef, turn: Turn, flags: Sequence[str] = ()
     ) -> TurnContext:
-        (keys, beside), args = self._context_keys(ref), self._turn_args(ref, turn)
-        reads = [*beside, *(self._key("kv", flag) for flag in flags)]
+        key = ref.key
+        keys, begun, held = (
+            self._keys(key),
+            self._beginning(ref, turn, key),
+            self._histories.get(key),
+        )
+        args = begun.args(max(1, self.limits.history_limit), _ms(self.limits.retention_s), held)
+        context_keys = list(keys.context)
+        reads = [*keys.beside, *(self._key("kv", flag) for flag in flags)]
+        values: list[Any]
         with _failures("begin_turn"):
             if not self.layout.cluster:  # the flags in the script (keys of any slot will do)
-                row = await self._script("begin_turn", keys + reads, *args)
-                row, values = row[:5], list(row[5]) if len(row) > 5 else []
+                row = await self._script("begin_turn", context_keys + reads, *args)
+                values = list(row[5]) if row[5] is not None else []
             elif reads:  # one pipeline: the flags (and maybe the pointer) are in other slots
-                row, values = await self._pipelined("begin_turn", keys, args, reads)
+                row, values = await self._pipelined("begin_turn", context_keys, args, reads)
             else:
-                row, values = await self._script("begin_turn", keys, *args), []
-        if beside:
-            row, values = [*row[:4], values[0]], values[1:]
-        return await self._context(ref, row, flags, values)
+                row, values = await self._script("begin_turn", context_keys, *args), []
+        if keys.beside:
+            row, values = [*row[:4], values[0], *row[5:]], values[1:]
+        return await self._context(begun, held, row, flags, values)
 
     async def _context(
-        self, ref: ConversationRef, row: Sequence[Any], flags: Sequence[str], values: list[Any]
-    ) -> TurnContext:
-        _, ref_raw, updated_at, raws, pointer = row
-        conversation = None
-        if ref_raw is not None and updated_at is not None:
-            conversation = Conversation(
-                key=ref.key, ref=ref_from_json(ref_raw),
-                turns=tuple(self._stored_turn(raw) for raw in raws),
-                updated_at=datetime.fromisoformat(_text(updated_at)),
-            )  # fmt: skip
+        self, begun: Beginning, held: History | None, row: Sequence[Any], flags: Sequence[str],
+        values: list[Any],
+    ) -> TurnContext:  # fmt: skip
+        """The brain's context from a ``context`` reply (``brain.store.redis_scripts``)."""
+        added, ref_raw, updated_raw, raws, pointer, _, seq, length, since = row
+        conversation, key = None, begun.key
+        if added == 1 and begun.customer:  # the ref and the time this very step wrote
+            ref_raw, updated_at = begun.ref_json, begun.now
+        elif ref_raw is not None and updated_raw is not None:
+            updated_at = datetime.fromisoformat(_text(updated_raw))
+        else:
+            ref_raw = None
+        if ref_raw is not None:
+            stored = self._stored_turn
+            if since:  # the turns after those held, but for the one just appended
+                turns = None
+                if held is not None and int(since) == held.seq:
+                    own = begun.turn if as_stored(begun.turn) else stored(begun.turn_json)
+                    turns = extended(held, seq, length, (*map(stored, raws), own))
+                if turns is None:  # (never, while turns only grow at the end)
+                    logger.warning("the history of %s did not follow on; reading it whole", key)
+                    turns = await self._all_turns(key)
+                    seq = None
+            else:
+                turns = tuple(map(stored, raws))
+            same = held is not None and held.ref_raw == ref_raw
+            ref = held.ref if same and held is not None else ref_from_json(ref_raw)
+            if seq is not None:
+                self._histories.keep(key, History(seq, turns, ref_raw, ref))
+            conversation = Conversation(key, ref, turns, updated_at)
         ticket = await self._open_ticket(_text(pointer)) if pointer is not None else None
         found = {f: _text(v) if v is not None else None for f, v in zip(flags, values, strict=True)}
         return TurnContext(conversation, ticket, found)
 
+    async def _all_turns(self, key: str) -> tuple[Turn, ...]:
+        self._histories.drop(key)
+        with _failures("get_conversation"):
+            rows = await self._cmd("LRANGE", self._keys(key).turns, 0, -1)
+        return tuple(map(self._stored_turn, rows))
+
     def _stored_turn(self, raw: bytes | str) -> Turn:
-        """A stored turn, parsed once: a conversation's whole history comes back with every
-        message (the O(n) parse of an n-turn history each time showed in the pipeline's
-        profile), and the JSON of a stored turn is written once and never changes, so the
-        same text always means the same (immutable) turn."""
+        """A stored turn, parsed once: the JSON of a stored turn is written once and never
+        changes, so the same text always means the same (immutable) turn (a history read
+        whole, after a restart or when another replica took the conversation, is mostly
+        turns parsed before)."""
         known = self._turns_lately.get(raw)
         if known is None:
             known = _keep(self._turns_lately, raw, Turn.from_json(raw), TURNS_LATELY)
@@ -158,53 +268,10 @@ class RedisTurns(RedisQueue):
         return row, values
 
     # -- the dispatcher's combined steps -----------------------------------------------------
-    @contextlib.asynccontextmanager
-    async def lock_conversation(
+    def lock_conversation(
         self, conversation_key: str, owner: str, start: TurnStart | None = None
-    ) -> AsyncIterator[HeldConversation]:
-        name = conversation_lock(conversation_key)
-        partition = self.layout.partition(name)
-        keys = [self._lock_key(name), self._convq_key(conversation_key),
-                self._stream_key(partition)]  # fmt: skip
-        extra: tuple[str | int, ...] = ()
-        reads: list[str] = []
-        beside: list[str] = []
-        if start is not None:
-            context_keys, beside = self._context_keys(start.ref)
-            keys += context_keys
-            _, stream_id = self.layout.locate(start.entry_id)
-            extra = (stream_id, *self._turn_args(start.ref, start.turn))
-            reads = [*beside, *(self._key("kv", flag) for flag in start.flags)]
-        found: list[tuple[QueueEntry | None, Any, list[Any]]] = [(None, None, [])]
-
-        async def acquire(_: str, token: str, ttl_s: float, owner: str, mine: str) -> bool:
-            args = (token, _ms(ttl_s), owner, mine, *extra)
-            values: list[Any]
-            with _failures(f"lock {name!r}"):
-                if not self.layout.cluster:  # one Redis: the flags in the script, as KEYS[8..]
-                    row, values = await self._script("lock_head", keys + reads, *args), []
-                elif reads:  # the flags (and maybe the pointer) live in other slots: a pipeline
-                    row, values = await self._pipelined("lock_head", keys, args, reads)
-                else:
-                    row, values = await self._script("lock_head", keys, *args), []
-            if row[0]:
-                head = self._head(partition, row[1]) if len(row) > 1 else None
-                context_row = row[2] if len(row) > 2 else None
-                if context_row is not None and len(context_row) > 5:
-                    context_row, values = context_row[:5], list(context_row[5])
-                if beside:  # the pointer read beside the script replaces the placeholder's
-                    if context_row is not None:
-                        context_row = [*context_row[:4], values[0]]
-                    values = values[1:]
-                found[0] = (head, context_row, values)
-            return bool(row[0])
-
-        async with self._locks.hold(name, owner, acquire) as lease:
-            head, context_row, values = found[0]
-            context = None
-            if start is not None and context_row is not None:
-                context = await self._context(start.ref, context_row, start.flags, values)
-            yield HeldConversation(lease, head, context)
+    ) -> LockedConversation:
+        return LockedConversation(self, conversation_key, owner, start)
 
     async def outbox_put_reply(
         self,
@@ -215,13 +282,18 @@ class RedisTurns(RedisQueue):
         ref: ConversationRef,
         turns: Sequence[Turn],
     ) -> OutboxRecord | None:
-        meta, history, ids = self._conversation_keys(ref.key)
-        outbox, lock = self._outbox_key(inbound_key), self._lock_key(lease)
+        key = ref.key
+        conv = self._keys(key)
+        lock = conv.lock if lease.name == conv.name else self._lock_key(lease)
         stats = self._stats(None, self.layout.partition(inbound_key))
-        keys = [outbox, lock, stats, meta, history, ids, self._pointer_key(ref.key)]
+        keys = [self._outbox_key(inbound_key), lock, stats, conv.meta, conv.turns, conv.ids,
+                conv.pointer]  # fmt: skip
         if not self.layout.one_slot(keys):
             return await self._put_reply_split(inbound_key, messages, counters, lease, ref, turns)
-        rows = [x for t in turns for x in (t.turn_id, t.to_json(), _customer_flag(t))]
+        jsons = [t.to_json() for t in turns]
+        rows = [
+            x for t, j in zip(turns, jsons, strict=True) for x in (t.turn_id, j, _customer_flag(t))
+        ]
         fixed = (outbox_to_json(messages), _ms(self.limits.retention_s), lease.token)
         args = (ref_to_json(ref), wire_json.isoformat(utcnow()), max(1, self.limits.history_limit),
                 len(turns), *rows, *_pairs(counters))  # fmt: skip
@@ -232,6 +304,7 @@ class RedisTurns(RedisQueue):
             if reply[0] == 0:
                 raise lease_lost(lease)
             if reply[0] == 3:  # written now: the record is what we sent
+                self._follow(key, turns, jsons, reply)
                 return OutboxRecord(inbound_key, tuple(messages))
             if reply[0] == 1:  # decided before (a redelivery): what was recorded then
                 record = _outbox(inbound_key, reply[1])
@@ -243,6 +316,22 @@ class RedisTurns(RedisQueue):
                 return None
             expected = pointer
         raise StoreError(f"the open ticket of {ref.key} keeps changing; retrying")
+
+    def _follow(
+        self, key: str, turns: Sequence[Turn], jsons: list[str], reply: Sequence[Any]
+    ) -> None:
+        """The history held for ``key`` with ``turns`` appended by ``outbox_put_reply``
+        (reply {3, appended, seq, length}), where nothing else came in between."""
+        held = self._histories.get(key)
+        _, appended, seq, length = reply
+        if held is None or not turns or appended != len(turns):
+            return
+        own = tuple(
+            t if as_stored(t) else self._stored_turn(j) for t, j in zip(turns, jsons, strict=True)
+        )
+        history = extended(held, seq, length, own)
+        if history is not None:
+            self._histories.keep(key, History(seq, history, held.ref_raw, held.ref))
 
     async def _put_reply_split(
         self,
@@ -273,7 +362,10 @@ class RedisTurns(RedisQueue):
             return None
         record = await self.outbox_put(inbound_key, messages, counters)
         for turn in turns:  # usually one
-            await self.append_turn(ref, turn)
+            turn_json = turn.to_json()
+            added, *after = await self._append(ref, turn, turn_json)
+            if added:
+                self._follow(ref.key, [turn], [turn_json], [3, 1, *after])
         return record
 
     # -- tickets (what the steps above read) -------------------------------------------------

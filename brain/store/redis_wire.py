@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from types import TracebackType
 from typing import Any, TypeVar
 
 from redis.exceptions import RedisClusterException, RedisError
@@ -16,22 +16,38 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-@contextlib.contextmanager
-def _failures(what: str) -> Iterator[None]:
-    try:
-        yield
-    except (RedisError, RedisClusterException) as err:
-        raise StoreError(f"Redis {what} failed: {err}") from err
-    except (AttributeError, TypeError) as err:
-        # During a cluster failover redis-py's RedisCluster answers CLUSTERDOWN by closing
-        # every node's connections, also those other tasks are using right then; such a task
-        # fails inside redis-py ("'NoneType' object has no attribute 'writelines'") instead
-        # of with a ConnectionError (tests/test_faults_cluster.py hits it). That is the store
-        # failing, to be retried like any outage: a loop that only expects StoreError would
-        # otherwise die. The same error raised by our own code stays a bug.
-        if not _raised_in_redis_py(err):
-            raise
-        raise StoreError(f"Redis {what} failed (connection reset mid-command): {err}") from err
+class _failures:  # (used as a function: ``with _failures("what"):``)
+    """Redis' errors as ``StoreError("Redis <what> failed: ...")``.
+
+    A class rather than a ``contextlib.contextmanager``: it wraps every store call, several
+    times for every message, and a generator-based manager costs several times as much."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if err is None:
+            return
+        if isinstance(err, (RedisError, RedisClusterException)):
+            raise StoreError(f"Redis {self.what} failed: {err}") from err
+        if isinstance(err, (AttributeError, TypeError)) and _raised_in_redis_py(err):
+            # During a cluster failover redis-py's RedisCluster answers CLUSTERDOWN by closing
+            # every node's connections, also those other tasks are using right then; such a
+            # task fails inside redis-py ("'NoneType' object has no attribute 'writelines'")
+            # instead of with a ConnectionError (tests/test_faults_cluster.py hits it). That
+            # is the store failing, to be retried like any outage: a loop that only expects
+            # StoreError would otherwise die. The same error raised by our own code stays a
+            # bug.
+            raise StoreError(
+                f"Redis {self.what} failed (connection reset mid-command): {err}"
+            ) from err
 
 
 def _raised_in_redis_py(err: BaseException) -> bool:
@@ -72,7 +88,14 @@ def _stream_entries(reply: Any) -> list[tuple[Any, Any, Any]]:
 
 
 def _pairs(counters: Mapping[str, float] | None) -> list[str | float]:
-    return [item for name, amount in (counters or {}).items() for item in (name, amount)]
+    """Counter name/amount pairs for the scripts' ``count``: a whole amount as an integer
+    (``1`` rather than ``1.0``), which HINCRBY takes."""
+    return [item for name, amount in (counters or {}).items()
+            for item in (name, _whole(amount))]  # fmt: skip
+
+
+def _whole(amount: float) -> float:
+    return int(amount) if type(amount) is float and amount.is_integer() else amount
 
 
 def _outbox(inbound_key: str, row: Sequence[Any]) -> OutboxRecord | None:
