@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from brain.store import redis_turns
+from brain.store import redis_conversations
 from brain.store.base import StoreLimits, Turn
 from brain.store.redis import RedisStore
 from channels.messages import ConversationRef
@@ -44,7 +44,7 @@ async def test_a_history_read_again_reuses_the_turns_parsed_before(store: RedisS
 async def test_the_parsed_turns_kept_are_bounded(
     store: RedisStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(redis_turns, "TURNS_LATELY", 3)
+    monkeypatch.setattr(redis_conversations, "TURNS_LATELY", 3)
     for i in range(8):
         await store.append_turn(REF, Turn(f"t{i}", "customer", f"text {i}"))
     conversation = await store.get_conversation(REF.key)

@@ -209,30 +209,14 @@ class LeaseLocks:
 
 
 class Hold:
-    """``LeaseLocks.hold``: ``async with`` it for the ``Lease``.
-
-    Written out as a class rather than with ``contextlib.asynccontextmanager``: every message
-    takes a lock, and the generator-based manager (with the dispatcher's own around it) was
-    a visible share of the pipeline's CPU. The steps are those of a generator that would read::
-
-        async with in_process_lock:
-            lease = Lease(...acquired...)
-            try:
-                async with asyncio.timeout_at(None) as scope:  # armed by the renewal timer
-                    try:
-                        yield lease
-                    finally:
-                        stop the renewal timer and task
-            except TimeoutError as err:
-                if not scope.expired(): raise
-                raise LeaseLost(...) from err
-            finally:
-                if not lease.released: release the lock
-
-    The worker's deadline (the end of its lease) is armed when the renewal starts, a third
-    of the TTL in: the lease cannot run out before, and most holds (one message) end long
-    before, so one timer per hold is made instead of two.
-    """
+    """``LeaseLocks.hold``: ``async with`` it for the ``Lease``. In turn: the in-process lock,
+    the backend's, a timeout scope, the renewal timer; on the way out the renewal stops, the
+    scope ends (its expiry is ``LeaseLost``) and the lock is released unless the store already
+    did. Written out as a class rather than with ``contextlib.asynccontextmanager`` (every
+    message takes a lock, and that generator-based manager was a visible share of the
+    pipeline's CPU). A worker's deadline (the end of its lease) is armed when the renewal
+    starts, a third of the TTL in: the lease cannot run out before, and most holds (one
+    message) end long before, so one timer per hold is made instead of two."""
 
     __slots__ = ("_lease", "_local", "_locks", "_name", "_owner", "_renewer", "_scope", "_timer",
                  "_try", "_wait")  # fmt: skip

@@ -16,8 +16,9 @@ from brain.store.lease import Hold
 from brain.store.redis_wire import _failures, _ms, _text
 
 if TYPE_CHECKING:
+    from brain.store.redis_conversations import Beginning, ConversationKeys
     from brain.store.redis_history import History
-    from brain.store.redis_turns import Beginning, ConversationKeys, RedisTurns
+    from brain.store.redis_turns import RedisTurns
     from channels.base import QueueItem
 
 
