@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.crc import key_slot
 
@@ -41,14 +41,13 @@ class Layout:
     namespace: str
     partitions: int = 1
     cluster: bool = False
+    # Set once rather than a property: it is asked for a dozen times a message.
+    partitioned: bool = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.partitions < 1:
             raise ValueError("a Redis store needs at least one stream partition")
-
-    @property
-    def partitioned(self) -> bool:
-        return self.cluster or self.partitions > 1
+        object.__setattr__(self, "partitioned", self.cluster or self.partitions > 1)
 
     @property
     def marker(self) -> str:

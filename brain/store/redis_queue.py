@@ -265,22 +265,22 @@ class RedisQueue(RedisLanes):
         release: bool = True,
     ) -> None:
         partition, stream_id = self.layout.locate(entry_id)
-        lock, outbox_key = self._lock_key(lease, partition), self._lock_key(None, partition)
-        if outbox:
-            outbox_key = self._outbox_key(outbox[0])
+        lock = self._lock_key(lease, partition)
+        outbox_key = self._outbox_key(outbox[0]) if outbox else self._lock_key(None, partition)
         convq = self._convq_key(conversation, partition)
         stream, stats = self._stream_key(partition), self._stats(None, partition)
         token = lease.token if lease else ""
         with _failures("finish"):
-            if not self.layout.one_slot([lock, stream]):  # cluster only: see the docstring
-                await self._fence(lease, lock)
-                token, lock = "", self._lock_key(None, partition)
-            if outbox and not self.layout.one_slot([outbox_key, stream]):
-                await self._script("outbox_sent", [outbox_key], outbox[1])
-                outbox, outbox_key = None, self._lock_key(None, partition)
-            if not self.layout.one_slot([convq, stream]):
-                await self.client.lrem(convq, 1, stream_id)
-                conversation, convq = None, self._convq_key(None, partition)
+            if self.layout.cluster:  # (one Redis: every key may go in one script)
+                if not self.layout.one_slot([lock, stream]):  # see the docstring
+                    await self._fence(lease, lock)
+                    token, lock = "", self._lock_key(None, partition)
+                if outbox and not self.layout.one_slot([outbox_key, stream]):
+                    await self._script("outbox_sent", [outbox_key], outbox[1])
+                    outbox, outbox_key = None, self._lock_key(None, partition)
+                if not self.layout.one_slot([convq, stream]):
+                    await self.client.lrem(convq, 1, stream_id)
+                    conversation, convq = None, self._convq_key(None, partition)
             keys = [lock, outbox_key, stream, stats, convq]
             args = (token, stream_id, self.group, str(outbox[1]) if outbox else "",
                     _ms(self.limits.retention_s), "1" if conversation else "0",
