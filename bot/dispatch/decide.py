@@ -3,13 +3,13 @@ brain's answer within its time limit, and the polite fallback (with a ticket) wh
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.delivery import Delivery
 from bot.dispatch.base import DispatchConfig, Drafter, Responder
+from bot.dispatch.deadline import Deadlines
 from bot.flow import SLOW_DOWN_QUIET_S, SLOW_DOWN_TEXT, Throttled
 from brain.decision import Decision, DecisionKind
 from brain.store.base import QueueEntry, Store, TurnContext, TurnStart
@@ -36,6 +36,7 @@ class Decider:
         self.state = state
         # A protocol ``isinstance`` costs microseconds in Python 3.11: asked once, not per turn.
         self.drafter = brain if isinstance(brain, Drafter) else None
+        self._time_limit = Deadlines(config.handler_timeout_s)  # one timer for every turn
 
     def turn_start(
         self, entry: QueueEntry, tries: int, companions: Sequence[QueueEntry]
@@ -97,8 +98,9 @@ class Decider:
                 work = self.drafter.decide(message, context)
             else:
                 work = self.brain.handle(message)
-            # In this task, not one of its own (what ``wait_for`` makes for every message).
-            async with asyncio.timeout(self.config.handler_timeout_s):
+            # In this task, not one of its own (what ``wait_for`` makes for every message), and
+            # on one timer for all turns (``asyncio.timeout`` makes one each): ``deadline.py``.
+            with self._time_limit.within():
                 return await work
         except Exception:
             logger.exception(

@@ -9,6 +9,7 @@ import logging
 import time
 
 from bot.dispatch.base import DispatchConfig
+from bot.dispatch.deadline import Deadlines
 from bot.dispatch.lanes import Lanes
 from bot.flow import (
     BUSY_PAUSE_S,
@@ -45,6 +46,7 @@ class Reader:
         outage = Outage("reading the inbound queue")
         suspect = False  # a read failed or hung: it may have taken entries it never returned
         again: list[float] = []  # when the follow-up take-backs after a suspect read are due
+        deadline = Deadlines(READ_DEADLINE_S)
         while not self.stopping.is_set():
             room = await lanes.wait_for_room(capacity)
             waiting = len(lanes.lanes) - len(lanes.busy)  # lanes whose head has not started
@@ -58,8 +60,9 @@ class Reader:
             try:
                 count = min(room, READ_BATCH)
                 asked_at = time.monotonic()
-                # The deadline in this task: ``wait_for`` would start a task for every read.
-                async with asyncio.timeout(READ_DEADLINE_S):
+                # The deadline in this task (``wait_for`` would start a task for every read), on
+                # one timer for every read (``asyncio.timeout`` makes one each time).
+                with deadline.within():
                     entries = await self.store.read_queue(self.config.consumer, count,
                                                           block_s=0.2)  # fmt: skip
             except FrontdeskError as err:
