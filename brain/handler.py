@@ -41,7 +41,7 @@ from brain.store.base import (
 )
 from brain.store.state import SharedState
 from channels.base import Author, InboundMessage
-from channels.frozen import builder
+from channels.frozen import builder, constructor
 from config.errors import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Brain:
         text = message.text.strip()
         flags = (SharedState.paused_flag(message.ref.channel),)
         turn = new_turn(message.idempotency_key, "customer", text, utcnow())
-        return TurnStart(entry_id, message.ref, turn, flags)
+        return _new_start(entry_id, message.ref, turn, flags)
 
     async def decide(self, message: InboundMessage, context: TurnContext | None = None) -> Decision:
         """The decision for ``message``; ``context`` is what ``turn_start`` asked for, if the
@@ -149,7 +149,7 @@ class Brain:
             await self._remember(message, decision)
             return replace(decision, intent=classification.intent)
         assert answer is not None
-        return Decision(
+        return _new_decision(
             DecisionKind.REPLY, text=answer.text, sources=answer.sources,
             confidence=answer.confidence, category=classification.category,
             intent=classification.intent, remember=(_bot_turn(message, answer.text),),
@@ -169,7 +169,7 @@ class Brain:
             key=lambda p: p.score,
             reverse=True,
         )  # fmt: skip
-        request = AnswerRequest(
+        request = _new_request(
             question=text,
             language=classification.language,
             passages=tuple(passages),
@@ -314,6 +314,11 @@ _new_facts: Callable[
     Facts,
 ] = builder(Facts)
 _new_passage: Callable[[str, str, str, float, Mapping[str, str]], Passage] = builder(Passage)
+# The request, the reply and the turn's start of every message answered: the class's own call
+# (same parameters and defaults) by ``channels.frozen.constructor``, at half the cost.
+_new_request = constructor(AnswerRequest)
+_new_decision = constructor(Decision)
+_new_start = constructor(TurnStart)
 
 
 def _facts(

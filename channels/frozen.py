@@ -15,6 +15,12 @@ a class it could not build faithfully (not a frozen slots dataclass, or one with
 ``__post_init__`` or ``InitVar``/``init=False`` fields), and, taking no defaults, a field added
 to the class breaks every caller that does not pass it instead of leaving a slot unset.
 Use it only where a value is built on every message; everywhere else call the class.
+
+``constructor(cls)`` takes the fields the way the class does instead: the same parameters
+with the same defaults (a ``default_factory`` called for each value built), by position or by
+name, and typed as the class's own call; for a class with many defaulted fields, where a call
+that names the few it sets reads better than every field in order. Its values are equally
+exactly what ``cls(...)`` makes with the same arguments.
 """
 
 from __future__ import annotations
@@ -22,12 +28,25 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+_UNSET = object()  # a ``default_factory`` field's parameter default: make a new value
 
 
 def builder(cls: type[T]) -> Callable[..., T]:
+    """Every field positionally, in order, none defaulted (see the module's docstring)."""
+    return _compile(cls, defaults=False)
+
+
+def constructor(cls: Callable[P, T]) -> Callable[P, T]:
+    """The class's own parameters and defaults (see the module's docstring)."""
+    return _compile(cast(type[T], cls), defaults=True)
+
+
+def _compile(cls: type[T], *, defaults: bool) -> Callable[..., T]:
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__} is not a frozen slots dataclass")
@@ -39,8 +58,20 @@ def builder(cls: type[T]) -> Callable[..., T]:
     declared: dict[str, Any] = cls.__dict__["__dataclass_fields__"]
     if not all(f.init for f in fields) or len(names) != len(declared):
         raise TypeError(f"{cls.__name__} has fields its __init__ does not take as they are")
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    lines = [f"def build_{cls.__name__}({', '.join(names)}):", "    self = _new(_cls)"]
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_unset": _UNSET}
+    params, body = list(names), []
+    if defaults:
+        if any(f.kw_only for f in fields):
+            raise TypeError(f"{cls.__name__} has keyword-only fields")
+        for i, f in enumerate(fields):
+            if f.default is not dataclasses.MISSING:
+                scope[f"_default{i}"] = f.default
+                params[i] = f"{f.name}=_default{i}"
+            elif f.default_factory is not dataclasses.MISSING:
+                scope[f"_factory{i}"] = f.default_factory
+                params[i] = f"{f.name}=_unset"
+                body.append(f"    if {f.name} is _unset: {f.name} = _factory{i}()")
+    lines = [f"def build_{cls.__name__}({', '.join(params)}):", *body, "    self = _new(_cls)"]
     for i, name in enumerate(names):
         slot = next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
         if not isinstance(slot, types.MemberDescriptorType):

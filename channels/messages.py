@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from channels import wire_json
-from channels.frozen import builder
+from channels.frozen import builder, constructor
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +178,7 @@ class InboundMessage:
         return _new_inbound(  # the fields in order (see ``ConversationRef.from_dict``)
             ConversationRef.from_dict(data["ref"]),
             data["message_id"],
-            Author(**data["author"]),
+            _new_author(**data["author"]),
             data["text"],
             datetime.fromisoformat(data["received_at"]),  # received_at
             tuple(Attachment(**a) for a in attachments) if attachments else (),
@@ -195,6 +195,7 @@ _new_inbound: Callable[
     [ConversationRef, str, Author, str, datetime, tuple[Attachment, ...], None, bool, int | None],
     InboundMessage,
 ] = builder(InboundMessage)
+_new_author = constructor(Author)  # the class's own call, at half the cost (one per message read)
 
 RATING_SCALE = 5  # CSAT ratings run from 1 (poor) to 5 (excellent)
 

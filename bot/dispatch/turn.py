@@ -21,6 +21,7 @@ from brain.decision import Decision, DecisionKind
 from brain.store.base import OutboxRecord, QueueEntry, Store, TurnContext
 from brain.store.lease import Lease
 from channels.base import CardRefresh, DeskRelay, InboundMessage, OutboundMessage
+from channels.frozen import constructor
 from config.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -197,11 +198,15 @@ class Turns:
             await self.store.enqueue(relay)
 
 
+# Every reply is built here: the class's own call by ``channels.frozen``, at half the cost.
+_new_outbound = constructor(OutboundMessage)
+
+
 def _replies(message: InboundMessage, decision: Decision) -> list[OutboundMessage]:
     if not decision.text:
         return []
     return [
-        OutboundMessage(
+        _new_outbound(
             ref=message.ref,
             text=decision.text,
             in_reply_to=message.message_id,

@@ -1,0 +1,116 @@
+"""``channels.frozen.constructor``: the class's own call (parameters, defaults, errors), making
+exactly what the class makes, for each value the hot path builds with one."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import FrozenInstanceError, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from brain.decision import Decision, DecisionKind
+from brain.providers.base import AnswerRequest, Passage
+from brain.store.records import TurnStart, new_turn
+from channels.frozen import constructor
+from channels.messages import Author, ConversationRef, OutboundMessage, RatingRequest
+
+REF = ConversationRef("slack", "C1", "T1", "W1")
+TURN = new_turn("m1", "customer", "hello", datetime(2026, 3, 4, tzinfo=UTC))
+PASSAGE = Passage("e1", "Title", "Text", 0.5)
+
+# (class, positional arguments, keyword arguments): the fewest, and every field.
+CALLS: list[tuple[type, tuple[Any, ...], dict[str, Any]]] = [
+    (Decision, (DecisionKind.SILENT,), {}),
+    (Decision, (DecisionKind.REPLY,), {"text": "hi", "sources": ("e1",), "confidence": 0.75,
+                                       "category": "billing", "intent": "refund",
+                                       "remember": (TURN,)}),
+    (Decision, (DecisionKind.ESCALATE, "t", "T-1", ("x",), ("e",), 0.1, None, "c",
+                ((Author("u"), "q"),), "i", (TURN,), RatingRequest("u")), {}),
+    (AnswerRequest, ("q", "en", (PASSAGE,)), {}),
+    (AnswerRequest, (), {"question": "q", "language": "de", "passages": (), "history": (TURN,),
+                         "intent": "refund", "tier": "strong", "urgent": True,
+                         "conversation_key": "k", "kb_version": "v3"}),
+    (TurnStart, ("1-0", REF, TURN), {}),
+    (TurnStart, ("1-0", REF, TURN, ("paused:slack",)), {}),
+    (OutboundMessage, (REF, "hello"), {}),
+    (OutboundMessage, (), {"ref": REF, "text": "hi", "in_reply_to": "m1", "category": "c",
+                           "rating": RatingRequest("u")}),
+    (Author, (), {"id": "u1", "display_name": "U", "email": "u@example.com", "is_bot": True}),
+    (Author, ("u2",), {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("cls", "args", "kwargs"), CALLS)
+def test_makes_what_the_class_makes(
+    cls: type, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    made, plain = constructor(cls)(*args, **kwargs), cls(*args, **kwargs)
+    assert type(made) is cls and made == plain and repr(made) == repr(plain)
+    assert [getattr(made, f.name) for f in fields(cls)] == [
+        getattr(plain, f.name) for f in fields(cls)
+    ]
+    try:
+        expected = hash(plain)
+    except TypeError:  # a passage holds a dict: then neither hashes
+        with pytest.raises(TypeError):
+            hash(made)
+    else:
+        assert hash(made) == expected
+    with pytest.raises(FrozenInstanceError):
+        setattr(made, fields(cls)[0].name, "changed")
+
+
+@pytest.mark.parametrize("cls", [Decision, AnswerRequest, TurnStart, OutboundMessage, Author])
+def test_takes_the_parameters_the_class_takes(cls: type) -> None:
+    ours = inspect.signature(constructor(cls)).parameters
+    theirs = inspect.signature(cls).parameters
+    assert list(ours) == list(theirs)
+    for name, parameter in theirs.items():
+        default = parameter.default
+        if default is inspect.Parameter.empty:
+            assert ours[name].default is inspect.Parameter.empty
+        elif type(default).__name__ != "_HAS_DEFAULT_FACTORY_CLASS":
+            assert ours[name].default is default
+
+
+def test_wrong_calls_fail_as_the_class_call_fails() -> None:
+    build = constructor(Author)
+    with pytest.raises(TypeError):
+        build()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        build(**{"id": "u", "nickname": "x"})  # type: ignore[arg-type]  # an unknown stored key
+    with pytest.raises(TypeError):
+        build("u", id="u")  # type: ignore[misc]
+
+
+def test_a_default_factory_makes_a_new_value_each_time() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Holder:
+        name: str
+        tags: dict[str, str] = field(default_factory=dict)
+        at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    build = constructor(Holder)
+    first, second = build("a"), build("b")
+    assert first.tags == {} and first.tags is not second.tags
+    assert second.at >= first.at
+    given = {"k": "v"}
+    assert build("c", given).tags is given
+    named = build("d", tags=given)
+    assert named.tags is given and named == Holder("d", given, named.at)
+
+
+def test_refuses_what_it_could_not_build_as_the_class_does() -> None:
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class KeywordsOnly:
+        a: int = 0
+
+    @dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    for cls in (KeywordsOnly, NoSlots):
+        with pytest.raises(TypeError):
+            constructor(cls)
