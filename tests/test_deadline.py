@@ -1,4 +1,4 @@
-"""``bot.dispatch.deadline``: the same outcomes as ``asyncio.timeout`` (each scenario runs with
+"""``channels.deadline``: the same outcomes as ``asyncio.timeout`` (each scenario runs with
 both and must end the same way), with one timer for many turns in flight."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.dispatch.deadline import Deadlines
+from channels.deadline import Deadlines
 
 KINDS = ["asyncio", "deadlines"]
 

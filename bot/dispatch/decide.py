@@ -9,12 +9,12 @@ from dataclasses import replace
 
 from bot.delivery import Delivery
 from bot.dispatch.base import DispatchConfig, Drafter, Responder
-from bot.dispatch.deadline import Deadlines
 from bot.flow import SLOW_DOWN_QUIET_S, SLOW_DOWN_TEXT, Throttled
 from brain.decision import Decision, DecisionKind
 from brain.store.base import QueueEntry, Store, TurnContext, TurnStart
 from brain.store.state import SharedState
 from channels.base import InboundMessage, OutboundMessage
+from channels.deadline import Deadlines
 from config.errors import FrontdeskError
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Decider:
             else:
                 work = self.brain.handle(message)
             # In this task, not one of its own (what ``wait_for`` makes for every message), and
-            # on one timer for all turns (``asyncio.timeout`` makes one each): ``deadline.py``.
+            # on one timer for all turns (``asyncio.timeout`` makes one each): channels/deadline.py.
             with self._time_limit.within():
                 return await work
         except Exception:

@@ -9,7 +9,6 @@ import logging
 import time
 
 from bot.dispatch.base import DispatchConfig
-from bot.dispatch.deadline import Deadlines
 from bot.dispatch.lanes import Lanes
 from bot.flow import (
     BUSY_PAUSE_S,
@@ -24,6 +23,7 @@ from bot.flow import (
     read_linger,
 )
 from brain.store.base import Store
+from channels.deadline import Deadlines
 from config.errors import FrontdeskError
 
 logger = logging.getLogger(__name__)

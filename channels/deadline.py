@@ -13,6 +13,9 @@ then a dict insertion and removal. What happens at expiry is what ``asyncio.time
 task is cancelled, and the ``CancelledError`` that reaches the end of the block is turned into
 ``TimeoutError``, unless someone else also cancelled the task meanwhile (then it stays a
 cancellation).
+
+It sits in ``channels`` beside ``frozen`` and ``wire_json`` (generic helpers of the message
+path) so that every layer may use it: any limit of one fixed length started per message fits.
 """
 
 from __future__ import annotations
