@@ -25,7 +25,7 @@ from brain.decision import Decision, DecisionKind
 from brain.entries import KnowledgeEntry
 from brain.escalation import Facts, Policy, Reason, explain, is_vip, reasons
 from brain.knowledge import KnowledgeBase
-from brain.playbook import Urgency
+from brain.playbook import Intent, Playbook, Urgency
 from brain.providers.base import Answer, AnswerRequest, Passage, Provider
 from brain.router import choose_tier
 from brain.store.base import (
@@ -77,6 +77,9 @@ class Brain:
         self.answerer = parts.answerer
         self.policy = parts.policy
         self.still_waiting_s = parts.still_waiting_s
+        # The playbook's intents by name, for the playbook they were read from (``_intent``).
+        self._playbook: Playbook | None = None
+        self._intents: dict[str, Intent] = {}
 
     def reload(self, knowledge: KnowledgeBase, classifier: Classifier | None = None) -> None:
         """Swap in a freshly loaded knowledge base (and classifier) for the next message."""
@@ -159,7 +162,7 @@ class Brain:
         self, message: InboundMessage, classification: Classification, turns: Sequence[Turn]
     ) -> Answer | None:
         text = message.text.strip()
-        intent = self.classifier.playbook.get(classification.intent or "")
+        intent = self._intent(classification.intent or "")
         if intent is not None and intent.reply:
             return Answer(intent.reply, classification.confidence, provider="playbook")
         related = set(intent.kb) if intent is not None else set()
@@ -185,6 +188,18 @@ class Brain:
         except ProviderError:
             logger.exception("no provider could answer")
             return None
+
+    def _intent(self, name: str) -> Intent | None:
+        """``Playbook.get(name)`` by a dict: ``get`` scans every intent, for every message
+        answered. Read again when a reload brings another playbook (a frozen value: the same
+        object always has the same intents); the first of a name wins, as in ``get``."""
+        playbook = self.classifier.playbook
+        if playbook is not self._playbook:
+            intents: dict[str, Intent] = {}
+            for intent in playbook.intents:
+                intents.setdefault(intent.name, intent)
+            self._playbook, self._intents = playbook, intents
+        return self._intents.get(name)
 
     @staticmethod
     async def _cpu(lexical: bool, step: Callable[[str, *Ts], T], text: str, *args: *Ts) -> T:
