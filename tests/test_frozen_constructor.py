@@ -114,3 +114,52 @@ def test_refuses_what_it_could_not_build_as_the_class_does() -> None:
     for cls in (KeywordsOnly, NoSlots):
         with pytest.raises(TypeError):
             constructor(cls)
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class Weak:
+    a: int
+    b: tuple[int, ...]
+
+
+def test_a_built_value_is_a_plain_instance_of_its_class() -> None:
+    """Built as a twin of the class's layout and then made a ``cls``: nothing of the twin may
+    show (type, pickling, copies, weak references, the garbage collector's view)."""
+    import copy
+    import gc
+    import pickle
+    import weakref
+
+    from channels.frozen import builder
+
+    cases: list[tuple[Any, tuple[Any, ...]]] = [
+        (ConversationRef, ("slack", "C1", "T1", "W1", REF.hints)),
+        (Weak, (1, (2, 3))),
+    ]
+    for cls, values in cases:
+        made: Any = builder(cls)(*values)
+        plain = cls(*values)
+        assert made.__class__ is cls and type(made) is cls and isinstance(made, cls)
+        assert pickle.loads(pickle.dumps(made)) == plain
+        assert copy.deepcopy(made) == plain and copy.copy(made) == plain
+        assert gc.is_tracked(made) == gc.is_tracked(plain)
+        if cls is Weak:
+            assert weakref.ref(made)() is made
+        with pytest.raises(FrozenInstanceError):
+            made.__setattr__(fields(cls)[1].name, None)
+        with pytest.raises(FrozenInstanceError):
+            delattr(made, fields(cls)[0].name)
+
+
+def test_the_hot_values_are_built_as_twins() -> None:
+    """The fast way (a twin of the layout) holds for every value built on each message; a
+    class that breaks it (a base class, a mangled slot) would fall back to the slower way."""
+    from brain.escalation import Facts
+    from brain.store.records import Turn
+    from channels import frozen
+    from channels.messages import InboundMessage
+
+    hot = [Turn, ConversationRef, InboundMessage, Facts, Passage, Decision, AnswerRequest,
+           TurnStart, OutboundMessage, Author]  # fmt: skip
+    for cls in hot:
+        assert frozen._twin(cls, [f.name for f in fields(cls)]) is not None, cls
