@@ -97,10 +97,11 @@ class ConversationRef:
     @property
     def key(self) -> str:
         """Stable identity of the conversation across messages (thread included)."""
-        parts = [self.channel, self.workspace_id or "-", self.conversation_id]
+        # Formatted rather than joined from a list: read about ten times for every message.
+        workspace = self.workspace_id or "-"
         if self.thread_id:
-            parts.append(self.thread_id)
-        return ":".join(parts)
+            return f"{self.channel}:{workspace}:{self.conversation_id}:{self.thread_id}"
+        return f"{self.channel}:{workspace}:{self.conversation_id}"
 
 
 @dataclass(frozen=True, slots=True)
