@@ -11,13 +11,29 @@ from typing import Any
 import pytest
 
 from brain.decision import Decision, DecisionKind
-from brain.providers.base import AnswerRequest, Passage
-from brain.store.records import TurnStart, new_turn
+from brain.providers.base import Answer, AnswerRequest, Passage
+from brain.store.records import (
+    Conversation,
+    HeldConversation,
+    OutboxRecord,
+    QueueEntry,
+    TurnContext,
+    TurnStart,
+    new_turn,
+)
+from brain.store.redis_batch import _Call
 from channels.frozen import constructor
-from channels.messages import Author, ConversationRef, OutboundMessage, RatingRequest
+from channels.messages import (
+    Author,
+    ConversationRef,
+    InboundMessage,
+    OutboundMessage,
+    RatingRequest,
+)
 
 REF = ConversationRef("slack", "C1", "T1", "W1")
 TURN = new_turn("m1", "customer", "hello", datetime(2026, 3, 4, tzinfo=UTC))
+MESSAGE = InboundMessage(ref=REF, message_id="m1", author=Author("u1"), text="hello")
 PASSAGE = Passage("e1", "Title", "Text", 0.5)
 
 # (class, positional arguments, keyword arguments): the fewest, and every field.
@@ -39,6 +55,16 @@ CALLS: list[tuple[type, tuple[Any, ...], dict[str, Any]]] = [
                            "rating": RatingRequest("u")}),
     (Author, (), {"id": "u1", "display_name": "U", "email": "u@example.com", "is_bot": True}),
     (Author, ("u2",), {}),
+    (Answer, ("text", 0.5, ("e1",), False, "offline"), {}),
+    (Answer, ("t", 0.1), {"model": "m", "input_tokens": 3, "cacheable": False}),
+    (QueueEntry, ("1-0", MESSAGE), {}),
+    (QueueEntry, ("1-0", MESSAGE, 2), {}),
+    (Conversation, ("k", REF, (TURN,), TURN.at), {}),
+    (TurnContext, (None, None), {}),
+    (TurnContext, (None, None, {"paused:slack": "1"}), {}),
+    (OutboxRecord, ("k", (OutboundMessage(REF, "hi"),)), {}),
+    (OutboxRecord, ("k", (), 1, 2, True), {}),
+    (_Call, (("GET", "k"), {}, None), {}),
 ]  # fmt: skip
 
 
@@ -157,9 +183,9 @@ def test_the_hot_values_are_built_as_twins() -> None:
     from brain.escalation import Facts
     from brain.store.records import Turn
     from channels import frozen
-    from channels.messages import InboundMessage
 
     hot = [Turn, ConversationRef, InboundMessage, Facts, Passage, Decision, AnswerRequest,
-           TurnStart, OutboundMessage, Author]  # fmt: skip
+           TurnStart, OutboundMessage, Author, Answer, QueueEntry, Conversation, TurnContext,
+           HeldConversation, OutboxRecord, _Call]  # fmt: skip
     for cls in hot:
         assert frozen._twin(cls, [f.name for f in fields(cls)]) is not None, cls

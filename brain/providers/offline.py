@@ -4,6 +4,7 @@ knowledge base has it. No network, no keys, no cost; the confidence is the retri
 from __future__ import annotations
 
 from brain.providers.base import Answer, AnswerRequest
+from channels.frozen import constructor
 
 # Said before an answer the knowledge base only has in its own language.
 ONLY_IN_DEFAULT = {
@@ -15,6 +16,10 @@ ONLY_IN_DEFAULT = {
     "nl": "Dit antwoord heb ik helaas alleen in het Engels:",
     "pt": "Infelizmente só tenho esta resposta em inglês:",
 }
+
+
+# One answer a message on the KB path: the class's own call at a sixth of the cost.
+_new_answer = constructor(Answer)
 
 
 class OfflineAnswerer:
@@ -36,6 +41,4 @@ class OfflineAnswerer:
             lead = ONLY_IN_DEFAULT.get(request.language)
             if request.language != self.default_language and lead is not None:
                 text = f"{lead}\n\n{text}"
-        # Positional (text, confidence, sources, needs_human, provider): a class called with
-        # keywords first builds a dict of them, about 1,000 instructions more a call.
-        return Answer(text[: request.max_chars], best.score, (best.id,), False, self.name)
+        return _new_answer(text[: request.max_chars], best.score, (best.id,), False, self.name)

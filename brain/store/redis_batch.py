@@ -45,6 +45,8 @@ from redis.exceptions import DataError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import ScriptTextT
 
+from channels.frozen import constructor
+
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 512
@@ -64,6 +66,9 @@ class _Call:
     args: tuple[Any, ...]
     options: Mapping[str, Any]
     future: asyncio.Future[Any]
+
+
+_new_call = constructor(_Call)  # about four a message: the class call at half the cost
 
 
 class Coalescer:
@@ -100,7 +105,7 @@ class Coalescer:
         this tick; the reply is parsed as redis-py parses that command's reply."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queued.append(_Call(args, options, future))
+        self._queued.append(_new_call(args, options, future))
         if len(self._queued) >= self.max_batch:
             self._flush()
         elif not self._scheduled and len(self._sending) < self.in_flight:

@@ -26,6 +26,7 @@ from brain.store.base import (
     ref_to_json,
     utcnow,
 )
+from brain.store.records import new_context, new_conversation
 from brain.store.redis_history import NOTHING, Histories, History, as_stored, extended
 from brain.store.redis_queue import RedisQueue
 from brain.store.redis_wire import _failures, _keep, _ms, _text
@@ -152,7 +153,7 @@ class RedisConversations(RedisQueue):
                 (ref, updated_at), rows = await pipe.execute()
         if ref is None or updated_at is None:
             return None
-        return Conversation(
+        return new_conversation(
             key=key,
             ref=ref_from_json(ref),
             turns=tuple(self._stored_turn(row) for row in rows),
@@ -214,10 +215,10 @@ class RedisConversations(RedisQueue):
             ref = held.ref if same and held is not None else ref_from_json(ref_raw)
             if seq is not None:
                 self._histories.keep(key, History(seq, turns, ref_raw, ref))
-            conversation = Conversation(key, ref, turns, updated_at)
+            conversation = new_conversation(key, ref, turns, updated_at)
         ticket = await self._open_ticket(_text(pointer)) if pointer is not None else None
         found = {f: _text(v) if v is not None else None for f, v in zip(flags, values, strict=True)}
-        return TurnContext(conversation, ticket, found)
+        return new_context(conversation, ticket, found)
 
     async def _all_turns(self, key: str) -> tuple[Turn, ...]:
         self._histories.drop(key)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from brain.store.base import HeldConversation, QueueEntry, TurnContext, TurnStart
 from brain.store.lease import Hold
+from brain.store.records import new_entry, new_held
 from brain.store.redis_wire import _failures, _ms, _text
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class LockedConversation:
         except BaseException as err:
             await self._hold.__aexit__(type(err), err, err.__traceback__)
             raise
-        return HeldConversation(lease, head, context)
+        return new_held(lease, head, context)
 
     async def __aexit__(
         self,
@@ -104,7 +105,7 @@ class LockedConversation:
         if len(row) > 1:
             if len(row[1]) == 1 and self._known is not None:  # {id}: the entry we hold
                 entry_id = store.layout.entry_id(keys.partition, _text(row[1][0]))
-                head = QueueEntry(entry_id, self._known, deliveries=2)
+                head = new_entry(entry_id, self._known, 2)
             else:
                 head = store._head(keys.partition, row[1])
         context_row = row[2] if len(row) > 2 else None

@@ -33,6 +33,7 @@ from brain.store.base import (
     outbox_to_json,
 )
 from brain.store.lease import Lease
+from brain.store.records import new_entry, new_outbox_record
 from brain.store.redis_lanes import RedisLanes
 from brain.store.redis_reads import TAKE_BACK_IDLE_S, read_on_node
 from brain.store.redis_wire import (
@@ -308,7 +309,7 @@ class RedisQueue(RedisLanes):
         # taken before, by someone: look at the outbox
         known = self._read_lately.get(entry_id)
         if known is not None:
-            return QueueEntry(entry_id=entry_id, message=known, deliveries=2)
+            return new_entry(entry_id, known, 2)
         fields = dict(zip(flat[::2], flat[1::2], strict=True))
         return _entry(entry_id, fields, 2)
 
@@ -340,7 +341,7 @@ class RedisQueue(RedisLanes):
             assert lease is not None
             raise lease_lost(lease)
         if len(row) == 1:  # written now: the record is what we sent
-            return OutboxRecord(inbound_key, tuple(messages))
+            return new_outbox_record(inbound_key, tuple(messages))
         record = _outbox(inbound_key, row)
         assert record is not None
         return record

@@ -35,6 +35,7 @@ from brain.store.base import (
     utcnow,
 )
 from brain.store.lease import Lease
+from brain.store.records import new_outbox_record
 from brain.store.redis_conversations import RedisConversations, _customer_flag
 from brain.store.redis_history import History, as_stored, extended
 from brain.store.redis_locking import LockedConversation
@@ -85,7 +86,7 @@ class RedisTurns(RedisConversations):
                 raise lease_lost(lease)
             if reply[0] == 3:  # written now: the record is what we sent
                 self._follow(key, turns, jsons, reply)
-                return OutboxRecord(inbound_key, tuple(messages))
+                return new_outbox_record(inbound_key, tuple(messages))
             if reply[0] == 1:  # decided before (a redelivery): what was recorded then
                 record = _outbox(inbound_key, reply[1])
                 assert record is not None

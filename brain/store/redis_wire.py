@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisClusterException, RedisError
 
 from brain.store.base import OutboxRecord, QueueEntry, outbox_from_json
+from brain.store.records import new_entry, new_outbox_record
 from channels.base import decode_queue_item
 from config.errors import StoreError
 
@@ -102,11 +103,11 @@ def _outbox(inbound_key: str, row: Sequence[Any]) -> OutboxRecord | None:
     raw, sent, failures, dead = row
     if raw is None:
         return None
-    return OutboxRecord(inbound_key, outbox_from_json(raw), int(sent or 0), int(failures or 0),
+    return new_outbox_record(inbound_key, outbox_from_json(raw), int(sent or 0), int(failures or 0),
                         dead is not None)  # fmt: skip
 
 
 def _entry(entry_id: str, fields: dict[Any, Any], deliveries: int) -> QueueEntry:
     data = {_text(k): v for k, v in fields.items()}
     message = decode_queue_item(_text(data["message"]))
-    return QueueEntry(entry_id=entry_id, message=message, deliveries=deliveries)
+    return new_entry(entry_id, message, deliveries)
