@@ -25,13 +25,13 @@ the store nor the bot.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from channels.tasks import cancel_and_wait
 from config.errors import FrontdeskError
 
 logger = logging.getLogger(__name__)
@@ -224,8 +224,4 @@ class Singleton:
 
 async def stop(task: asyncio.Task[None] | None) -> None:
     """Cancel a singleton's ``run`` task and wait until its work has stopped."""
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)

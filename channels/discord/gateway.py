@@ -28,7 +28,6 @@ Discord quirks handled here (why the code looks like this):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from channels.singleton import Locks, Singleton
+from channels.tasks import cancel_and_wait
 from config.errors import ChannelError, ConfigError
 
 if TYPE_CHECKING:
@@ -74,6 +74,24 @@ class GatewayClient(discord.Client):
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         await self._frontdesk_identify(initial)
 
+    async def close(self) -> None:
+        # discord.py answers READY with a task of its own that dispatches ``on_ready`` once
+        # ``guild_ready_timeout`` has passed without a GUILD_CREATE. A client closed before
+        # then (a term that ends just after READY: a hand-over, a lost lease, a stop) had that
+        # task dispatch on the closed client: "'_MissingSentinel' object has no attribute
+        # 'create_task'", and its ``_run_event`` coroutine was never awaited. Cancelled here,
+        # before closing and again after (READY may still be parsed while the close runs).
+        self._cancel_ready()
+        try:
+            await super().close()
+        finally:
+            self._cancel_ready()
+
+    def _cancel_ready(self) -> None:
+        ready = self._connection._ready_task
+        if ready is not None:
+            ready.cancel()
+
 
 class Shard:
     """One gateway shard on this replica: its lease, and while held, its connection."""
@@ -111,14 +129,15 @@ class Shard:
         self.task = asyncio.create_task(self.singleton.run(self._term), name=self.name)
 
     async def stop(self) -> None:
-        """Close the connection and give up the lease (a standby takes over at once)."""
-        task, self.task = self.task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Close the connection and give up the lease (a standby takes over at once). A
+        caller cancelled meanwhile is (``cancel_and_wait``); the task stays ``self.task``
+        until it has ended, so that the next ``stop`` waits for it too."""
+        task = self.task
         for pending in list(self._identifying):
             pending.cancel()
+        await cancel_and_wait(task)
+        if self.task is task:
+            self.task = None
 
     async def first_term(self, claim_grace_s: float) -> None:
         """Wait until this shard is READY here, or is another replica's (not ours within
@@ -159,9 +178,18 @@ class Shard:
         client = self.client = self._make_client(self)
         self.ready.clear()
         log.info("discord: this replica reads gateway shard %d/%d now", self.index, self.count)
+        reading: asyncio.Task[None] | None = None
         try:
             await client.login(self._token)
-            await client.connect(reconnect=True)
+            # Not ``await client.connect()``: discord.py awaits its handshake through
+            # ``asyncio.wait_for``, which in Python 3.11 returns instead of raising when the
+            # cancellation arrives in the loop turn the handshake completes in; the client then
+            # read on, without the lease, and whoever stopped the term waited forever. Here the
+            # term's own wait always ends on cancellation, and closing the client ends connect.
+            reading = asyncio.create_task(client.connect(reconnect=True),
+                                          name=f"{self.name}:connect")  # fmt: skip
+            await asyncio.wait({reading})
+            reading.result()
             log.warning("discord: gateway shard %d closed by itself", self.index)
         except discord.PrivilegedIntentsRequired as err:
             self._failed(ConfigError(INTENT_REFUSED))
@@ -174,7 +202,7 @@ class Shard:
         finally:
             self.client = None
             self.ready.clear()
-            await _close(client)
+            await _close(client, reading)
 
     def _failed(self, err: BaseException) -> None:
         self.failed = err
@@ -212,8 +240,31 @@ class Shard:
                         task.exception())  # fmt: skip
 
 
-async def _close(client: discord.Client) -> None:
-    try:
-        await asyncio.wait_for(asyncio.shield(client.close()), _CLOSE_TIMEOUT_S)
-    except (TimeoutError, Exception):
-        log.warning("discord: a gateway client did not close cleanly", exc_info=True)
+async def _close(client: discord.Client, reading: asyncio.Task[None] | None = None) -> None:
+    """Stop ``reading`` (the client's ``connect``) and close ``client``, within
+    ``_CLOSE_TIMEOUT_S``. Closing also ends a ``connect`` that swallowed its cancellation
+    (discord.py's loop stops once the client is closed). A term cancelled again meanwhile (a
+    stop while it stepped down) finishes this first and is cancelled then: an abandoned close
+    left the client's HTTP session and tasks running after the connection had stopped."""
+    if reading is not None:
+        reading.cancel()
+    closing = asyncio.ensure_future(client.close())
+    pending: set[asyncio.Future[Any]] = {closing} if reading is None else {closing, reading}
+    loop = asyncio.get_running_loop()
+    deadline, cancelled = loop.time() + _CLOSE_TIMEOUT_S, False
+    while pending and (left := deadline - loop.time()) > 0:
+        try:
+            _, pending = await asyncio.wait(pending, timeout=left)
+        except asyncio.CancelledError:
+            cancelled = True
+    for task in pending:
+        task.cancel()
+    if pending:
+        log.warning("discord: a gateway client did not close within %.0f s", _CLOSE_TIMEOUT_S)
+    if reading is not None and reading.done() and not reading.cancelled():
+        reading.exception()  # what connect raised on the way out: retrieved, of no interest
+    error = closing.exception() if closing.done() and not closing.cancelled() else None
+    if error is not None:
+        log.warning("discord: a gateway client did not close cleanly", exc_info=error)
+    if cancelled:
+        raise asyncio.CancelledError

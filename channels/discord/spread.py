@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
+from channels.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 
@@ -101,8 +103,12 @@ class ShardSpread:
         """Return once this replica may try shard ``index``'s lease."""
         while not self.may_take(index):
             changed = self._changed
+            # ``asyncio.timeout``, not ``wait_for``: in Python 3.11 ``wait_for`` drops a
+            # cancellation that comes in the loop turn the event is set in (a beat), and the
+            # shard's stop would then wait for a standby that went on waiting its turn.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):
+                    await changed.wait()
 
     def may_take(self, index: int) -> bool:
         if any(index in shards for shards in self.peers.values()):
@@ -126,10 +132,9 @@ class ShardSpread:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # Not ``suppress(CancelledError): await task``: this task may be mid hand-over, and
+        # ``channels/tasks.py`` says how that swallowed its cancellation (``stop`` hung).
+        await cancel_and_wait(task)
         try:
             await self.store.kv_delete(self.key)  # the others take over without waiting
         except Exception as err:
