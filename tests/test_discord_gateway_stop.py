@@ -24,9 +24,9 @@ import pytest
 from pydantic import SecretStr
 
 from channels.discord.connection import DiscordConnection
-from channels.discord.gateway import Shard
 from config.settings import DiscordSettings
 from tests.fakes.fake_discord import TOKEN, FakeDiscord
+from tests.polling import until
 
 BOUND_S = 5.0  # anything here takes milliseconds; a hang fails the test after this
 
@@ -39,18 +39,12 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 async def started(fake: FakeDiscord, ready_timeout_s: float = 0.05) -> DiscordConnection:
     settings = DiscordSettings(enabled=True, bot_token=SecretStr(TOKEN),
-                               api_base_url=fake.api_base_url, gateway_url=fake.gateway_url)  # fmt: skip
+                               api_base_url=fake.api_base_url,
+                               gateway_url=fake.gateway_url)  # fmt: skip
     connection = DiscordConnection(settings, ready_timeout_s=ready_timeout_s)
     async with asyncio.timeout(BOUND_S):
         await connection.start()
     return connection
-
-
-async def until(check: Any, what: str) -> None:
-    async with asyncio.timeout(BOUND_S):
-        while not check():
-            await asyncio.sleep(0.005)
-    assert check(), what
 
 
 async def test_a_term_cancelled_as_its_handshake_completes_stops_reading(
@@ -71,10 +65,10 @@ async def test_a_term_cancelled_as_its_handshake_completes_stops_reading(
     monkeypatch.setattr(discord.gateway.DiscordWebSocket, "from_client", cancelled_as_it_returns)
     try:
         await shard.release()  # a fresh term, which connects again
-        await until(lambda: raced, "the new term never reached its handshake")
+        await until(lambda: bool(raced), BOUND_S)  # the new term reached its handshake
         done, _ = await asyncio.wait(raced, timeout=BOUND_S)
         assert done, "the cancelled term went on (its cancellation was swallowed)"
-        await until(lambda: fake.reading() == [], f"still read: {fake.reading()}")
+        await until(lambda: fake.reading() == [], BOUND_S)  # and nobody reads the shard
     finally:
         async with asyncio.timeout(BOUND_S):
             await connection.stop()
@@ -90,9 +84,10 @@ async def test_a_release_cancelled_while_it_stops_the_term_stays_cancelled(
         releasing = asyncio.create_task(shard.release())
         # Every loop turn: catch the term closing its client (``release`` waits in ``stop``
         # for it to end; closing takes a websocket round trip to the fake).
-        async with asyncio.timeout(BOUND_S):
-            while old is not None and not old.is_closed() and not releasing.done():
-                await asyncio.sleep(0)
+        for _ in range(100_000):
+            if old is None or old.is_closed() or releasing.done():
+                break
+            await asyncio.sleep(0)
         assert not releasing.done(), "the term closed before the test could cancel the release"
         releasing.cancel()  # as ``ShardSpread.stop`` cancels its beat mid hand-over
         done, _ = await asyncio.wait({releasing}, timeout=BOUND_S)
@@ -121,7 +116,7 @@ async def test_a_client_closed_just_after_ready_leaves_nothing_behind(
         client = shard.client
         return client is not None and client._connection._ready_task is not None
 
-    await until(ready_pending, "no READY on the new term")
+    await until(ready_pending, BOUND_S)  # READY on the new term, on_ready not yet dispatched
     async with asyncio.timeout(BOUND_S):
         await connection.stop()  # before on_ready was dispatched
     await asyncio.sleep(delay_s + 0.1)  # when the delayed on_ready would have fired
