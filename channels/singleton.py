@@ -85,6 +85,7 @@ class Singleton:
         self.watch_s = watch_s
         self.rng = rng or random.Random()
         self.terms = 0  # times this process took the lease
+        self.losses = 0  # terms that ended with the lease lost (not renewed in time)
         self._lease: object | None = None
         self._held = asyncio.Event()
         self._jobs: set[asyncio.Future[object]] = set()
@@ -184,6 +185,7 @@ class Singleton:
             await asyncio.gather(*tasks, return_exceptions=True)
         if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
             logger.error("singleton %s: the lease was lost; stopped the work", self.name)
+            self.losses += 1
             return True
         if not worker.cancelled() and worker.exception() is not None:
             error = worker.exception()

@@ -13,8 +13,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from typing import TypeVar
 
 import pytest
 from pydantic import SecretStr
@@ -29,8 +30,20 @@ from tests.fakes.fake_discord import TOKEN, FakeDiscord
 from tests.servers import RedisServer
 from tests.test_discord_replicas import ROOT
 
+T = TypeVar("T")
 SHARDS = 4
 TTL_S = 2.0
+BOUND_S = 60.0  # any one start or stop; past it the test fails with what it waited for
+
+
+async def bounded(step: Awaitable[T], what: str, within: float = BOUND_S) -> T:
+    """``await step``, or an AssertionError naming it after ``within`` seconds: a lost
+    gateway message or a stop that never ends fails here, it does not hang the suite."""
+    try:
+        async with asyncio.timeout(within):
+            return await step
+    except TimeoutError:
+        raise AssertionError(f"{what}: not done within {within:.0f} s") from None
 
 
 @pytest.fixture
@@ -53,16 +66,16 @@ class Replicas:
 
     async def start(self, stack: AsyncExitStack) -> DiscordConnection:
         store = self.store()
-        await store.open()
-        stack.push_async_callback(store.close)
+        await bounded(store.open(), "opening the store")
+        stack.push_async_callback(lambda: bounded(store.close(), "closing the store"))
         fake = self.fake
         settings = DiscordSettings(enabled=True, bot_token=SecretStr(TOKEN),
                                    api_base_url=fake.api_base_url, gateway_url=fake.gateway_url,
                                    shard_count=SHARDS)  # fmt: skip
         connection = DiscordConnection(settings, ready_timeout_s=0.05, locks=store,
                                        presence_ttl_s=TTL_S)  # fmt: skip
-        await connection.start()
-        stack.push_async_callback(connection.stop)
+        await bounded(connection.start(), "a replica starting")
+        stack.push_async_callback(lambda: bounded(connection.stop(), "a replica stopping"))
         return connection
 
     def process(self) -> subprocess.Popen[bytes]:
@@ -114,7 +127,11 @@ async def test_shards_spread_over_replicas_and_survivors_take_over(
             assert line.strip() == b"ready"
             await settle(lambda: counts(a) == [2] and fake.reading() == [0, 1, 2, 3],
                          replicas, 20)  # fmt: skip
-            assert a.spread is not None and a.spread.releases == 2
+            # Two hand-overs, unless a lease ran out meanwhile: on a loaded machine the loop
+            # can starve past the 2 s TTL, and the shards then moved by failover (the same
+            # spread, one shard never read twice, is what ``settle`` holds the test to).
+            lost = sum(shard.singleton.losses for shard in a.shards)
+            assert a.spread is not None and (a.spread.releases == 2 or lost), a.spread.releases
             await replicas.presence([2, 2])
 
             c = await replicas.start(stack)
@@ -123,16 +140,17 @@ async def test_shards_spread_over_replicas_and_survivors_take_over(
             await replicas.presence([1, 1, 2])
 
             killed.kill()  # no goodbye: its presence and its leases run out
-            killed.wait()
+            killed.wait(timeout=10)
             took = await settle(lambda: counts(a, c) == [2, 2], replicas, 6 * TTL_S)
             assert took < 3 * TTL_S
             await settle(lambda: fake.reading() == [0, 1, 2, 3], replicas, 10)
             await replicas.presence([2, 2], within=3 * TTL_S)
         finally:
             killed.kill()
-            killed.wait()
+            killed.wait(timeout=10)
             if killed.stdout is not None:
                 killed.stdout.close()
-        await c.stop()  # gives its shards and its presence up: the last replica takes all
+        # gives its shards and its presence up: the last replica takes all
+        await bounded(c.stop(), "replica c stopping")
         await settle(lambda: a.held_shards() == [0, 1, 2, 3], replicas, 4 * TTL_S)
         await settle(lambda: fake.reading() == [0, 1, 2, 3], replicas, 10)
