@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from channels.base import InboundMessage
 from config.errors import StoreError
+
+T = TypeVar("T")
 
 
 async def until(predicate: Callable[[], bool], within: float) -> float:
@@ -33,3 +36,35 @@ async def hand_over(
             return
         except StoreError:
             await asyncio.sleep(0.05)
+
+
+async def bounded(step: Awaitable[T], what: str, within: float) -> T:
+    """``await step``, or after ``within`` seconds an AssertionError that names ``what`` and
+    shows where every other task of the loop waits (what a hang waits for, without a rerun)."""
+    try:
+        async with asyncio.timeout(within):
+            return await step
+    except TimeoutError:
+        raise AssertionError(f"{what}: not done within {within:g} s\n{tasks_waiting()}") from None
+
+
+def tasks_waiting(frames: int = 8) -> str:
+    """Where every pending task but the current one waits: its chain of awaits, innermost
+    ``frames`` of them (a task's own stack shows only its outermost coroutine)."""
+    lines = []
+    current = asyncio.current_task()
+    for task in asyncio.all_tasks():
+        if task is current or task.done():
+            continue
+        chain: list[str] = []
+        awaited: object = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is None:
+                chain.append(f"awaits {awaited!r:.120}")
+                break
+            chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        lines.append(f"-- {task.get_name()}")
+        lines += [f"   {link}" for link in chain[-frames:]]
+    return "\n".join(lines)

@@ -25,6 +25,7 @@ from brain.store.redis import RedisStore
 from channels.discord import gateway
 from channels.discord.connection import DiscordConnection
 from config.settings import DiscordSettings
+from tests import polling
 from tests.discord_shard_holder import IDENTIFY_SPACING_S
 from tests.fakes.fake_discord import TOKEN, FakeDiscord
 from tests.servers import RedisServer
@@ -36,14 +37,8 @@ TTL_S = 2.0
 BOUND_S = 60.0  # any one start or stop; past it the test fails with what it waited for
 
 
-async def bounded(step: Awaitable[T], what: str, within: float = BOUND_S) -> T:
-    """``await step``, or an AssertionError naming it after ``within`` seconds: a lost
-    gateway message or a stop that never ends fails here, it does not hang the suite."""
-    try:
-        async with asyncio.timeout(within):
-            return await step
-    except TimeoutError:
-        raise AssertionError(f"{what}: not done within {within:.0f} s") from None
+def bounded(step: Awaitable[T], what: str) -> Awaitable[T]:
+    return polling.bounded(step, what, BOUND_S)
 
 
 @pytest.fixture

@@ -131,10 +131,11 @@ class ShardSpread:
         self._task = asyncio.create_task(self._run(), name="discord-shard-spread")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
         # Not ``suppress(CancelledError): await task``: this task may be mid hand-over, and
-        # ``channels/tasks.py`` says how that swallowed its cancellation (``stop`` hung).
-        await cancel_and_wait(task)
+        # ``channels/tasks.py`` says how that swallowed its cancellation (``stop`` hung). A
+        # stop cancelled meanwhile leaves ``_task`` set: the next stop waits for it again.
+        await cancel_and_wait(self._task)
+        self._task = None
         try:
             await self.store.kv_delete(self.key)  # the others take over without waiting
         except Exception as err:
