@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from channels.base import InboundMessage
+from channels.tasks import awaiting
 from config.errors import StoreError
 
 T = TypeVar("T")
@@ -48,23 +49,8 @@ async def bounded(step: Awaitable[T], what: str, within: float) -> T:
         raise AssertionError(f"{what}: not done within {within:g} s\n{tasks_waiting()}") from None
 
 
-def tasks_waiting(frames: int = 8) -> str:
-    """Where every pending task but the current one waits: its chain of awaits, innermost
-    ``frames`` of them (a task's own stack shows only its outermost coroutine)."""
-    lines = []
+def tasks_waiting() -> str:
+    """Where every pending task but the current one waits (its chain of awaits)."""
     current = asyncio.current_task()
-    for task in asyncio.all_tasks():
-        if task is current or task.done():
-            continue
-        chain: list[str] = []
-        awaited: object = task.get_coro()
-        while awaited is not None:
-            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
-            if frame is None:
-                chain.append(f"awaits {awaited!r:.120}")
-                break
-            chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
-            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
-        lines.append(f"-- {task.get_name()}")
-        lines += [f"   {link}" for link in chain[-frames:]]
-    return "\n".join(lines)
+    pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    return "\n".join(f"-- {task.get_name()}: {awaiting(task)}" for task in pending)
