@@ -41,12 +41,19 @@ async def hand_over(
 
 async def bounded(step: Awaitable[T], what: str, within: float) -> T:
     """``await step``, or after ``within`` seconds an AssertionError that names ``what`` and
-    shows where every other task of the loop waits (what a hang waits for, without a rerun)."""
+    shows where it and every other task of the loop wait (what a hang waits for, without a
+    rerun). The step runs as a task of its own so that its chain of awaits can be shown."""
+    task = asyncio.ensure_future(step)
     try:
-        async with asyncio.timeout(within):
-            return await step
-    except TimeoutError:
-        raise AssertionError(f"{what}: not done within {within:g} s\n{tasks_waiting()}") from None
+        done, _ = await asyncio.wait({task}, timeout=within)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        where = tasks_waiting()
+        task.cancel()
+        raise AssertionError(f"{what}: not done within {within:g} s\n{where}")
+    return task.result()
 
 
 def tasks_waiting() -> str:
