@@ -179,10 +179,10 @@ class Singleton:
             await asyncio.wait({worker, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._held.clear()  # nothing new starts under this lease from here on
+            # ``cancel_and_wait``: work whose library swallowed its cancellation (3.11's
+            # ``wait_for``) is cancelled again instead of running on without the lease.
             tasks: list[asyncio.Future[Any]] = [worker, watcher, *self._jobs]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(cancel_and_wait(t) for t in tasks), return_exceptions=True)
         if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
             logger.error("singleton %s: the lease was lost; stopped the work", self.name)
             self.losses += 1

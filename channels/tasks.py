@@ -30,7 +30,7 @@ AGAIN_S = 15.0
 waits at most 10 s), so only a task that went on with its work is cancelled twice."""
 
 
-async def cancel_and_wait(task: asyncio.Task[Any] | None, again_s: float = AGAIN_S) -> None:
+async def cancel_and_wait(task: asyncio.Future[Any] | None, again_s: float = AGAIN_S) -> None:
     """Cancel ``task`` and wait until it has ended. A cancellation of the caller meanwhile is
     raised in the caller (the task goes on ending by itself); an exception the task ended
     with, other than its cancellation, is raised here."""
@@ -39,18 +39,22 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None, again_s: float = AGAIN
     task.cancel()
     while not (await asyncio.wait({task}, timeout=again_s))[0]:
         logger.warning("task %s still runs %.0f s after its cancellation; cancelling it again "
-                       "(it waits in %s)", task.get_name(), again_s, awaiting(task))  # fmt: skip
+                       "(it waits in %s)", _name(task), again_s, awaiting(task))  # fmt: skip
         task.cancel()
     error = None if task.cancelled() else task.exception()
     if error is not None:
         raise error
 
 
-def awaiting(task: asyncio.Task[Any]) -> str:
+def _name(task: asyncio.Future[Any]) -> str:
+    return task.get_name() if isinstance(task, asyncio.Task) else repr(task)
+
+
+def awaiting(task: asyncio.Future[Any]) -> str:
     """Where ``task`` waits: its chain of awaits, innermost last (``Task.get_stack`` shows
     only the outermost coroutine of a suspended task)."""
     chain: list[str] = []
-    awaited: object = task.get_coro()
+    awaited: object = task.get_coro() if isinstance(task, asyncio.Task) else task
     while awaited is not None:
         frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
         if frame is None:
