@@ -36,6 +36,8 @@ async def cancel_and_wait(task: asyncio.Future[Any] | None, again_s: float = AGA
     with, other than its cancellation, is raised here."""
     if task is None:
         return
+    if not task.done() and logger.isEnabledFor(logging.DEBUG):
+        logger.debug("cancelling task %s (it waits in %s)", _name(task), awaiting(task))
     task.cancel()
     while not (await asyncio.wait({task}, timeout=again_s))[0]:
         logger.warning("task %s still runs %.0f s after its cancellation; cancelling it again "
