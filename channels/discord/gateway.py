@@ -130,8 +130,8 @@ class Shard:
 
     async def stop(self) -> None:
         """Close the connection and give up the lease (a standby takes over at once). A
-        caller cancelled meanwhile is (``cancel_and_wait``); the task stays ``self.task``
-        until it has ended, so that the next ``stop`` waits for it too."""
+        caller cancelled meanwhile stays cancelled (``cancel_and_wait``), and the task stays
+        ``self.task`` until it has ended, so that the next ``stop`` waits for it too."""
         task = self.task
         for pending in list(self._identifying):
             pending.cancel()
