@@ -43,6 +43,7 @@ from brain.cues import (
     urgency,
 )
 from brain.cues import first as _first
+from brain.cues.emphasis import emphasis, shouting
 from brain.playbook import Urgency
 from brain.vader import Compound
 
@@ -160,10 +161,9 @@ class SignalReader:
             or bool(gate.search(tone.FACTS, text))
         )
         sour = mood < 0 or failed_before  # a sour tone or a failed contact, not a problem word
-        for needs_sour, test, why in _EMPHASIS:
-            if (sour if needs_sour else negative) and test(text):
-                # "argh, I forgot my password again": cross with themselves, not the company
-                return None if gate.search(tone.SELF_BLAME, text) else why
+        found = emphasis(text, negative, sour)
+        if found is not None:
+            return found
         pressing = failed_before and gate.search(tone.PRESSING, text)
         if pressing and not gate.search(tone.REQUEST, text):
             return "presses the point after support already failed"
@@ -197,64 +197,12 @@ def urgency_cues(text: str) -> Urgency | None:
 def _urgency(text: str, urgent: Cue | None) -> Urgency | None:
     if urgent is not None:
         return Urgency.URGENT
-    shouting = _shouting(text)
-    if "!!!" in text and shouting:  # three exclamation marks or more
+    shouts = shouting(text)
+    if "!!!" in text and shouts:  # three exclamation marks or more
         return Urgency.URGENT
-    if urgency.SOON.matches(text) or "!!" in text or shouting:
+    if urgency.SOON.matches(text) or "!!" in text or shouts:
         return Urgency.HIGH
     return None
-
-
-def _searcher(*patterns: re.Pattern[str]) -> Callable[[str], bool]:
-    def found(text: str) -> bool:
-        # a loop, not any() over a generator: one frame less per pattern
-        for p in patterns:  # noqa: SIM110
-            if gate.search(p, text):
-                return True
-        return False
-
-    return found
-
-
-def _shouting(text: str) -> bool:
-    head = text[:_SENTIMENT_CHARS]
-    if head.isascii():
-        # In ASCII only letters are capitals, so both counts run in C over the whole head; and
-        # 12 letters or more with over 70% capitals need 9 capitals at the least.
-        upper = sum(map(str.isupper, head))
-        if upper < 9:
-            return False
-        letters = sum(map(str.isalpha, head))
-        return letters >= 12 and upper / letters > 0.7
-    alpha = [c for c in head if c.isalpha()]
-    return len(alpha) >= 12 and sum(c.isupper() for c in alpha) / len(alpha) > 0.7
-
-
-# Two words in capitals in a row, one of four letters or more ("THREE HOURS", "NOT AGAIN"):
-# emphasis. One capitalised word alone is more often a brand or an acronym (IKEA, GDPR, ATM).
-_CAPS_RUN = re.compile(r"(?-i:\b[A-Z]{2,}['’]?[A-Z]*[\s,.!?]+[A-Z]{2,}\b)")
-
-
-def _shouted_words(text: str) -> bool:
-    return any(max(len(w) for w in m.group(0).split()) >= 4 or len(m.group(0)) >= 8
-               for m in _CAPS_RUN.finditer(text))  # fmt: skip
-
-
-# Emphasis that is anger only with a complaint behind it: (needs a sour tone, test, reason).
-# Without ``needs sour`` a problem word is enough ("the parcel is SOAKED", "refund??").
-_EMPHASIS: tuple[tuple[bool, Callable[[str], bool], str], ...] = (
-    (False, _searcher(tone.SCARE_QUOTES), "ironic quotes"),
-    (False, _shouting, "writes in capitals"),
-    (False, _shouted_words, "shouts words in capitals"),
-    (False, _searcher(tone.RANT_PUNCTUATION, tone.QUESTIONS), "repeated punctuation"),
-    (False, _searcher(tone.RECURRING), "a failure that keeps happening"),
-    (False, _searcher(tone.EXASPERATED), "exasperated (a sigh, a facepalm, smh)"),
-    (False, _searcher(tone.REPEATED), "repeats words for emphasis"),
-    (True, _searcher(tone.EXCLAMATIONS), "repeated punctuation"),
-    (True, normalize.stretched, "stretched words"),
-    (True, _searcher(tone.LONG_WAIT), "complains of a long wait"),
-    (True, _searcher(tone.NOBODY_THERE), "nobody there or nobody who knows"),
-)
 
 
 # -- language -------------------------------------------------------------------------------

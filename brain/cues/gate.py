@@ -71,11 +71,12 @@ class _Registry:
         # repeats a few questions does not get its scans for free.
         self.recent: tuple[tuple[str, int, object], ...] = ()
 
-    def register(self, compiled: re.Pattern[str]) -> int:
+    def register(self, compiled: re.Pattern[str], required: frozenset[str] | None) -> int:
         with self.lock:
             if compiled in self.bits:
                 return self.bits[compiled]
-            required = needles(compiled)
+            if required is None:
+                required = needles(compiled)
             bit = 0 if required is None else 1 << self.count
             self.bits[compiled] = bit
             self.by_id[id(compiled)] = bit
@@ -104,10 +105,17 @@ _REGISTRY = _Registry()
 _BITS = itemgetter(1)  # (end, bits) -> bits
 
 
-def register(compiled: re.Pattern[str]) -> int:
+def register(compiled: re.Pattern[str], required: frozenset[str] | None = None) -> int:
     """The bit ``scan`` sets when ``compiled`` may match (0: no requirement, always run it).
-    Register at import (module level): ``may_match`` runs an unregistered pattern."""
-    return _REGISTRY.register(compiled)
+    Register at import (module level): ``may_match`` runs an unregistered pattern.
+    ``required``: the needles, for a pattern whose requirement the parse tree does not show
+    (a back reference: ``([a-z])\\1{3}`` needs one of "aaaa" .. "zzzz"); lower-case ASCII,
+    or ``NON_ASCII``. The caller vouches that every match holds one of them (in ``fold(text)``);
+    ``tests/test_cue_gate.py`` checks every registered pattern on the fixtures."""
+    usable = (n == NON_ASCII or (n and n.isascii() and n == n.lower()) for n in required or ())
+    if required is not None and not (required and all(usable)):
+        raise ValueError(f"needles are non-empty lower-case ASCII or NON_ASCII: {required}")
+    return _REGISTRY.register(compiled, required)
 
 
 def registered(compiled: re.Pattern[str]) -> re.Pattern[str]:
