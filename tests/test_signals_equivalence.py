@@ -92,6 +92,30 @@ def test_compound_equals_polarity_scores() -> None:
         assert compound(plain) == analyzer.polarity_scores(plain)["compound"], plain
 
 
+def test_compound_equals_polarity_scores_on_the_words_its_rules_read() -> None:
+    """Random texts of the words VADER's rules look at (negations, boosters, "no", "least",
+    "never so", "without doubt", "kind of", "but", idioms, capitals, "!", "?"), beside lexicon
+    words: every rule ``brain.vader`` reimplements is reached, and the score is the same float."""
+    analyzer = SentimentIntensityAnalyzer()
+    compound = Compound(analyzer)
+    rng = random.Random(13)
+    rules = (
+        "no not isn't y'all'dn't never so this without doubt least at very kind of but or nor "
+        "the bomb shit bad ass cut mustard sort yeah right extremely barely hardly kinda"
+    ).split()
+    lexicon = "good bad great hate love terrible ok no okay sad".split()
+    checked = 0
+    for _ in range(6000):
+        words = rng.choices(rules + lexicon + ["order", "refund", ":)", "it"], k=rng.randint(1, 9))
+        words = [w.upper() if rng.random() < 0.15 else w for w in words]
+        words = [w + rng.choice(("", "", "", "!", "?", ",", "...")) for w in words]
+        text = " ".join(words)
+        expected = analyzer.polarity_scores(text)["compound"]
+        assert compound(text) == expected, text
+        checked += expected != 0.0
+    assert checked > 3000
+
+
 @pytest.mark.parametrize("languages", [LANGUAGES, ("de", "en"), ("fr", "es", "en")])
 def test_detect_equals_the_reference(languages: tuple[str, ...]) -> None:
     fast, reference = LanguageDetector(languages), ReferenceDetector(languages)
