@@ -13,6 +13,27 @@ from brain.cues import gate, lexical, tone
 SARCASM = "sarcasm that praises a failure"
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 _CLOSE_CHARS = 40  # the praise closing a message ("... again. brilliant 👏") is this short
+_CLAPPING = "\N{CLAPPING HANDS SIGN}"
+
+
+def _bits(*patterns: re.Pattern[str]) -> int:
+    """The gate bits of ``patterns`` together; -1 (every bit) when one has none: always run."""
+    union = 0
+    for p in patterns:
+        bit = gate.register(p)
+        if not bit:
+            return -1
+        union |= bit
+    return union
+
+
+_THANKS = _bits(lexical._THANKS_FOR)
+_VERDICT = _bits(lexical._VERDICT)
+_HARM = _bits(lexical._HARM_DONE)
+_HASHTAG = _bits(lexical._HASHTAG)
+# Every pattern a cue of ``lexical_anger`` needs one of (the praise of the last three).
+_ANY = _THANKS | _VERDICT | _HARM | _HASHTAG | _bits(tone.PRAISE, tone.CLOSING_PRAISE)
+_ANY |= _bits(tone.OPENING_PRAISE)
 
 
 def lexical_anger(
@@ -20,15 +41,21 @@ def lexical_anger(
 ) -> str | None:
     """The reason one of these cues gives, or None. ``problem``: a problem word is in the
     message; ``failed_before``: support already failed the customer."""
-    if lexical.thanks_for_harm(text, lexicon) is not None:
+    # Each cue below needs one of its patterns (or clapping) to match: with the gate's scan
+    # read once, a cue none of whose patterns can match is skipped without a call, and a
+    # message none of them can match (most) returns at once.
+    found = gate.scan(text)
+    if not found & _ANY and _CLAPPING not in text:
+        return None
+    if found & _THANKS and lexical.thanks_for_harm(text, lexicon) is not None:
         return SARCASM
-    verdict = lexical.verdict_on_company(text, lexicon)
+    verdict = lexical.verdict_on_company(text, lexicon) if found & _VERDICT else None
     if verdict is not None:
         return f"calls the company or its staff {verdict}"
-    harm = lexical.harm_by_company(text, lexicon)
+    harm = lexical.harm_by_company(text, lexicon) if found & _HARM else None
     if harm is not None:
         return f"blames the company for a harm ({harm})"
-    tag = lexical.negative_hashtag(text, lexicon)
+    tag = lexical.negative_hashtag(text, lexicon) if found & _HASHTAG else None
     if tag is not None and (problem or failed_before):
         return f"a hashtag cursing the brand ({tag})"
     if problem and (gate.search(tone.PRAISE, text) or gate.search(tone.CLOSING_PRAISE, text)):
@@ -67,7 +94,7 @@ def failure(text: str, lexicon: Mapping[str, float]) -> bool:
 def closing_aside(text: str) -> bool:
     """Praise said on its own after the report ("... and it's down again. brilliant"), not
     closing a sentence about something ("the colours are great"), or clapping."""
-    if "\N{CLAPPING HANDS SIGN}" in text:
+    if _CLAPPING in text:
         return True
     # Only the close of the message can hold it: search its last characters.
     found = gate.search(tone.CLOSING_PRAISE, text, max(0, len(text) - _CLOSE_CHARS))
