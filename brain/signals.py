@@ -118,7 +118,9 @@ class SignalReader:
         ("arrived damaged!" reports, it does not rage), blended with a small German, French and
         Spanish lexicon. VADER's lexicon is English ("die" is a German article), so other
         languages get the small lexicon plus VADER's emoji only."""
-        plain = _HANDLE.sub(" ", text[:_SENTIMENT_CHARS])
+        plain = text[:_SENTIMENT_CHARS]
+        if "@" in plain:  # every handle starts with one
+            plain = _HANDLE.sub(" ", plain)
         plain = gate.sub(tone.COURTESY, " ", plain).replace("!", ".")
         plain = gate.sub(tone.FACTS, " ", plain)
         other = lexicon.score(plain)
