@@ -16,15 +16,17 @@ A search (``LexicalIndex.rank``), step by step:
 
 All that does not depend on the question is computed once, when the index is built: the
 postings of every term (so a search adds up the query terms' BM25 scores directly, the same
-float32 sums as ``bm25s.BM25.get_scores``, without its generic per-call work), each entry's
-term set and sorted phrasings, and the IDF of every term. All that depends only on the
-question (its coverage weights, the strength of the best score) is computed once per search,
-not once per candidate. Shortcuts that change no result: a short question's BM25 sums and
-ranking are done in Python (``_candidates``: ties and long postings go to numpy); the fuzzy
-match is skipped for a candidate that cannot reach the k best, and stopped (rapidfuzz's
-``score_cutoff``) below the similarity it would need (``rank``, ``_cutoff``); an entry's
-repeated phrasings are matched once; ``round(_, 4)`` is done by float operations
-(``_round4``, ties left to ``round``).
+float32 sums as ``bm25s.BM25.get_scores``, without its generic per-call work), the ranking of
+a one-term question, each corpus word's stem, each entry's term set and sorted phrasings, and
+the IDF of every term. All that depends only on the question (its coverage weights, the
+strength of the best score) is computed once per search, not once per candidate. Shortcuts
+that change no result: a question of known words gets its terms by look-up (``_query_terms``);
+a short question's BM25 sums and ranking are done in Python (``_candidates``: ties and long
+postings go to numpy); the fuzzy match is skipped for a candidate that cannot reach the k best,
+and stopped (rapidfuzz's ``score_cutoff``) below the similarity it would need (``rank``,
+``cutoff``); an entry's repeated phrasings are matched once; ``round(_, 4)`` is done by float
+operations (``round4``, ties left to ``round``). The arithmetic (postings, sums, blend, bounds,
+rounding) is in ``brain.lexical_scoring``.
 ``tests/kb_reference.py`` keeps the plain form of this algorithm;
 ``tests/test_kb_equivalence.py`` checks that both return the same hits, order and scores
 (floats equal to the last bit).
@@ -34,12 +36,10 @@ from __future__ import annotations
 
 import functools
 import heapq
-import math
 import re
-import struct
+import string
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import compress
 from operator import itemgetter
 
@@ -49,6 +49,17 @@ import Stemmer
 from rapidfuzz import fuzz, process
 
 from brain.entries import KnowledgeEntry
+from brain.lexical_scoring import (
+    ROUNDING,
+    SPARSE_POSTINGS,
+    Posting,
+    blend,
+    cutoff,
+    dense_sums,
+    postings,
+    round4,
+    sparse_sums,
+)
 from brain.semantic import top
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -70,23 +81,7 @@ MAX_QUERY_TERMS = 48
 MAX_CORRECTIONS = 8
 MAX_SIMILARITY_CHARS = 400  # fuzzy similarity to known phrasings is quadratic in length
 _CORRECTION_CACHE = 4096
-_ROUNDING = 1e-4  # more than ``round(_, 4)`` moves a confidence
-# Up to this many postings in all, a question's BM25 scores are summed in Python: about 0.1 us
-# a posting against numpy's 1.7 us a term plus 4 us for the partial sort on a small KB.
-_SPARSE_POSTINGS = 128
-_FLOAT32 = struct.Struct("f")
-_SHORT = 32  # postings kept as Python lists too, for the Python sums: most terms, little memory
-
-
-@dataclass(frozen=True, slots=True)
-class Posting:
-    """A term's postings: the rows of the entries holding it and its BM25 score in each
-    (float32), and for a short one (most terms) the same as Python lists."""
-
-    rows: np.ndarray
-    scores: np.ndarray
-    lists: tuple[list[int], list[float]] | None
-    size: int  # len(rows)
+_ONE_CHARACTER = string.ascii_lowercase + string.digits
 
 
 class LexicalIndex:
@@ -107,6 +102,11 @@ class LexicalIndex:
         ]
         corpus = [self._learn(_document(entry)) for entry in entries]
         self._vocab_list = sorted(self._vocabulary)
+        # Each corpus word's term; "" for a stop word or a one-letter word (never in the corpus
+        # vocabulary): what ``_query_terms`` looks up.
+        self._term_of = dict.fromkeys([*STOPWORDS, *_ONE_CHARACTER], "")
+        stems = self._stemmer.stemWords(self._vocab_list)
+        self._term_of.update(zip(self._vocab_list, stems, strict=True))
         self._terms = [frozenset(tokens) for tokens in corpus]
         document_frequency: dict[str, int] = {}
         for terms in self._terms:
@@ -120,7 +120,7 @@ class LexicalIndex:
         if entries:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
-            self._postings = _postings(bm25)
+            self._postings = postings(bm25)
 
     def rank(self, question: str, k: int) -> list[tuple[float, int]]:
         """The ``k`` best of the ``max(k, RERANK)`` BM25 candidates for ``question``, as
@@ -157,23 +157,23 @@ class LexicalIndex:
             # and it stops early (rapidfuzz's ``score_cutoff``) below the similarity the
             # entry needs to get there. The answer is exactly the full computation's: the
             # margin covers the rounding.
-            if full and _blend(relative, 1.0, 1.0, strength) + _ROUNDING < kth[0]:
+            if full and blend(relative, 1.0, 1.0, strength) + ROUNDING < kth[0]:
                 break
             # The weights of the question's terms the entry holds, added in query order
             # (iterators in C: a comprehension would make a function object every time).
             coverage = sum(compress(weights, map(self._terms[row].__contains__, names)))
             coverage /= information
-            cutoff = 0.0
+            needed = 0.0
             if full:
-                if _blend(relative, coverage, 1.0, strength) + _ROUNDING < kth[0]:
+                if blend(relative, coverage, 1.0, strength) + ROUNDING < kth[0]:
                     continue
-                cutoff = _cutoff(relative, coverage, strength, kth[0])
+                needed = cutoff(relative, coverage, strength, kth[0])
             closest = process.extractOne(
-                query, self._variants[row], scorer=fuzz.ratio, score_cutoff=cutoff
+                query, self._variants[row], scorer=fuzz.ratio, score_cutoff=needed
             )
             if closest is None:  # only with a cutoff: every phrasing is below it
                 continue
-            score = _round4(_blend(relative, coverage, closest[1] / 100, strength))
+            score = round4(blend(relative, coverage, closest[1] / 100, strength))
             scored.append((score, row))
             if not full:
                 heapq.heappush(kth, score)
@@ -192,17 +192,31 @@ class LexicalIndex:
         up and sorted in Python, cheaper than numpy's fixed cost per call on small arrays;
         but ties, whose order numpy's partial sort decides, and long postings go the numpy
         way, over one dense array."""
-        postings = list(filter(None, map(self._postings.get, tokens)))  # known terms
-        if sum([p.size for p in postings]) <= _SPARSE_POSTINGS:
-            sums = _sparse_sums(postings)
+        found = list(filter(None, map(self._postings.get, tokens)))  # known terms
+        if len(found) == 1 and found[0].ranked is not None:  # one term: ranked when built
+            return found[0].ranked[:count], found[0].by_row or {}
+        if sum([p.size for p in found]) <= SPARSE_POSTINGS:
+            sums = sparse_sums(found)
             if len(set(sums.values())) == len(sums):
                 ranked = sorted(sums, key=sums.__getitem__, reverse=True)
                 return ranked[:count], sums
-        dense = _dense_sums(postings, self._size)
+        dense = dense_sums(found, self._size)
         best = top(dense, count)
         return best.tolist(), dict(zip(best.tolist(), dense[best].tolist(), strict=True))
 
     def _query_terms(self, found: Sequence[str]) -> list[str]:
+        # The usual question has only corpus words and stop words, and fewer distinct ones
+        # than MAX_QUERY_TERMS: then its terms are a look-up per distinct word ("" drops a
+        # stop word), what the general way below gives without the stemmer's per-call work.
+        distinct = dict.fromkeys(found)
+        terms = list(map(self._term_of.get, distinct))
+        if None not in terms and len(terms) <= MAX_QUERY_TERMS:
+            return list(filter(None, terms))
+        return self._stemmed(found)
+
+    def _stemmed(self, found: Sequence[str]) -> list[str]:
+        """The query's terms, the general way: stop words and one-letter words left out, at
+        most ``MAX_QUERY_TERMS`` distinct words, unknown ones corrected, all stemmed."""
         kept = [w for w in found if w not in STOPWORDS and len(w) > 1]
         return list(self._stemmer.stemWords(self._bounded(kept)))
 
@@ -237,79 +251,6 @@ class LexicalIndex:
         """Map a misspelt word ("retrun") to the closest corpus word ("return")."""
         match = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=80)
         return str(match[0]) if match else word
-
-
-def _postings(bm25: bm25s.BM25) -> dict[str, Posting]:
-    """Each term's postings, read from bm25s's column-sparse index."""
-    data, indices, indptr = (bm25.scores[key] for key in ("data", "indices", "indptr"))
-    columns = len(indptr) - 1  # bm25s adds "" to the vocabulary beyond the columns
-    postings = {}
-    for term, i in bm25.vocab_dict.items():
-        if i < columns:
-            rows, scores = indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]]
-            lists = (rows.tolist(), scores.tolist()) if len(rows) <= _SHORT else None
-            postings[term] = Posting(rows, scores, lists, len(rows))
-    return postings
-
-
-def _dense_sums(postings: Sequence[Posting], size: int) -> np.ndarray:
-    """Every entry's BM25 score (float64 of the float32 sums, as ``BM25.get_scores``)."""
-    scores = np.zeros(size, dtype=np.float32)
-    for posting in postings:
-        scores[posting.rows] += posting.scores  # a row appears once per term: no np.add.at
-    return scores.astype(np.float64)
-
-
-def _sparse_sums(postings: Sequence[Posting]) -> dict[int, float]:
-    """The BM25 score of each entry with one: a double holds the sum of two float32 values
-    closely enough (53 > 2 x 24 + 2 bits) that rounding it to float32 is numpy's float32 sum."""
-    sums: dict[int, float] = {}
-    pack, unpack = _FLOAT32.pack, _FLOAT32.unpack
-    for posting in postings:
-        rows, scores = posting.lists or (posting.rows.tolist(), posting.scores.tolist())
-        if not sums:  # the first term's scores as they are, the dict built in C
-            sums = dict(zip(rows, scores, strict=True))
-            continue
-        for row, value in zip(rows, scores, strict=True):
-            sums[row] = unpack(pack(sums[row] + value))[0] if row in sums else value
-    return sums
-
-
-def _cutoff(relative: float, coverage: float, strength: float, kth: float) -> float:
-    """A ``score_cutoff`` (0-100) for an entry's fuzzy match: a similarity below it cannot
-    reach the k-th best confidence ``kth`` (0.0: no safe cutoff, match them all). The bound is
-    solved from ``_blend``, lowered a little, then checked through ``_blend`` itself (which only
-    grows with the similarity), so float error never makes it cut a match that counts."""
-    needed = ((kth - _ROUNDING) / relative - 0.4 * coverage - 0.3 * strength) / 0.3
-    cutoff = needed * 100 * (1 - 1e-9) - 1e-9
-    if cutoff <= 0 or not _blend(relative, coverage, cutoff / 100, strength) + _ROUNDING < kth:
-        return 0.0
-    return cutoff
-
-
-def _round4(value: float) -> float:
-    """``round(value, 4)`` bit for bit, for a confidence: ``round`` with digits goes through a
-    correctly rounded decimal conversion (about 3,000 instructions), this through three float
-    operations. Below 2, ``value * 1e4`` is within 2**-37 of the exact product, so its
-    fraction is on the same side of .5 as the exact one unless within that of a tie, and
-    ``n / 1e4`` is the double nearest to the decimal, as ``round`` returns it. Near ties and
-    values out of that range go to ``round``."""
-    if not 0.0 < value < 2.0:  # (zero too: round keeps the sign of -0.0)
-        return round(value, 4)
-    scaled = value * 10000.0
-    whole = math.floor(scaled)
-    fraction = scaled - whole  # exact
-    if 0.4999 < fraction < 0.5001:
-        return round(value, 4)
-    return (whole + (fraction > 0.5)) / 10000.0
-
-
-def _blend(relative: float, coverage: float, similarity: float, strength: float) -> float:
-    """The confidence before rounding (``round(_, 4)``): how much of the question the entry
-    explains, its closeness to a known phrasing and the absolute lexical strength of the best
-    match (``best / (best + 3)``), scaled by the entry's BM25 score relative to the best.
-    Every term only grows with its inputs, so a bound of any input bounds the result."""
-    return relative * (0.4 * coverage + 0.3 * similarity + 0.3 * strength)
 
 
 def _document(entry: KnowledgeEntry) -> str:

@@ -21,17 +21,14 @@ from bench._common import KB_QUESTIONS
 from brain.embeddings import CachedEmbedder
 from brain.entries import Hit, KnowledgeEntry
 from brain.knowledge import KnowledgeBase
-from brain.lexical import (
-    _ROUNDING,
-    _SPARSE_POSTINGS,
-    RERANK,
-    _blend,
-    _cutoff,
-    _dense_sums,
-    _round4,
-    _sparse_sums,
-    words,
-)
+from brain.lexical import RERANK, words
+from brain.lexical_scoring import ROUNDING as _ROUNDING
+from brain.lexical_scoring import SPARSE_POSTINGS as _SPARSE_POSTINGS
+from brain.lexical_scoring import blend as _blend
+from brain.lexical_scoring import cutoff as _cutoff
+from brain.lexical_scoring import dense_sums as _dense_sums
+from brain.lexical_scoring import round4 as _round4
+from brain.lexical_scoring import sparse_sums as _sparse_sums
 from brain.semantic import fuse, top
 from config.settings import PACKAGED_KNOWLEDGE_DIR
 from tests.kb_reference import ReferenceSearch
@@ -162,13 +159,32 @@ def test_the_bm25_sums_are_bm25s_own(which: str, request: pytest.FixtureRequest)
         ranked = top(expected, RERANK).tolist()
         assert [r for r in candidates if raw[r] > 0] == [r for r in ranked if expected[r] > 0]
         assert all(raw[r] == expected[r] for r in candidates), text
-        if sum(len(p.rows) for p in postings) > _SPARSE_POSTINGS:
+        if len(postings) == 1 and postings[0].ranked is not None:
+            ways["one term"] += 1
+        elif sum(len(p.rows) for p in postings) > _SPARSE_POSTINGS:
             ways["long postings"] += 1
         elif len(set(sparse.values())) < len(sparse):
             ways["ties"] += 1
         else:
             ways["python"] += 1
-    assert min(ways[way] for way in ("python", "ties", "long postings")) > 0, ways
+    assert min(ways[way] for way in ("one term", "python", "ties", "long postings")) > 0, ways
+
+
+@pytest.mark.parametrize("which", ["sample", "larger"])
+def test_the_query_terms_looked_up_are_the_stemmed_ones(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    """A question of corpus words and stop words gets its terms from the table built with the
+    index: the same list as the general way (stop words out, corrections, the stemmer), which
+    the other questions (misspelt, other languages, numbers, very long) take."""
+    kb: KnowledgeBase = request.getfixturevalue(which)
+    lexical = kb._lexical
+    looked_up = 0
+    for text in questions(kb.entries):
+        found = words(text)
+        assert lexical._query_terms(found) == lexical._stemmed(found), text
+        looked_up += None not in map(lexical._term_of.get, found)
+    assert 50 < looked_up < len(questions(kb.entries)) - 50, looked_up
 
 
 class Hashing:
