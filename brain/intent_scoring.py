@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
+from array import array
 from collections.abc import Callable
 from itertools import pairwise
 from typing import NamedTuple
@@ -38,13 +39,14 @@ CACHE_WORDS = 8192
 # 1 + log(tf) for the counts a text of up to (TF_TABLE - 1) // 2 characters can reach: a feature
 # occurs at most once per character position of the padded words (2 * len + 1 of them).
 TF_TABLE = 4096
+_INT64 = "q"  # array's type code of numpy's int64 (C long long: 64 bits wherever numpy runs)
 
 
 class WordFeatures(NamedTuple):
     """What one white-space-separated word of a lower-cased text yields."""
 
     tokens: tuple[str, ...]  # the word block's tokens (accents stripped), for the bigrams
-    columns: np.ndarray  # the known columns of its tokens and char_wb n-grams, with repeats
+    columns: bytes  # the known columns of its tokens and char_wb n-grams, with repeats (int64)
 
 
 class OneTextScorer:
@@ -71,7 +73,7 @@ class OneTextScorer:
         )
         # Counting sorts the columns found with these: a sentinel before all (so that every
         # column's run has an end before it), the intercept's column, a sentinel after all.
-        self._bounds = (-1, n_features, n_features + 1)
+        self._bounds = array(_INT64, (-1, n_features, n_features + 1)).tobytes()
         self._idf = np.concatenate([words.idf_, chars.idf_, [1.0]])
         # Feature-major: a message's hundred-odd features are whole rows (a few cache lines
         # each, gathered in ascending order), where class-major columns meant a cache miss per
@@ -118,9 +120,11 @@ class OneTextScorer:
         # str.isspace() agree on every code point (tested)
         tokens = [token for word in found for token in word.tokens]
         known = map(self._word_columns.get, map(" ".join, pairwise(tokens)))
-        bigrams = [c for c in known if c is not None]
-        every = [np.array([*self._bounds, *bigrams], np.intp), *(word.columns for word in found)]
-        occurrences = np.concatenate(every)
+        bigrams = array(_INT64, [c for c in known if c is not None]).tobytes()
+        # The columns are gathered as bytes and made an array once: joining bytes costs far
+        # less than np.concatenate over one small array per word (and np.array of a list).
+        every = b"".join([self._bounds, bigrams, *(word.columns for word in found)])
+        occurrences = np.frombuffer(bytearray(every), np.int64)  # (writable: sorted in place)
         occurrences.sort()
         ends = (occurrences[1:] != occurrences[:-1]).nonzero()[0]  # each run's last index
         features = ends[1:]  # (the first end is the sentinel's)
@@ -156,7 +160,7 @@ def _word_features(
     tokens = tuple(tokenize(strip_accents_unicode(word)))
     unigrams = [c for c in map(word_columns.get, tokens) if c is not None]
     grams = [c for c in map(char_columns.get, char_wb_grams(word, low, high)) if c is not None]
-    return WordFeatures(tokens, np.array([*unigrams, *grams], np.intp))
+    return WordFeatures(tokens, array(_INT64, [*unigrams, *grams]).tobytes())
 
 
 def char_wb_grams(word: str, low: int, high: int) -> list[str]:
