@@ -40,7 +40,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Sequence
-from itertools import compress
+from itertools import compress, repeat
 from operator import itemgetter
 
 import bm25s
@@ -53,7 +53,6 @@ from brain.lexical_scoring import (
     ROUNDING,
     SPARSE_POSTINGS,
     Posting,
-    blend,
     cutoff,
     dense_sums,
     postings,
@@ -136,15 +135,17 @@ class LexicalIndex:
         # Numbers (order numbers, amounts, dates) carry no topic: "where is my order 5512" is
         # as well explained by the tracking entry as "where is my order". (No letter is a
         # digit: ``isalpha`` answers for most terms without a look at each character.)
-        informative = [t for t in tokens if t.isalpha() or not any(map(str.isdigit, t))]
-        idf, unknown = self._idf, self._unknown_idf
-        names = informative or tokens
-        weights = [idf.get(t, unknown) for t in names]
+        if all(map(str.isalpha, tokens)):  # the usual question: no term to check
+            names = tokens
+        else:
+            informative = [t for t in tokens if t.isalpha() or not any(map(str.isdigit, t))]
+            names = informative or tokens
+        weights = list(map(self._idf.get, names, repeat(self._unknown_idf)))
         information = sum(weights)
         strength = best / (best + 3.0)
-        # ``blend``'s operations for the two bounds below, inline with its last term added
-        # once (bit for bit ``blend(relative, coverage or 1.0, 1.0, strength)``): a Python call
-        # per bound cost more than the rest of a skipped candidate.
+        # ``blend``'s operations, inline below with its last term computed once: bit for bit
+        # ``blend(relative, coverage or 1.0, similarity or 1.0, strength)``. A Python call per
+        # bound cost more than the rest of a skipped candidate.
         base = 0.3 * strength
         perfect = 0.4 + 0.3 + base  # full coverage and a perfect match
         query = _sorted_words(" ".join(found)[:MAX_SIMILARITY_CHARS])
@@ -178,7 +179,7 @@ class LexicalIndex:
             )
             if closest is None:  # only with a cutoff: every phrasing is below it
                 continue
-            score = round4(blend(relative, coverage, closest[1] / 100, strength))
+            score = round4(relative * (0.4 * coverage + 0.3 * (closest[1] / 100) + base))
             scored.append((score, row))
             if not full:
                 heapq.heappush(kth, score)
