@@ -132,14 +132,7 @@ class LexicalIndex:
         if not candidates or raw[candidates[0]] <= 0:
             return []
         best = raw[candidates[0]]
-        # Numbers (order numbers, amounts, dates) carry no topic: "where is my order 5512" is
-        # as well explained by the tracking entry as "where is my order". (No letter is a
-        # digit: ``isalpha`` answers for most terms without a look at each character.)
-        if all(map(str.isalpha, tokens)):  # the usual question: no term to check
-            names = tokens
-        else:
-            informative = [t for t in tokens if t.isalpha() or not any(map(str.isdigit, t))]
-            names = informative or tokens
+        names = _informative(tokens)  # (numbers left out)
         weights = list(map(self._idf.get, names, repeat(self._unknown_idf)))
         information = sum(weights)
         strength = best / (best + 3.0)
@@ -148,7 +141,7 @@ class LexicalIndex:
         # bound cost more than the rest of a skipped candidate.
         base = 0.3 * strength
         perfect = 0.4 + 0.3 + base  # full coverage and a perfect match
-        query = _sorted_words(" ".join(found)[:MAX_SIMILARITY_CHARS])
+        query = _phrasing(found)
         scored: list[tuple[float, int]] = []
         kth: list[float] = []  # the k best confidences so far, a heap: kth[0] is the k-th
         full = False  # k confidences in ``kth``
@@ -268,6 +261,24 @@ def _document(entry: KnowledgeEntry) -> str:
 def words(text: str) -> list[str]:
     """Every word of ``text``, folded (stop words included)."""
     return WORD.findall(_fold(text))
+
+
+def _informative(tokens: list[str]) -> list[str]:
+    """The terms coverage counts: numbers (order numbers, amounts, dates) carry no topic, "where
+    is my order 5512" is as well explained by the tracking entry as "where is my order". (No
+    letter is a digit: ``isalpha`` answers for most terms without a look at each character.)"""
+    if all(map(str.isalpha, tokens)):  # the usual question: nothing to leave out
+        return tokens
+    return [t for t in tokens if t.isalpha() or not any(map(str.isdigit, t))] or tokens
+
+
+def _phrasing(found: list[str]) -> str:
+    """The question as compared with the entries' phrasings: its words sorted, within the
+    length limit (a word holds no white space: below the limit, the split is ``found``)."""
+    joined = " ".join(found)
+    if len(joined) <= MAX_SIMILARITY_CHARS:
+        return " ".join(sorted(found))
+    return _sorted_words(joined[:MAX_SIMILARITY_CHARS])
 
 
 def _normalize(text: str) -> str:
