@@ -8,6 +8,7 @@ import csv
 import random
 import re
 import sys
+from array import array
 from collections import Counter
 from itertools import chain
 from pathlib import Path
@@ -18,7 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unico
 from sklearn.utils.extmath import softmax
 
 from brain.classify import IntentModel
-from brain.intent_scoring import TF_TABLE, OneTextScorer, char_wb_grams
+from brain.intent_scoring import _INT64, TF_TABLE, OneTextScorer, char_wb_grams
 from brain.playbook import Playbook
 from config.settings import PACKAGED_PLAYBOOK
 
@@ -131,6 +132,26 @@ def test_the_features_are_scikit_learns(model: IntentModel, probes: list[str]) -
         expected.append((offset + len(chars.vocabulary_), 1))  # the intercept
         assert list(zip(columns.tolist(), counts.tolist(), strict=True)) == expected, repr(probe)
         assert n_words == len(known_words), repr(probe)
+
+
+def test_a_words_columns_are_kept_as_int64_bytes(model: IntentModel, probes: list[str]) -> None:
+    """A word's cached columns are the bytes of int64 values (``array``'s "q", what
+    ``features`` reads back with ``np.frombuffer``): its tokens' known columns, then its
+    char_wb n-grams' known columns (offset past the word block), repeats kept, in order."""
+    assert array(_INT64).itemsize == np.dtype(np.int64).itemsize == 8
+    words, chars = _vectorizers(model)
+    scorer = model._scorer
+    assert scorer is not None
+    low, high = chars.ngram_range
+    offset = len(words.vocabulary_)
+    tokenize = words.build_tokenizer()
+    for word in {w for probe in probes[:200] for w in probe.lower().split()}:
+        tokens = tokenize(strip_accents_unicode(word))
+        expected = [words.vocabulary_[t] for t in tokens if t in words.vocabulary_]
+        expected += [chars.vocabulary_[g] + offset for g in char_wb_grams(word, low, high)
+                     if g in chars.vocabulary_]  # fmt: skip
+        got = np.frombuffer(scorer.word_features(word).columns, np.int64).tolist()
+        assert got == expected, repr(word)
 
 
 def test_white_space_means_the_same_to_the_regex_and_to_split() -> None:
