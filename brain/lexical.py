@@ -192,8 +192,9 @@ class LexicalIndex:
         but ties, whose order numpy's partial sort decides, and long postings go the numpy
         way, over one dense array."""
         found = list(filter(None, map(self._postings.get, tokens)))  # known terms
-        if len(found) == 1 and found[0].ranked is not None:  # one term: ranked when built
-            return found[0].ranked[:count], found[0].by_row or {}
+        if len(found) == 1 and found[0].ranked is not None and found[0].lists:
+            # one term: ranked when the index was built
+            return found[0].ranked[:count], dict(zip(*found[0].lists, strict=True))
         if sum([p.size for p in found]) <= SPARSE_POSTINGS:
             sums = sparse_sums(found)
             if len(set(sums.values())) == len(sums):

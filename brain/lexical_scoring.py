@@ -27,14 +27,13 @@ _FLOAT32 = struct.Struct("f")
 @dataclass(frozen=True, slots=True)
 class Posting:
     """A term's postings: the rows of the entries holding it and its BM25 score in each
-    (float32), and for a short one (most terms) the same as Python lists, with the scores by
-    row and, when no two are equal, the rows best first (a one-term question's ranking)."""
+    (float32), and for a short one (most terms) the same as Python lists and, when no two
+    scores are equal, the rows best first (a one-term question's ranking)."""
 
     rows: np.ndarray
     scores: np.ndarray
     lists: tuple[list[int], list[float]] | None
     size: int  # len(rows)
-    by_row: dict[int, float] | None = None  # short postings
     ranked: list[int] | None = None  # short postings without ties
 
 
@@ -54,11 +53,10 @@ def _posting(rows: np.ndarray, scores: np.ndarray) -> Posting:
     if len(rows) > SHORT:
         return Posting(rows, scores, None, len(rows))
     lists = (rows.tolist(), scores.tolist())
-    by_row = dict(zip(*lists, strict=True))
-    # Equal scores are ranked as numpy's partial sort orders them, at search time.
-    ranked = sorted(by_row, key=by_row.__getitem__, reverse=True)
-    distinct = len(set(lists[1])) == len(lists[1])
-    return Posting(rows, scores, lists, len(rows), by_row, ranked if distinct else None)
+    if len(set(lists[1])) < len(lists[1]):  # ties: ranked as numpy's partial sort orders them
+        return Posting(rows, scores, lists, len(rows))
+    ranked = [row for _, row in sorted(zip(lists[1], lists[0], strict=True), reverse=True)]
+    return Posting(rows, scores, lists, len(rows), ranked)
 
 
 def dense_sums(found: Sequence[Posting], size: int) -> np.ndarray:
