@@ -6,7 +6,8 @@ free loopback port): ``--messages`` questions the sample knowledge base answers,
 message handed to the dispatcher concurrently, as a platform delivers a burst of events: each
 ``submit`` on its own, none waiting for the one before); then, on Redis, a paced run at half the
 measured Redis rate for latency (open loop: each message handed over at its time, whether or
-not the ones before are done, timed from then to its reply). Round trips are counted at the
+not the ones before are done, timed from then to its reply), and another at a fixed 500 msg/s
+(``p99_ms_at_500``). Round trips are counted at the
 Redis client (one per command or pipeline sent), in the burst. The heap is settled after
 start-up as ``frontdesk run`` settles it (``bot.app.settle_heap``).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import resource
 import sys
@@ -52,6 +54,7 @@ from config.settings import PACKAGED_KNOWLEDGE_DIR, load_settings
 from tests.servers import start_redis
 
 CONCURRENCY = 1000
+FIXED_RATE = 500.0  # msg/s of the second paced run
 
 
 class TimedChannel(FakeChannel):
@@ -97,7 +100,9 @@ async def start(store: Store, kb: KnowledgeBase) -> tuple[TimedChannel, Dispatch
     dispatcher = Dispatcher(store, brain, {channel.name: channel}, config)
     # What ``frontdesk run`` does once it is built: the start-up heap frozen out of the cyclic
     # collector's sight (without it, a full collection over the knowledge base, the models
-    # and the libraries pauses every message in flight for 100-200 ms here).
+    # and the libraries pauses every message in flight for 100-200 ms here). Unfrozen first:
+    # the brains of the runs before are garbage now, and frozen they would never be freed.
+    gc.unfreeze()
     settle_heap()
     await channel.start(dispatcher.submit)
     return channel, dispatcher, asyncio.create_task(dispatcher.run())
@@ -182,6 +187,12 @@ async def main() -> None:
             per_message = trips.count / args.messages
             latencies = await paced(redis, kb, redis_rate / 2, args.paced_seconds)
             await redis.close()
+            # A fixed rate too, beside half of whatever this run reached: comparable across
+            # runs and machines (and with the passes whose half rate was about this).
+            redis = RedisStore.from_url(server.url, limits=limits, namespace="fixed")
+            await redis.open()
+            fixed = await paced(redis, kb, FIXED_RATE, args.paced_seconds)
+            await redis.close()
             # Fresh keys: the same message ids again would be dropped as duplicates.
             redis = RedisStore.from_url(server.url, limits=limits, namespace="sequential")
             await redis.open()
@@ -202,6 +213,8 @@ async def main() -> None:
         f"redis at {redis_rate / 2:.0f} msg/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
         f"({len(latencies)} messages)"
     )
+    print(f"redis at {FIXED_RATE:.0f} msg/s: p50 {percentile(fixed, 0.50):.1f} ms, "
+          f"p99 {percentile(fixed, 0.99):.1f} ms ({len(fixed)} messages)")  # fmt: skip
     print(f"peak RSS {rss_mb:.0f} MB")
     print(
         json.dumps(
@@ -213,6 +226,8 @@ async def main() -> None:
                 "redis_sequential_round_trips_per_message": round(sequential_trips, 2),
                 "p50_ms": round(p50, 2),
                 "p99_ms": round(p99, 2),
+                "p50_ms_at_500": round(percentile(fixed, 0.50), 2),
+                "p99_ms_at_500": round(percentile(fixed, 0.99), 2),
                 "peak_rss_mb": round(rss_mb, 1),
             }
         )
