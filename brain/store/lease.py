@@ -228,12 +228,20 @@ class Hold:
         self._locks = locks
         self._name = name
         self._owner = owner
-        self._try = try_acquire
+        self._try: TryAcquire | None = try_acquire
         self._wait = wait
         self._renewer: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Lease:
         locks, name, owner = self._locks, self._name, self._owner
+        # A hold is entered once. Its acquire callback is often a bound method of the object
+        # that keeps this hold (``LockedConversation._acquire``): let go of here, the two are
+        # no reference cycle, and they go by reference counting when the message is done.
+        # Kept, every message left ~24 objects in a cycle, nearly all that the cyclic
+        # collector's young collections found (3-5 ms pauses every ~0.6 s at 500 msg/s).
+        try_acquire, self._try = self._try, None
+        if try_acquire is None:
+            raise RuntimeError(f"a lock hold on {name} is entered once")
         local = locks._local.get(name)
         if local is None:
             local = locks._local[name] = [asyncio.Lock(), 0]
@@ -251,7 +259,7 @@ class Hold:
                 token, prefixes = f"{mine}{next(locks._tokens):x}", (owner + SEP, mine)
             else:
                 token, prefixes = f"{locks.incarnation}-{next(locks._tokens):x}", ("", "")
-            until = await locks._acquire(self._try, name, token, *prefixes, wait=self._wait)
+            until = await locks._acquire(try_acquire, name, token, *prefixes, wait=self._wait)
         except BaseException:
             self._unlock()
             raise
