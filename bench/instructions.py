@@ -43,7 +43,7 @@ def _count(state: str) -> None:
 
 async def _answer(url: str, messages: int, offset: int, at_once: bool, counted: bool) -> int:
     from bench._common import question
-    from bench.pipeline import start
+    from bench.pipeline import hand_over, start
     from brain.knowledge import KnowledgeBase
     from brain.store.base import StoreLimits
     from brain.store.redis import RedisStore
@@ -58,11 +58,7 @@ async def _answer(url: str, messages: int, offset: int, at_once: bool, counted: 
                  enumerate(question(offset + i, 600) for i in range(messages))]  # fmt: skip
         if counted:
             _count("on")
-        if at_once:
-            await asyncio.gather(*[channel.inject(m) for m in batch])
-        else:
-            for message in batch:
-                await channel.inject(message)
+        await hand_over(channel, batch, at_once)
         await dispatcher.drain()
         if counted:
             _count("off")

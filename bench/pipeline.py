@@ -31,6 +31,8 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis.asyncio.connection import AbstractConnection
 
 from bench._common import floor_rank as percentile
-from bench._common import question
+from bench._common import inject_questions, question
 from bot.app import settle_heap
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.wiring import build_brain
@@ -48,7 +50,7 @@ from brain.knowledge import KnowledgeBase
 from brain.store.base import Store, StoreLimits
 from brain.store.redis import RedisStore
 from brain.store.sqlite import SqliteStore
-from channels.base import OutboundMessage
+from channels.base import InboundMessage, OutboundMessage
 from channels.fake import FakeChannel
 from config.settings import PACKAGED_KNOWLEDGE_DIR, load_settings
 from tests.servers import start_redis
@@ -108,6 +110,18 @@ async def start(store: Store, kb: KnowledgeBase) -> tuple[TimedChannel, Dispatch
     return channel, dispatcher, asyncio.create_task(dispatcher.run())
 
 
+async def hand_over(
+    channel: FakeChannel, messages: Sequence[InboundMessage], at_once: bool
+) -> None:
+    """``messages`` into ``channel``: all at once (every ``submit`` concurrently, as a platform
+    delivers a burst of events) or each once the one before is enqueued (the lock-step)."""
+    if at_once:
+        await asyncio.gather(*[channel.inject(message) for message in messages])
+    else:
+        for message in messages:
+            await channel.inject(message)
+
+
 async def burst(
     store: Store, kb: KnowledgeBase, messages: int, conversations: int, at_once: bool = True
 ) -> float:
@@ -115,15 +129,14 @@ async def burst(
     channel, dispatcher, worker = await start(store, kb)
     started = time.perf_counter()
     if at_once:
-        # A list comprehension, not a generator: every message is built before the first
-        # ``submit`` runs, as the platform's events are all there at once.
-        await asyncio.gather(*[channel.inject(channel.message(text, conversation=conversation))
-                               for conversation, text in
-                               (question(i, conversations) for i in range(messages))])  # fmt: skip
+        # Every message built before the first ``submit`` runs, as the platform's events are
+        # all there at once.
+        await hand_over(channel, [channel.message(text, conversation=conversation)
+                                  for conversation, text in
+                                  (question(i, conversations) for i in range(messages))],
+                        at_once=True)  # fmt: skip
     else:
-        for i in range(messages):
-            conversation, text = question(i, conversations)
-            await channel.inject(channel.message(text, conversation=conversation))
+        await inject_questions(channel, messages, conversations)
     await dispatcher.drain()
     elapsed = time.perf_counter() - started
     dispatcher.stop()
@@ -165,6 +178,17 @@ async def paced(store: Store, kb: KnowledgeBase, rate: float, seconds: float) ->
     return sorted((channel.sent_at[m] - due) * 1000 for m, due in due_at.items())
 
 
+@asynccontextmanager
+async def opened(url: str, limits: StoreLimits, namespace: str) -> AsyncIterator[RedisStore]:
+    """A Redis store on its own keys (``namespace``), open for the block."""
+    store = RedisStore.from_url(url, limits=limits, namespace=namespace)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=3000)
@@ -180,26 +204,22 @@ async def main() -> None:
         await sqlite.close()
         server = start_redis(Path(tmp) / "redis")
         try:
-            redis = RedisStore.from_url(server.url, limits=limits, namespace="bench")
-            await redis.open()
-            with RoundTrips() as trips:
-                redis_rate = await burst(redis, kb, args.messages, args.conversations)
-            per_message = trips.count / args.messages
-            latencies = await paced(redis, kb, redis_rate / 2, args.paced_seconds)
-            await redis.close()
+            async with opened(server.url, limits, "bench") as redis:
+                with RoundTrips() as trips:
+                    redis_rate = await burst(redis, kb, args.messages, args.conversations)
+                per_message = trips.count / args.messages
+                latencies = await paced(redis, kb, redis_rate / 2, args.paced_seconds)
             # A fixed rate too, beside half of whatever this run reached: comparable across
-            # runs and machines (and with the passes whose half rate was about this).
-            redis = RedisStore.from_url(server.url, limits=limits, namespace="fixed")
-            await redis.open()
-            fixed = await paced(redis, kb, FIXED_RATE, args.paced_seconds)
-            await redis.close()
-            # Fresh keys: the same message ids again would be dropped as duplicates.
-            redis = RedisStore.from_url(server.url, limits=limits, namespace="sequential")
-            await redis.open()
-            with RoundTrips() as trips:
-                sequential_rate = await burst(redis, kb, args.messages, args.conversations, False)
+            # runs and machines (and with the passes whose half rate was about this). Fresh
+            # keys for each run: the same message ids again would be dropped as duplicates.
+            async with opened(server.url, limits, "fixed") as redis:
+                fixed = await paced(redis, kb, FIXED_RATE, args.paced_seconds)
+            async with opened(server.url, limits, "sequential") as redis:
+                with RoundTrips() as trips:
+                    sequential_rate = await burst(
+                        redis, kb, args.messages, args.conversations, False
+                    )
             sequential_trips = trips.count / args.messages
-            await redis.close()
         finally:
             server.stop()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
