@@ -32,6 +32,9 @@ BUSY_PAUSE_S = 0.01
 # the commands of the messages in flight (brain/store/redis_batch.py), and a 2 ms linger there
 # (until the seventh pass of issue 13) cost a message 2-4 ms of its ~5 ms at 500 msg/s.
 BUSY_READ_LINGER_S = 0.01
+# The linger ends early once fewer than LINGER_UNTIL_BELOW entries are in flight: the batch
+# before is nearly done, and waiting on would leave the loop without work.
+LINGER_UNTIL_BELOW = MIN_PREFETCH // 2
 # A read that failed, or took this much longer than its 0.2 s wait, may have taken entries it
 # never returned (a Redis Cluster failover): the consumer then takes back its own pending
 # entries idle at least STRANDED_IDLE_S (not those the last read just returned).

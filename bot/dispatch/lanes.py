@@ -56,6 +56,8 @@ class Lanes:
         # message long). ``close`` ends them.
         self._parked: list[asyncio.Future[str | None]] = []
         self._closed = False
+        # While the reader lingers (``linger``): how few entries in flight end its wait.
+        self._draining: tuple[int, asyncio.Future[None]] | None = None
 
     def route(self, entries: Sequence[QueueEntry]) -> None:
         for entry in entries:
@@ -202,6 +204,25 @@ class Lanes:
         self.in_flight.discard(entry.entry_id)
         self.arrived.pop(entry.entry_id, None)
         self.room.set()
+        draining = self._draining
+        if draining is not None and len(self.in_flight) < draining[0]:
+            _resolve(draining[1])
+
+    async def linger(self, below: int, most_s: float) -> None:
+        """Until fewer than ``below`` entries are in flight, ``most_s`` at most: a busy
+        process reads its next batch once the one before is nearly done, not after a fixed
+        pause in which the loop may run out of work."""
+        if len(self.in_flight) < below:
+            return
+        loop = asyncio.get_running_loop()
+        drained: asyncio.Future[None] = loop.create_future()
+        self._draining = (below, drained)
+        timer = loop.call_later(most_s, _resolve, drained)
+        try:
+            await drained
+        finally:
+            timer.cancel()
+            self._draining = None
 
     async def wait_for_room(self, capacity: int) -> int:
         """Until fewer than ``capacity`` entries are in flight: how many more may be read."""
@@ -209,6 +230,11 @@ class Lanes:
             self.room.clear()
             await self.room.wait()
         return capacity - len(self.in_flight)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _window(coalesce_s: Mapping[str, float], item: QueueItem) -> float:

@@ -12,6 +12,7 @@ from bot.dispatch.base import DispatchConfig
 from bot.dispatch.lanes import Lanes
 from bot.flow import (
     BUSY_PAUSE_S,
+    LINGER_UNTIL_BELOW,
     MIN_PREFETCH,
     READ_BATCH,
     READ_DEADLINE_S,
@@ -84,7 +85,7 @@ class Reader:
             lanes.route(entries)
             linger = read_linger(len(entries), count, len(lanes.in_flight))
             if linger:
-                await asyncio.sleep(linger)
+                await lanes.linger(LINGER_UNTIL_BELOW, linger)
 
     async def resume_own(self) -> None:
         """Before reading anything new: this consumer's own unfinished entries (a restart
