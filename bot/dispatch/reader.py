@@ -55,8 +55,9 @@ class Reader:
                 waiting >= READ_BATCH or await cpu_saturated()
             ):
                 # The loop is busy computing (classification, retrieval), not waiting: what
-                # this process cannot start soon is better left to another replica.
-                await asyncio.sleep(BUSY_PAUSE_S)
+                # this process cannot start soon is better left to another replica. The pause
+                # ends early once what is in flight is nearly done.
+                await lanes.linger(LINGER_UNTIL_BELOW, BUSY_PAUSE_S)
                 continue
             try:
                 count = min(room, READ_BATCH)
