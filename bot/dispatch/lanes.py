@@ -211,7 +211,7 @@ class Lanes:
     async def linger(self, below: int, most_s: float) -> None:
         """Until fewer than ``below`` entries are in flight, ``most_s`` at most: a busy
         process reads its next batch once the one before is nearly done, not after a fixed
-        pause in which the loop may run out of work."""
+        pause in which the loop may run out of work. One waiter at a time (the reader)."""
         if len(self.in_flight) < below:
             return
         loop = asyncio.get_running_loop()

@@ -58,8 +58,8 @@ READ_LATELY = 2048
 reads its oldest unfinished entry, which is usually the very entry just read, and a stream
 entry never changes, so its message is not parsed from JSON a second time. An entry is
 forgotten once finished here (nothing reads it again); the bound is for those another replica
-finished. Kept after its answer, a message was some ten objects per message more for the
-cyclic collector's young generation to walk."""
+finished. Kept after its answer for 2,048 more reads, each message and its author were two
+more objects per message for the cyclic collector's young generation to walk."""
 
 
 class RedisQueue(RedisLanes):
