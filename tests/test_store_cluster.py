@@ -182,3 +182,15 @@ async def test_partitions_on_one_redis_take_over_a_drained_single_layout(
     again, created = await four.open_ticket(_message("C10", "1").ref, message.author, ["x"], "s")
     assert created and again.id == "T-2"  # the sequence moved too
     await four.close()
+
+
+async def test_a_burst_enqueued_at_once_waits_for_connections_instead_of_failing(
+    cluster_store: RedisStore,
+) -> None:
+    # redis-py's cluster client has no blocking pool: past a node's connection limit it fails
+    # a command (MaxConnectionsError) instead of waiting. 2,000 events handed over at once
+    # (bench/cluster.py's burst) put some 700 commands on each of the three masters.
+    messages = [_message(f"C{n % 400}", f"{n}.0002") for n in range(2000)]
+    added = await asyncio.gather(*(cluster_store.enqueue(m) for m in messages))
+    assert all(added)
+    assert await cluster_store.queue_depth() == len(messages)

@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
+from redis.typing import EncodableT
 
 from brain.store.base import (
     OPEN_STATUSES,
@@ -50,6 +51,10 @@ _CLOSED_STATUSES = tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
 # Per node on a cluster (connections are made on demand): redis-py's cluster client fails
 # a command instead of waiting when a node's pool is full, so the ceiling is set high.
 CLUSTER_CONNECTIONS_PER_NODE = 512
+# Commands in flight on a cluster, all nodes together (``BoundedCluster``): below one node's
+# ceiling, so no node's pool runs out however the commands fall, with room left for the
+# few pipelines (which bypass the bound).
+CLUSTER_COMMANDS_IN_FLIGHT = 384
 # How long a cluster command may go unanswered (redis-py's default is 5 s). While a master hangs
 # (a frozen host: connections accepted, nothing answered), redis-py's cluster client rereads the
 # slot map under one client-wide lock after any connection error or CLUSTERDOWN, asking the
@@ -58,6 +63,24 @@ CLUSTER_CONNECTIONS_PER_NODE = 512
 # node (bench/cluster_failover.py). Frontdesk sends no command that takes this long on a
 # healthy node (reads block at most 0.2 s).
 CLUSTER_SOCKET_TIMEOUT_S = 2.0
+
+
+class BoundedCluster(RedisCluster):
+    """A cluster client whose callers wait for room instead of failing. redis-py's cluster
+    client has no blocking pool: once a node has ``max_connections`` commands in flight, the
+    next one fails with ``MaxConnectionsError``. A burst of 2,000 messages handed over at once
+    (``bench/cluster.py``) put some 700 enqueues on each master and failed some of them. Here
+    at most ``in_flight`` commands run at once, and the rest wait their turn, as callers of
+    the single-Redis store's ``BlockingConnectionPool`` do."""
+
+    def __init__(self, *args: Any, in_flight: int = CLUSTER_COMMANDS_IN_FLIGHT,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self._room = asyncio.Semaphore(in_flight)
+
+    async def execute_command(self, *args: EncodableT, **kwargs: Any) -> Any:
+        async with self._room:
+            return await super().execute_command(*args, **kwargs)
 
 
 class RedisStore(RedisTurns):
@@ -82,7 +105,7 @@ class RedisStore(RedisTurns):
             first, *others = redis_urls(url)
             nodes = [ClusterNode(parts.hostname or "localhost", parts.port or 6379)
                      for parts in map(urlsplit, others)]  # fmt: skip
-            client = RedisCluster.from_url(
+            client = BoundedCluster.from_url(
                 first,
                 startup_nodes=nodes or None,
                 max_connections=max(max_connections, CLUSTER_CONNECTIONS_PER_NODE),
