@@ -26,14 +26,16 @@ MIN_PREFETCH = 16
 BUSY_LAG_S = 0.02
 BUSY_PAUSE_S = 0.01
 # After a read that did not fill a batch while MIN_PREFETCH or more entries are in flight, the
-# next read waits BUSY_READ_LINGER_S, so a busy process takes its entries in batches (one round
-# trip for many) instead of one read per message: what arrives would wait behind that work
-# anyway. With less in flight the next read goes at once: the read shares its round trip with
-# the commands of the messages in flight (brain/store/redis_batch.py), and a 2 ms linger there
-# (until the seventh pass of issue 13) cost a message 2-4 ms of its ~5 ms at 500 msg/s.
+# next read waits up to BUSY_READ_LINGER_S, so a busy process takes its entries in batches
+# (one round trip for many) instead of one read per message: what arrives would wait behind
+# that work anyway. With less in flight the next read goes at once: the read shares its round
+# trip with the commands of the messages in flight (brain/store/redis_batch.py), and a 2 ms
+# linger there (until the seventh pass of issue 13) cost a message 2-4 ms of its ~5 ms at
+# 500 msg/s.
 BUSY_READ_LINGER_S = 0.01
-# The linger ends early once fewer than LINGER_UNTIL_BELOW entries are in flight: the batch
-# before is nearly done, and waiting on would leave the loop without work.
+# The linger (and the busy pause, BUSY_PAUSE_S) ends early once fewer than LINGER_UNTIL_BELOW
+# entries are in flight (``Lanes.linger``): the batch before is nearly done, and waiting on
+# would leave the loop without work.
 LINGER_UNTIL_BELOW = MIN_PREFETCH // 2
 # A read that failed, or took this much longer than its 0.2 s wait, may have taken entries it
 # never returned (a Redis Cluster failover): the consumer then takes back its own pending
@@ -52,7 +54,7 @@ READ_DEADLINE_S = 10.0
 
 
 def read_linger(read: int, asked: int, in_flight: int) -> float:
-    """How long to wait before the next read (0: read at once)."""
+    """How long at most to wait before the next read (0: read at once)."""
     if read == 0 or read >= asked or in_flight < MIN_PREFETCH:
         return 0.0
     return BUSY_READ_LINGER_S
