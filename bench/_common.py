@@ -13,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import resource
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +95,54 @@ def redis_server(folder: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@dataclass
+class Stalls:
+    """What ``bench/stall_probe.py`` saw: (``time.monotonic()`` when a sleep began, how long it
+    took in ms) for each wake-up more than its threshold late; filled when the watch ends."""
+
+    seen: list[tuple[float, float]] = field(default_factory=list)
+    cpus: tuple[int, ...] = ()  # the CPUs a probe watched
+
+    def within(self, start: float, end: float) -> list[float]:
+        """The durations (ms) of the stalls that overlap ``start``-``end`` (monotonic s)."""
+        return [ms for began, ms in self.seen if began < end and began + ms / 1000 > start]
+
+
+@contextmanager
+def watching_stalls(over_ms: float = 5.0) -> Iterator[Stalls]:
+    """``bench/stall_probe.py`` running for the block, one process held on each CPU this
+    process may use: the machine's scheduling stalls during it, read once the block is over."""
+    script = str(ROOT / "bench" / "stall_probe.py")
+    probes = [
+        subprocess.Popen([sys.executable, script, "--over-ms", str(over_ms), "--cpu", str(cpu)],
+                         stdout=subprocess.PIPE, text=True)
+        for cpu in sorted(os.sched_getaffinity(0))
+    ]  # fmt: skip
+    stalls = Stalls()
+    try:
+        held = []
+        for probe in probes:
+            assert probe.stdout is not None
+            words = probe.stdout.readline().split()
+            if len(words) != 2 or words[0] != "ready":
+                raise RuntimeError("bench/stall_probe.py did not start on one CPU")
+            held.append(int(words[1]))
+        stalls.cpus = tuple(held)
+        yield stalls
+    finally:
+        for probe in probes:
+            probe.terminate()
+        for probe in probes:
+            out, _ = probe.communicate(timeout=10)
+            for line in out.splitlines():
+                began, ms = line.split()
+                stalls.seen.append((float(began), float(ms)))
+        stalls.seen.sort()
+    failed = [probe.returncode for probe in probes if probe.returncode != 0]
+    if failed:
+        raise RuntimeError(f"bench/stall_probe.py ended with {failed}: its figures are incomplete")
 
 
 def classifier_and_policy(settings: Settings) -> tuple[Playbook, Classifier, Policy]:

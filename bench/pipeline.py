@@ -12,6 +12,12 @@ apart (``paced``; ``p99_ms_with_warmup`` and ``p99_ms_at_500_with_warmup`` count
 trips are counted at the Redis client (one per command or pipeline sent), in the burst. The
 heap is settled after start-up as ``frontdesk run`` settles it (``bot.app.settle_heap``).
 
+Beside the paced runs, ``bench/stall_probe.py`` (one process held on each CPU) notes every
+time the machine left a ready process waiting more than 5 ms; ``host_stall_max_ms`` and
+``host_stalls_over_20ms`` (``..._at_500`` for the fixed rate) are what it saw during each run's
+timed part. On the shared VMs this is measured on, such a stall delays every message due in it,
+whatever the code does, so a p99 can be read beside them.
+
 Also on Redis, the same burst from one producer that awaits each message's enqueue before it
 hands over the next (how this bench injected until the seventh pass of issue 13): the producer
 then gets one message into the queue per Redis round trip, and that round trip carries the
@@ -44,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis.asyncio.connection import AbstractConnection
 
 from bench._common import floor_rank as percentile
-from bench._common import inject_questions, question
+from bench._common import inject_questions, question, watching_stalls
 from bot.app import settle_heap
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.wiring import build_brain
@@ -153,9 +159,10 @@ async def burst(
 
 async def paced(
     store: Store, kb: KnowledgeBase, rate: float, seconds: float, warmup_s: float = WARMUP_S
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], tuple[float, float]]:
     """Latencies (ms) of messages arriving at ``rate`` per second for ``seconds``, from the
-    moment each was due to its reply, after ``warmup_s`` of the same flow: (those, the warm-up's).
+    moment each was due to its reply, after ``warmup_s`` of the same flow: (those, the warm-up's,
+    when the timed part began and ended by ``time.monotonic()``, for ``Stalls.within``).
     Open loop: each message is handed over at its time in a task of its own, as a platform's
     events arrive whether or not the last one is done, so a slow stretch delays the messages
     due in it (and counts in their latency) instead of holding back the ones after it.
@@ -168,7 +175,7 @@ async def paced(
     due_at: dict[str, float] = {}
     handing: set[asyncio.Task[None]] = set()
     warmup, total = int(rate * warmup_s), int(rate * (warmup_s + seconds))
-    begin = time.perf_counter()
+    begin, window_start = time.perf_counter(), time.monotonic() + warmup_s
     for i in range(total):
         due = begin + i / rate
         delay = due - time.perf_counter()
@@ -182,11 +189,12 @@ async def paced(
         task.add_done_callback(handing.discard)
     await asyncio.gather(*handing)
     await dispatcher.drain()
+    window = (window_start, time.monotonic())
     dispatcher.stop()
     await worker
     assert len(channel.sent_at) >= total, "a paced message went unanswered"
     latencies = [(channel.sent_at[m] - due) * 1000 for m, due in due_at.items()]
-    return sorted(latencies[warmup:]), sorted(latencies[:warmup])
+    return sorted(latencies[warmup:]), sorted(latencies[:warmup]), window
 
 
 @asynccontextmanager
@@ -220,14 +228,21 @@ async def main() -> None:
                 with RoundTrips() as trips:
                     redis_rate = await burst(redis, kb, args.messages, args.conversations)
                 per_message = trips.count / args.messages
-                latencies, warm = await paced(redis, kb, redis_rate / 2, args.paced_seconds,
-                                              args.warmup_seconds)  # fmt: skip
-            # A fixed rate too, beside half of whatever this run reached: comparable across
-            # runs and machines (and with the passes whose half rate was about this). Fresh
-            # keys for each run: the same message ids again would be dropped as duplicates.
-            async with opened(server.url, limits, "fixed") as redis:
-                fixed, fixed_warm = await paced(redis, kb, FIXED_RATE, args.paced_seconds,
-                                                args.warmup_seconds)  # fmt: skip
+            # The paced runs with a witness beside them (``bench/stall_probe.py``): a process
+            # of its own that says when the machine left a ready process waiting. The first on
+            # the burst's keys, as before the witness.
+            with watching_stalls() as stalls:
+                async with opened(server.url, limits, "bench") as redis:
+                    latencies, warm, window = await paced(
+                        redis, kb, redis_rate / 2, args.paced_seconds, args.warmup_seconds
+                    )
+                # A fixed rate too, beside half of whatever this run reached: comparable across
+                # runs and machines (and with the passes whose half rate was about this). Fresh
+                # keys for each run: the same message ids again would be dropped as duplicates.
+                async with opened(server.url, limits, "fixed") as redis:
+                    fixed, fixed_warm, fixed_window = await paced(
+                        redis, kb, FIXED_RATE, args.paced_seconds, args.warmup_seconds
+                    )
             async with opened(server.url, limits, "sequential") as redis:
                 with RoundTrips() as trips:
                     sequential_rate = await burst(
@@ -255,6 +270,10 @@ async def main() -> None:
               f"{args.warmup_seconds:g} s of warm-up; its worst {max(warm_up, default=0):.1f} ms, "
               f"p99 {percentile(both, 0.99):.1f} ms counting it)")  # fmt: skip
     print(f"peak RSS {rss_mb:.0f} MB")
+    half_stalls, fixed_stalls = stalls.within(*window), stalls.within(*fixed_window)
+    for rate, seen in ((redis_rate / 2, half_stalls), (FIXED_RATE, fixed_stalls)):
+        print(f"stalls seen by bench/stall_probe.py during the run at {rate:.0f} msg/s: "
+              f"{len(seen)} over 5 ms, the longest {max(seen, default=0):.1f} ms")  # fmt: skip
     print(
         json.dumps(
             {
@@ -270,6 +289,10 @@ async def main() -> None:
                 "p99_ms_with_warmup": round(percentile(with_warmup, 0.99), 2),
                 "p99_ms_at_500_with_warmup": round(percentile(fixed_with_warmup, 0.99), 2),
                 "peak_rss_mb": round(rss_mb, 1),
+                "host_stall_max_ms": round(max(half_stalls, default=0.0), 1),
+                "host_stalls_over_20ms": sum(ms > 20 for ms in half_stalls),
+                "host_stall_max_ms_at_500": round(max(fixed_stalls, default=0.0), 1),
+                "host_stalls_over_20ms_at_500": sum(ms > 20 for ms in fixed_stalls),
             }
         )
     )
