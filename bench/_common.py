@@ -99,8 +99,9 @@ def redis_server(folder: Path) -> Iterator[RedisServer]:
 
 @dataclass
 class Stalls:
-    """What ``bench/stall_probe.py`` saw: (``time.monotonic()`` when a sleep began, how long it
-    took in ms) for each wake-up more than its threshold late; filled when the watch ends."""
+    """What ``bench/stall_probe.py`` saw: (``time.monotonic()`` when a sleep should have
+    ended, how late it woke in ms) for each wake-up more than its threshold late; filled when
+    the watch ends."""
 
     seen: list[tuple[float, float]] = field(default_factory=list)
     cpus: tuple[int, ...] = ()  # the CPUs a probe watched

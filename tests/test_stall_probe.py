@@ -32,7 +32,7 @@ def test_a_process_held_back_is_reported_with_how_long() -> None:
     lines = [line.split() for line in out.splitlines()]
     assert len(lines) == 1, out
     began, ms = float(lines[0][0]), float(lines[0][1])
-    assert 140 <= ms < 1000
+    assert 130 <= ms < 1000  # 150 ms stopped, less the tick
     assert stopped - 0.01 <= began <= stopped + 0.01
 
 
