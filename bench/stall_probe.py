@@ -6,7 +6,8 @@ woke, ms>``, flushed at once. It wakes 250 times a second, costs well under 1% o
 imports nothing beyond the standard library, so what it sees is the machine's doing, not its
 own. On the Firecracker VMs this project is measured on, a process that is ready to run
 sometimes gets no CPU for 15-70 ms while the machine is busy, although a core is free; the
-guest's steal time hardly moves meanwhile, so nothing else inside the VM shows it.
+process's own accounting counts such a stretch as time it ran, so from inside it a stall
+looks like slow code.
 
 A benchmark starts it beside a timed run (``bench._common.watching_stalls``) and reports what
 it saw in that run's window, so that a tail those stalls made can be told apart from one the
