@@ -23,17 +23,21 @@ def test_a_process_held_back_is_reported_with_how_long() -> None:
         time.sleep(0.05)
         stopped = time.monotonic()
         probe.send_signal(signal.SIGSTOP)  # what a stalled CPU does to it
+        sent = time.monotonic()
         time.sleep(0.15)
         probe.send_signal(signal.SIGCONT)
         time.sleep(0.05)
     finally:
         probe.terminate()
         out, _ = probe.communicate(timeout=10)
-    lines = [line.split() for line in out.splitlines()]
-    assert len(lines) == 1, out
-    began, ms = float(lines[0][0]), float(lines[0][1])
-    assert 130 <= ms < 1000  # 150 ms stopped, less the tick
-    assert stopped - 0.01 <= began <= stopped + 0.01
+    seen = [(float(began), float(ms)) for began, ms in (line.split() for line in out.splitlines())]
+    # The machine may add a short stall of its own (tens of ms, under load); the stop is the
+    # one long one, and it is placed when the probe was stopped.
+    long = [(began, ms) for began, ms in seen if ms >= 130]
+    assert len(long) == 1, out
+    began, ms = long[0]
+    assert ms < 1000
+    assert stopped - 0.01 <= began <= sent + 0.01
 
 
 def test_a_window_takes_the_stalls_that_overlap_it() -> None:
