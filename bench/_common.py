@@ -105,6 +105,14 @@ class Stalls:
 
     seen: list[tuple[float, float]] = field(default_factory=list)
     cpus: tuple[int, ...] = ()  # the CPUs a probe watched
+    over_ms: float = 5.0  # the probes' threshold
+
+    def add(self, output: str) -> None:
+        """What a probe printed after ``ready`` (one stall a line), kept in time order."""
+        for line in output.splitlines():
+            began, ms = line.split()
+            self.seen.append((float(began), float(ms)))
+        self.seen.sort()
 
     def within(self, start: float, end: float) -> list[float]:
         """The durations (ms) of the stalls that overlap ``start``-``end`` (monotonic s)."""
@@ -121,7 +129,7 @@ def watching_stalls(over_ms: float = 5.0) -> Iterator[Stalls]:
                          stdout=subprocess.PIPE, text=True)
         for cpu in sorted(os.sched_getaffinity(0))
     ]  # fmt: skip
-    stalls = Stalls()
+    stalls = Stalls(over_ms=over_ms)
     try:
         held = []
         for probe in probes:
@@ -136,11 +144,7 @@ def watching_stalls(over_ms: float = 5.0) -> Iterator[Stalls]:
         for probe in probes:
             probe.terminate()
         for probe in probes:
-            out, _ = probe.communicate(timeout=10)
-            for line in out.splitlines():
-                began, ms = line.split()
-                stalls.seen.append((float(began), float(ms)))
-        stalls.seen.sort()
+            stalls.add(probe.communicate(timeout=10)[0])
     failed = [probe.returncode for probe in probes if probe.returncode != 0]
     if failed:
         raise RuntimeError(f"bench/stall_probe.py ended with {failed}: its figures are incomplete")
