@@ -1,8 +1,9 @@
 """CSAT: the customer's 1-5 rating after a resolve, taken out of the conversation.
 
-``CsatResponder`` wraps the brain (a ``bot.dispatch.Responder``). The question is asked once
-per conversation (``Observer.ask_csat``): after an agent resolves the ticket, or when the
-customer tells the bot its answer helped. The answer comes back either
+``CsatResponder`` wraps the brain (a ``bot.dispatch.Responder``). The question
+(``bot.observer.question``) is asked once per conversation (``Observer.ask_csat``): after an
+agent resolves the ticket, or when the customer tells the bot its answer helped. The answer
+comes back either
 
 - typed, as the customer's next message ("4", "5/5 great", "3 - slow but ok"), on every
   channel; only the next message may answer, anything else closes the question for good; or
@@ -22,22 +23,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bot.events import Events
+from bot.observer import Observer, question
 from brain.decision import Decision, DecisionKind
 from brain.store.base import Turn, utcnow
-from channels.base import InboundMessage, RatingRequest
-
-if TYPE_CHECKING:
-    from bot.observer import Observer
+from channels.base import InboundMessage
 
 logger = logging.getLogger(__name__)
 
-CSAT_QUESTION = (
-    "How did we do? Reply with a number from 1 (poor) to 5 (excellent); "
-    "a comment after the number is welcome."
-)
 CSAT_THANKS = "Thank you for your rating!"
 CSAT_PRESSED = "Thank you for your rating! If you want to tell us more, just reply here."
 CSAT_COMMENT_THANKS = "Thank you, we have passed that on. If you need anything else, just write."
@@ -62,11 +57,6 @@ def parse_rating(text: str) -> tuple[int, str] | None:
     if match is None:
         return None
     return int(match.group(1)), (match.group(2) or "").strip()
-
-
-def question(customer_id: str) -> tuple[str, RatingRequest]:
-    """The question's text (every channel) and its buttons (where a channel has them)."""
-    return CSAT_QUESTION, RatingRequest(customer_id=customer_id)
 
 
 class _Brain(Protocol):

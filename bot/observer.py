@@ -3,8 +3,9 @@
 The dispatcher, the desk hub and the router each hold one ``Observer`` (injected, default a
 quiet one) and call it at the points where things happen; it turns those calls into Prometheus
 metrics (when the metrics server is on), analytics facts (``brain.store.facts``), knowledge
-gaps and the CSAT question after a resolve. A failure here is logged and never reaches the
-customer's path: measuring must not break answering. Taking the answer is ``bot.csat``'s.
+gaps and the CSAT question (``question``) after a resolve. A failure here is logged and never
+reaches the customer's path: measuring must not break answering. Taking the answer is
+``bot.csat``'s.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.csat import question
 from bot.metrics import Metrics
 from bot.tracing import record_llm_span
 from brain.conversation import DeskResult
@@ -22,12 +22,31 @@ from brain.redact import Redactor
 from brain.router import LLMCall
 from brain.store.base import Store, utcnow
 from brain.store.facts import Facts, Gap
-from channels.base import DeskAction, DeskEvent, InboundMessage, OutboundMessage, QueueItem
+from channels.base import (
+    DeskAction,
+    DeskEvent,
+    InboundMessage,
+    OutboundMessage,
+    QueueItem,
+    RatingRequest,
+)
 
 logger = logging.getLogger(__name__)
 
 # Escalated because the bot had no good answer: what the knowledge-gap loop learns from.
 GAP_REASONS = frozenset({"low_confidence", "out_of_scope", "no_answer"})
+
+# Asked once per conversation (``Observer.ask_csat``): here after an agent's resolve, by
+# ``bot.csat`` when the customer says the bot's answer helped.
+CSAT_QUESTION = (
+    "How did we do? Reply with a number from 1 (poor) to 5 (excellent); "
+    "a comment after the number is welcome."
+)
+
+
+def question(customer_id: str) -> tuple[str, RatingRequest]:
+    """The CSAT question's text (every channel) and its buttons (where a channel has them)."""
+    return CSAT_QUESTION, RatingRequest(customer_id=customer_id)
 
 
 @dataclass(frozen=True, slots=True)

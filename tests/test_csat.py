@@ -19,10 +19,10 @@ from bot.csat import (
     CSAT_COMMENT_THANKS,
     CSAT_NOT_NOW,
     CSAT_PRESSED,
-    CSAT_QUESTION,
     CSAT_THANKS,
     parse_rating,
 )
+from bot.observer import CSAT_QUESTION
 from brain.store.base import OPEN_STATUSES, Store, TicketStatus
 from brain.store.facts import Facts
 from channels.base import (

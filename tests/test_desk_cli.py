@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.csat import CSAT_QUESTION
 from bot.dispatch import DispatchConfig, Dispatcher
+from bot.observer import CSAT_QUESTION
 from bot.wiring import SQLITE_FILE
 from brain.decision import Decision
 from brain.store.base import StoreLimits

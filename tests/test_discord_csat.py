@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.csat import CSAT_COMMENT_THANKS, CSAT_PRESSED, CSAT_QUESTION
+from bot.csat import CSAT_COMMENT_THANKS, CSAT_PRESSED
+from bot.observer import CSAT_QUESTION
 from bot.wiring import SQLITE_FILE
 from channels.discord.presses import ALREADY_RATED, NOT_YOURS
 from tests.discord_bot import DM, EPHEMERAL, Bot, running_bot

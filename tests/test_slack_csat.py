@@ -19,7 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from bot.app import App
-from bot.csat import CSAT_COMMENT_THANKS, CSAT_PRESSED, CSAT_QUESTION
+from bot.csat import CSAT_COMMENT_THANKS, CSAT_PRESSED
+from bot.observer import CSAT_QUESTION
 from bot.wiring import SQLITE_FILE
 from brain.store.base import StoreLimits
 from brain.store.facts import ConversationFacts, Facts

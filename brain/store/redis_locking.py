@@ -1,5 +1,7 @@
 """``RedisTurns.lock_conversation``: the conversation's lock, its head entry and (when the head
 is the entry about to be handled) the first step of its turn, in one script (``lock_head``).
+It stands on the conversations layer (``RedisConversations``: keys, histories, scripts), not
+on ``RedisTurns``, which hands it out.
 
 Written out as a class rather than with ``contextlib.asynccontextmanager``: every message goes
 through it, and two generator-based managers, this one around the lock's, were a visible share
@@ -17,9 +19,8 @@ from brain.store.records import new_entry, new_held
 from brain.store.redis_wire import _failures, _ms, _text
 
 if TYPE_CHECKING:
-    from brain.store.redis_conversations import Beginning, ConversationKeys
+    from brain.store.redis_conversations import Beginning, ConversationKeys, RedisConversations
     from brain.store.redis_history import History
-    from brain.store.redis_turns import RedisTurns
     from channels.base import QueueItem
 
 
@@ -30,7 +31,7 @@ class LockedConversation:
                  "_reads", "_script_keys", "_start", "_store")  # fmt: skip
 
     def __init__(
-        self, store: RedisTurns, conversation_key: str, owner: str, start: TurnStart | None
+        self, store: RedisConversations, conversation_key: str, owner: str, start: TurnStart | None
     ) -> None:
         self._store = store
         keys: ConversationKeys = store._keys(conversation_key)
