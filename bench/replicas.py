@@ -7,6 +7,12 @@ consuming; each replica's channel writes what it posts to a file. Duplicates are
 one per message; an order violation is a reply posted before the reply to an earlier message of
 the same conversation. Run: ``python bench/replicas.py [--conversations N] [--partitions P
 [--affinity]]``.
+
+Beside the keys the issue names, a witness of what bounds the speed-up on a small machine:
+each replica's CPU per message (``tests/replica.py`` prints its CPU time until the queue was
+empty), redis-server's (``INFO cpu``, go to exit) and how many of the machine's cores the two
+replicas and redis-server kept busy together (CPU seconds over the run's wall time). Two
+replicas and a redis-server on two cores fill both (docs/PERFORMANCE.md, tenth pass).
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+
+import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -50,9 +59,22 @@ async def fill(server: RedisServer, namespace: str, conversations: int, partitio
     return total
 
 
+@dataclass
+class Run:
+    replies: list[dict]
+    cpu_s: list[float]  # each replica's CPU from the go until the queue was empty
+    wall_s: list[float]  # each replica's wall time for the same stretch
+    redis_cpu_s: float  # redis-server's CPU from the go until the replicas exited
+
+
+def redis_cpu_s(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def run_replicas(
     server: RedisServer, namespace: str, count: int, tmp: Path, layout: list[str]
-) -> list[dict]:
+) -> Run:
     out, go = tmp / f"{namespace}.jsonl", tmp / f"{namespace}.go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     processes = [
@@ -90,16 +112,26 @@ def run_replicas(
     ]
     for process in processes:
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    client = redis.Redis.from_url(server.url)
+    redis_began = redis_cpu_s(client)
     go.touch()
     started = time.time()
+    cpu, wall = [], []
     for process in processes:
         process.wait(timeout=600)
         assert process.stdout is not None
+        words = process.stdout.read().split()
         process.stdout.close()
+        if len(words) != 3 or words[0] != "cpu":
+            raise RuntimeError(f"a replica did not report its CPU: {words!r}")
+        cpu.append(float(words[1]))
+        wall.append(float(words[2]))
+    redis_used = redis_cpu_s(client) - redis_began
+    client.close()
     replies = [json.loads(line) for line in out.read_text().splitlines()]
     for reply in replies:
         reply["t"] -= started
-    return replies
+    return Run(replies, cpu, wall, redis_used)
 
 
 def judge(replies: list[dict]) -> tuple[float, int, int]:
@@ -131,23 +163,34 @@ async def main() -> None:
     args = parser.parse_args()
     layout = ["--partitions", str(args.partitions)] + (["--affinity"] if args.affinity else [])
     results = {}
+    witness: dict[int, tuple[float, float, float]] = {}  # CPU ms, redis us per message; cores
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         with redis_server(tmp / "redis") as server:
             for count in (1, 2):
                 namespace = f"replicas{count}"
                 total = await fill(server, namespace, args.conversations, args.partitions)
-                replies = run_replicas(server, namespace, count, tmp, layout)
+                run = run_replicas(server, namespace, count, tmp, layout)
+                replies = run.replies
                 seconds, duplicates, violations = judge(replies)
                 answered = len({r["in_reply_to"] for r in replies})
                 by = defaultdict(int)
                 for reply in replies:
                     by[reply["by"]] += 1
                 results[count] = (total / seconds, duplicates, violations)
+                busy = (sum(run.cpu_s) + run.redis_cpu_s) / max(run.wall_s)
+                witness[count] = (sum(run.cpu_s) / total * 1000, run.redis_cpu_s / total * 1e6,
+                                  busy)  # fmt: skip
                 print(
                     f"{count} replica(s): {total} messages, {answered} answered in "
                     f"{seconds:.2f} s = {total / seconds:.0f} msg/s; per replica "
                     f"{dict(by)}; duplicates {duplicates}, order violations {violations}"
+                )
+                print(
+                    f"  CPU: replicas {' + '.join(f'{c:.2f}' for c in run.cpu_s)} s "
+                    f"({witness[count][0]:.3f} ms per message), redis-server "
+                    f"{run.redis_cpu_s:.2f} s ({witness[count][1]:.0f} us per message): "
+                    f"{busy:.2f} of {os.cpu_count()} cores busy over {max(run.wall_s):.2f} s"
                 )
     speedup = results[2][0] / results[1][0]
     print(f"speedup with 2 replicas: {speedup:.2f}x")
@@ -158,6 +201,10 @@ async def main() -> None:
             "order_violations": results[1][2] + results[2][2],
             "one_replica_messages_per_second": round(results[1][0], 1),
             "two_replicas_messages_per_second": round(results[2][0], 1),
+            "one_replica_cpu_ms_per_message": round(witness[1][0], 3),
+            "two_replicas_cpu_ms_per_message": round(witness[2][0], 3),
+            "two_replicas_redis_cpu_us_per_message": round(witness[2][1], 1),
+            "two_replicas_cores_busy": round(witness[2][2], 2),
         }
     )
 

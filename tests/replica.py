@@ -4,7 +4,9 @@
 runs the real dispatcher on a Redis store; its channel appends every reply it "posts" to
 ``FILE`` as one JSON line (the platform). It prints ``ready`` once built; with ``--go FILE`` it
 waits for that file before consuming; with ``--exit-when-idle S`` it stops once the queue has
-been empty for ``S`` seconds.
+been empty for ``S`` seconds, and then prints ``cpu <CPU s> <wall s>``: the process's CPU time
+(user + system) and the wall time from the go (or from start) until the queue was first found
+empty, the witness ``bench/replicas.py`` reports.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -85,13 +88,17 @@ async def run(args: argparse.Namespace) -> None:
         if args.go:
             while not Path(args.go).exists():  # noqa: ASYNC110, ASYNC240 (another process)
                 await asyncio.sleep(0.01)
+        began, cpu_began = time.monotonic(), _cpu_s()
         task = asyncio.create_task(dispatcher.run())
         idle_since: float | None = None
+        worked: tuple[float, float] | None = None  # (CPU s, wall s) until first found empty
         while not task.done():
             await asyncio.sleep(0.05)
             if args.exit_when_idle is None:
                 continue
             if await store.queue_depth() == 0:
+                if worked is None:
+                    worked = (_cpu_s() - cpu_began, time.monotonic() - began)
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since >= args.exit_when_idle:
                     break
@@ -99,7 +106,14 @@ async def run(args: argparse.Namespace) -> None:
                 idle_since = None
         dispatcher.stop()
         await task
+        if worked is not None:
+            print(f"cpu {worked[0]:.3f} {worked[1]:.3f}", flush=True)
     await store.close()
+
+
+def _cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def main() -> None:
