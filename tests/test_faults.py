@@ -36,6 +36,15 @@ def replica(redis: RedisServer, namespace: str, name: str, out: Path, go: Path
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
 
 
+async def replica_queue(redis: RedisServer, tmp_path: Path, prefix: str
+                        ) -> tuple[RedisStore, str, Path, Path]:  # fmt: skip
+    """An open store on a fresh namespace, with the replicas' reply file and go file."""
+    namespace = f"{prefix}{uuid.uuid4().hex[:8]}"
+    store = RedisStore.from_url(redis.url, limits=StoreLimits(), namespace=namespace)
+    await store.open()
+    return store, namespace, tmp_path / "sent.jsonl", tmp_path / "go"
+
+
 def replies(out: Path) -> list[dict[str, object]]:
     if not out.exists():
         return []
@@ -45,9 +54,7 @@ def replies(out: Path) -> list[dict[str, object]]:
 async def test_kill_9_of_one_of_two_replicas_loses_nothing_and_keeps_order(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    namespace, out, go = f"kill{uuid.uuid4().hex[:8]}", tmp_path / "sent.jsonl", tmp_path / "go"
-    store = RedisStore.from_url(redis_server.url, limits=StoreLimits(), namespace=namespace)
-    await store.open()
+    store, namespace, out, go = await replica_queue(redis_server, tmp_path, "kill")
     conversations, per_conversation = 20, 10
     victim = replica(redis_server, namespace, "victim", out, go)
     survivor = replica(redis_server, namespace, "survivor", out, go)

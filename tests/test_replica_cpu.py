@@ -5,22 +5,17 @@ without it)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
-from brain.store.base import StoreLimits
-from brain.store.redis import RedisStore
 from channels.base import Author, ConversationRef, InboundMessage
 from tests.servers import RedisServer
-from tests.test_faults import replica
+from tests.test_faults import replica, replica_queue
 
 
 async def test_a_replica_reports_the_cpu_and_wall_time_it_worked(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    namespace, out, go = f"cpu{uuid.uuid4().hex[:8]}", tmp_path / "sent.jsonl", tmp_path / "go"
-    store = RedisStore.from_url(redis_server.url, limits=StoreLimits(), namespace=namespace)
-    await store.open()
+    store, namespace, out, go = await replica_queue(redis_server, tmp_path, "cpu")
     for n in range(40):
         ref = ConversationRef(channel="fake", conversation_id=f"c{n % 4}")
         await store.enqueue(InboundMessage(ref=ref, message_id=f"m{n}", author=Author("u"),
