@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import gc
 import json
-import resource
 import sys
 import tempfile
 import time
@@ -50,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis.asyncio.connection import AbstractConnection
 
 from bench._common import floor_rank as percentile
-from bench._common import inject_questions, question, watching_stalls
+from bench._common import inject_questions, peak_rss_mb, question, watching_stalls
 from bot.app import settle_heap
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.wiring import build_brain
@@ -251,7 +250,7 @@ async def main() -> None:
             sequential_trips = trips.count / args.messages
         finally:
             server.stop()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
     print(f"{args.messages} messages over {args.conversations} conversations, sample KB")
     print(f"sqlite  {sqlite_rate:8.0f} msg/s")

@@ -61,19 +61,34 @@ async def fill(server: RedisServer, namespace: str, conversations: int, partitio
 
 @dataclass
 class Run:
+    messages: int  # queued before the go
     replies: list[dict]
     cpu_s: list[float]  # each replica's CPU from the go until the queue was empty
     wall_s: list[float]  # each replica's wall time for the same stretch
     redis_cpu_s: float  # redis-server's CPU from the go until the replicas exited
 
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return sum(self.cpu_s) / self.messages * 1000
 
-def redis_cpu_s(client: redis.Redis) -> float:
+    @property
+    def redis_us_per_message(self) -> float:
+        return self.redis_cpu_s / self.messages * 1e6
+
+    @property
+    def cores_busy(self) -> float:
+        """The replicas' and redis-server's CPU over the replicas' longest wall time."""
+        return (sum(self.cpu_s) + self.redis_cpu_s) / max(self.wall_s)
+
+
+def server_cpu_s(client: redis.Redis) -> float:
+    """redis-server's CPU time so far (``INFO cpu``: user + system)."""
     info = client.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def run_replicas(
-    server: RedisServer, namespace: str, count: int, tmp: Path, layout: list[str]
+    server: RedisServer, namespace: str, count: int, tmp: Path, layout: list[str], messages: int
 ) -> Run:
     out, go = tmp / f"{namespace}.jsonl", tmp / f"{namespace}.go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -113,7 +128,7 @@ def run_replicas(
     for process in processes:
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
     client = redis.Redis.from_url(server.url)
-    redis_began = redis_cpu_s(client)
+    redis_began = server_cpu_s(client)
     go.touch()
     started = time.time()
     cpu, wall = [], []
@@ -126,12 +141,12 @@ def run_replicas(
             raise RuntimeError(f"a replica did not report its CPU: {words!r}")
         cpu.append(float(words[1]))
         wall.append(float(words[2]))
-    redis_used = redis_cpu_s(client) - redis_began
+    redis_used = server_cpu_s(client) - redis_began
     client.close()
     replies = [json.loads(line) for line in out.read_text().splitlines()]
     for reply in replies:
         reply["t"] -= started
-    return Run(replies, cpu, wall, redis_used)
+    return Run(messages, replies, cpu, wall, redis_used)
 
 
 def judge(replies: list[dict]) -> tuple[float, int, int]:
@@ -163,14 +178,14 @@ async def main() -> None:
     args = parser.parse_args()
     layout = ["--partitions", str(args.partitions)] + (["--affinity"] if args.affinity else [])
     results = {}
-    witness: dict[int, tuple[float, float, float]] = {}  # CPU ms, redis us per message; cores
+    runs: dict[int, Run] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         with redis_server(tmp / "redis") as server:
             for count in (1, 2):
                 namespace = f"replicas{count}"
                 total = await fill(server, namespace, args.conversations, args.partitions)
-                run = run_replicas(server, namespace, count, tmp, layout)
+                run = runs[count] = run_replicas(server, namespace, count, tmp, layout, total)
                 replies = run.replies
                 seconds, duplicates, violations = judge(replies)
                 answered = len({r["in_reply_to"] for r in replies})
@@ -178,9 +193,6 @@ async def main() -> None:
                 for reply in replies:
                     by[reply["by"]] += 1
                 results[count] = (total / seconds, duplicates, violations)
-                busy = (sum(run.cpu_s) + run.redis_cpu_s) / max(run.wall_s)
-                witness[count] = (sum(run.cpu_s) / total * 1000, run.redis_cpu_s / total * 1e6,
-                                  busy)  # fmt: skip
                 print(
                     f"{count} replica(s): {total} messages, {answered} answered in "
                     f"{seconds:.2f} s = {total / seconds:.0f} msg/s; per replica "
@@ -188,9 +200,10 @@ async def main() -> None:
                 )
                 print(
                     f"  CPU: replicas {' + '.join(f'{c:.2f}' for c in run.cpu_s)} s "
-                    f"({witness[count][0]:.3f} ms per message), redis-server "
-                    f"{run.redis_cpu_s:.2f} s ({witness[count][1]:.0f} us per message): "
-                    f"{busy:.2f} of {os.cpu_count()} cores busy over {max(run.wall_s):.2f} s"
+                    f"({run.cpu_ms_per_message:.3f} ms per message), redis-server "
+                    f"{run.redis_cpu_s:.2f} s ({run.redis_us_per_message:.0f} us per message): "
+                    f"{run.cores_busy:.2f} of {os.cpu_count()} cores busy over "
+                    f"{max(run.wall_s):.2f} s"
                 )
     speedup = results[2][0] / results[1][0]
     print(f"speedup with 2 replicas: {speedup:.2f}x")
@@ -201,10 +214,10 @@ async def main() -> None:
             "order_violations": results[1][2] + results[2][2],
             "one_replica_messages_per_second": round(results[1][0], 1),
             "two_replicas_messages_per_second": round(results[2][0], 1),
-            "one_replica_cpu_ms_per_message": round(witness[1][0], 3),
-            "two_replicas_cpu_ms_per_message": round(witness[2][0], 3),
-            "two_replicas_redis_cpu_us_per_message": round(witness[2][1], 1),
-            "two_replicas_cores_busy": round(witness[2][2], 2),
+            "one_replica_cpu_ms_per_message": round(runs[1].cpu_ms_per_message, 3),
+            "two_replicas_cpu_ms_per_message": round(runs[2].cpu_ms_per_message, 3),
+            "two_replicas_redis_cpu_us_per_message": round(runs[2].redis_us_per_message, 1),
+            "two_replicas_cores_busy": round(runs[2].cores_busy, 2),
         }
     )
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -88,7 +87,7 @@ async def run(args: argparse.Namespace) -> None:
         if args.go:
             while not Path(args.go).exists():  # noqa: ASYNC110, ASYNC240 (another process)
                 await asyncio.sleep(0.01)
-        began, cpu_began = time.monotonic(), _cpu_s()
+        began, cpu_began = time.monotonic(), time.process_time()
         task = asyncio.create_task(dispatcher.run())
         idle_since: float | None = None
         worked: tuple[float, float] | None = None  # (CPU s, wall s) until first found empty
@@ -98,7 +97,7 @@ async def run(args: argparse.Namespace) -> None:
                 continue
             if await store.queue_depth() == 0:
                 if worked is None:
-                    worked = (_cpu_s() - cpu_began, time.monotonic() - began)
+                    worked = (time.process_time() - cpu_began, time.monotonic() - began)
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since >= args.exit_when_idle:
                     break
@@ -109,11 +108,6 @@ async def run(args: argparse.Namespace) -> None:
         if worked is not None:
             print(f"cpu {worked[0]:.3f} {worked[1]:.3f}", flush=True)
     await store.close()
-
-
-def _cpu_s() -> float:
-    times = os.times()
-    return times.user + times.system
 
 
 def main() -> None:
