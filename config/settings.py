@@ -150,6 +150,19 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _catch_up_within_memory(self) -> Settings:
+        # Messages read back after a gateway gap are told from those already taken by their
+        # idempotency keys: reading back further than the keys live would answer twice.
+        kept_s = self.store.idempotency_ttl_hours * 3600
+        if self.discord.catch_up_seconds > kept_s:
+            raise ValueError(
+                f"{ENV_PREFIX}DISCORD__CATCH_UP_SECONDS: at most "
+                f"{ENV_PREFIX}STORE__IDEMPOTENCY_TTL_HOURS ({kept_s:g} s): older messages "
+                "could no longer be told from those already answered"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -26,6 +26,9 @@ Discord quirks handled here (why the code looks like this):
 - Gateway disconnects reconnect (and RESUME) by themselves; each one is logged and counted.
 - ``allowed_mentions`` is "nobody" on the client: no text the bot sends, an agent's included,
   can ping ``@everyone``, a role or a user. Customer replies ping only the replied-to author.
+- A new session gets nothing sent before its READY: each one reads its shard's gap back over
+  REST first (``catchup.py``), while the live customer messages of the channels still being
+  read wait behind them.
 """
 
 from __future__ import annotations
@@ -40,10 +43,12 @@ import aiohttp
 import discord
 import yarl
 
+from channels.discord.catchup import BEAT_S, CatchUpStore, ShardCatchUp, Watermarks
 from channels.discord.errors import describe, rest_error
 from channels.discord.gateway import ClientSetup, GatewayClient, Shard
 from channels.discord.spread import ShardSpread, ShardStore
 from channels.singleton import LocalLocks, Locks
+from channels.tasks import cancel_and_wait
 from config.errors import ChannelError, ConfigError
 from config.settings import DiscordSettings
 
@@ -104,6 +109,11 @@ class DiscordConnection:
         self._gateway_setups: list[ClientSetup] = []
         self._stops: list[StopCallback] = []
         self._stopping = False
+        # Reading back each new session's gap (``catchup.py``): needs the store's kv.
+        self.marks: Watermarks | None = None
+        self._catch_ups: dict[int, ShardCatchUp] = {}  # shard -> its current session's
+        self._reading_back: set[asyncio.Task[None]] = set()
+        self._marking: asyncio.Task[None] | None = None
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -198,6 +208,10 @@ class DiscordConnection:
                              spread=self.spread) for i in range(count)]  # fmt: skip
         if self.spread is not None:
             await self.spread.start(self.shards)
+        if isinstance(store, CatchUpStore) and self.settings.catch_up_seconds > 0:
+            self.marks = Watermarks(store, bot_id, count)
+            self._marking = asyncio.create_task(self._keep_marks(self.marks),
+                                                name="discord-watermarks")  # fmt: skip
         for shard in self.shards:
             shard.start()
         try:
@@ -217,15 +231,58 @@ class DiscordConnection:
         if shard.count > 1:
             options |= {"shard_id": shard.index, "shard_count": shard.count}
         client = GatewayClient(self._gateway_setup, shard.before_identify, **options)
+        self._new_catch_up(shard.index, client)
 
         async def on_ready() -> None:
             log.info("discord: READY as %s in %d servers (shard %d/%d)", client.user,
                      len(client.guilds), shard.index, shard.count)  # fmt: skip
             shard.on_ready()
+            catch_up = self._catch_ups.get(shard.index)
+            if catch_up is None or catch_up.client is not client:
+                return  # nothing to read back with, or this client's term has ended
+            if catch_up.started:  # a fresh session on the same client (a failed RESUME)
+                catch_up = self._new_catch_up(shard.index, client) or catch_up
+            task = asyncio.create_task(catch_up.run(), name=f"{shard.name}:read-back")
+            self._reading_back.add(task)
+            task.add_done_callback(self._reading_back.discard)
 
-        for handler in (self.on_message, on_ready, self.on_disconnect, self.on_resumed):
+        async def on_message(message: discord.Message) -> None:
+            await self._on_message(shard.index, client, message)
+
+        for handler in (on_message, on_ready, self.on_disconnect, self.on_resumed):
             client.event(handler)
         return client
+
+    def _new_catch_up(self, index: int, client: discord.Client) -> ShardCatchUp | None:
+        if self.marks is None:  # no store to keep watermarks in, or reading back is off
+            return None
+        catch_up = ShardCatchUp(index, client, self.settings, self.marks, self._to_customer)
+        self._catch_ups[index] = catch_up
+        return catch_up
+
+    def caught_up(self, index: int) -> bool:
+        """Shard ``index``'s current session has read its gap back (or had none to read)."""
+        catch_up = self._catch_ups.get(index)
+        return catch_up is not None and catch_up.done.is_set()
+
+    async def _keep_marks(self, marks: Watermarks) -> None:
+        """Every ``BEAT_S``: the watermark of each shard read here and caught up, and the DM
+        channels seen. A store down costs only the reading back's precision: logged once."""
+        down = False
+        while True:
+            await asyncio.sleep(BEAT_S)
+            read = [s.index for s in self.shards if s.is_open() and self.caught_up(s.index)]
+            try:
+                await marks.mark(read)
+                await marks.flush_dms()
+            except Exception as err:
+                if not down:
+                    log.warning("discord: cannot record which shards are read (%s)", err)
+                down = True
+                continue
+            if down:
+                log.info("discord: recording which shards are read again")
+            down = False
 
     async def stop(self) -> None:
         """Close the gateway (giving up the shards' leases) and the HTTP session. Idempotent."""
@@ -235,6 +292,12 @@ class DiscordConnection:
             await spread.stop()
         shards, self.shards = self.shards, []
         await asyncio.gather(*(shard.stop() for shard in shards))
+        # What waited behind a gap is handed on (held, or refused politely) like the rest.
+        for task in list(self._reading_back):
+            await cancel_and_wait(task)
+        marking, self._marking = self._marking, None
+        await cancel_and_wait(marking)
+        self._catch_ups.clear()
         for callback in self._stops:
             await callback()
         if not self.client.is_closed():
@@ -264,22 +327,40 @@ class DiscordConnection:
         self.resumes += 1
         log.info("discord: gateway session resumed")
 
-    async def on_message(self, message: discord.Message) -> None:
+    async def _on_message(
+        self, index: int, client: discord.Client, message: discord.Message
+    ) -> None:
+        """A gateway message of shard ``index``: staff in the desk go on at once; a customer's
+        waits while its channel's gap is read back."""
         if message.author.bot or message.webhook_id is not None:
             return  # ourselves, other bots, webhooks
         channel = message.channel
         parent = getattr(channel, "parent_id", None)
-        desk = self.is_desk_channel(channel.id) or self.is_desk_channel(parent)
-        callback = self._desk if desk else self._customer
+        if self.is_desk_channel(channel.id) or self.is_desk_channel(parent):
+            await self._take(self._desk, message)
+            return
+        catch_up = self._catch_ups.get(index)
+        if catch_up is not None and catch_up.client is client:
+            await catch_up.live(message)
+        else:
+            await self._to_customer(message)
+
+    async def _to_customer(self, message: discord.Message) -> None:
+        if message.author.bot or message.webhook_id is not None:
+            return  # read back: the bot's own answers are in the history too
+        if self.marks is not None and message.guild is None:
+            self.marks.saw_dm(message.channel.id)
+        await self._take(self._customer, message)
+
+    async def _take(self, callback: MessageCallback | None, message: discord.Message) -> None:
         if callback is None:
             return
         try:
             await callback(message)
         except Exception:
             # Discord has no redelivery of gateway events: this is loud on purpose.
-            log.exception(
-                "discord: could not take in message %s in channel %s", message.id, channel.id
-            )
+            log.exception("discord: could not take in message %s in channel %s", message.id,
+                          message.channel.id)  # fmt: skip
 
     # -- REST ----------------------------------------------------------------------------
 

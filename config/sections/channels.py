@@ -110,6 +110,11 @@ class DiscordSettings(Section):
     # Customer messages held in memory while the store cannot queue them (the gateway never
     # delivers an event again); past this many, a new one is refused with a polite reply.
     max_held_messages: int = Field(5000, ge=1, le=1_000_000)
+    # A shard's gap (failover, hand-over, a full outage) is read back over REST when a new
+    # session starts: at most this far back (0: never), and in DMs only those of the most
+    # recent this many DM customers (a bot cannot list its DM channels).
+    catch_up_seconds: float = Field(3600.0, ge=0, le=86_400)
+    catch_up_dm_channels: int = Field(500, ge=0, le=100_000)
 
     @model_validator(mode="after")
     def _consistent(self) -> DiscordSettings:

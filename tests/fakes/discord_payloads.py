@@ -65,6 +65,7 @@ class Payloads:
     """Payload builders; mixed into ``FakeDiscord``, which owns the state they read."""
 
     threads: dict[str, dict[str, Any]]
+    last_ids: dict[str, str]
     commands: list[dict[str, Any]]
     sent: list[dict[str, Any]]
     edits: list[dict[str, Any]]
@@ -150,7 +151,7 @@ class Payloads:
             "permission_overwrites": [],
             "nsfw": False,
             "topic": None,
-            "last_message_id": None,
+            "last_message_id": self.last_ids.get(channel_id),
             "parent_id": None,
             "rate_limit_per_user": 0,
         }

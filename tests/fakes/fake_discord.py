@@ -7,7 +7,10 @@ support channel, a forum channel (tags ``billing``, ``shipping``), a staff desk 
 roles ``STAFF_ROLE`` and ``ADMIN_ROLE``, and answers what the bot calls: ``/users/@me``,
 ``/oauth2/applications/@me``, channel and message create / edit, thread creation (followed by
 ``THREAD_CREATE`` on the gateway, as Discord does), thread edits, reactions, typing, command
-sync, interaction callbacks and follow-ups. Anything else is a 404.
+sync, interaction callbacks and follow-ups, and a channel's messages after a given id (every
+``MESSAGE_CREATE`` dispatched, read or not, and every message the bot posted is kept per
+channel, and channels and threads carry their ``last_message_id``, as in GUILD_CREATE). Anything
+else is a 404.
 
 Scripting: ``fail("POST", r"/channels/\\d+/messages$", 403, code=50013)`` makes the next
 matching request fail; ``drop()`` closes the gateway like a network cut (the client resumes,
@@ -123,6 +126,9 @@ class FakeDiscord(Payloads, LoopbackServer):
         self.callbacks: list[dict[str, Any]] = []  # interaction callbacks and follow-ups
         self.gateway_in: list[dict[str, Any]] = []  # frames the bot sent (IDENTIFY, RESUME...)
         self.threads: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> its messages, oldest first
+        self.last_ids: dict[str, str] = {}  # channel -> its last message id
+        self.history_delay_s: dict[str, float] = {}  # channel -> how long reading it takes
         self.commands: list[dict[str, Any]] = []
         self.connections = 0
         self.refuse_intents = False  # as when the message content intent is not switched on
@@ -223,7 +229,7 @@ class FakeDiscord(Payloads, LoopbackServer):
             return await self._interaction(request.method, path, body or {}, request.query)
         if headers.get("authorization") != f"Bot {TOKEN}":
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
-        answer = await self._answer(request.method, path, body or {})
+        answer = await self._answer(request.method, path, body or {}, request.query)
         if isinstance(answer, web.Response):
             return answer
         if answer is None:
@@ -232,7 +238,9 @@ class FakeDiscord(Payloads, LoopbackServer):
             return web.Response(status=204)
         return _json(answer)
 
-    async def _answer(self, method: str, path: str, body: dict[str, Any]) -> Any:
+    async def _answer(
+        self, method: str, path: str, body: dict[str, Any], query: Mapping[str, str]
+    ) -> Any:
         if method == "GET" and path == "/users/@me":
             return BOT
         if method == "GET" and path == "/oauth2/applications/@me":
@@ -251,7 +259,7 @@ class FakeDiscord(Payloads, LoopbackServer):
             }
         parts = path.strip("/").split("/")
         if parts[0] == "channels" and len(parts) >= 2:
-            return await self._channel_call(method, parts[1], parts[2:], body)
+            return await self._channel_call(method, parts[1], parts[2:], body, query)
         if parts[0] == "applications" and method == "PUT" and parts[-1] == "commands":
             self.commands = [
                 {
@@ -267,7 +275,12 @@ class FakeDiscord(Payloads, LoopbackServer):
         return None
 
     async def _channel_call(
-        self, method: str, channel: str, rest: list[str], body: dict[str, Any]
+        self,
+        method: str,
+        channel: str,
+        rest: list[str],
+        body: dict[str, Any],
+        query: Mapping[str, str],
     ) -> Any:
         if not rest:
             if method == "GET":
@@ -278,6 +291,10 @@ class FakeDiscord(Payloads, LoopbackServer):
             return None
         if rest == ["typing"] and method == "POST":
             return {}
+        if rest == ["messages"] and method == "GET":
+            await asyncio.sleep(self.history_delay_s.get(channel, 0.0))
+            return self.messages_after(channel, int(query.get("after", 0)),
+                                       int(query.get("limit", 50)))  # fmt: skip
         if rest == ["messages"] and method == "POST":
             message = {
                 **self.message(channel, BOT, body.get("content") or ""),
@@ -288,6 +305,7 @@ class FakeDiscord(Payloads, LoopbackServer):
                 message["message_reference"] = {**body["message_reference"], "channel_id": channel}
             record = {"channel_id": channel, "id": message["id"], **body}
             self.sent.append(record)
+            self.keep(message)
             if self.on_sent is not None:
                 self.on_sent(record)
             await self._notify()
@@ -364,9 +382,26 @@ class FakeDiscord(Payloads, LoopbackServer):
             else:
                 await session.ws.send_str(data.decode())
 
+    def keep(self, message: Mapping[str, Any]) -> None:
+        """``message`` is now in its channel's history (and is the channel's last message)."""
+        channel, message_id = str(message["channel_id"]), str(message["id"])
+        self.history.setdefault(channel, []).append(dict(message))
+        self.last_ids[channel] = message_id
+        if channel in self.threads:
+            self.threads[channel]["last_message_id"] = message_id
+
+    def messages_after(self, channel: str, after: int, limit: int) -> list[dict[str, Any]]:
+        """Discord's ``GET /channels/{id}/messages?after=``: the ``limit`` messages right after
+        ``after``, newest first."""
+        later = [m for m in self.history.get(channel, []) if int(m["id"]) > after]
+        later.sort(key=lambda m: int(m["id"]))
+        return list(reversed(later[: max(1, min(limit, 100))]))
+
     async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
         """Send one DISPATCH event to the bot's session for the event's shard (waits until
         one has identified, as after a drop or a replica's takeover)."""
+        if event == "MESSAGE_CREATE":
+            self.keep(data)
         shard = self.shard_of(data)
 
         def ready() -> bool:
@@ -379,7 +414,9 @@ class FakeDiscord(Payloads, LoopbackServer):
     async def dispatch_now(self, event: str, data: Mapping[str, Any]) -> bool:
         """Send one DISPATCH event only if a session reads its shard right now, as Discord
         does for a new session (what happened before its READY never reaches it). False:
-        nobody read it, the event is lost."""
+        nobody read it, the event is lost (a message stays in its channel's history)."""
+        if event == "MESSAGE_CREATE":
+            self.keep(data)
         session = self._sessions.get(self.shard_of(data))
         if session is None or not session.identified.is_set() or session.ws.closed:
             return False

@@ -1,0 +1,146 @@
+"""Reading back a gateway shard's gap (``channels/discord/catchup.py``), through the real
+discord.py against the fake Discord, on the real SQLite store: what customers wrote while no
+session read the shard is taken in once the next session is READY, each message once, in order
+per channel, while live messages elsewhere are not held up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brain.store.base import StoreLimits
+from brain.store.sqlite import SqliteStore
+from channels.discord import catchup
+from channels.discord.connection import DiscordConnection
+from channels.discord.customers import DiscordChannel
+from config.errors import ConfigError
+from config.settings import DiscordSettings, load_settings
+from tests.discord_bot import DM
+from tests.fakes.discord_payloads import BOT, snowflake, user
+from tests.fakes.fake_discord import FORUM, SUPPORT, FakeDiscord
+from tests.polling import until
+from tests.test_discord import Inbox, discord_settings
+
+SEEN = f"discord-seen:{BOT['id']}:0/1"
+OTHER_DM = "1500000000000000002"  # a customer the bot has never heard from
+SAM = user(7, "Sam")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        yield server
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(tmp_path / "state.db", limits=StoreLimits())
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+@asynccontextmanager
+async def session(
+    settings: DiscordSettings, store: SqliteStore, inbox: Inbox
+) -> AsyncIterator[DiscordConnection]:
+    """One replica's Discord connection on ``store``, its customer messages into ``inbox``
+    (shared between sessions, it drops repeats as the durable queue does)."""
+    connection = DiscordConnection(settings, ready_timeout_s=0.05, locks=store)
+    channel = DiscordChannel(connection, settings)
+    await channel.start(inbox)
+    try:
+        async with connection.connected():
+            yield connection
+    finally:
+        await channel.stop()
+
+
+def texts(inbox: Inbox) -> list[str]:
+    return [m.text for m in inbox.messages]
+
+
+async def stored(store: SqliteStore, key: str, within: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while await store.kv_get(key) is None:
+        assert loop.time() < deadline, f"{key} not written within {within} s"
+        await asyncio.sleep(0.05)
+
+
+async def unread(fake: FakeDiscord, payload: dict[str, Any]) -> None:
+    assert not await fake.dispatch_now("MESSAGE_CREATE", payload), "no session reads the shard"
+
+
+async def test_the_gap_is_read_back_once_in_order_and_others_are_not_held(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox):
+        assert fake.posts("GET", r"/messages$") == [], "a first session has no gap to read"
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await until(lambda: len(inbox.messages) == 1, 5)
+        # The watermark is written once caught up, the DM channel once seen.
+        await stored(store, SEEN)
+        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
+    # Nobody reads the shard now: what customers write is never delivered on the gateway.
+    await unread(fake, fake.dm_message("still there?", DM))
+    await unread(fake, fake.guild_message("my parcel is late", SUPPORT))
+    await unread(fake, fake.guild_message("wrong size sent", SUPPORT, SAM))
+    post = fake.thread(snowflake(), FORUM, "Refund", owner=str(SAM["id"]))
+    fake.threads[post["id"]] = post  # a forum post made in the gap
+    await unread(fake, {**fake.guild_message("where is my refund?", post["id"], SAM),
+                        "id": post["id"]})  # fmt: skip
+    fake.history_delay_s[DM] = 1.0  # the DM is read back slowly
+    async with session(settings, store, inbox) as connection:
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("are you there?", DM))
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("first time here", OTHER_DM))
+        await until(lambda: connection.caught_up(0), within=10)
+        await until(lambda: "are you there?" in texts(inbox), 5)
+        got = texts(inbox)
+        # Every message of the gap, each queued once: what is read back twice (the "hello"
+        # of the first session, the live DM also in the history read) is a repeat.
+        assert set(got) == {"hello", "still there?", "my parcel is late", "wrong size sent",
+                            "where is my refund?", "are you there?", "first time here"}  # fmt: skip
+        assert len(inbox.seen) == 7
+        # The live DM waited behind its channel's gap; a DM elsewhere did not wait for it.
+        assert got.index("still there?") < got.index("are you there?")
+        assert got.index("first time here") < got.index("still there?")
+        reads = [r.path for r in fake.posts("GET", r"/messages$")]
+        assert f"/channels/{DM}/messages" in reads and f"/channels/{SUPPORT}/messages" in reads
+        assert f"/channels/{OTHER_DM}/messages" not in reads, "unknown DMs cannot be listed"
+
+
+async def test_a_channel_with_nothing_new_is_not_read(
+    fake: FakeDiscord, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catchup, "MARGIN_S", 0.5)
+    settings, inbox = discord_settings(fake, answer_direct_messages=False), Inbox()
+    async with session(settings, store, inbox):
+        await fake.dispatch("MESSAGE_CREATE", fake.guild_message("hi", SUPPORT))
+        await asyncio.sleep(2.5)  # watermarks written since: "hi" is older than the gap
+    async with session(settings, store, inbox) as connection:
+        await until(lambda: connection.caught_up(0), within=10)
+        assert fake.posts("GET", r"/messages$") == [], "the support channel's last message is old"
+    assert texts(inbox) == ["hi"]
+
+
+async def test_reading_back_is_off_with_zero_seconds(fake: FakeDiscord, store: SqliteStore) -> None:
+    settings, inbox = discord_settings(fake, catch_up_seconds=0), Inbox()
+    async with session(settings, store, inbox) as connection:
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await until(lambda: len(inbox.messages) == 1, 5)
+        assert connection.marks is None and await store.kv_get(SEEN) is None
+
+
+def test_reading_back_further_than_the_idempotency_keys_live_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FRONTDESK_STORE__IDEMPOTENCY_TTL_HOURS", "0.5")
+    with pytest.raises(ConfigError, match="FRONTDESK_DISCORD__CATCH_UP_SECONDS"):
+        load_settings(env_file=None)
