@@ -5,7 +5,10 @@ Replicas are separate processes (``tests/discord_shard_holder.py``: the real
 the fake Discord (``tests/fakes/fake_discord.py``) in this process. While the holders change,
 a customer DM (shard 0) is sent every ``1/rate`` s, and only to a session that reads its
 shard right then (``dispatch_now``): Discord gives a new session nothing sent before its
-READY, and discord.py cannot RESUME another process's session (``docs/operations.md``).
+READY, and discord.py cannot RESUME another process's session (``docs/operations.md``). The
+new session reads the gap back over REST (``channels/discord/catchup.py``); each replica queues
+what it takes in on the store, and at the end of a scenario the bench counts, per DM sent,
+whether it was queued and how often (``lost``, ``duplicates``).
 
 Scenarios, each from a fresh store namespace:
 
@@ -21,7 +24,8 @@ Scenarios, each from a fresh store namespace:
    again.
 
 Gap: from the moment a shard's session closed (or its holder was killed) to the READY of its
-next session. Run: ``python bench/discord_failover.py [--ttl S] [--rate R] [--shards S]``.
+next session. ``unread``: the DMs sent in the gap (nobody read them on the gateway).
+Run: ``python bench/discord_failover.py [--ttl S] [--rate R] [--shards S]``.
 The last line printed is one JSON object.
 """
 
@@ -42,6 +46,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from brain.store.redis import RedisStore  # noqa: E402
+from channels.base import InboundMessage  # noqa: E402
 from tests.fakes.fake_discord import FakeDiscord  # noqa: E402
 from tests.polling import until  # noqa: E402
 from tests.servers import RedisServer, start_redis  # noqa: E402
@@ -52,8 +58,8 @@ DISCORD_SPACING_S = 5.5
 class Bench:
     def __init__(self, fake: FakeDiscord, redis: RedisServer, ttl_s: float, rate: float) -> None:
         self.fake, self.redis, self.ttl_s, self.rate = fake, redis, ttl_s, rate
-        self.sent = 0
-        self.lost: list[float] = []  # loop times of messages nobody read
+        self.sent: list[str] = []  # ids of the DMs sent
+        self.unread: list[float] = []  # loop times of messages nobody read on the gateway
         self.procs: list[subprocess.Popen[bytes]] = []
 
     async def replica(self, namespace: str, shards: int, spacing: float) -> subprocess.Popen[bytes]:
@@ -73,12 +79,26 @@ class Bench:
         """A DM every 1/rate s, to whoever reads shard 0 right then."""
         loop = asyncio.get_running_loop()
         while not stop.is_set():
-            self.sent += 1
-            if not await self.fake.dispatch_now(
-                "MESSAGE_CREATE", self.fake.dm_message(f"m{self.sent}")
-            ):
-                self.lost.append(loop.time())
+            message = self.fake.dm_message(f"m{len(self.sent) + 1}")
+            self.sent.append(str(message["id"]))
+            if not await self.fake.dispatch_now("MESSAGE_CREATE", message):
+                self.unread.append(loop.time())
             await asyncio.sleep(1 / self.rate)
+
+    async def queued(self, namespace: str) -> dict[str, int]:
+        """How often each customer message was queued on the store in ``namespace``."""
+        store = RedisStore.from_url(self.redis.url, namespace=namespace)
+        await store.open()
+        counts: dict[str, int] = {}
+        try:
+            while entries := await store.read_queue("bench", 1000, 0.2):
+                for entry in entries:
+                    if isinstance(entry.message, InboundMessage):
+                        key = entry.message.message_id
+                        counts[key] = counts.get(key, 0) + 1
+        finally:
+            await store.close()
+        return counts
 
     def gaps(self, since: float, shards: list[int] | None = None) -> list[float]:
         """For each session of ``shards`` closed after ``since``: seconds to its shard's next
@@ -107,9 +127,9 @@ async def one_shard(bench: Bench, kill: bool) -> dict[str, Any]:
     holder = await bench.replica(namespace, 1, DISCORD_SPACING_S)
     await bench.replica(namespace, 1, DISCORD_SPACING_S)  # the standby
     stop = asyncio.Event()
-    bench.sent, bench.lost = 0, []
+    bench.sent, bench.unread = [], []
     sender = asyncio.create_task(bench.customers(stop))
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(2.0)  # the holder has written its watermark and the DM channel
     readies = len(fake.ready_at)
     at = loop.time()
     holder.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
@@ -119,11 +139,22 @@ async def one_shard(bench: Bench, kill: bool) -> dict[str, Any]:
     await asyncio.sleep(1.0)
     stop.set()
     await sender
+    await asyncio.sleep(2.0)  # the last live ones, and the read back, are queued
     bench.stop_all()
-    lost = bench.lost
-    window = (max(lost) - min(lost)) if lost else 0.0
+    missed = bench.unread
+    window = (max(missed) - min(missed)) if missed else 0.0
+    counts = await bench.queued(namespace)
+    lost = sum(1 for m in bench.sent if m not in counts)
+    duplicates = sum(n - 1 for n in counts.values())
     return {"gap_s": round(gap, 2), "close_to_ready_s": round(unread[0], 2) if unread else None,
-            "sent": bench.sent, "lost": len(lost), "lost_window_s": round(window, 2)}  # fmt: skip
+            "sent": len(bench.sent), "unread": len(missed), "unread_window_s": round(window, 2),
+            "lost": lost, "duplicates": duplicates}  # fmt: skip
+
+
+def describe(result: dict[str, Any]) -> str:
+    return (f"gap {result['gap_s']} s; {result['unread']} of {result['sent']} DMs sent in it "
+            f"({result['unread_window_s']} s window); {result['lost']} lost, "
+            f"{result['duplicates']} queued twice")  # fmt: skip
 
 
 async def spread(bench: Bench, shards: int) -> dict[str, Any]:
@@ -183,13 +214,10 @@ async def main() -> None:
                 bench = Bench(fake, redis, args.ttl, args.rate)
                 try:
                     graceful = await one_shard(bench, kill=False)
-                    print(f"graceful handover, 1 shard: gap {graceful['gap_s']} s; "
-                          f"{graceful['lost']} of {graceful['sent']} DMs lost "
-                          f"({graceful['lost_window_s']} s window)")  # fmt: skip
+                    print(f"graceful handover, 1 shard: {describe(graceful)}")
                     killed = await one_shard(bench, kill=True)
-                    print(f"kill -9 of the holder, 1 shard, lock TTL {args.ttl:.0f} s: gap "
-                          f"{killed['gap_s']} s; {killed['lost']} of {killed['sent']} DMs lost "
-                          f"({killed['lost_window_s']} s window)")  # fmt: skip
+                    print(f"kill -9 of the holder, 1 shard, lock TTL {args.ttl:.0f} s: "
+                          f"{describe(killed)}")  # fmt: skip
                     spreading = await spread(bench, args.shards)
                     for name, value in spreading.items():
                         print(f"{args.shards} shards, {name}: {value}")

@@ -1,10 +1,13 @@
-"""A replica that only reads Discord gateway shards, as a separate process (kill -9 tests).
+"""A replica that reads Discord gateway shards and queues its customers' messages, as a
+separate process (kill -9 tests).
 
 ``python -m tests.discord_shard_holder URL NAMESPACE TTL SHARDS API_URL GATEWAY_URL [SPACING]``
 runs the real ``DiscordConnection`` (shards spread over replicas on the Redis store at
-``URL``) against the fake Discord at ``API_URL`` / ``GATEWAY_URL``, IDENTIFYs ``SPACING`` s
-apart (default 0.1; Discord's is 5.5); it prints ``ready`` once started and runs until killed,
-or until SIGTERM, on which it stops as ``frontdesk run`` does (gives its shards up).
+``URL``, each new session reading its gap back) and customer channel (every message into the
+store's inbound queue, as the bot's dispatcher takes them) against the fake Discord at
+``API_URL`` / ``GATEWAY_URL``, IDENTIFYs ``SPACING`` s apart (default 0.1; Discord's is 5.5);
+it prints ``ready`` once started and runs until killed, or until SIGTERM, on which it stops
+as ``frontdesk run`` does (gives its shards up).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from brain.store.base import StoreLimits
 from brain.store.redis import RedisStore
 from channels.discord import gateway
 from channels.discord.connection import DiscordConnection
+from channels.discord.customers import DiscordChannel
 from config.settings import DiscordSettings
 from tests.fakes.discord_payloads import TOKEN
 
@@ -37,9 +41,12 @@ async def main(
                                gateway_url=ws, shard_count=shards)  # fmt: skip
     connection = DiscordConnection(settings, ready_timeout_s=0.05, locks=store,
                                    presence_ttl_s=ttl_s)  # fmt: skip
+    channel = DiscordChannel(connection, settings)
+    await channel.start(store.enqueue)
     async with connection.connected():
         print("ready", flush=True)
         await stop.wait()
+    await channel.stop()
     await store.close()
 
 

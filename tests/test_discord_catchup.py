@@ -18,7 +18,7 @@ from brain.store.sqlite import SqliteStore
 from channels.discord import catchup
 from channels.discord.connection import DiscordConnection
 from channels.discord.customers import DiscordChannel
-from config.errors import ConfigError
+from config.errors import ConfigError, StoreError
 from config.settings import DiscordSettings, load_settings
 from tests.discord_bot import DM
 from tests.fakes.discord_payloads import BOT, snowflake, user
@@ -144,3 +144,27 @@ def test_reading_back_further_than_the_idempotency_keys_live_is_refused(
     monkeypatch.setenv("FRONTDESK_STORE__IDEMPOTENCY_TTL_HOURS", "0.5")
     with pytest.raises(ConfigError, match="FRONTDESK_DISCORD__CATCH_UP_SECONDS"):
         load_settings(env_file=None)
+
+
+class NoWatermarks(SqliteStore):
+    """A store whose watermarks cannot be read (as when it fails right after the lease)."""
+
+    async def kv_get(self, key: str) -> str | None:
+        if key.startswith("discord-seen:"):
+            raise StoreError("the store is unreachable")
+        return await super().kv_get(key)
+
+
+async def test_without_its_watermark_a_session_goes_on_and_says_so(
+    fake: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, inbox = NoWatermarks(tmp_path / "state.db", limits=StoreLimits()), Inbox()
+    await store.open()
+    try:
+        async with session(discord_settings(fake), store, inbox) as connection:
+            await until(lambda: connection.caught_up(0), within=10)
+            await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+            await until(lambda: texts(inbox) == ["hello"], 5)
+    finally:
+        await store.close()
+    assert "cannot read back its gap" in caplog.text

@@ -243,7 +243,7 @@ class ShardCatchUp:
             place = self._places[channel]
             try:
                 messages = await self._read(place, after)
-            except (discord.HTTPException, OSError, TimeoutError) as err:
+            except Exception as err:  # no access there, a lost connection: the rest go on
                 log.warning("discord: shard %d: could not read back channel %s (%s)",
                             self.index, channel, err)  # fmt: skip
                 messages = []
