@@ -46,6 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from brain.store.base import StoreLimits  # noqa: E402
 from brain.store.redis import RedisStore  # noqa: E402
 from channels.base import InboundMessage  # noqa: E402
 from tests.fakes.fake_discord import FakeDiscord  # noqa: E402
@@ -85,20 +86,19 @@ class Bench:
                 self.unread.append(loop.time())
             await asyncio.sleep(1 / self.rate)
 
-    async def queued(self, namespace: str) -> dict[str, int]:
-        """How often each customer message was queued on the store in ``namespace``."""
-        store = RedisStore.from_url(self.redis.url, namespace=namespace)
+    async def queued(self, namespace: str) -> list[str]:
+        """The ids of the customer messages queued on the store in ``namespace``, in queue
+        order."""
+        store = RedisStore.from_url(self.redis.url, limits=StoreLimits(), namespace=namespace)
         await store.open()
-        counts: dict[str, int] = {}
+        found: list[str] = []
         try:
             while entries := await store.read_queue("bench", 1000, 0.2):
-                for entry in entries:
-                    if isinstance(entry.message, InboundMessage):
-                        key = entry.message.message_id
-                        counts[key] = counts.get(key, 0) + 1
+                found += [e.message.message_id for e in entries
+                          if isinstance(e.message, InboundMessage)]  # fmt: skip
         finally:
             await store.close()
-        return counts
+        return found
 
     def gaps(self, since: float, shards: list[int] | None = None) -> list[float]:
         """For each session of ``shards`` closed after ``since``: seconds to its shard's next
@@ -143,18 +143,26 @@ async def one_shard(bench: Bench, kill: bool) -> dict[str, Any]:
     bench.stop_all()
     missed = bench.unread
     window = (max(missed) - min(missed)) if missed else 0.0
-    counts = await bench.queued(namespace)
-    lost = sum(1 for m in bench.sent if m not in counts)
-    duplicates = sum(n - 1 for n in counts.values())
+    queued = await bench.queued(namespace)
+    lost = len(set(bench.sent) - set(queued))
+    duplicates = len(queued) - len(set(queued))
+    # One customer's DMs: each queued after every DM sent before it.
+    position = {m: i for i, m in enumerate(bench.sent)}
+    latest, violations = -1, 0
+    for message in queued:
+        if position[message] < latest:
+            violations += 1
+        latest = max(latest, position[message])
     return {"gap_s": round(gap, 2), "close_to_ready_s": round(unread[0], 2) if unread else None,
             "sent": len(bench.sent), "unread": len(missed), "unread_window_s": round(window, 2),
-            "lost": lost, "duplicates": duplicates}  # fmt: skip
+            "lost": lost, "duplicates": duplicates, "order_violations": violations}  # fmt: skip
 
 
 def describe(result: dict[str, Any]) -> str:
     return (f"gap {result['gap_s']} s; {result['unread']} of {result['sent']} DMs sent in it "
             f"({result['unread_window_s']} s window); {result['lost']} lost, "
-            f"{result['duplicates']} queued twice")  # fmt: skip
+            f"{result['duplicates']} queued twice, "
+            f"{result['order_violations']} out of order")  # fmt: skip
 
 
 async def spread(bench: Bench, shards: int) -> dict[str, Any]:

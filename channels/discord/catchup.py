@@ -33,7 +33,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
@@ -47,7 +47,7 @@ MARGIN_S = 5.0  # read back from this long before the watermark
 BEAT_S = 1.0  # how often a holder writes its shards' watermarks
 KEEP_S = 7 * 86_400.0  # how long watermarks and DM channels are remembered
 DM_REFRESH_S = 3600.0  # a known DM channel's record is written again after this long
-PER_CHANNEL = 500  # messages read back per channel at most
+PER_CHANNEL = 5000  # messages read back per channel at most (as many as may be held)
 READERS = 4  # channels read at once (discord.py waits out Discord's rate limits)
 
 Deliver = Callable[[discord.Message], Awaitable[None]]
@@ -181,7 +181,7 @@ class ShardCatchUp:
             self._planned = True
             self._order.clear()
             for channel in list(self._pending):
-                await self._drain(channel, [])
+                await self._drain(channel)
             self.done.set()
 
     async def _plan(self) -> int | None:
@@ -205,7 +205,7 @@ class ShardCatchUp:
         for message in early:  # in arrival order, behind their channel's gap if it has one
             self._pending.setdefault(message.channel.id, []).append(message)
         for channel in {m.channel.id for m in early} - set(self._order):
-            await self._drain(channel, [])
+            await self._drain(channel)
         return after
 
     async def _after(self) -> int | None:
@@ -240,29 +240,27 @@ class ShardCatchUp:
     async def _reader(self, after: int) -> None:
         while self._order:
             channel = self._order.popleft()
-            place = self._places[channel]
-            try:
-                messages = await self._read(place, after)
-            except Exception as err:  # no access there, a lost connection: the rest go on
-                log.warning("discord: shard %d: could not read back channel %s (%s)",
-                            self.index, channel, err)  # fmt: skip
-                messages = []
-            await self._drain(channel, messages)
+            await self._read(self._places[channel], after)
+            await self._drain(channel)
 
-    async def _read(self, place: Place, after: int) -> list[discord.Message]:
-        since = discord.Object(id=after)
-        found = [m async for m in place.history(limit=PER_CHANNEL, after=since, oldest_first=True)]
-        if len(found) >= PER_CHANNEL:
+    async def _read(self, place: Place, after: int) -> None:
+        """Deliver ``place``'s messages after ``after``, oldest first, page by page."""
+        since, count = discord.Object(id=after), 0
+        try:
+            async for message in place.history(limit=PER_CHANNEL, after=since, oldest_first=True):
+                count += 1
+                await self._deliver(message)
+        except Exception as err:  # no access there, a lost connection: the rest go on
+            log.warning("discord: shard %d: could not read back channel %s (%s)", self.index,
+                        place.id, err)  # fmt: skip
+        self.read += count
+        if count >= PER_CHANNEL:
             log.warning("discord: shard %d: channel %s had over %d messages in its gap; "
                         "the rest is not read back", self.index, place.id, PER_CHANNEL)  # fmt: skip
-        self.read += len(found)
-        return found
 
-    async def _drain(self, channel: int, messages: Sequence[discord.Message]) -> None:
-        """Deliver ``channel``'s gap, then its live messages that waited, in order; live ones
+    async def _drain(self, channel: int) -> None:
+        """Deliver ``channel``'s live messages that waited for its gap, in order; live ones
         arriving meanwhile join the wait until it is empty."""
-        for message in messages:
-            await self._deliver(message)
         waiting = self._pending.get(channel, [])
         while waiting:
             await self._deliver(waiting.pop(0))
