@@ -168,3 +168,45 @@ async def test_without_its_watermark_a_session_goes_on_and_says_so(
     finally:
         await store.close()
     assert "cannot read back its gap" in caplog.text
+
+
+async def test_a_session_closed_before_its_plan_hands_on_what_waited(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """The client of a term that ends between READY and ``on_ready`` (a lease lost, a stop)
+    never plans: the customer messages that waited for it are delivered all the same."""
+    delivered: list[Any] = []
+
+    async def deliver(message: Any) -> None:
+        delivered.append(message)
+
+    marks = catchup.Watermarks(store, int(BOT["id"]), 1)
+    waiting = catchup.ShardCatchUp(0, object(), discord_settings(fake), marks, deliver)
+    first, second = object(), object()
+    await waiting.live(first)
+    await waiting.live(second)
+    assert delivered == [] and not waiting.done.is_set()
+    await waiting.abandon()
+    assert delivered == [first, second] and waiting.done.is_set()
+
+
+async def test_the_watermark_stays_until_the_gap_is_read_back(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """A replica killed while it reads a gap back must leave that gap to the next one."""
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox):
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
+        await stored(store, SEEN)
+    before = await store.kv_get(SEEN)
+    await unread(fake, fake.dm_message("still there?", DM))
+    fake.history_delay_s[DM] = 2.5
+    async with session(settings, store, inbox) as connection:
+        await asyncio.sleep(2.0)  # two watermark beats while the DM is read back
+        assert not connection.caught_up(0) and await store.kv_get(SEEN) == before
+        await until(lambda: connection.caught_up(0), within=10)
+        await until(lambda: "still there?" in texts(inbox), 5)
+        await asyncio.sleep(1.5)
+        after = await store.kv_get(SEEN)
+        assert after is not None and before is not None and int(after) > int(before)

@@ -163,6 +163,17 @@ class ShardCatchUp:
             self._order.remove(channel)
             self._order.appendleft(channel)  # a customer is writing there now: read it first
 
+    async def abandon(self) -> None:
+        """The session ended before ``run``: hand on what waited for the plan. Its gap stays
+        behind the shard's watermark (never moved past it), for the next session to read."""
+        if self.started:
+            return  # ``run`` hands everything on when it ends
+        self.started = self._planned = True
+        early, self._early = self._early, []
+        for message in early:
+            await self._deliver(message)
+        self.done.set()
+
     # -- the reading -----------------------------------------------------------------------
 
     async def run(self) -> None:

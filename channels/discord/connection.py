@@ -205,7 +205,8 @@ class DiscordConnection:
         if count > 1 and isinstance(store, ShardStore):
             self.spread = ShardSpread(store, bot_id, count, self.presence_ttl_s)
         self.shards = [Shard(i, count, self.locks, bot_id, self._gateway_client, token,
-                             spread=self.spread) for i in range(count)]  # fmt: skip
+                             spread=self.spread, on_end=self._client_closed)
+                       for i in range(count)]  # fmt: skip
         if self.spread is not None:
             await self.spread.start(self.shards)
         if isinstance(store, CatchUpStore) and self.settings.catch_up_seconds > 0:
@@ -259,6 +260,13 @@ class DiscordConnection:
         catch_up = ShardCatchUp(index, client, self.settings, self.marks, self._to_customer)
         self._catch_ups[index] = catch_up
         return catch_up
+
+    async def _client_closed(self, client: GatewayClient) -> None:
+        """A term's client closed before its ``on_ready`` (the lease lost or a stop just after
+        READY): the customer messages that waited for the plan are handed on."""
+        for catch_up in list(self._catch_ups.values()):
+            if catch_up.client is client:
+                await catch_up.abandon()
 
     def caught_up(self, index: int) -> bool:
         """Shard ``index``'s current session has read its gap back (or had none to read)."""

@@ -106,6 +106,7 @@ class Shard:
         token: str,
         retry_max_s: float = 30.0,
         spread: ShardSpread | None = None,
+        on_end: Callable[[GatewayClient], Awaitable[None]] | None = None,
     ) -> None:
         self.index, self.count = index, count
         self.name = f"discord-gateway:{bot_id}:{index}/{count}"
@@ -122,6 +123,7 @@ class Shard:
         self.failed: BaseException | None = None
         self.task: asyncio.Task[None] | None = None
         self._make_client = make_client
+        self._on_end = on_end  # after each term's client has closed
         self._token = token
         self._identifying: set[asyncio.Task[None]] = set()
 
@@ -203,6 +205,8 @@ class Shard:
             self.client = None
             self.ready.clear()
             await _close(client, reading)
+            if self._on_end is not None:
+                await self._on_end(client)
 
     def _failed(self, err: BaseException) -> None:
         self.failed = err
