@@ -82,6 +82,12 @@ class Delivery:
         self.send_attempts = send_attempts
         self.max_send_failures = max_send_failures
         self._relay_failures: defaultdict[str, int] = defaultdict(int)
+        # What this process delivered whose recording has not landed (the store failed between
+        # a send and its ack): the lane's retry records it instead of sending it again. Only a
+        # crash in that window repeats a reply. Each key leaves with the retry that follows
+        # (a lane retries its head until it is done), so this holds at most the lanes' heads.
+        self._unrecorded: dict[str, Progress] = {}
+        self._relayed_unrecorded: dict[str, set[str]] = {}
 
     def parts(self, messages: Sequence[OutboundMessage]) -> list[OutboundMessage]:
         """``messages`` as the platform posts them: one outbox entry per part."""
@@ -105,7 +111,9 @@ class Delivery:
         """Send what is pending; the last part's progress is left for the caller to record
         with the ack (``Store.finish``). Raises ``ChannelError`` when this attempt failed and
         the record may be retried; a record past ``max_send_failures`` is dead-lettered."""
-        progress = Progress(record.sent_count)
+        progress = self._unrecorded.pop(record.inbound_key, None)
+        if progress is None or progress.sent is None or progress.sent < record.sent_count:
+            progress = Progress(record.sent_count)
         try:
             await self._send_pending(record, lease, progress, item)
         except ChannelError as err:
@@ -117,14 +125,24 @@ class Delivery:
                 raise
             await self._dead_letter(item, record, failures, err)
             return Progress(None)
+        except BaseException:
+            self.unrecorded(record.inbound_key, progress)  # e.g. the store failed mid-way
+            raise
         return progress
+
+    def unrecorded(self, key: str, progress: Progress) -> None:
+        """``progress`` of the delivery of ``key`` was not recorded (its ack failed): the
+        next delivery of ``key`` in this process starts after it, sending nothing twice."""
+        if progress.sent:
+            self._unrecorded[key] = progress
 
     async def _send_pending(
         self, record: OutboxRecord, lease: Lease, progress: Progress, cause: QueueItem
     ) -> None:
-        pending = record.pending
+        pending = () if record.dead else record.messages[progress.sent or 0 :]
+        ahead = (progress.sent or 0) > record.sent_count  # sent here, not recorded yet
         for number, outbound in enumerate(pending, start=1):
-            if number > 1:  # the part before was sent: record it before sending the next
+            if number > 1 or ahead:  # the part before was sent: record it before the next
                 await self.store.outbox_mark_sent(record.inbound_key, progress.sent or 0)
             lease.check()
             try:
@@ -196,18 +214,32 @@ class Delivery:
         key = item.idempotency_key
         async with self.store.lock(lock_name(item), self.owner) as lease:
             done = await self.state.relayed_desks(key)
+            done |= self._relayed_unrecorded.pop(key, set())
             failed = await self.hub.relay(item.ticket_id, item.author, item.text, skip=done)
-            lease.check()
-            if failed:
-                reached = {d.name for d in self.hub.desks} - set(failed)
-                await self.state.mark_relayed(key, reached, RELAY_MEMORY_S)
-                self._relay_failures[key] += 1
-                if self._relay_failures[key] < self.max_send_failures:
-                    return False
-                logger.error("gave up relaying into %s on %s", item.ticket_id, ", ".join(failed))
-                await self.store.incr("relays_dropped")
-            self._relay_failures.pop(key, None)
-            await self.store.finish(entry.entry_id, lease=lease)
+            reached = done | ({d.name for d in self.hub.desks} - set(failed))
+            try:
+                return await self._settle_relay(entry, item, failed, reached, lease)
+            except BaseException:  # the store failed: the retry shows no desk the line twice
+                self._relayed_unrecorded[key] = reached
+                raise
+
+    async def _settle_relay(
+        self, entry: QueueEntry, item: DeskRelay, failed: Sequence[str], reached: set[str],
+        lease: Lease,
+    ) -> bool:  # fmt: skip
+        """After one try at a relay: the desks it reached recorded and, unless some desk
+        failed and may be tried again, the entry finished."""
+        key = item.idempotency_key
+        lease.check()
+        if failed:
+            await self.state.mark_relayed(key, reached, RELAY_MEMORY_S)
+            self._relay_failures[key] += 1
+            if self._relay_failures[key] < self.max_send_failures:
+                return False
+            logger.error("gave up relaying into %s on %s", item.ticket_id, ", ".join(failed))
+            await self.store.incr("relays_dropped")
+        self._relay_failures.pop(key, None)
+        await self.store.finish(entry.entry_id, lease=lease)
         return True
 
 

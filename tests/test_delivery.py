@@ -7,7 +7,7 @@ of multi-part replies, durable relays that hold no worker slot.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
@@ -18,7 +18,7 @@ from brain.decision import Decision, DecisionKind
 from brain.store.base import OPEN_STATUSES, Store, TicketPatch
 from channels.base import Author, InboundMessage, OutboundMessage
 from channels.fake import FakeChannel, FakeDesk
-from config.errors import ChannelError
+from config.errors import ChannelError, StoreError
 
 SLA = {"urgent": 5, "high": 15, "normal": 60, "low": 240}
 
@@ -191,3 +191,64 @@ async def test_a_relay_is_durable_and_holds_no_worker_slot(store: Store) -> None
     assert channel.sent_to("other") == ["echo: hi"]
     assert desk.relays == [("card-9", "relay it's order 12345")]  # after one failure, once
     assert desk.relay_calls == 2
+
+
+def fail_first(
+    store: Store, method: str, times: int,
+    when: Callable[[dict[str, object]], bool] = lambda kwargs: True,
+) -> list[int]:  # fmt: skip
+    """``store.<method>`` raises StoreError on its first ``times`` calls (the store went down
+    between a send and its bookkeeping) whose keyword arguments pass ``when``; returns the
+    list those calls are counted in."""
+    real = getattr(store, method)
+    calls: list[int] = []
+
+    async def failing(*args: object, **kwargs: object) -> object:
+        if not when(kwargs):
+            return await real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) <= times:
+            raise StoreError(f"fake: {method} failed")
+        return await real(*args, **kwargs)
+
+    setattr(store, method, failing)
+    return calls
+
+
+async def test_a_reply_whose_ack_failed_is_not_sent_again(store: Store) -> None:
+    """The send went out and the store failed before recording it, twice: the lane's retries
+    record it; the customer gets the reply once and the counters count it once."""
+    channel = FakeChannel()
+    calls = fail_first(store, "finish", 2)
+    async with running(store, Echo(), channel) as (dispatcher, _):
+        await channel.inject(channel.message("where is my parcel"))
+        await asyncio.wait_for(dispatcher.drain(), 5)
+    assert channel.sent_to("c1") == ["echo: where is my parcel"]
+    assert len(calls) == 3 and await store.queue_depth() == 0
+    assert (await store.counters())["messages_sent"] == 1
+
+
+async def test_a_part_whose_progress_failed_to_record_is_not_sent_again(store: Store) -> None:
+    channel = PartedChannel()
+    channel.calls = 10  # no part fails to send here: recording the first part's progress does
+    calls = fail_first(store, "outbox_mark_sent", 1)
+    async with running(store, Echo(), channel, send_attempts=1) as (dispatcher, _):
+        await channel.inject(channel.message("abcdefghijklmnopqrstuvwxyz"))
+        await asyncio.wait_for(dispatcher.drain(), 5)
+    assert channel.sent_to("c1") == ["echo: abcd", "efghijklmn", "opqrstuvwx", "yz"]
+    assert len(calls) == 4  # the failed one, its retry, then one after each later part
+
+
+async def test_a_relay_whose_ack_failed_is_not_shown_twice(store: Store) -> None:
+    channel, desk, brain = FakeChannel(), FakeDesk(), Echo()
+    first = channel.message("hello", conversation="claimed")
+    ticket, _ = await store.open_ticket(first.ref, first.author, ["human_requested"], "x")
+    await store.annotate_ticket(ticket.id, TicketPatch(desk_ref=(desk.name, "card-9")))
+    brain.ticket_id = ticket.id
+    # A relay is finished without naming a conversation (its lock is the ticket's).
+    calls = fail_first(store, "finish", 2, lambda kwargs: "conversation" not in kwargs)
+    async with running(store, brain, channel, desk) as (dispatcher, _):
+        await channel.inject(channel.message("relay it's order 12345", conversation="claimed"))
+        await asyncio.wait_for(dispatcher.drain(), 5)
+    assert desk.relays == [("card-9", "relay it's order 12345")]
+    assert len(calls) == 3 and await store.queue_depth() == 0

@@ -186,9 +186,10 @@ class Load:
             assert sent.in_reply_to is not None
             by_message[sent.in_reply_to].append(sent.text)
         assert set(by_message) == self.want, f"unanswered: {sorted(self.want - set(by_message))}"
-        # A reply is sent twice only when the store failed between the send and recording it
-        # (no platform takes a message and a bookkeeping write in one step): at most the one
-        # in flight per conversation when the master failed.
+        # A reply whose recording failed after its send is recorded by the lane's retry, not
+        # sent again (``Delivery.unrecorded``). What may still repeat one: a write the master
+        # acknowledged and died before replicating (see the module's docstring), at most the
+        # one in flight per conversation when the master failed.
         twice = sorted(m for m, texts in by_message.items() if len(texts) > 1)
         assert all(len(by_message[m]) == 2 for m in twice), twice
         assert len({m.split("-")[0] for m in twice}) == len(twice), twice

@@ -151,12 +151,16 @@ class Turns:
                                             {"messages_coalesced": 1.0}, lease)  # fmt: skip
         progress = await self.delivery.deliver(item, record, lease)
         sent = (key, progress.sent) if progress.sent is not None else None
-        for joined in companions:
-            await self.store.finish(joined.entry_id, lease=lease, conversation=conversation,
-                                    release=False)  # fmt: skip
-        await self.store.finish(entry.entry_id, lease=lease, outbox=sent,
-                                counters=progress.counters, conversation=conversation,
-                                release=release)  # fmt: skip
+        try:
+            for joined in companions:
+                await self.store.finish(joined.entry_id, lease=lease, conversation=conversation,
+                                        release=False)  # fmt: skip
+            await self.store.finish(entry.entry_id, lease=lease, outbox=sent,
+                                    counters=progress.counters, conversation=conversation,
+                                    release=release)  # fmt: skip
+        except BaseException:  # sent, not recorded: the retry must not send it again
+            self.delivery.unrecorded(key, progress)
+            raise
 
     async def _record(
         self, item: InboundMessage, key: str, decision: Decision,
