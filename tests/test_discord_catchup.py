@@ -6,6 +6,7 @@ per channel, while live messages elsewhere are not held up."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from channels.discord.customers import DiscordChannel
 from config.errors import ConfigError, StoreError
 from config.settings import DiscordSettings, load_settings
 from tests.discord_bot import DM
-from tests.fakes.discord_payloads import BOT, snowflake, user
+from tests.fakes.discord_payloads import BOT, ELSEWHERE, snowflake, user
 from tests.fakes.fake_discord import FORUM, SUPPORT, FakeDiscord
 from tests.polling import until
 from tests.test_discord import Inbox, discord_settings
@@ -63,6 +64,11 @@ async def session(
 
 def texts(inbox: Inbox) -> list[str]:
     return [m.text for m in inbox.messages]
+
+
+def once(inbox: Inbox) -> list[str]:
+    """What was queued, in order: the first copy of each message (the queue drops repeats)."""
+    return list(dict.fromkeys(texts(inbox)))
 
 
 async def stored(store: SqliteStore, key: str, within: float = 5.0) -> None:
@@ -123,7 +129,11 @@ async def test_a_channel_with_nothing_new_is_not_read(
     settings, inbox = discord_settings(fake, answer_direct_messages=False), Inbox()
     async with session(settings, store, inbox):
         await fake.dispatch("MESSAGE_CREATE", fake.guild_message("hi", SUPPORT))
-        await asyncio.sleep(2.5)  # watermarks written since: "hi" is older than the gap
+        await asyncio.sleep(1.5)
+        # Chatter elsewhere (the socket heard from Discord since), then a watermark beat:
+        # "hi" is older than the gap.
+        await fake.dispatch("MESSAGE_CREATE", fake.guild_message("lunch?", ELSEWHERE))
+        await asyncio.sleep(1.5)
     async with session(settings, store, inbox) as connection:
         await until(lambda: connection.caught_up(0), within=10)
         assert fake.posts("GET", r"/messages$") == [], "the support channel's last message is old"
@@ -165,6 +175,9 @@ async def test_without_its_watermark_a_session_goes_on_and_says_so(
             await until(lambda: connection.caught_up(0), within=10)
             await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
             await until(lambda: texts(inbox) == ["hello"], 5)
+            await asyncio.sleep(1.5)  # a watermark beat: this session must not write one
+            assert not connection.fully_read(0)
+            assert await SqliteStore.kv_get(store, SEEN) is None
     finally:
         await store.close()
     assert "cannot read back its gap" in caplog.text
@@ -186,7 +199,7 @@ async def test_a_session_closed_before_its_plan_hands_on_what_waited(
     await waiting.live(first)
     await waiting.live(second)
     assert delivered == [] and not waiting.done.is_set()
-    await waiting.abandon()
+    await waiting.release()
     assert delivered == [first, second] and waiting.done.is_set()
 
 
@@ -210,3 +223,114 @@ async def test_the_watermark_stays_until_the_gap_is_read_back(
         await asyncio.sleep(1.5)
         after = await store.kv_get(SEEN)
         assert after is not None and before is not None and int(after) > int(before)
+
+
+async def test_a_failed_resume_reads_back_from_the_disconnect(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """Discord refuses the RESUME; discord.py identifies anew after 5 s, and READY comes a
+    while after that. The new socket is open meanwhile, but nothing was read since the
+    disconnect: the watermark must stand still from there, or the new session reads back
+    from too late and what the customer wrote right after the disconnect is lost."""
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox) as connection:
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
+        await stored(store, SEEN)
+        fake.refuse_resume, fake.ready_delay_s = True, 2.5
+        await fake.drop()
+        await unread(fake, fake.dm_message("still there?", DM))
+        await until(lambda: len(fake.identified_at) == 2, within=15)
+        await until(lambda: fake.reading() == [0], within=10)
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello again", DM))
+        await until(lambda: connection.caught_up(0), within=10)
+        await until(lambda: len(inbox.seen) == 3, within=5)
+    assert once(inbox) == ["hello", "still there?", "hello again"]
+    assert connection.resumes == 0 and fake.posts("GET", rf"/channels/{DM}/messages$")
+
+
+async def test_a_resumed_session_reads_nothing_back(fake: FakeDiscord, store: SqliteStore) -> None:
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox) as connection:
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await stored(store, SEEN)
+        fake.replay = [("MESSAGE_CREATE", fake.dm_message("missed it?", DM))]
+        await fake.drop()
+        await until(lambda: connection.resumes == 1, within=10)
+        await until(lambda: connection.fully_read(0), within=5)
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("thanks", DM))
+        await until(lambda: len(inbox.seen) == 3, within=5)
+    assert once(inbox) == ["hello", "missed it?", "thanks"]
+    assert fake.posts("GET", r"/messages$") == []
+
+
+async def test_a_read_that_fails_is_tried_again_and_the_watermark_waits(
+    fake: FakeDiscord, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every try at the DM's history fails (503): its live messages go on, and the channel is
+    read again later; until then the shard's watermark does not move past its gap."""
+    monkeypatch.setattr(catchup, "LATE_RETRY_S", 2.0)
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox):
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
+        await stored(store, SEEN)
+    before = await store.kv_get(SEEN)
+    await unread(fake, fake.dm_message("still there?", DM))
+    for _ in range(catchup.TRIES):
+        fake.fail("GET", rf"/channels/{DM}/messages$", 503)
+    async with session(settings, store, inbox) as connection:
+        await until(lambda: connection.caught_up(0), within=10)
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("anyone?", DM))
+        await until(lambda: "anyone?" in texts(inbox), within=5)
+        await asyncio.sleep(1.2)  # a watermark beat
+        assert "still there?" not in texts(inbox) and not connection.fully_read(0)
+        assert await store.kv_get(SEEN) == before
+        await until(lambda: "still there?" in texts(inbox), within=5)
+        await until(lambda: connection.fully_read(0), within=5)
+        await asyncio.sleep(1.2)
+        after = await store.kv_get(SEEN)
+    assert after is not None and before is not None and int(after) > int(before)
+    assert once(inbox) == ["hello", "anyone?", "still there?"]
+    assert len(fake.posts("GET", rf"/channels/{DM}/messages$")) == catchup.TRIES + 1
+
+
+async def test_a_read_back_cancelled_while_planning_hands_on_what_waited(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    delivered: list[Any] = []
+
+    async def deliver(message: Any) -> None:
+        delivered.append(message)
+
+    class Stuck(catchup.Watermarks):
+        async def seen(self, index: int) -> float | None:
+            await asyncio.Event().wait()  # a store that does not answer
+            return None
+
+    waiting = catchup.ShardCatchUp(0, object(), discord_settings(fake),  # type: ignore[arg-type]
+                                   Stuck(store, int(BOT["id"]), 1), deliver)  # fmt: skip
+    task = asyncio.create_task(waiting.run())
+    await asyncio.sleep(0.05)
+    first = object()
+    await waiting.live(first)
+    assert delivered == []
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert delivered == [first] and waiting.done.is_set() and not waiting.complete.is_set()
+
+
+async def test_the_watermark_is_when_the_socket_last_heard_from_discord(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """A connection dead but not closed receives nothing: the watermark stays at its last
+    frame instead of following the clock until discord.py gives the connection up."""
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox):
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await until(lambda: len(inbox.seen) == 1, within=5)
+        fake.silent, heard = True, time.time()
+        await asyncio.sleep(2.5)  # two watermark beats, no frame
+        value = await store.kv_get(SEEN)
+    assert value is not None and int(value) / 1000 < heard + 0.5, (int(value) / 1000, heard)

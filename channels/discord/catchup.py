@@ -8,7 +8,8 @@ again after a failed RESUME), its gap is read back over REST, and each message r
 way a live one does:
 
 - **Since when.** While a shard is open and caught up, its holder writes a watermark every
-  second (``discord-seen:<bot id>:<shard>/<count>`` = the time, ms, kept a week). A new session
+  second (``discord-seen:<bot id>:<shard>/<count>`` = when its socket last received a frame,
+  ms, kept a week: up to a heartbeat, ~41 s, behind on a quiet shard). A new session
   reads the messages written after the watermark less ``MARGIN_S`` (clocks, events in flight),
   at most ``catch_up_seconds`` back. No watermark (the shard's first session ever): nothing.
 - **Where.** The support channels on this shard and the active threads of support and forum
@@ -23,8 +24,15 @@ way a live one does:
   holder had queued already is dropped as a duplicate.
 - **In order.** Until a channel has been read back, live messages in it wait behind its gap
   (and move the channel to the front of the reading); live messages elsewhere go on at once.
-  Between READY and the guilds' arrival (``on_ready``) the plan is not known yet, so every
-  live customer message waits.
+  From a disconnect to the new session's ``on_ready`` (or its RESUMED, which needs nothing
+  read back: Discord replays what the session missed) the plan is not known, so every live
+  customer message waits, and the watermark stands still.
+- **Nothing skipped for good.** Each store call of the plan and each page of a channel's
+  history has ``STEP_TIMEOUT_S``; a failed one is tried again (``TRIES``), a channel from its
+  last message read. A channel that still fails lets its live messages go on and is tried
+  again every ``LATE_RETRY_S`` while it is within ``catch_up_seconds``; until then the shard's
+  watermark stays where it was, so a later session reads that gap too. A channel the bot may
+  not read (403, 404) is logged and skipped.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
@@ -46,9 +54,14 @@ log = logging.getLogger(__name__)
 MARGIN_S = 5.0  # read back from this long before the watermark
 BEAT_S = 1.0  # how often a holder writes its shards' watermarks
 KEEP_S = 7 * 86_400.0  # how long watermarks and DM channels are remembered
-DM_REFRESH_S = 3600.0  # a known DM channel's record is written again after this long
-PER_CHANNEL = 5000  # messages read back per channel at most (as many as may be held)
+# A known DM channel's record is written again after this long: the recent DM customers are
+# ranked by it, so the ranking is this coarse.
+DM_REFRESH_S = 300.0
+PER_CHANNEL = 5000  # messages read back per channel at most (the oldest of the gap)
 READERS = 4  # channels read at once (discord.py waits out Discord's rate limits)
+STEP_TIMEOUT_S = 30.0  # one store call of the plan, or one page of a channel's history
+TRIES = 3  # tries at the plan and at each channel before the session goes on without it
+LATE_RETRY_S = 30.0  # how often channels that could not be read are tried again later
 
 Deliver = Callable[[discord.Message], Awaitable[None]]
 Place = discord.TextChannel | discord.Thread | discord.PartialMessageable
@@ -85,11 +98,10 @@ class Watermarks:
         value = await self.store.kv_get(self._seen_key(index))
         return int(value) / 1000 if value is not None and value.isdigit() else None
 
-    async def mark(self, indexes: Iterable[int]) -> None:
-        """Shards ``indexes`` are read up to now."""
-        now = str(int(self.clock() * 1000))
-        for index in indexes:
-            await self.store.kv_set(self._seen_key(index), now, ttl_s=KEEP_S)
+    async def mark(self, read: Mapping[int, float]) -> None:
+        """Shard ``index`` is read up to ``read[index]`` (Unix seconds)."""
+        for index, when in read.items():
+            await self.store.kv_set(self._seen_key(index), str(int(when * 1000)), ttl_s=KEEP_S)
 
     def saw_dm(self, channel_id: int) -> None:
         written = self._dms.get(channel_id)
@@ -122,7 +134,10 @@ class Watermarks:
 
 class ShardCatchUp:
     """One gateway session's reading back of its shard's gap, and the live customer messages
-    that wait for it (``live``). Made with the session's client, run at ``on_ready``."""
+    that wait for it (``live``). Made at the session's start (a new client, or a disconnect
+    of the client's session), run at its ``on_ready``, released at RESUMED (``release``).
+    ``previous``: the client's earlier session, still reading maybe: this one's messages wait
+    for it, so that nothing overtakes what it still holds."""
 
     def __init__(
         self,
@@ -131,17 +146,22 @@ class ShardCatchUp:
         settings: DiscordSettings,
         marks: Watermarks,
         deliver: Deliver,
+        previous: ShardCatchUp | None = None,
     ) -> None:
         self.index, self.client, self.settings = index, client, settings
         self.marks, self._deliver = marks, deliver
+        self.previous = previous
         self.started = False
-        self.done = asyncio.Event()
+        self.done = asyncio.Event()  # live messages go on at once
+        self.complete = asyncio.Event()  # every channel read back: the watermark may move
         self.read = 0  # messages read back (duplicates of what was queued included)
         self._planned = False
         self._early: list[discord.Message] = []  # live before the plan was known
         self._pending: dict[int, list[discord.Message]] = {}  # channel -> live, waiting
         self._order: deque[int] = deque()  # channels left to read, front first
         self._places: dict[int, Place] = {}
+        self._failed: dict[int, int] = {}  # channel -> the snowflake to read on after
+        self._unplanned = False  # the plan failed: the watermark stays for a later session
 
     # -- live messages ---------------------------------------------------------------------
 
@@ -163,24 +183,32 @@ class ShardCatchUp:
             self._order.remove(channel)
             self._order.appendleft(channel)  # a customer is writing there now: read it first
 
-    async def abandon(self) -> None:
-        """The session ended before ``run``: hand on what waited for the plan. Its gap stays
-        behind the shard's watermark (never moved past it), for the next session to read."""
+    async def release(self) -> None:
+        """Nothing to read back: the session resumed (Discord replayed what it missed), or it
+        ended before ``run`` (its gap stays behind the shard's watermark, which never moved
+        past it, for the next session to read). What waited for the plan is handed on."""
         if self.started:
             return  # ``run`` hands everything on when it ends
-        self.started = self._planned = True
-        early, self._early = self._early, []
-        for message in early:
-            await self._deliver(message)
-        self.done.set()
+        self.started = True
+        try:
+            await self._after_previous()
+        finally:
+            await self._hand_on_early()
+            self._planned = True
+            self.done.set()
+            self.complete.set()
 
     # -- the reading -----------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Read the gap back, then let every waiting message go (also when cancelled)."""
+        """Read the gap back, then let every waiting message go (also when cancelled); then
+        try the channels that failed again, now and then, while they are in the window."""
         self.started = True
         began = time.monotonic()
+        after: int | None = None
+        ended = False  # not cancelled on the way (a stop, the client closed)
         try:
+            await self._after_previous()
             after = await self._plan()
             if after is not None and self._order:
                 await asyncio.gather(*(self._reader(after) for _ in range(READERS)))
@@ -188,29 +216,55 @@ class ShardCatchUp:
                 log.info("discord: shard %d read back: %d messages in %d channels since %s in "
                          "%.1f s (those already queued are dropped as duplicates)", self.index,
                          self.read, len(self._places), _when(after), took)  # fmt: skip
+            ended = not self.client.is_closed()
         finally:
+            await self._hand_on_early()  # cancelled while planning: they waited for nothing
             self._planned = True
             self._order.clear()
             for channel in list(self._pending):
                 await self._drain(channel)
             self.done.set()
+            if ended and not self._failed and not self._unplanned:
+                self.complete.set()
+        if after is not None and self._failed:
+            await self._read_late(after)
+
+    async def _after_previous(self) -> None:
+        previous = self.previous
+        if previous is not None and not previous.done.is_set():
+            await previous.done.wait()
+        self.previous = None
+
+    async def _hand_on_early(self) -> None:
+        """Deliver what waited for the plan, in order (still unplanned: what comes meanwhile
+        joins the end of the wait)."""
+        while self._early:
+            await self._deliver(self._early.pop(0))
 
     async def _plan(self) -> int | None:
         """Work out the channels to read and the snowflake to read after; None: nothing."""
         after: int | None = None
-        try:
-            after = await self._after()
-            if after is not None:
-                for place in await self._places_since(after):
-                    self._places[place.id] = place
-                    self._order.append(place.id)
-                    self._pending[place.id] = []
-        except Exception as err:  # the store or Discord unreachable: live messages go on
-            log.error("discord: shard %d: cannot read back its gap (%s); messages sent while "
-                      "it was unread are not answered", self.index, err)  # fmt: skip
-            after = None
-            self._order.clear()
-            self._pending.clear()
+        for attempt in range(1, TRIES + 1):
+            try:
+                async with asyncio.timeout(STEP_TIMEOUT_S):
+                    after = await self._after()
+                    places = await self._places_since(after) if after is not None else []
+                break
+            except Exception as err:  # the store or Discord unreachable
+                if attempt == TRIES:
+                    log.error("discord: shard %d: cannot read back its gap (%s); messages sent "
+                              "while it was unread wait for a later session, which reads from "
+                              "the same watermark", self.index, _error(err))  # fmt: skip
+                    self._unplanned = True
+                    after, places = None, []
+                    break
+                log.warning("discord: shard %d: planning the read-back failed (%s); trying "
+                            "again", self.index, _error(err))  # fmt: skip
+                await asyncio.sleep(attempt)
+        for place in places:
+            self._places[place.id] = place
+            self._order.append(place.id)
+            self._pending[place.id] = []
         self._planned = True
         early, self._early = self._early, []
         for message in early:  # in arrival order, behind their channel's gap if it has one
@@ -228,8 +282,7 @@ class ShardCatchUp:
             log.info("discord: shard %d has no record of being read before; nothing to read "
                      "back", self.index)  # fmt: skip
             return None
-        since = max(seen - MARGIN_S, self.marks.clock() - window)
-        return discord.utils.time_snowflake(datetime.fromtimestamp(since, UTC))
+        return _snowflake(max(seen - MARGIN_S, self.marks.clock() - window))
 
     async def _places_since(self, after: int) -> list[Place]:
         settings, client = self.settings, self.client
@@ -249,25 +302,60 @@ class ShardCatchUp:
         return found
 
     async def _reader(self, after: int) -> None:
-        while self._order:
+        while self._order and not self.client.is_closed():  # closed: the session is over
             channel = self._order.popleft()
-            await self._read(self._places[channel], after)
+            await self._read(self._places[channel], after, TRIES)
             await self._drain(channel)
 
-    async def _read(self, place: Place, after: int) -> None:
-        """Deliver ``place``'s messages after ``after``, oldest first, page by page."""
-        since, count = discord.Object(id=after), 0
-        try:
-            async for message in place.history(limit=PER_CHANNEL, after=since, oldest_first=True):
-                count += 1
-                await self._deliver(message)
-        except Exception as err:  # no access there, a lost connection: the rest go on
-            log.warning("discord: shard %d: could not read back channel %s (%s)", self.index,
-                        place.id, err)  # fmt: skip
+    async def _read(self, place: Place, after: int, tries: int) -> None:
+        """Deliver ``place``'s messages after ``after``, oldest first, page by page; a failed
+        page is tried again from the last message delivered, ``tries`` times in all, and then
+        left in ``_failed`` (from there)."""
+        since, count = after, 0
+        for attempt in range(1, tries + 1):
+            try:
+                pages = place.history(limit=None, after=discord.Object(id=since),
+                                      oldest_first=True)  # fmt: skip
+                while (message := await _next(pages)) is not None:
+                    if count == PER_CHANNEL:
+                        log.warning("discord: shard %d: channel %s had over %d messages in its "
+                                    "gap; the rest is not read back", self.index, place.id,
+                                    PER_CHANNEL)  # fmt: skip
+                        break
+                    count, since = count + 1, message.id
+                    await self._deliver(message)
+                self._failed.pop(place.id, None)
+                break
+            except (discord.Forbidden, discord.NotFound) as err:  # trying again cannot help
+                log.warning("discord: shard %d: cannot read back channel %s (%s)", self.index,
+                            place.id, _error(err))  # fmt: skip
+                self._failed.pop(place.id, None)
+                break
+            except Exception as err:  # a lost connection, a timeout, Discord failing
+                self._failed[place.id] = since
+                if attempt == tries or self.client.is_closed():
+                    log.warning("discord: shard %d: could not read back channel %s (%s); "
+                                "tried again later", self.index, place.id, _error(err))  # fmt: skip
+                    break
+                await asyncio.sleep(attempt)
         self.read += count
-        if count >= PER_CHANNEL:
-            log.warning("discord: shard %d: channel %s had over %d messages in its gap; "
-                        "the rest is not read back", self.index, place.id, PER_CHANNEL)  # fmt: skip
+
+    async def _read_late(self, after: int) -> None:
+        """Try the channels that failed again every ``LATE_RETRY_S`` (their live messages
+        already go on) until all are read or the window has passed them; only then may the
+        shard's watermark move. Ends with the session (the client closed, or stop)."""
+        window_ends = _time(after) + self.settings.catch_up_seconds
+        while self._failed:
+            await asyncio.sleep(LATE_RETRY_S)
+            if self.client.is_closed():
+                return  # the session is over: its watermark stays for the next one
+            if self.marks.clock() > window_ends:
+                log.error("discord: shard %d: channels %s could not be read back within "
+                          "the catch-up window", self.index, sorted(self._failed))  # fmt: skip
+                break
+            for channel, since in list(self._failed.items()):
+                await self._read(self._places[channel], since, 1)
+        self.complete.set()
 
     async def _drain(self, channel: int) -> None:
         """Deliver ``channel``'s live messages that waited for its gap, in order; live ones
@@ -276,6 +364,39 @@ class ShardCatchUp:
         while waiting:
             await self._deliver(waiting.pop(0))
         self._pending.pop(channel, None)
+
+
+async def _next(pages: AsyncIterator[discord.Message]) -> discord.Message | None:
+    """The next message of a history, None at its end; ``STEP_TIMEOUT_S`` per page."""
+    try:
+        async with asyncio.timeout(STEP_TIMEOUT_S):
+            return await anext(pages)
+    except StopAsyncIteration:
+        return None
+
+
+def _error(err: BaseException) -> str:
+    return str(err) or type(err).__name__
+
+
+def _snowflake(when: float) -> int:
+    return discord.utils.time_snowflake(datetime.fromtimestamp(when, UTC))
+
+
+def _time(snowflake: int) -> float:
+    return discord.utils.snowflake_time(snowflake).timestamp()
+
+
+def last_heard(client: discord.Client, now: float) -> float:
+    """When (Unix seconds, ``now`` the clock's) the client's gateway socket last received
+    anything. Discord acknowledges a heartbeat every ~41 s on a quiet shard, so a connection
+    that died without closing stops moving the shard's watermark at once, not when discord.py
+    gives it up (60 s without a frame). ``now`` where discord.py does not say."""
+    keep_alive = getattr(client.ws, "_keep_alive", None)  # discord.py's heartbeat thread
+    received = getattr(keep_alive, "_last_recv", None)  # its perf_counter() of the last frame
+    if not isinstance(received, float):
+        return now
+    return now - max(0.0, time.perf_counter() - received)
 
 
 def _newer(last: int | None, after: int) -> bool:

@@ -43,7 +43,13 @@ import aiohttp
 import discord
 import yarl
 
-from channels.discord.catchup import BEAT_S, CatchUpStore, ShardCatchUp, Watermarks
+from channels.discord.catchup import (
+    BEAT_S,
+    CatchUpStore,
+    ShardCatchUp,
+    Watermarks,
+    last_heard,
+)
 from channels.discord.errors import describe, rest_error
 from channels.discord.gateway import ClientSetup, GatewayClient, Shard
 from channels.discord.spread import ShardSpread, ShardStore
@@ -241,37 +247,64 @@ class DiscordConnection:
             catch_up = self._catch_ups.get(shard.index)
             if catch_up is None or catch_up.client is not client:
                 return  # nothing to read back with, or this client's term has ended
-            if catch_up.started:  # a fresh session on the same client (a failed RESUME)
-                catch_up = self._new_catch_up(shard.index, client) or catch_up
+            if catch_up.started:  # no disconnect seen before this session: a new one now
+                catch_up = self._new_catch_up(shard.index, client, catch_up) or catch_up
             task = asyncio.create_task(catch_up.run(), name=f"{shard.name}:read-back")
             self._reading_back.add(task)
             task.add_done_callback(self._reading_back.discard)
 
+        async def on_disconnect() -> None:
+            await self.on_disconnect()
+            # Until the session resumes or a new one is READY, this shard is not read: its
+            # watermark stands still and live customer messages wait (a failed RESUME ends in
+            # a new session, and that one's gap starts here).
+            catch_up = self._catch_ups.get(shard.index)
+            if catch_up is not None and catch_up.client is client and catch_up.started \
+                    and not client.is_closed() and not self._stopping:  # fmt: skip
+                self._new_catch_up(shard.index, client, catch_up)
+
+        async def on_resumed() -> None:
+            await self.on_resumed()
+            catch_up = self._catch_ups.get(shard.index)
+            if catch_up is not None and catch_up.client is client:
+                await catch_up.release()  # Discord replayed what the session missed
+
         async def on_message(message: discord.Message) -> None:
             await self._on_message(shard.index, client, message)
 
-        for handler in (on_message, on_ready, self.on_disconnect, self.on_resumed):
+        for handler in (on_message, on_ready, on_disconnect, on_resumed):
             client.event(handler)
         return client
 
-    def _new_catch_up(self, index: int, client: discord.Client) -> ShardCatchUp | None:
+    def _new_catch_up(
+        self, index: int, client: discord.Client, previous: ShardCatchUp | None = None
+    ) -> ShardCatchUp | None:
         if self.marks is None:  # no store to keep watermarks in, or reading back is off
             return None
-        catch_up = ShardCatchUp(index, client, self.settings, self.marks, self._to_customer)
+        catch_up = ShardCatchUp(index, client, self.settings, self.marks, self._to_customer,
+                                previous)  # fmt: skip
         self._catch_ups[index] = catch_up
         return catch_up
 
     async def _client_closed(self, client: GatewayClient) -> None:
-        """A term's client closed before its ``on_ready`` (the lease lost or a stop just after
-        READY): the customer messages that waited for the plan are handed on."""
+        """A term's client has closed: if its session never reached ``on_ready`` (the lease
+        lost, a stop just after READY, a disconnect), the customer messages that waited for
+        its plan are handed on."""
         for catch_up in list(self._catch_ups.values()):
             if catch_up.client is client:
-                await catch_up.abandon()
+                await catch_up.release()
 
     def caught_up(self, index: int) -> bool:
-        """Shard ``index``'s current session has read its gap back (or had none to read)."""
+        """Shard ``index``'s current session is past its gap: its live customer messages go
+        on at once (channels that failed to be read may still be tried again)."""
         catch_up = self._catch_ups.get(index)
         return catch_up is not None and catch_up.done.is_set()
+
+    def fully_read(self, index: int) -> bool:
+        """Shard ``index``'s current session has read its whole gap back (or had none to
+        read): its watermark may move."""
+        catch_up = self._catch_ups.get(index)
+        return catch_up is not None and catch_up.complete.is_set()
 
     async def _keep_marks(self, marks: Watermarks) -> None:
         """Every ``BEAT_S``: the watermark of each shard read here and caught up, and the DM
@@ -279,7 +312,12 @@ class DiscordConnection:
         down = False
         while True:
             await asyncio.sleep(BEAT_S)
-            read = [s.index for s in self.shards if s.is_open() and self.caught_up(s.index)]
+            now = marks.clock()
+            read = {
+                shard.index: last_heard(shard.client, now)
+                for shard in self.shards
+                if shard.client is not None and shard.is_open() and self.fully_read(shard.index)
+            }
             try:
                 await marks.mark(read)
                 await marks.flush_dms()

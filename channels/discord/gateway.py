@@ -124,6 +124,7 @@ class Shard:
         self.task: asyncio.Task[None] | None = None
         self._make_client = make_client
         self._on_end = on_end  # after each term's client has closed
+        self.reidentify_pause_s = 5.0  # before identifying again (a failed RESUME)
         self._token = token
         self._identifying: set[asyncio.Task[None]] = set()
 
@@ -204,9 +205,11 @@ class Shard:
         finally:
             self.client = None
             self.ready.clear()
-            await _close(client, reading)
-            if self._on_end is not None:
-                await self._on_end(client)
+            try:
+                await _close(client, reading)
+            finally:  # also when a stop cancels the close again
+                if self._on_end is not None:
+                    await self._on_end(client)
 
     def _failed(self, err: BaseException) -> None:
         self.failed = err
@@ -219,7 +222,7 @@ class Shard:
 
     async def before_identify(self, initial: bool) -> None:
         if not initial:
-            await asyncio.sleep(5.0)  # discord.py's own pause before a re-IDENTIFY
+            await asyncio.sleep(self.reidentify_pause_s)  # discord.py's own pause
         if self.count > 1:
             await self._identify_turn()
 

@@ -14,7 +14,8 @@ else is a 404.
 
 Scripting: ``fail("POST", r"/channels/\\d+/messages$", 403, code=50013)`` makes the next
 matching request fail; ``drop()`` closes the gateway like a network cut (the client resumes,
-and ``replay`` events are delivered again after the RESUME, as Discord may do). Several
+and ``replay`` events are delivered again after the RESUME, as Discord may do; with
+``refuse_resume`` the RESUME gets INVALID_SESSION and the client identifies anew). Several
 gateway connections may be open at once, one per shard the bot identifies with: each event
 goes to the session of its shard (``shard_of``), as Discord routes them.
 
@@ -133,6 +134,9 @@ class FakeDiscord(Payloads, LoopbackServer):
         self.connections = 0
         self.refuse_intents = False  # as when the message content intent is not switched on
         self.replay: list[tuple[str, dict[str, Any]]] = []  # sent again after the next RESUME
+        self.refuse_resume = False  # a RESUME gets INVALID_SESSION: the client identifies anew
+        self.ready_delay_s = 0.0  # between an IDENTIFY and its READY
+        self.silent = False  # heartbeats go unacknowledged: a connection dead but not closed
         self.on_sent: Callable[[dict[str, Any]], None] | None = None  # e.g. to time posts
         self._failures: list[Failure] = []
         self._closing: set[asyncio.Task[bool]] = set()
@@ -450,7 +454,7 @@ class FakeDiscord(Payloads, LoopbackServer):
             frame = json.loads(message.data)
             self.gateway_in.append(frame)
             await self._notify()
-            if frame["op"] == 1:
+            if frame["op"] == 1 and not self.silent:
                 await self._send({"op": 11, "d": None, "s": None, "t": None}, session)
             elif frame["op"] == 2 and self.refuse_intents:
                 await ws.close(code=4014)  # "disallowed intents": message content is off
@@ -459,7 +463,10 @@ class FakeDiscord(Payloads, LoopbackServer):
                 session.shard, self.shard_count = index, count
                 self.identified_at.append((index, asyncio.get_running_loop().time()))
                 self._sessions[index] = session
+                await asyncio.sleep(self.ready_delay_s)
                 await self._ready(session)
+            elif frame["op"] == 6 and self.refuse_resume:
+                await self._send({"op": 9, "d": False, "s": None, "t": None}, session)
             elif frame["op"] == 6:
                 session.shard = int(str(frame["d"]["session_id"]).rpartition("-")[2] or 0)
                 session.seq = int(frame["d"].get("seq") or 0)
