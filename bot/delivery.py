@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.desk_hub import DeskHub
 from bot.events import Events
@@ -39,9 +39,11 @@ from config.errors import ChannelError, DeliveryRefused
 logger = logging.getLogger(__name__)
 
 UNDELIVERABLE = "undeliverable"
+UNRECORDED_MAX = 10_000  # sends remembered whose recording failed (``Delivery.unrecorded``)
 RELAY_MEMORY_S = 7 * 86400.0
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,7 +87,7 @@ class Delivery:
         # What this process delivered whose recording has not landed (the store failed between
         # a send and its ack): the lane's retry records it instead of sending it again. Only a
         # crash in that window repeats a reply. Each key leaves with the retry that follows
-        # (a lane retries its head until it is done), so this holds at most the lanes' heads.
+        # (a lane retries its head until it is done), or past ``UNRECORDED_MAX``.
         self._unrecorded: dict[str, Progress] = {}
         self._relayed_unrecorded: dict[str, set[str]] = {}
 
@@ -134,7 +136,7 @@ class Delivery:
         """``progress`` of the delivery of ``key`` was not recorded (its ack failed): the
         next delivery of ``key`` in this process starts after it, sending nothing twice."""
         if progress.sent:
-            self._unrecorded[key] = progress
+            _remember(self._unrecorded, key, progress)
 
     async def _send_pending(
         self, record: OutboxRecord, lease: Lease, progress: Progress, cause: QueueItem
@@ -215,12 +217,13 @@ class Delivery:
         async with self.store.lock(lock_name(item), self.owner) as lease:
             done = await self.state.relayed_desks(key)
             done |= self._relayed_unrecorded.pop(key, set())
-            failed = await self.hub.relay(item.ticket_id, item.author, item.text, skip=done)
-            reached = done | ({d.name for d in self.hub.desks} - set(failed))
+            reached = done
             try:
+                failed = await self.hub.relay(item.ticket_id, item.author, item.text, skip=done)
+                reached = done | ({d.name for d in self.hub.desks} - set(failed))
                 return await self._settle_relay(entry, item, failed, reached, lease)
             except BaseException:  # the store failed: the retry shows no desk the line twice
-                self._relayed_unrecorded[key] = reached
+                _remember(self._relayed_unrecorded, key, reached)
                 raise
 
     async def _settle_relay(
@@ -241,6 +244,15 @@ class Delivery:
         self._relay_failures.pop(key, None)
         await self.store.finish(entry.entry_id, lease=lease)
         return True
+
+
+def _remember(memory: dict[str, T], key: str, value: T) -> None:
+    """``memory[key] = value``, the oldest entry dropped past ``UNRECORDED_MAX`` (a key
+    another process finished stays until then: its lane never retries it here)."""
+    memory.pop(key, None)
+    memory[key] = value
+    if len(memory) > UNRECORDED_MAX:
+        del memory[next(iter(memory))]
 
 
 def _customer(ref: ConversationRef) -> Author:

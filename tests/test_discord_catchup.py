@@ -66,6 +66,13 @@ def texts(inbox: Inbox) -> list[str]:
     return [m.text for m in inbox.messages]
 
 
+class OpenClient:
+    """A gateway client as far as a read-back that never gets to Discord sees it."""
+
+    def is_closed(self) -> bool:
+        return False
+
+
 def once(inbox: Inbox) -> list[str]:
     """What was queued, in order: the first copy of each message (the queue drops repeats)."""
     return list(dict.fromkeys(texts(inbox)))
@@ -308,7 +315,7 @@ async def test_a_read_back_cancelled_while_planning_hands_on_what_waited(
             await asyncio.Event().wait()  # a store that does not answer
             return None
 
-    waiting = catchup.ShardCatchUp(0, object(), discord_settings(fake),  # type: ignore[arg-type]
+    waiting = catchup.ShardCatchUp(0, OpenClient(), discord_settings(fake),  # type: ignore[arg-type]
                                    Stuck(store, int(BOT["id"]), 1), deliver)  # fmt: skip
     task = asyncio.create_task(waiting.run())
     await asyncio.sleep(0.05)
@@ -334,3 +341,91 @@ async def test_the_watermark_is_when_the_socket_last_heard_from_discord(
         await asyncio.sleep(2.5)  # two watermark beats, no frame
         value = await store.kv_get(SEEN)
     assert value is not None and int(value) / 1000 < heard + 0.5, (int(value) / 1000, heard)
+
+
+async def test_a_resumed_session_keeps_the_watermark_until_the_gap_before_it_is_read(
+    fake: FakeDiscord, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session whose DM channel failed to be read resumes after a disconnect: the resumed
+    session has nothing of its own to read, but the watermark still waits for that DM."""
+    monkeypatch.setattr(catchup, "LATE_RETRY_S", 4.0)
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox):
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
+        await stored(store, SEEN)
+    before = await store.kv_get(SEEN)
+    await unread(fake, fake.dm_message("still there?", DM))
+    for _ in range(catchup.TRIES):
+        fake.fail("GET", rf"/channels/{DM}/messages$", 503)
+    async with session(settings, store, inbox) as connection:
+        await until(lambda: connection.caught_up(0), within=10)
+        await fake.drop()
+        await until(lambda: connection.resumes == 1, within=10)
+        await until(lambda: connection.caught_up(0), within=5)
+        await asyncio.sleep(1.2)  # a watermark beat after the RESUMED
+        assert not connection.fully_read(0) and await store.kv_get(SEEN) == before
+        await until(lambda: "still there?" in texts(inbox), within=10)
+        await until(lambda: connection.fully_read(0), within=5)
+        await asyncio.sleep(1.2)
+        after = await store.kv_get(SEEN)
+    assert after is not None and before is not None and int(after) > int(before)
+
+
+class WatermarksLater(SqliteStore):
+    """A store whose watermarks cannot be read for its first ``failures`` tries."""
+
+    failures = catchup.TRIES
+
+    async def kv_get(self, key: str) -> str | None:
+        if key.startswith("discord-seen:") and self.failures > 0:
+            self.failures -= 1
+            raise StoreError("the store is unreachable")
+        return await super().kv_get(key)
+
+
+async def test_a_plan_that_failed_is_made_later_and_its_gap_read(
+    fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catchup, "LATE_RETRY_S", 1.0)
+    store, inbox = WatermarksLater(tmp_path / "state.db", limits=StoreLimits()), Inbox()
+    await store.open()
+    try:
+        settings = discord_settings(fake)
+        store.failures = 0
+        async with session(settings, store, inbox):
+            await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+            await stored(store, f"discord-dm:{BOT['id']}:{DM}")
+            await stored(store, SEEN)
+        await unread(fake, fake.dm_message("still there?", DM))
+        store.failures = catchup.TRIES
+        async with session(settings, store, inbox) as connection:
+            await until(lambda: connection.caught_up(0), within=10)
+            await fake.dispatch("MESSAGE_CREATE", fake.dm_message("anyone?", DM))
+            await until(lambda: "still there?" in texts(inbox), within=5)
+            await until(lambda: connection.fully_read(0), within=5)
+    finally:
+        await store.close()
+    assert once(inbox) == ["hello", "anyone?", "still there?"]
+
+
+async def test_a_resume_before_on_ready_leaves_the_reading_to_on_ready(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """discord.py's on_ready comes a while after READY (it waits for the guilds). A
+    disconnect and a RESUMED in that while must not release the session's read-back: its
+    gap would never be read, and the watermark would move past it."""
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox) as connection:
+        await until(lambda: connection.caught_up(0), within=10)
+        client: Any = connection.shards[0].client
+        await client.on_disconnect()  # the session is lost...
+        waiting = connection._catch_ups[0]
+        assert not waiting.started and not connection.caught_up(0)
+        await client.on_connect()  # ...a new one is READY...
+        await client.on_disconnect()  # ...and lost in its first second...
+        await client.on_resumed()  # ...and resumed, before its on_ready
+        assert connection._catch_ups[0] is waiting and not waiting.started
+        await client.on_ready()
+        await until(lambda: connection.caught_up(0), within=5)
+        assert connection._catch_ups[0] is waiting and waiting.started

@@ -29,10 +29,10 @@ way a live one does:
   customer message waits, and the watermark stands still.
 - **Nothing skipped for good.** Each store call of the plan and each page of a channel's
   history has ``STEP_TIMEOUT_S``; a failed one is tried again (``TRIES``), a channel from its
-  last message read. A channel that still fails lets its live messages go on and is tried
-  again every ``LATE_RETRY_S`` while it is within ``catch_up_seconds``; until then the shard's
-  watermark stays where it was, so a later session reads that gap too. A channel the bot may
-  not read (403, 404) is logged and skipped.
+  last message read. A plan or a channel that still fails lets the live messages go on and is
+  tried again every ``LATE_RETRY_S`` while within ``catch_up_seconds``; until then the shard's
+  watermark stays where it was (also after a RESUMED that follows), so a later session reads
+  that gap too. A channel the bot may not read (403, 404) is logged and skipped.
 """
 
 from __future__ import annotations
@@ -151,6 +151,7 @@ class ShardCatchUp:
         self.index, self.client, self.settings = index, client, settings
         self.marks, self._deliver = marks, deliver
         self.previous = previous
+        self._inherits: ShardCatchUp | None = None  # a resumed session's unread channels
         self.started = False
         self.done = asyncio.Event()  # live messages go on at once
         self.complete = asyncio.Event()  # every channel read back: the watermark may move
@@ -190,6 +191,7 @@ class ShardCatchUp:
         if self.started:
             return  # ``run`` hands everything on when it ends
         self.started = True
+        self._inherits = self.previous  # what it has not read yet is this session's gap too
         try:
             await self._after_previous()
         finally:
@@ -198,11 +200,21 @@ class ShardCatchUp:
             self.done.set()
             self.complete.set()
 
+    def fully_read(self) -> bool:
+        """This session has read its whole gap back, and so has the session it resumed
+        (``release``): the shard's watermark may move."""
+        inherited = self._inherits
+        if inherited is not None:
+            if not inherited.fully_read():
+                return False
+            self._inherits = None
+        return self.complete.is_set()
+
     # -- the reading -----------------------------------------------------------------------
 
     async def run(self) -> None:
         """Read the gap back, then let every waiting message go (also when cancelled); then
-        try the channels that failed again, now and then, while they are in the window."""
+        try what failed (the plan, channels) again now and then, while in the window."""
         self.started = True
         began = time.monotonic()
         after: int | None = None
@@ -226,7 +238,9 @@ class ShardCatchUp:
             self.done.set()
             if ended and not self._failed and not self._unplanned:
                 self.complete.set()
-        if after is not None and self._failed:
+        if self._unplanned:
+            await self._plan_late()
+        elif after is not None and self._failed:
             await self._read_late(after)
 
     async def _after_previous(self) -> None:
@@ -243,24 +257,13 @@ class ShardCatchUp:
 
     async def _plan(self) -> int | None:
         """Work out the channels to read and the snowflake to read after; None: nothing."""
-        after: int | None = None
-        for attempt in range(1, TRIES + 1):
-            try:
-                async with asyncio.timeout(STEP_TIMEOUT_S):
-                    after = await self._after()
-                    places = await self._places_since(after) if after is not None else []
-                break
-            except Exception as err:  # the store or Discord unreachable
-                if attempt == TRIES:
-                    log.error("discord: shard %d: cannot read back its gap (%s); messages sent "
-                              "while it was unread wait for a later session, which reads from "
-                              "the same watermark", self.index, _error(err))  # fmt: skip
-                    self._unplanned = True
-                    after, places = None, []
-                    break
-                log.warning("discord: shard %d: planning the read-back failed (%s); trying "
-                            "again", self.index, _error(err))  # fmt: skip
-                await asyncio.sleep(attempt)
+        found = await self._find(TRIES)
+        if found is None:
+            log.error("discord: shard %d: cannot read back its gap yet; live messages go on, "
+                      "and the read-back is tried again every %g s", self.index,
+                      LATE_RETRY_S)  # fmt: skip
+            self._unplanned = True
+        after, places = found or (None, [])
         for place in places:
             self._places[place.id] = place
             self._order.append(place.id)
@@ -272,6 +275,50 @@ class ShardCatchUp:
         for channel in {m.channel.id for m in early} - set(self._order):
             await self._drain(channel)
         return after
+
+    async def _find(self, tries: int, quiet: bool = False) -> tuple[int | None, list[Place]] | None:
+        """The snowflake to read after (None: nothing to read) and the places to read; None
+        when all ``tries`` failed (the store or Discord unreachable) or the client closed."""
+        for attempt in range(1, tries + 1):
+            if self.client.is_closed():
+                return None
+            try:
+                async with asyncio.timeout(STEP_TIMEOUT_S):
+                    after = await self._after()
+                    return after, (await self._places_since(after) if after is not None else [])
+            except Exception as err:
+                (log.debug if quiet else log.warning)(
+                    "discord: shard %d: planning the read-back failed (%s)", self.index,
+                    _error(err))  # fmt: skip
+                if attempt < tries:
+                    await asyncio.sleep(attempt)
+        return None
+
+    async def _plan_late(self) -> None:
+        """The plan failed: it is tried again every ``LATE_RETRY_S`` (live messages go on
+        meanwhile) and its channels read as late ones, for ``catch_up_seconds`` at most."""
+        gives_up = self.marks.clock() + self.settings.catch_up_seconds
+        while True:
+            await asyncio.sleep(LATE_RETRY_S)
+            if (found := await self._find(1, quiet=True)) is not None:
+                break
+            if self.client.is_closed():
+                return  # the session is over: its watermark stays for the next one
+            if self.marks.clock() > gives_up:
+                log.error("discord: shard %d: the read-back could not be planned within the "
+                          "catch-up window; its gap is not read back", self.index)  # fmt: skip
+                self.complete.set()
+                return
+        after, places = found
+        if after is not None and places:
+            log.info("discord: shard %d: read-back planned late: %d channels (what they held "
+                     "comes after the live messages taken in since)", self.index,
+                     len(places))  # fmt: skip
+            for place in places:
+                self._places[place.id] = place
+                self._failed[place.id] = after
+            await self._read_late(after, wait=False)
+        self.complete.set()
 
     async def _after(self) -> int | None:
         window = self.settings.catch_up_seconds
@@ -340,13 +387,15 @@ class ShardCatchUp:
                 await asyncio.sleep(attempt)
         self.read += count
 
-    async def _read_late(self, after: int) -> None:
+    async def _read_late(self, after: int, wait: bool = True) -> None:
         """Try the channels that failed again every ``LATE_RETRY_S`` (their live messages
         already go on) until all are read or the window has passed them; only then may the
         shard's watermark move. Ends with the session (the client closed, or stop)."""
         window_ends = _time(after) + self.settings.catch_up_seconds
         while self._failed:
-            await asyncio.sleep(LATE_RETRY_S)
+            if wait:
+                await asyncio.sleep(LATE_RETRY_S)
+            wait = True
             if self.client.is_closed():
                 return  # the session is over: its watermark stays for the next one
             if self.marks.clock() > window_ends:
@@ -387,15 +436,16 @@ def _time(snowflake: int) -> float:
     return discord.utils.snowflake_time(snowflake).timestamp()
 
 
-def last_heard(client: discord.Client, now: float) -> float:
+def last_heard(client: discord.Client, now: float) -> float | None:
     """When (Unix seconds, ``now`` the clock's) the client's gateway socket last received
     anything. Discord acknowledges a heartbeat every ~41 s on a quiet shard, so a connection
     that died without closing stops moving the shard's watermark at once, not when discord.py
-    gives it up (60 s without a frame). ``now`` where discord.py does not say."""
-    keep_alive = getattr(client.ws, "_keep_alive", None)  # discord.py's heartbeat thread
+    gives it up (60 s without a frame). None while discord.py does not say (no heartbeat yet,
+    or a socket being closed): then nothing is written."""
+    keep_alive = getattr(client.ws, "_keep_alive", None)  # discord.py's heartbeat handler
     received = getattr(keep_alive, "_last_recv", None)  # its perf_counter() of the last frame
     if not isinstance(received, float):
-        return now
+        return None
     return now - max(0.0, time.perf_counter() - received)
 
 

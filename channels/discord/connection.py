@@ -239,14 +239,23 @@ class DiscordConnection:
             options |= {"shard_id": shard.index, "shard_count": shard.count}
         client = GatewayClient(self._gateway_setup, shard.before_identify, **options)
         self._new_catch_up(shard.index, client)
+        # A READY came and its on_ready (discord.py's, after the guilds) has not run yet: a
+        # RESUMED meanwhile (a disconnect in that second) leaves the reading to on_ready.
+        awaiting_ready = False
+
+        async def on_connect() -> None:  # discord.py: READY received
+            nonlocal awaiting_ready
+            awaiting_ready = True
 
         async def on_ready() -> None:
+            nonlocal awaiting_ready
+            awaiting_ready = False
             log.info("discord: READY as %s in %d servers (shard %d/%d)", client.user,
                      len(client.guilds), shard.index, shard.count)  # fmt: skip
             shard.on_ready()
             catch_up = self._catch_ups.get(shard.index)
-            if catch_up is None or catch_up.client is not client:
-                return  # nothing to read back with, or this client's term has ended
+            if catch_up is None or catch_up.client is not client or self._stopping:
+                return  # nothing to read back with, or this client's term is ending
             if catch_up.started:  # no disconnect seen before this session: a new one now
                 catch_up = self._new_catch_up(shard.index, client, catch_up) or catch_up
             task = asyncio.create_task(catch_up.run(), name=f"{shard.name}:read-back")
@@ -266,13 +275,13 @@ class DiscordConnection:
         async def on_resumed() -> None:
             await self.on_resumed()
             catch_up = self._catch_ups.get(shard.index)
-            if catch_up is not None and catch_up.client is client:
+            if catch_up is not None and catch_up.client is client and not awaiting_ready:
                 await catch_up.release()  # Discord replayed what the session missed
 
         async def on_message(message: discord.Message) -> None:
             await self._on_message(shard.index, client, message)
 
-        for handler in (on_message, on_ready, on_disconnect, on_resumed):
+        for handler in (on_message, on_connect, on_ready, on_disconnect, on_resumed):
             client.event(handler)
         return client
 
@@ -304,7 +313,7 @@ class DiscordConnection:
         """Shard ``index``'s current session has read its whole gap back (or had none to
         read): its watermark may move."""
         catch_up = self._catch_ups.get(index)
-        return catch_up is not None and catch_up.complete.is_set()
+        return catch_up is not None and catch_up.fully_read()
 
     async def _keep_marks(self, marks: Watermarks) -> None:
         """Every ``BEAT_S``: the watermark of each shard read here and caught up, and the DM
@@ -312,12 +321,13 @@ class DiscordConnection:
         down = False
         while True:
             await asyncio.sleep(BEAT_S)
-            now = marks.clock()
-            read = {
-                shard.index: last_heard(shard.client, now)
-                for shard in self.shards
-                if shard.client is not None and shard.is_open() and self.fully_read(shard.index)
-            }
+            now, read = marks.clock(), {}
+            for shard in self.shards:
+                client = shard.client
+                if client is not None and shard.is_open() and self.fully_read(shard.index):
+                    heard = last_heard(client, now)
+                    if heard is not None:
+                        read[shard.index] = heard
             try:
                 await marks.mark(read)
                 await marks.flush_dms()
@@ -336,11 +346,12 @@ class DiscordConnection:
         spread, self.spread = self.spread, None
         if spread is not None:
             await spread.stop()
-        shards, self.shards = self.shards, []
-        await asyncio.gather(*(shard.stop() for shard in shards))
-        # What waited behind a gap is handed on (held, or refused politely) like the rest.
+        # What waited behind a gap is handed on (held, or refused politely) like the rest;
+        # first, so that no session's end waits for an earlier one still reading.
         for task in list(self._reading_back):
             await cancel_and_wait(task)
+        shards, self.shards = self.shards, []
+        await asyncio.gather(*(shard.stop() for shard in shards))
         marking, self._marking = self._marking, None
         await cancel_and_wait(marking)
         self._catch_ups.clear()
