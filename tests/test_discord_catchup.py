@@ -429,3 +429,28 @@ async def test_a_resume_before_on_ready_leaves_the_reading_to_on_ready(
         await client.on_ready()
         await until(lambda: connection.caught_up(0), within=5)
         assert connection._catch_ups[0] is waiting and waiting.started
+
+
+async def test_the_on_ready_of_a_session_lost_meanwhile_leaves_the_next_one_waiting(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """READY, then the session is lost before discord.py's on_ready (which still comes):
+    that on_ready reads its gap back, and the next session (a new READY) still holds its
+    live messages and the watermark until its own on_ready."""
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox) as connection:
+        await until(lambda: connection.caught_up(0), within=10)
+        client: Any = connection.shards[0].client
+        await client.on_disconnect()
+        reading = connection._catch_ups[0]
+        await client.on_connect()  # READY of a new session...
+        await client.on_disconnect()  # ...lost in its first second
+        await client.on_ready()  # its on_ready comes all the same
+        await until(reading.done.is_set, within=5)  # and reads its gap back
+        waiting = connection._catch_ups[0]
+        assert waiting is not reading and waiting.previous is reading and not waiting.started
+        assert not connection.caught_up(0)
+        assert not connection.fully_read(0), "nobody reads the shard: no watermark"
+        await client.on_connect()  # the next session
+        await client.on_ready()
+        await until(lambda: connection.fully_read(0), within=5)

@@ -163,6 +163,7 @@ class ShardCatchUp:
         self._places: dict[int, Place] = {}
         self._failed: dict[int, int] = {}  # channel -> the snowflake to read on after
         self._unplanned = False  # the plan failed: the watermark stays for a later session
+        self._began = 0.0  # when ``run`` began (the clock's): the window is counted from it
 
     # -- live messages ---------------------------------------------------------------------
 
@@ -201,14 +202,18 @@ class ShardCatchUp:
             self.complete.set()
 
     def fully_read(self) -> bool:
-        """This session has read its whole gap back, and so has the session it resumed
+        """This session has read its whole gap back, and so have the sessions it resumed
         (``release``): the shard's watermark may move."""
-        inherited = self._inherits
-        if inherited is not None:
-            if not inherited.fully_read():
+        chain: list[ShardCatchUp] = []
+        link: ShardCatchUp | None = self
+        while link is not None:
+            chain.append(link)
+            link = link._inherits
+        for link in reversed(chain):  # oldest first: one fully read is let go
+            if not link.complete.is_set():
                 return False
-            self._inherits = None
-        return self.complete.is_set()
+            link._inherits = None
+        return True
 
     # -- the reading -----------------------------------------------------------------------
 
@@ -217,6 +222,7 @@ class ShardCatchUp:
         try what failed (the plan, channels) again now and then, while in the window."""
         self.started = True
         began = time.monotonic()
+        self._began = self.marks.clock()
         after: int | None = None
         ended = False  # not cancelled on the way (a stop, the client closed)
         try:
@@ -317,7 +323,8 @@ class ShardCatchUp:
             for place in places:
                 self._places[place.id] = place
                 self._failed[place.id] = after
-            await self._read_late(after, wait=False)
+            if not await self._read_late(after, wait=False):
+                return
         self.complete.set()
 
     async def _after(self) -> int | None:
@@ -329,7 +336,7 @@ class ShardCatchUp:
             log.info("discord: shard %d has no record of being read before; nothing to read "
                      "back", self.index)  # fmt: skip
             return None
-        return _snowflake(max(seen - MARGIN_S, self.marks.clock() - window))
+        return _snowflake(max(seen - MARGIN_S, self._began - window))
 
     async def _places_since(self, after: int) -> list[Place]:
         settings, client = self.settings, self.client
@@ -387,17 +394,17 @@ class ShardCatchUp:
                 await asyncio.sleep(attempt)
         self.read += count
 
-    async def _read_late(self, after: int, wait: bool = True) -> None:
+    async def _read_late(self, after: int, wait: bool = True) -> bool:
         """Try the channels that failed again every ``LATE_RETRY_S`` (their live messages
         already go on) until all are read or the window has passed them; only then may the
-        shard's watermark move. Ends with the session (the client closed, or stop)."""
+        shard's watermark move. False: the session ended first (the client closed)."""
         window_ends = _time(after) + self.settings.catch_up_seconds
         while self._failed:
             if wait:
                 await asyncio.sleep(LATE_RETRY_S)
             wait = True
             if self.client.is_closed():
-                return  # the session is over: its watermark stays for the next one
+                return False  # the session is over: its watermark stays for the next one
             if self.marks.clock() > window_ends:
                 log.error("discord: shard %d: channels %s could not be read back within "
                           "the catch-up window", self.index, sorted(self._failed))  # fmt: skip
@@ -405,6 +412,7 @@ class ShardCatchUp:
             for channel, since in list(self._failed.items()):
                 await self._read(self._places[channel], since, 1)
         self.complete.set()
+        return True
 
     async def _drain(self, channel: int) -> None:
         """Deliver ``channel``'s live messages that waited for its gap, in order; live ones

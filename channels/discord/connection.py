@@ -118,7 +118,9 @@ class DiscordConnection:
         # Reading back each new session's gap (``catchup.py``): needs the store's kv.
         self.marks: Watermarks | None = None
         self._catch_ups: dict[int, ShardCatchUp] = {}  # shard -> its current session's
-        self._reading_back: set[asyncio.Task[None]] = set()
+        # Read-back tasks in the order they began (a dict as an ordered set): stop cancels the
+        # oldest first, so that a later session never hands on its messages before them.
+        self._reading_back: dict[asyncio.Task[None], None] = {}
         self._marking: asyncio.Task[None] | None = None
 
     # -- wiring ----------------------------------------------------------------------------
@@ -239,51 +241,19 @@ class DiscordConnection:
             options |= {"shard_id": shard.index, "shard_count": shard.count}
         client = GatewayClient(self._gateway_setup, shard.before_identify, **options)
         self._new_catch_up(shard.index, client)
-        # A READY came and its on_ready (discord.py's, after the guilds) has not run yet: a
-        # RESUMED meanwhile (a disconnect in that second) leaves the reading to on_ready.
-        awaiting_ready = False
-
-        async def on_connect() -> None:  # discord.py: READY received
-            nonlocal awaiting_ready
-            awaiting_ready = True
-
-        async def on_ready() -> None:
-            nonlocal awaiting_ready
-            awaiting_ready = False
-            log.info("discord: READY as %s in %d servers (shard %d/%d)", client.user,
-                     len(client.guilds), shard.index, shard.count)  # fmt: skip
-            shard.on_ready()
-            catch_up = self._catch_ups.get(shard.index)
-            if catch_up is None or catch_up.client is not client or self._stopping:
-                return  # nothing to read back with, or this client's term is ending
-            if catch_up.started:  # no disconnect seen before this session: a new one now
-                catch_up = self._new_catch_up(shard.index, client, catch_up) or catch_up
-            task = asyncio.create_task(catch_up.run(), name=f"{shard.name}:read-back")
-            self._reading_back.add(task)
-            task.add_done_callback(self._reading_back.discard)
-
-        async def on_disconnect() -> None:
-            await self.on_disconnect()
-            # Until the session resumes or a new one is READY, this shard is not read: its
-            # watermark stands still and live customer messages wait (a failed RESUME ends in
-            # a new session, and that one's gap starts here).
-            catch_up = self._catch_ups.get(shard.index)
-            if catch_up is not None and catch_up.client is client and catch_up.started \
-                    and not client.is_closed() and not self._stopping:  # fmt: skip
-                self._new_catch_up(shard.index, client, catch_up)
-
-        async def on_resumed() -> None:
-            await self.on_resumed()
-            catch_up = self._catch_ups.get(shard.index)
-            if catch_up is not None and catch_up.client is client and not awaiting_ready:
-                await catch_up.release()  # Discord replayed what the session missed
-
-        async def on_message(message: discord.Message) -> None:
-            await self._on_message(shard.index, client, message)
-
-        for handler in (on_message, on_connect, on_ready, on_disconnect, on_resumed):
+        events = _SessionEvents(self, shard, client)
+        for handler in (events.on_message, events.on_connect, events.on_ready,
+                        events.on_disconnect, events.on_resumed):  # fmt: skip
             client.event(handler)
         return client
+
+    def _read_back(self, shard: Shard, catch_up: ShardCatchUp) -> None:
+        task = asyncio.create_task(catch_up.run(), name=f"{shard.name}:read-back")
+        self._reading_back[task] = None
+        task.add_done_callback(self._read_back_done)
+
+    def _read_back_done(self, task: asyncio.Task[None]) -> None:
+        self._reading_back.pop(task, None)
 
     def _new_catch_up(
         self, index: int, client: discord.Client, previous: ShardCatchUp | None = None
@@ -346,14 +316,15 @@ class DiscordConnection:
         spread, self.spread = self.spread, None
         if spread is not None:
             await spread.stop()
+        # No watermark moves from here on: a session that began meanwhile is not read back.
+        marking, self._marking = self._marking, None
+        await cancel_and_wait(marking)
         # What waited behind a gap is handed on (held, or refused politely) like the rest;
         # first, so that no session's end waits for an earlier one still reading.
         for task in list(self._reading_back):
             await cancel_and_wait(task)
         shards, self.shards = self.shards, []
         await asyncio.gather(*(shard.stop() for shard in shards))
-        marking, self._marking = self._marking, None
-        await cancel_and_wait(marking)
         self._catch_ups.clear()
         for callback in self._stops:
             await callback()
@@ -433,3 +404,63 @@ class DiscordConnection:
         """Permanent failures -> ``DeliveryRefused`` (logged with a hint), transient ones ->
         ``ChannelError`` (``errors.py``)."""
         return rest_error(what, err)
+
+
+class _SessionEvents:
+    """The gateway events of one shard's client that decide when its gap is read back
+    (``channels/discord/catchup.py``): a disconnect holds live customer messages and stops
+    the watermark; RESUMED lets them go (Discord replays what the session missed); a new
+    session's ``on_ready`` reads its gap back."""
+
+    def __init__(self, connection: DiscordConnection, shard: Shard, client: GatewayClient):
+        self.connection, self.shard, self.client = connection, shard, client
+        # READY came and its on_ready (discord.py's, after the guilds) has not run yet: a
+        # RESUMED meanwhile (a disconnect in that second) leaves the reading to on_ready.
+        self.awaiting_ready = False
+        # The session was lost since its READY or RESUMED: if its on_ready still comes, the
+        # next session waits for the reading it starts.
+        self.lost = False
+
+    def _current(self) -> ShardCatchUp | None:
+        catch_up = self.connection._catch_ups.get(self.shard.index)
+        return catch_up if catch_up is not None and catch_up.client is self.client else None
+
+    async def on_connect(self) -> None:  # discord.py: READY received
+        self.awaiting_ready, self.lost = True, False
+
+    async def on_ready(self) -> None:
+        connection, shard, client = self.connection, self.shard, self.client
+        self.awaiting_ready = False
+        log.info("discord: READY as %s in %d servers (shard %d/%d)", client.user,
+                 len(client.guilds), shard.index, shard.count)  # fmt: skip
+        shard.on_ready()
+        catch_up = self._current()
+        if catch_up is None or connection._stopping:
+            return  # nothing to read back with, or this client's term is ending
+        if catch_up.started:  # no disconnect seen before this session: a new one now
+            catch_up = connection._new_catch_up(shard.index, client, catch_up) or catch_up
+        connection._read_back(shard, catch_up)
+        if self.lost:
+            connection._new_catch_up(shard.index, client, catch_up)
+
+    async def on_disconnect(self) -> None:
+        connection, client = self.connection, self.client
+        await connection.on_disconnect()
+        self.lost = True
+        # Until the session resumes or a new one is READY, this shard is not read: its
+        # watermark stands still and live customer messages wait (a failed RESUME ends in
+        # a new session, and that one's gap starts here).
+        catch_up = self._current()
+        if catch_up is not None and catch_up.started and not client.is_closed() \
+                and not connection._stopping:  # fmt: skip
+            connection._new_catch_up(self.shard.index, client, catch_up)
+
+    async def on_resumed(self) -> None:
+        await self.connection.on_resumed()
+        self.lost = False
+        catch_up = self._current()
+        if catch_up is not None and not self.awaiting_ready:
+            await catch_up.release()  # Discord replayed what the session missed
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.connection._on_message(self.shard.index, self.client, message)
