@@ -106,6 +106,15 @@ class SlowDesk(FakeDesk):
         await super().relay(desk_ref, author, text)
 
 
+async def claimed(store: Store, channel: FakeChannel, desk: FakeDesk, brain: Echo) -> None:
+    """Conversation "claimed" has a ticket whose card is "card-9" on ``desk``; ``brain``
+    relays "relay ..." messages to it."""
+    first = channel.message("hello", conversation="claimed")
+    ticket, _ = await store.open_ticket(first.ref, first.author, ["human_requested"], "x")
+    await store.annotate_ticket(ticket.id, TicketPatch(desk_ref=(desk.name, "card-9")))
+    brain.ticket_id = ticket.id
+
+
 @asynccontextmanager
 async def running(
     store: Store, brain: Echo, channel: FakeChannel, desk: FakeDesk | None = None,
@@ -176,10 +185,7 @@ async def test_a_retry_resumes_at_the_part_that_failed(store: Store) -> None:
 
 async def test_a_relay_is_durable_and_holds_no_worker_slot(store: Store) -> None:
     channel, desk, brain = FakeChannel(), SlowDesk(), Echo()
-    first = channel.message("hello", conversation="claimed")
-    ticket, _ = await store.open_ticket(first.ref, first.author, ["human_requested"], "x")
-    await store.annotate_ticket(ticket.id, TicketPatch(desk_ref=(desk.name, "card-9")))
-    brain.ticket_id = ticket.id
+    await claimed(store, channel, desk, brain)
     async with running(store, brain, channel, desk, max_concurrency=1) as (dispatcher, _):
         await channel.inject(channel.message("relay it's order 12345", conversation="claimed"))
         # The relay waits on the desk's pace: another customer is answered meanwhile.
@@ -241,10 +247,7 @@ async def test_a_part_whose_progress_failed_to_record_is_not_sent_again(store: S
 
 async def test_a_relay_whose_ack_failed_is_not_shown_twice(store: Store) -> None:
     channel, desk, brain = FakeChannel(), FakeDesk(), Echo()
-    first = channel.message("hello", conversation="claimed")
-    ticket, _ = await store.open_ticket(first.ref, first.author, ["human_requested"], "x")
-    await store.annotate_ticket(ticket.id, TicketPatch(desk_ref=(desk.name, "card-9")))
-    brain.ticket_id = ticket.id
+    await claimed(store, channel, desk, brain)
     # A relay is finished without naming a conversation (its lock is the ticket's).
     calls = fail_first(store, "finish", 2, lambda kwargs: "conversation" not in kwargs)
     async with running(store, brain, channel, desk) as (dispatcher, _):

@@ -90,6 +90,35 @@ async def unread(fake: FakeDiscord, payload: dict[str, Any]) -> None:
     assert not await fake.dispatch_now("MESSAGE_CREATE", payload), "no session reads the shard"
 
 
+async def first_session(
+    fake: FakeDiscord, store: SqliteStore, inbox: Inbox, settings: DiscordSettings
+) -> str:
+    """A session in which the DM customer writes "hello": it records the DM channel and the
+    shard's watermark, which it returns."""
+    async with session(settings, store, inbox):
+        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
+        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
+        await stored(store, SEEN)
+    before = await store.kv_get(SEEN)
+    assert before is not None
+    return before
+
+
+async def unread_and_unreadable(fake: FakeDiscord) -> None:
+    """The DM customer writes "still there?" while nobody reads the shard, and every try at
+    their channel's history fails (503)."""
+    await unread(fake, fake.dm_message("still there?", DM))
+    for _ in range(catchup.TRIES):
+        fake.fail("GET", rf"/channels/{DM}/messages$", 503)
+
+
+async def moved_past(store: SqliteStore, before: str) -> None:
+    """After a watermark beat, the shard's watermark is later than ``before``."""
+    await asyncio.sleep(1.2)
+    after = await store.kv_get(SEEN)
+    assert after is not None and int(after) > int(before), (after, before)
+
+
 async def test_the_gap_is_read_back_once_in_order_and_others_are_not_held(
     fake: FakeDiscord, store: SqliteStore
 ) -> None:
@@ -215,11 +244,7 @@ async def test_the_watermark_stays_until_the_gap_is_read_back(
 ) -> None:
     """A replica killed while it reads a gap back must leave that gap to the next one."""
     settings, inbox = discord_settings(fake), Inbox()
-    async with session(settings, store, inbox):
-        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
-        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
-        await stored(store, SEEN)
-    before = await store.kv_get(SEEN)
+    before = await first_session(fake, store, inbox, settings)
     await unread(fake, fake.dm_message("still there?", DM))
     fake.history_delay_s[DM] = 2.5
     async with session(settings, store, inbox) as connection:
@@ -227,9 +252,7 @@ async def test_the_watermark_stays_until_the_gap_is_read_back(
         assert not connection.caught_up(0) and await store.kv_get(SEEN) == before
         await until(lambda: connection.caught_up(0), within=10)
         await until(lambda: "still there?" in texts(inbox), 5)
-        await asyncio.sleep(1.5)
-        after = await store.kv_get(SEEN)
-        assert after is not None and before is not None and int(after) > int(before)
+        await moved_past(store, before)
 
 
 async def test_a_failed_resume_reads_back_from_the_disconnect(
@@ -278,14 +301,8 @@ async def test_a_read_that_fails_is_tried_again_and_the_watermark_waits(
     read again later; until then the shard's watermark does not move past its gap."""
     monkeypatch.setattr(catchup, "LATE_RETRY_S", 2.0)
     settings, inbox = discord_settings(fake), Inbox()
-    async with session(settings, store, inbox):
-        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
-        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
-        await stored(store, SEEN)
-    before = await store.kv_get(SEEN)
-    await unread(fake, fake.dm_message("still there?", DM))
-    for _ in range(catchup.TRIES):
-        fake.fail("GET", rf"/channels/{DM}/messages$", 503)
+    before = await first_session(fake, store, inbox, settings)
+    await unread_and_unreadable(fake)
     async with session(settings, store, inbox) as connection:
         await until(lambda: connection.caught_up(0), within=10)
         await fake.dispatch("MESSAGE_CREATE", fake.dm_message("anyone?", DM))
@@ -295,9 +312,7 @@ async def test_a_read_that_fails_is_tried_again_and_the_watermark_waits(
         assert await store.kv_get(SEEN) == before
         await until(lambda: "still there?" in texts(inbox), within=5)
         await until(lambda: connection.fully_read(0), within=5)
-        await asyncio.sleep(1.2)
-        after = await store.kv_get(SEEN)
-    assert after is not None and before is not None and int(after) > int(before)
+        await moved_past(store, before)
     assert once(inbox) == ["hello", "anyone?", "still there?"]
     assert len(fake.posts("GET", rf"/channels/{DM}/messages$")) == catchup.TRIES + 1
 
@@ -350,14 +365,8 @@ async def test_a_resumed_session_keeps_the_watermark_until_the_gap_before_it_is_
     session has nothing of its own to read, but the watermark still waits for that DM."""
     monkeypatch.setattr(catchup, "LATE_RETRY_S", 4.0)
     settings, inbox = discord_settings(fake), Inbox()
-    async with session(settings, store, inbox):
-        await fake.dispatch("MESSAGE_CREATE", fake.dm_message("hello", DM))
-        await stored(store, f"discord-dm:{BOT['id']}:{DM}")
-        await stored(store, SEEN)
-    before = await store.kv_get(SEEN)
-    await unread(fake, fake.dm_message("still there?", DM))
-    for _ in range(catchup.TRIES):
-        fake.fail("GET", rf"/channels/{DM}/messages$", 503)
+    before = await first_session(fake, store, inbox, settings)
+    await unread_and_unreadable(fake)
     async with session(settings, store, inbox) as connection:
         await until(lambda: connection.caught_up(0), within=10)
         await fake.drop()
@@ -367,9 +376,7 @@ async def test_a_resumed_session_keeps_the_watermark_until_the_gap_before_it_is_
         assert not connection.fully_read(0) and await store.kv_get(SEEN) == before
         await until(lambda: "still there?" in texts(inbox), within=10)
         await until(lambda: connection.fully_read(0), within=5)
-        await asyncio.sleep(1.2)
-        after = await store.kv_get(SEEN)
-    assert after is not None and before is not None and int(after) > int(before)
+        await moved_past(store, before)
 
 
 class WatermarksLater(SqliteStore):
