@@ -22,7 +22,7 @@ from channels.discord.customers import DiscordChannel
 from config.errors import ConfigError, StoreError
 from config.settings import DiscordSettings, load_settings
 from tests.discord_bot import DM
-from tests.fakes.discord_payloads import BOT, ELSEWHERE, snowflake, user
+from tests.fakes.discord_payloads import BOT, ELSEWHERE, GUILD, snowflake, user
 from tests.fakes.fake_discord import FORUM, SUPPORT, FakeDiscord
 from tests.polling import until
 from tests.test_discord import Inbox, discord_settings
@@ -461,3 +461,51 @@ async def test_the_on_ready_of_a_session_lost_meanwhile_leaves_the_next_one_wait
         await client.on_connect()  # the next session
         await client.on_ready()
         await until(lambda: connection.fully_read(0), within=5)
+
+
+async def test_a_server_that_arrives_after_on_ready_is_read_back(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """The server is unavailable when the session starts (its GUILD_CREATE comes after
+    on_ready): its support channel is not in the plan, so it is read back when the server
+    arrives, a live message there waits behind it, and the watermark waits for it."""
+    settings, inbox = discord_settings(fake), Inbox()
+    before = await first_session(fake, store, inbox, settings)
+    await unread(fake, fake.guild_message("my parcel is late", SUPPORT))
+    fake.guild_delay_s, fake.history_delay_s[SUPPORT] = 2.5, 1.0
+    async with session(settings, store, inbox) as connection:
+        await until(lambda: connection.caught_up(0), within=10)
+        await asyncio.sleep(1.2)  # a watermark beat while the server is unavailable
+        assert await store.kv_get(SEEN) == before
+        await until(lambda: connection.cached_channel(int(SUPPORT)) is not None, within=5)
+        await fake.dispatch("MESSAGE_CREATE", fake.guild_message("hello?", SUPPORT, SAM))
+        await until(lambda: "hello?" in texts(inbox), within=5)
+        await until(lambda: connection.fully_read(0), within=5)
+        await moved_past(store, before)
+    got = once(inbox)
+    assert got.index("my parcel is late") < got.index("hello?"), got
+
+
+async def test_a_server_back_from_an_outage_is_read_back_from_its_start(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """GUILD_DELETE (unavailable), messages Discord never sends, GUILD_CREATE: they are
+    read back from the outage's start, and the watermark waits meanwhile."""
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox) as connection:
+        await fake.dispatch("MESSAGE_CREATE", fake.guild_message("hi", SUPPORT))
+        await until(lambda: len(inbox.seen) == 1, within=5)
+        await stored(store, SEEN)
+        client: Any = connection.shards[0].client
+        await fake.dispatch("GUILD_DELETE", {"id": GUILD, "unavailable": True})
+        await until(lambda: client.guilds[0].unavailable, within=5)
+        held = await store.kv_get(SEEN)
+        assert held is not None
+        fake.keep(fake.guild_message("are you down?", SUPPORT, SAM))  # never sent to the bot
+        await asyncio.sleep(1.2)  # a watermark beat during the outage
+        assert await store.kv_get(SEEN) == held
+        await fake.dispatch("GUILD_CREATE", fake.guild())
+        await until(lambda: "are you down?" in texts(inbox), within=5)
+        await until(lambda: connection.fully_read(0), within=5)
+        await moved_past(store, held)
+    assert once(inbox) == ["hi", "are you down?"]

@@ -18,8 +18,11 @@ way a live one does:
   ``catch_up_dm_channels`` most recent DM customers (``discord-dm:<bot id>:<channel id>``,
   written by shard 0's holder when it first sees a DM channel, refreshed hourly, kept a week).
   A bot cannot list its DM channels, so a customer's very first DM, sent in a gap, is not
-  found. Desk threads are not read back: messages read over REST carry no member roles, and
-  every desk action checks one (a staff reply in the gap is sent again by its author).
+  found. A server that is unavailable (at the session's start, or an outage of its own:
+  Discord sends nothing of it meanwhile) holds the watermark, and is read the same way when
+  it is back (``arrived``). Desk threads are not read back: messages read over REST carry
+  no member roles, and every desk action checks one (a staff reply in the gap is sent again
+  by its author).
 - **Exactly once.** The message id is the inbound queue's idempotency key: what the last
   holder had queued already is dropped as a duplicate.
 - **In order.** Until a channel has been read back, live messages in it wait behind its gap
@@ -41,9 +44,9 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import discord
 
@@ -163,15 +166,16 @@ class ShardCatchUp:
         self._places: dict[int, Place] = {}
         self._failed: dict[int, int] = {}  # channel -> the snowflake to read on after
         self._unplanned = False  # the plan failed: the watermark stays for a later session
+        self._after_id: int | None = None  # the snowflake the plan reads after
+        self._arrived_ids: set[int] = set()  # channels of servers available since the plan
+        self._arriving = 0  # readings of such servers under way
+        self._late_running = False  # ``_read_late`` is trying failed channels again
         self._began = 0.0  # when ``run`` began (the clock's): the window is counted from it
 
     # -- live messages ---------------------------------------------------------------------
 
     async def live(self, message: discord.Message) -> None:
         """A live customer message of this session: delivered now, or after its channel's gap."""
-        if self.done.is_set():
-            await self._deliver(message)
-            return
         if not self._planned:
             self._early.append(message)
             return
@@ -239,14 +243,14 @@ class ShardCatchUp:
             await self._hand_on_early()  # cancelled while planning: they waited for nothing
             self._planned = True
             self._order.clear()
-            for channel in list(self._pending):
+            for channel in [c for c in self._pending if c not in self._arrived_ids]:
                 await self._drain(channel)
             self.done.set()
-            if ended and not self._failed and not self._unplanned:
-                self.complete.set()
+            if ended:
+                self._settle()
         if self._unplanned:
             await self._plan_late()
-        elif after is not None and self._failed:
+        elif after is not None and self._failed and not self._late_running:
             await self._read_late(after)
 
     async def _after_previous(self) -> None:
@@ -270,6 +274,7 @@ class ShardCatchUp:
                       LATE_RETRY_S)  # fmt: skip
             self._unplanned = True
         after, places = found or (None, [])
+        self._after_id = after
         for place in places:
             self._places[place.id] = place
             self._order.append(place.id)
@@ -313,9 +318,11 @@ class ShardCatchUp:
             if self.marks.clock() > gives_up:
                 log.error("discord: shard %d: the read-back could not be planned within the "
                           "catch-up window; its gap is not read back", self.index)  # fmt: skip
-                self.complete.set()
+                self._unplanned = False
+                self._settle()
                 return
         after, places = found
+        self._after_id, self._unplanned = after, False
         if after is not None and places:
             log.info("discord: shard %d: read-back planned late: %d channels (what they held "
                      "comes after the live messages taken in since)", self.index,
@@ -325,7 +332,7 @@ class ShardCatchUp:
                 self._failed[place.id] = after
             if not await self._read_late(after, wait=False):
                 return
-        self.complete.set()
+        self._settle()
 
     async def _after(self) -> int | None:
         window = self.settings.catch_up_seconds
@@ -339,21 +346,87 @@ class ShardCatchUp:
         return _snowflake(max(seen - MARGIN_S, self._began - window))
 
     async def _places_since(self, after: int) -> list[Place]:
+        """The places with something newer than ``after``: recent DM channels first (the only
+        wait), then the servers as cached right now, with nothing awaited before the plan is
+        laid (a server that arrives later goes through ``arrived``)."""
         settings, client = self.settings, self.client
         found: list[Place] = []
-        for channel_id in settings.support_channel_ids:
-            channel = client.get_channel(int(channel_id))  # cached only when on this shard
-            if isinstance(channel, discord.TextChannel) and _newer(channel.last_message_id, after):
-                found.append(channel)
-        parents = {*settings.support_channel_ids, *settings.forum_channel_ids}
-        for guild in client.guilds:
-            for thread in guild.threads:
-                if str(thread.parent_id) in parents and _newer(thread.last_message_id, after):
-                    found.append(thread)
         if self.index == 0 and settings.answer_direct_messages:
             for dm in await self.marks.recent_dms(settings.catch_up_dm_channels):
                 found.append(client.get_partial_messageable(dm))
+        for guild in client.guilds:
+            found += self._guild_places(guild, after)
         return found
+
+    def _guild_places(self, guild: discord.Guild, after: int) -> list[Place]:
+        """``guild``'s support channels and the active threads of its support and forum
+        channels whose last message is newer than ``after``."""
+        settings = self.settings
+        found: list[Place] = []
+        for channel_id in settings.support_channel_ids:
+            channel = guild.get_channel(int(channel_id))
+            if isinstance(channel, discord.TextChannel) and _newer(channel.last_message_id, after):
+                found.append(channel)
+        parents = {*settings.support_channel_ids, *settings.forum_channel_ids}
+        for thread in guild.threads:
+            if str(thread.parent_id) in parents and _newer(thread.last_message_id, after):
+                found.append(thread)
+        return found
+
+    # -- servers that become available during the session ----------------------------------
+
+    def arrived(
+        self, guild: discord.Guild, since: float | None = None
+    ) -> Coroutine[Any, Any, None] | None:
+        """A server became available during this session: it was unavailable at the start
+        (its GUILD_CREATE came after ``on_ready``: not in the plan), or since ``since`` (an
+        outage of the server: Discord sent nothing of it meanwhile). Its places with
+        something new wait from now on, as planned ones do, and the watermark stands still
+        until they are read; returns that reading, for the caller to run (None: nothing)."""
+        window = self.settings.catch_up_seconds
+        if not self._planned or window <= 0 or self.client.is_closed():
+            return None  # not planned yet: the plan finds the server in the cache
+        if since is not None:
+            after: int | None = _snowflake(max(since - MARGIN_S, self.marks.clock() - window))
+        else:
+            after = self._after_id
+        if after is None:
+            return None
+        places = [p for p in self._guild_places(guild, after) if p.id not in self._pending]
+        if not places:
+            return None
+        for place in places:
+            self._places[place.id] = place
+            self._pending[place.id] = []
+            self._arrived_ids.add(place.id)
+        self._arriving += 1
+        self.complete.clear()
+        return self._read_arrived(guild, places, after)
+
+    async def _read_arrived(self, guild: discord.Guild, places: list[Place], after: int) -> None:
+        began, read = time.monotonic(), self.read
+        try:
+            for place in places:
+                await self._read(place, after, TRIES)
+                await self._drain(place.id)
+        finally:
+            for place in places:
+                await self._drain(place.id)  # cancelled (a stop): what waited goes on
+                self._arrived_ids.discard(place.id)
+            self._arriving -= 1
+        log.info("discord: shard %d: server %s became available: %d messages read back in %d "
+                 "channels since %s in %.1f s", self.index, guild.id, self.read - read,
+                 len(places), _when(after), time.monotonic() - began)  # fmt: skip
+        if self._failed and not self._late_running and self.done.is_set():
+            await self._read_late(after)
+        self._settle()
+
+    def _settle(self) -> None:
+        """The watermark may move once nothing is left to read: the plan made and read, no
+        channel failed, no server's reading under way."""
+        if self.done.is_set() and not (self._failed or self._unplanned or self._arriving
+                                       or self._late_running):  # fmt: skip
+            self.complete.set()
 
     async def _reader(self, after: int) -> None:
         while self._order and not self.client.is_closed():  # closed: the session is over
@@ -399,19 +472,24 @@ class ShardCatchUp:
         already go on) until all are read or the window has passed them; only then may the
         shard's watermark move. False: the session ended first (the client closed)."""
         window_ends = _time(after) + self.settings.catch_up_seconds
-        while self._failed:
-            if wait:
-                await asyncio.sleep(LATE_RETRY_S)
-            wait = True
-            if self.client.is_closed():
-                return False  # the session is over: its watermark stays for the next one
-            if self.marks.clock() > window_ends:
-                log.error("discord: shard %d: channels %s could not be read back within "
-                          "the catch-up window", self.index, sorted(self._failed))  # fmt: skip
-                break
-            for channel, since in list(self._failed.items()):
-                await self._read(self._places[channel], since, 1)
-        self.complete.set()
+        self._late_running = True
+        try:
+            while self._failed:
+                if wait:
+                    await asyncio.sleep(LATE_RETRY_S)
+                wait = True
+                if self.client.is_closed():
+                    return False  # the session is over: its watermark stays for the next one
+                if self.marks.clock() > window_ends:
+                    log.error("discord: shard %d: channels %s could not be read back within "
+                              "the catch-up window", self.index, sorted(self._failed))  # fmt: skip
+                    self._failed.clear()
+                    break
+                for channel, since in list(self._failed.items()):
+                    await self._read(self._places[channel], since, 1)
+        finally:
+            self._late_running = False
+        self._settle()
         return True
 
     async def _drain(self, channel: int) -> None:

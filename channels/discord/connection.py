@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -243,12 +244,13 @@ class DiscordConnection:
         self._new_catch_up(shard.index, client)
         events = _SessionEvents(self, shard, client)
         for handler in (events.on_message, events.on_connect, events.on_ready,
-                        events.on_disconnect, events.on_resumed):  # fmt: skip
+                        events.on_disconnect, events.on_resumed, events.on_guild_available,
+                        events.on_guild_join, events.on_guild_unavailable):  # fmt: skip
             client.event(handler)
         return client
 
-    def _read_back(self, shard: Shard, catch_up: ShardCatchUp) -> None:
-        task = asyncio.create_task(catch_up.run(), name=f"{shard.name}:read-back")
+    def _read_back(self, shard: Shard, reading: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(reading, name=f"{shard.name}:read-back")
         self._reading_back[task] = None
         task.add_done_callback(self._read_back_done)
 
@@ -294,10 +296,13 @@ class DiscordConnection:
             now, read = marks.clock(), {}
             for shard in self.shards:
                 client = shard.client
-                if client is not None and shard.is_open() and self.fully_read(shard.index):
-                    heard = last_heard(client, now)
-                    if heard is not None:
-                        read[shard.index] = heard
+                if client is None or not shard.is_open() or not self.fully_read(shard.index):
+                    continue
+                if any(guild.unavailable for guild in client.guilds):
+                    continue  # a server's events are missing until it is back: read later
+                heard = last_heard(client, now)
+                if heard is not None:
+                    read[shard.index] = heard
             try:
                 await marks.mark(read)
                 await marks.flush_dms()
@@ -420,6 +425,7 @@ class _SessionEvents:
         # The session was lost since its READY or RESUMED: if its on_ready still comes, the
         # next session waits for the reading it starts.
         self.lost = False
+        self.unavailable_since: dict[int, float] = {}  # server -> when its outage began
 
     def _current(self) -> ShardCatchUp | None:
         catch_up = self.connection._catch_ups.get(self.shard.index)
@@ -439,7 +445,7 @@ class _SessionEvents:
             return  # nothing to read back with, or this client's term is ending
         if catch_up.started:  # no disconnect seen before this session: a new one now
             catch_up = connection._new_catch_up(shard.index, client, catch_up) or catch_up
-        connection._read_back(shard, catch_up)
+        connection._read_back(shard, catch_up.run())
         if self.lost:
             connection._new_catch_up(shard.index, client, catch_up)
 
@@ -461,6 +467,27 @@ class _SessionEvents:
         catch_up = self._current()
         if catch_up is not None and not self.awaiting_ready:
             await catch_up.release()  # Discord replayed what the session missed
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """A server's GUILD_CREATE after on_ready: unavailable at the session's start, or
+        back from an outage; its gap is read back (``ShardCatchUp.arrived``)."""
+        since = self.unavailable_since.pop(guild.id, None)
+        catch_up = self._current()
+        reading = catch_up.arrived(guild, since) if catch_up is not None else None
+        if reading is not None and not self.connection._stopping:
+            self.connection._read_back(self.shard, reading)
+        elif reading is not None:
+            reading.close()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        # discord.py's name for a GUILD_CREATE without ``unavailable``: a server added, or
+        # (as Discord may send it) one back from an outage. Nothing new is read of the first.
+        await self.on_guild_available(guild)
+
+    async def on_guild_unavailable(self, guild: discord.Guild) -> None:
+        """A server's outage began: Discord sends nothing of it until it is back."""
+        now = time.time()
+        self.unavailable_since.setdefault(guild.id, last_heard(self.client, now) or now)
 
     async def on_message(self, message: discord.Message) -> None:
         await self.connection._on_message(self.shard.index, self.client, message)

@@ -137,6 +137,7 @@ class FakeDiscord(Payloads, LoopbackServer):
         self.refuse_resume = False  # a RESUME gets INVALID_SESSION: the client identifies anew
         self.ready_delay_s = 0.0  # between an IDENTIFY and its READY
         self.silent = False  # heartbeats go unacknowledged: a connection dead but not closed
+        self.guild_delay_s = 0.0  # the server's GUILD_CREATE comes this long after READY
         self.on_sent: Callable[[dict[str, Any]], None] | None = None  # e.g. to time posts
         self._failures: list[Failure] = []
         self._closing: set[asyncio.Task[bool]] = set()
@@ -507,12 +508,20 @@ class FakeDiscord(Payloads, LoopbackServer):
             },
             session,
         )
-        if mine:
+        if mine and self.guild_delay_s > 0:  # the server is unavailable for a while
+            later = asyncio.create_task(self._guild_later(session, self.guild_delay_s))
+            self._closing.add(later)  # type: ignore[arg-type]
+            later.add_done_callback(self._closing.discard)  # type: ignore[arg-type]
+        elif mine:
             session.seq += 1
             guild = {"op": 0, "t": "GUILD_CREATE", "s": session.seq, "d": self.guild()}
             await self._send(guild, session)
         self.ready_at.append((session.shard, asyncio.get_running_loop().time()))
         session.identified.set()
+
+    async def _guild_later(self, session: _Session, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        await self._event(session, "GUILD_CREATE", self.guild())
 
     async def forum_post(
         self, title: str, content: str, author: Mapping[str, Any] = ROBIN
