@@ -509,3 +509,28 @@ async def test_a_server_back_from_an_outage_is_read_back_from_its_start(
         await until(lambda: connection.fully_read(0), within=5)
         await moved_past(store, held)
     assert once(inbox) == ["hi", "are you down?"]
+
+
+async def test_a_server_back_during_a_resume_is_read_back(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """The server's GUILD_CREATE comes in the events Discord replays after a RESUME, before
+    the RESUMED that releases the session: it is taken on then."""
+    settings, inbox = discord_settings(fake), Inbox()
+    async with session(settings, store, inbox) as connection:
+        await fake.dispatch("MESSAGE_CREATE", fake.guild_message("hi", SUPPORT))
+        await until(lambda: len(inbox.seen) == 1, within=5)
+        await stored(store, SEEN)
+        client: Any = connection.shards[0].client
+        await fake.dispatch("GUILD_DELETE", {"id": GUILD, "unavailable": True})
+        await until(lambda: client.guilds[0].unavailable, within=5)
+        held = await store.kv_get(SEEN)
+        assert held is not None
+        fake.keep(fake.guild_message("are you down?", SUPPORT, SAM))
+        fake.replay = [("GUILD_CREATE", fake.guild())]
+        await fake.drop()
+        await until(lambda: connection.resumes == 1, within=10)
+        await until(lambda: "are you down?" in texts(inbox), within=5)
+        await until(lambda: connection.fully_read(0), within=5)
+        await moved_past(store, held)
+    assert once(inbox) == ["hi", "are you down?"]

@@ -169,6 +169,8 @@ class ShardCatchUp:
         self._after_id: int | None = None  # the snowflake the plan reads after
         self._arrived_ids: set[int] = set()  # channels of servers available since the plan
         self._arriving = 0  # readings of such servers under way
+        self._no_arrivals = asyncio.Event()  # set while ``_arriving`` is 0
+        self._no_arrivals.set()
         self._late_running = False  # ``_read_late`` is trying failed channels again
         self._began = 0.0  # when ``run`` began (the clock's): the window is counted from it
 
@@ -197,6 +199,8 @@ class ShardCatchUp:
             return  # ``run`` hands everything on when it ends
         self.started = True
         self._inherits = self.previous  # what it has not read yet is this session's gap too
+        if self.previous is not None:
+            self._after_id = self.previous._after_id  # a server back later reads from there
         try:
             await self._after_previous()
         finally:
@@ -255,9 +259,15 @@ class ShardCatchUp:
 
     async def _after_previous(self) -> None:
         previous = self.previous
-        if previous is not None and not previous.done.is_set():
+        if previous is not None:
             await previous.done.wait()
+            await previous._no_arrivals.wait()  # a server's reading holds messages too
         self.previous = None
+
+    @property
+    def planned(self) -> bool:
+        """Live messages no longer wait for the plan (it was made, or the session released)."""
+        return self._planned
 
     async def _hand_on_early(self) -> None:
         """Deliver what waited for the plan, in order (still unplanned: what comes meanwhile
@@ -330,6 +340,8 @@ class ShardCatchUp:
             for place in places:
                 self._places[place.id] = place
                 self._failed[place.id] = after
+            if self._late_running:
+                return  # the loop under way takes these channels too
             if not await self._read_late(after, wait=False):
                 return
         self._settle()
@@ -392,28 +404,39 @@ class ShardCatchUp:
             after = self._after_id
         if after is None:
             return None
-        places = [p for p in self._guild_places(guild, after) if p.id not in self._pending]
+        # A channel that failed before is read from where it failed, if that is earlier.
+        failed, pending = self._failed, self._pending
+        places = [(p, min(after, failed.get(p.id, after)))
+                  for p in self._guild_places(guild, after) if p.id not in pending]  # fmt: skip
         if not places:
             return None
-        for place in places:
+        for place, _ in places:
             self._places[place.id] = place
             self._pending[place.id] = []
             self._arrived_ids.add(place.id)
         self._arriving += 1
+        self._no_arrivals.clear()
         self.complete.clear()
         return self._read_arrived(guild, places, after)
 
-    async def _read_arrived(self, guild: discord.Guild, places: list[Place], after: int) -> None:
+    async def _read_arrived(
+        self, guild: discord.Guild, places: list[tuple[Place, int]], after: int
+    ) -> None:
         began, read = time.monotonic(), self.read
+        left = [place.id for place, _ in places]
         try:
-            for place in places:
-                await self._read(place, after, TRIES)
+            for place, since in places:
+                await self._read(place, since, TRIES)
                 await self._drain(place.id)
-        finally:
-            for place in places:
-                await self._drain(place.id)  # cancelled (a stop): what waited goes on
                 self._arrived_ids.discard(place.id)
+                left.remove(place.id)
+        finally:
+            for channel in left:  # cancelled (a stop): what waited goes on
+                await self._drain(channel)
+                self._arrived_ids.discard(channel)
             self._arriving -= 1
+            if not self._arriving:
+                self._no_arrivals.set()
         log.info("discord: shard %d: server %s became available: %d messages read back in %d "
                  "channels since %s in %.1f s", self.index, guild.id, self.read - read,
                  len(places), _when(after), time.monotonic() - began)  # fmt: skip

@@ -122,6 +122,7 @@ class DiscordConnection:
         # Read-back tasks in the order they began (a dict as an ordered set): stop cancels the
         # oldest first, so that a later session never hands on its messages before them.
         self._reading_back: dict[asyncio.Task[None], None] = {}
+        self._events: dict[int, _SessionEvents] = {}  # each shard's current client's
         self._marking: asyncio.Task[None] | None = None
 
     # -- wiring ----------------------------------------------------------------------------
@@ -242,7 +243,7 @@ class DiscordConnection:
             options |= {"shard_id": shard.index, "shard_count": shard.count}
         client = GatewayClient(self._gateway_setup, shard.before_identify, **options)
         self._new_catch_up(shard.index, client)
-        events = _SessionEvents(self, shard, client)
+        events = self._events[shard.index] = _SessionEvents(self, shard, client)
         for handler in (events.on_message, events.on_connect, events.on_ready,
                         events.on_disconnect, events.on_resumed, events.on_guild_available,
                         events.on_guild_join, events.on_guild_unavailable):  # fmt: skip
@@ -293,12 +294,16 @@ class DiscordConnection:
         down = False
         while True:
             await asyncio.sleep(BEAT_S)
+            if self._stopping:
+                return  # a session that began meanwhile is not read back: no mark past it
             now, read = marks.clock(), {}
             for shard in self.shards:
                 client = shard.client
                 if client is None or not shard.is_open() or not self.fully_read(shard.index):
                     continue
-                if any(guild.unavailable for guild in client.guilds):
+                events = self._events.get(shard.index)
+                if events is not None and events.client is client \
+                        and events.holds_watermark(self.settings.catch_up_seconds):  # fmt: skip
                     continue  # a server's events are missing until it is back: read later
                 heard = last_heard(client, now)
                 if heard is not None:
@@ -331,6 +336,7 @@ class DiscordConnection:
         shards, self.shards = self.shards, []
         await asyncio.gather(*(shard.stop() for shard in shards))
         self._catch_ups.clear()
+        self._events.clear()
         for callback in self._stops:
             await callback()
         if not self.client.is_closed():
@@ -425,7 +431,10 @@ class _SessionEvents:
         # The session was lost since its READY or RESUMED: if its on_ready still comes, the
         # next session waits for the reading it starts.
         self.lost = False
-        self.unavailable_since: dict[int, float] = {}  # server -> when its outage began
+        # Servers whose events Discord has not sent for a while, until their gap is taken on
+        # by a reading: server -> (when its outage began, None: since the session's plan;
+        # when it was noted). The shard's watermark stands still while any is here.
+        self.away: dict[int, tuple[float | None, float]] = {}
 
     def _current(self) -> ShardCatchUp | None:
         catch_up = self.connection._catch_ups.get(self.shard.index)
@@ -445,6 +454,11 @@ class _SessionEvents:
             return  # nothing to read back with, or this client's term is ending
         if catch_up.started:  # no disconnect seen before this session: a new one now
             catch_up = connection._new_catch_up(shard.index, client, catch_up) or catch_up
+        # The plan reads the servers available now from the watermark, which stood still
+        # while they were away; those still unavailable are read when they are back.
+        now = time.time()
+        self.away = {guild.id: self.away.get(guild.id, (None, now))
+                     for guild in client.guilds if guild.unavailable}  # fmt: skip
         connection._read_back(shard, catch_up.run())
         if self.lost:
             connection._new_catch_up(shard.index, client, catch_up)
@@ -467,17 +481,30 @@ class _SessionEvents:
         catch_up = self._current()
         if catch_up is not None and not self.awaiting_ready:
             await catch_up.release()  # Discord replayed what the session missed
+            for guild in self.client.guilds:  # servers back in the replay, if any
+                if guild.id in self.away and not guild.unavailable:
+                    self._take_on(catch_up, guild)
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """A server's GUILD_CREATE after on_ready: unavailable at the session's start, or
-        back from an outage; its gap is read back (``ShardCatchUp.arrived``)."""
-        since = self.unavailable_since.pop(guild.id, None)
+        back from an outage; its gap is read back (``ShardCatchUp.arrived``). While the
+        session is not planned (a disconnect is being resolved) it waits in ``away``: the
+        plan reads it, or RESUMED takes it on."""
         catch_up = self._current()
-        reading = catch_up.arrived(guild, since) if catch_up is not None else None
-        if reading is not None and not self.connection._stopping:
+        if catch_up is None or guild.id not in self.away:
+            return
+        if catch_up.planned:
+            self._take_on(catch_up, guild)
+        elif catch_up.started:
+            del self.away[guild.id]  # the plan under way finds it in the cache
+
+    def _take_on(self, catch_up: ShardCatchUp, guild: discord.Guild) -> None:
+        if self.connection._stopping:
+            return  # its gap stays behind the watermark, which never moved past it
+        since, _ = self.away.pop(guild.id)
+        reading = catch_up.arrived(guild, since)  # registers its places at once
+        if reading is not None:
             self.connection._read_back(self.shard, reading)
-        elif reading is not None:
-            reading.close()
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         # discord.py's name for a GUILD_CREATE without ``unavailable``: a server added, or
@@ -487,7 +514,19 @@ class _SessionEvents:
     async def on_guild_unavailable(self, guild: discord.Guild) -> None:
         """A server's outage began: Discord sends nothing of it until it is back."""
         now = time.time()
-        self.unavailable_since.setdefault(guild.id, last_heard(self.client, now) or now)
+        self.away.setdefault(guild.id, (last_heard(self.client, now) or now, now))
+
+    def holds_watermark(self, window_s: float) -> bool:
+        """A server is away (its gap not taken on yet); one away longer than the catch-up
+        window is given up (its gap could not be read back any more)."""
+        now = time.time()
+        for guild_id, (_, noted) in list(self.away.items()):
+            if now - noted > window_s:
+                log.warning("discord: server %s has been unavailable for over %.0f s; the "
+                            "shard's watermark moves on without it", guild_id,
+                            window_s)  # fmt: skip
+                del self.away[guild_id]
+        return bool(self.away)
 
     async def on_message(self, message: discord.Message) -> None:
         await self.connection._on_message(self.shard.index, self.client, message)
