@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -64,6 +65,11 @@ async def session(
 
 def texts(inbox: Inbox) -> list[str]:
     return [m.text for m in inbox.messages]
+
+
+def message_in(channel: int) -> Any:
+    """A message as far as waiting for a read-back sees it."""
+    return SimpleNamespace(channel=SimpleNamespace(id=channel))
 
 
 class OpenClient:
@@ -231,7 +237,7 @@ async def test_a_session_closed_before_its_plan_hands_on_what_waited(
 
     marks = catchup.Watermarks(store, int(BOT["id"]), 1)
     waiting = catchup.ShardCatchUp(0, object(), discord_settings(fake), marks, deliver)
-    first, second = object(), object()
+    first, second = message_in(1), message_in(1)
     await waiting.live(first)
     await waiting.live(second)
     assert delivered == [] and not waiting.done.is_set()
@@ -334,7 +340,7 @@ async def test_a_read_back_cancelled_while_planning_hands_on_what_waited(
                                    Stuck(store, int(BOT["id"]), 1), deliver)  # fmt: skip
     task = asyncio.create_task(waiting.run())
     await asyncio.sleep(0.05)
-    first = object()
+    first = message_in(1)
     await waiting.live(first)
     assert delivered == []
     task.cancel()
@@ -527,10 +533,13 @@ async def test_a_server_back_during_a_resume_is_read_back(
         held = await store.kv_get(SEEN)
         assert held is not None
         fake.keep(fake.guild_message("are you down?", SUPPORT, SAM))
-        fake.replay = [("GUILD_CREATE", fake.guild())]
+        # Replayed: the server, then a live message in it, which must wait for its gap.
+        live = fake.guild_message("hello?", SUPPORT, SAM)
+        fake.replay = [("GUILD_CREATE", fake.guild()), ("MESSAGE_CREATE", live)]
+        fake.history_delay_s[SUPPORT] = 0.5
         await fake.drop()
         await until(lambda: connection.resumes == 1, within=10)
-        await until(lambda: "are you down?" in texts(inbox), within=5)
+        await until(lambda: "hello?" in texts(inbox), within=5)
         await until(lambda: connection.fully_read(0), within=5)
         await moved_past(store, held)
-    assert once(inbox) == ["hi", "are you down?"]
+    assert once(inbox) == ["hi", "are you down?", "hello?"]

@@ -67,6 +67,10 @@ TRIES = 3  # tries at the plan and at each channel before the session goes on wi
 LATE_RETRY_S = 30.0  # how often channels that could not be read are tried again later
 
 Deliver = Callable[[discord.Message], Awaitable[None]]
+Reading = Coroutine[Any, Any, None]
+# The servers back (GUILD_CREATE) while a session waited to be released, each with when its
+# outage began (None: since the session's plan).
+ServersBack = Callable[[], list[tuple[discord.Guild, float | None]]]
 Place = discord.TextChannel | discord.Thread | discord.PartialMessageable
 
 
@@ -155,6 +159,7 @@ class ShardCatchUp:
         self.marks, self._deliver = marks, deliver
         self.previous = previous
         self._inherits: ShardCatchUp | None = None  # a resumed session's unread channels
+        self._holder = previous  # may still hold channels (a server's reading there)
         self.started = False
         self.done = asyncio.Event()  # live messages go on at once
         self.complete = asyncio.Event()  # every channel read back: the watermark may move
@@ -169,8 +174,7 @@ class ShardCatchUp:
         self._after_id: int | None = None  # the snowflake the plan reads after
         self._arrived_ids: set[int] = set()  # channels of servers available since the plan
         self._arriving = 0  # readings of such servers under way
-        self._no_arrivals = asyncio.Event()  # set while ``_arriving`` is 0
-        self._no_arrivals.set()
+        self._planning = False  # ``run`` began: its plan will read the servers' cache
         self._late_running = False  # ``_read_late`` is trying failed channels again
         self._began = 0.0  # when ``run`` began (the clock's): the window is counted from it
 
@@ -182,7 +186,7 @@ class ShardCatchUp:
             self._early.append(message)
             return
         channel = message.channel.id
-        waiting = self._pending.get(channel)
+        waiting = self._waiting(channel)
         if waiting is None:
             await self._deliver(message)
             return
@@ -191,23 +195,42 @@ class ShardCatchUp:
             self._order.remove(channel)
             self._order.appendleft(channel)  # a customer is writing there now: read it first
 
-    async def release(self) -> None:
+    async def release(self, servers_back: ServersBack | None = None) -> list[Reading]:
         """Nothing to read back: the session resumed (Discord replayed what it missed), or it
         ended before ``run`` (its gap stays behind the shard's watermark, which never moved
-        past it, for the next session to read). What waited for the plan is handed on."""
+        past it, for the next session to read). What waited for the plan is handed on,
+        behind the gaps of the servers ``servers_back`` names once the session before is
+        done (back in the replay): their readings are returned, for the caller to run."""
         if self.started:
-            return  # ``run`` hands everything on when it ends
+            return []  # ``run`` hands everything on when it ends
         self.started = True
-        self._inherits = self.previous  # what it has not read yet is this session's gap too
-        if self.previous is not None:
-            self._after_id = self.previous._after_id  # a server back later reads from there
+        previous = self._inherits = self.previous  # its unread gap is this session's too
+        readings: list[Reading] = []
         try:
             await self._after_previous()
+            if previous is not None:
+                self._after_id = previous._after_id  # a server back later reads from there
+            for guild, since in servers_back() if servers_back is not None else []:
+                reading = self._register(guild, since)
+                if reading is not None:
+                    readings.append(reading)
         finally:
             await self._hand_on_early()
             self._planned = True
             self.done.set()
-            self.complete.set()
+            self._settle()
+        return readings
+
+    def _waiting(self, channel: int) -> list[discord.Message] | None:
+        """The live messages of ``channel`` waiting for its gap here, or in the session
+        before (a server's reading under way there), or None: it is not waited for."""
+        waiting = self._pending.get(channel)
+        holder = self._holder
+        if waiting is None and holder is not None:
+            if holder._arriving:
+                return holder._pending.get(channel)
+            self._holder = None  # nothing held there any more
+        return waiting
 
     def fully_read(self) -> bool:
         """This session has read its whole gap back, and so have the sessions it resumed
@@ -228,7 +251,7 @@ class ShardCatchUp:
     async def run(self) -> None:
         """Read the gap back, then let every waiting message go (also when cancelled); then
         try what failed (the plan, channels) again now and then, while in the window."""
-        self.started = True
+        self.started = self._planning = True
         began = time.monotonic()
         self._began = self.marks.clock()
         after: int | None = None
@@ -260,8 +283,7 @@ class ShardCatchUp:
     async def _after_previous(self) -> None:
         previous = self.previous
         if previous is not None:
-            await previous.done.wait()
-            await previous._no_arrivals.wait()  # a server's reading holds messages too
+            await previous.done.wait()  # its servers' readings hold their own channels
         self.previous = None
 
     @property
@@ -269,11 +291,21 @@ class ShardCatchUp:
         """Live messages no longer wait for the plan (it was made, or the session released)."""
         return self._planned
 
+    @property
+    def planning(self) -> bool:
+        """``run`` has begun and its plan is not laid yet: it will find the servers cached."""
+        return self._planning and not self._planned
+
     async def _hand_on_early(self) -> None:
         """Deliver what waited for the plan, in order (still unplanned: what comes meanwhile
         joins the end of the wait)."""
         while self._early:
-            await self._deliver(self._early.pop(0))
+            message = self._early.pop(0)
+            waiting = self._waiting(message.channel.id)
+            if waiting is not None:
+                waiting.append(message)
+            else:
+                await self._deliver(message)
 
     async def _plan(self) -> int | None:
         """Work out the channels to read and the snowflake to read after; None: nothing."""
@@ -292,7 +324,10 @@ class ShardCatchUp:
         self._planned = True
         early, self._early = self._early, []
         for message in early:  # in arrival order, behind their channel's gap if it has one
-            self._pending.setdefault(message.channel.id, []).append(message)
+            waiting = self._waiting(message.channel.id)
+            if waiting is None:
+                waiting = self._pending.setdefault(message.channel.id, [])
+            waiting.append(message)
         for channel in {m.channel.id for m in early} - set(self._order):
             await self._drain(channel)
         return after
@@ -387,17 +422,20 @@ class ShardCatchUp:
 
     # -- servers that become available during the session ----------------------------------
 
-    def arrived(
-        self, guild: discord.Guild, since: float | None = None
-    ) -> Coroutine[Any, Any, None] | None:
+    def arrived(self, guild: discord.Guild, since: float | None = None) -> Reading | None:
         """A server became available during this session: it was unavailable at the start
         (its GUILD_CREATE came after ``on_ready``: not in the plan), or since ``since`` (an
         outage of the server: Discord sent nothing of it meanwhile). Its places with
         something new wait from now on, as planned ones do, and the watermark stands still
         until they are read; returns that reading, for the caller to run (None: nothing)."""
-        window = self.settings.catch_up_seconds
-        if not self._planned or window <= 0 or self.client.is_closed():
+        if not self._planned:
             return None  # not planned yet: the plan finds the server in the cache
+        return self._register(guild, since)
+
+    def _register(self, guild: discord.Guild, since: float | None) -> Reading | None:
+        window = self.settings.catch_up_seconds
+        if window <= 0 or self.client.is_closed():
+            return None
         if since is not None:
             after: int | None = _snowflake(max(since - MARGIN_S, self.marks.clock() - window))
         else:
@@ -415,7 +453,6 @@ class ShardCatchUp:
             self._pending[place.id] = []
             self._arrived_ids.add(place.id)
         self._arriving += 1
-        self._no_arrivals.clear()
         self.complete.clear()
         return self._read_arrived(guild, places, after)
 
@@ -431,12 +468,12 @@ class ShardCatchUp:
                 self._arrived_ids.discard(place.id)
                 left.remove(place.id)
         finally:
-            for channel in left:  # cancelled (a stop): what waited goes on
-                await self._drain(channel)
-                self._arrived_ids.discard(channel)
-            self._arriving -= 1
-            if not self._arriving:
-                self._no_arrivals.set()
+            try:
+                for channel in left:  # cancelled (a stop): what waited goes on
+                    await self._drain(channel)
+                    self._arrived_ids.discard(channel)
+            finally:
+                self._arriving -= 1
         log.info("discord: shard %d: server %s became available: %d messages read back in %d "
                  "channels since %s in %.1f s", self.index, guild.id, self.read - read,
                  len(places), _when(after), time.monotonic() - began)  # fmt: skip

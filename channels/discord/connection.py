@@ -435,6 +435,7 @@ class _SessionEvents:
         # by a reading: server -> (when its outage began, None: since the session's plan;
         # when it was noted). The shard's watermark stands still while any is here.
         self.away: dict[int, tuple[float | None, float]] = {}
+        self.given_up: set[int] = set()  # away longer than the window: read back as far as it
 
     def _current(self) -> ShardCatchUp | None:
         catch_up = self.connection._catch_ups.get(self.shard.index)
@@ -457,8 +458,9 @@ class _SessionEvents:
         # The plan reads the servers available now from the watermark, which stood still
         # while they were away; those still unavailable are read when they are back.
         now = time.time()
-        self.away = {guild.id: self.away.get(guild.id, (None, now))
-                     for guild in client.guilds if guild.unavailable}  # fmt: skip
+        self.away = {guild.id: self.away.get(guild.id, (None, now)) for guild in client.guilds
+                     if guild.unavailable and guild.id not in self.given_up}  # fmt: skip
+        self.given_up &= {guild.id for guild in client.guilds if guild.unavailable}
         connection._read_back(shard, catch_up.run())
         if self.lost:
             connection._new_catch_up(shard.index, client, catch_up)
@@ -480,10 +482,23 @@ class _SessionEvents:
         self.lost = False
         catch_up = self._current()
         if catch_up is not None and not self.awaiting_ready:
-            await catch_up.release()  # Discord replayed what the session missed
-            for guild in self.client.guilds:  # servers back in the replay, if any
-                if guild.id in self.away and not guild.unavailable:
-                    self._take_on(catch_up, guild)
+            # Discord replayed what the session missed; servers back meanwhile are read.
+            for reading in await catch_up.release(self._servers_back):
+                self.connection._read_back(self.shard, reading)
+
+    def _servers_back(self) -> list[tuple[discord.Guild, float | None]]:
+        """The servers away that are available again, taken out of ``away``."""
+        if self.connection._stopping:
+            return []  # their gap stays behind the watermark, which never moved past it
+        back = [guild for guild in self.client.guilds
+                if guild.id in self.away and not guild.unavailable]  # fmt: skip
+        return [(guild, self._since(guild.id)) for guild in back]
+
+    def _since(self, guild_id: int) -> float | None:
+        if guild_id in self.given_up:
+            self.given_up.discard(guild_id)
+            return 0.0  # as far back as the window goes
+        return self.away.pop(guild_id)[0]
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """A server's GUILD_CREATE after on_ready: unavailable at the session's start, or
@@ -491,18 +506,18 @@ class _SessionEvents:
         session is not planned (a disconnect is being resolved) it waits in ``away``: the
         plan reads it, or RESUMED takes it on."""
         catch_up = self._current()
-        if catch_up is None or guild.id not in self.away:
+        if catch_up is None or (guild.id not in self.away and guild.id not in self.given_up):
             return
         if catch_up.planned:
             self._take_on(catch_up, guild)
-        elif catch_up.started:
-            del self.away[guild.id]  # the plan under way finds it in the cache
+        elif catch_up.planning:
+            self.away.pop(guild.id, None)  # the plan under way finds it in the cache
+            self.given_up.discard(guild.id)
 
     def _take_on(self, catch_up: ShardCatchUp, guild: discord.Guild) -> None:
         if self.connection._stopping:
             return  # its gap stays behind the watermark, which never moved past it
-        since, _ = self.away.pop(guild.id)
-        reading = catch_up.arrived(guild, since)  # registers its places at once
+        reading = catch_up.arrived(guild, self._since(guild.id))  # registers its places now
         if reading is not None:
             self.connection._read_back(self.shard, reading)
 
@@ -523,9 +538,10 @@ class _SessionEvents:
         for guild_id, (_, noted) in list(self.away.items()):
             if now - noted > window_s:
                 log.warning("discord: server %s has been unavailable for over %.0f s; the "
-                            "shard's watermark moves on without it", guild_id,
-                            window_s)  # fmt: skip
+                            "shard's watermark moves on without it (when it is back, the "
+                            "window's worth is read)", guild_id, window_s)  # fmt: skip
                 del self.away[guild_id]
+                self.given_up.add(guild_id)
         return bool(self.away)
 
     async def on_message(self, message: discord.Message) -> None:
