@@ -227,8 +227,8 @@ class ShardCatchUp:
         waiting = self._pending.get(channel)
         holder = self._holder
         if waiting is None and holder is not None:
-            if holder._arriving:
-                return holder._pending.get(channel)
+            if holder._arriving or holder._holder is not None:
+                return holder._waiting(channel)  # the sessions before, in turn
             self._holder = None  # nothing held there any more
         return waiting
 

@@ -331,7 +331,9 @@ class DiscordConnection:
         await cancel_and_wait(marking)
         # What waited behind a gap is handed on (held, or refused politely) like the rest;
         # first, so that no session's end waits for an earlier one still reading.
-        for task in list(self._reading_back):
+        while self._reading_back:  # also those a RESUMED started meanwhile
+            task = next(iter(self._reading_back))
+            self._reading_back.pop(task)
             await cancel_and_wait(task)
         shards, self.shards = self.shards, []
         await asyncio.gather(*(shard.stop() for shard in shards))
@@ -490,8 +492,8 @@ class _SessionEvents:
         """The servers away that are available again, taken out of ``away``."""
         if self.connection._stopping:
             return []  # their gap stays behind the watermark, which never moved past it
-        back = [guild for guild in self.client.guilds
-                if guild.id in self.away and not guild.unavailable]  # fmt: skip
+        back = [guild for guild in self.client.guilds if not guild.unavailable
+                and (guild.id in self.away or guild.id in self.given_up)]  # fmt: skip
         return [(guild, self._since(guild.id)) for guild in back]
 
     def _since(self, guild_id: int) -> float | None:
