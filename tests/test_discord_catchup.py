@@ -118,6 +118,22 @@ async def unread_and_unreadable(fake: FakeDiscord) -> None:
         fake.fail("GET", rf"/channels/{DM}/messages$", 503)
 
 
+async def server_away(
+    fake: FakeDiscord, store: SqliteStore, inbox: Inbox, connection: DiscordConnection
+) -> str:
+    """A customer writes "hi" in the support channel, then the server becomes unavailable
+    (GUILD_DELETE): returns the shard's watermark as it stands then."""
+    await fake.dispatch("MESSAGE_CREATE", fake.guild_message("hi", SUPPORT))
+    await until(lambda: len(inbox.seen) == 1, within=5)
+    await stored(store, SEEN)
+    client: Any = connection.shards[0].client
+    await fake.dispatch("GUILD_DELETE", {"id": GUILD, "unavailable": True})
+    await until(lambda: client.guilds[0].unavailable, within=5)
+    held = await store.kv_get(SEEN)
+    assert held is not None
+    return held
+
+
 async def moved_past(store: SqliteStore, before: str) -> None:
     """After a watermark beat, the shard's watermark is later than ``before``."""
     await asyncio.sleep(1.2)
@@ -499,14 +515,7 @@ async def test_a_server_back_from_an_outage_is_read_back_from_its_start(
     read back from the outage's start, and the watermark waits meanwhile."""
     settings, inbox = discord_settings(fake), Inbox()
     async with session(settings, store, inbox) as connection:
-        await fake.dispatch("MESSAGE_CREATE", fake.guild_message("hi", SUPPORT))
-        await until(lambda: len(inbox.seen) == 1, within=5)
-        await stored(store, SEEN)
-        client: Any = connection.shards[0].client
-        await fake.dispatch("GUILD_DELETE", {"id": GUILD, "unavailable": True})
-        await until(lambda: client.guilds[0].unavailable, within=5)
-        held = await store.kv_get(SEEN)
-        assert held is not None
+        held = await server_away(fake, store, inbox, connection)
         fake.keep(fake.guild_message("are you down?", SUPPORT, SAM))  # never sent to the bot
         await asyncio.sleep(1.2)  # a watermark beat during the outage
         assert await store.kv_get(SEEN) == held
@@ -524,14 +533,7 @@ async def test_a_server_back_during_a_resume_is_read_back(
     the RESUMED that releases the session: it is taken on then."""
     settings, inbox = discord_settings(fake), Inbox()
     async with session(settings, store, inbox) as connection:
-        await fake.dispatch("MESSAGE_CREATE", fake.guild_message("hi", SUPPORT))
-        await until(lambda: len(inbox.seen) == 1, within=5)
-        await stored(store, SEEN)
-        client: Any = connection.shards[0].client
-        await fake.dispatch("GUILD_DELETE", {"id": GUILD, "unavailable": True})
-        await until(lambda: client.guilds[0].unavailable, within=5)
-        held = await store.kv_get(SEEN)
-        assert held is not None
+        held = await server_away(fake, store, inbox, connection)
         fake.keep(fake.guild_message("are you down?", SUPPORT, SAM))
         # Replayed: the server, then a live message in it, which must wait for its gap.
         live = fake.guild_message("hello?", SUPPORT, SAM)

@@ -390,7 +390,12 @@ class ShardCatchUp:
             log.info("discord: shard %d has no record of being read before; nothing to read "
                      "back", self.index)  # fmt: skip
             return None
-        return _snowflake(max(seen - MARGIN_S, self._began - window))
+        return self._read_from(seen, self._began)
+
+    def _read_from(self, since: float, now: float) -> int:
+        """The snowflake to read after, for a gap that began at ``since``: ``MARGIN_S``
+        before it, and ``catch_up_seconds`` before ``now`` at most."""
+        return _snowflake(max(since - MARGIN_S, now - self.settings.catch_up_seconds))
 
     async def _places_since(self, after: int) -> list[Place]:
         """The places with something newer than ``after``: recent DM channels first (the only
@@ -437,7 +442,7 @@ class ShardCatchUp:
         if window <= 0 or self.client.is_closed():
             return None
         if since is not None:
-            after: int | None = _snowflake(max(since - MARGIN_S, self.marks.clock() - window))
+            after: int | None = self._read_from(since, self.marks.clock())
         else:
             after = self._after_id
         if after is None:

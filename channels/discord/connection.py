@@ -492,9 +492,11 @@ class _SessionEvents:
         """The servers away that are available again, taken out of ``away``."""
         if self.connection._stopping:
             return []  # their gap stays behind the watermark, which never moved past it
-        back = [guild for guild in self.client.guilds if not guild.unavailable
-                and (guild.id in self.away or guild.id in self.given_up)]  # fmt: skip
+        back = [g for g in self.client.guilds if not g.unavailable and self._is_away(g.id)]
         return [(guild, self._since(guild.id)) for guild in back]
+
+    def _is_away(self, guild_id: int) -> bool:
+        return guild_id in self.away or guild_id in self.given_up
 
     def _since(self, guild_id: int) -> float | None:
         if guild_id in self.given_up:
@@ -508,13 +510,12 @@ class _SessionEvents:
         session is not planned (a disconnect is being resolved) it waits in ``away``: the
         plan reads it, or RESUMED takes it on."""
         catch_up = self._current()
-        if catch_up is None or (guild.id not in self.away and guild.id not in self.given_up):
+        if catch_up is None or not self._is_away(guild.id):
             return
         if catch_up.planned:
             self._take_on(catch_up, guild)
         elif catch_up.planning:
-            self.away.pop(guild.id, None)  # the plan under way finds it in the cache
-            self.given_up.discard(guild.id)
+            self._since(guild.id)  # the plan under way finds it in the cache: forgotten
 
     def _take_on(self, catch_up: ShardCatchUp, guild: discord.Guild) -> None:
         if self.connection._stopping:

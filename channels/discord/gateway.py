@@ -124,7 +124,6 @@ class Shard:
         self.task: asyncio.Task[None] | None = None
         self._make_client = make_client
         self._on_end = on_end  # after each term's client has closed
-        self.reidentify_pause_s = 5.0  # before identifying again (a failed RESUME)
         self._token = token
         self._identifying: set[asyncio.Task[None]] = set()
 
@@ -222,7 +221,7 @@ class Shard:
 
     async def before_identify(self, initial: bool) -> None:
         if not initial:
-            await asyncio.sleep(self.reidentify_pause_s)  # discord.py's own pause
+            await asyncio.sleep(5.0)  # discord.py's own pause before a re-IDENTIFY
         if self.count > 1:
             await self._identify_turn()
 
