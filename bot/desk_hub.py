@@ -285,6 +285,8 @@ class DeskHub:
     async def _apply(self, event: DeskEvent, result: DeskResult) -> DeskFeedback:
         for message in result.outbound:
             await self.store.enqueue(message)  # delivered in order by the dispatcher
+        if result.repeat:  # a reply or note taken in before: counted and answered then
+            return DeskFeedback(result.feedback, internal=not result.outbound)
         await self.observer.desk_done(event, result)
         if result.ok and result.ticket is not None and event.action in _REDRAWN_ON:
             await self.redraw(result.ticket)

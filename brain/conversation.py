@@ -54,6 +54,9 @@ class DeskResult:
     feedback: str  # for the agent who acted
     ticket: Ticket | None = None
     outbound: tuple[OutboundMessage, ...] = field(default=())  # queue these for the customer
+    # The same desk message was taken in before (read back after a failover, a platform's
+    # retry): it keeps what it got then (relayed or internal), and counts once.
+    repeat: bool = False
 
     @property
     def ok(self) -> bool:
@@ -88,7 +91,8 @@ class Ownership:
     async def reply(
         self, ticket_id: str, agent: str, text: str, event_id: str, name: str | None = None
     ) -> DeskResult:
-        """Relay ``text`` to the customer if ``agent`` owns the ticket and it is not internal."""
+        """Relay ``text`` to the customer if ``agent`` owns the ticket and it is not internal.
+        A message taken in before (``event_id`` recorded) keeps what it got then."""
         body = text.strip()
         if not body:
             return DeskResult(Outcome.EMPTY, "Nothing to send.")
@@ -97,28 +101,43 @@ class Ownership:
         ticket = await self.store.get_ticket(ticket_id)
         if ticket is None:
             return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
+        who = name or (ticket.agent_name if ticket.agent == agent else None) or agent
+        earlier = await self._taken_in(ticket, event_id)
+        if earlier is None:
+            first = await self._take_in(ticket, agent, who, body, event_id)
+            if isinstance(first, DeskResult):
+                return first
+            earlier = first  # another replica took the same event in meanwhile
+        if earlier == "agent":  # queued again: the queue drops it if it was queued then
+            outbound = (_relayed(ticket, who, body, event_id),)
+            return DeskResult(Outcome.OK, "Sent to the customer once.", ticket, outbound, True)
+        return DeskResult(Outcome.OK, "Taken in before; it stayed internal.", ticket, repeat=True)
+
+    async def _take_in(
+        self, ticket: Ticket, agent: str, who: str, body: str, event_id: str
+    ) -> DeskResult | str:
+        """A reply the first time: refused (the ticket is closed), kept as a note (not claimed,
+        or not by ``agent``) or relayed. A str: the event was recorded meanwhile, as that."""
         if not ticket.is_open:
-            return DeskResult(
-                Outcome.CLOSED, f"{ticket.id} is {ticket.status.label}; not sent.", ticket
-            )
-        claimant = ticket.agent == agent
-        who = name or (ticket.agent_name if claimant else None) or agent
+            feedback = f"{ticket.id} is {ticket.status.label}; not sent."
+            return DeskResult(Outcome.CLOSED, feedback, ticket)
         if ticket.status is not TicketStatus.CLAIMED:
-            await self._record(ticket, "note", f"{who}: {body}", event_id)
+            outcome, role = Outcome.NOT_CLAIMED, "note"
             feedback = f"Claim {ticket.id} first; your message stayed internal."
-            return DeskResult(Outcome.NOT_CLAIMED, feedback, ticket)
-        if not claimant:
-            owner = ticket.owner_name
-            feedback = f"{ticket.id} is claimed by {owner}; your message stayed internal."
-            await self._record(ticket, "note", f"{who}: {body}", event_id)
-            return DeskResult(Outcome.NOT_CLAIMANT, feedback, ticket)
-        await self._record(ticket, "agent", body, event_id)
-        outbound = OutboundMessage(
-            ref=ticket.ref, text=body, sender_name=who, message_id=f"desk:{event_id}"
-        )
-        return DeskResult(
-            Outcome.OK, f"Sent to the customer on {ticket.ref.channel}.", ticket, (outbound,)
-        )
+        elif ticket.agent != agent:
+            outcome, role = Outcome.NOT_CLAIMANT, "note"
+            feedback = (
+                f"{ticket.id} is claimed by {ticket.owner_name}; your message stayed internal."
+            )
+        else:
+            outcome, role = Outcome.OK, "agent"
+            feedback = f"Sent to the customer on {ticket.ref.channel}."
+        text = body if role == "agent" else f"{who}: {body}"
+        earlier = await self._record(ticket, role, text, event_id)
+        if earlier is not None:
+            return earlier
+        outbound = (_relayed(ticket, who, body, event_id),) if role == "agent" else ()
+        return DeskResult(outcome, feedback, ticket, outbound)
 
     async def note(self, ticket_id: str, agent: str, text: str, event_id: str) -> DeskResult:
         body = text.strip()
@@ -129,8 +148,9 @@ class Ownership:
         ticket = await self.store.get_ticket(ticket_id)
         if ticket is None:
             return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
-        await self._record(ticket, "note", f"{agent}: {body}", event_id)
-        return DeskResult(Outcome.OK, "Internal note saved; the customer does not see it.", ticket)
+        earlier = await self._record(ticket, "note", f"{agent}: {body}", event_id)
+        feedback = "Internal note saved; the customer does not see it."
+        return DeskResult(Outcome.OK, feedback, ticket, repeat=earlier is not None)
 
     async def _move(
         self,
@@ -166,8 +186,32 @@ class Ownership:
             return DeskResult(Outcome.OK, f"{moved.id} {target.label}.", moved, (message,))
         return DeskResult(Outcome.ALREADY_CLAIMED, f"{ticket_id} keeps changing; try again.")
 
-    async def _record(self, ticket: Ticket, role: str, text: str, event_id: str) -> None:
-        await self.store.append_turn(ticket.ref, Turn(f"desk:{event_id}", role, text))
+    async def _record(self, ticket: Ticket, role: str, text: str, event_id: str) -> str | None:
+        """Record a desk message in the conversation, once per event: None, or the role it
+        was recorded under before (another replica took the same event in meanwhile)."""
+        if await self.store.append_turn(ticket.ref, Turn(_desk_id(event_id), role, text)):
+            return None
+        return await self._taken_in(ticket, event_id) or role
+
+    async def _taken_in(self, ticket: Ticket, event_id: str) -> str | None:
+        """The role desk event ``event_id`` was recorded under in the ticket's conversation,
+        or None: not taken in yet (or gone from the bounded history)."""
+        conversation = await self.store.get_conversation(ticket.ref.key)
+        turns = conversation.turns if conversation is not None else ()
+        return next((t.role for t in turns if t.turn_id == _desk_id(event_id)), None)
+
+
+def _desk_id(event_id: str) -> str:
+    """What desk event ``event_id`` is recorded under: its turn in the history, and the
+    message id of its relay in the queue."""
+    return f"desk:{event_id}"
+
+
+def _relayed(ticket: Ticket, who: str, body: str, event_id: str) -> OutboundMessage:
+    """An agent's reply as the customer gets it (queued once per event: its message id)."""
+    return OutboundMessage(
+        ref=ticket.ref, text=body, sender_name=who, message_id=_desk_id(event_id)
+    )
 
 
 def _refusal(

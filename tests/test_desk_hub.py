@@ -14,7 +14,7 @@ from bot.dispatch import DispatchConfig, Dispatcher
 from bot.home import home_view
 from brain.conversation import Ownership
 from brain.store.base import OPEN_STATUSES, Store
-from channels.base import Author, DeskAction, DeskEvent, EscalationCard, Role
+from channels.base import Author, DeskAction, DeskEvent, DeskFeedback, EscalationCard, Role
 from channels.fake import FakeChannel, FakeDesk
 from config.errors import ChannelError
 from tests.conftest import BrainFactory
@@ -210,6 +210,42 @@ async def test_a_customer_cannot_relay_from_the_ticket_thread(loop: Loop) -> Non
     feedback = await loop.agent(DeskAction.REPLY, BOB, desk_ref="card-1", text="hi", event_id="x")
     assert not feedback.ok  # type: ignore[attr-defined]
     assert len(loop.channel.sent) == sent
+
+
+async def test_a_desk_message_taken_in_again_keeps_what_it_got_first(loop: Loop) -> None:
+    """The same thread message twice (read back after a gateway failover, a platform's retry):
+    relayed once, never relayed if it stayed internal the first time (also when its author
+    has claimed the ticket since), and never refused or answered again."""
+    await loop.customer("I'd like to talk to a human")
+    ticket_id = loop.desk.pages[0][0].ticket_id
+
+    async def says(who: Author, text: str, event_id: str) -> DeskFeedback:
+        feedback = await loop.agent(DeskAction.REPLY, who, desk_ref="card-1", text=text,
+                                    event_id=event_id)  # fmt: skip
+        assert isinstance(feedback, DeskFeedback)
+        return feedback
+
+    early = await says(BOB, "the customer's order is 555", "b1")  # before anyone claimed
+    assert early.withheld
+    await loop.agent(DeskAction.CLAIM, BOB, ticket_id=ticket_id)
+    relayed = await says(BOB, "Hi, I'm looking into it.", "b2")
+    note = await says(BOB, "note: check the warehouse", "b3")
+    sent = [m.text for m in loop.channel.sent]
+    assert sent.count("Hi, I'm looking into it.") == 1 and not relayed.internal
+    again = [await says(BOB, "the customer's order is 555", "b1"),
+             await says(BOB, "Hi, I'm looking into it.", "b2"),
+             await says(BOB, "note: check the warehouse", "b3")]  # fmt: skip
+    assert [(f.ok, f.internal, f.withheld) for f in again] == [
+        (True, True, False), (True, False, False), (True, True, False)]  # fmt: skip
+    assert note.internal
+    assert [m.text for m in loop.channel.sent] == sent, "nothing relayed twice or late"
+    turns = (await loop.store.get_conversation(loop.channel.sent[0].ref.key)).turns  # type: ignore[union-attr]
+    assert sum(t.turn_id.startswith("desk:") for t in turns) == 3
+
+    await loop.agent(DeskAction.RESOLVE, BOB, ticket_id=ticket_id)
+    closed = await says(BOB, "Hi, I'm looking into it.", "b2")
+    assert closed.ok and not closed.internal, "taken in before the ticket closed: no refusal"
+    assert [m.text for m in loop.channel.sent].count("Hi, I'm looking into it.") == 1
 
 
 async def test_a_click_on_a_card_that_is_not_the_tickets_card_is_refused(loop: Loop) -> None:
