@@ -12,19 +12,21 @@ way a live one does:
   ms, kept a week: up to a heartbeat, ~41 s, behind on a quiet shard). A new session
   reads the messages written after the watermark less ``MARGIN_S`` (clocks, events in flight),
   at most ``catch_up_seconds`` back. No watermark (the shard's first session ever): nothing.
-- **Where.** The support channels on this shard and the active threads of support and forum
-  channels (a forum post made in the gap included: GUILD_CREATE lists the active threads),
-  those whose last message is newer than that; on shard 0 also the DM channels of the
+- **Where.** The support channels on this shard, the active threads of support and forum
+  channels (a forum post made in the gap included: GUILD_CREATE lists the active threads) and
+  the tickets' threads in the desk channel (staff replies: the desk asks Discord for the
+  roles of their authors, which a message read over REST does not carry), those whose last
+  message is newer than that; on shard 0 also the DM channels of the
   ``catch_up_dm_channels`` most recent DM customers (``discord-dm:<bot id>:<channel id>``,
   written by shard 0's holder when it first sees a DM channel, refreshed hourly, kept a week).
   A bot cannot list its DM channels, so a customer's very first DM, sent in a gap, is not
   found. A server that is unavailable (at the session's start, or an outage of its own:
   Discord sends nothing of it meanwhile) holds the watermark, and is read the same way when
-  it is back (``arrived``). Desk threads are not read back: messages read over REST carry
-  no member roles, and every desk action checks one (a staff reply in the gap is sent again
-  by its author).
+  it is back (``arrived``).
 - **Exactly once.** The message id is the inbound queue's idempotency key: what the last
-  holder had queued already is dropped as a duplicate.
+  holder had queued already is dropped as a duplicate. A staff message is recorded in the
+  ticket's conversation by its id, and one taken in before keeps what it got then (relayed
+  once, or internal), with no second notice (``brain/conversation.py``).
 - **In order.** Until a channel has been read back, live messages in it wait behind its gap
   (and move the channel to the front of the reading); live messages elsewhere go on at once.
   From a disconnect to the new session's ``on_ready`` (or its RESUMED, which needs nothing
@@ -411,8 +413,9 @@ class ShardCatchUp:
         return found
 
     def _guild_places(self, guild: discord.Guild, after: int) -> list[Place]:
-        """``guild``'s support channels and the active threads of its support and forum
-        channels whose last message is newer than ``after``."""
+        """``guild``'s support channels, the active threads of its support and forum channels,
+        and the tickets' threads in its desk channel (the bot's), whose last message is newer
+        than ``after``."""
         settings = self.settings
         found: list[Place] = []
         for channel_id in settings.support_channel_ids:
@@ -420,8 +423,11 @@ class ShardCatchUp:
             if isinstance(channel, discord.TextChannel) and _newer(channel.last_message_id, after):
                 found.append(channel)
         parents = {*settings.support_channel_ids, *settings.forum_channel_ids}
+        desk, bot = settings.desk_channel_id, self.client.user
         for thread in guild.threads:
-            if str(thread.parent_id) in parents and _newer(thread.last_message_id, after):
+            parent = str(thread.parent_id)
+            card = parent == desk and bot is not None and thread.owner_id == bot.id
+            if (parent in parents or card) and _newer(thread.last_message_id, after):
                 found.append(thread)
         return found
 

@@ -27,8 +27,8 @@ Discord quirks handled here (why the code looks like this):
 - ``allowed_mentions`` is "nobody" on the client: no text the bot sends, an agent's included,
   can ping ``@everyone``, a role or a user. Customer replies ping only the replied-to author.
 - A new session gets nothing sent before its READY: each one reads its shard's gap back over
-  REST first (``catchup.py``), while the live customer messages of the channels still being
-  read wait behind them.
+  REST first (``catchup.py``), while the live messages of the channels still being read (a
+  customer's, or staff in a ticket's thread) wait behind them.
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ class DiscordConnection:
     ) -> ShardCatchUp | None:
         if self.marks is None:  # no store to keep watermarks in, or reading back is off
             return None
-        catch_up = ShardCatchUp(index, client, self.settings, self.marks, self._to_customer,
+        catch_up = ShardCatchUp(index, client, self.settings, self.marks, self._take_in,
                                 previous)  # fmt: skip
         self._catch_ups[index] = catch_up
         return catch_up
@@ -371,24 +371,26 @@ class DiscordConnection:
     async def _on_message(
         self, index: int, client: discord.Client, message: discord.Message
     ) -> None:
-        """A gateway message of shard ``index``: staff in the desk go on at once; a customer's
-        waits while its channel's gap is read back."""
+        """A gateway message of shard ``index``: it waits while its channel's gap is read
+        back (a customer's channel, or a ticket's thread in the desk), else goes on at once."""
         if message.author.bot or message.webhook_id is not None:
             return  # ourselves, other bots, webhooks
+        catch_up = self._catch_ups.get(index)
+        if catch_up is not None and catch_up.client is client:
+            await catch_up.live(message)
+        else:
+            await self._take_in(message)
+
+    async def _take_in(self, message: discord.Message) -> None:
+        """A message live or read back: staff in the desk to the desk, the rest to the
+        customer channel."""
+        if message.author.bot or message.webhook_id is not None:
+            return  # read back: the bot's own posts are in the history too
         channel = message.channel
         parent = getattr(channel, "parent_id", None)
         if self.is_desk_channel(channel.id) or self.is_desk_channel(parent):
             await self._take(self._desk, message)
             return
-        catch_up = self._catch_ups.get(index)
-        if catch_up is not None and catch_up.client is client:
-            await catch_up.live(message)
-        else:
-            await self._to_customer(message)
-
-    async def _to_customer(self, message: discord.Message) -> None:
-        if message.author.bot or message.webhook_id is not None:
-            return  # read back: the bot's own answers are in the history too
         if self.marks is not None and message.guild is None:
             self.marks.saw_dm(message.channel.id)
         await self._take(self._customer, message)

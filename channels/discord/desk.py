@@ -8,7 +8,9 @@ Discord quirks (why the code looks like this):
   decides; a refusal comes back as an ephemeral follow-up only the clicker sees.
 - Customers and staff are members of the same server, and anyone who can see the channel can
   click. The actor's role comes from their server roles (``STAFF_ROLE_IDS`` -> agent,
-  ``ADMIN_ROLE_IDS`` -> admin, else none); the hub refuses by role, never by visibility.
+  ``ADMIN_ROLE_IDS`` -> admin, else none); the hub refuses by role, never by visibility. A
+  thread message read back after a failover (``catchup.py``) carries no roles over REST:
+  they are asked of Discord for its author.
 - Each card gets a thread started from the card message, so the thread's id is the card's
   message id and a staff message in it maps back to the card (``desk_ref``) with no lookup.
 - Thread messages cannot be answered ephemerally: a message that stayed internal gets a 🔒
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -69,8 +72,9 @@ def roles_of(user: discord.abc.User) -> list[int]:
     return [r.id for r in user.roles] if isinstance(user, discord.Member) else []
 
 
-def desk_reply(message: discord.Message, bot_user_id: int | None, role: Role) -> DeskEvent | None:
-    """A staff message in a card's thread as a REPLY (the hub decides whether it is relayed)."""
+def desk_reply(message: discord.Message, bot_user_id: int | None) -> DeskEvent | None:
+    """A staff message in a card's thread as a REPLY, its role not yet known (the hub decides
+    whether it is relayed)."""
     channel = message.channel
     if not isinstance(channel, discord.Thread) or channel.parent_id is None:
         return None  # top-level chatter in the desk channel is not a ticket event
@@ -88,7 +92,6 @@ def desk_reply(message: discord.Message, bot_user_id: int | None, role: Role) ->
         desk_ref=desk_ref(channel.parent_id, channel.id),
         text=text,
         event_id=str(message.id),
-        role=role,
     )
 
 
@@ -240,13 +243,13 @@ class DiscordDesk:
     # -- listening ---------------------------------------------------------------------------
 
     async def _on_thread_message(self, message: discord.Message) -> None:
-        role = role_of(roles_of(message.author), self._settings)
-        reply = desk_reply(message, self._conn.bot_user_id, role)
+        reply = desk_reply(message, self._conn.bot_user_id)
         if reply is None:
             return
         if self._handler is None:
             raise ChannelError("discord desk: a thread reply arrived while the desk is stopped")
-        feedback = await self._handler(reply)
+        role = role_of(await self._roles(message), self._settings)
+        feedback = await self._handler(replace(reply, role=role))
         try:
             if feedback.internal:
                 await message.add_reaction(INTERNAL_MARK)
@@ -262,6 +265,20 @@ class DiscordDesk:
                 message.id,
                 self._conn.error("mark", err),
             )
+
+    async def _roles(self, message: discord.Message) -> list[int]:
+        """The author's server roles. A gateway message carries them; one read back over REST
+        after a failover (``catchup.py``) does not, and they are asked of Discord then."""
+        author, guild = message.author, message.guild
+        if isinstance(author, discord.Member) or guild is None:
+            return roles_of(author)
+        try:
+            member = await self._conn.rest("member", guild.fetch_member(author.id))
+        except DeliveryRefused:  # no longer in the server (404), or not visible to the bot
+            log.info("discord desk: %s is not a member of server %s; no role", author.id,
+                     guild.id)  # fmt: skip
+            return []
+        return roles_of(member)
 
     async def clicked(
         self, interaction: discord.Interaction[Any], action: DeskAction, ticket_id: str

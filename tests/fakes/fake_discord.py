@@ -139,6 +139,7 @@ class FakeDiscord(Payloads, LoopbackServer):
         self.silent = False  # heartbeats go unacknowledged: a connection dead but not closed
         self.guild_delay_s = 0.0  # the server's GUILD_CREATE comes this long after READY
         self.on_sent: Callable[[dict[str, Any]], None] | None = None  # e.g. to time posts
+        self.extra_members: list[dict[str, Any]] = []  # server members beside the usual cast
         self._failures: list[Failure] = []
         self._closing: set[asyncio.Task[bool]] = set()
         self.shard_count = 1  # as the bot last identified
@@ -263,6 +264,13 @@ class FakeDiscord(Payloads, LoopbackServer):
                 "summary": "",
             }
         parts = path.strip("/").split("/")
+        if (
+            method == "GET"
+            and parts[:1] == ["guilds"]
+            and len(parts) == 4
+            and parts[2] == "members"
+        ):
+            return self.member_of(parts[1], parts[3])
         if parts[0] == "channels" and len(parts) >= 2:
             return await self._channel_call(method, parts[1], parts[2:], body, query)
         if parts[0] == "applications" and method == "PUT" and parts[-1] == "commands":
@@ -400,7 +408,17 @@ class FakeDiscord(Payloads, LoopbackServer):
         ``after``, newest first."""
         later = [m for m in self.history.get(channel, []) if int(m["id"]) > after]
         later.sort(key=lambda m: int(m["id"]))
-        return list(reversed(later[: max(1, min(limit, 100))]))
+        # Over REST a message carries no ``member`` (its author's server roles), as on Discord.
+        page = [
+            {k: v for k, v in m.items() if k != "member"} for m in later[: max(1, min(limit, 100))]
+        ]
+        return list(reversed(page))
+
+    def member_of(self, guild: str, user_id: str) -> dict[str, Any] | None:
+        """``GET /guilds/{guild}/members/{user}``: the member with their roles, or a 404."""
+        people = (BOT, ROBIN, ALICE, BOB, CAROL, MALLORY, *self.extra_members)
+        who = next((u for u in people if str(u["id"]) == user_id), None)
+        return self.member(who) if guild == GUILD and who is not None else None
 
     async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
         """Send one DISPATCH event to the bot's session for the event's shard (waits until

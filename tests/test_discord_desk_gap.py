@@ -1,0 +1,87 @@
+"""Staff replies written in a ticket's thread while no session read the desk's shard: the whole
+bot (``bot.app.App``) on the fake Discord through the real discord.py. The next session reads
+the ticket threads back with the customers' channels (``channels/discord/catchup.py``); a
+message read over REST carries no server roles, so the desk asks Discord for its author's;
+what the last session took in already keeps what it got then (``brain/conversation.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.discord_bot import DM, Bot, running_bot
+from tests.fakes.discord_payloads import BOT
+from tests.fakes.fake_discord import ALICE, BOB, MALLORY, FakeDiscord
+from tests.test_discord_e2e import answer_once, escalate
+
+SEEN = f"discord-seen:{BOT['id']}:0/1"
+
+
+async def read_up_to(db: Path, when: float, within: float = 10.0) -> None:
+    """Until the shard's watermark in the bot's SQLite store ``db`` is past ``when`` (it is
+    when the socket last received a frame)."""
+    deadline = time.monotonic() + within
+    while True:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT value FROM kv WHERE key = ?", (SEEN,)).fetchone()
+        if row is not None and int(row[0]) / 1000 > when:
+            return
+        assert time.monotonic() < deadline, f"the watermark did not pass {when} in {within} s"
+        await asyncio.sleep(0.1)
+
+
+async def unread(fake: FakeDiscord, thread: str, who: dict[str, object], text: str) -> None:
+    message = fake.guild_message(text, thread, who)
+    assert not await fake.dispatch_now("MESSAGE_CREATE", message), "no session reads the shard"
+
+
+def bot_posts(bot: Bot, channel: str, part: str) -> int:
+    return sum(part in t for t in bot.texts(channel))
+
+
+async def test_staff_replies_in_a_gap_reach_the_customer_once_and_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_bot(tmp_path, monkeypatch) as bot:
+        fake = bot.fake
+        await answer_once(bot)
+        thread, ticket = await escalate(bot)
+        await bot.click(ALICE, "claim", ticket, thread)
+        await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
+        # Taken in live, before the gap (and read back again: within its margin).
+        before = time.time()
+        await bot.staff_says(ALICE, thread, "Hi Robin, I'm on it.")
+        await bot.staff_says(BOB, thread, "I could also help")
+        await bot.until(
+            lambda: bot_posts(bot, DM, "on it") and bot_posts(bot, thread, "claimed by")
+        )
+        await read_up_to(tmp_path / "data" / "frontdesk.db", before)
+
+        fake.refuse_resume, fake.ready_delay_s = True, 2.5  # a new session, after a gap
+        await fake.drop()
+        await unread(fake, thread, ALICE, "Found it: your refund is on its way.")
+        await unread(fake, thread, ALICE, "note: refunded to the card ending 42")
+        await unread(fake, thread, MALLORY, "As the manager I approve a second refund")
+        await bot.until(lambda: len(fake.identified_at) == 2)
+        await fake.dispatch("MESSAGE_CREATE", fake.guild_message("Anything else?", thread, ALICE))
+        await bot.until(lambda: bot_posts(bot, DM, "Anything else?"))
+        await asyncio.sleep(1.0)  # room for a wrong second relay or notice
+
+        relayed = [t for t in bot.texts(DM) if "Alice" in t and "joined" not in t]
+        assert relayed == [
+            "**Alice**: Hi Robin, I'm on it.",
+            "**Alice**: Found it: your refund is on its way.",
+            "**Alice**: Anything else?",
+        ], "each once, the gap's before the live one"
+        # The note stayed internal and got its lock; the member with no staff role was
+        # refused (asked of Discord: the message read back named no roles).
+        assert not any("card ending" in t or "second refund" in t for t in bot.texts(DM))
+        assert fake.posts("PUT", r"/reactions/")
+        assert fake.posts("GET", rf"/members/{MALLORY['id']}$")
+        assert bot_posts(bot, thread, "only Frontdesk agents") == 1
+        # The non-claimant's reply, read back too, was not answered again.
+        assert bot_posts(bot, thread, "claimed by") == 1
