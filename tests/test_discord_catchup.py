@@ -301,6 +301,23 @@ async def test_a_failed_resume_reads_back_from_the_disconnect(
     assert connection.resumes == 0 and fake.posts("GET", rf"/channels/{DM}/messages$")
 
 
+async def test_a_restart_with_another_shard_count_reads_the_gap_back(
+    fake: FakeDiscord, store: SqliteStore
+) -> None:
+    """``SHARD_COUNT`` changed over a restart (every replica stopped): the new shards have no
+    record of their own, and read back from the records of the count before."""
+    settings, inbox = discord_settings(fake), Inbox()
+    await first_session(fake, store, inbox, settings)
+    await unread(fake, fake.dm_message("still there?", DM))
+    await unread(fake, fake.guild_message("my parcel is late", SUPPORT))
+    async with session(discord_settings(fake, shard_count=2), store, inbox) as connection:
+        await until(lambda: connection.caught_up(0) and connection.caught_up(1), within=20)
+        await until(lambda: len(inbox.seen) == 3, within=5)
+        assert fake.shard_of(fake.guild_message("x", SUPPORT)) == 1, "the server moved shard"
+        await stored(store, f"discord-seen:{BOT['id']}:1/2")  # its own record from now on
+    assert sorted(once(inbox)) == ["hello", "my parcel is late", "still there?"]
+
+
 async def test_a_resumed_session_reads_nothing_back(fake: FakeDiscord, store: SqliteStore) -> None:
     settings, inbox = discord_settings(fake), Inbox()
     async with session(settings, store, inbox) as connection:

@@ -11,7 +11,9 @@ way a live one does:
   second (``discord-seen:<bot id>:<shard>/<count>`` = when its socket last received a frame,
   ms, kept a week: up to a heartbeat, ~41 s, behind on a quiet shard). A new session
   reads the messages written after the watermark less ``MARGIN_S`` (clocks, events in flight),
-  at most ``catch_up_seconds`` back. No watermark (the shard's first session ever): nothing.
+  at most ``catch_up_seconds`` back. A shard with no watermark under this shard count (it
+  changed over a restart) reads from the earliest of the count before; none at all (the
+  bot's first session ever): nothing.
 - **Where.** The support channels on this shard, the active threads of support and forum
   channels (a forum post made in the gap included: GUILD_CREATE lists the active threads) and
   the tickets' threads in the desk channel (staff replies: the desk asks Discord for the
@@ -103,9 +105,28 @@ class Watermarks:
         return f"{self._seen_prefix}{index}/{self.count}"
 
     async def seen(self, index: int) -> float | None:
-        """When shard ``index`` was last known read (Unix seconds), or None."""
+        """When shard ``index`` was last known read (Unix seconds), or None. A shard with no
+        record under this shard count (``SHARD_COUNT`` changed over a restart) takes the
+        earliest record of the count in use before it: its servers were spread over those
+        shards (reading more back costs only duplicates, which the queue drops)."""
         value = await self.store.kv_get(self._seen_key(index))
-        return int(value) / 1000 if value is not None and value.isdigit() else None
+        if value is not None and value.isdigit():
+            return int(value) / 1000
+        return await self._seen_before_resharding(index)
+
+    async def _seen_before_resharding(self, index: int) -> float | None:
+        counts: dict[int, list[int]] = {}  # another shard count -> its shards' records
+        for key, value in (await self.store.kv_scan(self._seen_prefix)).items():
+            shard, _, count = key.removeprefix(self._seen_prefix).partition("/")
+            if shard.isdigit() and count.isdigit() and value.isdigit() and int(count) != self.count:
+                counts.setdefault(int(count), []).append(int(value))
+        if not counts:
+            return None
+        before, marks = max(counts.items(), key=lambda item: max(item[1]))  # in use last
+        log.info("discord: shard %d/%d has no record of being read; reading back from the "
+                 "records of the %d shards before (SHARD_COUNT changed)", index, self.count,
+                 before)  # fmt: skip
+        return min(marks) / 1000
 
     async def mark(self, read: Mapping[int, float]) -> None:
         """Shard ``index`` is read up to ``read[index]`` (Unix seconds)."""
