@@ -23,7 +23,16 @@ from bot.events import Events
 from bot.observer import Observer
 from brain.conversation import DeskResult, Outcome, Ownership, age_s, card_for
 from brain.redact import Redactor
-from brain.store.base import OPEN_STATUSES, Repage, Store, Ticket, TicketPatch, TicketStatus, utcnow
+from brain.store.base import (
+    OPEN_STATUSES,
+    RETAINED,
+    Repage,
+    Store,
+    Ticket,
+    TicketPatch,
+    TicketStatus,
+    utcnow,
+)
 from brain.store.state import SharedState
 from channels.base import (
     Author,
@@ -47,6 +56,7 @@ HomeSource = Callable[[], Awaitable[HomeView]]
 
 PAGING_GRACE_S = 300.0
 REFUSED = "Sorry, only Frontdesk agents can do that. Ask an admin to add you as an agent."
+_RELAYED, _KEPT = "relayed", "kept"  # what a thread message got: sent on, or not
 NEEDS: dict[DeskAction, Role] = {
     DeskAction.CLAIM: Role.AGENT,
     DeskAction.REPLY: Role.AGENT,
@@ -236,6 +246,9 @@ class DeskHub:
     async def handle(self, event: DeskEvent) -> DeskFeedback:
         if not event.agent.id.strip():
             return DeskFeedback("Say who you are: an agent needs a name.", ok=False)
+        taken = await self._taken_before(event)
+        if taken is not None:
+            return taken
         if event.role < NEEDS[event.action]:
             logger.warning(
                 "desk %s: refused %s by %s (role %s)",
@@ -246,12 +259,47 @@ class DeskHub:
             )
             # A refused thread message is internal too: the desk marks it as not relayed.
             internal = event.action in (DeskAction.REPLY, DeskAction.NOTE)
-            return DeskFeedback(REFUSED, ok=False, internal=internal)
+            feedback = DeskFeedback(REFUSED, ok=False, internal=internal)
+        else:
+            try:
+                feedback = await self._handle(event)
+            except FrontdeskError as err:  # not remembered: the same message may come again
+                logger.exception("desk event %s failed", event.action)
+                return DeskFeedback(f"That did not work: {err}", ok=False)
+        await self._remember_taken(event, feedback)
+        return feedback
+
+    # A thread message (reply, note) is taken in once: the same one again (read back after a
+    # Discord failover, a platform's retry) gets only its mark, with nothing done, counted or
+    # answered again. What it got is remembered by desk and message id; the conversation's
+    # record of it (``Ownership``) covers two replicas taking it in at once.
+
+    async def _taken_before(self, event: DeskEvent) -> DeskFeedback | None:
+        key = _taken_key(event)
+        if key is None:
+            return None
         try:
-            return await self._handle(event)
+            earlier = await self.store.kv_get(key)
+        except FrontdeskError as err:  # the conversation's record still catches a repeat
+            logger.warning("desk %s: could not check message %s: %s", event.desk,
+                           event.event_id, err)  # fmt: skip
+            return None
+        if earlier is None:
+            return None
+        logger.info("desk %s: message %s was taken in before (%s); not again", event.desk,
+                    event.event_id, earlier)  # fmt: skip
+        return DeskFeedback("", internal=earlier != _RELAYED)
+
+    async def _remember_taken(self, event: DeskEvent, feedback: DeskFeedback) -> None:
+        key = _taken_key(event)
+        if key is None:
+            return
+        relayed = feedback.ok and not (feedback.internal or feedback.withheld)
+        try:
+            await self.store.kv_set(key, _RELAYED if relayed else _KEPT, ttl_s=RETAINED)
         except FrontdeskError as err:
-            logger.exception("desk event %s failed", event.action)
-            return DeskFeedback(f"That did not work: {err}", ok=False)
+            logger.warning("desk %s: could not remember message %s: %s", event.desk,
+                           event.event_id, err)  # fmt: skip
 
     async def _handle(self, event: DeskEvent) -> DeskFeedback:
         if event.action is DeskAction.COMMAND:
@@ -329,3 +377,10 @@ class DeskHub:
         for desk in self.desks:
             if desk.name == event.desk and isinstance(desk, HomeDesk):
                 await desk.show_home(event.agent.id, view)
+
+
+def _taken_key(event: DeskEvent) -> str | None:
+    """The store key that remembers a thread message was taken in (None: not one)."""
+    if event.action not in (DeskAction.REPLY, DeskAction.NOTE) or not event.event_id:
+        return None
+    return f"desk-taken:{event.desk}:{event.event_id}"

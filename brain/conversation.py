@@ -54,8 +54,8 @@ class DeskResult:
     feedback: str  # for the agent who acted
     ticket: Ticket | None = None
     outbound: tuple[OutboundMessage, ...] = field(default=())  # queue these for the customer
-    # The same desk message was taken in before (read back after a failover, a platform's
-    # retry): it keeps what it got then (relayed or internal), and counts once.
+    # The same desk message was recorded meanwhile (another replica took it in at the same
+    # time): it keeps what it got there (relayed or internal), and counts once.
     repeat: bool = False
 
     @property
@@ -92,7 +92,8 @@ class Ownership:
         self, ticket_id: str, agent: str, text: str, event_id: str, name: str | None = None
     ) -> DeskResult:
         """Relay ``text`` to the customer if ``agent`` owns the ticket and it is not internal.
-        A message taken in before (``event_id`` recorded) keeps what it got then."""
+        A message recorded meanwhile (``event_id``: another replica took the same one in)
+        keeps what it got there."""
         body = text.strip()
         if not body:
             return DeskResult(Outcome.EMPTY, "Nothing to send.")
@@ -102,12 +103,9 @@ class Ownership:
         if ticket is None:
             return DeskResult(Outcome.NOT_FOUND, f"No ticket {ticket_id}.")
         who = name or (ticket.agent_name if ticket.agent == agent else None) or agent
-        earlier = await self._taken_in(ticket, event_id)
-        if earlier is None:
-            first = await self._take_in(ticket, agent, who, body, event_id)
-            if isinstance(first, DeskResult):
-                return first
-            earlier = first  # another replica took the same event in meanwhile
+        earlier = await self._take_in(ticket, agent, who, body, event_id)
+        if isinstance(earlier, DeskResult):
+            return earlier
         if earlier == "agent":  # queued again: the queue drops it if it was queued then
             outbound = (_relayed(ticket, who, body, event_id),)
             return DeskResult(Outcome.OK, "Sent to the customer once.", ticket, outbound, True)
@@ -188,17 +186,14 @@ class Ownership:
 
     async def _record(self, ticket: Ticket, role: str, text: str, event_id: str) -> str | None:
         """Record a desk message in the conversation, once per event: None, or the role it
-        was recorded under before (another replica took the same event in meanwhile)."""
-        if await self.store.append_turn(ticket.ref, Turn(_desk_id(event_id), role, text)):
+        was recorded under before (another replica took the same event in meanwhile; the
+        desk hub remembers the messages it took in, ``DeskHub.handle``)."""
+        turn_id = _desk_id(event_id)
+        if await self.store.append_turn(ticket.ref, Turn(turn_id, role, text)):
             return None
-        return await self._taken_in(ticket, event_id) or role
-
-    async def _taken_in(self, ticket: Ticket, event_id: str) -> str | None:
-        """The role desk event ``event_id`` was recorded under in the ticket's conversation,
-        or None: not taken in yet (or gone from the bounded history)."""
         conversation = await self.store.get_conversation(ticket.ref.key)
         turns = conversation.turns if conversation is not None else ()
-        return next((t.role for t in turns if t.turn_id == _desk_id(event_id)), None)
+        return next((t.role for t in turns if t.turn_id == turn_id), role)
 
 
 def _desk_id(event_id: str) -> str:

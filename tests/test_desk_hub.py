@@ -242,10 +242,31 @@ async def test_a_desk_message_taken_in_again_keeps_what_it_got_first(loop: Loop)
     turns = (await loop.store.get_conversation(loop.channel.sent[0].ref.key)).turns  # type: ignore[union-attr]
     assert sum(t.turn_id.startswith("desk:") for t in turns) == 3
 
+    loop.desk.roles[BOB.id] = Role.NONE  # no longer staff: what was relayed is not refused
+    unstaffed = await says(BOB, "Hi, I'm looking into it.", "b2")
+    assert unstaffed.ok and not unstaffed.internal
+    loop.desk.roles.pop(BOB.id)
+
     await loop.agent(DeskAction.RESOLVE, BOB, ticket_id=ticket_id)
     closed = await says(BOB, "Hi, I'm looking into it.", "b2")
     assert closed.ok and not closed.internal, "taken in before the ticket closed: no refusal"
     assert [m.text for m in loop.channel.sent].count("Hi, I'm looking into it.") == 1
+
+
+async def test_one_desk_message_taken_in_twice_at_once_is_relayed_once(loop: Loop) -> None:
+    """Two replicas take the same thread message in at the same moment: the conversation's
+    record of it decides, and only one of them relays it or answers it."""
+    await loop.customer("I'd like to talk to a human")
+    await loop.agent(DeskAction.CLAIM, ALICE, ticket_id=loop.desk.pages[0][0].ticket_id)
+    event = DeskEvent(DeskAction.REPLY, ALICE, desk_ref="card-1", text="On it.", event_id="a1")
+    results = await asyncio.gather(loop.desk.act(event), loop.desk.act(event))
+    await loop.dispatcher.drain()
+    assert [m.text for m in loop.channel.sent].count("On it.") == 1
+    assert [(r.ok, r.internal) for r in results] == [(True, False), (True, False)]
+    assert sorted(r.text for r in results) == [
+        "Sent to the customer on fake.",
+        "Sent to the customer once.",  # the second found the first's record: a repeat
+    ]
 
 
 async def test_a_click_on_a_card_that_is_not_the_tickets_card_is_refused(loop: Loop) -> None:

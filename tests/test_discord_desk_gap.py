@@ -62,6 +62,8 @@ async def test_staff_replies_in_a_gap_reach_the_customer_once_and_in_order(
         await read_up_to(tmp_path / "data" / "frontdesk.db", before)
 
         fake.refuse_resume, fake.ready_delay_s = True, 2.5  # a new session, after a gap
+        for _ in range(2):  # asking Discord for her roles fails twice
+            fake.fail("GET", rf"/members/{ALICE['id']}$", 503)
         await fake.drop()
         await unread(fake, thread, ALICE, "Found it: your refund is on its way.")
         await unread(fake, thread, ALICE, "note: refunded to the card ending 42")
@@ -82,6 +84,7 @@ async def test_staff_replies_in_a_gap_reach_the_customer_once_and_in_order(
         assert not any("card ending" in t or "second refund" in t for t in bot.texts(DM))
         assert fake.posts("PUT", r"/reactions/")
         assert fake.posts("GET", rf"/members/{MALLORY['id']}$")
+        assert len(fake.posts("GET", rf"/members/{ALICE['id']}$")) == 3, "tried again, then kept"
         assert bot_posts(bot, thread, "only Frontdesk agents") == 1
         # The non-claimant's reply, read back too, was not answered again.
         assert bot_posts(bot, thread, "claimed by") == 1

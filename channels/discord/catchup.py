@@ -1,4 +1,4 @@
-"""Reading back a gateway shard's gap: the customer messages nobody read while it changed hands.
+"""Reading back a gateway shard's gap: the messages nobody read while it changed hands.
 
 Discord delivers a gateway event only to the sessions open for its shard right then, and a new
 session (IDENTIFY) gets nothing sent before its READY (docs/operations.md, "Discord: the
@@ -33,7 +33,7 @@ way a live one does:
   (and move the channel to the front of the reading); live messages elsewhere go on at once.
   From a disconnect to the new session's ``on_ready`` (or its RESUMED, which needs nothing
   read back: Discord replays what the session missed) the plan is not known, so every live
-  customer message waits, and the watermark stands still.
+  message waits, and the watermark stands still.
 - **Nothing skipped for good.** Each store call of the plan and each page of a channel's
   history has ``STEP_TIMEOUT_S``; a failed one is tried again (``TRIES``), a channel from its
   last message read. A plan or a channel that still fails lets the live messages go on and is
@@ -163,7 +163,7 @@ class Watermarks:
 
 
 class ShardCatchUp:
-    """One gateway session's reading back of its shard's gap, and the live customer messages
+    """One gateway session's reading back of its shard's gap, and the live messages
     that wait for it (``live``). Made at the session's start (a new client, or a disconnect
     of the client's session), run at its ``on_ready``, released at RESUMED (``release``).
     ``previous``: the client's earlier session, still reading maybe: this one's messages wait
@@ -204,7 +204,8 @@ class ShardCatchUp:
     # -- live messages ---------------------------------------------------------------------
 
     async def live(self, message: discord.Message) -> None:
-        """A live customer message of this session: delivered now, or after its channel's gap."""
+        """A live message of this session (a customer's, or staff in a ticket's thread):
+        delivered now, or after its channel's gap."""
         if not self._planned:
             self._early.append(message)
             return

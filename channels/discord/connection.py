@@ -270,14 +270,14 @@ class DiscordConnection:
 
     async def _client_closed(self, client: GatewayClient) -> None:
         """A term's client has closed: if its session never reached ``on_ready`` (the lease
-        lost, a stop just after READY, a disconnect), the customer messages that waited for
+        lost, a stop just after READY, a disconnect), the messages that waited for
         its plan are handed on."""
         for catch_up in list(self._catch_ups.values()):
             if catch_up.client is client:
                 await catch_up.release()
 
     def caught_up(self, index: int) -> bool:
-        """Shard ``index``'s current session is past its gap: its live customer messages go
+        """Shard ``index``'s current session is past its gap: its live messages go
         on at once (channels that failed to be read may still be tried again)."""
         catch_up = self._catch_ups.get(index)
         return catch_up is not None and catch_up.done.is_set()
@@ -423,7 +423,7 @@ class DiscordConnection:
 
 class _SessionEvents:
     """The gateway events of one shard's client that decide when its gap is read back
-    (``channels/discord/catchup.py``): a disconnect holds live customer messages and stops
+    (``channels/discord/catchup.py``): a disconnect holds live messages and stops
     the watermark; RESUMED lets them go (Discord replays what the session missed); a new
     session's ``on_ready`` reads its gap back."""
 
@@ -474,7 +474,7 @@ class _SessionEvents:
         await connection.on_disconnect()
         self.lost = True
         # Until the session resumes or a new one is READY, this shard is not read: its
-        # watermark stands still and live customer messages wait (a failed RESUME ends in
+        # watermark stands still and live messages wait (a failed RESUME ends in
         # a new session, and that one's gap starts here).
         catch_up = self._current()
         if catch_up is not None and catch_up.started and not client.is_closed() \

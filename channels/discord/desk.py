@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -55,6 +56,8 @@ from config.settings import DeskSettings, DiscordSettings
 log = logging.getLogger(__name__)
 
 INTERNAL_MARK = "🔒"
+MEMBER_KEEP_S = 60.0  # how long a member's roles asked of Discord are used again
+MEMBER_TRIES = 3
 _REFUSAL_SECONDS = 60.0
 _THREAD_NAME_CHARS = 90
 
@@ -109,6 +112,8 @@ class DiscordDesk:
         self._channel_id = int(settings.desk_channel_id)
         self._handler: DeskHandler | None = None
         self._opening: dict[int, asyncio.Task[None]] = {}
+        # (server, user) -> (when asked, their roles): authors of messages read back
+        self._members: dict[tuple[int, int], tuple[float, list[int]]] = {}
         self._desk_channel: discord.TextChannel | None = None
         # The REST client's tree only syncs the command; each gateway client gets a tree of its
         # own, which dispatches the interactions it receives.
@@ -268,17 +273,33 @@ class DiscordDesk:
 
     async def _roles(self, message: discord.Message) -> list[int]:
         """The author's server roles. A gateway message carries them; one read back over REST
-        after a failover (``catchup.py``) does not, and they are asked of Discord then."""
+        after a failover (``catchup.py``) does not, and they are asked of Discord then (kept
+        ``MEMBER_KEEP_S`` for the author's next messages; ``MEMBER_TRIES`` tries, after
+        discord.py's own retries, before the message is given up, loudly)."""
         author, guild = message.author, message.guild
         if isinstance(author, discord.Member) or guild is None:
             return roles_of(author)
-        try:
-            member = await self._conn.rest("member", guild.fetch_member(author.id))
-        except DeliveryRefused:  # no longer in the server (404), or not visible to the bot
-            log.info("discord desk: %s is not a member of server %s; no role", author.id,
-                     guild.id)  # fmt: skip
-            return []
-        return roles_of(member)
+        key, now = (guild.id, author.id), time.monotonic()
+        known = self._members.get(key)
+        if known is not None and now - known[0] < MEMBER_KEEP_S:
+            return known[1]
+        for attempt in range(1, MEMBER_TRIES + 1):
+            try:
+                roles = roles_of(await self._conn.rest("member", guild.fetch_member(author.id)))
+                break
+            except DeliveryRefused:  # no longer in the server (404), or not visible to the bot
+                log.info("discord desk: %s is not a member of server %s; no role", author.id,
+                         guild.id)  # fmt: skip
+                roles = []
+                break
+            except ChannelError:
+                if attempt == MEMBER_TRIES:
+                    raise
+                await asyncio.sleep(attempt)
+        if len(self._members) >= 10_000:
+            self._members.clear()
+        self._members[key] = (now, roles)
+        return roles
 
     async def clicked(
         self, interaction: discord.Interaction[Any], action: DeskAction, ticket_id: str
