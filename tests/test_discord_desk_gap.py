@@ -88,3 +88,32 @@ async def test_staff_replies_in_a_gap_reach_the_customer_once_and_in_order(
         assert bot_posts(bot, thread, "only Frontdesk agents") == 1
         # The non-claimant's reply, read back too, was not answered again.
         assert bot_posts(bot, thread, "claimed by") == 1
+
+
+async def test_a_click_after_a_gap_waits_for_the_messages_of_its_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff write in an unclaimed ticket's thread during a gap, then click Claim as soon as
+    the bot is back: the message is judged as it was written, before the claim (it stays
+    internal), not as the claimant's reply."""
+    async with running_bot(tmp_path, monkeypatch) as bot:
+        fake = bot.fake
+        await answer_once(bot)
+        thread, ticket = await escalate(bot)
+        before = time.time()
+        await bot.staff_says(ALICE, thread, "looking at the logs")  # unclaimed: internal
+        await bot.until(lambda: bot_posts(bot, thread, f"Claim {ticket} first"))
+        await read_up_to(tmp_path / "data" / "frontdesk.db", before)
+
+        fake.refuse_resume, fake.ready_delay_s = True, 2.5
+        await fake.drop()
+        await unread(fake, thread, BOB, "Found it: a refund is on its way")
+        fake.history_delay_s[thread] = 1.5  # the thread is read back slowly
+        await bot.until(lambda: len(fake.identified_at) == 2)
+        await bot.click(BOB, "claim", ticket, thread)
+        # Bob is told his message stayed internal (it came first), then the claim is his.
+        await bot.until(lambda: bot_posts(bot, thread, f"Claim {ticket} first") == 2)
+        await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
+        await asyncio.sleep(1.0)  # room for a wrong relay
+        assert not any("refund is on its way" in t for t in bot.texts(DM)), "written unclaimed"
+        assert bot_posts(bot, thread, f"Claim {ticket} first") == 2, "each told once"

@@ -30,7 +30,8 @@ way a live one does:
   ticket's conversation by its id, and one taken in before keeps what it got then (relayed
   once, or internal), with no second notice (``brain/conversation.py``).
 - **In order.** Until a channel has been read back, live messages in it wait behind its gap
-  (and move the channel to the front of the reading); live messages elsewhere go on at once.
+  (and move the channel to the front of the reading), and so do clicks on a ticket's card
+  whose thread it is (``read_back``); live messages elsewhere go on at once.
   From a disconnect to the new session's ``on_ready`` (or its RESUMED, which needs nothing
   read back: Discord replays what the session missed) the plan is not known, so every live
   message waits, and the watermark stands still.
@@ -69,6 +70,7 @@ READERS = 4  # channels read at once (discord.py waits out Discord's rate limits
 STEP_TIMEOUT_S = 30.0  # one store call of the plan, or one page of a channel's history
 TRIES = 3  # tries at the plan and at each channel before the session goes on without it
 LATE_RETRY_S = 30.0  # how often channels that could not be read are tried again later
+READ_BACK_POLL_S = 0.1  # how often a click waiting for its ticket thread's gap looks again
 
 Deliver = Callable[[discord.Message], Awaitable[None]]
 Reading = Coroutine[Any, Any, None]
@@ -218,6 +220,16 @@ class ShardCatchUp:
         if channel in self._order and self._order[0] != channel:
             self._order.remove(channel)
             self._order.appendleft(channel)  # a customer is writing there now: read it first
+
+    async def read_back(self, channel: int, within: float = STEP_TIMEOUT_S) -> None:
+        """Until ``channel``'s gap is read back here (at once if it has none; ``within`` at
+        most). A click on a ticket's card waits so for the staff messages written in its
+        thread in the gap, which are judged before it, as they were written before it."""
+        deadline = time.monotonic() + within
+        while not self._planned or self._waiting(channel) is not None:
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(READ_BACK_POLL_S)
 
     async def release(self, servers_back: ServersBack | None = None) -> list[Reading]:
         """Nothing to read back: the session resumed (Discord replayed what it missed), or it

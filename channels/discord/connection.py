@@ -276,6 +276,11 @@ class DiscordConnection:
             if catch_up.client is client:
                 await catch_up.release()
 
+    async def read_back(self, channel_id: int) -> None:
+        """Until no current session is still reading ``channel_id``'s gap back."""
+        for catch_up in list(self._catch_ups.values()):
+            await catch_up.read_back(channel_id)
+
     def caught_up(self, index: int) -> bool:
         """Shard ``index``'s current session is past its gap: its live messages go
         on at once (channels that failed to be read may still be tried again)."""
