@@ -117,6 +117,9 @@ class Ownership:
         """A reply the first time: refused (the ticket is closed), kept as a note (not claimed,
         or not by ``agent``) or relayed. A str: the event was recorded meanwhile, as that."""
         if not ticket.is_open:
+            earlier = await self._recorded(ticket, event_id)  # taken in while it was open?
+            if earlier is not None:
+                return earlier
             feedback = f"{ticket.id} is {ticket.status.label}; not sent."
             return DeskResult(Outcome.CLOSED, feedback, ticket)
         if ticket.status is not TicketStatus.CLAIMED:
@@ -188,12 +191,16 @@ class Ownership:
         """Record a desk message in the conversation, once per event: None, or the role it
         was recorded under before (another replica took the same event in meanwhile; the
         desk hub remembers the messages it took in, ``DeskHub.handle``)."""
-        turn_id = _desk_id(event_id)
-        if await self.store.append_turn(ticket.ref, Turn(turn_id, role, text)):
+        if await self.store.append_turn(ticket.ref, Turn(_desk_id(event_id), role, text)):
             return None
+        return await self._recorded(ticket, event_id) or role
+
+    async def _recorded(self, ticket: Ticket, event_id: str) -> str | None:
+        """The role desk event ``event_id`` is recorded under in the ticket's conversation,
+        or None (not there, or gone from the bounded history)."""
         conversation = await self.store.get_conversation(ticket.ref.key)
         turns = conversation.turns if conversation is not None else ()
-        return next((t.role for t in turns if t.turn_id == turn_id), role)
+        return next((t.role for t in turns if t.turn_id == _desk_id(event_id)), None)
 
 
 def _desk_id(event_id: str) -> str:

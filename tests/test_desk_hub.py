@@ -12,7 +12,7 @@ import pytest
 from bot.desk_hub import DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.home import home_view
-from brain.conversation import Ownership
+from brain.conversation import Outcome, Ownership
 from brain.store.base import OPEN_STATUSES, Store
 from channels.base import Author, DeskAction, DeskEvent, DeskFeedback, EscalationCard, Role
 from channels.fake import FakeChannel, FakeDesk
@@ -267,6 +267,25 @@ async def test_one_desk_message_taken_in_twice_at_once_is_relayed_once(loop: Loo
         "Sent to the customer on fake.",
         "Sent to the customer once.",  # the second found the first's record: a repeat
     ]
+
+
+async def test_a_reply_recorded_before_its_ticket_closed_is_not_refused_after(
+    loop: Loop,
+) -> None:
+    """Without the hub's note of it (its store write failed), the conversation's record of a
+    relayed reply still tells a repeat after the ticket closed from a late reply."""
+    await loop.customer("I'd like to talk to a human")
+    ticket_id = loop.desk.pages[0][0].ticket_id
+    await loop.agent(DeskAction.CLAIM, ALICE, ticket_id=ticket_id)
+    own = loop.hub.ownership
+    first = await own.reply(ticket_id, ALICE.id, "Done, refunded.", "a7", "Alice")
+    await loop.agent(DeskAction.RESOLVE, ALICE, ticket_id=ticket_id)
+    again = await own.reply(ticket_id, ALICE.id, "Done, refunded.", "a7", "Alice")
+    assert (first.outcome, first.repeat) == (Outcome.OK, False)
+    assert (again.outcome, again.repeat) == (Outcome.OK, True)
+    assert again.outbound == first.outbound, "queued again: the queue drops the copy"
+    late = await own.reply(ticket_id, ALICE.id, "One more thing", "a8", "Alice")
+    assert late.outcome is Outcome.CLOSED
 
 
 async def test_a_click_on_a_card_that_is_not_the_tickets_card_is_refused(loop: Loop) -> None:

@@ -318,6 +318,29 @@ async def test_a_restart_with_another_shard_count_reads_the_gap_back(
     assert sorted(once(inbox)) == ["hello", "my parcel is late", "still there?"]
 
 
+@pytest.mark.parametrize(
+    ("count", "index", "own", "expected"),
+    [
+        (8, 5, None, 2.0),  # twice the shards: its servers were all on shard 5 % 4 = 1
+        (2, 1, None, 2.0),  # half: on shards 1 and 3, the earlier of the two
+        (3, 0, None, 1.0),  # neither: on any of the four
+        (8, 5, 500, 2.0),  # its own record is from before the count in use since
+        (8, 5, 9000, 9.0),  # its own record is recent: it stands
+    ],
+)
+async def test_a_shard_with_no_recent_record_reads_from_the_shards_its_servers_were_on(
+    store: SqliteStore, count: int, index: int, own: int | None, expected: float
+) -> None:
+    prefix = f"discord-seen:{BOT['id']}:"
+    for shard, ms in enumerate((1000, 2000, 3000, 4000)):  # the 4 shards before
+        await store.kv_set(f"{prefix}{shard}/4", str(ms))
+    await store.kv_set(f"{prefix}x/4", "garbage")  # a record of no known shape: skipped
+    if own is not None:
+        await store.kv_set(f"{prefix}{index}/{count}", str(own))
+    marks = catchup.Watermarks(store, int(BOT["id"]), count)
+    assert await marks.seen(index, stale_before=5.0) == expected
+
+
 async def test_a_resumed_session_reads_nothing_back(fake: FakeDiscord, store: SqliteStore) -> None:
     settings, inbox = discord_settings(fake), Inbox()
     async with session(settings, store, inbox) as connection:

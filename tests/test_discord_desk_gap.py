@@ -22,13 +22,13 @@ SEEN = f"discord-seen:{BOT['id']}:0/1"
 
 
 async def read_up_to(db: Path, when: float, within: float = 10.0) -> None:
-    """Until the shard's watermark in the bot's SQLite store ``db`` is past ``when`` (it is
+    """Until the shard's watermark in the bot's SQLite store ``db`` reaches ``when`` (it is
     when the socket last received a frame)."""
     deadline = time.monotonic() + within
     while True:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
             row = conn.execute("SELECT value FROM kv WHERE key = ?", (SEEN,)).fetchone()
-        if row is not None and int(row[0]) / 1000 > when:
+        if row is not None and int(row[0]) >= int(when * 1000):  # it is in whole ms
             return
         assert time.monotonic() < deadline, f"the watermark did not pass {when} in {within} s"
         await asyncio.sleep(0.1)

@@ -11,9 +11,9 @@ way a live one does:
   second (``discord-seen:<bot id>:<shard>/<count>`` = when its socket last received a frame,
   ms, kept a week: up to a heartbeat, ~41 s, behind on a quiet shard). A new session
   reads the messages written after the watermark less ``MARGIN_S`` (clocks, events in flight),
-  at most ``catch_up_seconds`` back. A shard with no watermark under this shard count (it
-  changed over a restart) reads from the earliest of the count before; none at all (the
-  bot's first session ever): nothing.
+  at most ``catch_up_seconds`` back. A shard with no recent watermark under this shard count
+  (it changed over a restart) reads from the earliest of the old shards its servers were on
+  (``Watermarks.seen``); none at all (the bot's first session ever): nothing.
 - **Where.** The support channels on this shard, the active threads of support and forum
   channels (a forum post made in the gap included: GUILD_CREATE lists the active threads) and
   the tickets' threads in the desk channel (staff replies: the desk asks Discord for the
@@ -106,29 +106,45 @@ class Watermarks:
     def _seen_key(self, index: int) -> str:
         return f"{self._seen_prefix}{index}/{self.count}"
 
-    async def seen(self, index: int) -> float | None:
+    async def seen(self, index: int, stale_before: float = 0.0) -> float | None:
         """When shard ``index`` was last known read (Unix seconds), or None. A shard with no
-        record under this shard count (``SHARD_COUNT`` changed over a restart) takes the
-        earliest record of the count in use before it: its servers were spread over those
-        shards (reading more back costs only duplicates, which the queue drops)."""
+        record under this shard count, or only one older than ``stale_before`` (``SHARD_COUNT``
+        changed over a restart), takes the earliest record of the shards its servers were on
+        under the count in use since, if that is later (reading more back costs only
+        duplicates, which the queue drops)."""
         value = await self.store.kv_get(self._seen_key(index))
-        if value is not None and value.isdigit():
-            return int(value) / 1000
-        return await self._seen_before_resharding(index)
+        own = int(value) / 1000 if value is not None and value.isdecimal() else None
+        if own is not None and own >= stale_before:
+            return own
+        before = await self._seen_before_resharding(index)
+        if before is None or (own is not None and before <= own):
+            return own
+        return before
 
     async def _seen_before_resharding(self, index: int) -> float | None:
-        counts: dict[int, list[int]] = {}  # another shard count -> its shards' records
+        counts: dict[int, dict[int, int]] = {}  # another shard count -> shard -> its record
         for key, value in (await self.store.kv_scan(self._seen_prefix)).items():
             shard, _, count = key.removeprefix(self._seen_prefix).partition("/")
-            if shard.isdigit() and count.isdigit() and value.isdigit() and int(count) != self.count:
-                counts.setdefault(int(count), []).append(int(value))
+            if not (shard.isdecimal() and count.isdecimal() and value.isdecimal()):
+                continue  # not a record this code wrote
+            if int(count) != self.count:
+                counts.setdefault(int(count), {})[int(shard)] = int(value)
         if not counts:
             return None
-        before, marks = max(counts.items(), key=lambda item: max(item[1]))  # in use last
-        log.info("discord: shard %d/%d has no record of being read; reading back from the "
-                 "records of the %d shards before (SHARD_COUNT changed)", index, self.count,
-                 before)  # fmt: skip
-        return min(marks) / 1000
+        before, marks = max(counts.items(), key=lambda item: max(item[1].values()))  # last used
+        # A server is on shard (id >> 22) % count: under a multiple of the count before, this
+        # shard's servers were all on one shard then; under a divisor, on those it folds.
+        if self.count % before == 0:
+            sources = [index % before]
+        elif before % self.count == 0:
+            sources = [shard for shard in range(before) if shard % self.count == index]
+        else:
+            sources = list(range(before))
+        found = [marks[shard] for shard in sources if shard in marks] or list(marks.values())
+        log.info("discord: shard %d/%d has no recent record of being read; reading back from "
+                 "the records of the %d shards before (SHARD_COUNT changed)", index,
+                 self.count, before)  # fmt: skip
+        return min(found) / 1000
 
     async def mark(self, read: Mapping[int, float]) -> None:
         """Shard ``index`` is read up to ``read[index]`` (Unix seconds)."""
@@ -159,7 +175,7 @@ class Watermarks:
         found = []
         for key, value in (await self.store.kv_scan(self.dm_prefix)).items():
             channel = key.removeprefix(self.dm_prefix)
-            if channel.isdigit() and value.isdigit():
+            if channel.isdecimal() and value.isdecimal():
                 found.append((int(value), int(channel)))
         return [channel for _, channel in sorted(found, reverse=True)[:limit]]
 
@@ -227,8 +243,11 @@ class ShardCatchUp:
         thread in the gap, which are judged before it, as they were written before it."""
         deadline = time.monotonic() + within
         while not self._planned or self._waiting(channel) is not None:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or self.client.is_closed():
                 return
+            if channel in self._order and self._order[0] != channel:
+                self._order.remove(channel)
+                self._order.appendleft(channel)  # someone waits for it: read it next
             await asyncio.sleep(READ_BACK_POLL_S)
 
     async def release(self, servers_back: ServersBack | None = None) -> list[Reading]:
@@ -421,7 +440,7 @@ class ShardCatchUp:
         window = self.settings.catch_up_seconds
         if window <= 0:
             return None
-        seen = await self.marks.seen(self.index)
+        seen = await self.marks.seen(self.index, stale_before=self._began - window)
         if seen is None:
             log.info("discord: shard %d has no record of being read before; nothing to read "
                      "back", self.index)  # fmt: skip

@@ -276,10 +276,12 @@ class DiscordConnection:
             if catch_up.client is client:
                 await catch_up.release()
 
-    async def read_back(self, channel_id: int) -> None:
-        """Until no current session is still reading ``channel_id``'s gap back."""
+    async def read_back(self, client: discord.Client, channel_id: int) -> None:
+        """Until ``client``'s session (the one an interaction came in on, so the shard of its
+        server) is no longer reading ``channel_id``'s gap back."""
         for catch_up in list(self._catch_ups.values()):
-            await catch_up.read_back(channel_id)
+            if catch_up.client is client:
+                await catch_up.read_back(channel_id)
 
     def caught_up(self, index: int) -> bool:
         """Shard ``index``'s current session is past its gap: its live messages go

@@ -308,7 +308,7 @@ class DiscordDesk:
         message = interaction.message
         ref = desk_ref(interaction.channel_id or 0, message.id) if message is not None else None
         if message is not None:  # the card's thread has its id: its gap's messages go first
-            await self._conn.read_back(message.id)
+            await self._conn.read_back(interaction.client, message.id)
         feedback = await self._act(interaction, action, ticket_id=ticket_id, desk_ref=ref)
         if not feedback.ok:
             await interaction.followup.send(feedback.text, ephemeral=True)
