@@ -319,21 +319,24 @@ async def test_a_restart_with_another_shard_count_reads_the_gap_back(
 
 
 @pytest.mark.parametrize(
-    ("count", "index", "own", "expected"),
+    ("count", "index", "own", "missing", "expected"),
     [
-        (8, 5, None, 2.0),  # twice the shards: its servers were all on shard 5 % 4 = 1
-        (2, 1, None, 2.0),  # half: on shards 1 and 3, the earlier of the two
-        (3, 0, None, 1.0),  # neither: on any of the four
-        (8, 5, 500, 2.0),  # its own record is from before the count in use since
-        (8, 5, 9000, 9.0),  # its own record is recent: it stands
+        (8, 5, None, None, 2.0),  # twice the shards: its servers were all on shard 5 % 4 = 1
+        (2, 1, None, None, 2.0),  # half: on shards 1 and 3, the earlier of the two
+        (3, 0, None, None, 1.0),  # neither: on any of the four
+        (8, 5, 500, None, 2.0),  # its own record is from before the count in use since
+        (8, 5, 9000, None, 9.0),  # its own record is recent: it stands
+        (2, 1, None, 3, 1.0),  # one of its servers' shards never recorded: the earliest of all
     ],
 )
 async def test_a_shard_with_no_recent_record_reads_from_the_shards_its_servers_were_on(
-    store: SqliteStore, count: int, index: int, own: int | None, expected: float
-) -> None:
+    store: SqliteStore, count: int, index: int, own: int | None, missing: int | None,
+    expected: float,
+) -> None:  # fmt: skip
     prefix = f"discord-seen:{BOT['id']}:"
     for shard, ms in enumerate((1000, 2000, 3000, 4000)):  # the 4 shards before
-        await store.kv_set(f"{prefix}{shard}/4", str(ms))
+        if shard != missing:
+            await store.kv_set(f"{prefix}{shard}/4", str(ms))
     await store.kv_set(f"{prefix}x/4", "garbage")  # a record of no known shape: skipped
     if own is not None:
         await store.kv_set(f"{prefix}{index}/{count}", str(own))

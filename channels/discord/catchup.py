@@ -20,7 +20,8 @@ way a live one does:
   roles of their authors, which a message read over REST does not carry), those whose last
   message is newer than that; on shard 0 also the DM channels of the
   ``catch_up_dm_channels`` most recent DM customers (``discord-dm:<bot id>:<channel id>``,
-  written by shard 0's holder when it first sees a DM channel, refreshed hourly, kept a week).
+  written by shard 0's holder when it first sees a DM channel, refreshed every 5 minutes,
+  kept a week).
   A bot cannot list its DM channels, so a customer's very first DM, sent in a gap, is not
   found. A server that is unavailable (at the session's start, or an outage of its own:
   Discord sends nothing of it meanwhile) holds the watermark, and is read the same way when
@@ -116,12 +117,17 @@ class Watermarks:
         own = int(value) / 1000 if value is not None and value.isdecimal() else None
         if own is not None and own >= stale_before:
             return own
-        before = await self._seen_before_resharding(index)
-        if before is None or (own is not None and before <= own):
+        found = await self._seen_before_resharding(index)
+        if found is None or (own is not None and found[1] <= own):
             return own
-        return before
+        log.info("discord: shard %d/%d has no recent record of being read; reading back from "
+                 "the records of the %d shards before (SHARD_COUNT changed)", index,
+                 self.count, found[0])  # fmt: skip
+        return found[1]
 
-    async def _seen_before_resharding(self, index: int) -> float | None:
+    async def _seen_before_resharding(self, index: int) -> tuple[int, float] | None:
+        """(the shard count in use last before this one, the earliest record of the shards
+        this shard's servers were on under it), or None: no other count has records."""
         counts: dict[int, dict[int, int]] = {}  # another shard count -> shard -> its record
         for key, value in (await self.store.kv_scan(self._seen_prefix)).items():
             shard, _, count = key.removeprefix(self._seen_prefix).partition("/")
@@ -140,11 +146,9 @@ class Watermarks:
             sources = [shard for shard in range(before) if shard % self.count == index]
         else:
             sources = list(range(before))
-        found = [marks[shard] for shard in sources if shard in marks] or list(marks.values())
-        log.info("discord: shard %d/%d has no recent record of being read; reading back from "
-                 "the records of the %d shards before (SHARD_COUNT changed)", index,
-                 self.count, before)  # fmt: skip
-        return min(found) / 1000
+        if not all(shard in marks for shard in sources):
+            sources = list(marks)  # one of them never recorded: the earliest of them all
+        return before, min(marks[shard] for shard in sources) / 1000
 
     async def mark(self, read: Mapping[int, float]) -> None:
         """Shard ``index`` is read up to ``read[index]`` (Unix seconds)."""
