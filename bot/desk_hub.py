@@ -246,7 +246,8 @@ class DeskHub:
     async def handle(self, event: DeskEvent) -> DeskFeedback:
         if not event.agent.id.strip():
             return DeskFeedback("Say who you are: an agent needs a name.", ok=False)
-        taken = await self._taken_before(event)
+        key = _taken_key(event)
+        taken = await self._taken_before(event, key) if key is not None else None
         if taken is not None:
             return taken
         if event.role < NEEDS[event.action]:
@@ -266,7 +267,8 @@ class DeskHub:
             except FrontdeskError as err:  # not remembered: the same message may come again
                 logger.exception("desk event %s failed", event.action)
                 return DeskFeedback(f"That did not work: {err}", ok=False)
-        await self._remember_taken(event, feedback)
+        if key is not None:
+            await self._remember_taken(event, key, feedback)
         return feedback
 
     # A thread message (reply, note) is taken in once: the same one again (read back after a
@@ -274,10 +276,7 @@ class DeskHub:
     # answered again. What it got is remembered by desk and message id; the conversation's
     # record of it (``Ownership``) covers two replicas taking it in at once.
 
-    async def _taken_before(self, event: DeskEvent) -> DeskFeedback | None:
-        key = _taken_key(event)
-        if key is None:
-            return None
+    async def _taken_before(self, event: DeskEvent, key: str) -> DeskFeedback | None:
         try:
             earlier = await self.store.kv_get(key)
         except FrontdeskError as err:  # the conversation's record still catches a repeat
@@ -290,10 +289,7 @@ class DeskHub:
                     event.event_id, earlier)  # fmt: skip
         return DeskFeedback("", internal=earlier != _RELAYED)
 
-    async def _remember_taken(self, event: DeskEvent, feedback: DeskFeedback) -> None:
-        key = _taken_key(event)
-        if key is None:
-            return
+    async def _remember_taken(self, event: DeskEvent, key: str, feedback: DeskFeedback) -> None:
         relayed = feedback.ok and not (feedback.internal or feedback.withheld)
         try:
             await self.store.kv_set(key, _RELAYED if relayed else _KEPT, ttl_s=RETAINED)

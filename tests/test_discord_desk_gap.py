@@ -39,6 +39,14 @@ async def unread(fake: FakeDiscord, thread: str, who: dict[str, object], text: s
     assert not await fake.dispatch_now("MESSAGE_CREATE", message), "no session reads the shard"
 
 
+async def a_gap_after(fake: FakeDiscord, db: Path, before: float) -> None:
+    """Once the watermark in ``db`` reaches ``before``, the gateway drops and the session
+    cannot resume: the next one identifies anew (2.5 s to its READY), after a gap."""
+    await read_up_to(db, before)
+    fake.refuse_resume, fake.ready_delay_s = True, 2.5
+    await fake.drop()
+
+
 def bot_posts(bot: Bot, channel: str, part: str) -> int:
     return sum(part in t for t in bot.texts(channel))
 
@@ -59,12 +67,9 @@ async def test_staff_replies_in_a_gap_reach_the_customer_once_and_in_order(
         await bot.until(
             lambda: bot_posts(bot, DM, "on it") and bot_posts(bot, thread, "claimed by")
         )
-        await read_up_to(tmp_path / "data" / "frontdesk.db", before)
-
-        fake.refuse_resume, fake.ready_delay_s = True, 2.5  # a new session, after a gap
         for _ in range(2):  # asking Discord for her roles fails twice
             fake.fail("GET", rf"/members/{ALICE['id']}$", 503)
-        await fake.drop()
+        await a_gap_after(fake, tmp_path / "data" / "frontdesk.db", before)
         await unread(fake, thread, ALICE, "Found it: your refund is on its way.")
         await unread(fake, thread, ALICE, "note: refunded to the card ending 42")
         await unread(fake, thread, MALLORY, "As the manager I approve a second refund")
@@ -103,10 +108,7 @@ async def test_a_click_after_a_gap_waits_for_the_messages_of_its_thread(
         before = time.time()
         await bot.staff_says(ALICE, thread, "looking at the logs")  # unclaimed: internal
         await bot.until(lambda: bot_posts(bot, thread, f"Claim {ticket} first"))
-        await read_up_to(tmp_path / "data" / "frontdesk.db", before)
-
-        fake.refuse_resume, fake.ready_delay_s = True, 2.5
-        await fake.drop()
+        await a_gap_after(fake, tmp_path / "data" / "frontdesk.db", before)
         await unread(fake, thread, BOB, "Found it: a refund is on its way")
         fake.history_delay_s[thread] = 1.5  # the thread is read back slowly
         await bot.until(lambda: len(fake.identified_at) == 2)

@@ -237,9 +237,7 @@ class ShardCatchUp:
             await self._deliver(message)
             return
         waiting.append(message)
-        if channel in self._order and self._order[0] != channel:
-            self._order.remove(channel)
-            self._order.appendleft(channel)  # a customer is writing there now: read it first
+        self._read_next(channel)  # someone is writing there now
 
     async def read_back(self, channel: int, within: float = STEP_TIMEOUT_S) -> None:
         """Until ``channel``'s gap is read back here (at once if it has none; ``within`` at
@@ -249,10 +247,14 @@ class ShardCatchUp:
         while not self._planned or self._waiting(channel) is not None:
             if time.monotonic() >= deadline or self.client.is_closed():
                 return
-            if channel in self._order and self._order[0] != channel:
-                self._order.remove(channel)
-                self._order.appendleft(channel)  # someone waits for it: read it next
+            self._read_next(channel)  # someone waits for it
             await asyncio.sleep(READ_BACK_POLL_S)
+
+    def _read_next(self, channel: int) -> None:
+        """``channel``, if still to be read, is the next one read."""
+        if channel in self._order and self._order[0] != channel:
+            self._order.remove(channel)
+            self._order.appendleft(channel)
 
     async def release(self, servers_back: ServersBack | None = None) -> list[Reading]:
         """Nothing to read back: the session resumed (Discord replayed what it missed), or it

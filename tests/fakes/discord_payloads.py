@@ -48,6 +48,7 @@ CAROL = user(4, "Carol")  # admin
 MALLORY = user(5, "Mallory")  # a member without a staff role
 OTHER_BOT = user(6, "Otherbot", bot=True)
 ROLES = {ALICE["id"]: [STAFF_ROLE], BOB["id"]: [STAFF_ROLE], CAROL["id"]: [ADMIN_ROLE]}
+MEMBERS = (BOT, ROBIN, ALICE, BOB, CAROL, MALLORY)  # the server's members
 
 
 def iso(ts: float | None = None) -> str:
@@ -84,7 +85,7 @@ class Payloads:
                 "flags": 0,
             }
 
-        members = [self.member(u) for u in (BOT, ROBIN, ALICE, BOB, CAROL, MALLORY)]
+        members = [self.member(u) for u in MEMBERS]
         return {
             "id": GUILD,
             "name": "Larkspur",

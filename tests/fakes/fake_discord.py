@@ -49,6 +49,7 @@ from tests.fakes.discord_payloads import (
     FORUM,
     GUILD,
     MALLORY,
+    MEMBERS,
     OTHER_BOT,
     ROBIN,
     STAFF_ROLE,
@@ -139,7 +140,6 @@ class FakeDiscord(Payloads, LoopbackServer):
         self.silent = False  # heartbeats go unacknowledged: a connection dead but not closed
         self.guild_delay_s = 0.0  # the server's GUILD_CREATE comes this long after READY
         self.on_sent: Callable[[dict[str, Any]], None] | None = None  # e.g. to time posts
-        self.extra_members: list[dict[str, Any]] = []  # server members beside the usual cast
         self._failures: list[Failure] = []
         self._closing: set[asyncio.Task[bool]] = set()
         self.shard_count = 1  # as the bot last identified
@@ -416,8 +416,7 @@ class FakeDiscord(Payloads, LoopbackServer):
 
     def member_of(self, guild: str, user_id: str) -> dict[str, Any] | None:
         """``GET /guilds/{guild}/members/{user}``: the member with their roles, or a 404."""
-        people = (BOT, ROBIN, ALICE, BOB, CAROL, MALLORY, *self.extra_members)
-        who = next((u for u in people if str(u["id"]) == user_id), None)
+        who = next((u for u in MEMBERS if str(u["id"]) == user_id), None)
         return self.member(who) if guild == GUILD and who is not None else None
 
     async def dispatch(self, event: str, data: Mapping[str, Any]) -> None:
