@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from channels.discord import catchup
+from channels.discord.desk import MEMBER_TRIES
 from tests.discord_bot import DM, Bot, running_bot
 from tests.fakes.discord_payloads import BOT
 from tests.fakes.fake_discord import ALICE, BOB, MALLORY, FakeDiscord
@@ -45,6 +47,14 @@ async def a_gap_after(fake: FakeDiscord, db: Path, before: float) -> None:
     await read_up_to(db, before)
     fake.refuse_resume, fake.ready_delay_s = True, 2.5
     await fake.drop()
+
+
+async def heard_now(fake: FakeDiscord, thread: str) -> float:
+    """A frame on the gateway (someone typing), so that the watermark reaches now: now."""
+    now = time.time()
+    typing = {"channel_id": thread, "user_id": BOB["id"], "timestamp": int(now)}
+    await fake.dispatch("TYPING_START", typing)
+    return now
 
 
 def bot_posts(bot: Bot, channel: str, part: str) -> int:
@@ -119,3 +129,38 @@ async def test_a_click_after_a_gap_waits_for_the_messages_of_its_thread(
         await asyncio.sleep(1.0)  # room for a wrong relay
         assert not any("refund is on its way" in t for t in bot.texts(DM)), "written unclaimed"
         assert bot_posts(bot, thread, f"Claim {ticket} first") == 2, "each told once"
+
+
+async def test_a_reply_whose_author_has_no_known_roles_stays_and_its_author_is_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord does not say who wrote a message read back (its member lookup fails every
+    time): the reply is not relayed, its author is told to send it again, and the same
+    message read back once more (a second gap within the read-back's margin, the lookup
+    working by then) is still not relayed: the author's resend would make it twice."""
+    # A margin that covers the first gap's read-back and its lookups (3 tries, 3 s of waits).
+    monkeypatch.setattr(catchup, "MARGIN_S", 30.0)
+    async with running_bot(tmp_path, monkeypatch) as bot:
+        fake, db = bot.fake, tmp_path / "data" / "frontdesk.db"
+        await answer_once(bot)
+        thread, ticket = await escalate(bot)
+        await bot.click(ALICE, "claim", ticket, thread)
+        await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
+        for _ in range(MEMBER_TRIES):
+            fake.fail("GET", rf"/members/{ALICE['id']}$", 503)
+        await a_gap_after(fake, db, await heard_now(fake, thread))
+        await unread(fake, thread, ALICE, "Found it: your refund is on its way.")
+        written = fake.history[thread][-1]
+        await bot.until(lambda: len(fake.identified_at) == 2)
+        await bot.until(lambda: bot_posts(bot, thread, "could not check your role"))
+        assert fake.posts("PUT", rf"/messages/{written['id']}/reactions/")
+        # A second gap at once: the thread is read back from before the message again.
+        reads = len(fake.posts("GET", rf"/channels/{thread}/messages$"))
+        await a_gap_after(fake, db, await heard_now(fake, thread))
+        await bot.until(lambda: len(fake.identified_at) == 3)
+        await bot.until(lambda: fake.posts("GET", rf"/channels/{thread}/messages$")[reads:])
+        again = fake.posts("GET", rf"/channels/{thread}/messages$")[reads:]
+        assert any(int(r.query["after"]) < int(written["id"]) for r in again), "read again"
+        await asyncio.sleep(1.0)  # room for a wrong relay or a second notice
+        assert not any("refund is on its way" in t for t in bot.texts(DM)), "never relayed"
+        assert bot_posts(bot, thread, "could not check your role") == 1, "told once"

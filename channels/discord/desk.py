@@ -56,6 +56,10 @@ from config.settings import DeskSettings, DiscordSettings
 log = logging.getLogger(__name__)
 
 INTERNAL_MARK = "🔒"
+ROLES_UNKNOWN = (
+    "I could not check your role with Discord just now, so this message has not reached the "
+    "customer. Please send it again."
+)
 MEMBER_KEEP_S = 60.0  # how long a member's roles asked of Discord are used again
 MEMBER_TRIES = 3
 _REFUSAL_SECONDS = 60.0
@@ -69,6 +73,11 @@ def role_of(role_ids: Iterable[int], settings: DiscordSettings) -> Role:
     if held & set(settings.staff_role_ids):
         return Role.AGENT
     return Role.NONE
+
+
+def kept_here(message: discord.Message) -> bool:
+    """Whether the bot has marked ``message`` as kept in its thread (``INTERNAL_MARK``)."""
+    return any(r.me and str(r.emoji) == INTERNAL_MARK for r in message.reactions)
 
 
 def roles_of(user: discord.abc.User) -> list[int]:
@@ -253,16 +262,43 @@ class DiscordDesk:
             return
         if self._handler is None:
             raise ChannelError("discord desk: a thread reply arrived while the desk is stopped")
-        role = role_of(await self._roles(message), self._settings)
-        feedback = await self._handler(replace(reply, role=role))
+        if kept_here(message):
+            # Read back again after a failover (a message read over REST shows its
+            # reactions): the bot kept it in the thread before and said so then.
+            return
+        try:
+            roles = await self._roles(message)
+        except ChannelError as err:
+            # Not relayed, and its author must not believe it was: they are told to send it
+            # again, and the mark keeps a later read-back from relaying this one after all.
+            log.warning(
+                "discord desk: message %s by %s stays in the thread: its author's roles are "
+                "unknown (%s)",
+                message.id,
+                message.author.id,
+                err,
+            )
+            unknown = DeskFeedback(ROLES_UNKNOWN, ok=False, internal=True)
+            await self._answer(message, unknown, lasting=True)
+            return
+        feedback = await self._handler(replace(reply, role=role_of(roles, self._settings)))
+        await self._answer(message, feedback)
+
+    async def _answer(
+        self, message: discord.Message, feedback: DeskFeedback, lasting: bool = False
+    ) -> None:
+        """What the hub made of a thread message, shown on it: the mark when it stayed in the
+        thread, and a reply telling its author why when it was refused or withheld (gone
+        after a minute, unless ``lasting``: it asks them to do something)."""
         try:
             if feedback.internal:
                 await message.add_reaction(INTERNAL_MARK)
-            if not feedback.ok or feedback.withheld:  # tell the sender why it stayed here
+            quiet = discord.AllowedMentions.none()
+            if lasting:
+                await message.reply(feedback.text, allowed_mentions=quiet)
+            elif not feedback.ok or feedback.withheld:  # tell the sender why it stayed here
                 await message.reply(
-                    feedback.text,
-                    delete_after=_REFUSAL_SECONDS,
-                    allowed_mentions=discord.AllowedMentions.none(),
+                    feedback.text, delete_after=_REFUSAL_SECONDS, allowed_mentions=quiet
                 )
         except discord.HTTPException as err:
             log.warning(
@@ -275,7 +311,8 @@ class DiscordDesk:
         """The author's server roles. A gateway message carries them; one read back over REST
         after a failover (``catchup.py``) does not, and they are asked of Discord then (kept
         ``MEMBER_KEEP_S`` for the author's next messages; ``MEMBER_TRIES`` tries, after
-        discord.py's own retries, before the message is given up, loudly)."""
+        discord.py's own retries; then ``ChannelError``, and the message stays in the thread
+        with its author told so)."""
         author, guild = message.author, message.guild
         if isinstance(author, discord.Member) or guild is None:
             return roles_of(author)
