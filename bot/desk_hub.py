@@ -56,6 +56,10 @@ HomeSource = Callable[[], Awaitable[HomeView]]
 
 PAGING_GRACE_S = 300.0
 REFUSED = "Sorry, only Frontdesk agents can do that. Ask an admin to add you as an agent."
+ROLE_UNKNOWN = (
+    "I could not check your role just now, so I did nothing with this message: it has not "
+    "reached the customer and is not kept as a note. Please send it again in a moment."
+)
 _RELAYED, _KEPT = "relayed", "kept"  # what a thread message got: sent on, or not
 NEEDS: dict[DeskAction, Role] = {
     DeskAction.CLAIM: Role.AGENT,
@@ -259,8 +263,11 @@ class DeskHub:
                 event.role.name.lower(),
             )
             # A refused thread message is internal too: the desk marks it as not relayed.
+            # Remembered like the rest (below): one refused for a role the platform could not
+            # tell is not relayed later either, when its author has sent it again.
             internal = event.action in (DeskAction.REPLY, DeskAction.NOTE)
-            feedback = DeskFeedback(REFUSED, ok=False, internal=internal)
+            told = ROLE_UNKNOWN if event.role is Role.UNKNOWN else REFUSED
+            feedback = DeskFeedback(told, ok=False, internal=internal)
         else:
             try:
                 feedback = await self._handle(event)

@@ -29,6 +29,9 @@ class Role(enum.IntEnum):
     groups, Discord roles, the terminal operator). Customers share the workspace or server
     with the agents, so seeing a channel never makes anyone an agent."""
 
+    UNKNOWN = -1
+    """The platform could not say (Discord's member lookup failing): refused as ``NONE`` is,
+    with an answer of its own, and never taken for an agent."""
     NONE = 0
     AGENT = 1
     ADMIN = 2

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.desk_hub import DeskHub
+from bot.desk_hub import ROLE_UNKNOWN, DeskHub
 from bot.dispatch import DispatchConfig, Dispatcher
 from bot.home import home_view
 from brain.conversation import Outcome, Ownership
@@ -251,6 +251,34 @@ async def test_a_desk_message_taken_in_again_keeps_what_it_got_first(loop: Loop)
     closed = await says(BOB, "Hi, I'm looking into it.", "b2")
     assert closed.ok and not closed.internal, "taken in before the ticket closed: no refusal"
     assert [m.text for m in loop.channel.sent].count("Hi, I'm looking into it.") == 1
+
+
+async def test_a_desk_message_whose_role_is_unknown_is_kept_and_stays_kept(loop: Loop) -> None:
+    """The desk could not learn the author's role (Discord's member lookup failing): the
+    message is not relayed, its author is asked to send it again, and it is remembered as
+    kept, so the same message taken in later, its role known by then, is not relayed beside
+    the resend. One relayed before keeps what it got, with no notice."""
+    await loop.customer("I'd like to talk to a human")
+    await loop.agent(DeskAction.CLAIM, BOB, ticket_id=loop.desk.pages[0][0].ticket_id)
+
+    async def says(text: str, event_id: str) -> DeskFeedback:
+        feedback = await loop.agent(DeskAction.REPLY, BOB, desk_ref="card-1", text=text,
+                                    event_id=event_id)  # fmt: skip
+        assert isinstance(feedback, DeskFeedback)
+        return feedback
+
+    assert not (await says("Hi, I'm looking into it.", "b1")).internal
+    loop.desk.roles[BOB.id] = Role.UNKNOWN
+    unknown = await says("Found it: a refund is on its way.", "b2")
+    assert (unknown.ok, unknown.internal, unknown.text) == (False, True, ROLE_UNKNOWN)
+    before = await says("Hi, I'm looking into it.", "b1")
+    assert (before.ok, before.internal, before.text) == (True, False, "")
+    loop.desk.roles.pop(BOB.id)
+    later = await says("Found it: a refund is on its way.", "b2")
+    assert (later.ok, later.internal, later.text) == (True, True, "")
+    sent = [m.text for m in loop.channel.sent]
+    assert sent.count("Hi, I'm looking into it.") == 1
+    assert "Found it: a refund is on its way." not in sent
 
 
 async def test_one_desk_message_taken_in_twice_at_once_is_relayed_once(loop: Loop) -> None:

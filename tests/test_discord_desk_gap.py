@@ -135,9 +135,11 @@ async def test_a_reply_whose_author_has_no_known_roles_stays_and_its_author_is_t
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Discord does not say who wrote a message read back (its member lookup fails every
-    time): the reply is not relayed, its author is told to send it again, and the same
-    message read back once more (a second gap within the read-back's margin, the lookup
-    working by then) is still not relayed: the author's resend would make it twice."""
+    time): the reply is not relayed, its author is told to send it again, and it is
+    remembered as kept: read back once more (a second gap within the read-back's margin, the
+    lookup working by then) it is still not relayed, since the resend would make it twice.
+    A reply relayed before the gap and read back with it, its author's roles unknown as well,
+    keeps what it got then: no mark, no notice."""
     # A margin that covers the first gap's read-back and its lookups (3 tries, 3 s of waits).
     monkeypatch.setattr(catchup, "MARGIN_S", 30.0)
     async with running_bot(tmp_path, monkeypatch) as bot:
@@ -146,21 +148,58 @@ async def test_a_reply_whose_author_has_no_known_roles_stays_and_its_author_is_t
         thread, ticket = await escalate(bot)
         await bot.click(ALICE, "claim", ticket, thread)
         await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
-        for _ in range(MEMBER_TRIES):
+        await bot.staff_says(ALICE, thread, "Hi Robin, I'm on it.")
+        await bot.until(lambda: bot_posts(bot, DM, "on it"))
+        relayed_live = fake.history[thread][-1]
+        for _ in range(2 * MEMBER_TRIES):  # for both of her messages read back
             fake.fail("GET", rf"/members/{ALICE['id']}$", 503)
         await a_gap_after(fake, db, await heard_now(fake, thread))
         await unread(fake, thread, ALICE, "Found it: your refund is on its way.")
         written = fake.history[thread][-1]
+        marks = rf"/messages/{written['id']}/reactions/"
         await bot.until(lambda: len(fake.identified_at) == 2)
         await bot.until(lambda: bot_posts(bot, thread, "could not check your role"))
-        assert fake.posts("PUT", rf"/messages/{written['id']}/reactions/")
+        assert len(fake.posts("PUT", marks)) == 1
+        assert len(fake.posts("GET", rf"/members/{ALICE['id']}$")) == 2 * MEMBER_TRIES
         # A second gap at once: the thread is read back from before the message again.
         reads = len(fake.posts("GET", rf"/channels/{thread}/messages$"))
         await a_gap_after(fake, db, await heard_now(fake, thread))
         await bot.until(lambda: len(fake.identified_at) == 3)
-        await bot.until(lambda: fake.posts("GET", rf"/channels/{thread}/messages$")[reads:])
+        await bot.until(lambda: len(fake.posts("PUT", marks)) == 2)  # taken in again: kept
         again = fake.posts("GET", rf"/channels/{thread}/messages$")[reads:]
         assert any(int(r.query["after"]) < int(written["id"]) for r in again), "read again"
-        await asyncio.sleep(1.0)  # room for a wrong relay or a second notice
-        assert not any("refund is on its way" in t for t in bot.texts(DM)), "never relayed"
+        await asyncio.sleep(0.5)  # room for a wrong relay or a second notice
+        relayed = [t for t in bot.texts(DM) if "Alice" in t and "joined" not in t]
+        assert relayed == ["**Alice**: Hi Robin, I'm on it."], "each once, the kept one never"
         assert bot_posts(bot, thread, "could not check your role") == 1, "told once"
+        assert not fake.posts("PUT", rf"/messages/{relayed_live['id']}/reactions/")
+
+
+async def test_a_live_reply_read_back_too_is_judged_once_when_its_roles_are_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A staff reply written while its thread is being read back is in that history too: the
+    copy read over REST comes first, its author's roles unknown, and is kept with its author
+    told to send it again; the live copy after it (the gateway gives its roles) keeps what
+    the first got, so the customer does not get it beside the resend."""
+    async with running_bot(tmp_path, monkeypatch) as bot:
+        fake, db = bot.fake, tmp_path / "data" / "frontdesk.db"
+        await answer_once(bot)
+        thread, ticket = await escalate(bot)
+        await bot.click(ALICE, "claim", ticket, thread)
+        await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
+        await a_gap_after(fake, db, await heard_now(fake, thread))
+        await unread(fake, thread, BOB, "checking the card payments")
+        fake.history_delay_s[thread] = 2.0  # the thread is read back slowly
+        reads = len(fake.posts("GET", rf"/channels/{thread}/messages$"))
+        await bot.until(lambda: len(fake.posts("GET", rf"/channels/{thread}/messages$")) > reads)
+        for _ in range(MEMBER_TRIES):
+            fake.fail("GET", rf"/members/{ALICE['id']}$", 503)
+        live = fake.guild_message("Found it: your refund is on its way.", thread, ALICE)
+        await fake.dispatch("MESSAGE_CREATE", live)  # while the page is being read
+        marks = rf"/messages/{live['id']}/reactions/"
+        await bot.until(lambda: bot_posts(bot, thread, "could not check your role"))
+        await bot.until(lambda: len(fake.posts("PUT", marks)) == 2)  # the live copy: kept too
+        await asyncio.sleep(0.5)  # room for a wrong relay
+        assert not any("refund is on its way" in t for t in bot.texts(DM))
+        assert bot_posts(bot, thread, "could not check your role") == 1

@@ -10,12 +10,14 @@ Discord quirks (why the code looks like this):
   click. The actor's role comes from their server roles (``STAFF_ROLE_IDS`` -> agent,
   ``ADMIN_ROLE_IDS`` -> admin, else none); the hub refuses by role, never by visibility. A
   thread message read back after a failover (``catchup.py``) carries no roles over REST:
-  they are asked of Discord for its author.
+  they are asked of Discord for its author (when Discord cannot say, the role is
+  ``Role.UNKNOWN``, which the hub refuses with its own answer).
 - Each card gets a thread started from the card message, so the thread's id is the card's
   message id and a staff message in it maps back to the card (``desk_ref``) with no lookup.
 - Thread messages cannot be answered ephemerally: a message that stayed internal gets a 🔒
   reaction; a refusal, or a reply withheld from the customer (not the claimant's), gets a
-  short reply saying why, which deletes itself after a minute.
+  short reply saying why, which deletes itself after a minute (one asking its author to
+  send the message again, when their role was unknown, stays).
 """
 
 from __future__ import annotations
@@ -56,10 +58,6 @@ from config.settings import DeskSettings, DiscordSettings
 log = logging.getLogger(__name__)
 
 INTERNAL_MARK = "🔒"
-ROLES_UNKNOWN = (
-    "I could not check your role with Discord just now, so this message has not reached the "
-    "customer. Please send it again."
-)
 MEMBER_KEEP_S = 60.0  # how long a member's roles asked of Discord are used again
 MEMBER_TRIES = 3
 _REFUSAL_SECONDS = 60.0
@@ -73,11 +71,6 @@ def role_of(role_ids: Iterable[int], settings: DiscordSettings) -> Role:
     if held & set(settings.staff_role_ids):
         return Role.AGENT
     return Role.NONE
-
-
-def kept_here(message: discord.Message) -> bool:
-    """Whether the bot has marked ``message`` as kept in its thread (``INTERNAL_MARK``)."""
-    return any(r.me and str(r.emoji) == INTERNAL_MARK for r in message.reactions)
 
 
 def roles_of(user: discord.abc.User) -> list[int]:
@@ -262,57 +255,49 @@ class DiscordDesk:
             return
         if self._handler is None:
             raise ChannelError("discord desk: a thread reply arrived while the desk is stopped")
-        if kept_here(message):
-            # Read back again after a failover (a message read over REST shows its
-            # reactions): the bot kept it in the thread before and said so then.
-            return
         try:
-            roles = await self._roles(message)
+            role = role_of(await self._roles(message), self._settings)
         except ChannelError as err:
-            # Not relayed, and its author must not believe it was: they are told to send it
-            # again, and the mark keeps a later read-back from relaying this one after all.
-            log.warning(
-                "discord desk: message %s by %s stays in the thread: its author's roles are "
-                "unknown (%s)",
-                message.id,
-                message.author.id,
-                err,
-            )
-            unknown = DeskFeedback(ROLES_UNKNOWN, ok=False, internal=True)
-            await self._answer(message, unknown, lasting=True)
-            return
-        feedback = await self._handler(replace(reply, role=role_of(roles, self._settings)))
-        await self._answer(message, feedback)
+            # The hub decides all the same (a message it took in before keeps what it got
+            # then); a new one is kept here, remembered, and its author told to send it again.
+            log.warning("discord desk: the roles of %s, who wrote message %s, are unknown (%s)",
+                        message.author.id, message.id, err)  # fmt: skip
+            role = Role.UNKNOWN
+        feedback = await self._handler(replace(reply, role=role))
+        await self._answer(message, feedback, lasting=role is Role.UNKNOWN)
 
     async def _answer(
         self, message: discord.Message, feedback: DeskFeedback, lasting: bool = False
     ) -> None:
         """What the hub made of a thread message, shown on it: the mark when it stayed in the
         thread, and a reply telling its author why when it was refused or withheld (gone
-        after a minute, unless ``lasting``: it asks them to do something)."""
+        after a minute, unless ``lasting``: it asks them to do something). Each on its own:
+        a mark that fails does not keep the author from being told."""
+        if feedback.internal:
+            try:
+                await self._conn.rest("mark", message.add_reaction(INTERNAL_MARK))
+            except ChannelError as err:
+                log.warning("discord desk: could not mark message %s: %s", message.id, err)
+        if feedback.ok and not feedback.withheld:
+            return
+        quiet = discord.AllowedMentions.none()
+        gone = None if lasting else _REFUSAL_SECONDS
         try:
-            if feedback.internal:
-                await message.add_reaction(INTERNAL_MARK)
-            quiet = discord.AllowedMentions.none()
-            if lasting:
-                await message.reply(feedback.text, allowed_mentions=quiet)
-            elif not feedback.ok or feedback.withheld:  # tell the sender why it stayed here
-                await message.reply(
-                    feedback.text, delete_after=_REFUSAL_SECONDS, allowed_mentions=quiet
-                )
-        except discord.HTTPException as err:
-            log.warning(
-                "discord desk: could not mark message %s: %s",
-                message.id,
-                self._conn.error("mark", err),
-            )
+            if gone is None:
+                await self._conn.rest("answer", message.reply(feedback.text,
+                                                               allowed_mentions=quiet))  # fmt: skip
+            else:
+                await self._conn.rest("answer", message.reply(feedback.text, delete_after=gone,
+                                                               allowed_mentions=quiet))  # fmt: skip
+        except ChannelError as err:
+            log.warning("discord desk: could not tell %s why message %s stayed in the thread: "
+                        "%s", message.author.id, message.id, err)  # fmt: skip
 
     async def _roles(self, message: discord.Message) -> list[int]:
         """The author's server roles. A gateway message carries them; one read back over REST
         after a failover (``catchup.py``) does not, and they are asked of Discord then (kept
         ``MEMBER_KEEP_S`` for the author's next messages; ``MEMBER_TRIES`` tries, after
-        discord.py's own retries; then ``ChannelError``, and the message stays in the thread
-        with its author told so)."""
+        discord.py's own retries; then ``ChannelError``: the role is unknown)."""
         author, guild = message.author, message.guild
         if isinstance(author, discord.Member) or guild is None:
             return roles_of(author)

@@ -34,7 +34,6 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
 from aiohttp import WSMsgType, web
 
@@ -336,7 +335,6 @@ class FakeDiscord(Payloads, LoopbackServer):
         if len(rest) == 3 and rest[0] == "messages" and rest[2] == "threads" and method == "POST":
             return await self._start_thread(channel, rest[1], str(body.get("name")))
         if len(rest) >= 4 and rest[2] == "reactions" and method == "PUT":
-            self._react(channel, rest[1], unquote(rest[3]))
             return {}
         return None
 
@@ -404,14 +402,6 @@ class FakeDiscord(Payloads, LoopbackServer):
         self.last_ids[channel] = message_id
         if channel in self.threads:
             self.threads[channel]["last_message_id"] = message_id
-
-    def _react(self, channel: str, message_id: str, emoji: str) -> None:
-        """The bot's reaction on a kept message: shown when the message is read over REST."""
-        for message in self.history.get(channel, []):
-            if str(message["id"]) == message_id:
-                reactions = message.setdefault("reactions", [])
-                if not any(r["emoji"]["name"] == emoji for r in reactions):
-                    reactions.append({"count": 1, "me": True, "emoji": {"id": None, "name": emoji}})
 
     def messages_after(self, channel: str, after: int, limit: int) -> list[dict[str, Any]]:
         """Discord's ``GET /channels/{id}/messages?after=``: the ``limit`` messages right after
