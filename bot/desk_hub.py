@@ -251,7 +251,10 @@ class DeskHub:
         if not event.agent.id.strip():
             return DeskFeedback("Say who you are: an agent needs a name.", ok=False)
         key = _taken_key(event)
-        taken = await self._taken_before(event, key) if key is not None else None
+        try:
+            taken = await self._taken_before(event, key) if key is not None else None
+        except FrontdeskError as err:  # not remembered: the same message may come again
+            return DeskFeedback(f"That did not work: {err}", ok=False)
         if taken is not None:
             return taken
         if event.role < NEEDS[event.action]:
@@ -266,7 +269,7 @@ class DeskHub:
             # Remembered like the rest (below): one refused for a role the platform could not
             # tell is not relayed later either, when its author has sent it again.
             internal = event.action in (DeskAction.REPLY, DeskAction.NOTE)
-            told = ROLE_UNKNOWN if event.role is Role.UNKNOWN else REFUSED
+            told = ROLE_UNKNOWN if internal and event.role is Role.UNKNOWN else REFUSED
             feedback = DeskFeedback(told, ok=False, internal=internal)
         else:
             try:
@@ -286,10 +289,14 @@ class DeskHub:
     async def _taken_before(self, event: DeskEvent, key: str) -> DeskFeedback | None:
         try:
             earlier = await self.store.kv_get(key)
-        except FrontdeskError as err:  # the conversation's record still catches a repeat
+        except FrontdeskError as err:
             logger.warning("desk %s: could not check message %s: %s", event.desk,
                            event.event_id, err)  # fmt: skip
-            return None
+            if event.role is Role.UNKNOWN:
+                # Neither its record nor its author's role: nothing to decide by. Asked to
+                # send it again, its author might make a relayed one twice.
+                raise
+            return None  # the conversation's record still catches a repeat
         if earlier is None:
             return None
         logger.info("desk %s: message %s was taken in before (%s); not again", event.desk,

@@ -16,7 +16,7 @@ from brain.conversation import Outcome, Ownership
 from brain.store.base import OPEN_STATUSES, Store
 from channels.base import Author, DeskAction, DeskEvent, DeskFeedback, EscalationCard, Role
 from channels.fake import FakeChannel, FakeDesk
-from config.errors import ChannelError
+from config.errors import ChannelError, StoreError
 from tests.conftest import BrainFactory
 
 ALICE = Author(id="U_ALICE", display_name="Alice")
@@ -279,6 +279,38 @@ async def test_a_desk_message_whose_role_is_unknown_is_kept_and_stays_kept(loop:
     sent = [m.text for m in loop.channel.sent]
     assert sent.count("Hi, I'm looking into it.") == 1
     assert "Found it: a refund is on its way." not in sent
+
+
+async def test_a_role_unknown_with_no_record_to_check_decides_nothing(
+    loop: Loop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its author's role unknown and the store's record of what it got unreadable: the hub
+    cannot tell a relayed message from a new one, so it neither asks for a resend (that could
+    make a relayed one twice) nor remembers anything; the same message later is decided then."""
+    await loop.customer("I'd like to talk to a human")
+    await loop.agent(DeskAction.CLAIM, BOB, ticket_id=loop.desk.pages[0][0].ticket_id)
+    store_read = loop.store.kv_get
+
+    async def unreadable(key: str) -> str | None:
+        if key.startswith("desk-taken:"):
+            raise StoreError("the store is away")
+        return await store_read(key)
+
+    monkeypatch.setattr(loop.store, "kv_get", unreadable)
+    loop.desk.roles[BOB.id] = Role.UNKNOWN
+    feedback = await loop.agent(DeskAction.REPLY, BOB, desk_ref="card-1", text="Found it",
+                                event_id="b1")  # fmt: skip
+    assert isinstance(feedback, DeskFeedback)
+    assert (feedback.ok, feedback.internal) == (False, False)
+    assert ROLE_UNKNOWN not in feedback.text and "the store is away" in feedback.text
+    monkeypatch.setattr(loop.store, "kv_get", store_read)
+    remembered = await loop.store.kv_scan("desk-taken:")
+    assert not [k for k in remembered if k.endswith(":b1")], "nothing remembered"
+    loop.desk.roles.pop(BOB.id)
+    later = await loop.agent(DeskAction.REPLY, BOB, desk_ref="card-1", text="Found it",
+                             event_id="b1")  # fmt: skip
+    assert isinstance(later, DeskFeedback) and later.ok and not later.internal
+    assert [m.text for m in loop.channel.sent].count("Found it") == 1
 
 
 async def test_one_desk_message_taken_in_twice_at_once_is_relayed_once(loop: Loop) -> None:

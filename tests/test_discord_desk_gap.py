@@ -57,6 +57,15 @@ async def heard_now(fake: FakeDiscord, thread: str) -> float:
     return now
 
 
+async def claimed_by_alice(bot: Bot) -> str:
+    """A customer answered once, then escalated; Alice claims the ticket: its thread."""
+    await answer_once(bot)
+    thread, ticket = await escalate(bot)
+    await bot.click(ALICE, "claim", ticket, thread)
+    await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
+    return thread
+
+
 def bot_posts(bot: Bot, channel: str, part: str) -> int:
     return sum(part in t for t in bot.texts(channel))
 
@@ -66,10 +75,7 @@ async def test_staff_replies_in_a_gap_reach_the_customer_once_and_in_order(
 ) -> None:
     async with running_bot(tmp_path, monkeypatch) as bot:
         fake = bot.fake
-        await answer_once(bot)
-        thread, ticket = await escalate(bot)
-        await bot.click(ALICE, "claim", ticket, thread)
-        await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
+        thread = await claimed_by_alice(bot)
         # Taken in live, before the gap (and read back again: within its margin).
         before = time.time()
         await bot.staff_says(ALICE, thread, "Hi Robin, I'm on it.")
@@ -144,13 +150,11 @@ async def test_a_reply_whose_author_has_no_known_roles_stays_and_its_author_is_t
     monkeypatch.setattr(catchup, "MARGIN_S", 30.0)
     async with running_bot(tmp_path, monkeypatch) as bot:
         fake, db = bot.fake, tmp_path / "data" / "frontdesk.db"
-        await answer_once(bot)
-        thread, ticket = await escalate(bot)
-        await bot.click(ALICE, "claim", ticket, thread)
-        await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
+        thread = await claimed_by_alice(bot)
         await bot.staff_says(ALICE, thread, "Hi Robin, I'm on it.")
         await bot.until(lambda: bot_posts(bot, DM, "on it"))
         relayed_live = fake.history[thread][-1]
+        assert relayed_live["content"] == "Hi Robin, I'm on it."
         for _ in range(2 * MEMBER_TRIES):  # for both of her messages read back
             fake.fail("GET", rf"/members/{ALICE['id']}$", 503)
         await a_gap_after(fake, db, await heard_now(fake, thread))
@@ -184,10 +188,7 @@ async def test_a_live_reply_read_back_too_is_judged_once_when_its_roles_are_unkn
     the first got, so the customer does not get it beside the resend."""
     async with running_bot(tmp_path, monkeypatch) as bot:
         fake, db = bot.fake, tmp_path / "data" / "frontdesk.db"
-        await answer_once(bot)
-        thread, ticket = await escalate(bot)
-        await bot.click(ALICE, "claim", ticket, thread)
-        await bot.until(lambda: any("joined" in t for t in bot.texts(DM)))
+        thread = await claimed_by_alice(bot)
         await a_gap_after(fake, db, await heard_now(fake, thread))
         await unread(fake, thread, BOB, "checking the card payments")
         fake.history_delay_s[thread] = 2.0  # the thread is read back slowly
@@ -200,6 +201,9 @@ async def test_a_live_reply_read_back_too_is_judged_once_when_its_roles_are_unkn
         marks = rf"/messages/{live['id']}/reactions/"
         await bot.until(lambda: bot_posts(bot, thread, "could not check your role"))
         await bot.until(lambda: len(fake.posts("PUT", marks)) == 2)  # the live copy: kept too
+        # One copy had its author's roles asked of Discord (the REST one); the other brought
+        # them (the gateway's).
+        assert len(fake.posts("GET", rf"/members/{ALICE['id']}$")) == MEMBER_TRIES
         await asyncio.sleep(0.5)  # room for a wrong relay
         assert not any("refund is on its way" in t for t in bot.texts(DM))
         assert bot_posts(bot, thread, "could not check your role") == 1

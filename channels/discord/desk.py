@@ -11,7 +11,8 @@ Discord quirks (why the code looks like this):
   ``ADMIN_ROLE_IDS`` -> admin, else none); the hub refuses by role, never by visibility. A
   thread message read back after a failover (``catchup.py``) carries no roles over REST:
   they are asked of Discord for its author (when Discord cannot say, the role is
-  ``Role.UNKNOWN``, which the hub refuses with its own answer).
+  ``Role.UNKNOWN``: the hub keeps what a message taken in before got, and refuses a new one
+  with an answer asking for it again).
 - Each card gets a thread started from the card message, so the thread's id is the card's
   message id and a staff message in it maps back to the card (``desk_ref``) with no lookup.
 - Thread messages cannot be answered ephemerally: a message that stayed internal gets a 🔒
@@ -25,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -271,8 +272,9 @@ class DiscordDesk:
     ) -> None:
         """What the hub made of a thread message, shown on it: the mark when it stayed in the
         thread, and a reply telling its author why when it was refused or withheld (gone
-        after a minute, unless ``lasting``: it asks them to do something). Each on its own:
-        a mark that fails does not keep the author from being told."""
+        after a minute, unless ``lasting``: it asks them to do something, and is tried
+        ``MEMBER_TRIES`` times). Each on its own: a mark that fails does not keep the author
+        from being told."""
         if feedback.internal:
             try:
                 await self._conn.rest("mark", message.add_reaction(INTERNAL_MARK))
@@ -281,17 +283,28 @@ class DiscordDesk:
         if feedback.ok and not feedback.withheld:
             return
         quiet = discord.AllowedMentions.none()
-        gone = None if lasting else _REFUSAL_SECONDS
-        try:
-            if gone is None:
-                await self._conn.rest("answer", message.reply(feedback.text,
-                                                               allowed_mentions=quiet))  # fmt: skip
-            else:
-                await self._conn.rest("answer", message.reply(feedback.text, delete_after=gone,
-                                                               allowed_mentions=quiet))  # fmt: skip
-        except ChannelError as err:
-            log.warning("discord desk: could not tell %s why message %s stayed in the thread: "
-                        "%s", message.author.id, message.id, err)  # fmt: skip
+
+        def reply() -> Coroutine[Any, Any, discord.Message]:
+            if lasting:
+                return message.reply(feedback.text, allowed_mentions=quiet)
+            return message.reply(feedback.text, delete_after=_REFUSAL_SECONDS,
+                                 allowed_mentions=quiet)  # fmt: skip
+
+        tries = MEMBER_TRIES if lasting else 1
+        for attempt in range(1, tries + 1):
+            try:
+                await self._conn.rest("answer", reply())
+                return
+            except DeliveryRefused as err:  # the thread is gone or closed to the bot
+                failed: ChannelError = err
+                break
+            except ChannelError as err:
+                failed = err
+                if attempt < tries:
+                    await asyncio.sleep(attempt)
+        log.log(logging.ERROR if lasting else logging.WARNING,
+                "discord desk: could not tell %s why message %s stayed in the thread (%s)",
+                message.author.id, message.id, failed)  # fmt: skip
 
     async def _roles(self, message: discord.Message) -> list[int]:
         """The author's server roles. A gateway message carries them; one read back over REST
