@@ -257,7 +257,11 @@ class DeskHub:
             return DeskFeedback(f"That did not work: {err}", ok=False)
         if taken is not None:
             return taken
-        if event.role < NEEDS[event.action]:
+        try:
+            recorded = event.role is Role.UNKNOWN and await self._recorded(event)
+        except FrontdeskError as err:
+            return DeskFeedback(f"That did not work: {err}", ok=False)
+        if event.role < NEEDS[event.action] and not recorded:
             logger.warning(
                 "desk %s: refused %s by %s (role %s)",
                 event.desk,
@@ -302,6 +306,15 @@ class DeskHub:
         logger.info("desk %s: message %s was taken in before (%s); not again", event.desk,
                     event.event_id, earlier)  # fmt: skip
         return DeskFeedback("", internal=earlier != _RELAYED)
+
+    async def _recorded(self, event: DeskEvent) -> bool:
+        """Whether a thread message is in its ticket's conversation already: taken in before,
+        its ``desk-taken`` record not written (the holder stopped in between, or the write
+        failed). Its author's role unknown, it then gets what it got, not a refusal."""
+        if event.action not in (DeskAction.REPLY, DeskAction.NOTE) or not event.event_id:
+            return False
+        ticket_id = await self._ticket_of(event)
+        return ticket_id is not None and await self.ownership.recorded(ticket_id, event.event_id)
 
     async def _remember_taken(self, event: DeskEvent, key: str, feedback: DeskFeedback) -> None:
         relayed = feedback.ok and not (feedback.internal or feedback.withheld)

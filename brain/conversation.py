@@ -195,6 +195,12 @@ class Ownership:
             return None
         return await self._recorded(ticket, event_id) or role
 
+    async def recorded(self, ticket_id: str, event_id: str) -> bool:
+        """Whether desk event ``event_id`` is recorded in the ticket's conversation: taken in
+        before, here or by another replica (then ``reply`` and ``note`` give what it got)."""
+        ticket = await self.store.get_ticket(ticket_id)
+        return ticket is not None and await self._recorded(ticket, event_id) is not None
+
     async def _recorded(self, ticket: Ticket, event_id: str) -> str | None:
         """The role desk event ``event_id`` is recorded under in the ticket's conversation,
         or None (not there, or gone from the bounded history)."""

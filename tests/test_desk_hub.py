@@ -281,6 +281,28 @@ async def test_a_desk_message_whose_role_is_unknown_is_kept_and_stays_kept(loop:
     assert "Found it: a refund is on its way." not in sent
 
 
+async def test_a_relayed_message_whose_record_is_missing_is_not_asked_for_again(
+    loop: Loop,
+) -> None:
+    """A reply relayed, its ``desk-taken`` record never written (the holder stopped right
+    after relaying it, or the write failed), then taken in again with its author's role
+    unknown: the conversation's record of it decides, so its author is not asked to send
+    again what the customer has, and nothing is sent twice."""
+    await loop.customer("I'd like to talk to a human")
+    await loop.agent(DeskAction.CLAIM, BOB, ticket_id=loop.desk.pages[0][0].ticket_id)
+    first = await loop.agent(DeskAction.REPLY, BOB, desk_ref="card-1", text="Found it",
+                             event_id="b1")  # fmt: skip
+    assert isinstance(first, DeskFeedback) and first.ok and not first.internal
+    for key in await loop.store.kv_scan("desk-taken:"):
+        await loop.store.kv_delete(key)
+    loop.desk.roles[BOB.id] = Role.UNKNOWN
+    again = await loop.agent(DeskAction.REPLY, BOB, desk_ref="card-1", text="Found it",
+                             event_id="b1")  # fmt: skip
+    assert isinstance(again, DeskFeedback)
+    assert again.ok and not again.internal and ROLE_UNKNOWN not in again.text
+    assert [m.text for m in loop.channel.sent].count("Found it") == 1
+
+
 async def test_a_role_unknown_with_no_record_to_check_decides_nothing(
     loop: Loop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -303,6 +325,7 @@ async def test_a_role_unknown_with_no_record_to_check_decides_nothing(
     assert isinstance(feedback, DeskFeedback)
     assert (feedback.ok, feedback.internal) == (False, False)
     assert ROLE_UNKNOWN not in feedback.text and "the store is away" in feedback.text
+    assert "Found it" not in [m.text for m in loop.channel.sent], "nothing decided"
     monkeypatch.setattr(loop.store, "kv_get", store_read)
     remembered = await loop.store.kv_scan("desk-taken:")
     assert not [k for k in remembered if k.endswith(":b1")], "nothing remembered"

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -265,16 +265,16 @@ class DiscordDesk:
                         message.author.id, message.id, err)  # fmt: skip
             role = Role.UNKNOWN
         feedback = await self._handler(replace(reply, role=role))
-        await self._answer(message, feedback, lasting=role is Role.UNKNOWN)
+        # Kept for an unknown role, it asks for a resend: that answer stays.
+        await self._answer(message, feedback, lasting=role is Role.UNKNOWN and feedback.internal)
 
     async def _answer(
         self, message: discord.Message, feedback: DeskFeedback, lasting: bool = False
     ) -> None:
         """What the hub made of a thread message, shown on it: the mark when it stayed in the
         thread, and a reply telling its author why when it was refused or withheld (gone
-        after a minute, unless ``lasting``: it asks them to do something, and is tried
-        ``MEMBER_TRIES`` times). Each on its own: a mark that fails does not keep the author
-        from being told."""
+        after a minute, unless ``lasting``: it asks them to do something). Each on its own:
+        a mark that fails does not keep the author from being told."""
         if feedback.internal:
             try:
                 await self._conn.rest("mark", message.add_reaction(INTERNAL_MARK))
@@ -283,28 +283,18 @@ class DiscordDesk:
         if feedback.ok and not feedback.withheld:
             return
         quiet = discord.AllowedMentions.none()
-
-        def reply() -> Coroutine[Any, Any, discord.Message]:
+        try:
             if lasting:
-                return message.reply(feedback.text, allowed_mentions=quiet)
-            return message.reply(feedback.text, delete_after=_REFUSAL_SECONDS,
-                                 allowed_mentions=quiet)  # fmt: skip
-
-        tries = MEMBER_TRIES if lasting else 1
-        for attempt in range(1, tries + 1):
-            try:
-                await self._conn.rest("answer", reply())
-                return
-            except DeliveryRefused as err:  # the thread is gone or closed to the bot
-                failed: ChannelError = err
-                break
-            except ChannelError as err:
-                failed = err
-                if attempt < tries:
-                    await asyncio.sleep(attempt)
-        log.log(logging.ERROR if lasting else logging.WARNING,
-                "discord desk: could not tell %s why message %s stayed in the thread (%s)",
-                message.author.id, message.id, failed)  # fmt: skip
+                await self._conn.rest("answer", message.reply(feedback.text,
+                                                               allowed_mentions=quiet))  # fmt: skip
+            else:
+                reply = message.reply(feedback.text, delete_after=_REFUSAL_SECONDS,
+                                      allowed_mentions=quiet)  # fmt: skip
+                await self._conn.rest("answer", reply)
+        except ChannelError as err:
+            log.log(logging.ERROR if lasting else logging.WARNING,
+                    "discord desk: could not answer %s on message %s (%s)", message.author.id,
+                    message.id, err)  # fmt: skip
 
     async def _roles(self, message: discord.Message) -> list[int]:
         """The author's server roles. A gateway message carries them; one read back over REST
