@@ -403,4 +403,4 @@ class RedisStore(RedisTurns):
                 await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(RedisError, RedisClusterException, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await cast("Any", pubsub).aclose()  # typed only from redis-py 8.2 on

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, cast
 
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
@@ -60,7 +61,7 @@ class Doorbell:
     async def close(self) -> None:
         if self._pubsub is not None:
             pubsub, self._pubsub = self._pubsub, None
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await cast("Any", pubsub).aclose()  # typed only from redis-py 8.2 on
 
     async def _subscribed(self) -> PubSub | None:
         if self._pubsub is None:
