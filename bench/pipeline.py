@@ -38,7 +38,7 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,12 @@ async def burst(
 
 
 async def paced(
-    store: Store, kb: KnowledgeBase, rate: float, seconds: float, warmup_s: float = WARMUP_S
+    store: Store,
+    kb: KnowledgeBase,
+    rate: float,
+    seconds: float,
+    warmup_s: float = WARMUP_S,
+    on_started: Callable[[], None] | None = None,
 ) -> tuple[list[float], list[float], tuple[float, float]]:
     """Latencies (ms) of messages arriving at ``rate`` per second for ``seconds``, from the
     moment each was due to its reply, after ``warmup_s`` of the same flow: (those, the warm-up's,
@@ -169,8 +174,13 @@ async def paced(
     The warm-up's messages are answered like the rest and timed apart: the first ones after a
     dispatcher starts pay for its connections, its first lane tasks and the first pass through
     cold code (10-12 ms each for the first few here, against 2-3 ms after), which a running bot
-    pays once at start-up, not at every half second."""
+    pays once at start-up, not at every half second.
+
+    ``on_started`` is called once the dispatcher runs, before the first message is due (for a
+    bench that counts the CPU of the flow alone, not of the brain's building)."""
     channel, dispatcher, worker = await start(store, kb)
+    if on_started is not None:
+        on_started()
     due_at: dict[str, float] = {}
     handing: set[asyncio.Task[None]] = set()
     warmup, total = int(rate * warmup_s), int(rate * (warmup_s + seconds))

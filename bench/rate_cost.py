@@ -34,27 +34,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis.asyncio as aioredis
 
 from bench import pipeline
-from bench._common import floor_rank, json_line
+from bench._common import floor_rank, json_line, process_cpu_s
 from brain.knowledge import KnowledgeBase
 from brain.store.base import StoreLimits
 from config.settings import PACKAGED_KNOWLEDGE_DIR
 from tests.servers import RedisServer, start_redis
-
-TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_s(pid: int) -> float:
-    """User and system CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
 def per_call_us(started_cpu: float, calls: int) -> float:
@@ -98,20 +88,13 @@ async def bot_costs(
     """The paced run at ``rate``; CPU counted from the dispatcher's start (not the brain's
     building) to the last reply."""
     marks: dict[str, float] = {}
-    start = pipeline.start
 
-    async def started(store: Any, knowledge: KnowledgeBase) -> Any:
-        running = await start(store, knowledge)
+    def started() -> None:
         marks.update(cpu=time.process_time(), wall=time.perf_counter(),
                      redis=process_cpu_s(server.process.pid))  # fmt: skip
-        return running
 
-    pipeline.start = started  # type: ignore[assignment]
-    try:
-        async with pipeline.opened(server.url, StoreLimits(), f"rate{rate:g}") as store:
-            latencies, warm, _ = await pipeline.paced(store, kb, rate, seconds)
-    finally:
-        pipeline.start = start  # type: ignore[assignment]
+    async with pipeline.opened(server.url, StoreLimits(), f"rate{rate:g}") as store:
+        latencies, warm, _ = await pipeline.paced(store, kb, rate, seconds, on_started=started)
     cpu, wall = time.process_time() - marks["cpu"], time.perf_counter() - marks["wall"]
     redis_cpu = process_cpu_s(server.process.pid) - marks["redis"]
     messages = len(latencies) + len(warm)

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from bench._common import json_line, rounded_rank  # noqa: E402
+from bench._common import json_line, process_cpu_s, rounded_rank  # noqa: E402
 from brain.knowledge import KnowledgeBase  # noqa: E402
 from config.settings import PACKAGED_KNOWLEDGE_DIR  # noqa: E402
 from tests.servers import free_port, start_redis, wait_for_port  # noqa: E402
@@ -56,12 +56,6 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
         if ":" in line
     )  # fmt: skip
     return (int(fields["VmHWM"].split()[0]) / 1024, int(fields["VmRSS"].split()[0]) / 1024)
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds the process used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Session:
@@ -130,7 +124,7 @@ async def load(base: str, args: argparse.Namespace, pid: int) -> dict[str, Any]:
         print(f"{len(sessions)} sessions open in {time.perf_counter() - started:.1f} s")
         total = int(args.rate * args.seconds)
         ids = itertools.count()
-        begin, cpu_before = time.perf_counter(), cpu_s(pid)
+        begin, cpu_before = time.perf_counter(), process_cpu_s(pid)
         for n in range(total):
             due = begin + n / args.rate
             delay = due - time.perf_counter()
@@ -142,7 +136,7 @@ async def load(base: str, args: argparse.Namespace, pid: int) -> dict[str, Any]:
         deadline = time.perf_counter() + 30
         while any(s.sent for s in sessions) and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)  # polling the stragglers is simplest here
-        cpu_used = cpu_s(pid) - cpu_before
+        cpu_used = process_cpu_s(pid) - cpu_before
         latencies = [x for s in sessions for x in s.latencies]
         missing = sum(len(s.sent) for s in sessions)
         for s in sessions:
