@@ -253,13 +253,10 @@ class DeskHub:
         key = _taken_key(event)
         try:
             taken = await self._taken_before(event, key) if key is not None else None
-        except FrontdeskError as err:  # not remembered: the same message may come again
-            return DeskFeedback(f"That did not work: {err}", ok=False)
-        if taken is not None:
-            return taken
-        try:
+            if taken is not None:
+                return taken
             recorded = event.role is Role.UNKNOWN and await self._recorded(event)
-        except FrontdeskError as err:
+        except FrontdeskError as err:  # not remembered: the same message may come again
             return DeskFeedback(f"That did not work: {err}", ok=False)
         if event.role < NEEDS[event.action] and not recorded:
             logger.warning(
