@@ -25,6 +25,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import redis
 from redis.asyncio.cluster import RedisCluster as ClusterClient
 from redis.asyncio.connection import Connection
 
@@ -44,6 +45,8 @@ from config.settings import PACKAGED_KNOWLEDGE_DIR, Settings
 from tests.polling import hand_over
 from tests.servers import RedisCluster, free_port, start_redis_cluster
 from tests.test_faults import EchoAfter
+
+REDIS_PY = tuple(int(part) for part in redis.__version__.split(".")[:2])
 
 CONVERSATIONS, PER_CONVERSATION = 12, 12
 ONE_SHOTS = 12
@@ -299,11 +302,13 @@ async def test_messages_written_during_a_failover_are_not_stranded(
 
 async def test_a_connection_reset_inside_redis_py_is_a_store_failure() -> None:
     """The race a failover provokes (a connection closed by another task mid-command) fails
-    inside redis-py with AttributeError up to 8.1 (``connection reset mid-command``), and as
-    its own ConnectionError from 8.2 on: callers must see StoreError either way (they retry
-    it). The same AttributeError from anywhere else is a bug and stays what it is."""
+    inside redis-py with AttributeError up to 8.1 (``connection reset mid-command``, our text),
+    and as its own ConnectionError from 8.2 on (``closed by the server before write``). Callers
+    must see StoreError either way (they retry it), with the cause in its text. The same
+    AttributeError from anywhere else is a bug and stays what it is."""
     connection = Connection(host="127.0.0.1", port=free_port())  # never connected: no writer
-    with pytest.raises(StoreError, match="Redis enqueue failed"), _failures("enqueue"):
+    own = "closed by the server before write" if REDIS_PY >= (8, 2) else "reset mid-command"
+    with pytest.raises(StoreError, match=f"Redis enqueue failed.*{own}"), _failures("enqueue"):
         await connection._send_packed_command([b"PING\r\n"])
     with pytest.raises(AttributeError), _failures("enqueue"):
         _ = None.writelines  # type: ignore[attr-defined]
