@@ -283,10 +283,13 @@ class DiscordDesk:
         if feedback.ok and not feedback.withheld:
             return
         quiet = discord.AllowedMentions.none()
-        gone_after = None if lasting else _REFUSAL_SECONDS
+        reply = (
+            message.reply(feedback.text, allowed_mentions=quiet)
+            if lasting
+            else message.reply(feedback.text, delete_after=_REFUSAL_SECONDS, allowed_mentions=quiet)
+        )
         try:
-            await self._conn.rest("answer", message.reply(feedback.text, delete_after=gone_after,
-                                                          allowed_mentions=quiet))  # fmt: skip
+            await self._conn.rest("answer", reply)
         except ChannelError as err:
             log.log(logging.ERROR if lasting else logging.WARNING,
                     "discord desk: could not answer %s on message %s (%s)", message.author.id,
